@@ -1,0 +1,36 @@
+# C unit tests (test/core/test_*.c, one process each) and busted specs
+# (spec/*_spec.lua, run under luajit against the real engine), all under ctest.
+file(GLOB GS_C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/test/core/test_*.c)
+foreach(src ${GS_C_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/test/core)
+  target_link_libraries(${name} PRIVATE gs_core)
+  add_test(NAME core/${name} COMMAND ${name})
+  set_tests_properties(core/${name} PROPERTIES TIMEOUT 60
+    ENVIRONMENT "GS_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endforeach()
+
+find_program(GS_BUSTED busted)
+if(NOT GS_BUSTED)
+  message(FATAL_ERROR "the specs need busted: install the Debian package 'lua-busted' "
+                      "(or run scripts/install-deps.sh)")
+endif()
+find_program(GS_LUAJIT_BIN luajit)
+if(NOT GS_LUAJIT_BIN)
+  message(FATAL_ERROR "the specs need the luajit interpreter: install the Debian package 'luajit'")
+endif()
+
+file(GLOB GS_SPECS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/spec/*_spec.lua)
+set(GS_SPEC_ENV
+  "LUA_PATH=${CMAKE_SOURCE_DIR}/lua/?.lua\;${CMAKE_SOURCE_DIR}/lua/?/init.lua\;${CMAKE_SOURCE_DIR}/spec/?.lua\;\;"
+  "LUA_CPATH=${CMAKE_BINARY_DIR}/lua/?.so\;\;"
+  "GS_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+  "GOFR_SIM_BIN=$<TARGET_FILE:gofr-sim>")
+foreach(spec ${GS_SPECS})
+  get_filename_component(name ${spec} NAME_WE)
+  add_test(NAME spec/${name}
+    COMMAND ${GS_BUSTED} --lua=${GS_LUAJIT_BIN} --output=TAP ${spec}
+    WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(spec/${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${GS_SPEC_ENV}")
+endforeach()

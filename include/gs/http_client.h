@@ -1,0 +1,81 @@
+/* Asynchronous HTTP client: libcurl's multi-socket API driven by a libuv loop.
+ *
+ * One gs_http_client_t per loop. All easy handles share the multi handle's
+ * connection cache, so keep-alive connections are reused across requests and
+ * across personas. Thousands of transfers may be in flight at once.
+ *
+ * Threading: everything here runs on the loop's thread. */
+#ifndef GS_HTTP_CLIENT_H
+#define GS_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct gs_http_client_s gs_http_client_t;
+typedef struct gs_http_request_s gs_http_request_t;
+
+typedef struct {
+  const char *method;          /* "GET" when NULL */
+  const char *url;             /* required */
+  const char *const *headers;  /* "Name: value" lines; copied by start */
+  size_t nheaders;
+  const char *body;            /* copied by start; may be NULL */
+  size_t body_len;
+  double timeout;              /* whole transfer, seconds; <= 0 means none */
+  double connect_timeout;      /* seconds; <= 0 means curl's default */
+  int follow_redirects;        /* non-zero: follow up to max_redirects */
+  long max_redirects;          /* used when following; <= 0 means 10 */
+  size_t max_body;             /* bytes; 0 means unlimited */
+} gs_http_request_opts_t;
+
+/* Phase durations in seconds, each measured from the previous phase's end
+ * (dns: name lookup; connect: TCP; tls: handshake, 0 for plain HTTP; ttfb:
+ * request sent until the first response byte; total: the whole transfer
+ * including redirects). Reused connections have dns = connect = 0. */
+typedef struct {
+  double dns, connect, tls, ttfb, total;
+} gs_http_timings_t;
+
+typedef struct {
+  int error;                 /* 0 or GS_E* (see gs/error.h) */
+  const char *error_message; /* NUL-terminated detail when error != 0, else "" */
+  long status;               /* final HTTP status, 0 when no response */
+  const char *headers;       /* raw header lines of the final response, status line excluded,
+                                each "Name: value\r\n"; NUL-terminated */
+  size_t headers_len;
+  const char *body;          /* body bytes received; NUL-terminated for convenience */
+  size_t body_len;
+  long redirects;            /* redirects followed */
+  const char *effective_url; /* last URL used */
+  gs_http_timings_t timings;
+} gs_http_response_t;
+
+/* Called once when a transfer ends, successfully or not. The response and
+ * the request stay valid until gs_http_request_free(); the callback may free
+ * the request itself. Never called for a request freed before it ended. */
+typedef void (*gs_http_done_cb)(gs_http_request_t *req, const gs_http_response_t *res,
+                                void *data);
+
+/* Creates a client on `loop`. Returns 0 or GS_E*. */
+int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out);
+
+/* Owners should free their requests first. Any request still alive is
+ * cancelled and freed here (its callback is not called; its owner must not
+ * touch it again). Closes the libuv handles and frees the client once they
+ * are closed: the loop must run for the close callbacks to fire. */
+void gs_http_client_free(gs_http_client_t *client);
+
+/* Starts a transfer. On success *out is the request, owned by the caller
+ * until gs_http_request_free(). Strings in opts are copied. Returns 0 or
+ * GS_EINVAL (bad option, e.g. URL curl refuses) / GS_ENOMEM. */
+int gs_http_request_start(gs_http_client_t *client, const gs_http_request_opts_t *opts,
+                          gs_http_done_cb cb, void *data, gs_http_request_t **out);
+
+/* Frees a request. If it is still in flight it is cancelled first and its
+ * callback will never be called. Safe to call from inside the callback. */
+void gs_http_request_free(gs_http_request_t *req);
+
+/* Transfers currently in flight on this client. */
+size_t gs_http_client_active(const gs_http_client_t *client);
+
+#endif

@@ -1,0 +1,11 @@
+/* Registration of the bound modules into gofr_sim.core. Each adds its
+ * functions to the table on top of the stack. */
+#ifndef GS_LUA_BINDINGS_H
+#define GS_LUA_BINDINGS_H
+
+#include <lua.h>
+
+void gs_lua_open_http(lua_State *L);     /* http_request */
+void gs_lua_open_fixtures(lua_State *L); /* fixtures_serve */
+
+#endif

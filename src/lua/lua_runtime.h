@@ -1,0 +1,54 @@
+/* The persona scheduler: personas are Lua coroutines run on one worker.
+ *
+ * A yielding primitive (sim.sleep, sim.http.request, ...) is a C function
+ * that, running on a persona's coroutine:
+ *   1. checks its arguments, then gets the persona with gs_persona_current()
+ *      (which raises "<fname>: must be called from a persona ..." when the
+ *      caller is not a persona, e.g. the main chunk outside sim.run);
+ *   2. starts its I/O, whose completion callback will call gs_persona_wake();
+ *   3. returns gs_persona_yield(L, p, &op_type, data).
+ * When woken, the scheduler calls op->retvals on the persona's coroutine to
+ * push the results, then resumes it. If the persona is aborted instead
+ * (sim.stop's grace period ran out, the run is torn down), op->cleanup is
+ * called: it cancels the I/O so its callback never fires, and frees data.
+ * Exactly one of retvals/cleanup is called for every yield, exactly once.
+ *
+ * Wakes never resume a coroutine from inside the waker: the persona is queued
+ * and resumed by the scheduler's drain, outside any other callback. */
+#ifndef GS_LUA_RUNTIME_H
+#define GS_LUA_RUNTIME_H
+
+#include <lua.h>
+
+#include "gs/worker.h"
+
+typedef struct gs_runtime_s gs_runtime_t;
+typedef struct gs_persona_s gs_persona_t;
+
+typedef struct {
+  const char *name; /* e.g. "sim.http.request"; used in messages */
+  /* Pushes the operation's results on `co` and frees data; returns how many. */
+  int (*retvals)(lua_State *co, void *data);
+  /* Cancels the operation if still in flight and frees data. Must not touch Lua. */
+  void (*cleanup)(void *data);
+} gs_op_type_t;
+
+/* The runtime of this lua_State (created on first use, with its worker). */
+gs_runtime_t *gs_runtime_get(lua_State *L);
+gs_worker_t *gs_runtime_worker(gs_runtime_t *rt);
+
+/* The persona running `L`; raises a clear error naming fname when `L` is not
+ * a persona coroutine or already has an operation pending. */
+gs_persona_t *gs_persona_current(lua_State *L, const char *fname);
+
+/* Records the pending operation and yields. Use as `return gs_persona_yield(...)`. */
+int gs_persona_yield(lua_State *L, gs_persona_t *p, const gs_op_type_t *op, void *data);
+
+/* The pending operation finished: queue the persona for resumption. */
+void gs_persona_wake(gs_persona_t *p);
+
+/* Opens the scheduler's functions into the table on top of the stack
+ * (spawn, wait, sleep, now, run, stop, stopping, stats, ...). */
+void gs_runtime_open(lua_State *L);
+
+#endif
