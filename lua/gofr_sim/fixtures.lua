@@ -1,0 +1,62 @@
+--- sim.fixtures: the built-in fixture web site server (C, on the engine's
+-- loop) and helpers to list a site's pages. Fault injection by query
+-- parameter is documented in docs/fixtures.md.
+local core = require "gofr_sim.core"
+
+local type, error, tostring = type, error, tostring
+local sort = table.sort
+
+local M = {}
+
+local SERVE_OPTIONS = { root = "string", host = "string", port = "number" }
+
+--- The fixture site shipped with gofr-sim (fixtures/html of the source tree).
+function M.default_root()
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/lua/gofr_sim/[^/]+$")
+  return (here or ".") .. "/fixtures/html"
+end
+
+--- sim.fixtures.serve{root=, host="127.0.0.1", port=0}
+--   -> {url=, host=, port=, close=} | nil, err_type, message
+-- Raises when root is not a readable directory. close() may be called as
+-- site.close() or site:close(); closing twice is harmless.
+function M.serve(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error("sim.fixtures.serve: expected an options table, got " .. type(opts), 2)
+  end
+  for k, v in pairs(opts) do
+    local want = SERVE_OPTIONS[k]
+    if not want then
+      error(("sim.fixtures.serve: unknown option '%s' (accepted: host, port, root)")
+        :format(tostring(k)), 2)
+    end
+    if type(v) ~= want then
+      error(("sim.fixtures.serve: option '%s' must be a %s, got %s"):format(k, want, type(v)), 2)
+    end
+  end
+  local root = opts.root or M.default_root()
+  local host = opts.host or "127.0.0.1"
+  local srv, err_type, msg = core.fixtures_serve(root, host, opts.port or 0)
+  if not srv then return nil, err_type, msg end
+  local port = srv:port()
+  local url_host = host:find(":", 1, true) and ("[" .. host .. "]") or host
+  return {
+    url = ("http://%s:%d"):format(url_host, port),
+    host = host,
+    port = port,
+    root = root,
+    close = function() srv:close() end,
+  }
+end
+
+--- The .html pages under root as sorted relative paths ("blog/post-1.html"),
+-- or nil, err_type, message.
+function M.pages(root)
+  local pages, err_type, msg = core.fixtures_pages(root or M.default_root())
+  if not pages then return nil, err_type, msg end
+  sort(pages)
+  return pages
+end
+
+return M

@@ -1,0 +1,239 @@
+--- sim.http: HTTP requests from personas (libcurl multi on the engine's loop).
+--
+-- sim.http.request{method=, url=, headers=, body=, timeout=, connect_timeout=,
+--                  follow_redirects=, max_redirects=, max_body=, retry=}
+--   -> {status=, headers= (lower-case keys), body=, url=, redirects=,
+--       timings={dns=, connect=, tls=, ttfb=, total=}, attempts=, retries=}
+--   or nil, err_type, message  (err_type: network_timeout, network_connect,
+--       network_protocol, network_error, body_too_large)
+-- An HTTP 4xx/5xx is a response, not an error. See docs/api.md.
+local core = require "gofr_sim.core"
+
+local type, pairs, tostring, tonumber, error = type, pairs, tostring, tonumber, error
+local floor, min, random = math.floor, math.min, math.random
+local concat, sort = table.concat, table.sort
+
+local M = {}
+
+local OPTION_TYPES = {
+  method = "string",
+  url = "string",
+  headers = "table",
+  body = "string",
+  timeout = "number",
+  connect_timeout = "number",
+  follow_redirects = "boolean",
+  max_redirects = "number",
+  max_body = "number",
+  retry = "table|boolean",
+}
+
+local function option_names()
+  local names = {}
+  for k in pairs(OPTION_TYPES) do names[#names + 1] = k end
+  sort(names)
+  return concat(names, ", ")
+end
+
+local function fail(fname, msg)
+  error(fname .. ": " .. msg, 4)
+end
+
+local function check_type(fname, key, value)
+  local want = OPTION_TYPES[key]
+  if not want then
+    fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(key), option_names()))
+  end
+  local got = type(value)
+  if want ~= got and not (want == "table|boolean" and (got == "table" or got == "boolean")) then
+    fail(fname, ("option '%s' must be a %s, got %s"):format(key, want:gsub("|", " or "), got))
+  end
+end
+
+local function check_positive(fname, opts, key)
+  local v = opts[key]
+  if v ~= nil and not (v > 0) then -- luacheck: ignore 581 (also refuses NaN)
+    fail(fname, ("option '%s' must be > 0, got %s"):format(key, tostring(v)))
+  end
+end
+
+--- Validates request options; returns a copy with defaults filled in.
+local function normalise(fname, opts)
+  if type(opts) ~= "table" then
+    error(fname .. ": expected an options table, got " .. type(opts), 3)
+  end
+  local o = {}
+  for k, v in pairs(opts) do
+    check_type(fname, k, v)
+    o[k] = v
+  end
+  if not o.url then fail(fname, "option 'url' is required") end
+  if not o.url:match("^[hH][tT][tT][pP][sS]?://.") then
+    fail(fname, ("option 'url' must be an http:// or https:// URL, got '%s'"):format(o.url))
+  end
+  o.method = (o.method or "GET"):upper()
+  if not o.method:match("^[A-Z]+$") then
+    fail(fname, ("option 'method' must be an HTTP method name, got '%s'"):format(o.method))
+  end
+  check_positive(fname, o, "timeout")
+  check_positive(fname, o, "connect_timeout")
+  if o.max_body ~= nil and (o.max_body < 0 or o.max_body ~= floor(o.max_body)) then
+    fail(fname, "option 'max_body' must be a whole number of bytes >= 0")
+  end
+  if o.timeout == nil then o.timeout = 30 end
+  if o.follow_redirects == nil then o.follow_redirects = true end
+  return o
+end
+
+-- Retry ------------------------------------------------------------------
+
+M.RETRY_DEFAULTS = {
+  max_retries = 3,          -- retries after the first attempt
+  base = 1.0,               -- seconds; delay = base * 2^(retry-1) without Retry-After
+  cap = 30.0,               -- no delay is longer than this
+  jitter = 0.0,             -- 0..1: the delay is shortened by up to this fraction at random
+  statuses = { 429, 502, 503, 504 },
+}
+
+local RETRY_KEYS = { max_retries = true, base = true, cap = true, jitter = true, statuses = true }
+
+local function retry_policy(fname, retry)
+  local p = {}
+  for k, v in pairs(M.RETRY_DEFAULTS) do p[k] = v end
+  if type(retry) == "table" then
+    for k, v in pairs(retry) do
+      if not RETRY_KEYS[k] then
+        fail(fname, ("unknown retry option '%s' (accepted: base, cap, jitter, max_retries, statuses)")
+          :format(tostring(k)))
+      end
+      p[k] = v
+    end
+  end
+  if type(p.max_retries) ~= "number" or p.max_retries < 0 then
+    fail(fname, "retry.max_retries must be a number >= 0")
+  end
+  if type(p.base) ~= "number" or p.base < 0 then fail(fname, "retry.base must be >= 0") end
+  if type(p.cap) ~= "number" or p.cap < 0 then fail(fname, "retry.cap must be >= 0") end
+  if type(p.jitter) ~= "number" or p.jitter < 0 or p.jitter > 1 then
+    fail(fname, "retry.jitter must be between 0 and 1")
+  end
+  if type(p.statuses) ~= "table" then fail(fname, "retry.statuses must be an array") end
+  local set = {}
+  for _, s in pairs(p.statuses) do set[s] = true end
+  p.status_set = set
+  return p
+end
+
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
+                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+-- Days since 1970-01-01 of a proleptic Gregorian date.
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Seconds since the epoch of an IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT"), or nil.
+function M.parse_http_date(s)
+  local d, mon, y, hh, mm, ss = s:match("^%a%a%a, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  if not d or not MONTHS[mon] then return nil end
+  return days_from_civil(tonumber(y), MONTHS[mon], tonumber(d)) * 86400
+    + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+end
+
+--- The delay before retry number `retry` (1-based), in seconds.
+-- `retry_after` is the Retry-After header value or nil; `now` is the wall
+-- clock in epoch seconds (for HTTP-dates); `rand` a number in [0,1).
+function M.retry_delay(policy, retry, retry_after, now, rand)
+  local delay
+  if retry_after then
+    local secs = tonumber(retry_after)
+    if secs and secs >= 0 then
+      delay = secs
+    else
+      local at = M.parse_http_date(retry_after)
+      if at then delay = at - now > 0 and at - now or 0 end
+    end
+  end
+  if not delay then delay = policy.base * 2 ^ (retry - 1) end
+  delay = min(delay, policy.cap)
+  if policy.jitter > 0 then delay = delay * (1 - policy.jitter * (rand or 0)) end
+  return delay
+end
+
+local function with_retry(o, policy)
+  local retries = {}
+  local res, err_type, msg = core.http_request(o)
+  local retry = 0
+  while res and policy.status_set[res.status] and retry < policy.max_retries do
+    retry = retry + 1
+    local delay = M.retry_delay(policy, retry, res.headers["retry-after"], os.time(), random())
+    retries[retry] = { status = res.status, delay = delay }
+    if not core.sleep(delay) then break end -- the run is stopping
+    res, err_type, msg = core.http_request(o)
+  end
+  if not res then return nil, err_type, msg end
+  res.attempts = retry + 1
+  res.retries = retries
+  return res
+end
+
+--- One HTTP request (see the module comment). With `retry` (true or a
+-- policy table: max_retries, base, cap, jitter, statuses) responses whose
+-- status is in `statuses` are retried after Retry-After (seconds or
+-- HTTP-date) or an exponential back-off, both capped; res.retries lists
+-- {status=, delay=} per retry. Network failures are not retried.
+function M.request(opts)
+  local o = normalise("sim.http.request", opts)
+  local retry = o.retry
+  o.retry = nil
+  if retry then return with_retry(o, retry_policy("sim.http.request", retry)) end
+  return core.http_request(o)
+end
+
+local function with_url(fname, url, opts, method, body)
+  if type(url) ~= "string" then
+    error(fname .. ": url must be a string, got " .. type(url), 3)
+  end
+  local o = {}
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(fname .. ": opts must be a table, got " .. type(opts), 3) end
+    for k, v in pairs(opts) do o[k] = v end
+  end
+  o.url, o.method, o.body = url, method, body
+  return M.request(o)
+end
+
+--- sim.http.get(url, opts)
+function M.get(url, opts)
+  return with_url("sim.http.get", url, opts, "GET", nil)
+end
+
+--- sim.http.post(url, body, opts)
+function M.post(url, body, opts)
+  if body ~= nil and type(body) ~= "string" then
+    error("sim.http.post: body must be a string, got " .. type(body), 2)
+  end
+  return with_url("sim.http.post", url, opts, "POST", body)
+end
+
+--- The old harness's error class of a final HTTP status: nil for 1xx-3xx,
+-- else auth_unauthorized, auth_forbidden, not_found, rate_limited,
+-- client_error, server_error.
+function M.status_error(status)
+  if status < 400 then return nil end
+  if status == 401 then return "auth_unauthorized" end
+  if status == 403 then return "auth_forbidden" end
+  if status == 404 then return "not_found" end
+  if status == 429 then return "rate_limited" end
+  if status < 500 then return "client_error" end
+  if status < 600 then return "server_error" end
+  return "http_" .. status
+end
+
+return M

@@ -1,0 +1,85 @@
+--- gofr_sim: the scenario API.
+--
+--   local sim = require "gofr_sim"
+--   sim.run(function()
+--     local h = sim.spawn(function(url) return sim.http.get(url).status end, url)
+--     print(sim.wait(h))
+--   end)
+--
+-- Personas are coroutines run by the engine's event loop; the primitives
+-- below yield the calling persona and resume it when their I/O completes,
+-- so scenario code reads sequentially. See docs/api.md.
+local core = require "gofr_sim.core"
+
+local select, unpack, type, error = select, unpack, type, error
+
+local M = {
+  _VERSION = "0.1.0",
+  http = require "gofr_sim.http",
+  fixtures = require "gofr_sim.fixtures",
+  rng = require "gofr_sim.rng",
+}
+
+--- Starts fn(...) as a new persona on the next loop turn; returns its handle.
+M.spawn = core.spawn
+
+--- Sleeps the calling persona; returns true, or false when the run is
+-- stopping (sim.stop or a signal) — a loop should end then.
+M.sleep = core.sleep
+
+--- Monotonic time in seconds, microsecond resolution.
+M.now = core.now
+
+--- Stops the run: nothing new should start (sim.stopping() turns true and
+-- sleeps end early); personas still running after `grace` seconds
+-- (default 5) are aborted.
+M.stop = core.stop
+
+--- True once the run is stopping.
+M.stopping = core.stopping
+
+--- Scheduler and I/O counters: spawned, live, finished, script_errors,
+-- aborted, handles, transfers, stopping, signal, errors (message -> count).
+M.stats = core.stats
+
+local function check_handle(h, i)
+  if type(h) ~= "userdata" then
+    error(("sim.wait: argument %d must be a persona handle (from sim.spawn), got %s")
+      :format(i, type(h)), 3)
+  end
+end
+
+--- Waits for personas to finish.
+-- With one handle: returns that persona's return values, or
+-- nil, "script_error"|"aborted", message when it raised or was aborted.
+-- With several: waits for all and returns the first value of each.
+function M.wait(...)
+  local n = select("#", ...)
+  if n == 1 then
+    local h = ...
+    check_handle(h, 1)
+    return core.join(h)
+  end
+  local firsts = {}
+  for i = 1, n do
+    local h = select(i, ...)
+    check_handle(h, i)
+    firsts[i] = (core.join(h))
+  end
+  return unpack(firsts, 1, n)
+end
+
+--- Runs fn(...) as a persona and drives the loop until it and everything
+-- spawned meanwhile have finished; returns fn's results and re-raises its
+-- error. Inside a persona it is simply spawn + wait.
+function M.run(fn, ...)
+  if type(fn) ~= "function" then
+    error("sim.run: expected a function, got " .. type(fn), 2)
+  end
+  if core.in_persona() then
+    return M.wait(core.spawn(fn, ...))
+  end
+  return core.run(fn, ...)
+end
+
+return M

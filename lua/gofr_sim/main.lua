@@ -1,0 +1,126 @@
+--- The gofr-sim command line. main(argv) returns the exit status:
+-- 0 success, 1 a script error or failed run, 2 bad usage, 130/143 stopped
+-- by SIGINT/SIGTERM.
+local core = require "gofr_sim.core"
+local cli = require "gofr_sim.cli"
+local sim = require "gofr_sim"
+
+local io, type, xpcall, tostring = io, type, xpcall, tostring
+
+local M = {}
+
+local USAGE = [[
+usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
+       gofr-sim fixtures [--root DIR] [--host H] [--port N]
+                                               serve a fixture site until Ctrl-C
+       gofr-sim --help | --version
+
+Scenarios: scenarios/load.lua (the main job). Docs: docs/ in the source tree.
+]]
+
+local function say(fmt, ...)
+  io.stderr:write("gofr-sim: ", fmt:format(...), "\n")
+end
+
+local SIGNAL_STATUS = { [2] = 130, [15] = 143 }
+
+-- The exit status after a run: a signal overrides the script's own status.
+local function final_status(status)
+  return SIGNAL_STATUS[core.signal()] or status
+end
+
+local function traceback(e)
+  if cli.is_usage_error(e) then return e end
+  return debug.traceback(tostring(e), 2)
+end
+
+-- Runs fn(...) protected; usage errors -> 2, other errors -> 1.
+local function protected(fn, ...)
+  local args, n = { ... }, select("#", ...)
+  local ok, result = xpcall(function() return fn(unpack(args, 1, n)) end, traceback)
+  if ok then return result end
+  if cli.is_usage_error(result) then
+    say("%s", result.message)
+    return 2
+  end
+  say("error: %s", result)
+  return 1
+end
+
+local function file_exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function run_script(path, argv)
+  if not file_exists(path) then
+    say("cannot open script '%s': no such file", path)
+    return 2
+  end
+  local chunk, err = loadfile(path)
+  if not chunk then
+    say("syntax error: %s", err)
+    return 2
+  end
+  local script_arg = { [0] = path }
+  for i = 2, #argv do script_arg[i - 1] = argv[i] end
+  rawset(_G, "arg", script_arg)
+  local flags = cli.parse(argv, 2)
+  core.handle_signals()
+  local status = protected(function()
+    local result = chunk(flags)
+    -- Personas spawned at top level without sim.run still get to run.
+    if core.stats().live > 0 then sim.run(function() end) end
+    return type(result) == "number" and result or 0
+  end)
+  return final_status(status)
+end
+
+local function serve_fixtures(argv)
+  local opts = cli.options(cli.parse(argv, 2), {
+    root = { type = "string" },
+    host = { type = "string", default = "127.0.0.1" },
+    port = { type = "integer", default = 0, min = 0 },
+  })
+  if opts.port > 65535 then cli.usage_error("--port must be 0..65535") end
+  local ok, site, err_type, msg = pcall(sim.fixtures.serve,
+    { root = opts.root, host = opts.host, port = opts.port })
+  if not ok then cli.usage_error(tostring(site):gsub("^sim%.fixtures%.serve: ", "--root: ")) end
+  if not site then
+    say("%s (%s)", msg, err_type)
+    return 1
+  end
+  core.handle_signals()
+  io.stdout:write(site.url, "/\n")
+  io.stdout:flush()
+  sim.run(function()
+    while sim.sleep(3600) do end
+  end)
+  site.close()
+  return final_status(0)
+end
+
+function M.main(argv)
+  local cmd = argv[1]
+  if cmd == nil then
+    io.stderr:write(USAGE)
+    return 2
+  end
+  if cmd == "-h" or cmd == "--help" or cmd == "help" then
+    io.stdout:write(USAGE)
+    return 0
+  end
+  if cmd == "--version" then
+    io.stdout:write("gofr-sim ", sim._VERSION, "\n")
+    return 0
+  end
+  if cmd == "fixtures" then return protected(serve_fixtures, argv) end
+  if cmd:match("^%-") then
+    say("unknown option '%s' (see gofr-sim --help)", cmd)
+    return 2
+  end
+  return run_script(cmd, argv)
+end
+
+return M

@@ -1,0 +1,225 @@
+-- The persona scheduler: spawn, wait, sleep, now, run, stop, errors.
+local sim = require "gofr_sim"
+local support = require "support"
+
+describe("sim.spawn / sim.wait", function()
+  after_each(support.assert_clean)
+
+  it("starts spawned personas in order, after the spawner yields", function()
+    local log = {}
+    sim.run(function()
+      local hs = {}
+      for i = 1, 3 do
+        hs[i] = sim.spawn(function(n) log[#log + 1] = "start " .. n; return n * 10 end, i)
+      end
+      log[#log + 1] = "spawned"
+      assert.are.same({ 10, 20, 30 }, { sim.wait(hs[1], hs[2], hs[3]) })
+    end)
+    assert.are.same({ "spawned", "start 1", "start 2", "start 3" }, log)
+  end)
+
+  it("returns every result of one persona and passes arguments through", function()
+    local a, b, c = sim.run(function()
+      return sim.wait(sim.spawn(function(x, y) return x, y, x + y end, 2, 3))
+    end)
+    assert.are.same({ 2, 3, 5 }, { a, b, c })
+  end)
+
+  it("waits on a finished persona without yielding", function()
+    sim.run(function()
+      local h = sim.spawn(function() return "done" end)
+      sim.sleep(0.01)
+      assert.are.equal("done", h:status())
+      assert.are.equal("done", sim.wait(h))
+    end)
+  end)
+
+  it("refuses non-handles and self-waits with clear errors", function()
+    sim.run(function()
+      assert.has_error(function() sim.wait(42) end,
+        "sim.wait: argument 1 must be a persona handle (from sim.spawn), got number")
+      local me
+      me = sim.spawn(function()
+        local ok, err = pcall(sim.wait, me)
+        return ok, err
+      end)
+      local ok, err = sim.wait(me)
+      assert.is_false(ok)
+      assert.matches("cannot wait for itself", err)
+    end)
+  end)
+end)
+
+describe("sim.sleep and sim.now", function()
+  after_each(support.assert_clean)
+
+  it("wakes sleepers in deadline order, never early", function()
+    local order = {}
+    sim.run(function()
+      local t0 = sim.now()
+      local hs = {}
+      for _, d in ipairs({ 0.06, 0.02, 0.04 }) do
+        hs[#hs + 1] = sim.spawn(function()
+          assert.is_true(sim.sleep(d))
+          order[#order + 1] = d
+          return sim.now() - t0
+        end)
+      end
+      local e1, e2, e3 = sim.wait(hs[1], hs[2], hs[3])
+      assert.is_true(e1 >= 0.06 and e2 >= 0.02 and e3 >= 0.04)
+    end)
+    assert.are.same({ 0.02, 0.04, 0.06 }, order)
+  end)
+
+  it("is monotonic with sub-millisecond resolution", function()
+    local a = sim.now()
+    local b = sim.now()
+    assert.is_true(b >= a and b - a < 0.001)
+    assert.are_not.equal(math.floor(a), a) -- not whole seconds
+  end)
+
+  it("rejects bad durations", function()
+    sim.run(function()
+      assert.has_error(function() sim.sleep(-1) end)
+      assert.has_error(function() sim.sleep(0 / 0) end)
+      assert.has_error(function() sim.sleep("x") end)
+    end)
+  end)
+
+  it("raises outside a persona, saying so", function()
+    local ok, err = pcall(sim.sleep, 0.01)
+    assert.is_false(ok)
+    assert.matches("sim.sleep: must be called from a persona", err, 1, true)
+    ok, err = pcall(sim.http.get, "http://127.0.0.1:1/")
+    assert.is_false(ok)
+    assert.matches("sim.http.request: must be called from a persona", err, 1, true)
+  end)
+
+  it("lets a bare coroutine.yield hand over to the others", function()
+    local log = {}
+    sim.run(function()
+      local a = sim.spawn(function()
+        log[#log + 1] = "a1"; coroutine.yield(); log[#log + 1] = "a2"
+      end)
+      local b = sim.spawn(function() log[#log + 1] = "b1" end)
+      sim.wait(a, b)
+    end)
+    assert.are.same({ "a1", "b1", "a2" }, log)
+  end)
+
+  it("runs 10,000 sleeping personas on one loop", function()
+    local woke = 0
+    local t0 = sim.now()
+    sim.run(function()
+      for _ = 1, 10000 do
+        sim.spawn(function() sim.sleep(0.2); woke = woke + 1 end)
+      end
+    end)
+    assert.are.equal(10000, woke)
+    assert.is_true(sim.now() - t0 < 2.0, "personas slept in parallel")
+  end)
+end)
+
+describe("sim.run", function()
+  after_each(support.assert_clean)
+
+  it("re-raises the error of its function", function()
+    local ok, err = pcall(sim.run, function() error("boom") end)
+    assert.is_false(ok)
+    assert.matches("runtime_spec.lua:%d+: boom", err)
+  end)
+
+  it("is spawn + wait inside a persona", function()
+    local v = sim.run(function()
+      return sim.run(function() sim.sleep(0.01); return "inner" end)
+    end)
+    assert.are.equal("inner", v)
+  end)
+
+  it("waits for personas spawned and not waited for", function()
+    local finished = 0
+    sim.run(function()
+      for _ = 1, 5 do sim.spawn(function() sim.sleep(0.02); finished = finished + 1 end) end
+    end)
+    assert.are.equal(5, finished)
+  end)
+end)
+
+describe("persona errors", function()
+  after_each(support.assert_clean)
+
+  it("retire the persona, count script_error, and the run goes on", function()
+    local before = sim.stats().script_errors
+    local completed = 0
+    sim.run(function()
+      local bad = {}
+      for i = 1, 100 do
+        bad[i] = sim.spawn(function() sim.sleep(0.001); error("persona exploded") end)
+      end
+      local good = sim.spawn(function() sim.sleep(0.05); completed = completed + 1; return "ok" end)
+      local v, err_type, msg = sim.wait(bad[1])
+      assert.is_nil(v)
+      assert.are.equal("script_error", err_type)
+      assert.matches("runtime_spec.lua:%d+: persona exploded", msg)
+      assert.are.equal("ok", sim.wait(good))
+      assert.are.equal("failed", bad[100]:status())
+    end)
+    assert.are.equal(1, completed)
+    local stats = sim.stats()
+    assert.are.equal(before + 100, stats.script_errors)
+    local n = 0
+    for msg, count in pairs(stats.errors) do
+      assert.matches("persona exploded", msg)
+      n = n + count
+    end
+    assert.are.equal(100, n)
+  end)
+end)
+
+describe("sim.stop", function()
+  after_each(support.assert_clean)
+
+  it("ends sleeps early and lets loops finish", function()
+    local iterations, t0 = 0, sim.now()
+    sim.run(function()
+      for _ = 1, 10 do
+        sim.spawn(function()
+          while sim.sleep(0.01) do iterations = iterations + 1 end
+        end)
+      end
+      sim.sleep(0.1)
+      sim.stop()
+      assert.is_true(sim.stopping())
+      assert.is_false(sim.sleep(1))
+    end)
+    assert.is_true(iterations > 0)
+    assert.is_true(sim.now() - t0 < 1.0)
+  end)
+
+  it("aborts personas still busy after the grace period", function()
+    local site = assert(sim.fixtures.serve { root = support.fixtures_root })
+    local before = sim.stats().aborted
+    local t0 = sim.now()
+    local h
+    sim.run(function()
+      h = sim.spawn(function()
+        return sim.http.get(site.url .. "/index.html?delay_ms=5000")
+      end)
+      sim.sleep(0.05)
+      sim.stop(0.2) -- the request is in flight; nothing waits for it
+    end)
+    assert.is_true(sim.now() - t0 < 2.0)
+    assert.are.equal("aborted", h:status())
+    local v, err_type = sim.wait(h)
+    assert.is_nil(v)
+    assert.are.equal("aborted", err_type)
+    assert.are.equal(before + 1, sim.stats().aborted)
+    site.close()
+    sim.run(function() sim.sleep(0.01) end)
+  end)
+
+  it("does not carry over to the next run", function()
+    sim.run(function() sim.stop() end)
+    sim.run(function() assert.is_false(sim.stopping()); assert.is_true(sim.sleep(0.001)) end)
+  end)
+end)

@@ -1,0 +1,65 @@
+--- Shared helpers for the specs: paths, running the gofr-sim executable as
+-- a child process, and the end-of-test leak check.
+local sim = require "gofr_sim"
+
+local M = {}
+
+M.source_dir = os.getenv("GS_SOURCE_DIR") or "."
+M.bin = os.getenv("GOFR_SIM_BIN") or (M.source_dir .. "/build/gofr-sim")
+M.fixtures_root = M.source_dir .. "/fixtures/html"
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+M.shell_quote = shell_quote
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- Runs gofr-sim with the given arguments; returns {status=, stdout=, stderr=}.
+-- opts.signal = {name = "INT", after = seconds} sends a signal after a delay.
+function M.run_cli(args, opts)
+  opts = opts or {}
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = shell_quote(a) end
+  local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
+  local cmd = shell_quote(M.bin) .. " " .. table.concat(quoted, " ")
+  local script
+  if opts.signal then
+    script = ("%s >%s 2>%s & pid=$!; sleep %s; kill -%s $pid; wait $pid; echo $? >%s")
+      :format(cmd, out, err, opts.signal.after, opts.signal.name, rc)
+  else
+    script = ("%s >%s 2>%s </dev/null; echo $? >%s"):format(cmd, out, err, rc)
+  end
+  os.execute("bash -c " .. shell_quote(script))
+  local result = {
+    status = tonumber(slurp(rc)),
+    stdout = slurp(out),
+    stderr = slurp(err),
+  }
+  os.remove(out); os.remove(err); os.remove(rc)
+  return result
+end
+
+--- Asserts that no persona, transfer or I/O handle is left over.
+function M.assert_clean()
+  local s = sim.stats()
+  assert.are.equal(0, s.live, "personas still alive")
+  assert.are.equal(0, s.transfers, "HTTP transfers still in flight")
+  assert.are.equal(0, s.handles, "libuv handles still active")
+end
+
+--- A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
+function M.closed_port()
+  local site = assert(sim.fixtures.serve { root = M.fixtures_root })
+  local port = site.port
+  site.close()
+  sim.run(function() sim.sleep(0.01) end) -- let the close complete
+  return port
+end
+
+return M

@@ -1,0 +1,705 @@
+/* The fixture site server (see gs/fixture_server.h and docs/fixtures.md).
+ *
+ * Ownership:
+ * - gs_fixture_server_t (malloc'd in start) owns the embedded HTTP server,
+ *   the resolved root path and a scratch buffer for bodies answered at once.
+ *   It is freed once the HTTP server has closed and every job's timer has run
+ *   its close callback.
+ * - fx_job_t (malloc'd only for delayed or trickled answers) owns its timer,
+ *   its body and its header strings; it is freed in the timer's close
+ *   callback. Its exchange pointer is cleared when the exchange is answered,
+ *   dropped or aborted.
+ *
+ * Files are read whole and synchronously (open/fstat/read): fixture files are
+ * small. Nothing is cached. */
+#include "gs/fixture_server.h"
+
+#include "gs/error.h"
+#include "gs/http_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_BYTES (64u * 1024 * 1024) /* bytes=N and file size limit */
+#define MAX_MS 600000                 /* delay_ms and slow_ms limit (10 min) */
+#define MAX_PIECES 64                 /* slow_ms: most pieces a body is cut into */
+#define PIECE_MS 20                   /* slow_ms: aimed time between pieces */
+#define KEEP_SCRATCH (1024 * 1024)    /* scratch above this is freed after use */
+#define RETRY_AFTER_MAX 64
+
+struct gs_fixture_server_s {
+  uv_loop_t *loop;
+  gs_http_server_t *http;
+  char *root; /* realpath of the root, owned */
+  size_t root_len;
+  size_t njobs; /* jobs whose timer is not closed yet */
+  int closing;
+  int http_closed;
+  void (*on_closed)(void *data);
+  void *closed_data;
+  char *scratch; /* body of an immediate answer (owned) */
+  size_t scratch_cap;
+};
+
+/* Fault-injection parameters of one request; -1 / 0 when absent. */
+typedef struct {
+  long delay_ms;
+  long slow_ms;
+  long bytes;
+  int status;
+  int close;
+  char retry_after[RETRY_AFTER_MAX + 1];
+} fx_faults_t;
+
+/* One answer being prepared or delivered. */
+typedef struct {
+  uv_timer_t timer; /* initialised only for deferred answers */
+  gs_fixture_server_t *fx;
+  gs_http_exchange_t *ex; /* NULL once answered, dropped or aborted */
+  int status;
+  const char *ctype; /* static string */
+  char *location;    /* owned or NULL */
+  char *body;        /* owned when body_owned, else borrowed (immediate only) */
+  size_t body_len;
+  int body_owned;
+  fx_faults_t faults;
+  size_t pieces, next_piece;
+  int finishing;
+} fx_job_t;
+
+static const char not_found_body[] =
+    "<!doctype html>\n<html><head><title>404 Not Found</title></head>"
+    "<body><h1>404 Not Found</h1></body></html>\n";
+
+/* ---- content types ----------------------------------------------------------- */
+
+static const char *content_type(const char *path) {
+  static const struct {
+    const char *ext;
+    const char *type;
+  } types[] = {
+      {"html", "text/html; charset=utf-8"},
+      {"htm", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"js", "application/javascript"},
+      {"json", "application/json"},
+      {"txt", "text/plain; charset=utf-8"},
+      {"xml", "application/xml"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"},
+      {"webp", "image/webp"},
+      {"ico", "image/x-icon"},
+      {"woff2", "font/woff2"},
+      {"pdf", "application/pdf"},
+  };
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.');
+  if (dot && dot != base) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+      if (strcasecmp(dot + 1, types[i].ext) == 0)
+        return types[i].type;
+  }
+  return "application/octet-stream";
+}
+
+/* ---- query parameters ------------------------------------------------------- */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes a query value ('+' is a space) into out (cap bytes with NUL).
+ * Returns 0, or -1 when malformed or too long. */
+static int query_decode(const char *s, size_t len, char *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%') {
+      if (i + 2 >= len)
+        return -1;
+      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+      if (hi < 0 || lo < 0)
+        return -1;
+      c = (char)(hi * 16 + lo);
+      i += 2;
+    }
+    if (n + 1 >= cap)
+      return -1;
+    out[n++] = c;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+/* Parses a decimal integer 0..max: digits only, no sign. */
+static int parse_uint(const char *s, long max, long *out) {
+  if (!*s)
+    return -1;
+  long v = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return -1;
+    v = v * 10 + (*s - '0');
+    if (v > max)
+      return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Retry-After: delay-seconds or an HTTP-date-like string. */
+static int retry_after_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > RETRY_AFTER_MAX || s[0] == ' ')
+    return 0;
+  return strspn(s, "0123456789 ,:-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == n;
+}
+
+/* Applies one key=value pair. Returns NULL or the message of a 400. */
+static const char *fault_set(fx_faults_t *f, const char *key, size_t klen, const char *val,
+                             size_t vlen) {
+  static const struct {
+    const char *name;
+    const char *msg;
+  } params[] = {
+      {"delay_ms", "bad query parameter 'delay_ms': expected an integer from 0 to 600000\n"},
+      {"slow_ms", "bad query parameter 'slow_ms': expected an integer from 0 to 600000\n"},
+      {"bytes", "bad query parameter 'bytes': expected an integer from 0 to 67108864\n"},
+      {"status", "bad query parameter 'status': expected an integer from 100 to 599\n"},
+      {"close", "bad query parameter 'close': expected 0 or 1\n"},
+      {"retry_after", "bad query parameter 'retry_after': expected seconds or an HTTP date "
+                      "(letters, digits, space, ',', ':', '-'; at most 64 characters)\n"},
+  };
+  size_t which = sizeof params / sizeof params[0];
+  for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+    if (strlen(params[i].name) == klen && memcmp(params[i].name, key, klen) == 0)
+      which = i;
+  if (which == sizeof params / sizeof params[0])
+    return NULL; /* unknown parameters are ignored (cache busters, ...) */
+  char v[RETRY_AFTER_MAX + 1];
+  long n = 0;
+  int ok = query_decode(val, vlen, v, sizeof v) == 0;
+  switch (which) {
+  case 0: ok = ok && parse_uint(v, MAX_MS, &f->delay_ms) == 0; break;
+  case 1: ok = ok && parse_uint(v, MAX_MS, &f->slow_ms) == 0; break;
+  case 2: ok = ok && parse_uint(v, MAX_BYTES, &f->bytes) == 0; break;
+  case 3:
+    ok = ok && parse_uint(v, 599, &n) == 0 && n >= 100;
+    f->status = (int)n;
+    break;
+  case 4:
+    ok = ok && parse_uint(v, 1, &n) == 0;
+    f->close = (int)n;
+    break;
+  default:
+    ok = ok && retry_after_ok(v);
+    if (ok)
+      memcpy(f->retry_after, v, strlen(v) + 1);
+    break;
+  }
+  return ok ? NULL : params[which].msg;
+}
+
+/* Parses the query string (without '?'). Returns NULL or a 400 message. */
+static const char *faults_parse(fx_faults_t *f, const char *q, size_t len) {
+  memset(f, 0, sizeof *f);
+  f->delay_ms = f->slow_ms = f->bytes = -1;
+  size_t i = 0;
+  while (i < len) {
+    size_t end = i;
+    while (end < len && q[end] != '&')
+      end++;
+    const char *eq = memchr(q + i, '=', end - i);
+    size_t klen = eq ? (size_t)(eq - (q + i)) : end - i;
+    const char *val = eq ? eq + 1 : q + end;
+    size_t vlen = eq ? (size_t)(q + end - val) : 0;
+    const char *err = fault_set(f, q + i, klen, val, vlen);
+    if (err)
+      return err;
+    i = end + 1;
+  }
+  return NULL;
+}
+
+/* ---- paths -------------------------------------------------------------------- */
+
+/* Decodes the URL path into out (len + 1 bytes). Refuses (-1) anything that
+ * could leave the root or name something odd: no leading '/', "//", a
+ * backslash, an encoded '/', '\' or NUL, control bytes, a malformed escape,
+ * "." or ".." segments. */
+static int path_decode(const char *raw, size_t len, char *out) {
+  if (len == 0 || raw[0] != '/')
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)raw[i];
+    if (c == '\\' || (c == '/' && i + 1 < len && raw[i + 1] == '/'))
+      return -1;
+    if (c == '%') {
+      int hi = i + 1 < len ? hexval(raw[i + 1]) : -1;
+      int lo = i + 2 < len ? hexval(raw[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
+        return -1;
+      c = (unsigned char)(hi * 16 + lo);
+      i += 2;
+      if (c == '/' || c == '\\')
+        return -1;
+    }
+    if (c < 0x20 || c == 0x7f)
+      return -1; /* includes NUL */
+    out[n++] = (char)c;
+  }
+  out[n] = '\0';
+  for (const char *seg = out + 1; seg; ) {
+    const char *next = strchr(seg, '/');
+    size_t sl = next ? (size_t)(next - seg) : strlen(seg);
+    if ((sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+      return -1;
+    seg = next ? next + 1 : NULL;
+  }
+  return 0;
+}
+
+/* Is `real` (a realpath result) the root or below it? */
+static int inside_root(const gs_fixture_server_t *fx, const char *real) {
+  size_t n = fx->root_len;
+  if (strncmp(real, fx->root, n) != 0)
+    return 0;
+  return real[n] == '\0' || real[n] == '/';
+}
+
+typedef enum { R_FILE, R_DIR_REDIRECT, R_MISSING, R_REFUSED } resolve_t;
+
+/* Maps a decoded URL path to a file. On R_FILE, real (PATH_MAX) holds the
+ * resolved path and `name` the path whose extension gives the type. */
+static resolve_t path_resolve(const gs_fixture_server_t *fx, const char *upath, char *fs,
+                              char *real) {
+  if (fx->root_len + strlen(upath) + sizeof "index.html" >= PATH_MAX)
+    return R_MISSING;
+  sprintf(fs, "%s%s", fx->root, upath);
+  struct stat st;
+  if (stat(fs, &st) < 0)
+    return R_MISSING;
+  if (!realpath(fs, real))
+    return R_MISSING;
+  if (!inside_root(fx, real))
+    return R_REFUSED;
+  if (S_ISDIR(st.st_mode)) {
+    size_t ul = strlen(upath);
+    if (upath[ul - 1] != '/')
+      return R_DIR_REDIRECT;
+    strcat(fs, "index.html");
+    if (stat(fs, &st) < 0 || !realpath(fs, real))
+      return R_MISSING;
+    if (!inside_root(fx, real))
+      return R_REFUSED;
+  }
+  return S_ISREG(st.st_mode) ? R_FILE : R_MISSING;
+}
+
+/* Grows the server's scratch buffer (owned by fx). */
+static char *scratch_get(gs_fixture_server_t *fx, size_t need) {
+  if (need > fx->scratch_cap) {
+    char *p = realloc(fx->scratch, need ? need : 1);
+    if (!p)
+      return NULL;
+    fx->scratch = p;
+    fx->scratch_cap = need;
+  }
+  return fx->scratch;
+}
+
+static void scratch_trim(gs_fixture_server_t *fx) {
+  if (fx->scratch_cap > KEEP_SCRATCH) {
+    free(fx->scratch);
+    fx->scratch = NULL;
+    fx->scratch_cap = 0;
+  }
+}
+
+/* Reads a whole regular file into the scratch buffer. Returns 0, GS_ENOENT,
+ * GS_EIO (too large or read error) or GS_ENOMEM. */
+static int file_read(gs_fixture_server_t *fx, const char *path, char **body, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0)
+    return GS_ENOENT;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return GS_ENOENT;
+  }
+  if ((unsigned long long)st.st_size > MAX_BYTES) {
+    close(fd);
+    return GS_EIO;
+  }
+  size_t size = (size_t)st.st_size, got = 0;
+  char *buf = scratch_get(fx, size);
+  if (!buf) {
+    close(fd);
+    return GS_ENOMEM;
+  }
+  while (got < size) {
+    ssize_t n = read(fd, buf + got, size - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break; /* a file that shrank is served as it is now */
+    got += (size_t)n;
+  }
+  close(fd);
+  *body = buf;
+  *len = got;
+  return 0;
+}
+
+/* bytes=N: 'a'..'z' repeating, a newline ending every 64-byte line. */
+static void pattern_fill(char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    size_t col = i % 64;
+    p[i] = col == 63 ? '\n' : (char)('a' + col % 26);
+  }
+}
+
+/* ---- answering ---------------------------------------------------------------- */
+
+static void respond_simple(gs_http_exchange_t *ex, int status, const char *ctype,
+                           const char *body, size_t len, const gs_http_header_t *extra) {
+  gs_http_header_t h[2] = {{"Content-Type", ctype}, {0}};
+  size_t n = 1;
+  if (extra)
+    h[n++] = *extra;
+  gs_http_exchange_respond(ex, status, h, n, body, len);
+}
+
+/* The job's headers into h (at least 3 entries); returns how many. */
+static size_t job_headers(const fx_job_t *job, gs_http_header_t *h) {
+  size_t n = 0;
+  h[n++] = (gs_http_header_t){"Content-Type", job->ctype};
+  if (job->location)
+    h[n++] = (gs_http_header_t){"Location", job->location};
+  if (job->faults.retry_after[0])
+    h[n++] = (gs_http_header_t){"Retry-After", job->faults.retry_after};
+  return n;
+}
+
+static void job_respond(fx_job_t *job) {
+  gs_http_header_t h[3];
+  size_t n = job_headers(job, h);
+  gs_http_exchange_t *ex = job->ex;
+  job->ex = NULL;
+  gs_http_exchange_respond(ex, job->status, h, n, job->body, job->body_len);
+}
+
+static void fx_maybe_finish(gs_fixture_server_t *fx) {
+  if (!fx->closing || !fx->http_closed || fx->njobs)
+    return;
+  void (*cb)(void *) = fx->on_closed;
+  void *data = fx->closed_data;
+  free(fx->root);
+  free(fx->scratch);
+  free(fx);
+  if (cb)
+    cb(data);
+}
+
+static void job_closed(uv_handle_t *h) {
+  fx_job_t *job = h->data;
+  gs_fixture_server_t *fx = job->fx;
+  free(job->location);
+  if (job->body_owned)
+    free(job->body);
+  free(job);
+  fx->njobs--;
+  fx_maybe_finish(fx);
+}
+
+/* Ends a deferred job: its exchange is no longer touched; freed on close. */
+static void job_finish(fx_job_t *job) {
+  if (job->finishing)
+    return;
+  job->finishing = 1;
+  job->ex = NULL;
+  uv_timer_stop(&job->timer);
+  uv_close((uv_handle_t *)&job->timer, job_closed);
+}
+
+static void job_abort(gs_http_exchange_t *ex, void *data) {
+  job_finish(data);
+}
+
+/* Writes the next piece of a trickled body; ends after the last one. */
+static void job_write_piece(fx_job_t *job) {
+  size_t k = job->next_piece++;
+  size_t from = job->body_len * k / job->pieces;
+  size_t to = job->body_len * (k + 1) / job->pieces;
+  if (to > from && gs_http_exchange_write(job->ex, job->body + from, to - from) < 0) {
+    if (job->ex)
+      gs_http_exchange_drop(job->ex);
+    job_finish(job);
+    return;
+  }
+  if (!job->ex)
+    return; /* aborted while writing */
+  if (job->next_piece == job->pieces) {
+    gs_http_exchange_t *ex = job->ex;
+    job->ex = NULL;
+    gs_http_exchange_end(ex);
+    job_finish(job);
+  }
+}
+
+static void on_piece_timer(uv_timer_t *t) {
+  job_write_piece(t->data);
+}
+
+/* slow_ms: pieces at equal intervals, the first at once and the last after
+ * about slow_ms (bodies under 2 bytes: everything after slow_ms). */
+static void job_start_slow(fx_job_t *job) {
+  gs_http_header_t h[3];
+  size_t n = job_headers(job, h);
+  if (gs_http_exchange_begin(job->ex, job->status, h, n, (int64_t)job->body_len) < 0) {
+    gs_http_exchange_drop(job->ex);
+    job_finish(job);
+    return;
+  }
+  size_t pieces = 1;
+  if (job->body_len >= 2) {
+    pieces = (size_t)job->faults.slow_ms / PIECE_MS + 1;
+    pieces = pieces < 2 ? 2 : pieces > MAX_PIECES ? MAX_PIECES : pieces;
+    if (pieces > job->body_len)
+      pieces = job->body_len;
+  }
+  job->pieces = pieces;
+  uint64_t interval = (uint64_t)job->faults.slow_ms / (pieces >= 2 ? pieces - 1 : 1);
+  if (interval == 0)
+    interval = 1;
+  if (pieces >= 2) {
+    job_write_piece(job);
+    if (!job->ex)
+      return;
+  }
+  uv_timer_start(&job->timer, on_piece_timer, interval, interval);
+}
+
+static void on_delay_timer(uv_timer_t *t) {
+  fx_job_t *job = t->data;
+  if (job->faults.close) {
+    gs_http_exchange_t *ex = job->ex;
+    job->ex = NULL;
+    gs_http_exchange_drop(ex);
+    job_finish(job);
+  } else if (job->faults.slow_ms > 0) {
+    job_start_slow(job);
+  } else {
+    job_respond(job);
+    job_finish(job);
+  }
+}
+
+/* Moves a prepared answer into a heap job with a timer. On failure answers
+ * 500 at once. */
+static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, const fx_job_t *tmpl) {
+  fx_job_t *job = malloc(sizeof *job);
+  char *body = NULL;
+  if (job) {
+    *job = *tmpl;
+    job->location = NULL;
+    body = tmpl->body_owned ? tmpl->body : malloc(tmpl->body_len ? tmpl->body_len : 1);
+  }
+  if (!job || !body || (tmpl->location && !(job->location = strdup(tmpl->location)))) {
+    if (tmpl->body_owned)
+      free(tmpl->body);
+    else
+      free(body);
+    free(job);
+    respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
+    return;
+  }
+  if (!tmpl->body_owned)
+    memcpy(body, tmpl->body, tmpl->body_len);
+  job->body = body;
+  job->body_owned = 1;
+  job->fx = fx;
+  job->ex = ex;
+  uv_timer_init(fx->loop, &job->timer);
+  job->timer.data = job;
+  fx->njobs++;
+  gs_http_exchange_on_abort(ex, job_abort, job);
+  if (job->faults.delay_ms > 0)
+    uv_timer_start(&job->timer, on_delay_timer, (uint64_t)job->faults.delay_ms, 0);
+  else
+    job_start_slow(job);
+}
+
+/* Fills job with the answer for the URL path: file, redirect or 404.
+ * Returns 0, or -1 when the path was refused (the caller answers 404). */
+static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw, size_t rlen,
+                         const char *query, size_t qlen) {
+  char *upath = malloc(rlen + 1);
+  char *fs = malloc(PATH_MAX), *real = malloc(PATH_MAX);
+  int rc = 0;
+  if (!upath || !fs || !real || path_decode(raw, rlen, upath) < 0) {
+    rc = -1;
+    goto out;
+  }
+  switch (path_resolve(fx, upath, fs, real)) {
+  case R_REFUSED: rc = -1; break;
+  case R_MISSING: break;
+  case R_DIR_REDIRECT:
+    job->status = 301;
+    job->ctype = "text/html; charset=utf-8";
+    job->location = malloc(rlen + qlen + 3);
+    if (job->location)
+      sprintf(job->location, "%.*s/%s%.*s", (int)rlen, raw, qlen ? "?" : "", (int)qlen, query);
+    job->body = "<!doctype html>\n<html><body>Moved</body></html>\n";
+    job->body_len = strlen(job->body);
+    break;
+  case R_FILE: {
+    int frc = file_read(fx, real, &job->body, &job->body_len);
+    if (frc == 0) {
+      job->status = 200;
+      job->ctype = content_type(fs);
+    } else if (frc != GS_ENOENT) {
+      job->status = 500;
+      job->ctype = "text/plain";
+      job->body = "cannot read file\n";
+      job->body_len = strlen(job->body);
+    }
+    break;
+  }
+  }
+out:
+  free(upath);
+  free(fs);
+  free(real);
+  return rc;
+}
+
+static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req, void *data) {
+  gs_fixture_server_t *fx = data;
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    gs_http_header_t allow = {"Allow", "GET, HEAD"};
+    respond_simple(ex, 405, "text/plain", "method not allowed\n", 19, &allow);
+    return;
+  }
+  const char *t = req->target, *q = memchr(t, '?', req->target_len);
+  size_t plen = q ? (size_t)(q - t) : req->target_len;
+  const char *query = q ? q + 1 : "";
+  size_t qlen = q ? req->target_len - plen - 1 : 0;
+  fx_job_t job;
+  memset(&job, 0, sizeof job);
+  const char *err = faults_parse(&job.faults, query, qlen);
+  if (err) {
+    respond_simple(ex, 400, "text/plain", err, strlen(err), NULL);
+    return;
+  }
+  job.status = 404;
+  job.ctype = "text/html; charset=utf-8";
+  job.body = (char *)not_found_body;
+  job.body_len = sizeof not_found_body - 1;
+  if (job.faults.bytes >= 0) {
+    char *p = scratch_get(fx, (size_t)job.faults.bytes);
+    if (!p) {
+      respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
+      return;
+    }
+    pattern_fill(p, (size_t)job.faults.bytes);
+    job.status = 200;
+    job.ctype = "text/plain";
+    job.body = p;
+    job.body_len = (size_t)job.faults.bytes;
+  } else if (job_from_path(fx, &job, t, plen, query, qlen) < 0) {
+    respond_simple(ex, 404, "text/html; charset=utf-8", not_found_body,
+                   sizeof not_found_body - 1, NULL);
+    return;
+  }
+  if (job.faults.status)
+    job.status = job.faults.status;
+  if (job.faults.delay_ms > 0 || (job.faults.slow_ms > 0 && !job.faults.close)) {
+    job_defer(fx, ex, &job);
+  } else if (job.faults.close) {
+    gs_http_exchange_drop(ex);
+  } else {
+    job.ex = ex;
+    job_respond(&job);
+  }
+  free(job.location); /* job_defer made its own copy */
+  scratch_trim(fx);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
+                            gs_fixture_server_t **out) {
+  if (!loop || !opts || !out || !opts->root)
+    return GS_EINVAL;
+  *out = NULL;
+  struct stat st;
+  if (stat(opts->root, &st) < 0 || !S_ISDIR(st.st_mode))
+    return GS_ENOENT;
+  gs_fixture_server_t *fx = calloc(1, sizeof *fx);
+  if (!fx)
+    return GS_ENOMEM;
+  fx->root = realpath(opts->root, NULL);
+  if (!fx->root) {
+    free(fx);
+    return errno == ENOMEM ? GS_ENOMEM : GS_ENOENT;
+  }
+  fx->root_len = strlen(fx->root);
+  if (fx->root_len == 1)
+    fx->root_len = 0; /* root is "/": paths are appended to "" */
+  fx->loop = loop;
+  gs_http_server_opts_t hopts = {0};
+  hopts.host = opts->host;
+  hopts.port = opts->port;
+  hopts.on_request = on_request;
+  hopts.data = fx;
+  int rc = gs_http_server_start(loop, &hopts, &fx->http);
+  if (rc < 0) {
+    free(fx->root);
+    free(fx);
+    return rc;
+  }
+  *out = fx;
+  return 0;
+}
+
+int gs_fixture_server_port(const gs_fixture_server_t *srv) {
+  return gs_http_server_port(srv->http);
+}
+
+static void on_http_closed(void *data) {
+  gs_fixture_server_t *fx = data;
+  fx->http = NULL;
+  fx->http_closed = 1;
+  fx_maybe_finish(fx);
+}
+
+void gs_fixture_server_close(gs_fixture_server_t *srv, void (*on_closed)(void *data), void *data) {
+  if (srv->closing)
+    return;
+  srv->closing = 1;
+  srv->on_closed = on_closed;
+  srv->closed_data = data;
+  /* Aborts pending exchanges: job_abort closes their timers. */
+  gs_http_server_close(srv->http, on_http_closed, srv);
+}
