@@ -71,7 +71,7 @@ local function persona(index, deadline)
       if next_fire >= deadline then break end
       if not sim.sleep(next_fire - now) then break end
     end
-    if sim.now() >= deadline then break end
+    if sim.now() >= deadline or budget <= 0 then break end
     budget = budget - 1
     local started = sim.now()
     local res, err_type = sim.http.get(rng:pick(urls), { timeout = opts.timeout })

@@ -26,10 +26,10 @@ describe("gofr-sim SCRIPT", function()
       print(v, arg[0] ~= nil, arg[1], flags.dry_run)
       return 3
     ]])
-    local r = run({ path, "--name", "alice", "--dry-run", "pos", "--x=1" })
+    local r = run({ path, "pos", "--name", "alice", "--x=1", "--dry-run" })
     os.remove(path)
-    assert.are.equal(3, r.status)
-    assert.are.equal("alice/pos\ttrue\t--name\ttrue\n", r.stdout)
+    assert.are.equal(3, r.status, r.stderr)
+    assert.are.equal("alice/pos\ttrue\tpos\ttrue\n", r.stdout)
   end)
 
   it("runs personas spawned at top level", function()

@@ -1,6 +1,7 @@
 --- Shared helpers for the specs: paths, running the gofr-sim executable as
 -- a child process, and the end-of-test leak check.
 local sim = require "gofr_sim"
+local assert = require "luassert"
 
 local M = {}
 

@@ -26,6 +26,7 @@ typedef struct {
   int follow_redirects;        /* non-zero: follow up to max_redirects */
   long max_redirects;          /* used when following; <= 0 means 10 */
   size_t max_body;             /* bytes; 0 means unlimited */
+  int path_as_is;              /* non-zero: send "/../" and "/./" segments unchanged */
 } gs_http_request_opts_t;
 
 /* Phase durations in seconds, each measured from the previous phase's end

@@ -25,6 +25,7 @@ local OPTION_TYPES = {
   follow_redirects = "boolean",
   max_redirects = "number",
   max_body = "number",
+  path_as_is = "boolean",
   retry = "table|boolean",
 }
 

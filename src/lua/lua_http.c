@@ -254,6 +254,8 @@ static int gs__lhttp_request(lua_State *L) {
   o.connect_timeout = gs__lhttp_number(L, "connect_timeout", 0);
   if (gs__lhttp_field(L, "follow_redirects", LUA_TBOOLEAN, "a boolean"))
     o.follow_redirects = lua_toboolean(L, -1);
+  if (gs__lhttp_field(L, "path_as_is", LUA_TBOOLEAN, "a boolean"))
+    o.path_as_is = lua_toboolean(L, -1);
   o.max_redirects = (long)gs__lhttp_number(L, "max_redirects", 1);
   o.max_body = (size_t)gs__lhttp_number(L, "max_body", 1);
   o.headers = gs__lhttp_headers(L, &o.nheaders);

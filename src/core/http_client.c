@@ -1,0 +1,647 @@
+/* Asynchronous HTTP client: libcurl multi-socket API driven by libuv.
+ *
+ * How it fits together:
+ *   - one CURLM per client; every easy handle is added to it, so they share
+ *     the multi's connection cache (keep-alive reuse) and DNS cache;
+ *   - CURLMOPT_SOCKETFUNCTION: curl says which sockets to watch; each gets a
+ *     gs__http_sock_t holding a uv_poll_t (malloc'd here, freed in its close
+ *     callback), mapped to the socket with curl_multi_assign;
+ *   - CURLMOPT_TIMERFUNCTION: curl asks for one timeout, kept in one uv_timer_t;
+ *   - poll events and the timer call curl_multi_socket_action, then
+ *     gs__http_drain reads CURLMSG_DONE messages and calls done callbacks.
+ * User callbacks are only ever called from gs__http_drain, never from inside
+ * a curl callback, so they may start and free requests freely. They must not
+ * free the client.
+ *
+ * Ownership:
+ *   - the client owns the multi, the timer, the socket contexts, the pool of
+ *     idle easy handles and the list of live requests;
+ *   - a request owns its copies of the body and header lines, its response
+ *     buffers and, while in flight, one easy handle borrowed from the pool;
+ *   - the caller owns the request until gs_http_request_free(). */
+#include "gs/http_client.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <math.h> /* isnan, a macro: no libm needed */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gs/error.h"
+
+#define GS_HTTP_POOL_MAX 4096           /* idle easy handles kept for reuse */
+#define GS_HTTP_MAXCONNECTS 20000L      /* connection cache size of the multi */
+#define GS_HTTP_BUFFERSIZE 16384L       /* per-transfer receive buffer */
+#define GS_HTTP_PRESIZE_MAX (64u << 20) /* trust Content-Length up to this */
+#define GS_HTTP_USER_AGENT "gofr-sim/0.1"
+
+typedef struct {
+  char *data; /* malloc'd, NUL-terminated when non-NULL */
+  size_t len, cap;
+} gs__http_buf_t;
+
+/* One socket curl asked us to watch. Freed in gs__http_sock_closed. */
+typedef struct gs__http_sock_s {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  int events; /* UV_READABLE | UV_WRITABLE currently wanted */
+  gs_http_client_t *client;
+  struct gs__http_sock_s *prev, *next; /* client->socks, while not closing */
+} gs__http_sock_t;
+
+struct gs_http_client_s {
+  uv_loop_t *loop;
+  CURLM *multi;
+  uv_timer_t timer;
+  gs__http_sock_t *socks;  /* open (not closing) socket contexts */
+  gs_http_request_t *reqs; /* every request not yet freed */
+  CURL **pool;             /* idle, reset easy handles */
+  size_t npool, cappool;
+  size_t active;         /* transfers in flight */
+  size_t pending_closes; /* uv handles closing; the client is freed at 0 */
+  int closing;
+};
+
+struct gs_http_request_s {
+  gs_http_client_t *client;
+  gs_http_request_t *prev, *next; /* client->reqs */
+  CURL *easy;                     /* non-NULL while in flight */
+  struct curl_slist *hdrs;        /* owned; freed when the transfer ends */
+  char *post;                     /* owned copy of the body */
+  gs_http_done_cb cb;
+  void *data;
+  size_t max_body;
+  int body_too_large;
+  int oom;
+  gs__http_buf_t head, body;
+  char *effective_url; /* owned */
+  char errbuf[CURL_ERROR_SIZE];
+  gs_http_response_t res;
+};
+
+/* ---- buffers ---------------------------------------------------------- */
+
+static int gs__http_buf_reserve(gs__http_buf_t *b, size_t need) {
+  if (need + 1 <= b->cap)
+    return 0;
+  size_t cap = b->cap ? b->cap : 1024;
+  while (cap < need + 1) {
+    if (cap > SIZE_MAX / 2)
+      return GS_ENOMEM;
+    cap *= 2;
+  }
+  char *p = realloc(b->data, cap);
+  if (!p)
+    return GS_ENOMEM;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+static int gs__http_buf_append(gs__http_buf_t *b, const char *p, size_t n) {
+  if (n > SIZE_MAX - b->len - 1 || gs__http_buf_reserve(b, b->len + n))
+    return GS_ENOMEM;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+/* ---- easy handle pool --------------------------------------------------- */
+
+static CURL *gs__http_easy_get(gs_http_client_t *c) {
+  if (c->npool)
+    return c->pool[--c->npool];
+  return curl_easy_init();
+}
+
+/* Takes back an easy handle no longer in the multi. */
+static void gs__http_easy_put(gs_http_client_t *c, CURL *e) {
+  if (c->npool == c->cappool && c->cappool < GS_HTTP_POOL_MAX) {
+    size_t cap = c->cappool ? c->cappool * 2 : 16;
+    CURL **p = realloc(c->pool, cap * sizeof *p);
+    if (p) {
+      c->pool = p;
+      c->cappool = cap;
+    }
+  }
+  if (c->npool < c->cappool) {
+    curl_easy_reset(e);
+    c->pool[c->npool++] = e;
+  } else {
+    curl_easy_cleanup(e);
+  }
+}
+
+/* Detaches the in-flight easy handle from the multi and returns it to the pool. */
+static void gs__http_detach(gs_http_request_t *req) {
+  gs_http_client_t *c = req->client;
+  curl_multi_remove_handle(c->multi, req->easy);
+  gs__http_easy_put(c, req->easy);
+  req->easy = NULL;
+  c->active--;
+  curl_slist_free_all(req->hdrs);
+  req->hdrs = NULL;
+  free(req->post);
+  req->post = NULL;
+}
+
+/* ---- completion -------------------------------------------------------- */
+
+static int gs__http_map_error(CURLcode rc) {
+  switch (rc) {
+  case CURLE_OK:
+    return 0;
+  case CURLE_OPERATION_TIMEDOUT:
+    return GS_ETIMEDOUT;
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return GS_ECONNECT;
+  case CURLE_GOT_NOTHING:
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_BAD_CONTENT_ENCODING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_UNSUPPORTED_PROTOCOL: /* e.g. an HTTP/0.9 garbage reply */
+  case CURLE_TOO_MANY_REDIRECTS:
+    return GS_EPROTO;
+  case CURLE_FILESIZE_EXCEEDED:
+    return GS_EBODYTOOLARGE;
+  case CURLE_OUT_OF_MEMORY:
+    return GS_ENOMEM;
+  default:
+    return GS_ENETWORK;
+  }
+}
+
+static double gs__http_secs(curl_off_t us) {
+  return us > 0 ? (double)us / 1e6 : 0.0;
+}
+
+static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
+  CURL *e = req->easy;
+  gs_http_response_t *res = &req->res;
+  long status = 0, redirects = 0, nconnects = 0, os_errno = 0;
+  curl_off_t nl = 0, conn = 0, app = 0, start = 0, total = 0;
+  char *url = NULL;
+
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+  curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconnects);
+  curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+  curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+  curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &nl);
+  curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
+  curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
+  curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &start);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+  if (url)
+    req->effective_url = strdup(url); /* curl's copy dies with the reset */
+
+  res->status = status;
+  res->redirects = redirects;
+  res->effective_url = req->effective_url ? req->effective_url : "";
+  if (nconnects > 0) {
+    res->timings.dns = gs__http_secs(nl);
+    res->timings.connect = gs__http_secs(conn - nl);
+    res->timings.tls = app > 0 ? gs__http_secs(app - conn) : 0.0;
+  } /* else: reused connection, dns = connect = tls = 0 */
+  res->timings.ttfb = start > 0 ? gs__http_secs(start - (app > conn ? app : conn)) : 0.0;
+  res->timings.total = gs__http_secs(total);
+
+  gs__http_detach(req); /* before the message: curl may still write errbuf */
+  res->error = gs__http_map_error(rc);
+  res->error_message = "";
+  if (req->oom) {
+    res->error = GS_ENOMEM;
+    res->error_message = "out of memory buffering the response";
+  } else if (req->body_too_large) {
+    res->error = GS_EBODYTOOLARGE;
+    snprintf(req->errbuf, sizeof req->errbuf, "response body exceeds max_body (%zu bytes)",
+             req->max_body);
+    res->error_message = req->errbuf;
+  } else if (rc == CURLE_FILESIZE_EXCEEDED) {
+    snprintf(req->errbuf, sizeof req->errbuf,
+             "response body exceeds max_body (%zu bytes, by Content-Length)", req->max_body);
+    res->error_message = req->errbuf;
+  } else if (rc != CURLE_OK) {
+    if (!req->errbuf[0])
+      snprintf(req->errbuf, sizeof req->errbuf, "%s", curl_easy_strerror(rc));
+    /* curl 7.88 says "Couldn't connect to server" where the errno says why.
+     * (CURLINFO_OS_ERRNO is sticky across transfers: only trust it here.) */
+    size_t n = strlen(req->errbuf);
+    if (rc == CURLE_COULDNT_CONNECT && os_errno > 0 && n < sizeof req->errbuf - 1)
+      snprintf(req->errbuf + n, sizeof req->errbuf - n, " (%s)", uv_strerror(-(int)os_errno));
+    res->error_message = req->errbuf;
+  }
+
+  res->headers = req->head.data ? req->head.data : "";
+  res->headers_len = req->head.len;
+  res->body = req->body.data ? req->body.data : "";
+  res->body_len = req->body.len;
+
+  req->cb(req, res, req->data); /* may free req */
+}
+
+/* Reads finished transfers and calls their callbacks. Messages are read one
+ * at a time, so a callback that frees other requests (removing their pending
+ * messages from the multi) or starts new ones is fine. */
+static void gs__http_drain(gs_http_client_t *c) {
+  CURLMsg *msg;
+  int left;
+  while (!c->closing && (msg = curl_multi_info_read(c->multi, &left))) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    CURL *e = msg->easy_handle;
+    CURLcode rc = msg->data.result; /* msg dies with curl_multi_remove_handle */
+    char *priv = NULL;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+    gs_http_request_t *req = (gs_http_request_t *)priv;
+    if (req && req->easy == e)
+      gs__http_finish(req, rc);
+  }
+}
+
+/* ---- libuv <-> curl glue ---------------------------------------------- */
+
+static void gs__http_client_release(gs_http_client_t *c) {
+  if (--c->pending_closes == 0 && c->closing) {
+    free(c->pool);
+    free(c);
+  }
+}
+
+static void gs__http_timer_closed(uv_handle_t *h) {
+  gs__http_client_release(h->data);
+}
+
+static void gs__http_sock_closed(uv_handle_t *h) {
+  gs__http_sock_t *s = h->data;
+  gs_http_client_t *c = s->client;
+  free(s);
+  gs__http_client_release(c);
+}
+
+static void gs__http_sock_close(gs__http_sock_t *s) {
+  gs_http_client_t *c = s->client;
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    c->socks = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+  c->pending_closes++;
+  uv_close((uv_handle_t *)&s->poll, gs__http_sock_closed); /* also stops it */
+}
+
+static void gs__http_on_poll(uv_poll_t *h, int status, int events) {
+  gs__http_sock_t *s = h->data;
+  gs_http_client_t *c = s->client;
+  int flags = 0, running;
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE)
+    flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE)
+    flags |= CURL_CSELECT_OUT;
+  curl_multi_socket_action(c->multi, s->fd, flags, &running);
+  /* libuv stops a poll handle on error; if curl still wants the socket and
+   * did not change its mind (so did not call us), watch it again. The
+   * context is not freed before its close callback, so it is valid here. */
+  if (status < 0 && !uv_is_closing((uv_handle_t *)h) && !uv_is_active((uv_handle_t *)h))
+    uv_poll_start(h, s->events, gs__http_on_poll);
+  gs__http_drain(c);
+}
+
+static int gs__http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp) {
+  gs_http_client_t *c = userp;
+  gs__http_sock_t *s = sockp;
+  if (what == CURL_POLL_REMOVE) {
+    if (s) {
+      curl_multi_assign(c->multi, fd, NULL);
+      gs__http_sock_close(s);
+    }
+    return 0;
+  }
+  if (c->closing)
+    return 0;
+  if (!s) {
+    s = calloc(1, sizeof *s);
+    if (!s)
+      return -1;
+    if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+      free(s);
+      return -1;
+    }
+    s->poll.data = s;
+    s->fd = fd;
+    s->client = c;
+    s->next = c->socks;
+    if (c->socks)
+      c->socks->prev = s;
+    c->socks = s;
+    curl_multi_assign(c->multi, fd, s);
+  }
+  s->events = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
+  return uv_poll_start(&s->poll, s->events, gs__http_on_poll) == 0 ? 0 : -1;
+}
+
+static void gs__http_on_timer(uv_timer_t *t) {
+  gs_http_client_t *c = t->data;
+  int running;
+  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  gs__http_drain(c);
+}
+
+static int gs__http_timer_cb(CURLM *m, long timeout_ms, void *userp) {
+  gs_http_client_t *c = userp;
+  if (c->closing)
+    return 0;
+  if (timeout_ms < 0)
+    return uv_timer_stop(&c->timer) == 0 ? 0 : -1;
+  /* 0 means "as soon as possible": the next loop iteration, never from here. */
+  return uv_timer_start(&c->timer, gs__http_on_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
+}
+
+/* ---- curl data callbacks -------------------------------------------- */
+
+static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
+  gs_http_request_t *req = ud;
+  size_t len = size * n, l = len;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    req->head.len = 0; /* a new response (redirect, 1xx): keep only the last */
+    if (req->head.data)
+      req->head.data[0] = '\0';
+    return len;
+  }
+  while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
+    l--;
+  if (l == 0)
+    return len; /* the blank line ending the header block */
+  if (gs__http_buf_reserve(&req->head, req->head.len + l + 2)) {
+    req->oom = 1;
+    return 0;
+  }
+  memcpy(req->head.data + req->head.len, p, l);
+  memcpy(req->head.data + req->head.len + l, "\r\n", 3);
+  req->head.len += l + 2;
+  return len;
+}
+
+static size_t gs__http_on_body(char *p, size_t size, size_t n, void *ud) {
+  gs_http_request_t *req = ud;
+  size_t len = size * n;
+  if (req->max_body && (len > req->max_body || req->body.len > req->max_body - len)) {
+    req->body_too_large = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  if (!req->body.data) {
+    curl_off_t cl = -1;
+    curl_easy_getinfo(req->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    if (cl > 0 && (uint64_t)cl <= GS_HTTP_PRESIZE_MAX)
+      gs__http_buf_reserve(&req->body, (size_t)cl); /* best effort */
+  }
+  if (gs__http_buf_append(&req->body, p, len)) {
+    req->oom = 1;
+    return 0;
+  }
+  return len;
+}
+
+/* ---- public API ---------------------------------------------------- */
+
+int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out) {
+  if (!loop || !out)
+    return GS_EINVAL;
+  *out = NULL;
+  /* Reference-counted and thread-safe in libcurl >= 7.84; paired with the
+   * curl_global_cleanup in gs_http_client_free. */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return GS_ENOMEM;
+  gs_http_client_t *c = calloc(1, sizeof *c);
+  if (!c)
+    goto fail;
+  c->loop = loop;
+  c->multi = curl_multi_init();
+  if (!c->multi)
+    goto fail;
+  if (uv_timer_init(loop, &c->timer) != 0)
+    goto fail;
+  c->timer.data = c;
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, gs__http_socket_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, gs__http_timer_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, GS_HTTP_MAXCONNECTS);
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
+  *out = c;
+  return 0;
+fail:
+  if (c) {
+    if (c->multi)
+      curl_multi_cleanup(c->multi);
+    free(c);
+  }
+  curl_global_cleanup();
+  return GS_ENOMEM;
+}
+
+void gs_http_client_free(gs_http_client_t *c) {
+  if (!c)
+    return;
+  while (c->reqs)
+    gs_http_request_free(c->reqs); /* cancels; callbacks are not called */
+  c->closing = 1;
+  for (size_t i = 0; i < c->npool; i++)
+    curl_easy_cleanup(c->pool[i]);
+  c->npool = 0;
+  curl_multi_cleanup(c->multi); /* closes cached connections; may call socket_cb */
+  c->multi = NULL;
+  while (c->socks)
+    gs__http_sock_close(c->socks);
+  c->pending_closes++;
+  uv_close((uv_handle_t *)&c->timer, gs__http_timer_closed);
+  curl_global_cleanup();
+}
+
+/* Case-insensitive "does this header line set `name`". */
+static int gs__http_is_header(const char *line, const char *name) {
+  size_t n = strlen(name);
+  return strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
+}
+
+/* Absolute http(s) URL that curl can parse: 1 yes, 0 no, GS_ENOMEM. A fresh
+ * CURLU each time: setting a URL on a used handle resolves it as relative. */
+static int gs__http_valid_url(const char *url) {
+  char *scheme = NULL;
+  CURLU *u = curl_url();
+  if (!u)
+    return GS_ENOMEM;
+  int ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+           (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+static long gs__http_ms(double secs) {
+  double ms = secs * 1000.0; /* rounded up: 0.0001 s is 1 ms, not "none" */
+  if (ms >= (double)LONG_MAX)
+    return LONG_MAX;
+  long l = (long)ms;
+  return (double)l < ms ? l + 1 : l;
+}
+
+int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, gs_http_done_cb cb,
+                          void *data, gs_http_request_t **out) {
+  if (!out)
+    return GS_EINVAL;
+  *out = NULL;
+  if (!c || c->closing || !o || !cb || !o->url || (o->nheaders && !o->headers) ||
+      isnan(o->timeout) || isnan(o->connect_timeout) || (o->body_len && !o->body))
+    return GS_EINVAL;
+  const char *method = o->method && o->method[0] ? o->method : "GET";
+  for (const char *m = method; *m; m++)
+    if (*m <= ' ' || *m >= 127)
+      return GS_EINVAL;
+  int valid = gs__http_valid_url(o->url);
+  if (valid <= 0)
+    return valid < 0 ? valid : GS_EINVAL;
+
+  int has_ua = 0, has_expect = 0;
+  for (size_t i = 0; i < o->nheaders; i++) {
+    const char *h = o->headers[i];
+    if (!h || strpbrk(h, "\r\n"))
+      return GS_EINVAL; /* no header injection */
+    has_ua |= gs__http_is_header(h, "User-Agent");
+    has_expect |= gs__http_is_header(h, "Expect");
+  }
+
+  gs_http_request_t *req = calloc(1, sizeof *req);
+  if (!req)
+    return GS_ENOMEM;
+  req->client = c;
+  req->cb = cb;
+  req->data = data;
+  req->max_body = o->max_body;
+
+  int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
+  int is_post = strcmp(method, "POST") == 0;
+  /* Methods that carry a body get Content-Length: 0 when none is given. */
+  int send_body = o->body || is_post || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+  if (send_body) {
+    req->post = malloc(o->body_len + 1);
+    if (!req->post)
+      goto nomem;
+    if (o->body_len)
+      memcpy(req->post, o->body, o->body_len);
+    req->post[o->body_len] = '\0';
+  }
+
+  struct curl_slist *l;
+  for (size_t i = 0; i < o->nheaders; i++) {
+    if (!(l = curl_slist_append(req->hdrs, o->headers[i])))
+      goto nomem;
+    req->hdrs = l;
+  }
+  if (send_body && !has_expect) {
+    if (!(l = curl_slist_append(req->hdrs, "Expect:")))
+      goto nomem;
+    req->hdrs = l;
+  }
+
+  CURL *e = req->easy = gs__http_easy_get(c);
+  if (!e)
+    goto nomem;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)req);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, GS_HTTP_BUFFERSIZE);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  if (curl_easy_setopt(e, CURLOPT_URL, o->url) != CURLE_OK)
+    goto nomem_easy;
+  if (!has_ua && curl_easy_setopt(e, CURLOPT_USERAGENT, GS_HTTP_USER_AGENT) != CURLE_OK)
+    goto nomem_easy;
+  if (req->hdrs)
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->hdrs);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gs__http_on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gs__http_on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+
+  if (is_head) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (!is_get || send_body) {
+    /* POST without CUSTOMREQUEST lets curl apply the usual redirect rules
+     * (303 -> GET; 307/308 keep POST and resend the body). */
+    if (!is_post && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK)
+      goto nomem_easy;
+  }
+  if (send_body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->post);
+  }
+
+  if (o->timeout > 0)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, gs__http_ms(o->timeout));
+  if (o->connect_timeout > 0)
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, gs__http_ms(o->connect_timeout));
+  if (o->follow_redirects) {
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, o->max_redirects > 0 ? o->max_redirects : 10L);
+  }
+  if (o->max_body)
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
+  if (o->path_as_is)
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+
+  if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+    goto nomem_easy;
+  c->active++;
+  req->next = c->reqs;
+  if (c->reqs)
+    c->reqs->prev = req;
+  c->reqs = req;
+  *out = req;
+  return 0;
+
+nomem_easy:
+  gs__http_easy_put(c, req->easy);
+nomem:
+  curl_slist_free_all(req->hdrs);
+  free(req->post);
+  free(req);
+  return GS_ENOMEM;
+}
+
+void gs_http_request_free(gs_http_request_t *req) {
+  if (!req)
+    return;
+  gs_http_client_t *c = req->client;
+  if (req->easy)
+    gs__http_detach(req); /* in flight: cancel; the callback never runs */
+  if (req->prev)
+    req->prev->next = req->next;
+  else
+    c->reqs = req->next;
+  if (req->next)
+    req->next->prev = req->prev;
+  free(req->head.data);
+  free(req->body.data);
+  free(req->effective_url);
+  free(req);
+}
+
+size_t gs_http_client_active(const gs_http_client_t *c) {
+  return c ? c->active : 0;
+}
