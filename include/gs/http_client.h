@@ -15,18 +15,18 @@ typedef struct gs_http_client_s gs_http_client_t;
 typedef struct gs_http_request_s gs_http_request_t;
 
 typedef struct {
-  const char *method;          /* "GET" when NULL */
-  const char *url;             /* required */
-  const char *const *headers;  /* "Name: value" lines; copied by start */
+  const char *method;         /* "GET" when NULL */
+  const char *url;            /* required */
+  const char *const *headers; /* "Name: value" lines; copied by start */
   size_t nheaders;
-  const char *body;            /* copied by start; may be NULL */
+  const char *body; /* copied by start; may be NULL */
   size_t body_len;
-  double timeout;              /* whole transfer, seconds; <= 0 means none */
-  double connect_timeout;      /* seconds; <= 0 means curl's default */
-  int follow_redirects;        /* non-zero: follow up to max_redirects */
-  long max_redirects;          /* used when following; <= 0 means 10 */
-  size_t max_body;             /* bytes; 0 means unlimited */
-  int path_as_is;              /* non-zero: send "/../" and "/./" segments unchanged */
+  double timeout;         /* whole transfer, seconds; <= 0 means none */
+  double connect_timeout; /* seconds; <= 0 means curl's default */
+  int follow_redirects;   /* non-zero: follow up to max_redirects */
+  long max_redirects;     /* used when following; <= 0 means 10 */
+  size_t max_body;        /* bytes; 0 means unlimited */
+  int path_as_is;         /* non-zero: send "/../" and "/./" segments unchanged */
 } gs_http_request_opts_t;
 
 /* Phase durations in seconds, each measured from the previous phase's end
@@ -44,7 +44,7 @@ typedef struct {
   const char *headers;       /* raw header lines of the final response, status line excluded,
                                 each "Name: value\r\n"; NUL-terminated */
   size_t headers_len;
-  const char *body;          /* body bytes received; NUL-terminated for convenience */
+  const char *body; /* body bytes received; NUL-terminated for convenience */
   size_t body_len;
   long redirects;            /* redirects followed */
   const char *effective_url; /* last URL used */
@@ -54,8 +54,7 @@ typedef struct {
 /* Called once when a transfer ends, successfully or not. The response and
  * the request stay valid until gs_http_request_free(); the callback may free
  * the request itself. Never called for a request freed before it ended. */
-typedef void (*gs_http_done_cb)(gs_http_request_t *req, const gs_http_response_t *res,
-                                void *data);
+typedef void (*gs_http_done_cb)(gs_http_request_t *req, const gs_http_response_t *res, void *data);
 
 /* Creates a client on `loop`. Returns 0 or GS_E*. */
 int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out);

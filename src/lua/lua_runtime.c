@@ -35,21 +35,21 @@ struct gs_persona_s {
   int started;
   enum gs_persona_state state;
   enum gs_persona_end end;
-  int is_root;                /* the function of an outermost sim.run */
-  const gs_op_type_t *op;     /* pending operation, NULL when none */
+  int is_root;            /* the function of an outermost sim.run */
+  const gs_op_type_t *op; /* pending operation, NULL when none */
   void *op_data;
-  gs_persona_t *ready_next;   /* ready queue link */
+  gs_persona_t *ready_next; /* ready queue link */
   gs_persona_t *live_prev, *live_next;
-  gs_persona_t *waiters;      /* personas joined on this one */
-  gs_persona_t *waiter_next;  /* link in the target's waiters list */
+  gs_persona_t *waiters;     /* personas joined on this one */
+  gs_persona_t *waiter_next; /* link in the target's waiters list */
 };
 
 struct gs_runtime_s {
   gs_worker_t worker;
-  lua_State *L;     /* scheduler thread: creates coroutines, builds tracebacks */
+  lua_State *L; /* scheduler thread: creates coroutines, builds tracebacks */
   int L_ref;
-  int threads_ref;  /* table: coroutine -> persona userdata, unfinished personas only */
-  int errors_ref;   /* table: error message -> occurrences */
+  int threads_ref; /* table: coroutine -> persona userdata, unfinished personas only */
+  int errors_ref;  /* table: error message -> occurrences */
   uv_idle_t spin;
   uv_check_t drain;
   uv_timer_t grace_timer;
@@ -59,12 +59,12 @@ struct gs_runtime_s {
   gs_persona_t *live;
   size_t nlive;
   unsigned next_id;
-  int running;     /* the loop is being driven by sim.run */
+  int running; /* the loop is being driven by sim.run */
   int stopping;
-  int signal;      /* last SIGINT/SIGTERM received, 0 if none */
-  double grace;    /* seconds in-flight work gets after a stop */
+  int signal;         /* last SIGINT/SIGTERM received, 0 if none */
+  double grace;       /* seconds in-flight work gets after a stop */
   uint64_t grace_due; /* loop time (ms) at which the grace timer fires */
-  int closing;     /* runtime __gc in progress: no more Lua calls */
+  int closing;        /* runtime __gc in progress: no more Lua calls */
   unsigned long spawned, finished, script_errors, aborted;
 };
 
@@ -587,8 +587,9 @@ static int l_run(lua_State *L) {
   while (rt->nlive > 0) {
     int more = uv_run(&rt->worker.loop, UV_RUN_ONCE);
     if (!more && rt->nlive > 0 && !rt->ready_head) {
-      fprintf(stderr, "gofr-sim: deadlock: %zu persona(s) wait with nothing pending; aborting "
-                      "them\n",
+      fprintf(stderr,
+              "gofr-sim: deadlock: %zu persona(s) wait with nothing pending; aborting "
+              "them\n",
               rt->nlive);
       gs_runtime_abort_all(rt);
     }
