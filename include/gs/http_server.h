@@ -59,8 +59,8 @@ typedef struct {
   void *data;
 } gs_http_server_opts_t;
 
-/* Binds and listens. Returns 0, GS_EADDR (bind/listen failed; detail in
- * errno-style text from gs_http_server_last_error), GS_EINVAL or GS_ENOMEM. */
+/* Binds and listens. Returns 0, GS_EADDR (bind or listen failed),
+ * GS_EINVAL or GS_ENOMEM. */
 int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
                          gs_http_server_t **out);
 

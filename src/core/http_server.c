@@ -1,0 +1,1154 @@
+/* Embedded HTTP/1.1 server: libuv TCP + http-parser (see gs/http_server.h).
+ *
+ * Ownership overview:
+ * - gs_http_server_t (malloc'd in start) owns the listening handle, a shared
+ *   64 KiB read buffer (the loop is single-threaded and read_cb consumes or
+ *   copies what it keeps), a scratch buffer for response heads and a small
+ *   free list of write requests. It is freed after the listener and every
+ *   connection have run their close callbacks.
+ * - conn_t (malloc'd per accepted connection) owns its uv_tcp_t, an optional
+ *   linger timer, its http_parser, the request buffers and the buffered
+ *   unparsed input. It is freed only in the close callback of its last
+ *   handle.
+ * - At most one exchange per connection is in flight; it is embedded in the
+ *   connection and reused for the next request once answered.
+ * - Every write is a wreq_t that owns a copy of its bytes until its write
+ *   callback runs (writes the socket accepts at once via uv_try_write are
+ *   not copied at all). */
+#include "gs/http_server.h"
+
+#include "gs/error.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <http_parser.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BUF_SIZE (64 * 1024)
+#define LISTEN_BACKLOG 4096
+#define WREQ_POOL_CAP 4096           /* bytes of data a pooled write request holds */
+#define WREQ_POOL_MAX 256            /* pooled write requests kept per server */
+#define IN_HIGH_WATER (256 * 1024)   /* buffered input that stops reading */
+#define OUT_HIGH_WATER (1024 * 1024) /* queued output that stops taking requests */
+#define LINGER_MS 2000               /* how long error closes drain the peer */
+#define KEEP_ARENA (8 * 1024)        /* request buffers above this are freed */
+#define KEEP_BODY (16 * 1024)
+#define KEEP_INPUT (64 * 1024)
+#define CLOSE_DELIMITED INT64_MAX /* streaming body that ends when the connection closes */
+
+typedef struct conn_s conn_t;
+
+struct gs_http_exchange_s {
+  conn_t *conn;
+  gs_http_abort_cb abort_cb;
+  void *abort_data;
+  int streaming;     /* begin() was called */
+  int chunked;       /* streaming with chunked encoding */
+  int no_body;       /* HEAD or a status without body: body bytes are dropped */
+  int64_t remaining; /* streaming with Content-Length: bytes still owed */
+};
+
+/* Where one request header lives inside conn_t.arena while headers arrive
+ * (the arena may move, so pointers are made in on_headers_complete). */
+typedef struct {
+  size_t name_off;
+  size_t value_off;
+} hdr_off_t;
+
+typedef enum { PH_URL, PH_FIELD, PH_VALUE, PH_DONE } hdr_phase_t;
+
+struct conn_s {
+  uv_tcp_t tcp;
+  uv_timer_t linger; /* initialised only when a close lingers */
+  uv_shutdown_t shutdown_req;
+  gs_http_server_t *srv;
+  conn_t *prev, *next; /* srv->conns list */
+  http_parser parser;
+
+  /* Request under construction / in flight (owned, reused across requests). */
+  char *arena; /* target, then NUL-terminated header names and values */
+  size_t arena_len, arena_cap;
+  hdr_off_t *hoffs;
+  gs_http_header_t *hdrs;
+  size_t nhdrs, hdrs_cap;
+  char *body;
+  size_t body_len, body_cap;
+  size_t header_bytes;
+  hdr_phase_t phase;
+  int expect_continue;
+  gs_http_request_info_t req;
+  gs_http_exchange_t ex;
+
+  /* Input received but not yet parsed (owned). */
+  char *in;
+  size_t in_off, in_len, in_cap;
+
+  int handles;      /* handles still to be closed before free */
+  int error_status; /* 413/431 chosen by a parser callback */
+  unsigned msg_ready : 1;
+  unsigned ex_active : 1;
+  unsigned keep_alive : 1;
+  unsigned processing : 1;
+  unsigned reading : 1;
+  unsigned close_after_write : 1;
+  unsigned lingering : 1;
+  unsigned closing : 1;
+  unsigned eof : 1;
+  unsigned pending_writes;
+};
+
+typedef struct wreq_s {
+  uv_write_t req;
+  conn_t *conn;
+  struct wreq_s *next_free;
+  size_t cap;
+  char data[];
+} wreq_t;
+
+struct gs_http_server_s {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  size_t max_header_bytes;
+  size_t max_body_bytes;
+  gs_http_handler_cb on_request;
+  void *data;
+  int port;
+  conn_t *conns;
+  size_t nconns;
+  int closing;
+  int listener_open;
+  gs_http_server_closed_cb on_closed;
+  void *closed_data;
+  http_parser_settings settings;
+  wreq_t *wreq_pool;
+  size_t wreq_pooled;
+  char *scratch; /* response head being built (owned) */
+  size_t scratch_cap;
+  time_t date_sec;
+  char date[40];
+  char readbuf[READ_BUF_SIZE];
+};
+
+static void conn_close(conn_t *c);
+static void conn_process(conn_t *c);
+static void conn_after_writes(conn_t *c);
+static void conn_update_reading(conn_t *c);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+const char *gs_http_status_text(int status) {
+  switch (status) {
+  case 100:
+    return "Continue";
+  case 101:
+    return "Switching Protocols";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 203:
+    return "Non-Authoritative Information";
+  case 204:
+    return "No Content";
+  case 205:
+    return "Reset Content";
+  case 206:
+    return "Partial Content";
+  case 300:
+    return "Multiple Choices";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 303:
+    return "See Other";
+  case 304:
+    return "Not Modified";
+  case 307:
+    return "Temporary Redirect";
+  case 308:
+    return "Permanent Redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 406:
+    return "Not Acceptable";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 410:
+    return "Gone";
+  case 411:
+    return "Length Required";
+  case 412:
+    return "Precondition Failed";
+  case 413:
+    return "Payload Too Large";
+  case 414:
+    return "URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 416:
+    return "Range Not Satisfiable";
+  case 417:
+    return "Expectation Failed";
+  case 418:
+    return "I'm a teapot";
+  case 422:
+    return "Unprocessable Entity";
+  case 425:
+    return "Too Early";
+  case 426:
+    return "Upgrade Required";
+  case 428:
+    return "Precondition Required";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 451:
+    return "Unavailable For Legal Reasons";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Unknown";
+  }
+}
+
+/* Grows *buf (owned by the caller) to hold at least `need` bytes. */
+static int buf_reserve(char **buf, size_t *cap, size_t need) {
+  if (need <= *cap)
+    return 0;
+  size_t ncap = *cap ? *cap : 256;
+  while (ncap < need)
+    ncap *= 2;
+  char *nbuf = realloc(*buf, ncap);
+  if (!nbuf)
+    return GS_ENOMEM;
+  *buf = nbuf;
+  *cap = ncap;
+  return 0;
+}
+
+static const char *server_date(gs_http_server_t *srv) {
+  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t now = time(NULL);
+  if (now != srv->date_sec || !srv->date[0]) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(srv->date, sizeof srv->date, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    srv->date_sec = now;
+  }
+  return srv->date;
+}
+
+/* ---- writes ---------------------------------------------------------------- */
+
+static wreq_t *wreq_get(gs_http_server_t *srv, size_t len) {
+  if (len <= WREQ_POOL_CAP && srv->wreq_pool) {
+    wreq_t *w = srv->wreq_pool;
+    srv->wreq_pool = w->next_free;
+    srv->wreq_pooled--;
+    return w;
+  }
+  size_t cap = len <= WREQ_POOL_CAP ? WREQ_POOL_CAP : len;
+  wreq_t *w = malloc(sizeof *w + cap);
+  if (w)
+    w->cap = cap;
+  return w;
+}
+
+static void wreq_put(gs_http_server_t *srv, wreq_t *w) {
+  if (w->cap == WREQ_POOL_CAP && srv->wreq_pooled < WREQ_POOL_MAX) {
+    w->next_free = srv->wreq_pool;
+    srv->wreq_pool = w;
+    srv->wreq_pooled++;
+    return;
+  }
+  free(w);
+}
+
+static void on_write(uv_write_t *req, int status) {
+  wreq_t *w = (wreq_t *)req;
+  conn_t *c = w->conn;
+  wreq_put(c->srv, w);
+  c->pending_writes--;
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  conn_after_writes(c);
+}
+
+/* Sends the concatenation of bufs. Bytes the socket takes at once are not
+ * copied; the rest is copied into a write request owned until on_write. */
+static int conn_send(conn_t *c, const uv_buf_t *bufs, unsigned nbufs) {
+  if (c->closing)
+    return 0;
+  size_t total = 0;
+  for (unsigned i = 0; i < nbufs; i++)
+    total += bufs[i].len;
+  if (total == 0)
+    return 0;
+  size_t done = 0;
+  if (c->pending_writes == 0) {
+    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+    if (n > 0)
+      done = (size_t)n; /* errors other than EAGAIN resurface in on_write */
+    if (done == total)
+      return 0;
+  }
+  wreq_t *w = wreq_get(c->srv, total - done);
+  if (!w) {
+    conn_close(c);
+    return GS_ENOMEM;
+  }
+  size_t skip = done, len = 0;
+  for (unsigned i = 0; i < nbufs; i++) {
+    size_t blen = bufs[i].len;
+    if (skip >= blen) {
+      skip -= blen;
+      continue;
+    }
+    memcpy(w->data + len, bufs[i].base + skip, blen - skip);
+    len += blen - skip;
+    skip = 0;
+  }
+  w->conn = c;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+  if (rc < 0) {
+    wreq_put(c->srv, w);
+    conn_close(c);
+    return GS_ENETWORK;
+  }
+  c->pending_writes++;
+  return 0;
+}
+
+/* ---- closing --------------------------------------------------------------- */
+
+static void server_maybe_finish(gs_http_server_t *srv) {
+  if (!srv->closing || srv->listener_open || srv->nconns)
+    return;
+  gs_http_server_closed_cb cb = srv->on_closed;
+  void *data = srv->closed_data;
+  while (srv->wreq_pool) {
+    wreq_t *w = srv->wreq_pool;
+    srv->wreq_pool = w->next_free;
+    free(w);
+  }
+  free(srv->scratch);
+  free(srv);
+  if (cb)
+    cb(data);
+}
+
+static void conn_free(conn_t *c) {
+  gs_http_server_t *srv = c->srv;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    srv->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  srv->nconns--;
+  free(c->arena);
+  free(c->hoffs);
+  free(c->hdrs);
+  free(c->body);
+  free(c->in);
+  free(c);
+  server_maybe_finish(srv);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h) {
+  conn_t *c = h->data;
+  if (--c->handles == 0)
+    conn_free(c);
+}
+
+/* Closes at once. A pending exchange is aborted (its callback runs first). */
+static void conn_close(conn_t *c) {
+  if (c->closing)
+    return;
+  c->closing = 1;
+  if (c->ex_active) {
+    gs_http_abort_cb cb = c->ex.abort_cb;
+    c->ex_active = 0;
+    c->ex.abort_cb = NULL;
+    if (cb)
+      cb(&c->ex, c->ex.abort_data);
+  }
+  uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+  if (c->lingering)
+    uv_close((uv_handle_t *)&c->linger, on_conn_handle_closed);
+}
+
+static void on_linger_timeout(uv_timer_t *t) {
+  conn_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  if (status < 0)
+    conn_close(req->data);
+}
+
+/* Error close: sends FIN after the response and keeps reading (discarding)
+ * until the peer closes or LINGER_MS pass, so unread request bytes do not
+ * turn into a reset that destroys the response in flight. */
+static void conn_linger(conn_t *c) {
+  if (c->closing)
+    return;
+  if (uv_timer_init(c->srv->loop, &c->linger) < 0) {
+    conn_close(c);
+    return;
+  }
+  c->linger.data = c;
+  c->lingering = 1;
+  c->handles++;
+  uv_timer_start(&c->linger, on_linger_timeout, LINGER_MS, 0);
+  c->shutdown_req.data = c;
+  if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+    conn_close(c);
+}
+
+/* Called whenever writes may have drained. */
+static void conn_after_writes(conn_t *c) {
+  if (c->closing)
+    return;
+  if (c->close_after_write) {
+    if (c->pending_writes == 0 && !c->lingering) {
+      if (c->error_status)
+        conn_linger(c);
+      else
+        conn_close(c);
+    }
+    return;
+  }
+  if (!c->ex_active && c->in_len > c->in_off)
+    conn_process(c);
+}
+
+/* ---- responses ------------------------------------------------------------- */
+
+static int status_has_body(int status) {
+  return !(status < 200 || status == 204 || status == 304);
+}
+
+static int header_is(const gs_http_header_t *h, const char *name) {
+  return strcasecmp(h->name, name) == 0;
+}
+
+static int headers_valid(const gs_http_header_t *headers, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const char *name = headers[i].name, *value = headers[i].value;
+    if (!name || !value || !*name || strpbrk(name, "\r\n: \t") || strpbrk(value, "\r\n"))
+      return 0;
+  }
+  return 1;
+}
+
+/* Builds the status line and headers into srv->scratch (owned by the server,
+ * valid until the next call). content_length < 0 means chunked. Returns the
+ * length or GS_ENOMEM. Handler headers are emitted as given, except
+ * Content-Length and Transfer-Encoding, which the server owns; a handler's
+ * "Connection: close" makes the connection close after the response. */
+static int head_build(conn_t *c, int status, const gs_http_header_t *headers, size_t n,
+                      int64_t content_length, size_t *out_len) {
+  gs_http_server_t *srv = c->srv;
+  size_t need = 256;
+  for (size_t i = 0; i < n; i++)
+    need += strlen(headers[i].name) + strlen(headers[i].value) + 4;
+  if (buf_reserve(&srv->scratch, &srv->scratch_cap, need) < 0)
+    return GS_ENOMEM;
+  char *p = srv->scratch;
+  size_t len = (size_t)sprintf(p, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+                               gs_http_status_text(status), server_date(srv));
+  int has_connection = 0;
+  for (size_t i = 0; i < n; i++) {
+    const gs_http_header_t *h = &headers[i];
+    if (header_is(h, "content-length") || header_is(h, "transfer-encoding"))
+      continue;
+    if (header_is(h, "connection")) {
+      has_connection = 1;
+      if (strcasecmp(h->value, "close") == 0)
+        c->keep_alive = 0;
+    }
+    size_t nl = strlen(h->name), vl = strlen(h->value);
+    memcpy(p + len, h->name, nl);
+    len += nl;
+    memcpy(p + len, ": ", 2);
+    len += 2;
+    memcpy(p + len, h->value, vl);
+    len += vl;
+    memcpy(p + len, "\r\n", 2);
+    len += 2;
+  }
+  if (status < 200)
+    c->keep_alive = 0; /* a 1xx as final answer: nothing can follow it */
+  if (status_has_body(status)) {
+    if (content_length == GS_HTTP_CHUNKED)
+      len += (size_t)sprintf(p + len, "Transfer-Encoding: chunked\r\n");
+    else if (content_length != CLOSE_DELIMITED)
+      len += (size_t)sprintf(p + len, "Content-Length: %lld\r\n", (long long)content_length);
+  }
+  if (!has_connection) {
+    if (!c->keep_alive)
+      len += (size_t)sprintf(p + len, "Connection: close\r\n");
+    else if (c->req.http_major == 1 && c->req.http_minor == 0)
+      len += (size_t)sprintf(p + len, "Connection: keep-alive\r\n");
+  }
+  memcpy(p + len, "\r\n", 2);
+  len += 2;
+  *out_len = len;
+  return 0;
+}
+
+/* Drops request buffers that grew past what an idle connection should hold. */
+static void conn_trim(conn_t *c) {
+  if (c->arena_cap > KEEP_ARENA) {
+    free(c->arena);
+    c->arena = NULL;
+    c->arena_cap = 0;
+  }
+  if (c->body_cap > KEEP_BODY) {
+    free(c->body);
+    c->body = NULL;
+    c->body_cap = 0;
+  }
+  if (c->in_off == c->in_len) {
+    c->in_off = c->in_len = 0;
+    if (c->in_cap > KEEP_INPUT) {
+      free(c->in);
+      c->in = NULL;
+      c->in_cap = 0;
+    }
+  }
+}
+
+/* The exchange is answered: close or go on with the next request. */
+static void conn_exchange_done(conn_t *c) {
+  c->ex_active = 0;
+  c->ex.abort_cb = NULL;
+  c->ex.streaming = 0;
+  c->arena_len = 0;
+  c->body_len = 0;
+  c->nhdrs = 0;
+  conn_trim(c);
+  if (c->closing)
+    return;
+  if (!c->keep_alive) {
+    c->close_after_write = 1;
+    conn_after_writes(c);
+    return;
+  }
+  conn_after_writes(c);
+  conn_update_reading(c);
+}
+
+/* Sends a server-generated error response and closes the connection. */
+static void conn_fail(conn_t *c, int status) {
+  if (c->closing || c->close_after_write)
+    return;
+  static const char body_fmt[] = "%d %s\n";
+  char body[96];
+  int blen = snprintf(body, sizeof body, body_fmt, status, gs_http_status_text(status));
+  gs_http_header_t ct = {"Content-Type", "text/plain; charset=utf-8"};
+  c->keep_alive = 0;
+  c->error_status = status;
+  c->close_after_write = 1;
+  size_t hlen;
+  if (head_build(c, status, &ct, 1, blen, &hlen) < 0) {
+    conn_close(c);
+    return;
+  }
+  uv_buf_t bufs[2] = {uv_buf_init(c->srv->scratch, (unsigned)hlen),
+                      uv_buf_init(body, (unsigned)blen)};
+  if (conn_send(c, bufs, 2) == 0)
+    conn_after_writes(c);
+}
+
+int gs_http_exchange_respond(gs_http_exchange_t *ex, int status, const gs_http_header_t *headers,
+                             size_t nheaders, const char *body, size_t body_len) {
+  conn_t *c = ex->conn;
+  if (!c->ex_active || ex->streaming)
+    return GS_EINVAL;
+  int rc = 0;
+  if (status < 100 || status > 999 || (nheaders && !headers) || (body_len && !body) ||
+      !headers_valid(headers, nheaders)) {
+    /* Misuse still finishes the exchange, so the peer is not left hanging. */
+    static const char msg[] = "invalid response from handler\n";
+    status = 500;
+    headers = NULL;
+    nheaders = 0;
+    body = msg;
+    body_len = sizeof msg - 1;
+    rc = GS_EINVAL;
+  }
+  int send_body = status_has_body(status) && c->parser.method != HTTP_HEAD;
+  /* From here on the exchange is finished: a failing send closes the
+   * connection without calling the abort callback. */
+  c->ex_active = 0;
+  c->ex.abort_cb = NULL;
+  size_t hlen;
+  int brc = head_build(c, status, headers, nheaders, (int64_t)body_len, &hlen);
+  if (brc < 0) {
+    conn_close(c);
+    return brc;
+  }
+  uv_buf_t bufs[2] = {uv_buf_init(c->srv->scratch, (unsigned)hlen),
+                      uv_buf_init((char *)body, send_body ? (unsigned)body_len : 0)};
+  int src = conn_send(c, bufs, send_body && body_len ? 2 : 1);
+  if (src < 0)
+    return src;
+  conn_exchange_done(c);
+  return rc;
+}
+
+int gs_http_exchange_begin(gs_http_exchange_t *ex, int status, const gs_http_header_t *headers,
+                           size_t nheaders, int64_t content_length) {
+  conn_t *c = ex->conn;
+  if (!c->ex_active || ex->streaming || status < 100 || status > 999 || (nheaders && !headers) ||
+      !headers_valid(headers, nheaders) ||
+      (content_length < 0 && content_length != GS_HTTP_CHUNKED))
+    return GS_EINVAL;
+  int has_body = status_has_body(status);
+  if (content_length == GS_HTTP_CHUNKED && has_body && c->req.http_major == 1 &&
+      c->req.http_minor == 0) {
+    /* HTTP/1.0 peers do not know chunked: the body ends at close. */
+    content_length = CLOSE_DELIMITED;
+    c->keep_alive = 0;
+  }
+  size_t hlen;
+  int rc = head_build(c, status, headers, nheaders, content_length, &hlen);
+  if (rc < 0)
+    return rc;
+  ex->streaming = 1;
+  ex->no_body = !has_body || c->parser.method == HTTP_HEAD;
+  ex->chunked = content_length == GS_HTTP_CHUNKED && has_body;
+  ex->remaining = ex->no_body || ex->chunked ? 0 : content_length;
+  uv_buf_t b = uv_buf_init(c->srv->scratch, (unsigned)hlen);
+  return conn_send(c, &b, 1);
+}
+
+int gs_http_exchange_write(gs_http_exchange_t *ex, const char *data, size_t len) {
+  conn_t *c = ex->conn;
+  if (!c->ex_active || !ex->streaming || (len && !data))
+    return GS_EINVAL;
+  if (ex->no_body || len == 0)
+    return 0;
+  if (ex->chunked) {
+    char line[24];
+    int ll = snprintf(line, sizeof line, "%zx\r\n", len);
+    uv_buf_t bufs[3] = {uv_buf_init(line, (unsigned)ll), uv_buf_init((char *)data, (unsigned)len),
+                        uv_buf_init("\r\n", 2)};
+    return conn_send(c, bufs, 3);
+  }
+  if (ex->remaining != CLOSE_DELIMITED) {
+    if ((uint64_t)len > (uint64_t)ex->remaining)
+      return GS_EINVAL;
+    ex->remaining -= (int64_t)len;
+  }
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  return conn_send(c, &b, 1);
+}
+
+int gs_http_exchange_end(gs_http_exchange_t *ex) {
+  conn_t *c = ex->conn;
+  if (!c->ex_active || !ex->streaming)
+    return GS_EINVAL;
+  int rc = 0;
+  if (ex->chunked && !ex->no_body) {
+    uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
+    rc = conn_send(c, &b, 1);
+  } else if (ex->remaining > 0 && ex->remaining != CLOSE_DELIMITED) {
+    c->keep_alive = 0; /* short body: framing is broken, close */
+    rc = GS_EINVAL;
+  }
+  conn_exchange_done(c);
+  return rc;
+}
+
+void gs_http_exchange_drop(gs_http_exchange_t *ex) {
+  conn_t *c = ex->conn;
+  if (!c->ex_active)
+    return;
+  c->ex_active = 0;
+  c->ex.abort_cb = NULL;
+  conn_close(c);
+}
+
+void gs_http_exchange_on_abort(gs_http_exchange_t *ex, gs_http_abort_cb cb, void *data) {
+  ex->abort_cb = cb;
+  ex->abort_data = data;
+}
+
+uv_loop_t *gs_http_exchange_loop(const gs_http_exchange_t *ex) {
+  return ex->conn->srv->loop;
+}
+
+/* ---- request parsing ------------------------------------------------------- */
+
+static int arena_append(conn_t *c, const char *at, size_t len, int lower) {
+  if (buf_reserve(&c->arena, &c->arena_cap, c->arena_len + len + 1) < 0)
+    return GS_ENOMEM;
+  char *dst = c->arena + c->arena_len;
+  if (lower) {
+    for (size_t i = 0; i < len; i++) {
+      char ch = at[i];
+      dst[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+  } else {
+    memcpy(dst, at, len);
+  }
+  c->arena_len += len;
+  return 0;
+}
+
+static int arena_terminate(conn_t *c) {
+  return arena_append(c, "", 1, 0);
+}
+
+/* Counts header-block bytes; 431 when over the limit. */
+static int count_header_bytes(conn_t *c, size_t len) {
+  c->header_bytes += len;
+  if (c->header_bytes > c->srv->max_header_bytes) {
+    c->error_status = 431;
+    return -1;
+  }
+  return 0;
+}
+
+static int on_message_begin(http_parser *p) {
+  conn_t *c = p->data;
+  c->arena_len = 0;
+  c->nhdrs = 0;
+  c->body_len = 0;
+  c->header_bytes = 0;
+  c->phase = PH_URL;
+  c->expect_continue = 0;
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  conn_t *c = p->data;
+  if (count_header_bytes(c, len) < 0)
+    return -1;
+  return arena_append(c, at, len, 0) < 0 ? -1 : 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  conn_t *c = p->data;
+  if (count_header_bytes(c, len + 4) < 0) /* + ": " and CRLF */
+    return -1;
+  if (c->phase != PH_FIELD) {
+    /* a new header starts: terminate the target or the previous value */
+    if (arena_terminate(c) < 0)
+      return -1;
+    if (c->nhdrs == c->hdrs_cap) {
+      size_t ncap = c->hdrs_cap ? c->hdrs_cap * 2 : 16;
+      hdr_off_t *no = realloc(c->hoffs, ncap * sizeof *no);
+      if (!no)
+        return -1;
+      c->hoffs = no;
+      gs_http_header_t *nh = realloc(c->hdrs, ncap * sizeof *nh);
+      if (!nh)
+        return -1;
+      c->hdrs = nh;
+      c->hdrs_cap = ncap;
+    }
+    c->hoffs[c->nhdrs].name_off = c->arena_len;
+    c->hoffs[c->nhdrs].value_off = 0;
+    c->nhdrs++;
+    c->phase = PH_FIELD;
+  }
+  return arena_append(c, at, len, 1) < 0 ? -1 : 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  conn_t *c = p->data;
+  if (count_header_bytes(c, len) < 0)
+    return -1;
+  if (c->phase != PH_VALUE) {
+    if (arena_terminate(c) < 0)
+      return -1;
+    c->hoffs[c->nhdrs - 1].value_off = c->arena_len;
+    c->phase = PH_VALUE;
+  }
+  return arena_append(c, at, len, 0) < 0 ? -1 : 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  conn_t *c = p->data;
+  if (arena_terminate(c) < 0)
+    return -1;
+  if (c->phase == PH_FIELD) {
+    /* a name without value cannot happen with http-parser; be safe */
+    c->hoffs[c->nhdrs - 1].value_off = c->arena_len - 1;
+  }
+  c->phase = PH_DONE;
+  if (p->content_length != ULLONG_MAX && p->content_length > c->srv->max_body_bytes) {
+    c->error_status = 413;
+    return -1;
+  }
+  gs_http_request_info_t *r = &c->req;
+  r->method = http_method_str((enum http_method)p->method);
+  r->target = c->arena;
+  r->target_len = strlen(c->arena);
+  for (size_t i = 0; i < c->nhdrs; i++) {
+    c->hdrs[i].name = c->arena + c->hoffs[i].name_off;
+    c->hdrs[i].value = c->arena + c->hoffs[i].value_off;
+    if (strcmp(c->hdrs[i].name, "expect") == 0 && strcasecmp(c->hdrs[i].value, "100-continue") == 0)
+      c->expect_continue = 1;
+  }
+  r->headers = c->hdrs;
+  r->nheaders = c->nhdrs;
+  r->http_major = p->http_major;
+  r->http_minor = p->http_minor;
+  c->keep_alive = http_should_keep_alive(p) ? 1 : 0;
+  r->keep_alive = c->keep_alive;
+  if (c->expect_continue && p->http_minor >= 1 && (p->flags & F_CHUNKED || p->content_length)) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+    conn_send(c, &b, 1);
+  }
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  conn_t *c = p->data;
+  if (c->body_len + len > c->srv->max_body_bytes) {
+    c->error_status = 413;
+    return -1;
+  }
+  if (buf_reserve(&c->body, &c->body_cap, c->body_len + len + 1) < 0)
+    return -1;
+  memcpy(c->body + c->body_len, at, len);
+  c->body_len += len;
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  conn_t *c = p->data;
+  c->msg_ready = 1;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static void conn_dispatch(conn_t *c) {
+  gs_http_server_t *srv = c->srv;
+  c->msg_ready = 0;
+  gs_http_request_info_t *r = &c->req;
+  r->keep_alive = c->keep_alive;
+  if (c->body_len) {
+    c->body[c->body_len] = '\0';
+    r->body = c->body;
+  } else {
+    r->body = "";
+  }
+  r->body_len = c->body_len;
+  c->ex.conn = c;
+  c->ex.abort_cb = NULL;
+  c->ex.abort_data = NULL;
+  c->ex.streaming = 0;
+  c->ex_active = 1;
+  srv->on_request(&c->ex, r, srv->data);
+}
+
+/* Parses len bytes and dispatches complete requests until one is pending.
+ * Returns the number of bytes consumed; the connection may be closing. */
+static size_t conn_parse(conn_t *c, const char *data, size_t len) {
+  size_t off = 0;
+  while (off < len && !c->ex_active && !c->closing && !c->close_after_write) {
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > OUT_HIGH_WATER)
+      break; /* the peer does not read its answers: wait for on_write */
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)
+      http_parser_pause(&c->parser, 0);
+    size_t n = http_parser_execute(&c->parser, &c->srv->settings, data + off, len - off);
+    off += n;
+    enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+    if (c->msg_ready) {
+      conn_dispatch(c);
+      continue;
+    }
+    if (err == HPE_HEADER_OVERFLOW) {
+      conn_fail(c, 431);
+      return len;
+    }
+    if (err != HPE_OK && err != HPE_PAUSED) {
+      conn_fail(c, c->error_status ? c->error_status : 400);
+      return len;
+    }
+    if (n == 0)
+      break;
+  }
+  return off;
+}
+
+/* Parses buffered input (conn->in). Re-entry from a handler answering
+ * synchronously is turned into another turn of this loop. */
+static void conn_process(conn_t *c) {
+  if (c->processing)
+    return;
+  c->processing = 1;
+  while (!c->closing && !c->ex_active && c->in_off < c->in_len) {
+    size_t before = c->in_off;
+    c->in_off += conn_parse(c, c->in + c->in_off, c->in_len - c->in_off);
+    if (c->in_off == before)
+      break;
+  }
+  c->processing = 0;
+  if (c->closing)
+    return;
+  if (c->in_off == c->in_len)
+    c->in_off = c->in_len = 0;
+  conn_update_reading(c);
+}
+
+static void conn_buffer(conn_t *c, const char *data, size_t len) {
+  if (c->in_off && c->in_off == c->in_len)
+    c->in_off = c->in_len = 0;
+  if (c->in_off > c->in_cap / 2) {
+    memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+    c->in_len -= c->in_off;
+    c->in_off = 0;
+  }
+  if (buf_reserve(&c->in, &c->in_cap, c->in_len + len) < 0) {
+    conn_close(c);
+    return;
+  }
+  memcpy(c->in + c->in_len, data, len);
+  c->in_len += len;
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  conn_t *c = h->data;
+  /* Shared per-server buffer: on_read consumes or copies what it keeps. */
+  *buf = uv_buf_init(c->srv->readbuf, READ_BUF_SIZE);
+}
+
+static void on_eof(conn_t *c, ssize_t nread) {
+  if (c->ex_active || c->lingering || nread != UV_EOF || c->pending_writes == 0) {
+    conn_close(c); /* aborts a pending exchange first */
+    return;
+  }
+  /* The peer half-closed with answers still queued: deliver them, then close. */
+  c->reading = 0; /* libuv stops reading at EOF */
+  c->eof = 1;
+  c->error_status = 0;
+  c->close_after_write = 1;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *c = s->data;
+  if (nread < 0) {
+    on_eof(c, nread);
+    return;
+  }
+  if (nread == 0 || c->closing || c->close_after_write || c->lingering)
+    return; /* nothing, or input after the last answer: discarded */
+  size_t len = (size_t)nread;
+  if (c->ex_active || c->in_len > c->in_off) {
+    conn_buffer(c, buf->base, len);
+    if (!c->ex_active)
+      conn_process(c);
+  } else {
+    size_t used = conn_parse(c, buf->base, len);
+    if (used < len && !c->closing && !c->close_after_write)
+      conn_buffer(c, buf->base + used, len - used);
+  }
+  conn_update_reading(c);
+}
+
+/* Reads unless too much input waits for a pending exchange. */
+static void conn_update_reading(conn_t *c) {
+  if (c->closing || c->eof)
+    return;
+  int want = c->close_after_write || c->lingering || c->in_len - c->in_off < IN_HIGH_WATER;
+  if (want && !c->reading) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+      c->reading = 1;
+  } else if (!want && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+/* ---- accepting ------------------------------------------------------------- */
+
+static void on_connection(uv_stream_t *l, int status) {
+  gs_http_server_t *srv = l->data;
+  if (status < 0 || srv->closing)
+    return;
+  conn_t *c = calloc(1, sizeof *c);
+  if (!c)
+    return; /* retried on the next loop turn */
+  if (uv_tcp_init(srv->loop, &c->tcp) < 0) {
+    free(c);
+    return;
+  }
+  c->srv = srv;
+  c->tcp.data = c;
+  c->handles = 1;
+  c->next = srv->conns;
+  if (srv->conns)
+    srv->conns->prev = c;
+  srv->conns = c;
+  srv->nconns++;
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  c->ex.conn = c;
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  conn_update_reading(c);
+  if (!c->reading)
+    conn_close(c);
+}
+
+/* ---- server ---------------------------------------------------------------- */
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss) {
+  if (!host || strcmp(host, "localhost") == 0)
+    host = "127.0.0.1";
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
+    return 0;
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
+    return 0;
+  return GS_EADDR;
+}
+
+/* Binds and listens on a plain socket so failures are reported at once
+ * without a libuv handle to close. Returns the fd or GS_EADDR. */
+static int listen_socket(const struct sockaddr_storage *ss) {
+  int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return GS_EADDR;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  socklen_t len =
+      ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+    close(fd);
+    return GS_EADDR;
+  }
+  return fd;
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  gs_http_server_t *srv = h->data;
+  srv->listener_open = 0;
+  server_maybe_finish(srv);
+}
+
+static void init_settings(http_parser_settings *s) {
+  http_parser_settings_init(s);
+  s->on_message_begin = on_message_begin;
+  s->on_url = on_url;
+  s->on_header_field = on_header_field;
+  s->on_header_value = on_header_value;
+  s->on_headers_complete = on_headers_complete;
+  s->on_body = on_body;
+  s->on_message_complete = on_message_complete;
+}
+
+int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
+                         gs_http_server_t **out) {
+  if (!loop || !opts || !out || !opts->on_request || opts->port < 0 || opts->port > 65535)
+    return GS_EINVAL;
+  *out = NULL;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (resolve(opts->host, opts->port, &ss) < 0)
+    return GS_EADDR;
+  gs_http_server_t *srv = calloc(1, sizeof *srv);
+  if (!srv)
+    return GS_ENOMEM;
+  int fd = listen_socket(&ss);
+  if (fd < 0) {
+    free(srv);
+    return fd;
+  }
+  srv->loop = loop;
+  srv->max_header_bytes = opts->max_header_bytes ? opts->max_header_bytes : 16 * 1024;
+  srv->max_body_bytes = opts->max_body_bytes ? opts->max_body_bytes : 1024 * 1024;
+  srv->on_request = opts->on_request;
+  srv->data = opts->data;
+  init_settings(&srv->settings);
+  uv_tcp_init(loop, &srv->listener);
+  srv->listener.data = srv;
+  srv->listener_open = 1;
+  struct sockaddr_storage bound;
+  int blen = sizeof bound;
+  int rc = uv_tcp_open(&srv->listener, fd);
+  if (rc < 0)
+    close(fd); /* not adopted by the handle */
+  if (rc < 0 || uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &blen) < 0 ||
+      uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, on_connection) < 0) {
+    /* The handle is live: it frees the server when the loop closes it. */
+    srv->closing = 1;
+    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    return GS_EADDR;
+  }
+  srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+  *out = srv;
+  return 0;
+}
+
+int gs_http_server_port(const gs_http_server_t *srv) {
+  return srv->port;
+}
+
+size_t gs_http_server_connections(const gs_http_server_t *srv) {
+  return srv->nconns;
+}
+
+void gs_http_server_close(gs_http_server_t *srv, gs_http_server_closed_cb on_closed, void *data) {
+  if (srv->closing)
+    return;
+  srv->closing = 1;
+  srv->on_closed = on_closed;
+  srv->closed_data = data;
+  uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+  /* Closing never frees synchronously, so walking the list is safe; abort
+   * callbacks run from conn_close. */
+  for (conn_t *c = srv->conns; c; c = c->next)
+    conn_close(c);
+}

@@ -1,0 +1,737 @@
+/* Tests of the embedded HTTP server over real sockets on 127.0.0.1.
+ *
+ * The loop runs in the main thread; each test's client code runs in a
+ * pthread with blocking sockets and tells the loop to close the server via a
+ * uv_async_t when done. Checks made in the client thread never overlap with
+ * checks in the main thread (the main thread only checks after joining). */
+#include "gs/error.h"
+#include "gs/http_server.h"
+#include "gs_test.h"
+
+#include <arpa/inet.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- blocking test client (shared shape with test_fixture_server.c) ------ */
+
+#define TC_MAXH 32
+
+typedef struct {
+  int status;
+  char names[TC_MAXH][64];
+  char values[TC_MAXH][512];
+  int nh;
+  char *body; /* owned; tresp_free */
+  size_t body_len, body_cap;
+  int complete;
+  int keep_alive;
+} tresp_t;
+
+typedef struct {
+  int fd;
+  http_parser p;
+  http_parser_settings s;
+  char buf[65536];
+  size_t off, len;
+  tresp_t *cur;
+  int head;
+  int in_value;
+} tconn_t;
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void tresp_free(tresp_t *r) {
+  free(r->body);
+  memset(r, 0, sizeof *r);
+}
+
+static const char *tresp_header(const tresp_t *r, const char *name) {
+  for (int i = 0; i < r->nh; i++)
+    if (strcasecmp(r->names[i], name) == 0)
+      return r->values[i];
+  return NULL;
+}
+
+static void str_add(char *dst, size_t cap, const char *at, size_t len) {
+  size_t cur = strlen(dst);
+  if (cur + len >= cap)
+    len = cap - cur - 1;
+  memcpy(dst + cur, at, len);
+  dst[cur + len] = '\0';
+}
+
+static int tc_on_field(http_parser *p, const char *at, size_t len) {
+  tconn_t *c = p->data;
+  tresp_t *r = c->cur;
+  if (c->in_value || r->nh == 0) {
+    if (r->nh == TC_MAXH)
+      return 0;
+    r->nh++;
+    c->in_value = 0;
+  }
+  str_add(r->names[r->nh - 1], sizeof r->names[0], at, len);
+  return 0;
+}
+
+static int tc_on_value(http_parser *p, const char *at, size_t len) {
+  tconn_t *c = p->data;
+  c->in_value = 1;
+  if (c->cur->nh)
+    str_add(c->cur->values[c->cur->nh - 1], sizeof c->cur->values[0], at, len);
+  return 0;
+}
+
+static int tc_on_headers(http_parser *p) {
+  tconn_t *c = p->data;
+  c->cur->status = p->status_code;
+  c->cur->keep_alive = http_should_keep_alive(p);
+  return c->head ? 1 : 0;
+}
+
+static int tc_on_body(http_parser *p, const char *at, size_t len) {
+  tresp_t *r = ((tconn_t *)p->data)->cur;
+  if (r->body_len + len + 1 > r->body_cap) {
+    r->body_cap = (r->body_len + len + 1) * 2;
+    r->body = realloc(r->body, r->body_cap);
+  }
+  memcpy(r->body + r->body_len, at, len);
+  r->body_len += len;
+  r->body[r->body_len] = '\0';
+  return 0;
+}
+
+static int tc_on_complete(http_parser *p) {
+  ((tconn_t *)p->data)->cur->complete = 1;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static int tc_connect(tconn_t *c, int port) {
+  memset(c, 0, sizeof *c);
+  c->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval tv = {5, 0};
+  setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int one = 1;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  http_parser_settings_init(&c->s);
+  c->s.on_header_field = tc_on_field;
+  c->s.on_header_value = tc_on_value;
+  c->s.on_headers_complete = tc_on_headers;
+  c->s.on_body = tc_on_body;
+  c->s.on_message_complete = tc_on_complete;
+  return connect(c->fd, (struct sockaddr *)&sa, sizeof sa);
+}
+
+static void tc_close(tconn_t *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+}
+
+static int tc_send(tconn_t *c, const char *data, size_t len) {
+  while (len) {
+    ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+    if (n <= 0)
+      return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int tc_sends(tconn_t *c, const char *s) {
+  return tc_send(c, s, strlen(s));
+}
+
+/* Reads one response. Returns 0 (complete), -1 (EOF before any byte),
+ * -2 (parse error or truncated), -3 (timeout or reset). */
+static int tc_read(tconn_t *c, tresp_t *r, int head) {
+  memset(r, 0, sizeof *r);
+  c->cur = r;
+  c->head = head;
+  c->in_value = 0;
+  http_parser_init(&c->p, HTTP_RESPONSE);
+  c->p.data = c;
+  size_t seen = 0;
+  for (;;) {
+    if (c->off < c->len) {
+      size_t n = http_parser_execute(&c->p, &c->s, c->buf + c->off, c->len - c->off);
+      c->off += n;
+      seen += n;
+      if (r->complete)
+        return 0;
+      if (HTTP_PARSER_ERRNO(&c->p) != HPE_OK)
+        return -2;
+    }
+    c->off = c->len = 0;
+    ssize_t n = recv(c->fd, c->buf, sizeof c->buf, 0);
+    if (n == 0) {
+      if (seen == 0)
+        return -1;
+      http_parser_execute(&c->p, &c->s, NULL, 0);
+      return r->complete ? 0 : -2;
+    }
+    if (n < 0)
+      return -3;
+    c->len = (size_t)n;
+  }
+}
+
+/* One request on a fresh connection; returns tc_read's result. */
+static int tc_request(int port, const char *raw, tresp_t *r, int head) {
+  tconn_t c;
+  if (tc_connect(&c, port) < 0)
+    return -4;
+  tc_sends(&c, raw);
+  int rc = tc_read(&c, r, head);
+  tc_close(&c);
+  return rc;
+}
+
+/* ---- test environment ------------------------------------------------------ */
+
+typedef struct tenv_s tenv_t;
+typedef void (*client_fn)(tenv_t *env);
+
+struct tenv_s {
+  uv_loop_t loop;
+  uv_async_t stop;
+  gs_http_server_t *srv;
+  int port;
+  client_fn client;
+  pthread_t thread;
+  int closed_called;
+  size_t conns_at_stop;
+  atomic_int aborted;
+  atomic_int requests;
+  int stop_sent; /* client thread only */
+  int wait_idle; /* on stop, wait for clients' closes to arrive */
+  uv_timer_t idle_timer;
+  int idle_polls;
+};
+
+typedef struct {
+  uv_timer_t timer;
+  gs_http_exchange_t *ex;
+  tenv_t *env;
+} deferred_t;
+
+static void deferred_free(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void deferred_fire(uv_timer_t *t) {
+  deferred_t *d = t->data;
+  gs_http_header_t h = {"Content-Type", "text/plain"};
+  gs_http_exchange_respond(d->ex, 200, &h, 1, "deferred", 8);
+  uv_close((uv_handle_t *)&d->timer, deferred_free);
+}
+
+static void deferred_abort(gs_http_exchange_t *ex, void *data) {
+  deferred_t *d = data;
+  atomic_fetch_add(&d->env->aborted, 1);
+  uv_close((uv_handle_t *)&d->timer, deferred_free);
+}
+
+static void hang_abort(gs_http_exchange_t *ex, void *data) {
+  tenv_t *env = data;
+  atomic_fetch_add(&env->aborted, 1);
+}
+
+static void respond_text(gs_http_exchange_t *ex, int status, const char *body, size_t len) {
+  gs_http_header_t h = {"Content-Type", "text/plain"};
+  gs_http_exchange_respond(ex, status, &h, 1, body, len);
+}
+
+static void handle_headers(gs_http_exchange_t *ex, const gs_http_request_info_t *req) {
+  char out[4096] = "";
+  for (size_t i = 0; i < req->nheaders; i++) {
+    str_add(out, sizeof out, req->headers[i].name, strlen(req->headers[i].name));
+    str_add(out, sizeof out, "=", 1);
+    str_add(out, sizeof out, req->headers[i].value, strlen(req->headers[i].value));
+    str_add(out, sizeof out, "\n", 1);
+  }
+  respond_text(ex, 200, out, strlen(out));
+}
+
+static void handle_stream(gs_http_exchange_t *ex, int chunked) {
+  gs_http_header_t h = {"X-Stream", chunked ? "chunked" : "length"};
+  gs_http_exchange_begin(ex, 200, &h, 1, chunked ? GS_HTTP_CHUNKED : 6);
+  gs_http_exchange_write(ex, "abc", 3);
+  gs_http_exchange_write(ex, "", 0);
+  gs_http_exchange_write(ex, "def", 3);
+  gs_http_exchange_end(ex);
+}
+
+static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req, void *data) {
+  tenv_t *env = data;
+  atomic_fetch_add(&env->requests, 1);
+  const char *t = req->target;
+  if (strncmp(t, "/headers", 8) == 0) {
+    handle_headers(ex, req);
+  } else if (strncmp(t, "/defer", 6) == 0) {
+    deferred_t *d = calloc(1, sizeof *d);
+    d->ex = ex;
+    d->env = env;
+    uv_timer_init(gs_http_exchange_loop(ex), &d->timer);
+    d->timer.data = d;
+    uv_timer_start(&d->timer, deferred_fire, 50, 0);
+    gs_http_exchange_on_abort(ex, deferred_abort, d);
+  } else if (strncmp(t, "/hang", 5) == 0) {
+    gs_http_exchange_on_abort(ex, hang_abort, env);
+  } else if (strcmp(t, "/chunked") == 0) {
+    handle_stream(ex, 1);
+  } else if (strcmp(t, "/length") == 0) {
+    handle_stream(ex, 0);
+  } else if (strcmp(t, "/drop") == 0) {
+    gs_http_exchange_drop(ex);
+  } else if (strcmp(t, "/close") == 0) {
+    gs_http_header_t h = {"Connection", "close"};
+    gs_http_exchange_respond(ex, 200, &h, 1, "bye", 3);
+  } else if (strcmp(t, "/nocontent") == 0) {
+    gs_http_exchange_respond(ex, 204, NULL, 0, NULL, 0);
+  } else if (strcmp(t, "/bad") == 0) {
+    gs_http_header_t h = {"X-Evil", "a\r\nSet-Cookie: x"};
+    gs_http_exchange_respond(ex, 200, &h, 1, "x", 1);
+  } else {
+    /* echo: "METHOD TARGET\nBODY" */
+    char *out = malloc(strlen(req->method) + req->target_len + req->body_len + 3);
+    int n = sprintf(out, "%s %s\n", req->method, req->target);
+    memcpy(out + n, req->body, req->body_len);
+    respond_text(ex, 200, out, (size_t)n + req->body_len);
+    free(out);
+  }
+}
+
+static void on_server_closed(void *data) {
+  ((tenv_t *)data)->closed_called = 1;
+}
+
+static void env_close_server(tenv_t *env) {
+  env->conns_at_stop = gs_http_server_connections(env->srv);
+  gs_http_server_close(env->srv, on_server_closed, env);
+}
+
+/* Waits (up to 10 s) for the server to see every client close. */
+static void on_idle_poll(uv_timer_t *t) {
+  tenv_t *env = t->data;
+  if (gs_http_server_connections(env->srv) == 0 || ++env->idle_polls > 1000) {
+    uv_close((uv_handle_t *)t, NULL);
+    env_close_server(env);
+  }
+}
+
+static void on_stop(uv_async_t *a) {
+  tenv_t *env = a->data;
+  uv_close((uv_handle_t *)a, NULL);
+  if (env->wait_idle) {
+    uv_timer_init(&env->loop, &env->idle_timer);
+    env->idle_timer.data = env;
+    uv_timer_start(&env->idle_timer, on_idle_poll, 0, 10);
+    return;
+  }
+  env_close_server(env);
+}
+
+static void *client_main(void *arg) {
+  tenv_t *env = arg;
+  env->client(env);
+  if (!env->stop_sent)
+    uv_async_send(&env->stop);
+  return NULL;
+}
+
+/* Starts a server, runs `client` in a thread, closes the server when the
+ * client is done and checks that everything was released. */
+static void run_env(tenv_t *env, client_fn client, size_t max_body, int wait_idle) {
+  memset(env, 0, sizeof *env);
+  env->wait_idle = wait_idle;
+  GS_CHECK_INT(uv_loop_init(&env->loop), 0);
+  gs_http_server_opts_t opts = {0};
+  opts.on_request = on_request;
+  opts.data = env;
+  opts.max_body_bytes = max_body;
+  GS_CHECK_INT(gs_http_server_start(&env->loop, &opts, &env->srv), 0);
+  env->port = gs_http_server_port(env->srv);
+  GS_CHECK(env->port > 0);
+  uv_async_init(&env->loop, &env->stop, on_stop);
+  env->stop.data = env;
+  env->client = client;
+  pthread_create(&env->thread, NULL, client_main, env);
+  uv_run(&env->loop, UV_RUN_DEFAULT);
+  pthread_join(env->thread, NULL);
+  GS_CHECK_INT(env->closed_called, 1);
+  GS_CHECK_INT(uv_loop_close(&env->loop), 0);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void client_basic(tenv_t *env) {
+  tresp_t r;
+  GS_CHECK_INT(tc_request(env->port, "GET /echo?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", &r, 0), 0);
+  GS_CHECK_INT(r.status, 200);
+  GS_CHECK_STR(r.body, "GET /echo?x=1\n");
+  GS_CHECK_STR(tresp_header(&r, "content-length"), "14");
+  GS_CHECK_STR(tresp_header(&r, "content-type"), "text/plain");
+  GS_CHECK(tresp_header(&r, "date") != NULL);
+  GS_CHECK(tresp_header(&r, "connection") == NULL);
+  tresp_free(&r);
+
+  GS_CHECK_INT(
+      tc_request(env->port, "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", &r, 0), 0);
+  GS_CHECK_STR(r.body, "POST /echo\nhello");
+  tresp_free(&r);
+
+  GS_CHECK_INT(tc_request(env->port,
+                          "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                          &r, 0),
+               0);
+  GS_CHECK_STR(r.body, "POST /c\nabcde");
+  tresp_free(&r);
+}
+
+static void test_basic(void) {
+  tenv_t env;
+  run_env(&env, client_basic, 0, 0);
+}
+
+static void client_split_headers(tenv_t *env) {
+  static const char *parts[] = {"GET /headers HTTP/1.1\r\nX-Fo",
+                                "o-BAR: val",
+                                "ue1\r\nHo",
+                                "st: h\r\nAccept",
+                                ": */*\r\n",
+                                "\r\n"};
+  tconn_t c;
+  tc_connect(&c, env->port);
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    tc_sends(&c, parts[i]);
+    sleep_ms(15);
+  }
+  tresp_t r;
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "x-foo-bar=value1\nhost=h\naccept=*/*\n");
+  tresp_free(&r);
+  tc_close(&c);
+}
+
+static void test_split_headers(void) {
+  tenv_t env;
+  run_env(&env, client_split_headers, 0, 0);
+}
+
+static void client_keep_alive(tenv_t *env) {
+  tconn_t c;
+  tresp_t r;
+  tc_connect(&c, env->port);
+  for (int i = 0; i < 3; i++) {
+    tc_sends(&c, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
+    GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+    GS_CHECK_INT(r.status, 200);
+    GS_CHECK(r.keep_alive);
+    tresp_free(&r);
+  }
+  /* HEAD: length announced, no body; the next response parses cleanly. */
+  tc_sends(&c, "HEAD /echo HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 1), 0);
+  GS_CHECK_STR(tresp_header(&r, "content-length"), "11");
+  GS_CHECK_INT(r.body_len, 0);
+  tresp_free(&r);
+  tc_sends(&c, "GET /x HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "GET /x\n");
+  tresp_free(&r);
+  /* 204: no body, no length; the connection stays usable. */
+  tc_sends(&c, "GET /nocontent HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_INT(r.status, 204);
+  GS_CHECK(tresp_header(&r, "content-length") == NULL);
+  tresp_free(&r);
+  tc_sends(&c, "GET /y HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "GET /y\n");
+  tresp_free(&r);
+  /* A handler's "Connection: close" closes after the answer. */
+  tc_sends(&c, "GET /close HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "bye");
+  GS_CHECK_STR(tresp_header(&r, "connection"), "close");
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1);
+  tc_close(&c);
+}
+
+static void test_keep_alive(void) {
+  tenv_t env;
+  run_env(&env, client_keep_alive, 0, 0);
+}
+
+static void client_http10(tenv_t *env) {
+  tconn_t c;
+  tresp_t r;
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /old HTTP/1.0\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "GET /old\n");
+  GS_CHECK_STR(tresp_header(&r, "connection"), "close");
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1); /* EOF */
+  tc_close(&c);
+
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(tresp_header(&r, "connection"), "keep-alive");
+  tresp_free(&r);
+  /* chunked streaming to an HTTP/1.0 peer becomes close-delimited */
+  tc_sends(&c, "GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "abcdef");
+  GS_CHECK(tresp_header(&r, "transfer-encoding") == NULL);
+  tresp_free(&r);
+  tc_close(&c);
+}
+
+static void test_http10(void) {
+  tenv_t env;
+  run_env(&env, client_http10, 0, 0);
+}
+
+static void client_pipelining(tenv_t *env) {
+  tconn_t c;
+  tresp_t r;
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /defer HTTP/1.1\r\n\r\n"
+               "POST /second HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
+               "GET /chunked HTTP/1.1\r\n\r\n"
+               "GET /length HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "deferred");
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "POST /second\nxyz");
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "abcdef");
+  GS_CHECK_STR(tresp_header(&r, "transfer-encoding"), "chunked");
+  GS_CHECK_STR(tresp_header(&r, "x-stream"), "chunked");
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "abcdef");
+  GS_CHECK_STR(tresp_header(&r, "content-length"), "6");
+  tresp_free(&r);
+  tc_close(&c);
+}
+
+static void test_pipelining(void) {
+  tenv_t env;
+  run_env(&env, client_pipelining, 0, 0);
+}
+
+static void client_limits(tenv_t *env) {
+  tresp_t r;
+  /* 431: a 20 KiB header against the 16 KiB default */
+  size_t big = 20000;
+  char *req = malloc(big + 100);
+  strcpy(req, "GET / HTTP/1.1\r\nX-Big: ");
+  size_t n = strlen(req);
+  memset(req + n, 'a', big);
+  strcpy(req + n + big, "\r\n\r\n");
+  tconn_t c;
+  tc_connect(&c, env->port);
+  tc_sends(&c, req);
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_INT(r.status, 431);
+  GS_CHECK_STR(tresp_header(&r, "connection"), "close");
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1);
+  tc_close(&c);
+  free(req);
+
+  /* 413 announced by Content-Length, answered before the body is sent */
+  GS_CHECK_INT(tc_request(env->port, "POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", &r, 0), 0);
+  GS_CHECK_INT(r.status, 413);
+  tresp_free(&r);
+
+  /* 413 for a chunked body growing past the limit (4 KiB in this env) */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  char chunk[1100];
+  memset(chunk, 'z', sizeof chunk);
+  memcpy(chunk, "400\r\n", 5);
+  memcpy(chunk + 5 + 1024, "\r\n", 2);
+  for (int i = 0; i < 5; i++)
+    tc_send(&c, chunk, 5 + 1024 + 2);
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_INT(r.status, 413);
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1);
+  tc_close(&c);
+
+  /* 400 for garbage, then the connection closes */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "HELLO\x01 WORLD\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_INT(r.status, 400);
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1);
+  tc_close(&c);
+
+  /* a valid request followed by garbage in the same write: 200 then 400 */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /ok HTTP/1.1\r\n\r\nGET / HTTP/9x\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_INT(r.status, 200);
+  tresp_free(&r);
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_INT(r.status, 400);
+  tresp_free(&r);
+  tc_close(&c);
+
+  /* header injection by a handler is refused with a 500 */
+  GS_CHECK_INT(tc_request(env->port, "GET /bad HTTP/1.1\r\n\r\n", &r, 0), 0);
+  GS_CHECK_INT(r.status, 500);
+  GS_CHECK(tresp_header(&r, "set-cookie") == NULL);
+  tresp_free(&r);
+
+  /* Expect: 100-continue gets the interim answer before the body */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "POST /exp HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  char buf[64] = "";
+  ssize_t got = recv(c.fd, buf, sizeof buf - 1, 0);
+  GS_CHECK(got > 0 && strncmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+  tc_sends(&c, "ok");
+  GS_CHECK_INT(tc_read(&c, &r, 0), 0);
+  GS_CHECK_STR(r.body, "POST /exp\nok");
+  tresp_free(&r);
+  tc_close(&c);
+}
+
+static void test_limits(void) {
+  tenv_t env;
+  run_env(&env, client_limits, 4096, 0);
+}
+
+static void client_abort(tenv_t *env) {
+  tconn_t c;
+  tresp_t r;
+  /* peer closes while the answer is pending: abort callback runs */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /hang HTTP/1.1\r\n\r\n");
+  sleep_ms(50);
+  tc_close(&c);
+  /* deferred exchange whose peer leaves: its timer is cancelled */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /defer HTTP/1.1\r\n\r\n");
+  sleep_ms(10);
+  tc_close(&c);
+  /* drop: EOF without a byte */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /drop HTTP/1.1\r\n\r\n");
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1);
+  tc_close(&c);
+  sleep_ms(100);
+  /* server closing with a pending exchange: abort, then EOF for the client */
+  tc_connect(&c, env->port);
+  tc_sends(&c, "GET /hang HTTP/1.1\r\n\r\n");
+  sleep_ms(50);
+  env->stop_sent = 1;
+  uv_async_send(&env->stop);
+  GS_CHECK_INT(tc_read(&c, &r, 0), -1);
+  tc_close(&c);
+}
+
+static void test_abort(void) {
+  tenv_t env;
+  run_env(&env, client_abort, 0, 0);
+  GS_CHECK_INT(atomic_load(&env.aborted), 3);
+  GS_CHECK_INT(env.conns_at_stop, 1);
+}
+
+#define MANY 5000
+
+static void client_many(tenv_t *env) {
+  tconn_t *cs = malloc(MANY * sizeof *cs);
+  int ok = 0;
+  for (int i = 0; i < MANY; i++)
+    if (tc_connect(&cs[i], env->port) == 0)
+      ok++;
+  GS_CHECK_INT(ok, MANY);
+  for (int i = 0; i < MANY; i++)
+    tc_sends(&cs[i], "GET /many HTTP/1.1\r\n\r\n");
+  int good = 0;
+  for (int i = 0; i < MANY; i++) {
+    tresp_t r;
+    if (tc_read(&cs[i], &r, 0) == 0 && r.status == 200)
+      good++;
+    tresp_free(&r);
+  }
+  GS_CHECK_INT(good, MANY);
+  for (int i = 0; i < MANY; i++)
+    tc_close(&cs[i]);
+  free(cs);
+}
+
+static void test_many_connections(void) {
+  tenv_t env;
+  run_env(&env, client_many, 0, 1);
+  GS_CHECK_INT(atomic_load(&env.requests), MANY);
+  GS_CHECK_INT(env.conns_at_stop, 0);
+}
+
+static void set_flag(void *data) {
+  *(int *)data = 1;
+}
+
+static void test_start_errors(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  gs_http_server_t *a = NULL, *b = NULL;
+  gs_http_server_opts_t opts = {0};
+  GS_CHECK_INT(gs_http_server_start(&loop, &opts, &a), GS_EINVAL); /* no handler */
+  opts.on_request = on_request;
+  opts.host = "not an address";
+  GS_CHECK_INT(gs_http_server_start(&loop, &opts, &a), GS_EADDR);
+  opts.host = NULL;
+  GS_CHECK_INT(gs_http_server_start(&loop, &opts, &a), 0);
+  opts.port = gs_http_server_port(a);
+  GS_CHECK_INT(gs_http_server_start(&loop, &opts, &b), GS_EADDR); /* port in use */
+  GS_CHECK(b == NULL);
+  int closed = 0;
+  gs_http_server_close(a, set_flag, &closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  GS_CHECK_INT(closed, 1);
+  GS_CHECK_INT(uv_loop_close(&loop), 0);
+  GS_CHECK_STR(gs_http_status_text(404), "Not Found");
+  GS_CHECK_STR(gs_http_status_text(799), "Unknown");
+}
+
+int main(void) {
+  GS_RUN(test_start_errors);
+  GS_RUN(test_basic);
+  GS_RUN(test_split_headers);
+  GS_RUN(test_keep_alive);
+  GS_RUN(test_http10);
+  GS_RUN(test_pipelining);
+  GS_RUN(test_limits);
+  GS_RUN(test_abort);
+  GS_RUN(test_many_connections);
+  return gs_test_report();
+}
