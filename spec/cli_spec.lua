@@ -151,6 +151,27 @@ describe("scenarios/load.lua", function()
     assert.is_true(os.time() - t0 < 15)
   end)
 
+  it("aborts at once on a second SIGINT, still printing the summary", function()
+    local port_site = support.fixtures_root
+    local path = tmpfile(([[
+      local sim = require "gofr_sim"
+      local site = assert(sim.fixtures.serve { root = %q })
+      local outcome = sim.run(function()
+        local h = sim.spawn(function() return sim.http.get(site.url .. "/?delay_ms=30000") end)
+        local _, err_type = sim.wait(h)
+        return err_type
+      end)
+      print("outcome", outcome, sim.stats().aborted)
+    ]]):format(port_site))
+    local t0 = os.time()
+    local r = run({ path }, { signal = { name = "INT", after = 0.5, again = 0.5 } })
+    os.remove(path)
+    assert.are.equal(130, r.status, r.stderr)
+    assert.matches("second signal, aborting now", r.stderr, 1, true)
+    assert.are.equal("outcome\tnil\t2\n", r.stdout)
+    assert.is_true(os.time() - t0 < 4, "the grace period (5 s) was not cut short")
+  end)
+
   it("exits 143 on SIGTERM", function()
     local r = run({ LOAD, "--duration", "60s" }, { signal = { name = "TERM", after = 1 } })
     assert.are.equal(143, r.status, r.stderr)

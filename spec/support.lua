@@ -22,7 +22,8 @@ local function slurp(path)
 end
 
 --- Runs gofr-sim with the given arguments; returns {status=, stdout=, stderr=}.
--- opts.signal = {name = "INT", after = seconds} sends a signal after a delay.
+-- opts.signal = {name = "INT", after = seconds, again = seconds} sends a
+-- signal after a delay, and optionally a second one later.
 function M.run_cli(args, opts)
   opts = opts or {}
   local quoted = {}
@@ -31,8 +32,10 @@ function M.run_cli(args, opts)
   local cmd = shell_quote(M.bin) .. " " .. table.concat(quoted, " ")
   local script
   if opts.signal then
-    script = ("%s >%s 2>%s & pid=$!; sleep %s; kill -%s $pid; wait $pid; echo $? >%s")
-      :format(cmd, out, err, opts.signal.after, opts.signal.name, rc)
+    local s = opts.signal
+    local again = s.again and ("sleep %s; kill -%s $pid 2>/dev/null; "):format(s.again, s.name) or ""
+    script = ("%s >%s 2>%s & pid=$!; sleep %s; kill -%s $pid; %swait $pid; echo $? >%s")
+      :format(cmd, out, err, s.after, s.name, again, rc)
   else
     script = ("%s >%s 2>%s </dev/null; echo $? >%s"):format(cmd, out, err, rc)
   end
