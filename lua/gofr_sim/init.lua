@@ -69,6 +69,12 @@ function M.wait(...)
   return unpack(firsts, 1, n)
 end
 
+-- core.run returns true, results... or false, error (raised here, not in C).
+local function finish_run(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
+end
+
 --- Runs fn(...) as a persona and drives the loop until it and everything
 -- spawned meanwhile have finished; returns fn's results and re-raises its
 -- error. Inside a persona it is simply spawn + wait.
@@ -79,7 +85,7 @@ function M.run(fn, ...)
   if core.in_persona() then
     return M.wait(core.spawn(fn, ...))
   end
-  return core.run(fn, ...)
+  return finish_run(core.run(fn, ...))
 end
 
 return M

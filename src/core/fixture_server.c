@@ -552,10 +552,14 @@ static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, const fx_
   job->timer.data = job;
   fx->njobs++;
   gs_http_exchange_on_abort(ex, job_abort, job);
-  if (job->faults.delay_ms > 0)
-    uv_timer_start(&job->timer, on_delay_timer, (uint64_t)job->faults.delay_ms, 0);
-  else
+  if (job->faults.delay_ms > 0) {
+    /* +1: libuv's loop clock is whole milliseconds, so N alone may fire up to
+     * 1 ms early; the delay is a lower bound that latency tests rely on. */
+    uv_update_time(fx->loop);
+    uv_timer_start(&job->timer, on_delay_timer, (uint64_t)job->faults.delay_ms + 1, 0);
+  } else {
     job_start_slow(job);
+  }
 }
 
 /* Fills job with the answer for the URL path: file, redirect or 404 (the

@@ -5,7 +5,14 @@
  *     the multi's connection cache (keep-alive reuse) and DNS cache;
  *   - CURLMOPT_SOCKETFUNCTION: curl says which sockets to watch; each gets a
  *     gs__http_sock_t holding a uv_poll_t (malloc'd here, freed in its close
- *     callback), mapped to the socket with curl_multi_assign;
+ *     callback), found through the client's fd-indexed table;
+ *   - connection sockets are opened and closed through our
+ *     CURLOPT_OPENSOCKETFUNCTION/CLOSESOCKETFUNCTION, so their context lives
+ *     exactly as long as the socket: when curl parks a keep-alive connection
+ *     (CURL_POLL_REMOVE) its poll stays armed for reading, and reusing the
+ *     connection costs no epoll_ctl; an idle socket that turns readable
+ *     (the server closed it) is simply disarmed until curl wants it again.
+ *     Other sockets (the resolver's) are unwatched and freed on REMOVE;
  *   - CURLMOPT_TIMERFUNCTION: curl asks for one timeout, kept in one uv_timer_t;
  *   - poll events and the timer call curl_multi_socket_action, then
  *     gs__http_drain reads CURLMSG_DONE messages and calls done callbacks.
@@ -29,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "gs/error.h"
 
@@ -43,20 +52,24 @@ typedef struct {
   size_t len, cap;
 } gs__http_buf_t;
 
-/* One socket curl asked us to watch. Freed in gs__http_sock_closed. */
+/* A socket being watched (or a parked connection socket). Freed in
+ * gs__http_sock_closed; listed in client->socks[fd] until closed. */
 typedef struct gs__http_sock_s {
   uv_poll_t poll;
   curl_socket_t fd;
-  int events; /* UV_READABLE | UV_WRITABLE currently wanted */
+  int events;  /* UV_READABLE | UV_WRITABLE the poll is armed for, 0 if stopped */
+  int wanted;  /* curl wants events on it (else: parked) */
+  int is_conn; /* opened by gs__http_open_socket: lives until closed by curl */
   gs_http_client_t *client;
-  struct gs__http_sock_s *prev, *next; /* client->socks, while not closing */
 } gs__http_sock_t;
 
 struct gs_http_client_s {
   uv_loop_t *loop;
   CURLM *multi;
   uv_timer_t timer;
-  gs__http_sock_t *socks;  /* open (not closing) socket contexts */
+  gs__http_sock_t **socks; /* fd -> context (not closing), NULL where none */
+  size_t nsocks;           /* capacity of socks */
+  unsigned char *conn_fds; /* fd -> 1 when opened by gs__http_open_socket */
   gs_http_request_t *reqs; /* every request not yet freed */
   CURL **pool;             /* idle, reset easy handles */
   size_t npool, cappool;
@@ -272,6 +285,8 @@ static void gs__http_drain(gs_http_client_t *c) {
 static void gs__http_client_release(gs_http_client_t *c) {
   if (--c->pending_closes == 0 && c->closing) {
     free(c->pool);
+    free(c->socks);
+    free(c->conn_fds);
     free(c);
   }
 }
@@ -289,13 +304,7 @@ static void gs__http_sock_closed(uv_handle_t *h) {
 
 static void gs__http_sock_close(gs__http_sock_t *s) {
   gs_http_client_t *c = s->client;
-  if (s->prev)
-    s->prev->next = s->next;
-  else
-    c->socks = s->next;
-  if (s->next)
-    s->next->prev = s->prev;
-  s->prev = s->next = NULL;
+  c->socks[s->fd] = NULL;
   c->pending_closes++;
   uv_close((uv_handle_t *)&s->poll, gs__http_sock_closed); /* also stops it */
 }
@@ -311,6 +320,13 @@ static void gs__http_on_poll(uv_poll_t *h, int status, int events) {
   if (events & UV_WRITABLE)
     flags |= CURL_CSELECT_OUT;
   curl_multi_socket_action(c->multi, s->fd, flags, &running);
+  /* A parked connection that turned readable: curl has been told (in case it
+   * wanted the socket after all); if it still does not, the peer closed it or
+   * sent something unasked - stop watching until curl asks again. */
+  if (!s->wanted && !uv_is_closing((uv_handle_t *)h)) {
+    uv_poll_stop(h);
+    s->events = 0;
+  }
   /* libuv stops a poll handle on error; if curl still wants the socket and
    * did not change its mind (so did not call us), watch it again. The
    * context is not freed before its close callback, so it is valid here. */
@@ -319,21 +335,55 @@ static void gs__http_on_poll(uv_poll_t *h, int status, int events) {
   gs__http_drain(c);
 }
 
+/* Grows the fd-indexed tables to hold fd. */
+static int gs__http_socks_reserve(gs_http_client_t *c, curl_socket_t fd) {
+  if (fd < 0)
+    return GS_EINVAL;
+  if ((size_t)fd < c->nsocks)
+    return 0;
+  size_t n = c->nsocks ? c->nsocks : 256;
+  while (n <= (size_t)fd)
+    n *= 2;
+  gs__http_sock_t **socks = realloc(c->socks, n * sizeof *socks);
+  if (!socks)
+    return GS_ENOMEM;
+  c->socks = socks;
+  unsigned char *conn = realloc(c->conn_fds, n);
+  if (!conn)
+    return GS_ENOMEM;
+  c->conn_fds = conn;
+  memset(c->socks + c->nsocks, 0, (n - c->nsocks) * sizeof *socks);
+  memset(c->conn_fds + c->nsocks, 0, n - c->nsocks);
+  c->nsocks = n;
+  return 0;
+}
+
+/* Arms (or re-arms) the poll for `events`; no syscall when nothing changes. */
+static int gs__http_sock_arm(gs__http_sock_t *s, int events) {
+  if (events == s->events)
+    return 0;
+  if (uv_poll_start(&s->poll, events, gs__http_on_poll) != 0)
+    return -1;
+  s->events = events;
+  return 0;
+}
+
 static int gs__http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp) {
   gs_http_client_t *c = userp;
-  gs__http_sock_t *s = sockp;
+  gs__http_sock_t *s = (size_t)fd < c->nsocks ? c->socks[fd] : NULL;
   if (what == CURL_POLL_REMOVE) {
-    if (s) {
-      curl_multi_assign(c->multi, fd, NULL);
-      gs__http_sock_close(s);
+    if (s && s->is_conn) {
+      s->wanted = 0; /* parked: keep reading armed, see the file comment */
+      return gs__http_sock_arm(s, UV_READABLE);
     }
+    if (s)
+      gs__http_sock_close(s);
     return 0;
   }
   if (c->closing)
     return 0;
   if (!s) {
-    s = calloc(1, sizeof *s);
-    if (!s)
+    if (gs__http_socks_reserve(c, fd) != 0 || !(s = calloc(1, sizeof *s)))
       return -1;
     if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
       free(s);
@@ -342,14 +392,39 @@ static int gs__http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, 
     s->poll.data = s;
     s->fd = fd;
     s->client = c;
-    s->next = c->socks;
-    if (c->socks)
-      c->socks->prev = s;
-    c->socks = s;
-    curl_multi_assign(c->multi, fd, s);
+    s->is_conn = c->conn_fds[fd];
+    c->socks[fd] = s;
   }
-  s->events = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
-  return uv_poll_start(&s->poll, s->events, gs__http_on_poll) == 0 ? 0 : -1;
+  s->wanted = 1;
+  return gs__http_sock_arm(s, (what & CURL_POLL_IN ? UV_READABLE : 0) |
+                                  (what & CURL_POLL_OUT ? UV_WRITABLE : 0));
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: a connection socket, remembered as such. */
+static curl_socket_t gs__http_open_socket(void *userp, curlsocktype purpose,
+                                          struct curl_sockaddr *addr) {
+  gs_http_client_t *c = userp;
+  curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd == CURL_SOCKET_BAD)
+    return fd;
+  if (gs__http_socks_reserve(c, fd) != 0) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  c->conn_fds[fd] = 1;
+  return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the context goes first, while the fd is
+ * still open (libuv unregisters it), then the socket. */
+static int gs__http_close_socket(void *userp, curl_socket_t fd) {
+  gs_http_client_t *c = userp;
+  if ((size_t)fd < c->nsocks) {
+    if (c->socks[fd])
+      gs__http_sock_close(c->socks[fd]);
+    c->conn_fds[fd] = 0;
+  }
+  return close(fd);
 }
 
 static void gs__http_on_timer(uv_timer_t *t) {
@@ -447,6 +522,8 @@ fail:
   if (c) {
     if (c->multi)
       curl_multi_cleanup(c->multi);
+    free(c->socks);
+    free(c->conn_fds);
     free(c);
   }
   curl_global_cleanup();
@@ -464,8 +541,9 @@ void gs_http_client_free(gs_http_client_t *c) {
   c->npool = 0;
   curl_multi_cleanup(c->multi); /* closes cached connections; may call socket_cb */
   c->multi = NULL;
-  while (c->socks)
-    gs__http_sock_close(c->socks);
+  for (size_t fd = 0; fd < c->nsocks; fd++)
+    if (c->socks[fd])
+      gs__http_sock_close(c->socks[fd]);
   c->pending_closes++;
   uv_close((uv_handle_t *)&c->timer, gs__http_timer_closed);
   curl_global_cleanup();
@@ -565,6 +643,10 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, gs__http_open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, gs__http_close_socket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, GS_HTTP_BUFFERSIZE);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

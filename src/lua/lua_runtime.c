@@ -50,6 +50,7 @@ struct gs_runtime_s {
   int L_ref;
   int threads_ref; /* table: coroutine -> persona userdata, unfinished personas only */
   int errors_ref;  /* table: error message -> occurrences */
+  int xpcall_ref;  /* the base library's xpcall: every persona runs under it */
   uv_idle_t spin;
   uv_check_t drain;
   uv_timer_t grace_timer;
@@ -71,6 +72,7 @@ struct gs_runtime_s {
 static char gs_runtime_key;
 static const char *const GS_PERSONA_MT = "gofr_sim.persona";
 static const char *const GS_RUNTIME_MT = "gofr_sim.runtime";
+static const char *const GS_ERROR_MT = "gofr_sim.persona_error";
 
 static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end);
 static void gs_spin_cb(uv_idle_t *h);
@@ -193,8 +195,27 @@ static void gs_persona_store_results(gs_persona_t *p, int n) {
   lua_pop(L, 1);
 }
 
+/* xpcall message handler, run on the failing persona's own stack (so the
+ * traceback is where the error happened): wraps the raw error value with
+ * its message and traceback in a table marked with GS_ERROR_MT. */
+static int gs_persona_on_error(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg)
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "err");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "msg");
+  luaL_traceback(L, L, msg, 1);
+  lua_setfield(L, -2, "trace");
+  luaL_getmetatable(L, GS_ERROR_MT);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
 /* Counts an error by message; prints it with its traceback the first time. */
-static void gs_persona_report_error(gs_persona_t *p, const char *msg) {
+static void gs_persona_report_error(gs_persona_t *p, const char *msg, const char *trace) {
   lua_State *L = p->rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->rt->errors_ref);
   lua_getfield(L, -1, msg);
@@ -203,29 +224,42 @@ static void gs_persona_report_error(gs_persona_t *p, const char *msg) {
   lua_pushinteger(L, seen + 1);
   lua_setfield(L, -2, msg);
   lua_pop(L, 1);
-  if (seen == 0) {
-    luaL_traceback(L, p->co, msg, 0);
-    fprintf(stderr, "gofr-sim: persona %u failed: %s\n", p->id, lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
+  if (seen == 0)
+    fprintf(stderr, "gofr-sim: persona %u failed: %s\n", p->id, trace);
 }
 
+/* Takes the error on top of co - a wrapper from gs_persona_on_error, or a
+ * raw value when the failure happened outside the persona's xpcall - and
+ * keeps the raw value (sim.run re-raises it as is) and its message. */
 static void gs_persona_store_error(gs_persona_t *p) {
   lua_State *L = p->rt->L;
-  const char *msg = lua_tostring(p->co, -1);
-  char buf[96];
-  if (!msg) {
-    snprintf(buf, sizeof buf, "(error object is a %s value)", luaL_typename(p->co, -1));
-    msg = buf;
+  int base = lua_gettop(L);
+  lua_xmove(p->co, L, 1);
+  int wrapped = lua_getmetatable(L, base + 1);
+  if (wrapped) {
+    luaL_getmetatable(L, GS_ERROR_MT);
+    wrapped = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
   }
+  if (wrapped) {
+    lua_getfield(L, base + 1, "err");
+    lua_getfield(L, base + 1, "msg");
+    lua_getfield(L, base + 1, "trace");
+  } else {
+    lua_pushvalue(L, base + 1);
+    const char *msg = lua_tostring(L, -1);
+    lua_pushstring(L, msg ? msg : "(error object is not a string)");
+    luaL_traceback(L, p->co, lua_tostring(L, -1), 0);
+  }
+  /* base+1: what came back, +2: raw error, +3: message, +4: traceback */
   if (!p->is_root)
-    gs_persona_report_error(p, msg);
+    gs_persona_report_error(p, lua_tostring(L, base + 3), lua_tostring(L, base + 4));
   gs_persona_push_env(p);
-  lua_xmove(p->co, L, 1); /* the raw error value: sim.run re-raises it as is */
+  lua_pushvalue(L, base + 2);
   lua_setfield(L, -2, "err");
-  lua_pushstring(L, msg);
+  lua_pushvalue(L, base + 3);
   lua_setfield(L, -2, "errmsg");
-  lua_pop(L, 1);
+  lua_settop(L, base);
 }
 
 static void gs_persona_resume(gs_persona_t *p) {
@@ -253,10 +287,13 @@ static void gs_persona_resume(gs_persona_t *p) {
     }
     return;
   }
-  if (status == 0) {
+  if (status == 0 && lua_toboolean(p->co, 1)) { /* xpcall's true, then the results */
+    lua_remove(p->co, 1);
     gs_persona_store_results(p, lua_gettop(p->co));
     gs_persona_finish(p, GS_END_OK);
   } else {
+    if (status == 0)
+      lua_settop(p->co, 2); /* xpcall's false, then the wrapped error */
     gs_persona_store_error(p);
     gs_persona_finish(p, GS_END_ERROR);
   }
@@ -339,6 +376,7 @@ static void gs_runtime_abort_all(gs_runtime_t *rt) {
 typedef struct {
   uv_timer_t timer;
   gs_persona_t *p;
+  uint64_t due_us; /* gs_now_us() at which the sleep is over */
   int interrupted;
 } gs_sleep_t;
 
@@ -346,8 +384,20 @@ static void gs_sleep_free(uv_handle_t *h) {
   free(h->data);
 }
 
+/* Milliseconds to arm for the remaining time, rounded up. */
+static uint64_t gs_sleep_ms(uint64_t due_us, uint64_t now_us) {
+  return due_us > now_us ? (due_us - now_us + 999) / 1000 : 0;
+}
+
+/* libuv's loop clock is whole milliseconds, so a timer may fire up to 1 ms
+ * early: re-arm for the rest, so that a sleep is never shorter than asked. */
 static void gs_sleep_fired(uv_timer_t *t) {
   gs_sleep_t *s = t->data;
+  uint64_t now = gs_now_us();
+  if (now < s->due_us) {
+    uv_timer_start(t, gs_sleep_fired, gs_sleep_ms(s->due_us, now), 0);
+    return;
+  }
   gs_persona_wake(s->p);
 }
 
@@ -380,10 +430,12 @@ static int l_sleep(lua_State *L) {
   if (!s)
     return luaL_error(L, "sim.sleep: out of memory");
   s->p = p;
+  uint64_t now = gs_now_us();
+  s->due_us = now + (uint64_t)ceil(seconds * 1e6);
   uv_timer_init(&rt->worker.loop, &s->timer);
   s->timer.data = s;
   uv_update_time(&rt->worker.loop);
-  uv_timer_start(&s->timer, gs_sleep_fired, (uint64_t)ceil(seconds * 1000.0), 0);
+  uv_timer_start(&s->timer, gs_sleep_fired, gs_sleep_ms(s->due_us, now), 0);
   return gs_persona_yield(L, p, &gs_sleep_op, s);
 }
 
@@ -500,15 +552,22 @@ static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt) {
   lua_setmetatable(L, -2);
   p->rt = rt;
   p->id = ++rt->next_id;
-  p->nargs = nargs;
+  p->nargs = nargs + 2; /* xpcall(fn, on_error, ...) */
+  luaL_checkstack(L, nargs + 8, "sim.spawn: too many arguments");
   lua_createtable(L, 1, 2);
   p->co = lua_newthread(L);
   lua_rawseti(L, -2, 1);
   lua_setfenv(L, -2);
   /* function and arguments go to the coroutine's stack */
-  for (int i = 1; i <= nargs + 1; i++)
+  /* Errors are caught inside the coroutine, by xpcall: LuaJIT 2.1.0-beta3
+   * looks for an error handler beyond a lua_resume()d coroutine's bottom
+   * frame and would run the caller's xpcall handler on the wrong stack. */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rt->xpcall_ref);
+  lua_pushvalue(L, 1);
+  lua_pushcfunction(L, gs_persona_on_error);
+  for (int i = 2; i <= nargs + 1; i++)
     lua_pushvalue(L, i);
-  lua_xmove(L, p->co, nargs + 1);
+  lua_xmove(L, p->co, nargs + 3);
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->threads_ref);
   lua_getfenv(L, -2);
   lua_rawgeti(L, -1, 1); /* the coroutine */
@@ -568,8 +627,11 @@ static void gs_runtime_report_repeats(gs_runtime_t *rt) {
   lua_pop(L, 1);
 }
 
-/* core.run(fn, ...) -> fn's results; raises fn's error. Drives the loop
- * until every persona has finished. */
+/* core.run(fn, ...) -> true, fn's results | false, fn's error. Drives the
+ * loop until every persona has finished. The error is returned, not raised:
+ * LuaJIT 2.1.0-beta3 can crash when a C function that re-entered the VM
+ * (here: resumed personas) throws while called from a stitched trace. The
+ * Lua side (sim.run) raises it. */
 static int l_run(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   gs_runtime_t *rt = gs_runtime_get(L);
@@ -598,11 +660,14 @@ static int l_run(lua_State *L) {
   rt->running = 0;
   gs_runtime_report_repeats(rt);
   if (root->end == GS_END_ERROR) {
+    lua_pushboolean(L, 0);
     lua_getfenv(L, handle);
     lua_getfield(L, -1, "err");
-    return lua_error(L);
+    lua_remove(L, -2);
+    return 2;
   }
-  return gs_push_outcome(L, handle, root);
+  lua_pushboolean(L, 1);
+  return 1 + gs_push_outcome(L, handle, root);
 }
 
 /* sim.stop([grace]) — stop starting work; personas still running after
@@ -767,6 +832,12 @@ gs_runtime_t *gs_runtime_get(lua_State *L) {
   rt->threads_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   rt->errors_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  luaL_newmetatable(L, GS_ERROR_MT);
+  lua_pop(L, 1);
+  lua_getglobal(L, "xpcall");
+  if (!lua_isfunction(L, -1))
+    luaL_error(L, "gofr_sim: the base library's xpcall is missing");
+  rt->xpcall_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return rt;
 }
 
