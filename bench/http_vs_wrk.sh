@@ -2,7 +2,7 @@
 # bench/http_vs_wrk.sh: request throughput of gofr-sim against wrk, both
 # driving the same local nginx (one worker) serving a 4096-byte file.
 #
-# Rounds alternate gofr-sim (bench/http_loop.lua, 32 personas) and wrk
+# Rounds alternate gofr-sim (bench/personas.lua, 32 personas) and wrk
 # (1 thread, 32 connections); the verdict compares the medians with the
 # target ratio gofr-sim/wrk >= 0.80. The ratio is a report: the exit status
 # is 0 whatever it is, 2 when the setup fails, 3 when a measured run fails.
@@ -45,13 +45,13 @@ wrk_rps=()
 for ((round = 1; round <= ROUNDS; round++)); do
   out="$BENCH_TMP/gofr-$round.txt"
   rc=0
-  timeout --foreground -k 10 "$limit" "$GOFR_SIM" bench/http_loop.lua --url "$BENCH_URL" \
+  timeout --foreground -k 10 "$limit" "$GOFR_SIM" bench/personas.lua --url "$BENCH_URL" \
     --personas "$CONNECTIONS" --duration "$DURATION" >"$out" 2>&1 || rc=$?
   ((rc == 0)) || run_failed gofr-sim "$rc" "$out"
-  line=$(grep -E '^requests: [0-9]+ errors: [0-9]+ duration: [0-9.]+ rps: [0-9.]+$' "$out" | tail -n 1) ||
+  line=$(grep -E '^personas: [0-9]+ requests: [0-9]+ errors: [0-9]+ duration: [0-9.]+ rps: [0-9.]+$' "$out" | tail -n 1) ||
     run_failed "gofr-sim (no summary line)" 0 "$out"
   g_rps=${line##* rps: }
-  g_err=$(sed -E 's/^requests: [0-9]+ errors: ([0-9]+) .*/\1/' <<<"$line")
+  g_err=$(sed -E 's/.* errors: ([0-9]+) .*/\1/' <<<"$line")
   gofr_rps+=("$g_rps")
 
   out="$BENCH_TMP/wrk-$round.txt"

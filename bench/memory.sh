@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/memory.sh: peak resident memory of gofr-sim, measured with GNU time.
 #
-#   (a) 10000 idle personas (bench/idle_personas.lua)           limit  64 MiB
+#   (a) 10000 idle personas (bench/personas.lua, no --url)           limit  64 MiB
 #   (b) 2000 personas on keep-alive connections to a local nginx
-#       (bench/keepalive_personas.lua)                          limit 256 MiB
+#       (bench/personas.lua --url ... --think 50ms)                          limit 256 MiB
 #
 # Exit status: 0 when both are within their limits, 1 when one is over its
 # limit or its run failed, 2 when the setup fails.
@@ -60,12 +60,12 @@ measure() {
 
 echo "gofr-sim memory: $GOFR_SIM, $DURATION per run"
 
-measure "idle personas ($IDLE_PERSONAS):" "$IDLE_LIMIT_MIB" idle_personas.lua \
-  --personas "$IDLE_PERSONAS" --duration "$DURATION"
+measure "idle personas ($IDLE_PERSONAS):" "$IDLE_LIMIT_MIB" personas.lua \
+  --personas "$IDLE_PERSONAS" --duration "$DURATION" --think 500ms
 
 bench_nginx_start
-measure "keep-alive personas ($KEEPALIVE_PERSONAS):" "$KEEPALIVE_LIMIT_MIB" keepalive_personas.lua \
-  --url "$BENCH_URL" --personas "$KEEPALIVE_PERSONAS" --duration "$DURATION"
+measure "keep-alive personas ($KEEPALIVE_PERSONAS):" "$KEEPALIVE_LIMIT_MIB" personas.lua \
+  --url "$BENCH_URL" --personas "$KEEPALIVE_PERSONAS" --duration "$DURATION" --think 50ms
 
 if ((failures)); then
   exit 1
