@@ -10,8 +10,7 @@ describe("sim.http", function()
   end)
 
   teardown(function()
-    site.close()
-    sim.run(function() sim.sleep(0.01) end)
+    support.close_site(site)
     support.assert_clean()
   end)
 

@@ -57,13 +57,17 @@ function M.assert_clean()
   assert.are.equal(0, s.handles, "libuv handles still active")
 end
 
+--- Closes a fixture site and lets the loop finish closing it.
+function M.close_site(site)
+  site.close()
+  sim.run(function() sim.sleep(0.01) end)
+end
+
 --- A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 function M.closed_port()
   local site = assert(sim.fixtures.serve { root = M.fixtures_root })
-  local port = site.port
-  site.close()
-  sim.run(function() sim.sleep(0.01) end) -- let the close complete
-  return port
+  M.close_site(site)
+  return site.port
 end
 
 return M
