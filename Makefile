@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?= --consumers 20 --rate 20 --duration 15s
 
-.PHONY: all deps build run test bench format lint clean
+.PHONY: all deps build build-asan run test test-asan bench format lint clean
 
 all: build
 
@@ -14,11 +14,20 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+build-asan: deps
+	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DGS_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+
 run: build
 	$(BUILD)/gofr-sim scenarios/load.lua $(RUN_FLAGS)
 
-test: build
+# The suite twice: the release build, then the ASan+UBSan build.
+test: build build-asan
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
 
 bench: build
 	@scripts/install-deps.sh --bench

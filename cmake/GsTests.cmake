@@ -27,6 +27,17 @@ set(GS_SPEC_ENV
   "LUA_CPATH=${CMAKE_BINARY_DIR}/lua/?.so\;\;"
   "GS_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
   "GOFR_SIM_BIN=$<TARGET_FILE:gofr-sim>")
+if(GS_SANITIZE)
+  # luajit itself is not instrumented: preload the sanitizer runtimes so the
+  # instrumented C module can load; LuaJIT's own allocations are not leak-checked.
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
+                  OUTPUT_VARIABLE GS_LIBASAN OUTPUT_STRIP_TRAILING_WHITESPACE)
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libubsan.so
+                  OUTPUT_VARIABLE GS_LIBUBSAN OUTPUT_STRIP_TRAILING_WHITESPACE)
+  list(APPEND GS_SPEC_ENV "LD_PRELOAD=${GS_LIBASAN} ${GS_LIBUBSAN}" "ASAN_OPTIONS=detect_leaks=0"
+       "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+endif()
+
 foreach(spec ${GS_SPECS})
   get_filename_component(name ${spec} NAME_WE)
   add_test(NAME spec/${name}
