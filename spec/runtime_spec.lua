@@ -107,6 +107,19 @@ describe("sim.sleep and sim.now", function()
     assert.are.same({ "a1", "b1", "a2" }, log)
   end)
 
+  it("keeps timers and I/O turning while a persona only yields", function()
+    local spins, woke = 0, false
+    sim.run(function()
+      local spinner = sim.spawn(function()
+        while not woke do spins = spins + 1; coroutine.yield() end
+      end)
+      sim.spawn(function() sim.sleep(0.02); woke = true end)
+      sim.wait(spinner)
+    end)
+    assert.is_true(woke)
+    assert.is_true(spins > 1)
+  end)
+
   it("runs 10,000 sleeping personas on one loop", function()
     local woke = 0
     local t0 = sim.now()
@@ -215,6 +228,17 @@ describe("sim.stop", function()
     assert.are.equal("aborted", err_type)
     assert.are.equal(before + 1, sim.stats().aborted)
     support.close_site(site)
+  end)
+
+  it("aborts 10,000 queued personas at once with no grace", function()
+    local t0, ran = sim.now(), 0
+    sim.run(function()
+      for _ = 1, 10000 do sim.spawn(function() ran = ran + 1 end) end
+      sim.stop(0)
+      sim.sleep(1) -- returns at once: stopping
+    end)
+    assert.is_true(sim.now() - t0 < 1.0)
+    assert.is_true(ran < 10000, "ran " .. ran)
   end)
 
   it("does not carry over to the next run", function()

@@ -133,7 +133,7 @@ static void gs_live_remove(gs_persona_t *p) {
 
 /* ---- persona lookup ---------------------------------------------------- */
 
-/* Pushes the persona userdata of coroutine `L` (or nil). */
+/* The persona whose coroutine is `L`, or NULL. */
 static gs_persona_t *gs_persona_of(lua_State *L, gs_runtime_t *rt) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->threads_ref);
   lua_pushthread(L);
@@ -299,8 +299,12 @@ static void gs_persona_resume(gs_persona_t *p) {
   }
 }
 
+/* Resumes the personas that were ready when the drain began; those queued
+ * meanwhile (spawned, or yielding again) wait for the next loop turn, so
+ * I/O is polled between turns even if a persona never waits on any. */
 static void gs_drain_cb(uv_check_t *h) {
   gs_runtime_t *rt = h->data;
+  gs_persona_t *last = rt->ready_tail;
   while (rt->ready_head) {
     gs_persona_t *p = rt->ready_head;
     rt->ready_head = p->ready_next;
@@ -308,8 +312,11 @@ static void gs_drain_cb(uv_check_t *h) {
       rt->ready_tail = NULL;
     p->ready_next = NULL;
     gs_persona_resume(p);
+    if (p == last)
+      break;
   }
-  uv_idle_stop(&rt->spin);
+  if (!rt->ready_head)
+    uv_idle_stop(&rt->spin);
 }
 
 static void gs_spin_cb(uv_idle_t *h) {
@@ -367,6 +374,13 @@ static void gs_persona_abort(gs_persona_t *p) {
 }
 
 static void gs_runtime_abort_all(gs_runtime_t *rt) {
+  /* Empty the ready queue at once rather than unlinking each persona from it
+   * (a linear search); personas woken while aborting are queued anew. */
+  for (gs_persona_t *p = rt->ready_head, *next; p; p = next) {
+    next = p->ready_next;
+    p->ready_next = NULL;
+  }
+  rt->ready_head = rt->ready_tail = NULL;
   while (rt->live)
     gs_persona_abort(rt->live);
 }
