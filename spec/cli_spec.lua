@@ -32,6 +32,14 @@ describe("gofr-sim SCRIPT", function()
     assert.are.equal("alice/pos\ttrue\tpos\ttrue\n", r.stdout)
   end)
 
+  it("finds the engine from any working directory", function()
+    local path = tmpfile('print(require("gofr_sim")._VERSION)\n')
+    local r = run({ path }, { cwd = "/" })
+    os.remove(path)
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("^%d+%.%d+%.%d+\n$", r.stdout)
+  end)
+
   it("runs personas spawned at top level", function()
     local path = tmpfile([[
       local sim = require "gofr_sim"

@@ -23,13 +23,15 @@ end
 
 --- Runs gofr-sim with the given arguments; returns {status=, stdout=, stderr=}.
 -- opts.signal = {name = "INT", after = seconds, again = seconds} sends a
--- signal after a delay, and optionally a second one later.
+-- signal after a delay, and optionally a second one later; opts.cwd runs it
+-- from another directory.
 function M.run_cli(args, opts)
   opts = opts or {}
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = shell_quote(a) end
   local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
   local cmd = shell_quote(M.bin) .. " " .. table.concat(quoted, " ")
+  if opts.cwd then cmd = "(cd " .. shell_quote(opts.cwd) .. " && exec " .. cmd .. ")" end
   local script
   if opts.signal then
     local s = opts.signal

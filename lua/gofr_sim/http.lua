@@ -36,8 +36,22 @@ local function option_names()
   return concat(names, ", ")
 end
 
+local THIS_FILE = debug.getinfo(1, "S").short_src
+
+-- "file:line: " of the first caller outside this module, for misuse errors.
+local function caller_position()
+  for level = 3, 12 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.short_src ~= THIS_FILE and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline .. ": "
+    end
+  end
+  return ""
+end
+
 local function fail(fname, msg)
-  error(fname .. ": " .. msg, 4)
+  error(caller_position() .. fname .. ": " .. msg, 0)
 end
 
 local function check_type(fname, key, value)
@@ -61,7 +75,7 @@ end
 --- Validates request options; returns a copy with defaults filled in.
 local function normalise(fname, opts)
   if type(opts) ~= "table" then
-    error(fname .. ": expected an options table, got " .. type(opts), 3)
+    fail(fname, "expected an options table, got " .. type(opts))
   end
   local o = {}
   for k, v in pairs(opts) do
@@ -199,11 +213,11 @@ end
 
 local function with_url(fname, url, opts, method, body)
   if type(url) ~= "string" then
-    error(fname .. ": url must be a string, got " .. type(url), 3)
+    fail(fname, "url must be a string, got " .. type(url))
   end
   local o = {}
   if opts ~= nil then
-    if type(opts) ~= "table" then error(fname .. ": opts must be a table, got " .. type(opts), 3) end
+    if type(opts) ~= "table" then fail(fname, "opts must be a table, got " .. type(opts)) end
     for k, v in pairs(opts) do o[k] = v end
   end
   o.url, o.method, o.body = url, method, body
@@ -218,7 +232,7 @@ end
 --- sim.http.post(url, body, opts)
 function M.post(url, body, opts)
   if body ~= nil and type(body) ~= "string" then
-    error("sim.http.post: body must be a string, got " .. type(body), 2)
+    fail("sim.http.post", "body must be a string, got " .. type(body))
   end
   return with_url("sim.http.post", url, opts, "POST", body)
 end
