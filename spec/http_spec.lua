@@ -103,8 +103,21 @@ describe("sim.http", function()
     assert.is_true(sim.now() - t0 >= 0.25)
   end)
 
+  it("reuses keep-alive connections across requests and personas", function()
+    sim.run(function()
+      local first = sim.http.get(site.url .. "/index.html")
+      local again = sim.http.get(site.url .. "/about.html")
+      assert.is_true(again.reused)
+      assert.are.equal(0, again.timings.connect)
+      -- another persona, after this one is done with the connection
+      local other = sim.wait(sim.spawn(function() return sim.http.get(site.url .. "/") end))
+      assert.is_true(other.reused)
+      assert.is_boolean(first.reused)
+    end)
+  end)
+
   it("runs 2,000 personas doing requests concurrently over reused connections", function()
-    local ok, failed = 0, {}
+    local ok, failed, reused = 0, {}, 0
     local t0 = sim.now()
     sim.run(function()
       for _ = 1, 2000 do
@@ -113,6 +126,7 @@ describe("sim.http", function()
             local res, err_type, msg = sim.http.get(site.url .. "/about.html?delay_ms=20")
             if res and res.status == 200 then
               ok = ok + 1
+              if res.reused then reused = reused + 1 end
             else
               failed[#failed + 1] = tostring(err_type) .. " " .. tostring(msg)
             end
@@ -122,6 +136,7 @@ describe("sim.http", function()
     end)
     assert.are.same({}, failed)
     assert.are.equal(6000, ok)
+    assert.is_true(reused >= 4000, "requests on a reused connection: " .. reused)
     -- 20 ms per request, 3 sequential requests: concurrency, not 6000 x 20 ms
     assert.is_true(sim.now() - t0 < 20, "took " .. (sim.now() - t0))
   end)

@@ -47,6 +47,7 @@ typedef struct {
   const char *body; /* body bytes received; NUL-terminated for convenience */
   size_t body_len;
   long redirects;            /* redirects followed */
+  long new_connections;      /* connections opened for this request (0: all reused) */
   const char *effective_url; /* last URL used */
   gs_http_timings_t timings;
 } gs_http_response_t;

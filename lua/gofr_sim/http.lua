@@ -2,7 +2,7 @@
 --
 -- sim.http.request{method=, url=, headers=, body=, timeout=, connect_timeout=,
 --                  follow_redirects=, max_redirects=, max_body=, retry=}
---   -> {status=, headers= (lower-case keys), body=, url=, redirects=,
+--   -> {status=, headers= (lower-case keys), body=, url=, redirects=, reused=,
 --       timings={dns=, connect=, tls=, ttfb=, total=}, attempts=, retries=}
 --   or nil, err_type, message  (err_type: network_timeout, network_connect,
 --       network_protocol, network_error, body_too_large)

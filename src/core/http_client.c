@@ -218,6 +218,7 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
 
   res->status = status;
   res->redirects = redirects;
+  res->new_connections = nconnects;
   res->effective_url = req->effective_url ? req->effective_url : "";
   if (nconnects > 0) {
     res->timings.dns = gs__http_secs(nl);

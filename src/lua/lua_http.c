@@ -8,7 +8,7 @@
  * `headers` is either a map name -> value or an array of "Name: value"
  * lines (both may be mixed). Returns
  *   { status =, headers = { [lower-case name] = value, ... }, body =, url =,
- *     redirects =, timings = { dns =, connect =, tls =, ttfb =, total = } }
+ *     redirects =, reused =, timings = { dns =, connect =, tls =, ttfb =, total = } }
  * or nil, err_type, message when the network fails. Repeated response
  * headers are joined with ", ". Bad options raise.
  *
@@ -120,6 +120,8 @@ static int gs__lhttp_retvals(lua_State *co, void *data) {
     lua_setfield(co, -2, "url");
     lua_pushinteger(co, (lua_Integer)res->redirects);
     lua_setfield(co, -2, "redirects");
+    lua_pushboolean(co, res->new_connections == 0);
+    lua_setfield(co, -2, "reused");
     lua_createtable(co, 0, 5);
     gs__lhttp_setnum(co, "dns", res->timings.dns);
     gs__lhttp_setnum(co, "connect", res->timings.connect);
