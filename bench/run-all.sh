@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# bench/run-all.sh: every benchmark, in order: throughput against wrk, then
-# memory. Both run even when the first fails; the exit status is the worse
-# of the two (0 all fine, 1 a memory limit exceeded, 2 setup failure, 3 a
-# measured run failed). Environment variables pass through (DURATION applies
-# to both; see each script).
+# bench/run-all.sh: every benchmark, in order: throughput against wrk,
+# memory, then histogram recording speed. All run even when one fails; the
+# exit status is the worst of them (0 all fine, 1 a limit or target exceeded,
+# 2 setup failure, 3 a measured run failed). Environment variables pass
+# through (DURATION applies to the first two; see each script).
 set -euo pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
@@ -16,6 +16,14 @@ echo
 echo "== bench/memory.sh"
 rc=0
 bash "$here/memory.sh" || rc=$?
+if ((rc > status)); then
+  status=$rc
+fi
+
+echo
+echo "== bench/histogram.sh"
+rc=0
+bash "$here/histogram.sh" || rc=$?
 if ((rc > status)); then
   status=$rc
 fi

@@ -35,7 +35,8 @@ end
 
 --- Splits argv[first..] into a flags table: "--name value", "--name=value",
 -- and a bare "--name" (followed by another flag or nothing) as true. Dashes
--- in names become underscores; other words go to the array part.
+-- in names become underscores; other words go to the array part. A flag
+-- given more than once collects its values in an array.
 function M.parse(argv, first)
   local flags, i = {}, first or 1
   while argv[i] ~= nil do
@@ -53,7 +54,14 @@ function M.parse(argv, first)
           value = true
         end
       end
-      flags[name] = value
+      local prev = flags[name]
+      if prev == nil then
+        flags[name] = value
+      elseif type(prev) == "table" then
+        prev[#prev + 1] = value
+      else
+        flags[name] = { prev, value }
+      end
     else
       flags[#flags + 1] = a
     end
@@ -107,7 +115,23 @@ local function describe(spec)
   return concat(names, ", ")
 end
 
-local function convert(key, rule, raw)
+local convert
+
+-- A repeatable flag: each value converted by the rule, collected in an array.
+local function convert_each(key, rule, raws)
+  local one = { type = rule.type, values = rule.values, min = rule.min, above = rule.above }
+  local out = {}
+  for i, r in ipairs(raws) do out[i] = convert(key, one, r) end
+  return out
+end
+
+convert = function(key, rule, raw)
+  if rule.repeatable then
+    return convert_each(key, rule, type(raw) == "table" and raw or { raw })
+  end
+  if type(raw) == "table" then
+    M.usage_error(("%s given more than once"):format(flag_name(key)))
+  end
   local conv = CONVERT[rule.type]
   if rule.type == "enum" then
     for _, allowed in ipairs(rule.values) do
@@ -130,8 +154,9 @@ local function convert(key, rule, raw)
 end
 
 --- Validates flags against spec {name = {type=, default=, min=, above=,
--- values=}} (types: string, boolean, number, integer, duration (seconds),
--- url, enum). Unknown flags and stray words are usage errors naming them.
+-- values=, repeatable=}} (types: string, boolean, number, integer, duration
+-- (seconds), url, enum; a repeatable flag gives an array). Unknown flags and
+-- stray words are usage errors naming them.
 function M.options(flags, spec)
   local out = {}
   for k, raw in pairs(flags) do

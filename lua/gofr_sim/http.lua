@@ -8,6 +8,7 @@
 --       network_protocol, network_error, body_too_large)
 -- An HTTP 4xx/5xx is a response, not an error. See docs/api.md.
 local core = require "gofr_sim.core"
+local metrics = require "gofr_sim.metrics"
 
 local type, pairs, tostring, tonumber, error = type, pairs, tostring, tonumber, error
 local floor, min, random = math.floor, math.min, math.random
@@ -198,17 +199,37 @@ local function with_retry(o, policy)
   return res
 end
 
+local tool_names = {} -- method -> "http.<method>"
+
+-- Records the request as tool "http.<method>" (retries included), tagged with
+-- the persona and, on failure, the error type; passes the results through.
+local function record(method, started, res, err_type, msg)
+  local tool = tool_names[method]
+  if not tool then
+    tool = "http." .. method:lower()
+    tool_names[method] = tool
+  end
+  local error_type = res and M.status_error(res.status) or err_type
+  metrics.current:record(tool, core.now() - started,
+    metrics.with_persona_tags { tool = tool, error_type = error_type })
+  return res, err_type, msg
+end
+
 --- One HTTP request (see the module comment). With `retry` (true or a
 -- policy table: max_retries, base, cap, jitter, statuses) responses whose
 -- status is in `statuses` are retried after Retry-After (seconds or
 -- HTTP-date) or an exponential back-off, both capped; res.retries lists
 -- {status=, delay=} per retry. Network failures are not retried.
+-- Every request is recorded in sim.metrics (see docs/api.md).
 function M.request(opts)
   local o = normalise("sim.http.request", opts)
   local retry = o.retry
   o.retry = nil
-  if retry then return with_retry(o, retry_policy("sim.http.request", retry)) end
-  return core.http_request(o)
+  local started = core.now()
+  if retry then
+    return record(o.method, started, with_retry(o, retry_policy("sim.http.request", retry)))
+  end
+  return record(o.method, started, core.http_request(o))
 end
 
 local function with_url(fname, url, opts, method, body)

@@ -10,6 +10,7 @@
 -- below yield the calling persona and resume it when their I/O completes,
 -- so scenario code reads sequentially. See docs/api.md.
 local core = require "gofr_sim.core"
+local metrics = require "gofr_sim.metrics"
 
 local select, unpack, type, error = select, unpack, type, error
 
@@ -19,6 +20,25 @@ local M = {
   fixtures = require "gofr_sim.fixtures",
   rng = require "gofr_sim.rng",
 }
+
+--- sim.metrics: samples, counters and checks of the current run, tagged
+-- with the calling persona (docs/api.md). `sim.metrics.registry()` is the
+-- registry itself (aggregate, series, checks ...).
+M.metrics = {
+  record = function(name, seconds, tags)
+    metrics.current:record(name, seconds, metrics.with_persona_tags(tags))
+  end,
+  count = function(name, n, tags)
+    metrics.current:count(name, n, metrics.with_persona_tags(tags))
+  end,
+  registry = function() return metrics.current end,
+}
+
+--- sim.check(ok, name) -> ok as a boolean: counts a pass or a fail of the
+-- named check (reported, and usable in thresholds: checks "rate > 99%").
+function M.check(ok, name)
+  return metrics.current:check(name, ok)
+end
 
 --- Starts fn(...) as a new persona on the next loop turn; returns its handle.
 M.spawn = core.spawn

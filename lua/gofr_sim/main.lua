@@ -13,6 +13,8 @@ local USAGE = [[
 usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
        gofr-sim fixtures [--root DIR] [--host H] [--port N]
                                                serve a fixture site until Ctrl-C
+       gofr-sim merge A.json B.json ... (-o OUT.json | --print)
+                                               merge the reports of runs made side by side
        gofr-sim --help | --version
 
 Scenarios: scenarios/load.lua (the main job). Docs: docs/ in the source tree.
@@ -70,6 +72,9 @@ local function run_script(path, argv)
   core.handle_signals()
   local status = protected(function()
     local result = chunk(flags)
+    if type(result) == "table" then
+      return require("gofr_sim.scenario").run(result, flags, path)
+    end
     -- Personas spawned at top level without sim.run still get to run.
     if core.stats().live > 0 then sim.run(function() end) end
     return type(result) == "number" and result or 0
@@ -101,6 +106,57 @@ local function serve_fixtures(argv)
   return final_status(0)
 end
 
+-- gofr-sim merge A.json B.json ... -o OUT.json [--print]
+local function merge_reports(argv)
+  local report = require "gofr_sim.report"
+  local words = {}
+  for i = 2, #argv do
+    local a = argv[i]
+    -- -o is the one short flag; --print never takes a value (a file may follow it).
+    words[#words + 1] = (a == "-o" and "--out") or (a == "--print" and "--print=true") or a
+  end
+  local flags, named = cli.parse(words), {}
+  for k, v in pairs(flags) do
+    if type(k) ~= "number" then named[k] = v end
+  end
+  local opts = cli.options(named, {
+    out = { type = "string" },
+    print = { type = "boolean", default = false },
+  })
+  if #flags == 0 then cli.usage_error("merge: give at least one report file") end
+  if not opts.out and not opts.print then
+    cli.usage_error("merge: give -o OUT.json (or --print for standard output)")
+  end
+  local reports = {}
+  for i, path in ipairs(flags) do
+    local f, err = io.open(path, "rb")
+    if not f then
+      if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
+      cli.usage_error(("merge: cannot read '%s': %s"):format(path, err))
+    end
+    local text = f:read("*a")
+    f:close()
+    local r, why = report.decode(text or "")
+    if not r then cli.usage_error(("merge: '%s' is %s"):format(path, why)) end
+    reports[i] = r
+  end
+  local merged, why = report.merge(reports, flags)
+  if not merged then cli.usage_error("merge: " .. why) end
+  if opts.out then
+    local ok, werr = report.write(opts.out, merged)
+    if not ok then
+      say("%s", werr)
+      return 1
+    end
+  end
+  if opts.print then
+    io.stdout:write(report.encode(merged), "\n")
+  else
+    io.stdout:write(report.summary(merged))
+  end
+  return 0
+end
+
 function M.main(argv)
   local cmd = argv[1]
   if cmd == nil then
@@ -116,6 +172,7 @@ function M.main(argv)
     return 0
   end
   if cmd == "fixtures" then return protected(serve_fixtures, argv) end
+  if cmd == "merge" then return protected(merge_reports, argv) end
   if cmd:match("^%-") then
     say("unknown option '%s' (see gofr-sim --help)", cmd)
     return 2

@@ -7,5 +7,7 @@
 
 void gs_lua_open_http(lua_State *L);     /* http_request */
 void gs_lua_open_fixtures(lua_State *L); /* fixtures_serve */
+/* hist_new, hist_decode */
+void gs_lua_open_histogram(lua_State *L);
 
 #endif

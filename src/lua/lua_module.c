@@ -15,5 +15,6 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_runtime_open(L);
   gs_lua_open_http(L);
   gs_lua_open_fixtures(L);
+  gs_lua_open_histogram(L);
   return 1;
 }

@@ -792,6 +792,12 @@ static int l_signal(lua_State *L) {
   return 1;
 }
 
+/* core.stdout_is_tty() -> whether standard output is a terminal (progress lines). */
+static int l_stdout_is_tty(lua_State *L) {
+  lua_pushboolean(L, uv_guess_handle(1) == UV_TTY);
+  return 1;
+}
+
 /* ---- runtime lifetime -------------------------------------------------- */
 
 static int gs_runtime_gc(lua_State *L) {
@@ -900,6 +906,7 @@ void gs_runtime_open(lua_State *L) {
                                  {"stats", l_stats},
                                  {"handle_signals", l_handle_signals},
                                  {"signal", l_signal},
+                                 {"stdout_is_tty", l_stdout_is_tty},
                                  {NULL, NULL}};
   luaL_register(L, NULL, fns);
 }

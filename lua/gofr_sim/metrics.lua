@@ -1,0 +1,231 @@
+--- sim.metrics: the series registry.
+--
+-- A series is one (name, tags) pair: a latency histogram (C, HDR-style) plus
+-- a count, an error count and counts by error type. Tags are strings; the
+-- reserved ones are `tool`, `persona` and `error_type` (a sample with an
+-- error_type is an error). Every sim.http request records itself as
+-- name = tool = "http.<method>"; scenarios record their own samples, counters
+-- and checks. Reports and thresholds read series back through aggregate().
+--
+--   local reg = metrics.new()
+--   reg:record("http.get", 0.012, { tool = "http.get", persona = "apac" })
+--   reg:count("cache_hits", 1, { persona = "apac" })
+--   reg:check("status is 200", res.status == 200)
+--   local agg = reg:aggregate { tool = "http.get" }   -- merged over everything else
+--   agg.hist:percentile(95), agg.count, agg.errors, agg.error_types
+local core = require "gofr_sim.core"
+
+local pairs, type, tostring, error, setmetatable = pairs, type, tostring, error, setmetatable
+local concat, sort = table.concat, table.sort
+local floor = math.floor
+
+local M = {}
+local Registry = {}
+Registry.__index = Registry
+
+--- A new, empty registry. `clock` (optional) returns seconds; it places
+-- samples in the per-second timeseries (default: the engine's sim.now).
+function M.new(clock)
+  return setmetatable({
+    series = {},     -- key -> series
+    counters = {},   -- key -> {name=, tags=, value=}
+    checks = {},     -- name -> {name=, passes=, fails=}
+    clock = clock or core.now,
+    started = nil,   -- clock() of the first sample: second 0 of the timeseries
+    seconds = {},    -- [i] = {requests=, errors=, p50=, p95=, p99=, histogram=} for second
+                     -- i-1 since started; percentiles (seconds) and the encoded histogram
+                     -- are filled when the second is sealed
+    live = nil,      -- the histogram of the newest second, reused second after second
+    total_requests = 0, total_errors = 0, -- tool-tagged samples so far
+  }, Registry)
+end
+
+--- The canonical key of a name and tags: name{k1=v1,k2=v2} (keys sorted).
+function M.key(name, tags)
+  if not tags or next(tags) == nil then return name end
+  local parts = {}
+  for k, v in pairs(tags) do parts[#parts + 1] = k .. "=" .. tostring(v) end
+  sort(parts)
+  return name .. "{" .. concat(parts, ",") .. "}"
+end
+
+local function check_name(fname, name)
+  if type(name) ~= "string" or name == "" then
+    error(("%s: name must be a non-empty string, got %s"):format(fname, tostring(name)), 3)
+  end
+end
+
+local function copy_tags(tags)
+  local t = {}
+  if tags then for k, v in pairs(tags) do t[k] = tostring(v) end end
+  return t
+end
+
+function Registry:series_for(name, tags)
+  local key = M.key(name, tags)
+  local s = self.series[key]
+  if not s then
+    s = { key = key, name = name, tags = copy_tags(tags), hist = core.hist_new(),
+          count = 0, errors = 0, error_types = {} }
+    self.series[key] = s
+  end
+  return s
+end
+
+-- Summarises the live histogram into `sec` and empties it for the next second.
+local function seal(sec, live)
+  if live:count() > 0 then
+    sec.p50, sec.p95, sec.p99 = live:percentile(50), live:percentile(95), live:percentile(99)
+    sec.histogram = live:encode()
+  end
+  live:reset()
+end
+
+-- The per-second bucket for time t: a new second seals the previous one (so
+-- one histogram serves the whole run: memory does not grow with it).
+function Registry:second(t)
+  if not self.started then self.started = t end
+  local i = floor(t - self.started) + 1
+  local seconds = self.seconds
+  if i > #seconds then
+    if self.live and #seconds > 0 then seal(seconds[#seconds], self.live) end
+    for j = #seconds + 1, i do seconds[j] = { requests = 0, errors = 0 } end
+  end
+  self.live = self.live or core.hist_new()
+  return seconds[#seconds]
+end
+
+--- Seals the newest second (at the end of a run, before reporting).
+function Registry:seal()
+  if self.live and #self.seconds > 0 then seal(self.seconds[#self.seconds], self.live) end
+end
+
+--- Records one sample of `seconds` under name and tags. A tags.error_type
+-- makes it an error. Samples with a `tool` tag (requests, tool calls) also
+-- feed the per-second timeseries.
+function Registry:record(name, seconds, tags)
+  check_name("sim.metrics.record", name)
+  if type(seconds) ~= "number" or seconds ~= seconds then
+    error("sim.metrics.record: seconds must be a number, got " .. tostring(seconds), 2)
+  end
+  local s = self:series_for(name, tags)
+  s.hist:record(seconds)
+  s.count = s.count + 1
+  local err = tags and tags.error_type
+  if err then
+    s.errors = s.errors + 1
+    s.error_types[err] = (s.error_types[err] or 0) + 1
+  end
+  if not (tags and tags.tool) then return end
+  self.total_requests = self.total_requests + 1
+  local sec = self:second(self.clock())
+  sec.requests = sec.requests + 1
+  if err then
+    sec.errors = sec.errors + 1
+    self.total_errors = self.total_errors + 1
+  end
+  self.live:record(seconds)
+end
+
+--- Adds n (default 1) to a counter.
+function Registry:count(name, n, tags)
+  check_name("sim.metrics.count", name)
+  local key = M.key(name, tags)
+  local c = self.counters[key]
+  if not c then
+    c = { key = key, name = name, tags = copy_tags(tags), value = 0 }
+    self.counters[key] = c
+  end
+  c.value = c.value + (n or 1)
+end
+
+--- Records a pass/fail check; returns ok (so `if not reg:check(...)` reads well).
+function Registry:check(name, ok)
+  check_name("sim.check", name)
+  local c = self.checks[name]
+  if not c then
+    c = { name = name, passes = 0, fails = 0 }
+    self.checks[name] = c
+  end
+  if ok then c.passes = c.passes + 1 else c.fails = c.fails + 1 end
+  return ok and true or false
+end
+
+local function matches(s, filter)
+  for k, v in pairs(filter) do
+    if k == "name" then
+      if s.name ~= v then return false end
+    elseif v == true then
+      if s.tags[k] == nil then return false end
+    elseif s.tags[k] ~= v then
+      return false
+    end
+  end
+  return true
+end
+
+--- Merges every series matching filter (tag = value pairs, a value of true
+-- meaning "has the tag"; "name" matches the series name; an empty filter
+-- matches all) into
+-- {hist=, count=, errors=, error_types=, series=n}. hist is a new histogram.
+function Registry:aggregate(filter)
+  local agg = { hist = core.hist_new(), count = 0, errors = 0, error_types = {}, series = 0 }
+  for _, s in pairs(self.series) do
+    if matches(s, filter or {}) then
+      agg.hist:merge(s.hist)
+      agg.count = agg.count + s.count
+      agg.errors = agg.errors + s.errors
+      for t, n in pairs(s.error_types) do agg.error_types[t] = (agg.error_types[t] or 0) + n end
+      agg.series = agg.series + 1
+    end
+  end
+  return agg
+end
+
+--- The distinct values of one tag among series matching filter, sorted.
+function Registry:tag_values(tag, filter)
+  local seen, out = {}, {}
+  for _, s in pairs(self.series) do
+    local v = s.tags[tag]
+    if v and not seen[v] and matches(s, filter or {}) then
+      seen[v] = true
+      out[#out + 1] = v
+    end
+  end
+  sort(out)
+  return out
+end
+
+-- The registry in use ------------------------------------------------------
+
+--- The registry samples go to: the scenario runner installs a fresh one per
+-- run; plain scripts share this default.
+M.current = M.new()
+
+-- coroutine -> tags of the persona running on it ({persona = "apac"}); the
+-- runner sets them, sim.http and sim.metrics.record add them to samples.
+local persona_tags = setmetatable({}, { __mode = "k" })
+
+--- Tags every sample recorded from this coroutine carries (nil clears).
+function M.set_persona_tags(co, tags)
+  persona_tags[co] = tags
+end
+
+--- The current persona's tags merged with `tags` (which win), as a new table.
+function M.with_persona_tags(tags)
+  local base = persona_tags[coroutine.running() or false]
+  if not base then return tags end
+  local t = {}
+  for k, v in pairs(base) do t[k] = v end
+  if tags then for k, v in pairs(tags) do t[k] = v end end
+  return t
+end
+
+--- Installs `reg` as the current registry; returns the previous one.
+function M.install(reg)
+  local previous = M.current
+  M.current = reg
+  return previous
+end
+
+return M

@@ -1,0 +1,244 @@
+--- Workloads: when and how often iterations run.
+--
+-- closed                 N personas loop over iterations, each paced at a
+--                        per-persona rate: the first at once, then
+--                        next = max(next + 1/rate, now) (no catch-up bursts);
+--                        with stages, the number of personas ramps.
+-- constant-arrival-rate  iterations are due on a fixed schedule (rate per
+-- ramping-arrival-rate   second, or ramping through stages) whatever the
+--                        server does; each runs on a persona from a pool
+--                        capped by max_personas. An iteration that finds no
+--                        free persona waits in a backlog for the next one to
+--                        free up; if it cannot start within max_lateness
+--                        seconds of its due time it is dropped and counted
+--                        (max_lateness 0: dropped at once, as k6 does).
+--
+-- Every workload stops at whichever comes first: the duration, the shared
+-- iteration budget (total_requests), or a stop (sim.stop, a signal).
+-- `run.iterate(slot, intended)` runs one iteration on a persona slot; the
+-- workload passes the intended start time (open models: the schedule's, so
+-- latency is measured from it and coordinated omission is corrected).
+local sim = require "gofr_sim"
+
+local max, floor = math.max, math.floor
+
+local M = {}
+
+M.KINDS = { "closed", "constant-arrival-rate", "ramping-arrival-rate" }
+
+--- Parses stages "30s:10,1m:50,30s:0" into {{duration=, target=}, ...}
+-- (durations in seconds), or nil, message.
+function M.parse_stages(text, parse_duration)
+  local stages = {}
+  for item in (text .. ","):gmatch("([^,]*),") do
+    local d, target = item:match("^%s*([^:%s]+)%s*:%s*([%d%.]+)%s*$")
+    local secs = d and parse_duration(d)
+    if not secs or not tonumber(target) then
+      return nil, ("stage '%s' is not DURATION:TARGET (e.g. 30s:50)"):format(item)
+    end
+    stages[#stages + 1] = { duration = secs, target = tonumber(target) }
+  end
+  return stages
+end
+
+--- Total duration of stages in seconds.
+function M.stages_duration(stages)
+  local total = 0
+  for _, s in ipairs(stages) do total = total + s.duration end
+  return total
+end
+
+--- The stages' target at `t` seconds, interpolated linearly from `start`.
+function M.stage_target(stages, start, t)
+  local from, at = start, 0
+  for _, s in ipairs(stages) do
+    if t < at + s.duration then
+      return from + (s.target - from) * (t - at) / s.duration
+    end
+    at, from = at + s.duration, s.target
+  end
+  return from
+end
+
+-- Shared run state ----------------------------------------------------------
+
+local Run = {}
+Run.__index = Run
+
+--- run = workload.new{opts=, iterate=fn(slot, intended), new_slot=fn(id)}
+-- opts: duration (s), total_requests, consumers, rate, max_personas, stages.
+function M.new(args)
+  local started = sim.now()
+  return setmetatable({
+    opts = args.opts,
+    iterate = args.iterate,
+    new_slot = args.new_slot,
+    started = started,
+    deadline = args.opts.duration and started + args.opts.duration or math.huge,
+    budget = args.opts.total_requests or math.huge,
+    iterations = 0,
+    dropped = 0,
+    slots = {},
+  }, Run)
+end
+
+--- Takes one unit of the iteration budget if the run may go on.
+function Run:take()
+  if sim.stopping() or self.budget <= 0 or sim.now() >= self.deadline then return false end
+  self.budget = self.budget - 1
+  return true
+end
+
+function Run:slot(id)
+  local slot = self.slots[id]
+  if not slot then
+    slot = self.new_slot(id)
+    self.slots[id] = slot
+  end
+  return slot
+end
+
+-- Closed model ---------------------------------------------------------------
+
+local function persona_loop(run, slot)
+  local interval = run.opts.rate and 1 / run.opts.rate
+  local next_fire = sim.now()
+  while not slot.retire do
+    if interval then
+      local now = sim.now()
+      if next_fire >= run.deadline then break end
+      if next_fire > now and not sim.sleep(next_fire - now) then break end
+    end
+    if not run:take() then break end
+    run.iterations = run.iterations + 1
+    run.iterate(slot, sim.now())
+    if interval then next_fire = max(next_fire + interval, sim.now()) end
+  end
+  slot.active = false
+end
+
+local function start_persona(run, id)
+  local slot = run:slot(id)
+  slot.retire, slot.active = false, true
+  slot.handle = sim.spawn(persona_loop, run, slot)
+end
+
+-- Ramping personas: a controller adjusts the number of active personas to
+-- the stages' target ten times a second.
+local function ramp_personas(run, stages)
+  local active = 0
+  while not sim.stopping() and sim.now() < run.deadline and run.budget > 0 do
+    local target = floor(M.stage_target(stages, 0, sim.now() - run.started) + 0.5)
+    while active < target do
+      active = active + 1
+      local slot = run.slots[active]
+      if not (slot and slot.active) then start_persona(run, active) else slot.retire = false end
+    end
+    while active > target do
+      run.slots[active].retire = true
+      active = active - 1
+    end
+    if not sim.sleep(0.1) then break end
+  end
+  for _, slot in pairs(run.slots) do slot.retire = true end
+end
+
+function Run:closed()
+  if self.opts.stages then return ramp_personas(self, self.opts.stages) end
+  for id = 1, self.opts.consumers do start_persona(self, id) end
+end
+
+-- Open model -------------------------------------------------------------------
+
+-- A free persona slot, reclaiming those whose iteration has ended; nil when
+-- max_personas are busy.
+function Run:free_slot()
+  local free = self.free
+  if #free > 0 then return table.remove(free) end
+  for id, slot in pairs(self.busy) do
+    local st = slot.handle:status()
+    if st ~= "ready" and st ~= "running" and st ~= "waiting" then
+      self.busy[id] = nil
+      free[#free + 1] = slot
+    end
+  end
+  if #free > 0 then return table.remove(free) end
+  if self.npersonas < self.opts.max_personas then
+    self.npersonas = self.npersonas + 1
+    return self:slot(self.npersonas)
+  end
+  return nil
+end
+
+-- Oldest backlog entry that is not too late, dropping those that are.
+function Run:next_due()
+  local backlog = self.backlog
+  while backlog.head <= backlog.tail do
+    local intended = backlog[backlog.head]
+    backlog[backlog.head] = nil
+    backlog.head = backlog.head + 1
+    if sim.now() - intended <= self.opts.max_lateness and not sim.stopping() then
+      return intended
+    end
+    self.dropped = self.dropped + 1
+  end
+end
+
+-- A pooled persona: runs its iteration, then whatever waits in the backlog.
+local function run_on(run, slot, intended)
+  while intended do
+    run.iterations = run.iterations + 1
+    run.iterate(slot, intended)
+    intended = run:next_due()
+  end
+end
+
+-- Starts the iterations due at the schedule's times until the end.
+function Run:arrivals(rate_at)
+  self.free, self.busy, self.npersonas = {}, {}, 0
+  self.backlog = { head = 1, tail = 0 }
+  local backlog = self.backlog
+  local next_t = self.started
+  while not sim.stopping() and next_t < self.deadline and self.budget > 0 do
+    local now = sim.now()
+    if next_t > now and not sim.sleep(next_t - now) then break end
+    while next_t <= sim.now() and next_t < self.deadline do
+      if not self:take() then return end
+      local slot = self:free_slot()
+      if slot then
+        self.busy[slot.id] = slot
+        slot.handle = sim.spawn(run_on, self, slot, next_t)
+      elseif self.opts.max_lateness > 0 then
+        backlog.tail = backlog.tail + 1
+        backlog[backlog.tail] = next_t
+      else
+        self.dropped = self.dropped + 1
+      end
+      local rate = rate_at(next_t - self.started)
+      next_t = next_t + (rate > 0 and 1 / rate or 0.01)
+    end
+  end
+end
+
+--- Counts what is left in the backlog as dropped (once every persona is done).
+function Run:finish()
+  local backlog = self.backlog
+  if backlog then
+    self.dropped = self.dropped + (backlog.tail - backlog.head + 1)
+    self.backlog = { head = 1, tail = 0 }
+  end
+end
+
+--- Runs the workload named `kind`; returns when no new iteration will start
+-- (the personas still running are waited for by the surrounding sim.run).
+function Run:run(kind)
+  if kind == "closed" then return self:closed() end
+  if kind == "constant-arrival-rate" then
+    local rate = self.opts.rate
+    return self:arrivals(function() return rate end)
+  end
+  local stages = self.opts.stages
+  return self:arrivals(function(t) return M.stage_target(stages, self.opts.rate or 0, t) end)
+end
+
+return M

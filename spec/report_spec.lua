@@ -1,0 +1,560 @@
+-- The JSON report: build from a registry, encode/decode, atomic write,
+-- merge (in process and through `gofr-sim merge`), terminal summary.
+local metrics = require "gofr_sim.metrics"
+local report = require "gofr_sim.report"
+local support = require "support"
+
+local NULL = report.null
+
+-- A registry on a fake clock: set `now` and record.
+local function registry()
+  local clock = { now = 100 }
+  local reg = metrics.new(function() return clock.now end)
+  return reg, clock
+end
+
+-- The known sample set of one tool (milliseconds -> how many), 1000 samples:
+-- ranks 1-400 are 10 ms, 401-600 20 ms, 601-940 30 ms, 941-980 50 ms and
+-- 981-1000 70 ms, so p50 = 20, p90 = 30, p95 = 50, p99 = p99.9 = 70.
+local SET = { { 10, 400 }, { 20, 200 }, { 30, 340 }, { 50, 40 }, { 70, 20 } }
+
+-- Records SET under tool, alternating personas apac/emea; every 25th
+-- sample is a network_timeout, every 100th (instead) an http_5xx: 30 + 10.
+-- `half` (1 or 2) records only every other sample, for the merge tests.
+local function record_set(reg, clock, tool, half)
+  local i = 0
+  for _, row in ipairs(SET) do
+    for _ = 1, row[2] do
+      i = i + 1
+      if not half or i % 2 == half - 1 then
+        -- 1000 samples over 3 seconds, two at a time, so both halves start at 100
+        clock.now = 100 + math.floor((i - 1) / 2) * 0.006
+        local err = (i % 100 == 0 and "http_5xx") or (i % 25 == 0 and "network_timeout") or nil
+        reg:record(tool, row[1] / 1000,
+          { tool = tool, persona = i % 2 == 0 and "apac" or "emea", error_type = err })
+      end
+    end
+  end
+end
+
+local function near(expected, actual, what)
+  assert.is_number(actual, what)
+  assert.is_true(math.abs(actual - expected) <= math.abs(expected) * 0.001,
+    ("%s: expected %s within 0.1%%, got %s"):format(what, expected, actual))
+end
+
+local function sorted_keys(t)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+local HARNESS_AGG = { "count", "error_count", "error_rate_pct", "error_types", "max_ms", "mean_ms",
+                      "min_ms", "p50_ms", "p95_ms", "p99_ms", "sample_size" }
+local EXTRA_AGG = { "histogram", "p90_ms", "p99_9_ms", "stddev_ms" }
+
+local function tmpdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. support.shell_quote(dir)))
+  return dir
+end
+
+local function rm_rf(dir)
+  os.execute("rm -rf " .. support.shell_quote(dir))
+end
+
+local function ls(dir)
+  local p = io.popen("ls -A " .. support.shell_quote(dir))
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  return names
+end
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function spit(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+describe("sim report", function()
+  teardown(function()
+    collectgarbage()
+    support.assert_clean()
+  end)
+
+  it("runs against the real C histograms", function()
+    local core = require "gofr_sim.core"
+    assert.is_function(core.hist_new)
+    assert.is_function(core.hist_decode)
+  end)
+
+  describe("build", function()
+    local rep
+
+    setup(function()
+      local reg, clock = registry()
+      record_set(reg, clock, "mcp.get_content")
+      clock.now = 103.5
+      reg:record("http.get", 0.005, { tool = "http.get" })   -- no persona: "default"
+      reg:record("custom.step", 0.25, { phase = "warm" })    -- a user series, no tool
+      reg:count("cache_hits", 3)
+      reg:count("cache_hits", 2)
+      reg:count("bytes", 10, { persona = "apac" })
+      for i = 1, 4 do reg:check("status is 200", i ~= 2) end
+      rep = report.build {
+        registry = reg,
+        config = { consumers = 4, rate_per_consumer_per_sec = 2.5, duration_seconds = 4,
+                   mode = "fixture", scenario = "load", seed = 7, workload = { "a", "b" } },
+        started_at = "2025-01-02T03:04:05Z",
+        duration = 4,
+        iterations = 250,
+        dropped_iterations = 3,
+        script_errors = 1,
+        thresholds = { { key = "p95_ms{tool=mcp.get_content}", condition = "< 40", value = 50,
+                         bound = 40, ok = false, message = "p95 50 ms is not < 40 ms" },
+                       { key = "error_rate", condition = "< 5%", value = 1 / 30, bound = 0.05,
+                         ok = true } },
+        signal = "",
+      }
+    end)
+
+    it("has the Python harness's keys, plus ours", function()
+      assert.are.same({ "checks", "config", "counters", "interrupted", "metrics", "result",
+                        "schema_version", "started_at", "thresholds", "timeseries" }, sorted_keys(rep))
+      assert.are.equal(1, rep.schema_version)
+      for _, k in ipairs({ "consumers", "duration_seconds", "mcp_url", "mode",
+                           "rate_per_consumer_per_sec", "sites_file", "target_url",
+                           "timeout_seconds", "total_requests" }) do
+        assert.is_not_nil(rep.config[k], "config." .. k)
+      end
+      assert.are.equal(NULL, rep.config.mcp_url)
+      assert.are.equal(NULL, rep.config.total_requests)
+      assert.are.same({ "a", "b" }, rep.config.workload)
+      assert.are.same({ "dropped_iterations", "duration_seconds", "error_count", "interrupted",
+                        "iterations", "request_count", "script_errors", "signal",
+                        "throughput_rps" }, sorted_keys(rep.result))
+      assert.are.same({ "by_persona", "by_tool", "by_tool_persona", "overall", "series" },
+        sorted_keys(rep.metrics))
+      local want = {}
+      for _, k in ipairs(HARNESS_AGG) do want[#want + 1] = k end
+      for _, k in ipairs(EXTRA_AGG) do want[#want + 1] = k end
+      table.sort(want)
+      assert.are.same(want, sorted_keys(rep.metrics.overall))
+      assert.are.same(want, sorted_keys(rep.metrics.by_tool["mcp.get_content"]))
+      assert.are.same(want, sorted_keys(rep.metrics.series["custom.step{phase=warm}"]))
+    end)
+
+    it("aggregates a tool's samples to the hand-computed values", function()
+      local a = rep.metrics.by_tool["mcp.get_content"]
+      assert.are.equal(1000, a.count)
+      assert.are.equal(1000, a.sample_size)
+      assert.are.equal(40, a.error_count)
+      assert.are.equal(4, a.error_rate_pct)
+      assert.are.same({ network_timeout = 30, http_5xx = 10 }, a.error_types)
+      assert.are.equal(10, a.min_ms)
+      assert.are.equal(70, a.max_ms)
+      near(21.6, a.mean_ms, "mean")
+      near(20, a.p50_ms, "p50")
+      near(30, a.p90_ms, "p90")
+      near(50, a.p95_ms, "p95")
+      near(70, a.p99_ms, "p99")
+      near(70, a.p99_9_ms, "p99.9")
+      near(math.sqrt(624 - 21.6 ^ 2), a.stddev_ms, "stddev")
+      assert.is_string(a.histogram)
+    end)
+
+    it("groups by tool, tool::persona and persona over tool-tagged series", function()
+      local m = rep.metrics
+      assert.are.same({ "http.get", "mcp.get_content" }, sorted_keys(m.by_tool))
+      assert.are.same({ "http.get::default", "mcp.get_content::apac", "mcp.get_content::emea" },
+        sorted_keys(m.by_tool_persona))
+      assert.are.same({ "apac", "default", "emea" }, sorted_keys(m.by_persona))
+      assert.are.equal(500, m.by_tool_persona["mcp.get_content::apac"].count)
+      assert.are.equal(1, m.by_persona.default.count)
+      -- overall and result leave the untagged user series out
+      assert.are.equal(1001, m.overall.count)
+      assert.are.equal(1001, rep.result.request_count)
+      assert.are.equal(40, rep.result.error_count)
+      assert.are.equal(4, m.overall.error_rate_pct) -- 3.996 to 2 decimals
+      assert.are.equal(250.25, rep.result.throughput_rps)
+      assert.are.equal(4, rep.result.duration_seconds)
+      assert.are.equal(250, rep.result.iterations)
+      assert.are.equal(3, rep.result.dropped_iterations)
+      assert.are.equal(1, rep.result.script_errors)
+      assert.is_false(rep.result.interrupted)
+      assert.are.equal(NULL, rep.result.signal)
+      -- every series, user ones included, under its key
+      assert.are.same({ "custom.step{phase=warm}", "http.get{tool=http.get}",
+                        "mcp.get_content{error_type=http_5xx,persona=apac,tool=mcp.get_content}",
+                        "mcp.get_content{error_type=network_timeout,persona=apac,tool=mcp.get_content}",
+                        "mcp.get_content{error_type=network_timeout,persona=emea,tool=mcp.get_content}",
+                        "mcp.get_content{persona=apac,tool=mcp.get_content}",
+                        "mcp.get_content{persona=emea,tool=mcp.get_content}" },
+        sorted_keys(m.series))
+      assert.are.equal(250, m.series["custom.step{phase=warm}"].max_ms)
+    end)
+
+    it("rounds error_rate_pct to 2 decimals and times to 3", function()
+      local reg = registry()
+      for i = 1, 3 do reg:record("t", 0.0012345, { tool = "t", error_type = i == 1 and "x" or nil }) end
+      local a = report.build({ registry = reg }).metrics.overall
+      assert.are.equal(33.33, a.error_rate_pct)
+      near(1.235, a.p50_ms, "p50")
+      assert.are.equal(a.p50_ms, math.floor(a.p50_ms * 1000 + 0.5) / 1000)
+    end)
+
+    it("reports nulls, not zeros, for an empty aggregate", function()
+      local rep0 = report.build { registry = registry() }
+      local a = rep0.metrics.overall
+      assert.are.equal(0, a.count)
+      assert.are.equal(0, a.error_count)
+      assert.are.equal(0, a.error_rate_pct)
+      assert.are.same({}, a.error_types)
+      for _, k in ipairs({ "min_ms", "max_ms", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
+                           "p99_9_ms", "stddev_ms" }) do
+        assert.are.equal(NULL, a[k], k)
+      end
+      assert.are.equal(0, rep0.result.throughput_rps)
+      assert.are.equal(NULL, rep0.started_at)
+      local text = report.encode(rep0)
+      assert.matches('"error_types": {}', text, 1, true)
+      assert.matches('"thresholds": []', text, 1, true)
+      assert.matches('"timeseries": []', text, 1, true)
+      assert.matches('"p50_ms": null', text, 1, true)
+    end)
+
+    it("keeps counters, checks and thresholds", function()
+      assert.are.same({ cache_hits = 5, ["bytes{persona=apac}"] = 10 }, rep.counters)
+      assert.are.same({ ["status is 200"] = { passes = 3, fails = 1, rate = 0.75 } }, rep.checks)
+      assert.are.equal(2, #rep.thresholds)
+      local t = rep.thresholds[1]
+      assert.are.equal("p95_ms{tool=mcp.get_content}", t.key)
+      assert.are.equal(50, t.value)
+      assert.is_false(t.ok)
+      assert.are.equal(NULL, rep.thresholds[2].message)
+    end)
+
+    it("buckets samples per second since the first one", function()
+      local reg, clock = registry()
+      clock.now = 50.2
+      reg:record("a", 0.010, { tool = "a" })
+      clock.now = 50.9
+      reg:record("a", 0.030, { tool = "a", error_type = "network_timeout" })
+      clock.now = 52.4
+      reg:record("b", 0.020, { tool = "b" })
+      reg:record("user", 0.040) -- no tool: not in the timeseries
+      local ts = report.build({ registry = reg }).timeseries
+      assert.are.equal(3, #ts)
+      assert.are.equal(0, ts[1].second)
+      assert.are.equal(2, ts[1].requests)
+      assert.are.equal(1, ts[1].errors)
+      near(10, ts[1].p50_ms, "p50")
+      near(30, ts[1].p99_ms, "p99")
+      assert.are.same({ 1, 0, 0 }, { ts[2].second, ts[2].requests, ts[2].errors })
+      assert.are.equal(NULL, ts[2].p50_ms)
+      assert.is_string(ts[2].histogram)
+      near(20, ts[3].p95_ms, "p95")
+    end)
+
+    it("validates the run, naming the field", function()
+      assert.has_error(function() report.build() end, "report.build: expected a run table, got nil")
+      assert.has_error(function() report.build {} end,
+        "report.build: run.registry must be a metrics registry, got nil")
+      assert.has_error(function() report.build { registry = registry(), duration = "3s" } end,
+        "report.build: run.duration must be a number, got string")
+      assert.has_error(function() report.build { registry = registry(), duration = -1 } end,
+        "report.build: run.duration must be >= 0 seconds, got -1")
+      assert.has_error(function() report.build { registry = registry(), thresholds = { 1 } } end,
+        "report.build: run.thresholds[1] must be a table, got number")
+    end)
+
+    it("summarises by tool, persona, thresholds and checks in aligned columns", function()
+      local text = report.summary(rep)
+      assert.matches("1001 requests, 40 errors in 4s", text, 1, true)
+      local lines = {}
+      for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
+      local tool_rows = {}
+      for _, line in ipairs(lines) do
+        if line:match("^  tool ") or line:match("^  mcp%.get_content ") or line:match("^  http%.get ")
+          or line:match("^  all ") then
+          tool_rows[#tool_rows + 1] = line
+        end
+      end
+      assert.are.equal(4, #tool_rows)
+      for _, line in ipairs(tool_rows) do assert.are.equal(#tool_rows[1], #line, line) end
+      assert.matches("mcp.get_content +1000 +40 +20%.%d%d +50%.%d%d +%d+%.%d%d +70%.00", text)
+      assert.matches("\n  persona ", text)
+      assert.matches("\n  emea +500 ", text)
+      assert.matches("\nthresholds\n  FAIL  p95 50 ms is not < 40 ms\n"
+        .. "  ok    error_rate < 5%: measured 0.0333333, bound 0.05\n", text, 1, true)
+      assert.matches("FAIL  status is 200  3 passed  1 failed", text, 1, true)
+    end)
+  end)
+
+  describe("encode and decode", function()
+    it("writes sorted keys, 2-space indent, integers without decimals", function()
+      local text = report.encode { b = 1, a = { 1.5, "x" }, c = { z = NULL, y = true },
+                                   d = report.array(), e = {} }
+      assert.are.equal(table.concat({
+        "{",
+        '  "a": [',
+        "    1.5,",
+        '    "x"',
+        "  ],",
+        '  "b": 1,',
+        '  "c": {',
+        '    "y": true,',
+        '    "z": null',
+        "  },",
+        '  "d": [],',
+        '  "e": {}',
+        "}" }, "\n"), text)
+    end)
+
+    it("writes numbers exactly and as short as it can", function()
+      local function enc(x) return report.encode { x } :match("^%[\n  (.-)\n%]$") end
+      assert.are.equal("3", enc(3))
+      assert.are.equal("-42", enc(-42))
+      assert.are.equal("0.1", enc(0.1))
+      assert.are.equal("21.6", enc(21.6))
+      assert.are.equal("0.3333333333333333", enc(1 / 3))
+      assert.are.equal(1 / 3, tonumber(enc(1 / 3)))
+      assert.are.equal("1e+300", enc(1e300))
+      assert.are.equal("null", enc(0 / 0))
+      assert.are.equal("null", enc(math.huge))
+    end)
+
+    it("escapes strings and lets UTF-8 through", function()
+      local s = 'q"b\\s/n\nt\tc\1z\127 é 中'
+      local text = report.encode { s = s }
+      assert.matches([["q\"b\\s/n\nt\tc\u0001z\u007f é 中"]], text, 1, true)
+      assert.are.equal(s, report.decode(text).s)
+    end)
+
+    it("is deterministic and round-trips a report", function()
+      local function build()
+        local reg, clock = registry()
+        record_set(reg, clock, "mcp.get_content")
+        reg:count("n", 1)
+        return report.build { registry = reg, duration = 3, started_at = "2025-01-01T00:00:00Z" }
+      end
+      local text = report.encode(build())
+      assert.are.equal(text, report.encode(build()))
+      local back = assert(report.decode(text))
+      assert.are.equal(NULL, back.config.mcp_url)
+      assert.are.equal(text, report.encode(back))
+      local empty = report.encode(report.build { registry = registry() })
+      assert.are.equal(empty, report.encode(assert(report.decode(empty))))
+    end)
+
+    it("refuses what JSON cannot hold, naming where", function()
+      assert.has_error(function() report.encode { a = { f = print } } end,
+        "report.encode: $.a.f: cannot encode a function")
+      local cyc = {}
+      cyc.self = cyc
+      assert.has_error(function() report.encode(cyc) end)
+      local bad, msg = report.decode("{nope")
+      assert.is_nil(bad)
+      assert.matches("^not valid JSON", msg)
+      bad, msg = report.decode("[1]")
+      assert.is_nil(bad)
+      assert.are.equal("not a JSON object", msg)
+    end)
+  end)
+
+  describe("write", function()
+    it("creates parent directories and replaces the file atomically", function()
+      local dir = tmpdir()
+      local path = dir .. "/out dir/it's/report.json"
+      assert.is_true(report.write(path, { a = 1 }))
+      assert.are.equal('{\n  "a": 1\n}\n', slurp(path))
+      assert.are.same({ "report.json" }, ls(dir .. "/out dir/it's"))
+      assert.is_true(report.write(path, { a = 2 }))
+      assert.are.equal('{\n  "a": 2\n}\n', slurp(path))
+      assert.are.same({ "report.json" }, ls(dir .. "/out dir/it's"))
+      rm_rf(dir)
+    end)
+
+    it("fails with a message naming the path", function()
+      local dir = tmpdir()
+      spit(dir .. "/file", "x")
+      local ok, msg = report.write(dir .. "/file/report.json", { a = 1 })
+      assert.is_nil(ok)
+      assert.matches("cannot write report '" .. dir .. "/file/report.json'", msg, 1, true)
+      assert.are.same({ "file" }, ls(dir))
+      rm_rf(dir)
+    end)
+  end)
+
+  describe("merge", function()
+    local a, b, both
+
+    setup(function()
+      local function run(reg, extra)
+        local r = { registry = reg, config = { consumers = 2, mode = "fixture" },
+                    iterations = 10, script_errors = 1 }
+        for k, v in pairs(extra) do r[k] = v end
+        return report.build(r)
+      end
+      local ra, ca = registry()
+      record_set(ra, ca, "mcp.get_content", 1)
+      ra:record("custom", 0.5)
+      ra:count("hits", 2)
+      ra:check("ok", true)
+      a = run(ra, { duration = 3, started_at = "2025-01-01T00:00:02Z",
+                    thresholds = { { key = "k", condition = "< 1", value = 0.5, bound = 1, ok = true } } })
+      local rb, cb = registry()
+      record_set(rb, cb, "mcp.get_content", 2)
+      rb:count("hits", 3)
+      rb:check("ok", false)
+      b = run(rb, { duration = 4, started_at = "2025-01-01T00:00:01Z", interrupted = true, signal = "INT" })
+      local rc, cc = registry()
+      record_set(rc, cc, "mcp.get_content")
+      rc:record("custom", 0.5)
+      both = run(rc, { duration = 4 })
+      -- through JSON, as the merge command sees them
+      a = assert(report.decode(report.encode(a)))
+      b = assert(report.decode(report.encode(b)))
+    end)
+
+    it("equals the report of one registry holding both sample sets", function()
+      local m = assert(report.merge { a, b })
+      assert.are.equal(report.encode(both.metrics), report.encode(m.metrics))
+      assert.are.equal(report.encode(both.timeseries), report.encode(m.timeseries))
+      local x = m.metrics.by_tool["mcp.get_content"]
+      assert.are.equal(1000, x.count)
+      assert.are.equal(40, x.error_count)
+      near(50, x.p95_ms, "p95")
+      assert.are.equal(both.metrics.overall.p99_ms, m.metrics.overall.p99_ms)
+    end)
+
+    it("adds counts, counters and checks; takes the longest duration", function()
+      local m = assert(report.merge({ a, b }, { "a.json", "b.json" }))
+      assert.are.equal(2, m.merged_from)
+      assert.are.equal(1000, m.result.request_count)
+      assert.are.equal(40, m.result.error_count)
+      assert.are.equal(4, m.result.duration_seconds)
+      assert.are.equal(250, m.result.throughput_rps)
+      assert.are.equal(20, m.result.iterations)
+      assert.are.equal(2, m.result.script_errors)
+      assert.is_true(m.result.interrupted)
+      assert.is_true(m.interrupted)
+      assert.are.equal("INT", m.result.signal)
+      assert.are.equal("2025-01-01T00:00:01Z", m.started_at)
+      assert.are.equal(4, m.config.consumers)
+      assert.are.equal("fixture", m.config.mode)
+      assert.are.same({ hits = 5 }, m.counters)
+      assert.are.same({ ok = { passes = 1, fails = 1, rate = 0.5 } }, m.checks)
+      assert.are.equal(1, #m.thresholds)
+      assert.are.equal(NULL, m.thresholds[1].ok)
+      assert.is_false(m.thresholds[1].evaluated)
+      assert.matches("not re-evaluated after merge (passed in a.json)", m.thresholds[1].message, 1, true)
+      -- a merged report merges again
+      local mm = assert(report.merge { m, a })
+      assert.are.equal(3, mm.merged_from)
+      assert.are.equal(1500, mm.result.request_count)
+    end)
+
+    it("refuses unknown schema versions and reports without histograms", function()
+      local bad = report.decode(report.encode(a))
+      bad.schema_version = 2
+      local m, msg = report.merge({ a, bad }, { "a.json", "b.json" })
+      assert.is_nil(m)
+      assert.are.equal("b.json: schema_version 2 is not supported (this gofr-sim reads 1)", msg)
+      bad = report.decode(report.encode(a))
+      bad.metrics.by_tool["mcp.get_content"].histogram = nil
+      m, msg = report.merge({ bad }, { "x.json" })
+      assert.is_nil(m)
+      assert.matches("x.json: metrics.by_tool[mcp.get_content] has no histogram", msg, 1, true)
+      bad = report.decode(report.encode(a))
+      bad.timeseries[1].histogram = "garbage"
+      m, msg = report.merge({ bad })
+      assert.is_nil(m)
+      assert.matches("report 1: timeseries[1] has an invalid histogram", msg, 1, true)
+      m, msg = report.merge({ { hello = 1 } })
+      assert.is_nil(m)
+      assert.matches("not a gofr-sim report", msg, 1, true)
+      m, msg = report.merge({})
+      assert.is_nil(m)
+      assert.matches("nothing to merge", msg, 1, true)
+    end)
+  end)
+
+  describe("gofr-sim merge", function()
+    local dir, fa, fb, expected
+
+    setup(function()
+      dir = tmpdir()
+      local function one(half, duration)
+        local reg, clock = registry()
+        record_set(reg, clock, "mcp.get_content", half)
+        return report.build { registry = reg, duration = duration, config = { consumers = 1 } }
+      end
+      local ra, rb = one(1, 3), one(2, 4)
+      fa, fb = dir .. "/a.json", dir .. "/b.json"
+      assert(report.write(fa, ra))
+      assert(report.write(fb, rb))
+      expected = report.encode(assert(report.merge { report.decode(slurp(fa)), report.decode(slurp(fb)) }))
+    end)
+
+    teardown(function()
+      rm_rf(dir)
+    end)
+
+    it("writes the merged report and prints a summary", function()
+      local out = dir .. "/merged/m.json"
+      local r = support.run_cli({ "merge", fa, fb, "-o", out })
+      assert.are.equal(0, r.status, r.stderr)
+      assert.are.equal(expected .. "\n", slurp(out))
+      assert.matches("mcp.get_content", r.stdout, 1, true)
+      assert.matches("1000 requests", r.stdout, 1, true)
+    end)
+
+    it("prints the merged JSON with --print, before or after the files", function()
+      local r = support.run_cli({ "merge", "--print", fa, fb })
+      assert.are.equal(0, r.status, r.stderr)
+      assert.are.equal(expected .. "\n", r.stdout)
+      r = support.run_cli({ "merge", fa, fb, "--print" })
+      assert.are.equal(expected .. "\n", r.stdout)
+    end)
+
+    local function usage(args, pattern)
+      local r = support.run_cli(args)
+      assert.are.equal(2, r.status, r.stderr)
+      assert.are.equal(1, select(2, r.stderr:gsub("\n", "")), r.stderr)
+      assert.matches(pattern, r.stderr, 1, true)
+      return r
+    end
+
+    it("answers bad usage in one line, exit 2, naming the file", function()
+      usage({ "merge", "-o", dir .. "/x.json" }, "at least one report")
+      usage({ "merge", fa }, "give -o")
+      usage({ "merge", fa, dir .. "/missing.json", "-o", dir .. "/x.json" },
+        "cannot read '" .. dir .. "/missing.json'")
+      spit(dir .. "/bad.json", "{ not json")
+      usage({ "merge", fa, dir .. "/bad.json", "--print" }, "'" .. dir .. "/bad.json' is not valid JSON")
+      local v2 = report.decode(slurp(fa))
+      v2.schema_version = 99
+      assert(report.write(dir .. "/v2.json", v2))
+      usage({ "merge", fa, dir .. "/v2.json", "--print" }, dir .. "/v2.json: schema_version 99")
+      usage({ "merge", fa, "--bogus", "--print" }, "unknown flag --bogus")
+      assert.is_nil(io.open(dir .. "/x.json"))
+    end)
+
+    it("fails with exit 1 when the output cannot be written", function()
+      local r = support.run_cli({ "merge", fa, "-o", fa .. "/nested.json" })
+      assert.are.equal(1, r.status)
+      assert.matches("cannot write report '" .. fa .. "/nested.json'", r.stderr, 1, true)
+    end)
+  end)
+end)
