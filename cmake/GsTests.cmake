@@ -35,6 +35,7 @@ if(GS_SANITIZE)
   execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libubsan.so
                   OUTPUT_VARIABLE GS_LIBUBSAN OUTPUT_STRIP_TRAILING_WHITESPACE)
   list(APPEND GS_SPEC_ENV "LD_PRELOAD=${GS_LIBASAN} ${GS_LIBUBSAN}" "ASAN_OPTIONS=detect_leaks=0"
+       "GS_SANITIZED=1"
        "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
 endif()
 
@@ -44,4 +45,11 @@ foreach(spec ${GS_SPECS})
     COMMAND ${GS_BUSTED} --lua=${GS_LUAJIT_BIN} --output=TAP ${spec}
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(spec/${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${GS_SPEC_ENV}")
+endforeach()
+
+# Specs whose assertions are about timing run alone, not beside other tests.
+foreach(name scenario_spec)
+  if(TEST spec/${name})
+    set_tests_properties(spec/${name} PROPERTIES RUN_SERIAL TRUE)
+  endif()
 endforeach()

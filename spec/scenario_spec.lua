@@ -11,6 +11,10 @@ local function tmpfile(contents, suffix)
   return path
 end
 
+-- The sanitizer build (-O0, instrumented) checks memory safety, not speed:
+-- latency bounds get this much slack there (ms).
+local SLACK = os.getenv("GS_SANITIZED") and 10 or 0
+
 local function read_json(path)
   local f = assert(io.open(path))
   local t = cjson.decode(f:read("*a"))
@@ -56,7 +60,7 @@ describe("scenario ground truth", function()
     assert.is_true(agg.count > 300, "count " .. agg.count)
     assert.are.equal(0, agg.error_count)
     for _, key in ipairs({ "p50_ms", "p99_ms" }) do
-      assert.is_true(agg[key] >= 50 and agg[key] <= 53, key .. " = " .. agg[key])
+      assert.is_true(agg[key] >= 50 and agg[key] <= 53 + SLACK, key .. " = " .. agg[key])
     end
   end)
 
@@ -67,8 +71,8 @@ describe("scenario ground truth", function()
       { "--duration", "4s", "--consumers", "20", "--rate", "40", "--seed", "7" })
     assert.are.equal(0, r.status, r.stderr)
     local agg = rep.metrics.by_tool["http.get"]
-    assert.is_true(math.abs(agg.p50_ms - 20) <= 3, "p50 " .. agg.p50_ms)
-    assert.is_true(math.abs(agg.p95_ms - 200) <= 3, "p95 " .. agg.p95_ms)
+    assert.is_true(math.abs(agg.p50_ms - 20) <= 3 + SLACK, "p50 " .. agg.p50_ms)
+    assert.is_true(math.abs(agg.p95_ms - 200) <= 3 + SLACK, "p95 " .. agg.p95_ms)
   end)
 
   it("measures open-model latency from the intended start (coordinated omission)", function()
@@ -120,5 +124,97 @@ describe("scenario thresholds and exit statuses", function()
     local r = run_scenario(path, { "--total-requests", "1" })
     assert.are.equal(2, r.status)
     assert.matches("unknown scenario key 'iteraton'", r.stderr, 1, true)
+  end)
+end)
+
+describe("scenario workloads", function()
+  -- A scenario that only counts: each iteration notes its persona and second.
+  local COUNTING = [[
+    local sim = require "gofr_sim"
+    local t0
+    return {
+      setup = function() t0 = sim.now() end,
+      iteration = function(ctx)
+        sim.metrics.count("persona", 1, { id = tostring(ctx.persona.id) })
+        sim.metrics.count("second", 1, { s = tostring(math.floor(sim.now() - t0)) })
+        sim.metrics.count("pick", 1, { v = tostring(ctx.rng:int(1, 1000)) })
+        sim.sleep(0.01)
+      end,
+    }
+  ]]
+
+  -- name{..., tag=value, ...} -> {[value] = count}
+  local function counters(rep, name, tag)
+    local out = {}
+    for key, value in pairs(rep.counters) do
+      local v = key:match("^" .. name .. "{.-" .. tag .. "=([^,}]+)")
+      if v then out[v] = value end
+    end
+    return out
+  end
+
+  it("ramps closed-model personas through --stages", function()
+    local r, rep = run_scenario(tmpfile(COUNTING), { "--stages", "1s:2,1s:6,1s:0" })
+    assert.are.equal(0, r.status, r.stderr)
+    local personas = counters(rep, "persona", "id")
+    assert.is_not_nil(personas["6"], "the sixth persona ran")
+    assert.is_nil(personas["7"])
+    assert.are.equal(6, rep.config.consumers)
+  end)
+
+  it("ramps the arrival rate through --stages", function()
+    local r, rep = run_scenario(tmpfile(COUNTING),
+      { "--workload", "ramping-arrival-rate", "--rate", "0", "--stages", "2s:100,1s:100" })
+    -- --rate 0 is refused: the start rate must be > 0
+    assert.are.equal(2, r.status)
+    assert.is_nil(rep)
+    r, rep = run_scenario(tmpfile(COUNTING),
+      { "--workload", "ramping-arrival-rate", "--stages", "2s:100,1s:100" })
+    assert.are.equal(0, r.status, r.stderr)
+    local per_second = counters(rep, "second", "s")
+    -- the rate climbs from 0 to 100/s over two seconds, then holds
+    assert.is_true((per_second["0"] or 0) < (per_second["1"] or 0), "ramping up")
+    assert.is_true(math.abs((per_second["2"] or 0) - 100) <= 10, "holding at 100/s")
+  end)
+
+  it("repeats every random choice for the same --seed", function()
+    local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
+    local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
+    local _, c = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "12" })
+    assert.are.same(counters(a, "pick", "v"), counters(b, "pick", "v"))
+    assert.are_not.same(counters(a, "pick", "v"), counters(c, "pick", "v"))
+  end)
+
+  it("writes the report after SIGINT, marked interrupted", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local out = dir .. "/nested/report.json"
+    local path = tmpfile(COUNTING)
+    local r = support.run_cli({ path, "--duration", "60s", "--quiet", "--output", out },
+      { signal = { name = "INT", after = 1 } })
+    os.remove(path)
+    assert.are.equal(130, r.status, r.stderr)
+    local rep = read_json(out)
+    os.execute("rm -rf " .. support.shell_quote(dir))
+    assert.is_true(rep.interrupted)
+    assert.is_true(rep.result.iterations > 0)
+  end)
+
+  it("shows a progress line on a terminal, none with --quiet", function()
+    local path = tmpfile(COUNTING)
+    local function on_tty(extra)
+      local log = os.tmpname()
+      os.execute(("script -qec %s %s >/dev/null 2>&1"):format(
+        support.shell_quote(support.shell_quote(support.bin) .. " " .. path
+          .. " --duration 2500ms" .. extra), log))
+      local f = assert(io.open(log))
+      local text = f:read("*a")
+      f:close()
+      os.remove(log)
+      return text
+    end
+    assert.matches("iterations %d+  dropped 0", on_tty(""))
+    assert.is_nil(on_tty(" --quiet"):find("dropped 0  ", 1, true))
+    os.remove(path)
   end)
 end)

@@ -119,12 +119,10 @@ end
 local function parse_thresholds(sc, o, path)
   local specs, why = thresholds.from_table(sc.thresholds or {})
   if not specs then fail(path, why) end
-  for _, text in ipairs(o.threshold or {}) do
-    local spec, reason = thresholds.parse_cli(text)
-    if not spec then cli.usage_error("--threshold: " .. reason) end
-    specs[#specs + 1] = spec
-  end
-  return specs
+  local more, reason = thresholds.from_cli(o.threshold or {})
+  if not more then cli.usage_error("--threshold: " .. reason) end
+  for _, spec in ipairs(more) do specs[#specs + 1] = spec end
+  return thresholds.sort(specs)
 end
 
 -- Progress ---------------------------------------------------------------------

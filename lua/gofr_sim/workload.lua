@@ -193,12 +193,28 @@ local function run_on(run, slot, intended)
   end
 end
 
+-- The due time of the iteration after the one due at t: the rate is
+-- integrated in steps of at most 10 ms, so a ramp starting from zero (where
+-- 1/rate would leap far ahead) is followed closely.
+local STEP = 0.01
+local function next_due_time(t, started, rate_at, deadline)
+  local credit = 0
+  while t < deadline do
+    local rate = rate_at(t - started)
+    if rate > 0 and (1 - credit) / rate <= STEP then return t + (1 - credit) / rate end
+    credit = credit + max(rate, 0) * STEP
+    t = t + STEP
+  end
+  return t
+end
+
 -- Starts the iterations due at the schedule's times until the end.
 function Run:arrivals(rate_at)
   self.free, self.busy, self.npersonas = {}, {}, 0
   self.backlog = { head = 1, tail = 0 }
   local backlog = self.backlog
   local next_t = self.started
+  if rate_at(0) <= 0 then next_t = next_due_time(next_t, self.started, rate_at, self.deadline) end
   while not sim.stopping() and next_t < self.deadline and self.budget > 0 do
     local now = sim.now()
     if next_t > now and not sim.sleep(next_t - now) then break end
@@ -214,8 +230,7 @@ function Run:arrivals(rate_at)
       else
         self.dropped = self.dropped + 1
       end
-      local rate = rate_at(next_t - self.started)
-      next_t = next_t + (rate > 0 and 1 / rate or 0.01)
+      next_t = next_due_time(next_t, self.started, rate_at, self.deadline)
     end
   end
 end
