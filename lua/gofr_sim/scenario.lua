@@ -130,7 +130,8 @@ end
 local function progress_line(state)
   local run, reg = state.run, state.registry
   local elapsed = sim.now() - state.started
-  local last = reg.seconds[#reg.seconds]
+  local n = #reg.seconds
+  local last = reg.seconds[n > 1 and n - 1 or n] -- the last whole second
   local planned = state.opts.duration and ("/%ds"):format(state.opts.duration) or ""
   local p95 = reg.live and reg.live:count() > 0 and reg.live:percentile(95) * 1e3
   return ("\r%5.0fs%s  iterations %d  dropped %d  %d req/s  errors %d  p95 %s   ")
@@ -269,11 +270,7 @@ function M.run(sc, flags, path)
       completed = false
     end
   end
-  local checks_ok = true
-  for _, c in pairs(state.registry.checks) do
-    if c.fails > 0 then checks_ok = false end
-  end
-  return thresholds.exit_code(thresholds_ok, checks_ok, completed)
+  return thresholds.exit_code(thresholds_ok, thresholds.checks_ok(state.registry), completed)
 end
 
 return M
