@@ -32,9 +32,8 @@ function M.new(clock)
     checks = {},     -- name -> {name=, passes=, fails=}
     clock = clock or core.now,
     started = nil,   -- clock() of the first sample: second 0 of the timeseries
-    seconds = {},    -- [i] = {requests=, errors=, p50=, p95=, p99=, histogram=} for second
-                     -- i-1 since started; percentiles (seconds) and the encoded histogram
-                     -- are filled when the second is sealed
+    seconds = {},    -- [i] = {requests=, errors=, p50=, p95=, p99=} for second i-1 since
+                     -- started; the percentiles (seconds) are set when the second is sealed
     live = nil,      -- the histogram of the newest second, reused second after second
     total_requests = 0, total_errors = 0, -- tool-tagged samples so far
   }, Registry)
@@ -72,11 +71,11 @@ function Registry:series_for(name, tags)
   return s
 end
 
--- Summarises the live histogram into `sec` and empties it for the next second.
+-- Summarises the live histogram into `sec` and empties it for the next
+-- second. Only the summary is kept: memory does not grow with the requests.
 local function seal(sec, live)
   if live:count() > 0 then
     sec.p50, sec.p95, sec.p99 = live:percentile(50), live:percentile(95), live:percentile(99)
-    sec.histogram = live:encode()
   end
   live:reset()
 end

@@ -168,27 +168,9 @@ local function metrics_section(reg)
   }, overall
 end
 
-local empty_encoded -- the encoding of an empty histogram, made once
-
-local function timeseries_entry(second, requests, errors, hist)
-  local empty = hist == nil or hist:count() == 0
-  if hist == nil then
-    empty_encoded = empty_encoded or core.hist_new():encode()
-  end
-  return {
-    second = second,
-    requests = requests,
-    errors = errors,
-    p50_ms = empty and NULL or ms(hist:percentile(50)),
-    p95_ms = empty and NULL or ms(hist:percentile(95)),
-    p99_ms = empty and NULL or ms(hist:percentile(99)),
-    histogram = hist and hist:encode() or empty_encoded,
-  }
-end
-
--- A timeseries entry from a registry's sealed second (metrics.lua).
-local function sealed_entry(second, sec)
-  empty_encoded = empty_encoded or core.hist_new():encode()
+-- A timeseries entry from a registry's sealed second (metrics.lua); the
+-- percentiles are in seconds there, or nil for an empty second.
+local function timeseries_entry(second, sec)
   return {
     second = second,
     requests = sec.requests,
@@ -196,7 +178,6 @@ local function sealed_entry(second, sec)
     p50_ms = sec.p50 and ms(sec.p50) or NULL,
     p95_ms = sec.p95 and ms(sec.p95) or NULL,
     p99_ms = sec.p99 and ms(sec.p99) or NULL,
-    histogram = sec.histogram or empty_encoded,
   }
 end
 
@@ -256,7 +237,7 @@ function M.build(run)
   local timeseries = M.array()
   reg:seal()
   for i, sec in ipairs(reg.seconds or {}) do
-    timeseries[i] = sealed_entry(i - 1, sec)
+    timeseries[i] = timeseries_entry(i - 1, sec)
   end
 
   local counters = {}
@@ -543,6 +524,9 @@ local function merge_metrics(list)
   return out
 end
 
+-- Seconds of several runs combined: counts add; each percentile is the
+-- request-weighted mean of the runs' (per-second histograms are not kept, so
+-- that a run's memory stays flat: an approximation, documented).
 local function merge_timeseries(list)
   local by_second, last = {}, -1
   for _, item in ipairs(list) do
@@ -553,23 +537,30 @@ local function merge_timeseries(list)
       local s = num(e.second, where .. ".second")
       local acc = by_second[s]
       if not acc then
-        acc = { hist = core.hist_new(), requests = 0, errors = 0 }
+        acc = { requests = 0, errors = 0, weight = 0, p50 = 0, p95 = 0, p99 = 0 }
         by_second[s] = acc
       end
-      acc.hist:merge(decode_hist(e.histogram, where))
-      acc.requests = acc.requests + num(e.requests, where .. ".requests")
+      local n = num(e.requests, where .. ".requests")
+      acc.requests = acc.requests + n
       acc.errors = acc.errors + num(e.errors, where .. ".errors")
+      if n > 0 and e.p50_ms ~= NULL then
+        acc.weight = acc.weight + n
+        for _, p in ipairs({ "p50", "p95", "p99" }) do
+          acc[p] = acc[p] + n * num(e[p .. "_ms"], where .. "." .. p .. "_ms") / 1000
+        end
+      end
       last = max(last, s)
     end
   end
   local out = M.array()
   for s = 0, last do
-    local acc = by_second[s]
-    if acc then
-      out[#out + 1] = timeseries_entry(s, acc.requests, acc.errors, acc.hist)
-    else
-      out[#out + 1] = timeseries_entry(s, 0, 0, nil)
-    end
+    local acc = by_second[s] or { requests = 0, errors = 0, weight = 0 }
+    local w = acc.weight
+    out[#out + 1] = timeseries_entry(s, {
+      requests = acc.requests, errors = acc.errors,
+      p50 = w > 0 and acc.p50 / w or nil, p95 = w > 0 and acc.p95 / w or nil,
+      p99 = w > 0 and acc.p99 / w or nil,
+    })
   end
   return out
 end
