@@ -17,7 +17,8 @@
   X(EADDR, -8, "address_error", "cannot bind or resolve address")                                  \
   X(ENOENT, -9, "not_found", "no such file or directory")                                          \
   X(ECANCELED, -10, "canceled", "operation canceled")                                              \
-  X(EIO, -11, "io_error", "input/output error")
+  X(EIO, -11, "io_error", "input/output error")                                                    \
+  X(EAUTH, -12, "auth_error", "authentication failed")
 
 enum {
 #define GS_ERRNO_ENUM(name, code, type, msg) GS_##name = code,

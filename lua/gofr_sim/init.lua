@@ -19,6 +19,7 @@ local M = {
   http = require "gofr_sim.http",
   fixtures = require "gofr_sim.fixtures",
   rng = require "gofr_sim.rng",
+  jwt = require "gofr_sim.jwt",
 }
 
 --- sim.metrics: samples, counters and checks of the current run, tagged

@@ -9,5 +9,8 @@ void gs_lua_open_http(lua_State *L);     /* http_request */
 void gs_lua_open_fixtures(lua_State *L); /* fixtures_serve */
 /* hist_new, hist_decode */
 void gs_lua_open_histogram(lua_State *L);
+/* jwt_mint, jwt_verify, jwt_decode, sha256_hex */
+void gs_lua_open_jwt(lua_State *L);
+void gs_lua_open_sse(lua_State *L); /* sse_new */
 
 #endif

@@ -16,5 +16,7 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_lua_open_http(L);
   gs_lua_open_fixtures(L);
   gs_lua_open_histogram(L);
+  gs_lua_open_jwt(L);
+  gs_lua_open_sse(L);
   return 1;
 }

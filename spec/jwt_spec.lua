@@ -1,0 +1,250 @@
+-- sim.jwt: minting, verifying and decoding HS256 tokens, the standard
+-- persona tokens, redaction, and option errors.
+local sim = require "gofr_sim"
+local core = require "gofr_sim.core"
+local support = require "support"
+
+local jwt = sim.jwt
+local SECRET = "test-secret-key-for-secure-testing-do-not-use-in-production"
+local T0 = 1700000000
+local UUID4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
+
+local function segments(token)
+  return token:match("^([^.]*)%.([^.]*)%.([^.]*)$")
+end
+
+describe("sim.jwt", function()
+  after_each(function() support.assert_clean() end)
+
+  it("is exposed as sim.jwt", function()
+    assert.are.equal(require "gofr_sim.jwt", sim.jwt)
+  end)
+
+  it("mints tokens that verify, with typed claims", function()
+    local token = jwt.mint { secret = SECRET, groups = { "apac", "emea", "us" }, now = T0 }
+    assert.is_string(token)
+    local claims = assert(jwt.verify(token, SECRET, { now = T0 }))
+    assert.matches(UUID4, claims.jti)
+    assert.are.same({ "apac", "emea", "us" }, claims.groups)
+    assert.are.equal(T0, claims.iat)
+    assert.are.equal(T0, claims.nbf)
+    assert.are.equal(T0 + 3600, claims.exp)        -- default ttl
+    assert.are.equal("gofr-api", claims.aud)       -- default audience
+    local header, decoded = jwt.decode(token)
+    assert.are.same({ alg = "HS256", typ = "JWT" }, header)
+    assert.are.same(claims, decoded)
+    -- every token has its own jti
+    local other = jwt.mint { secret = SECRET, groups = { "apac", "emea", "us" }, now = T0 }
+    assert.are_not.equal(claims.jti, (jwt.decode(other)).jti)
+  end)
+
+  it("takes ttl, nbf, aud and now", function()
+    local token = jwt.mint { secret = SECRET, groups = { "us" }, ttl = 60, nbf = 5,
+                             aud = "elsewhere", now = T0 }
+    local _, c = jwt.decode(token)
+    assert.are.equal(T0 + 60, c.exp)
+    assert.are.equal(T0 + 5, c.nbf)
+    assert.are.equal("elsewhere", c.aud)
+    local _, noaud = jwt.decode(jwt.mint { secret = SECRET, groups = { "us" }, aud = false })
+    assert.is_nil(noaud.aud)
+    assert.is_true(math.abs(noaud.iat - os.time()) <= 2)   -- now defaults to the clock
+    local _, nogroups = jwt.decode(jwt.mint { secret = SECRET, groups = {} })
+    assert.are.same({}, nogroups.groups)
+  end)
+
+  it("refuses at exp and before nbf, with zero leeway", function()
+    local token = jwt.mint { secret = SECRET, groups = { "apac" }, ttl = 60, nbf = 10, now = T0 }
+    local ok, err_type, reason = jwt.verify(token, SECRET, { now = T0 + 9 })
+    assert.is_nil(ok)
+    assert.are.equal("auth_error", err_type)
+    assert.are.equal("Token not yet valid", reason)
+    assert.is_table(jwt.verify(token, SECRET, { now = T0 + 10 }))
+    assert.is_table(jwt.verify(token, SECRET, { now = T0 + 59 }))
+    assert.are.same({ nil, "auth_error", "Token has expired" },
+      { jwt.verify(token, SECRET, { now = T0 + 60 }) })
+    assert.is_table(jwt.verify(token, SECRET, { now = T0 + 60, leeway = 1 }))
+    -- with the real clock: a fresh token verifies
+    assert.is_table(jwt.verify(jwt.mint { secret = SECRET, groups = { "apac" } }, SECRET))
+  end)
+
+  it("checks the audience unless told not to", function()
+    local token = jwt.mint { secret = SECRET, groups = { "apac" }, aud = "gofr_dig-api", now = T0 }
+    assert.are.same({ nil, "auth_error", "Token audience mismatch" },
+      { jwt.verify(token, SECRET, { now = T0 }) })
+    assert.is_table(jwt.verify(token, SECRET, { now = T0, aud = "gofr_dig-api" }))
+    assert.is_table(jwt.verify(token, SECRET, { now = T0, aud = false }))
+  end)
+
+  it("refuses a wrong secret, tampering and garbage", function()
+    local token = jwt.mint { secret = SECRET, groups = { "apac" }, now = T0 }
+    assert.are.same({ nil, "auth_error", "Invalid token: Signature verification failed" },
+      { jwt.verify(token, "another secret", { now = T0 }) })
+    local h, _, s = segments(token)
+    local evil = jwt.mint { secret = SECRET, groups = { "admin" }, now = T0 }
+    local _, p = segments(evil)
+    local _, _, reason = jwt.verify(h .. "." .. p .. "." .. s, SECRET, { now = T0 })
+    assert.are.equal("Invalid token: Signature verification failed", reason)
+    for _, garbage in ipairs { "", ".", "..", "a.b", "a.b.c.d", "x.y.z", "\0\1\2",
+                               token:sub(1, -2), token .. "\0", "eyJ" .. ("A"):rep(70000) } do
+      local ok, err_type, why = jwt.verify(garbage, SECRET, { now = T0 })
+      assert.is_nil(ok)
+      assert.are.equal("auth_error", err_type)
+      assert.matches("^Invalid token", why)
+      if garbage ~= token:sub(1, -2) then   -- decode does not look at the signature
+        local header, dtype, dwhy = jwt.decode(garbage)
+        assert.is_nil(header)
+        assert.are.equal("invalid_argument", dtype)
+        assert.is_string(dwhy)
+      end
+    end
+  end)
+
+  it("decodes without verifying", function()
+    local token = jwt.mint { secret = SECRET, groups = { "emea" }, ttl = -60, now = T0 }
+    local header, claims = jwt.decode(token)
+    assert.are.equal("HS256", header.alg)
+    assert.are.same({ "emea" }, claims.groups)
+    assert.are.equal(T0 - 60, claims.exp)
+    local hj, cj = core.jwt_decode(token)
+    assert.matches('"alg":"HS256"', hj)
+    assert.matches('"groups":%["emea"%]', cj)
+  end)
+
+  describe("persona_tokens", function()
+    local tokens = jwt.persona_tokens(SECRET, { now = T0 })
+    local function check(name, opts) return jwt.verify(tokens[name], SECRET, opts or { now = T0 }) end
+
+    it("has the eight standard tokens", function()
+      local names = {}
+      for k, v in pairs(tokens) do
+        names[#names + 1] = k
+        assert.is_string(v)
+      end
+      table.sort(names)
+      assert.are.same({ "token_alg_none", "token_apac", "token_bad_signature", "token_emea",
+                        "token_expired", "token_invalid", "token_multi", "token_us" }, names)
+      assert.are.equal("invalid.invalid.invalid", tokens.token_invalid)
+    end)
+
+    it("verifies the group tokens, primary group first", function()
+      assert.are.same({ "apac" }, check("token_apac").groups)
+      assert.are.same({ "emea" }, check("token_emea").groups)
+      assert.are.same({ "us" }, check("token_us").groups)
+      local multi = check("token_multi")
+      assert.are.same({ "apac", "emea", "us" }, multi.groups)
+      assert.are.equal("gofr-api", multi.aud)
+      assert.are.equal(T0 + 3600, multi.exp)
+    end)
+
+    it("refuses the bad ones, each with its reason", function()
+      local want = {
+        token_invalid = "^Invalid token: Invalid header string",
+        token_expired = "^Token has expired$",
+        token_bad_signature = "^Invalid token: Signature verification failed$",
+        token_alg_none = "^Invalid token: The specified alg value is not allowed %(alg 'none'",
+      }
+      for name, pattern in pairs(want) do
+        local ok, err_type, reason = check(name)
+        assert.is_nil(ok, name)
+        assert.are.equal("auth_error", err_type, name)
+        assert.matches(pattern, reason)
+      end
+      -- expired 60 s ago: valid a minute earlier it would not be, either
+      local _, claims = jwt.decode(tokens.token_expired)
+      assert.are.equal(T0 - 60, claims.exp)
+      assert.are.same({ "apac" }, claims.groups)
+    end)
+
+    it("builds alg none and bad-signature tokens that look genuine", function()
+      local header, claims = jwt.decode(tokens.token_alg_none)
+      assert.are.same({ alg = "none" }, header)
+      assert.are.same({ "apac" }, claims.groups)
+      assert.matches(UUID4, claims.jti)
+      assert.are.equal("", select(3, segments(tokens.token_alg_none)))
+      local bh, bc = jwt.decode(tokens.token_bad_signature)
+      assert.are.same({ alg = "HS256", typ = "JWT" }, bh)
+      assert.are.same({ "apac" }, bc.groups)
+      -- it is signed with another secret, not this one
+      assert.is_nil(jwt.verify(tokens.token_bad_signature, SECRET, { now = T0 }))
+    end)
+
+    it("takes aud and ttl", function()
+      local t = jwt.persona_tokens(SECRET, { now = T0, ttl = 10, aud = "x" })
+      local c = assert(jwt.verify(t.token_us, SECRET, { now = T0, aud = "x" }))
+      assert.are.equal(T0 + 10, c.exp)
+      assert.are.equal(T0 - 60, (select(2, jwt.decode(t.token_expired))).exp)
+    end)
+  end)
+
+  describe("redact", function()
+    it("never shows the payload or the signature", function()
+      for name, token in pairs(jwt.persona_tokens(SECRET)) do
+        local r = jwt.redact(token)
+        assert.matches("^[^.]*…%x%x%x%x%x%x%x%x%x%x%x%x$", r)
+        local _, payload, sig = segments(token)
+        if #sig >= 8 then assert.is_nil(r:find(sig, 1, true), name) end
+        if #payload >= 8 then assert.is_nil(r:find(payload, 1, true), name) end
+        assert.is_true(#r < #token, name)
+      end
+      local token = jwt.mint { secret = SECRET, groups = { "apac" } }
+      assert.are.equal(token:sub(1, 8) .. "…" .. core.sha256_hex(token):sub(1, 12),
+        jwt.redact(token))
+      assert.are.equal("eyJhbGci", jwt.redact(token):sub(1, 8))
+      assert.are.equal(jwt.redact(token), jwt.redact(token))
+      assert.are_not.equal(jwt.redact(token), jwt.redact(token .. "x"))
+      -- short strings get no prefix at all
+      assert.are.equal("…" .. core.sha256_hex("secret"):sub(1, 12), jwt.redact("secret"))
+    end)
+  end)
+
+  it("hashes with core.sha256_hex", function()
+    assert.are.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      core.sha256_hex("abc"))
+    assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      core.sha256_hex(""))
+  end)
+
+  describe("misuse raises, naming the option", function()
+    local function raises(pattern, fn, ...)
+      local ok, err = pcall(fn, ...)
+      assert.is_false(ok)
+      assert.matches(pattern, tostring(err))
+    end
+
+    it("in mint", function()
+      raises("sim.jwt.mint: expected an options table", jwt.mint, "x")
+      raises("option 'secret' is required", jwt.mint, { groups = { "a" } })
+      raises("option 'groups' is required", jwt.mint, { secret = SECRET })
+      raises("option 'secret' must not be empty", jwt.mint, { secret = "", groups = {} })
+      raises("option 'secret' must be a string", jwt.mint, { secret = 1, groups = {} })
+      raises("unknown option 'tll' %(accepted: aud, groups, nbf, now, secret, ttl%)", jwt.mint,
+        { secret = SECRET, groups = {}, tll = 5 })
+      raises("option 'groups' must be an array of strings %(entry 2 is a number%)", jwt.mint,
+        { secret = SECRET, groups = { "a", 2 } })
+      raises("option 'groups' must be an array of strings", jwt.mint,
+        { secret = SECRET, groups = "apac" })
+      raises("option 'groups' must be an array of strings %(found key x%)", jwt.mint,
+        { secret = SECRET, groups = { x = "apac" } })
+      raises("option 'ttl' must be a whole number of seconds", jwt.mint,
+        { secret = SECRET, groups = {}, ttl = 1.5 })
+      raises("option 'now' must be a number", jwt.mint, { secret = SECRET, groups = {}, now = "1" })
+      raises("option 'aud' must be a string", jwt.mint, { secret = SECRET, groups = {}, aud = 1 })
+      raises("jwt_mint: invalid argument", jwt.mint, { secret = SECRET, groups = { "\255" } })
+      raises("jwt_spec.lua:%d+: sim.jwt.mint", jwt.mint, { secret = SECRET })
+    end)
+
+    it("in verify, decode, persona_tokens and redact", function()
+      raises("sim.jwt.verify: token must be a string", jwt.verify, nil, SECRET)
+      raises("sim.jwt.verify: secret must be a string", jwt.verify, "a.b.c")
+      raises("sim.jwt.verify: secret must not be empty", jwt.verify, "a.b.c", "")
+      raises("unknown option 'audience'", jwt.verify, "a.b.c", SECRET, { audience = "x" })
+      raises("option 'leeway' must not be negative", jwt.verify, "a.b.c", SECRET, { leeway = -1 })
+      raises("sim.jwt.decode: token must be a string", jwt.decode, 42)
+      raises("sim.jwt.persona_tokens: secret must be a string", jwt.persona_tokens)
+      raises("unknown option 'groups'", jwt.persona_tokens, SECRET, { groups = {} })
+      raises("sim.jwt.redact: token must be a string", jwt.redact, nil)
+      raises("jwt_verify: token must be a string", core.jwt_verify, 1, SECRET)
+      raises("sha256_hex: expected a string", core.sha256_hex, {})
+    end)
+  end)
+end)

@@ -1,0 +1,316 @@
+/* Incremental Server-Sent Events decoder (WHATWG event-stream rules); see
+ * gs/sse.h for the contract. */
+#include "gs/sse.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs/error.h"
+
+/* Buffers above this capacity are released once their line/event is done, so
+ * a parser that once saw a huge event does not keep the memory. */
+#define GS_SSE_KEEP_BYTES ((size_t)64 << 10)
+
+static const unsigned char GS_SSE_BOM[3] = {0xEF, 0xBB, 0xBF};
+
+/* ---- buffers ------------------------------------------------------------- */
+
+static void buf_free(gs_sse_buf_t *b) {
+  free(b->ptr);
+  b->ptr = NULL;
+  b->len = b->cap = 0;
+}
+
+/* Empties b, releasing the memory when it grew large. */
+static void buf_clear(gs_sse_buf_t *b) {
+  if (b->cap > GS_SSE_KEEP_BYTES)
+    buf_free(b);
+  b->len = 0;
+  if (b->ptr)
+    b->ptr[0] = '\0';
+}
+
+/* Room for `extra` more bytes plus the NUL. */
+static int buf_reserve(gs_sse_buf_t *b, size_t extra) {
+  size_t need = b->len + extra + 1;
+  if (need <= b->cap)
+    return 0;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  char *ptr = realloc(b->ptr, cap);
+  if (!ptr)
+    return GS_ENOMEM;
+  b->ptr = ptr;
+  b->cap = cap;
+  return 0;
+}
+
+static int buf_append(gs_sse_buf_t *b, const char *s, size_t n) {
+  if (buf_reserve(b, n))
+    return GS_ENOMEM;
+  if (n)
+    memcpy(b->ptr + b->len, s, n);
+  b->len += n;
+  b->ptr[b->len] = '\0';
+  return 0;
+}
+
+static int buf_set(gs_sse_buf_t *b, const char *s, size_t n) {
+  b->len = 0;
+  return buf_append(b, s, n);
+}
+
+static const char *buf_str(const gs_sse_buf_t *b) {
+  return b->len ? b->ptr : "";
+}
+
+/* ---- parser state -------------------------------------------------------- */
+
+void gs_sse_init(gs_sse_parser_t *p, size_t max_bytes) {
+  memset(p, 0, sizeof *p);
+  p->max_bytes = max_bytes ? max_bytes : GS_SSE_DEFAULT_MAX_BYTES;
+  p->retry = -1;
+}
+
+void gs_sse_free(gs_sse_parser_t *p) {
+  buf_free(&p->line);
+  buf_free(&p->data);
+  buf_free(&p->type);
+  buf_free(&p->id);
+  buf_free(&p->last_id);
+}
+
+/* Forgets the stream in progress (partial line, incomplete event, BOM state);
+ * keeps the committed last event ID and the reconnection time. */
+static void stream_restart(gs_sse_parser_t *p) {
+  buf_clear(&p->line);
+  buf_clear(&p->data);
+  buf_clear(&p->type);
+  buf_clear(&p->id); /* an uncommitted id goes with the incomplete event */
+  p->id_dirty = 0;
+  p->bom = 0;
+  p->skip_lf = 0;
+  p->in_event = 0;
+}
+
+int gs_sse_reset(gs_sse_parser_t *p) {
+  if (p->in_callback)
+    return GS_EINVAL;
+  stream_restart(p);
+  buf_clear(&p->id);
+  buf_clear(&p->last_id);
+  p->error = 0;
+  p->retry = -1;
+  p->events = p->comments = p->discarded = 0;
+  return 0;
+}
+
+const char *gs_sse_last_event_id(const gs_sse_parser_t *p, size_t *len) {
+  if (len)
+    *len = p->last_id.len;
+  return buf_str(&p->last_id);
+}
+
+/* ---- lines and events ---------------------------------------------------- */
+
+/* A blank line: commit the id, dispatch the event if there is data. */
+static int dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
+  p->in_event = 0;
+  if (p->id_dirty) { /* commit: swap, so nothing is allocated here */
+    gs_sse_buf_t t = p->last_id;
+    p->last_id = p->id;
+    p->id = t;
+    buf_clear(&p->id);
+    p->id_dirty = 0;
+  }
+  if (p->data.len == 0) {
+    buf_clear(&p->type);
+    return 0;
+  }
+  p->data.ptr[--p->data.len] = '\0'; /* the last data line's LF */
+  gs_sse_event_t ev = {
+      .type = p->type.len ? p->type.ptr : "message",
+      .type_len = p->type.len ? p->type.len : 7,
+      .data = p->data.ptr,
+      .data_len = p->data.len,
+      .id = buf_str(&p->last_id),
+      .id_len = p->last_id.len,
+      .retry = p->retry,
+  };
+  p->events++;
+  int rc = 0;
+  if (cb) {
+    p->in_callback = 1;
+    rc = cb(&ev, data);
+    p->in_callback = 0;
+  }
+  buf_clear(&p->data);
+  buf_clear(&p->type);
+  return rc;
+}
+
+/* "retry" value: one or more ASCII digits, else -1 (ignored). */
+static long long parse_retry(const char *v, size_t n) {
+  if (n == 0)
+    return -1;
+  long long r = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned d = (unsigned char)v[i] - (unsigned)'0';
+    if (d > 9)
+      return -1;
+    r = r > (LLONG_MAX - (long long)d) / 10 ? LLONG_MAX : r * 10 + (long long)d;
+  }
+  return r;
+}
+
+/* One complete line (terminator excluded, len <= max_bytes). */
+static int process_line(gs_sse_parser_t *p, const char *line, size_t len, gs_sse_event_cb cb,
+                        void *data) {
+  if (len == 0)
+    return dispatch(p, cb, data);
+  if (line[0] == ':') {
+    p->comments++;
+    return 0;
+  }
+  p->in_event = 1;
+  const char *colon = memchr(line, ':', len);
+  size_t flen = colon ? (size_t)(colon - line) : len;
+  const char *value = colon ? colon + 1 : "";
+  size_t vlen = colon ? len - flen - 1 : 0;
+  if (vlen && value[0] == ' ') {
+    value++;
+    vlen--;
+  }
+  if (flen == 4 && memcmp(line, "data", 4) == 0) {
+    /* Joined data after this line: the buffer (each earlier line plus its
+     * LF) plus this value; the final LF is removed at dispatch. */
+    if (p->data.len > p->max_bytes || vlen > p->max_bytes - p->data.len)
+      return GS_EBODYTOOLARGE;
+    if (buf_reserve(&p->data, vlen + 1))
+      return GS_ENOMEM;
+    memcpy(p->data.ptr + p->data.len, value, vlen);
+    p->data.len += vlen;
+    p->data.ptr[p->data.len++] = '\n';
+    p->data.ptr[p->data.len] = '\0';
+  } else if (flen == 5 && memcmp(line, "event", 5) == 0) {
+    if (buf_set(&p->type, value, vlen))
+      return GS_ENOMEM;
+  } else if (flen == 2 && memcmp(line, "id", 2) == 0) {
+    if (!memchr(value, '\0', vlen)) {
+      if (buf_set(&p->id, value, vlen))
+        return GS_ENOMEM;
+      p->id_dirty = 1;
+    }
+  } else if (flen == 5 && memcmp(line, "retry", 5) == 0) {
+    long long r = parse_retry(value, vlen);
+    if (r >= 0)
+      p->retry = r;
+  }
+  return 0;
+}
+
+/* Parses s[0..n) after the BOM check. */
+static int process(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb, void *data) {
+  const char *end = s + n;
+  /* Cached positions of the next LF / CR at or after s (end: none left), so
+   * each byte is scanned by memchr at most once per character searched. */
+  const char *nlf = NULL, *ncr = NULL;
+  int rc;
+  if (p->skip_lf && s < end) {
+    if (*s == '\n')
+      s++;
+    p->skip_lf = 0;
+  }
+  while (s < end) {
+    if (!nlf || nlf < s) {
+      nlf = memchr(s, '\n', (size_t)(end - s));
+      if (!nlf)
+        nlf = end;
+    }
+    if (!ncr || ncr < s) {
+      ncr = memchr(s, '\r', (size_t)(end - s));
+      if (!ncr)
+        ncr = end;
+    }
+    const char *eol = nlf < ncr ? nlf : ncr;
+    size_t seg = (size_t)(eol - s);
+    if (seg > p->max_bytes - p->line.len)
+      return GS_EBODYTOOLARGE;
+    if (eol == end) /* no terminator: keep the partial line for the next feed */
+      return buf_append(&p->line, s, seg);
+    if (p->line.len) {
+      if (buf_append(&p->line, s, seg))
+        return GS_ENOMEM;
+      rc = process_line(p, p->line.ptr, p->line.len, cb, data);
+      buf_clear(&p->line);
+    } else {
+      rc = process_line(p, s, seg, cb, data);
+    }
+    if (rc)
+      return rc;
+    s = eol + 1;
+    if (*eol == '\r') {
+      if (s == end)
+        p->skip_lf = 1;
+      else if (*s == '\n')
+        s++;
+    }
+  }
+  return 0;
+}
+
+/* Skips a leading BOM (possibly split across feeds), then parses. */
+static int feed(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb, void *data) {
+  if (p->bom < 3) {
+    size_t i = 0;
+    while (i < n && p->bom < 3 && (unsigned char)s[i] == GS_SSE_BOM[p->bom]) {
+      p->bom++;
+      i++;
+    }
+    if (i == n && p->bom < 3)
+      return 0; /* still a possible BOM: wait for more */
+    if (p->bom < 3) {
+      /* Not a BOM: the bytes matched in earlier feeds are content. */
+      unsigned held = p->bom - (unsigned)i;
+      p->bom = 3;
+      if (held) {
+        int rc = process(p, (const char *)GS_SSE_BOM, held, cb, data);
+        if (rc)
+          return rc;
+      }
+      i = 0; /* this feed's matched bytes are content too */
+    }
+    s += i;
+    n -= i;
+  }
+  return process(p, s, n, cb, data);
+}
+
+int gs_sse_feed(gs_sse_parser_t *p, const char *bytes, size_t len, gs_sse_event_cb cb, void *data) {
+  if (p->in_callback || (!bytes && len))
+    return GS_EINVAL;
+  if (p->error)
+    return p->error;
+  if (len == 0)
+    return 0;
+  int rc = feed(p, bytes, len, cb, data);
+  if (rc)
+    p->error = rc;
+  return rc;
+}
+
+int gs_sse_finish(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
+  (void)cb;
+  (void)data;
+  if (p->in_callback)
+    return GS_EINVAL;
+  if (p->error)
+    return p->error;
+  int pending = p->line.len > 0 || p->in_event || (p->bom > 0 && p->bom < 3);
+  stream_restart(p);
+  if (pending)
+    p->discarded++;
+  return pending;
+}

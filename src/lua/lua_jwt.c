@@ -1,0 +1,202 @@
+/* Binding of the HS256 tokens (gs/jwt.h); the Lua API is gofr_sim/jwt.lua.
+ *
+ *   core.jwt_mint{secret=, groups=, ttl=3600, aud=, now=, nbf=0} -> token
+ *   core.jwt_verify(token, secret [, {aud=, now=, leeway=0}])
+ *     -> claims_json | nil, "auth_error", reason
+ *   core.jwt_decode(token) -> header_json, claims_json | nil, "invalid_argument", reason
+ *   core.sha256_hex(s) -> 64 lower-case hex digits
+ *
+ * Times are epoch seconds and must be whole numbers; now defaults to the
+ * wall clock. aud absent or false: no aud claim (mint) / aud not checked
+ * (verify). Wrong argument types raise; the JSON is decoded in Lua.
+ *
+ * Ownership: strings from the core are pushed, then freed here; the group
+ * pointer array is a Lua userdata, so a raise leaks nothing. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gs/error.h"
+#include "gs/jwt.h"
+#include "lua_bindings.h"
+
+/* Field `k` of the table at t as whole seconds, or def when nil. */
+static int64_t gs__ljwt_time(lua_State *L, int t, const char *fname, const char *k, int64_t def) {
+  lua_getfield(L, t, k);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return def;
+  }
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    luaL_error(L, "%s: option '%s' must be a number, got %s", fname, k, luaL_typename(L, -1));
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v == floor(v)) || fabs(v) >= 9.2e18)
+    luaL_error(L, "%s: option '%s' must be a whole number of seconds", fname, k);
+  return (int64_t)v;
+}
+
+/* Field `k` of the table at t as a string without NUL bytes, or NULL when
+ * nil or false. The string stays referenced by the table. */
+static const char *gs__ljwt_optstr(lua_State *L, int t, const char *fname, const char *k) {
+  lua_getfield(L, t, k);
+  const char *s = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t n;
+    s = lua_tolstring(L, -1, &n);
+    if (strlen(s) != n)
+      luaL_error(L, "%s: option '%s' must not contain NUL bytes", fname, k);
+  } else if (!lua_isnil(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
+    luaL_error(L, "%s: option '%s' must be a string, got %s", fname, k, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return s;
+}
+
+/* core.jwt_mint(opts) -> token */
+static int l_jwt_mint(lua_State *L) {
+  static const char fname[] = "jwt_mint";
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "secret");
+  size_t secret_len = 0;
+  const char *secret = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &secret_len) : NULL;
+  if (!secret || secret_len == 0)
+    return luaL_error(L, "%s: option 'secret' must be a non-empty string", fname);
+  /* the secret stays on the stack (index 2) while it is used */
+
+  lua_getfield(L, 1, "groups");
+  int gidx = lua_gettop(L);
+  size_t ngroups = 0;
+  const char **groups = NULL;
+  if (!lua_isnil(L, gidx)) {
+    if (!lua_istable(L, gidx))
+      return luaL_error(L, "%s: option 'groups' must be an array of strings, got %s", fname,
+                        luaL_typename(L, gidx));
+    ngroups = lua_objlen(L, gidx);
+    if (ngroups > GS_JWT_MAX_GROUPS)
+      return luaL_error(L, "%s: option 'groups' has more than %d entries", fname,
+                        GS_JWT_MAX_GROUPS);
+    groups = lua_newuserdata(L, (ngroups ? ngroups : 1) * sizeof *groups);
+    for (size_t i = 0; i < ngroups; i++) {
+      lua_rawgeti(L, gidx, (int)i + 1);
+      size_t n;
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "%s: option 'groups' must be an array of strings (entry %d is a %s)",
+                          fname, (int)i + 1, luaL_typename(L, -1));
+      groups[i] = lua_tolstring(L, -1, &n); /* kept alive by the groups table */
+      if (strlen(groups[i]) != n)
+        return luaL_error(L, "%s: group %d contains a NUL byte", fname, (int)i + 1);
+      lua_pop(L, 1);
+    }
+  }
+  const char *aud = gs__ljwt_optstr(L, 1, fname, "aud");
+  int64_t ttl = gs__ljwt_time(L, 1, fname, "ttl", 3600);
+  int64_t now = gs__ljwt_time(L, 1, fname, "now", (int64_t)time(NULL));
+  int64_t nbf = gs__ljwt_time(L, 1, fname, "nbf", 0);
+
+  char *token = NULL;
+  int rc = gs_jwt_mint(secret, secret_len, groups, ngroups, ttl, nbf, aud, now, &token);
+  if (rc)
+    return luaL_error(L, "%s: %s%s", fname, gs_strerror(rc),
+                      rc == GS_EINVAL ? " (groups and aud must be valid UTF-8, times must fit in "
+                                        "64 bits, groups at most 32 KiB)"
+                                      : "");
+  lua_pushstring(L, token);
+  free(token);
+  return 1;
+}
+
+/* core.jwt_verify(token, secret [, opts]) -> claims_json | nil, "auth_error", reason */
+static int l_jwt_verify(lua_State *L) {
+  static const char fname[] = "jwt_verify";
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "%s: token must be a string, got %s", fname, luaL_typename(L, 1));
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "%s: secret must be a string, got %s", fname, luaL_typename(L, 2));
+  size_t tlen, secret_len;
+  const char *token = lua_tolstring(L, 1, &tlen);
+  const char *secret = lua_tolstring(L, 2, &secret_len);
+  if (secret_len == 0)
+    return luaL_error(L, "%s: secret must not be empty", fname);
+  const char *aud = NULL;
+  int64_t now = (int64_t)time(NULL), leeway = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    aud = gs__ljwt_optstr(L, 3, fname, "aud");
+    now = gs__ljwt_time(L, 3, fname, "now", now);
+    leeway = gs__ljwt_time(L, 3, fname, "leeway", 0);
+    if (leeway < 0)
+      return luaL_error(L, "%s: option 'leeway' must not be negative", fname);
+  }
+  if (strlen(token) != tlen) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(GS_EAUTH));
+    lua_pushliteral(L, "Invalid token: contains a NUL byte");
+    return 3;
+  }
+  char err[256];
+  char *claims = NULL;
+  int rc = gs_jwt_verify(token, secret, secret_len, aud, now, leeway, &claims, err, sizeof err);
+  if (rc) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(rc));
+    lua_pushstring(L, err);
+    return 3;
+  }
+  lua_pushstring(L, claims);
+  free(claims);
+  return 1;
+}
+
+/* core.jwt_decode(token) -> header_json, claims_json | nil, "invalid_argument", reason */
+static int l_jwt_decode(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "jwt_decode: token must be a string, got %s", luaL_typename(L, 1));
+  size_t tlen;
+  const char *token = lua_tolstring(L, 1, &tlen);
+  char *header = NULL, *claims = NULL;
+  int rc = strlen(token) != tlen ? GS_EINVAL : gs_jwt_decode(token, &header, &claims);
+  if (rc) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(rc));
+    if (rc == GS_EINVAL)
+      lua_pushliteral(L, "jwt_decode: not a JWT (three base64url segments, the first two "
+                         "JSON objects)");
+    else
+      lua_pushfstring(L, "jwt_decode: %s", gs_strerror(rc));
+    return 3;
+  }
+  lua_pushstring(L, header);
+  lua_pushstring(L, claims);
+  free(header);
+  free(claims);
+  return 2;
+}
+
+/* core.sha256_hex(s) -> hex */
+static int l_sha256_hex(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "sha256_hex: expected a string, got %s", luaL_typename(L, 1));
+  size_t n;
+  const char *s = lua_tolstring(L, 1, &n);
+  char hex[65];
+  if (gs_jwt_sha256_hex(s, n, hex))
+    return luaL_error(L, "sha256_hex: out of memory");
+  lua_pushlstring(L, hex, 64);
+  return 1;
+}
+
+void gs_lua_open_jwt(lua_State *L) {
+  static const luaL_Reg fns[] = {{"jwt_mint", l_jwt_mint},
+                                 {"jwt_verify", l_jwt_verify},
+                                 {"jwt_decode", l_jwt_decode},
+                                 {"sha256_hex", l_sha256_hex},
+                                 {NULL, NULL}};
+  for (const luaL_Reg *f = fns; f->name; f++) {
+    lua_pushcfunction(L, f->func);
+    lua_setfield(L, -2, f->name);
+  }
+}

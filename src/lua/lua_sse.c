@@ -1,0 +1,205 @@
+/* Binding of the Server-Sent Events decoder (gs/sse.h):
+ *
+ *   core.sse_new([max_bytes]) -> parser    (max_bytes: line/event limit, default 16 MiB)
+ *   p:feed(chunk) -> { {type=, data=, id=, retry=}, ... }
+ *                  | nil, "body_too_large" | "out_of_memory", message
+ *   p:finish() -> pending_discarded (boolean) | nil, err_type, message
+ *   p:reset()
+ *   p:last_event_id() -> string ("" when none)
+ *   p:retry() -> ms | nil       p:comments() -> count
+ *
+ * feed returns a new array per call (empty when no event completed), in
+ * stream order. Each event: type ("message" when no event field), data (data
+ * lines joined with "\n", may be ""), id (the last event ID, persisting
+ * across events, "" when none), retry (the reconnection time in ms in effect,
+ * absent when the stream never set one). Errors are sticky: once feed fails,
+ * feed and finish return the same error until :reset(). finish ends the
+ * stream (an incomplete event is discarded, true tells that bytes were
+ * pending) and readies the parser for the next one; last_event_id and retry
+ * persist. A non-string chunk or a bad max_bytes raises.
+ *
+ * Ownership: the gs_sse_parser_t lives inside the userdata; its buffers are
+ * malloc'd (outside the Lua heap) and freed by __gc. */
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "gs/error.h"
+#include "gs/sse.h"
+#include "lua_bindings.h"
+
+static const char *const GS_SSE_MT = "gofr_sim.sse";
+
+typedef struct {
+  gs_sse_parser_t p;
+  int live; /* 0 after __gc */
+  int busy; /* inside gs_sse_feed; still set if a Lua error escaped it */
+} gs_lua_sse_t;
+
+typedef struct {
+  lua_State *L;
+  int t; /* absolute index of the result array */
+  int n;
+} gs_sse_collect_t;
+
+/* Argument 1 as a live parser. `quiet` (reset): recover from an interrupted
+ * feed without raising. */
+static gs_lua_sse_t *gs_check_sse_ex(lua_State *L, const char *fname, int quiet) {
+  gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
+  if (!ud->live)
+    luaL_error(L, "sse:%s: parser already freed", fname);
+  if (ud->busy) {
+    /* A Lua error (out of memory) escaped the event callback mid-feed: the
+     * parser's place in the stream is lost. Start it afresh. */
+    size_t max_bytes = ud->p.max_bytes;
+    gs_sse_free(&ud->p);
+    gs_sse_init(&ud->p, max_bytes);
+    ud->busy = 0;
+    if (!quiet)
+      luaL_error(L, "sse:%s: an earlier feed was interrupted by an error; stream state lost",
+                 fname);
+  }
+  return ud;
+}
+
+static gs_lua_sse_t *gs_check_sse(lua_State *L, const char *fname) {
+  return gs_check_sse_ex(L, fname, 0);
+}
+
+static int gs_sse_push_error(lua_State *L, int rc, size_t max_bytes) {
+  lua_pushnil(L);
+  lua_pushstring(L, gs_err_type(rc));
+  if (rc == GS_EBODYTOOLARGE)
+    lua_pushfstring(L, "sse: a line or an event's data exceeds max_bytes (%f)",
+                    (lua_Number)max_bytes);
+  else
+    lua_pushfstring(L, "sse: %s", gs_strerror(rc));
+  return 3;
+}
+
+/* core.sse_new([max_bytes]) -> parser */
+static int l_sse_new(lua_State *L) {
+  size_t max_bytes = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    if (lua_type(L, 1) != LUA_TNUMBER)
+      return luaL_error(L, "sse_new: max_bytes must be a positive integer, got %s",
+                        luaL_typename(L, 1));
+    lua_Number n = lua_tonumber(L, 1);
+    if (!(n >= 1 && n <= 9007199254740992.0 && n == (lua_Number)(long long)n))
+      return luaL_error(L, "sse_new: max_bytes must be a positive integer, got %s",
+                        lua_tostring(L, 1));
+    max_bytes = (size_t)n;
+  }
+  gs_lua_sse_t *ud = lua_newuserdata(L, sizeof *ud);
+  gs_sse_init(&ud->p, max_bytes);
+  ud->live = 1;
+  ud->busy = 0;
+  luaL_getmetatable(L, GS_SSE_MT);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+static int gs_sse_collect(const gs_sse_event_t *ev, void *data) {
+  gs_sse_collect_t *c = data;
+  lua_State *L = c->L;
+  lua_createtable(L, 0, 4);
+  lua_pushlstring(L, ev->type, ev->type_len);
+  lua_setfield(L, -2, "type");
+  lua_pushlstring(L, ev->data, ev->data_len);
+  lua_setfield(L, -2, "data");
+  lua_pushlstring(L, ev->id, ev->id_len);
+  lua_setfield(L, -2, "id");
+  if (ev->retry >= 0) {
+    lua_pushnumber(L, (lua_Number)ev->retry);
+    lua_setfield(L, -2, "retry");
+  }
+  lua_rawseti(L, c->t, ++c->n);
+  return 0;
+}
+
+static int l_sse_feed(lua_State *L) {
+  gs_lua_sse_t *ud = gs_check_sse(L, "feed");
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "sse:feed: chunk must be a string, got %s", luaL_typename(L, 2));
+  size_t len;
+  const char *chunk = lua_tolstring(L, 2, &len);
+  lua_newtable(L);
+  gs_sse_collect_t c = {L, lua_gettop(L), 0};
+  ud->busy = 1;
+  int rc = gs_sse_feed(&ud->p, chunk, len, gs_sse_collect, &c);
+  ud->busy = 0;
+  if (rc)
+    return gs_sse_push_error(L, rc, ud->p.max_bytes);
+  return 1;
+}
+
+static int l_sse_finish(lua_State *L) {
+  gs_lua_sse_t *ud = gs_check_sse(L, "finish");
+  int rc = gs_sse_finish(&ud->p, NULL, NULL);
+  if (rc < 0)
+    return gs_sse_push_error(L, rc, ud->p.max_bytes);
+  lua_pushboolean(L, rc > 0);
+  return 1;
+}
+
+static int l_sse_reset(lua_State *L) {
+  gs_sse_reset(&gs_check_sse_ex(L, "reset", 1)->p);
+  return 0;
+}
+
+static int l_sse_last_event_id(lua_State *L) {
+  size_t len;
+  const char *id = gs_sse_last_event_id(&gs_check_sse(L, "last_event_id")->p, &len);
+  lua_pushlstring(L, id, len);
+  return 1;
+}
+
+static int l_sse_retry(lua_State *L) {
+  long long retry = gs_check_sse(L, "retry")->p.retry;
+  if (retry < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, (lua_Number)retry);
+  return 1;
+}
+
+static int l_sse_comments(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)gs_check_sse(L, "comments")->p.comments);
+  return 1;
+}
+
+static int l_sse_tostring(lua_State *L) {
+  gs_lua_sse_t *ud = gs_check_sse(L, "__tostring");
+  lua_pushfstring(L, "gofr_sim.sse (events %f)", (lua_Number)ud->p.events);
+  return 1;
+}
+
+static int l_sse_gc(lua_State *L) {
+  gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
+  if (ud->live) {
+    gs_sse_free(&ud->p);
+    ud->live = 0;
+  }
+  return 0;
+}
+
+void gs_lua_open_sse(lua_State *L) {
+  if (luaL_newmetatable(L, GS_SSE_MT)) {
+    static const luaL_Reg methods[] = {{"feed", l_sse_feed},
+                                       {"finish", l_sse_finish},
+                                       {"reset", l_sse_reset},
+                                       {"last_event_id", l_sse_last_event_id},
+                                       {"retry", l_sse_retry},
+                                       {"comments", l_sse_comments},
+                                       {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_sse_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_sse_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_sse_new);
+  lua_setfield(L, -2, "sse_new");
+}
