@@ -213,6 +213,7 @@ local function config_of(state)
     arrival_rate_per_sec = o.workload == "constant-arrival-rate" and o.rate or nil,
     max_personas = o.workload ~= "closed" and o.max_personas or nil,
     duration_seconds = o.duration, total_requests = o.total_requests,
+    timeout_seconds = o.timeout, target_url = o.target_url,
   }
   for k, v in pairs(o) do
     if config[k] == nil and not M.FLAGS[k] and type(v) ~= "table" then config[k] = v end
