@@ -20,6 +20,8 @@ local M = {
   fixtures = require "gofr_sim.fixtures",
   rng = require "gofr_sim.rng",
   jwt = require "gofr_sim.jwt",
+  server = require "gofr_sim.server",
+  mcp = require "gofr_sim.mcp",
 }
 
 --- sim.metrics: samples, counters and checks of the current run, tagged

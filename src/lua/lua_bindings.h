@@ -12,5 +12,7 @@ void gs_lua_open_histogram(lua_State *L);
 /* jwt_mint, jwt_verify, jwt_decode, sha256_hex */
 void gs_lua_open_jwt(lua_State *L);
 void gs_lua_open_sse(lua_State *L); /* sse_new */
+/* server_listen */
+void gs_lua_open_server(lua_State *L);
 
 #endif

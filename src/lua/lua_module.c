@@ -18,5 +18,6 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_lua_open_histogram(L);
   gs_lua_open_jwt(L);
   gs_lua_open_sse(L);
+  gs_lua_open_server(L);
   return 1;
 }

@@ -42,6 +42,9 @@ struct gs_persona_s {
   gs_persona_t *live_prev, *live_next;
   gs_persona_t *waiters;     /* personas joined on this one */
   gs_persona_t *waiter_next; /* link in the target's waiters list */
+  /* gs_runtime_spawn's hook (NULL when none) and its data */
+  gs_persona_done_cb on_done;
+  void *done_data;
 };
 
 struct gs_runtime_s {
@@ -343,6 +346,14 @@ static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end) {
   p->waiters = NULL;
   if (rt->nlive == 0)
     uv_timer_stop(&rt->grace_timer);
+  if (p->on_done) {
+    gs_persona_done_cb cb = p->on_done;
+    p->on_done = NULL;
+    cb(end == GS_END_OK      ? GS_PERSONA_RETURNED
+       : end == GS_END_ERROR ? GS_PERSONA_RAISED
+                             : GS_PERSONA_ABORTED,
+       p->done_data);
+  }
   if (rt->closing)
     return;
   /* Drop the coroutine and the anchor; the handle keeps the results. */
@@ -556,10 +567,10 @@ static int l_join(lua_State *L) {
 
 /* ---- spawn ------------------------------------------------------------- */
 
-/* Creates a persona running the function at index 1 of L with the
+/* Creates a persona running the function at index `base` of L with the
  * arguments above it; pushes its handle on L. */
-static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt) {
-  int nargs = lua_gettop(L) - 1;
+static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt, int base) {
+  int nargs = lua_gettop(L) - base;
   gs_persona_t *p = lua_newuserdata(L, sizeof *p);
   memset(p, 0, sizeof *p);
   luaL_getmetatable(L, GS_PERSONA_MT);
@@ -577,9 +588,9 @@ static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt) {
    * looks for an error handler beyond a lua_resume()d coroutine's bottom
    * frame and would run the caller's xpcall handler on the wrong stack. */
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->xpcall_ref);
-  lua_pushvalue(L, 1);
+  lua_pushvalue(L, base);
   lua_pushcfunction(L, gs_persona_on_error);
-  for (int i = 2; i <= nargs + 1; i++)
+  for (int i = base + 1; i <= base + nargs; i++)
     lua_pushvalue(L, i);
   lua_xmove(L, p->co, nargs + 3);
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->threads_ref);
@@ -600,8 +611,19 @@ static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt) {
 /* sim.spawn(fn, ...) -> handle */
 static int l_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  gs_persona_spawn(L, gs_runtime_get(L));
+  gs_persona_spawn(L, gs_runtime_get(L), 1);
   return 1;
+}
+
+gs_persona_t *gs_runtime_spawn(lua_State *L, int nargs, gs_persona_done_cb on_done, void *data) {
+  int base = lua_gettop(L) - nargs;
+  luaL_checktype(L, base, LUA_TFUNCTION);
+  gs_persona_t *p = gs_persona_spawn(L, gs_runtime_get(L), base);
+  p->on_done = on_done;
+  p->done_data = data;
+  lua_replace(L, base); /* the handle takes the function's slot */
+  lua_settop(L, base);
+  return p;
 }
 
 /* ---- run, stop --------------------------------------------------------- */
@@ -656,7 +678,7 @@ static int l_run(lua_State *L) {
     rt->stopping = 0;
   lua_newtable(L);
   lua_rawseti(L, LUA_REGISTRYINDEX, rt->errors_ref);
-  gs_persona_t *root = gs_persona_spawn(L, rt);
+  gs_persona_t *root = gs_persona_spawn(L, rt, 1);
   root->is_root = 1;
   int handle = lua_gettop(L);
   rt->running = 1;

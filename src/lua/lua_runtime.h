@@ -47,6 +47,23 @@ int gs_persona_yield(lua_State *L, gs_persona_t *p, const gs_op_type_t *op, void
 /* The pending operation finished: queue the persona for resumption. */
 void gs_persona_wake(gs_persona_t *p);
 
+/* How a persona ended, for gs_persona_done_cb. */
+enum { GS_PERSONA_RETURNED, GS_PERSONA_RAISED, GS_PERSONA_ABORTED };
+
+/* Called exactly once when a persona started by gs_runtime_spawn finishes,
+ * however it ends (`how` is a GS_PERSONA_* value; a raise has already been
+ * reported and counted as a script error). It runs inside the scheduler,
+ * possibly while the runtime is being torn down: it must not touch Lua. */
+typedef void (*gs_persona_done_cb)(int how, void *data);
+
+/* Spawns, like sim.spawn, the function below the `nargs` values on top of L
+ * as a new persona with those values as its arguments (first resumed by the
+ * next drain). Replaces the function and arguments with the persona's handle
+ * and returns the persona. on_done (may be NULL) is called with data when it
+ * finishes. Raises on a Lua memory error (nothing is spawned then); for C
+ * code that must not raise (I/O callbacks), call it under lua_cpcall. */
+gs_persona_t *gs_runtime_spawn(lua_State *L, int nargs, gs_persona_done_cb on_done, void *data);
+
 /* Opens the scheduler's functions into the table on top of the stack
  * (spawn, wait, sleep, now, run, stop, stopping, stats, ...). */
 void gs_runtime_open(lua_State *L);

@@ -1,0 +1,621 @@
+--- sim.mcp: an MCP client over the Streamable HTTP transport, for personas.
+--
+--   local s, err_type, msg = sim.mcp.connect("http://127.0.0.1:8070/mcp", { timeout = 30 })
+--   local r = s:call("get_content", { url = u, session = true }, { auth_token = tok })
+--   if r.ok then print(r.data.session_id) else print(r.error_type, r.message) end
+--   s:close()
+--
+-- connect() initialises a session (initialize, then notifications/initialized)
+-- and keeps the server's Mcp-Session-Id and the negotiated protocol version,
+-- sent on every later request. Each JSON-RPC request is one POST to the exact
+-- URL (307/308 redirects are followed with method and body); the answer is a
+-- JSON body or an SSE stream read until the response with our id. A 404 to a
+-- request carrying a session id re-initialises once and retries.
+--
+-- session:call() returns a result table (never raises for the world failing):
+--   { ok=, data=, text=, result=, is_error=, error_code=, error_type=, message=, code= }
+-- and records the sample `mcp.<tool>` in sim.metrics. Other methods follow the
+-- engine's convention: value, or nil, err_type, message. See docs/mcp.md.
+local core = require "gofr_sim.core"
+local metrics = require "gofr_sim.metrics"
+local json = require("cjson.safe").new()
+
+local type, pairs, ipairs, tostring, error, setmetatable = type, pairs, ipairs, tostring, error,
+  setmetatable
+local concat, sort = table.concat, table.sort
+local min = math.min
+
+local M = {}
+
+--- The protocol version connect() asks for by default (the newest the MCP
+-- SDKs speak); whatever the server answers is kept.
+M.PROTOCOL_VERSION = "2025-11-25"
+
+--- JSON null, as found in decoded results (lua-cjson's cjson.null).
+M.null = require("cjson").null
+local NULL = M.null
+
+--- The old Python harness's coarse error categories of each error type this
+-- module produces (docs/mcp.md). Types not listed go through M.error_class.
+M.ERROR_CLASSES = {
+  -- transport
+  network_timeout = "network_timeout",
+  network_connect = "network_error",
+  network_protocol = "network_error",
+  network_error = "network_error",
+  body_too_large = "network_error",
+  mcp_protocol = "network_error",
+  mcp_session_lost = "network_error",
+  -- MCP-level failures
+  mcp_rpc_error = "mcp_tool_failed",
+  mcp_invalid_arguments = "mcp_tool_failed",
+  mcp_tool_failed = "mcp_tool_failed",
+  -- gofr-dig error codes (success:false), lower-cased
+  auth_error = "auth_error",
+  permission_denied = "mcp_tool_failed",
+  rate_limit_exceeded = "rate_limited",
+  rate_limited = "rate_limited",
+  timeout_error = "network_timeout",
+  fetch_error = "network_error",
+  connection_error = "network_error",
+  invalid_url = "mcp_tool_failed",
+  url_not_found = "mcp_tool_failed",
+  access_denied = "mcp_tool_failed",
+  ssrf_blocked = "mcp_tool_failed",
+  robots_blocked = "mcp_tool_failed",
+  extraction_error = "mcp_tool_failed",
+  selector_not_found = "mcp_tool_failed",
+  invalid_selector = "mcp_tool_failed",
+  encoding_error = "mcp_tool_failed",
+  parse_error = "mcp_tool_failed",
+  content_too_large = "mcp_tool_failed",
+  invalid_argument = "mcp_tool_failed",
+  session_error = "mcp_tool_failed",
+  session_not_found = "mcp_tool_failed",
+  session_validation = "mcp_tool_failed",
+  unknown_tool = "mcp_tool_failed",
+}
+
+--- The old harness's category of any error type: ERROR_CLASSES, then
+-- http_401/403 -> auth_error, http_429 -> rate_limited, other http_* ->
+-- mcp_tool_failed, then the harness's own substring rules (auth/token/
+-- unauthorized, rate/429/throttl, timeout, fetch/network/connect, else
+-- mcp_tool_failed). nil for nil (a success).
+function M.error_class(err_type)
+  if err_type == nil then return nil end
+  local c = M.ERROR_CLASSES[err_type]
+  if c then return c end
+  local t = tostring(err_type):lower()
+  local status = t:match("^http_(%d+)$")
+  if status then
+    if status == "401" or status == "403" then return "auth_error" end
+    if status == "429" then return "rate_limited" end
+    return "mcp_tool_failed"
+  end
+  if t:find("auth", 1, true) or t:find("token", 1, true) or t:find("unauthorized", 1, true) then
+    return "auth_error"
+  end
+  if t:find("rate", 1, true) or t:find("429", 1, true) or t:find("throttl", 1, true) then
+    return "rate_limited"
+  end
+  if t:find("timeout", 1, true) then return "network_timeout" end
+  if t:find("fetch", 1, true) or t:find("network", 1, true) or t:find("connect", 1, true) then
+    return "network_error"
+  end
+  return "mcp_tool_failed"
+end
+
+-- Misuse ----------------------------------------------------------------------
+
+local THIS_FILE = debug.getinfo(1, "S").short_src
+
+-- "file:line: " of the first caller outside this module.
+local function caller_position()
+  for level = 3, 12 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.short_src ~= THIS_FILE and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline .. ": "
+    end
+  end
+  return ""
+end
+
+local function fail(fname, msg)
+  error(caller_position() .. fname .. ": " .. msg, 0)
+end
+
+-- Checks opts against {name = "type"}; nil is an empty table.
+local function check_options(fname, opts, accepted)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then fail(fname, "opts must be a table, got " .. type(opts)) end
+  for k, v in pairs(opts) do
+    local want = accepted[k]
+    if not want then
+      local names = {}
+      for n in pairs(accepted) do names[#names + 1] = n end
+      sort(names)
+      fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(k), concat(names, ", ")))
+    end
+    if type(v) ~= want then
+      fail(fname, ("option '%s' must be a %s, got %s"):format(k, want, type(v)))
+    end
+  end
+  if opts.timeout ~= nil and not (opts.timeout > 0) then -- luacheck: ignore 581 (NaN)
+    fail(fname, "option 'timeout' must be > 0, got " .. tostring(opts.timeout))
+  end
+  return opts
+end
+
+local function encode(fname, value)
+  local s, err = json.encode(value)
+  if not s then fail(fname, "cannot encode the request as JSON: " .. tostring(err)) end
+  return s
+end
+
+-- HTTP ------------------------------------------------------------------------
+
+local Session = {}
+Session.__index = Session
+
+local RESERVED = {
+  ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
+  ["mcp-protocol-version"] = true,
+}
+
+-- The header lines of a request in a session with this id and version
+-- (either may be nil). User headers come first; ours win.
+local function header_lines(s, session_id, version)
+  local h = {}
+  for name, value in pairs(s.extra_headers) do
+    if not RESERVED[name:lower()] then h[#h + 1] = name .. ": " .. value end
+  end
+  h[#h + 1] = "Content-Type: application/json"
+  h[#h + 1] = "Accept: application/json, text/event-stream"
+  if session_id then h[#h + 1] = "Mcp-Session-Id: " .. session_id end
+  if version then h[#h + 1] = "MCP-Protocol-Version: " .. version end
+  return h
+end
+
+local function http(s, method, body, timeout, headers)
+  return core.http_request {
+    method = method, url = s.url, headers = headers or s._headers, body = body,
+    timeout = timeout, follow_redirects = true,
+  }
+end
+
+-- A short description of an HTTP error response: its JSON-RPC error message
+-- when it has one, else the start of the body.
+local function http_message(res)
+  local msg = "HTTP " .. res.status
+  local body = res.body or ""
+  local doc = body:find("^%s*{") and json.decode(body)
+  if type(doc) == "table" and type(doc.error) == "table" and type(doc.error.message) == "string" then
+    return msg .. ": " .. doc.error.message
+  end
+  body = body:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
+  if body ~= "" then msg = msg .. ": " .. body:sub(1, 200) end
+  return msg
+end
+
+-- The server has forgotten the session: 404 (the spec), or the 400 plain
+-- text "No valid session ID provided" of python-sdk's session manager
+-- (gofr-dig after a restart) and of server-everything.
+local function session_gone(res)
+  return res.status == 404
+    or (res.status == 400 and res.body:find("No valid session ID", 1, true) ~= nil)
+end
+
+-- Reading the answer -----------------------------------------------------------
+
+-- True when a received JSON-RPC message is the response to request `id`, or
+-- an error tied to no request (id null, or python-sdk's "server-error").
+local function is_mine(msg, id)
+  if type(msg) ~= "table" then return false end
+  if msg.method ~= nil then return false end -- a notification or a server request
+  if msg.result == nil and msg.error == nil then return false end
+  local mid = msg.id
+  if mid == id then return true end
+  return msg.error ~= nil and (mid == nil or mid == NULL or mid == "server-error")
+end
+
+-- The outcome of our response message: result, or nil, err_type, message, code.
+local function outcome(msg, id)
+  local e = msg.error
+  if e ~= nil then
+    if type(e) == "table" then
+      return nil, "mcp_rpc_error", tostring(e.message), e.code
+    end
+    return nil, "mcp_rpc_error", tostring(e)
+  end
+  if type(msg.result) ~= "table" then
+    return nil, "mcp_protocol", ("the result of request %s is not an object"):format(tostring(id))
+  end
+  return msg.result
+end
+
+local sse_parser -- shared: feed + finish run without yielding in between
+
+local function read_sse(s, body, id)
+  local p = sse_parser
+  if not p then
+    p = core.sse_new()
+    sse_parser = p
+  end
+  p:reset()
+  local events, err_type, err = p:feed(body)
+  if not events then
+    p:reset()
+    return nil, err_type, err
+  end
+  p:finish()
+  for _, ev in ipairs(events) do
+    local data = ev.data
+    if data ~= "" then -- priming events carry an id and empty data
+      local msg = ev.type == "message" and json.decode(data)
+      if is_mine(msg, id) then return outcome(msg, id) end
+      s.stats.ignored = s.stats.ignored + 1
+    end
+  end
+  return nil, "mcp_protocol",
+    ("the SSE stream ended without the response to request %d"):format(id)
+end
+
+local function read_json(s, body, id)
+  local doc = json.decode(body)
+  if type(doc) ~= "table" then
+    return nil, "mcp_protocol", "the application/json body is not a JSON object"
+  end
+  if doc[1] ~= nil then -- a batch (2025-03-26)
+    for _, msg in ipairs(doc) do
+      if is_mine(msg, id) then return outcome(msg, id) end
+      s.stats.ignored = s.stats.ignored + 1
+    end
+  elseif is_mine(doc, id) then
+    return outcome(doc, id)
+  else
+    s.stats.ignored = s.stats.ignored + 1
+  end
+  return nil, "mcp_protocol", ("the JSON body carries no response to request %d"):format(id)
+end
+
+local function read_response(s, res, id)
+  if res.body == "" then
+    return nil, "mcp_protocol", ("HTTP %d with no body to request %d"):format(res.status, id)
+  end
+  local ct = (res.headers["content-type"] or ""):lower():match("^%s*([^;%s]+)")
+  if ct == "text/event-stream" then return read_sse(s, res.body, id) end
+  if ct == "application/json" then return read_json(s, res.body, id) end
+  return nil, "mcp_protocol",
+    ("HTTP %d answer to request %d is %s, not JSON or SSE"):format(res.status, id, ct or "untyped")
+end
+
+-- Requests --------------------------------------------------------------------
+
+local SESSION_GONE = {} -- private marker err_type
+
+-- Tells the server we gave up on request `id` (MCP: a timeout SHOULD send
+-- notifications/cancelled). Runs as its own persona: the caller goes on.
+local function cancel(s, id)
+  if core.stopping() then return end
+  local body = json.encode {
+    jsonrpc = "2.0", method = "notifications/cancelled",
+    params = { requestId = id, reason = "timeout" },
+  }
+  local headers, timeout = s._headers, min(s.timeout, 5)
+  core.spawn(function()
+    core.http_request {
+      method = "POST", url = s.url, headers = headers, body = body,
+      timeout = timeout, follow_redirects = true,
+    }
+  end)
+end
+
+-- One POST carrying request `method` (with the session's headers, or
+-- `headers` of no session); returns result, or nil, err_type, message, code;
+-- and the HTTP response as the 5th value.
+local function exchange(s, fname, method, params, timeout, headers)
+  local id = s._next_id
+  s._next_id = id + 1
+  local body = encode(fname, { jsonrpc = "2.0", id = id, method = method, params = params })
+  s.stats.requests = s.stats.requests + 1
+  local with_session = not headers and s.session_id
+  local res, err_type, msg = http(s, "POST", body, timeout, headers)
+  if not res then
+    if err_type == "network_timeout" and method ~= "initialize" then cancel(s, id) end
+    return nil, err_type, msg
+  end
+  local status = res.status
+  if status >= 200 and status < 300 then
+    local result, et, m, code = read_response(s, res, id)
+    return result, et, m, code, res
+  end
+  if with_session and session_gone(res) then
+    return nil, SESSION_GONE, http_message(res), nil, res
+  end
+  return nil, "http_" .. status, http_message(res), nil, res
+end
+
+-- initialize + notifications/initialized; true or nil, err_type, message,
+-- code. The session's id, version and headers change only on success, so
+-- personas sharing the session go on meanwhile.
+local function handshake(s, fname)
+  local result, err_type, msg, code, res = exchange(s, fname, "initialize", {
+    protocolVersion = s.requested_version,
+    capabilities = s.client_capabilities,
+    clientInfo = s.client_info,
+  }, s.timeout, header_lines(s))
+  if not result then return nil, err_type, msg, code end
+  local version = result.protocolVersion
+  if type(version) ~= "string" or version == "" then
+    return nil, "mcp_protocol", "the initialize result has no protocolVersion"
+  end
+  local sid = res.headers["mcp-session-id"]
+  if sid == "" then sid = nil end
+  local headers = header_lines(s, sid, version)
+  local ack, et, m = http(s, "POST", '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+    s.timeout, headers)
+  if not ack then return nil, et, m end
+  if ack.status < 200 or ack.status >= 300 then
+    return nil, "http_" .. ack.status, http_message(ack)
+  end
+  s.session_id, s.protocol_version, s._headers = sid, version, headers
+  s.server_info = result.serverInfo
+  s.server_capabilities = result.capabilities
+  s.instructions = result.instructions
+  return true
+end
+
+local function check_open(s, fname)
+  if getmetatable(s) ~= Session then fail(fname, "call it as session:method(...)") end
+  if s.closed then fail(fname, "the session is closed") end
+end
+
+local REQUEST_OPTIONS = { timeout = "number" }
+
+--- session:request(method, params, opts) -> result | nil, err_type, message, code
+-- Any JSON-RPC request (params: a table or nil; opts.timeout). The building
+-- block of call/list_tools/ping; not recorded in metrics.
+function Session:request(method, params, opts)
+  check_open(self, "session:request")
+  if type(method) ~= "string" or method == "" then
+    fail("session:request", "method must be a non-empty string, got " .. tostring(method))
+  end
+  if params ~= nil and type(params) ~= "table" then
+    fail("session:request", "params must be a table or nil, got " .. type(params))
+  end
+  opts = check_options("session:request", opts, REQUEST_OPTIONS)
+  return self:_request("session:request", method, params, opts.timeout or self.timeout)
+end
+
+-- A new session in place of the one whose id was `gone_sid` (or of a lost
+-- one); true or nil, message. Personas sharing the session wait for a
+-- renewal in progress instead of starting their own.
+local function renew(s, fname, gone_sid)
+  while s._renewing do
+    if not core.sleep(0.005) then return nil, "the run is stopping" end
+  end
+  if not s._lost and s.session_id ~= gone_sid then return true end -- renewed meanwhile
+  s._renewing = true
+  s.stats.reinits = s.stats.reinits + 1
+  local ok, et, m = handshake(s, fname)
+  s._renewing = false
+  s._lost = not ok
+  if not ok then return nil, ("re-initialising failed: %s: %s"):format(tostring(et), tostring(m)) end
+  return true
+end
+
+local NO_SESSION = {} -- matches no session id
+
+function Session:_request(fname, method, params, timeout)
+  if self._lost or self._renewing then -- wait for, or retry, a renewal first
+    local ok, why = renew(self, fname, NO_SESSION)
+    if not ok then return nil, "mcp_session_lost", "the session was lost; " .. why end
+  end
+  local sent_sid = self.session_id
+  local result, err_type, msg, code = exchange(self, fname, method, params, timeout)
+  if err_type ~= SESSION_GONE then return result, err_type, msg, code end
+  -- The server forgot the session: start a new one and retry once.
+  local ok, why = renew(self, fname, sent_sid)
+  if not ok then return nil, "mcp_session_lost", msg .. "; " .. why end
+  result, err_type, msg, code = exchange(self, fname, method, params, timeout)
+  if err_type == SESSION_GONE then
+    self._lost = true -- the next request starts with a new session
+    return nil, "mcp_session_lost", msg .. " (again, after re-initialising)"
+  end
+  return result, err_type, msg, code
+end
+
+-- Tool results ----------------------------------------------------------------
+
+-- The text decoded as JSON when it is a JSON object, array or string; else
+-- the text itself.
+local function decode_text(text)
+  local c = text:match("^%s*(.)")
+  if c == "{" or c == "[" or c == '"' then
+    local v = json.decode(text)
+    if v ~= nil then return v end
+  end
+  return text
+end
+
+--- Interprets a raw tools/call result (gofr-dig's rules as the default,
+-- valid for any MCP server): the result table session:call returns.
+function M.decode_result(result)
+  local r = { result = result, is_error = result.isError == true }
+  local text
+  if type(result.content) == "table" then
+    for _, block in ipairs(result.content) do
+      if type(block) == "table" and block.type == "text" and type(block.text) == "string" then
+        text = block.text
+        break
+      end
+    end
+  end
+  if text then
+    r.text = text
+    r.data = decode_text(text)
+  elseif type(result.structuredContent) == "table" then
+    r.data = result.structuredContent
+  end
+  if r.is_error then
+    r.ok = false
+    r.error_type = "mcp_invalid_arguments"
+    r.message = text or "the tool result has isError:true and no text"
+    return r
+  end
+  local d = r.data
+  if type(d) == "table" and d.success == false then
+    r.ok = false
+    local code = d.error_code
+    if type(code) == "string" and code ~= "" then
+      r.error_code = code
+      r.error_type = code:lower()
+    else
+      r.error_type = "mcp_tool_failed"
+    end
+    local m = d.message
+    if type(m) ~= "string" then m = d.error end
+    r.message = type(m) == "string" and m or nil
+    return r
+  end
+  r.ok = true
+  return r
+end
+
+local metric_names = {} -- tool -> "mcp.<tool>"
+local CALL_OPTIONS = { auth_token = "string", timeout = "number" }
+
+--- session:call(tool, args, opts) -> result table (see the module comment).
+-- opts.auth_token is added to the arguments as `auth_token` (omitted when
+-- nil); opts.timeout overrides the session's. Records `mcp.<tool>`.
+function Session:call(tool, args, opts)
+  check_open(self, "session:call")
+  if type(tool) ~= "string" or tool == "" then
+    fail("session:call", "tool must be a non-empty string, got " .. tostring(tool))
+  end
+  if args ~= nil and type(args) ~= "table" then
+    fail("session:call", "args must be a table or nil, got " .. type(args))
+  end
+  opts = check_options("session:call", opts, CALL_OPTIONS)
+  local arguments = args or {}
+  if opts.auth_token ~= nil then
+    arguments = {}
+    if args then for k, v in pairs(args) do arguments[k] = v end end
+    arguments.auth_token = opts.auth_token
+  end
+  local name = metric_names[tool]
+  if not name then
+    name = "mcp." .. tool
+    metric_names[tool] = name
+  end
+  local started = core.now()
+  local result, err_type, msg, code = self:_request("session:call", "tools/call",
+    { name = tool, arguments = arguments }, opts.timeout or self.timeout)
+  local r
+  if result then
+    r = M.decode_result(result)
+  else
+    r = { ok = false, error_type = err_type, message = msg, code = code, is_error = false }
+  end
+  metrics.current:record(name, core.now() - started,
+    metrics.with_persona_tags { tool = name, error_type = r.error_type })
+  return r
+end
+
+--- session:list_tools(opts) -> array of tools (all pages) | nil, err_type, message, code
+function Session:list_tools(opts)
+  check_open(self, "session:list_tools")
+  opts = check_options("session:list_tools", opts, REQUEST_OPTIONS)
+  local tools, seen, cursor = {}, {}, nil
+  repeat
+    local result, err_type, msg, code = self:_request("session:list_tools", "tools/list",
+      cursor and { cursor = cursor } or nil, opts.timeout or self.timeout)
+    if not result then return nil, err_type, msg, code end
+    if type(result.tools) ~= "table" then
+      return nil, "mcp_protocol", "the tools/list result has no tools array"
+    end
+    for _, t in ipairs(result.tools) do tools[#tools + 1] = t end
+    cursor = result.nextCursor
+    if type(cursor) ~= "string" then
+      cursor = nil
+    elseif seen[cursor] then
+      return nil, "mcp_protocol", "tools/list repeated the cursor " .. cursor
+    else
+      seen[cursor] = true
+    end
+  until not cursor
+  return tools
+end
+
+--- session:ping(opts) -> true | nil, err_type, message, code
+function Session:ping(opts)
+  check_open(self, "session:ping")
+  opts = check_options("session:ping", opts, REQUEST_OPTIONS)
+  local result, err_type, msg, code = self:_request("session:ping", "ping", nil,
+    opts.timeout or self.timeout)
+  if not result then return nil, err_type, msg, code end
+  return true
+end
+
+--- session:close(opts) -> true | nil, err_type, message
+-- Ends the session: DELETE with its id (200, 404 and 405 are all fine). A
+-- session without an id (stateless server) has nothing to end. Idempotent.
+function Session:close(opts)
+  if getmetatable(self) ~= Session then fail("session:close", "call it as session:close()") end
+  opts = check_options("session:close", opts, REQUEST_OPTIONS)
+  if self.closed then return true end
+  self.closed = true
+  if not self.session_id then return true end
+  local res, err_type, msg = http(self, "DELETE", nil, opts.timeout or self.timeout)
+  if not res then return nil, err_type, msg end
+  local st = res.status
+  if (st >= 200 and st < 300) or st == 404 or st == 405 then return true end
+  return nil, "http_" .. st, http_message(res)
+end
+
+-- connect -----------------------------------------------------------------------
+
+local CONNECT_OPTIONS = {
+  timeout = "number", protocol_version = "string", client_info = "table",
+  headers = "table", capabilities = "table",
+}
+
+--- sim.mcp.connect(url, opts) -> session | nil, err_type, message, code
+-- opts: timeout (seconds, default 30, per request), protocol_version
+-- (default M.PROTOCOL_VERSION), client_info ({name=, version=}),
+-- capabilities (default {}), headers (extra headers on every request, e.g.
+-- Authorization).
+function M.connect(url, opts)
+  if type(url) ~= "string" or not url:match("^[hH][tT][tT][pP][sS]?://.") then
+    fail("sim.mcp.connect", "url must be an http:// or https:// URL, got " .. tostring(url))
+  end
+  opts = check_options("sim.mcp.connect", opts, CONNECT_OPTIONS)
+  local extra = {}
+  for k, v in pairs(opts.headers or {}) do
+    if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+      fail("sim.mcp.connect", "option 'headers' must map header names to strings")
+    end
+    extra[k] = tostring(v)
+  end
+  local gs = package.loaded.gofr_sim
+  local s = setmetatable({
+    url = url,
+    timeout = opts.timeout or 30,
+    requested_version = opts.protocol_version or M.PROTOCOL_VERSION,
+    client_info = opts.client_info or {
+      name = "gofr-sim", version = type(gs) == "table" and gs._VERSION or "0",
+    },
+    client_capabilities = opts.capabilities or {},
+    extra_headers = extra,
+    stats = { requests = 0, ignored = 0, reinits = 0 },
+    _next_id = 1,
+  }, Session)
+  local ok, err_type, msg, code = handshake(s, "sim.mcp.connect")
+  if not ok then return nil, err_type, msg, code end
+  return s
+end
+
+M.Session = Session
+
+return M

@@ -1,0 +1,160 @@
+--- sim.server: an HTTP/1.1 server on the engine's loop whose requests are
+-- handled by Lua personas, and Server-Sent Events formatting.
+--
+--   local srv = assert(sim.server.listen {
+--     port = 0,
+--     handler = function(req, res)
+--       sim.sleep(0.1)                       -- a handler is a persona: it may yield
+--       res:send(200, { ["Content-Type"] = "text/plain" }, "hello " .. req.path)
+--     end,
+--   })
+--   -- ... requests are served while sim.run drives the loop ...
+--   srv.close()
+--
+-- The request/response API is in C (src/lua/lua_server.c); routing and
+-- protocol helpers belong here or in their users (the twin). See docs/server.md.
+local core = require "gofr_sim.core"
+
+local type, error, tostring, pairs = type, error, tostring, pairs
+local concat, sort = table.concat, table.sort
+local floor = math.floor
+
+local M = {}
+
+local LISTEN_OPTIONS = {
+  host = "string",
+  port = "number",
+  handler = "function",
+  max_body = "number",
+  max_header = "number",
+}
+
+local function option_names(options)
+  local names = {}
+  for k in pairs(options) do names[#names + 1] = k end
+  sort(names)
+  return concat(names, ", ")
+end
+
+local function check_options(fname, opts, options)
+  if type(opts) ~= "table" then
+    error(("%s: expected an options table, got %s"):format(fname, type(opts)), 3)
+  end
+  for k, v in pairs(opts) do
+    local want = options[k]
+    if not want then
+      error(("%s: unknown option '%s' (accepted: %s)")
+        :format(fname, tostring(k), option_names(options)), 3)
+    end
+    if type(v) ~= want then
+      error(("%s: option '%s' must be a %s, got %s"):format(fname, k, want, type(v)), 3)
+    end
+  end
+end
+
+local function check_integer(fname, opts, key, lo, hi)
+  local v = opts[key]
+  if v ~= nil and not (v >= lo and v <= hi and floor(v) == v) then
+    error(("%s: option '%s' must be an integer %d..%d, got %s")
+      :format(fname, key, lo, hi, tostring(v)), 3)
+  end
+end
+
+--- sim.server.listen{host="127.0.0.1", port=0, handler=fn, max_body=, max_header=}
+--   -> {url=, host=, port=, close=, connections=} | nil, err_type, message
+-- handler(req, res) runs as a new persona for every request:
+--   req = {method=, target= (raw), path= (before '?', not decoded),
+--          query= (after '?', or ""), headers= (lower-case names, repeats
+--          joined with ", "), body=}
+--   res:send(status, headers, body) | res:start(status, headers), then
+--   res:write(chunk)... and res:finish() | res:drop(); res.closed
+-- Requests are served while the loop runs (inside sim.run). max_body
+-- (default 1 MiB) and max_header (default 16 KiB) are in bytes; over them
+-- the server answers 413/431 without calling the handler. close() may be
+-- called as srv.close() or srv:close(); closing twice is harmless. Keep the
+-- returned table: once it is garbage the server closes.
+function M.listen(opts)
+  local fname = "sim.server.listen"
+  check_options(fname, opts, LISTEN_OPTIONS)
+  if not opts.handler then
+    error(fname .. ": option 'handler' (a function(req, res)) is required", 2)
+  end
+  check_integer(fname, opts, "port", 0, 65535)
+  check_integer(fname, opts, "max_body", 1, 2 ^ 53)
+  check_integer(fname, opts, "max_header", 1, 2 ^ 53)
+  local host = opts.host or "127.0.0.1"
+  local srv, err_type, msg = core.server_listen(opts.handler, host, opts.port or 0,
+    opts.max_header, opts.max_body)
+  if not srv then return nil, err_type, msg end
+  local port = srv:port()
+  local url_host = host:find(":", 1, true) and ("[" .. host .. "]") or host
+  return {
+    url = ("http://%s:%d"):format(url_host, port),
+    host = host,
+    port = port,
+    close = function() srv:close() end,
+    --- Open connections (0 once closed).
+    connections = function() return srv:connections() end,
+  }
+end
+
+local SSE_OPTIONS = {
+  event = "string",
+  id = "string",
+  data = "string",
+  retry = "number",
+  comment = "string",
+  crlf = "boolean",
+}
+
+local function check_line(fname, key, s)
+  if s:find("[\r\n%z]") then
+    error(("%s: option '%s' must not contain CR, LF or NUL"):format(fname, key), 3)
+  end
+end
+
+--- sim.server.sse_event{event=, id=, data=, retry=, comment=, crlf=false}
+--   -> the event's wire text
+-- Fields in the order sse-starlette writes them: ": comment", "id: ",
+-- "event: ", "retry: ", then one "data: " line per line of data (split at
+-- LF, CRLF or CR, as sse-starlette does), then the blank line that ends the
+-- event. Line ends are CRLF when crlf is true (gofr-dig's), else LF. With
+-- only a comment the result is a keep-alive (": ping\r\n\r\n"); with no data
+-- and no comment, no data line is written.
+function M.sse_event(ev)
+  local fname = "sim.server.sse_event"
+  check_options(fname, ev, SSE_OPTIONS)
+  check_integer(fname, ev, "retry", 0, 2 ^ 53)
+  local eol = ev.crlf and "\r\n" or "\n"
+  local out = {}
+  if ev.comment then
+    check_line(fname, "comment", ev.comment)
+    out[#out + 1] = ": " .. ev.comment .. eol
+  end
+  if ev.id then
+    check_line(fname, "id", ev.id)
+    out[#out + 1] = "id: " .. ev.id .. eol
+  end
+  if ev.event then
+    check_line(fname, "event", ev.event)
+    out[#out + 1] = "event: " .. ev.event .. eol
+  end
+  if ev.retry then
+    out[#out + 1] = ("retry: %d"):format(ev.retry) .. eol
+  end
+  local data = ev.data
+  if data then
+    data = data:gsub("\r\n", "\n"):gsub("\r", "\n")
+    local start = 1
+    while true do
+      local nl = data:find("\n", start, true)
+      out[#out + 1] = "data: " .. data:sub(start, (nl or 0) - 1) .. eol
+      if not nl then break end
+      start = nl + 1
+    end
+  end
+  out[#out + 1] = eol
+  return concat(out)
+end
+
+return M

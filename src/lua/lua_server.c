@@ -1,0 +1,631 @@
+/* Binding of the embedded HTTP server (gs/http_server.h) with requests
+ * handled by Lua personas:
+ *
+ *   core.server_listen(handler, host, port, max_header, max_body)
+ *     -> server | nil, err_type, message
+ *   server:port()  server:connections()  server:close()
+ *
+ * Every request runs handler(req, res) as a new persona (gs_runtime_spawn),
+ * so the handler may yield (sim.sleep, sim.http ...).
+ *   req = { method=, target= (raw), path= (before '?'), query= (after '?', or
+ *           ""), headers= { [lower-case name] = value, repeats joined ", " },
+ *           body= }
+ *   res:send(status, headers, body) -> true | false
+ *   res:start(status, headers)      -> true | false   (chunked body follows)
+ *   res:write(chunk)                -> true | false
+ *   res:finish()                    -> true | false
+ *   res:drop()                         closes the connection, no answer
+ *   res.closed                         true once the peer went away (or drop)
+ * false means the connection is gone (peer closed, server closed, write
+ * failed): the handler should stop. Misuse (send twice, write before start,
+ * bad status or header) raises. `headers` maps names to a string, a number or
+ * an array of strings (one line each); Content-Length and Transfer-Encoding
+ * are the server's and ignored. res:write copies the chunk into the C
+ * server's output queue at once (no backpressure: a handler that writes
+ * without ever yielding grows that queue).
+ *
+ * When the handler's persona ends without answering: returned -> 500 and a
+ * log line (once per server); raised (reported and counted by the runtime)
+ * or aborted -> 500. A started stream is finished when the handler returns
+ * and dropped (the peer sees a truncated body) when it raised or was aborted.
+ *
+ * Ownership:
+ * - gs_lsrv_t (malloc) is shared by the server userdata, the C server (its
+ *   on_request/on_closed data) and every exchange box; `refs` counts the C
+ *   server (until on_closed) and the boxes. close() (or __gc) releases the
+ *   Lua references (handler, dispatch thread) and closes the C server, whose
+ *   abort callbacks run at once; on_closed drops the C server's reference.
+ * - gs_lexch_t (malloc), one per request, is shared by the res userdata
+ *   (released by its __gc) and the persona's done hook (released when the
+ *   persona finishes); `refs` counts both. x->ex is the C exchange while it
+ *   may still be answered; the abort callback, answering and dropping clear
+ *   it, so the binding never touches an exchange the server has retired.
+ *   The abort callback and the done hook never touch Lua. The __gc of a res
+ *   whose exchange is still open (the handler lost it) drops the connection.
+ * - Requests are turned into Lua values on a thread of the server's own
+ *   (anchored in the registry while the server is open), under lua_cpcall, so
+ *   a Lua memory error in an I/O callback is caught (the request gets 500). */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs/error.h"
+#include "gs/http_server.h"
+#include "lua_bindings.h"
+#include "lua_runtime.h"
+
+static const char *const GS_LSRV_MT = "gofr_sim.server";
+static const char *const GS_LRES_MT = "gofr_sim.server.response";
+
+typedef struct {
+  gs_http_server_t *srv; /* NULL once close was asked */
+  lua_State *L;          /* dispatch thread, NULL once closed */
+  int L_ref, handler_ref;
+  size_t refs;
+  int warned;      /* "returned without answering" was logged */
+  int dispatching; /* nesting depth of gs_lsrv_on_request */
+  int release;     /* closed while dispatching: release L_ref/handler_ref after */
+} gs_lsrv_t;
+
+typedef struct {
+  gs_http_exchange_t *ex; /* NULL once answered, dropped or aborted */
+  gs_lsrv_t *s;
+  int refs;
+  unsigned started : 1;  /* res:start succeeded */
+  unsigned answered : 1; /* send, finish or drop was called (or the hook answered) */
+  unsigned closed : 1;   /* the connection went away first, or drop */
+} gs_lexch_t;
+
+typedef struct {
+  gs_lsrv_t *s; /* NULL once closed */
+} gs_lsrv_ud_t;
+
+typedef struct {
+  gs_lexch_t *x; /* NULL after __gc */
+} gs_lres_ud_t;
+
+static const char gs_lsrv_500[] = "500 Internal Server Error\n";
+static const gs_http_header_t gs_lsrv_500_ct = {"Content-Type", "text/plain; charset=utf-8"};
+
+/* ---- shared state ------------------------------------------------------- */
+
+/* Drops the server's Lua references (the dispatch thread may then be
+ * collected: never while a request is being dispatched on it). */
+static void gs_lsrv_release_lua(gs_lsrv_t *s, lua_State *L) {
+  luaL_unref(L, LUA_REGISTRYINDEX, s->handler_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, s->L_ref);
+  s->handler_ref = s->L_ref = LUA_NOREF;
+  s->L = NULL;
+  s->release = 0;
+}
+
+static void gs_lsrv_unref(gs_lsrv_t *s) {
+  if (--s->refs == 0)
+    free(s);
+}
+
+static void gs_lexch_unref(gs_lexch_t *x) {
+  if (--x->refs == 0) {
+    gs_lsrv_unref(x->s);
+    free(x);
+  }
+}
+
+static void gs_lexch_respond_500(gs_lexch_t *x) {
+  gs_http_exchange_t *ex = x->ex;
+  x->ex = NULL;
+  x->answered = 1;
+  gs_http_exchange_respond(ex, 500, &gs_lsrv_500_ct, 1, gs_lsrv_500, sizeof gs_lsrv_500 - 1);
+}
+
+static void gs_lexch_drop(gs_lexch_t *x) {
+  gs_http_exchange_t *ex = x->ex;
+  x->ex = NULL;
+  x->answered = 1;
+  x->closed = 1;
+  gs_http_exchange_drop(ex);
+}
+
+/* The connection went away: the exchange is invalid from now on. */
+static void gs_lexch_aborted(gs_http_exchange_t *ex, void *data) {
+  gs_lexch_t *x = data;
+  x->ex = NULL;
+  x->closed = 1;
+}
+
+/* The handler's persona finished (no Lua here). */
+static void gs_lexch_done(int how, void *data) {
+  gs_lexch_t *x = data;
+  if (x->ex) {
+    if (x->started) {
+      if (how == GS_PERSONA_RETURNED) {
+        gs_http_exchange_t *ex = x->ex;
+        x->answered = 1;
+        gs_http_exchange_end(ex); /* may abort (x->ex cleared) if the send fails */
+        x->ex = NULL;
+      } else {
+        gs_lexch_drop(x);
+      }
+    } else {
+      if (how == GS_PERSONA_RETURNED && !x->s->warned) {
+        x->s->warned = 1;
+        fprintf(stderr, "gofr-sim: sim.server: a handler returned without answering; "
+                        "answered 500 (logged once per server)\n");
+      }
+      gs_lexch_respond_500(x);
+    }
+  }
+  gs_lexch_unref(x);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+typedef struct {
+  gs_lsrv_t *s;
+  gs_lexch_t *x;
+  const gs_http_request_info_t *req;
+} gs_lsrv_dispatch_t;
+
+static void gs_lsrv_setstr(lua_State *L, const char *k, const char *v, size_t len) {
+  lua_pushlstring(L, v, len);
+  lua_setfield(L, -2, k);
+}
+
+/* Under lua_cpcall on the server's thread: builds req and res and spawns
+ * the handler. */
+static int gs_lsrv_dispatch(lua_State *L) {
+  gs_lsrv_dispatch_t *d = lua_touserdata(L, 1);
+  const gs_http_request_info_t *r = d->req;
+  lua_settop(L, 0);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, d->s->handler_ref);
+
+  lua_createtable(L, 0, 6);
+  gs_lsrv_setstr(L, "method", r->method, strlen(r->method));
+  gs_lsrv_setstr(L, "target", r->target, r->target_len);
+  const char *q = memchr(r->target, '?', r->target_len);
+  size_t plen = q ? (size_t)(q - r->target) : r->target_len;
+  gs_lsrv_setstr(L, "path", r->target, plen);
+  if (q)
+    gs_lsrv_setstr(L, "query", q + 1, r->target_len - plen - 1);
+  else
+    gs_lsrv_setstr(L, "query", "", 0);
+  lua_createtable(L, 0, (int)r->nheaders);
+  for (size_t i = 0; i < r->nheaders; i++) {
+    lua_getfield(L, -1, r->headers[i].name);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushstring(L, r->headers[i].value);
+    } else {
+      lua_pushliteral(L, ", ");
+      lua_pushstring(L, r->headers[i].value);
+      lua_concat(L, 3);
+    }
+    lua_setfield(L, -2, r->headers[i].name);
+  }
+  lua_setfield(L, -2, "headers");
+  gs_lsrv_setstr(L, "body", r->body, r->body_len);
+
+  gs_lres_ud_t *ud = lua_newuserdata(L, sizeof *ud);
+  ud->x = d->x;
+  d->x->refs++; /* the userdata's */
+  luaL_getmetatable(L, GS_LRES_MT);
+  lua_setmetatable(L, -2);
+
+  gs_runtime_spawn(L, 2, gs_lexch_done, d->x);
+  d->x->refs++; /* the done hook's */
+  return 0;
+}
+
+static void gs_lsrv_on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req,
+                               void *data) {
+  gs_lsrv_t *s = data;
+  gs_lexch_t *x = s->srv && s->L ? calloc(1, sizeof *x) : NULL;
+  if (!x) {
+    gs_http_exchange_respond(ex, 500, &gs_lsrv_500_ct, 1, gs_lsrv_500, sizeof gs_lsrv_500 - 1);
+    return;
+  }
+  x->ex = ex;
+  x->s = s;
+  x->refs = 1; /* held by this function until the end */
+  s->refs++;
+  gs_http_exchange_on_abort(ex, gs_lexch_aborted, x);
+  gs_lsrv_dispatch_t d = {s, x, req};
+  lua_State *L = s->L;
+  int top = lua_gettop(L);
+  s->dispatching++;
+  if (lua_cpcall(L, gs_lsrv_dispatch, &d) != 0) {
+    fprintf(stderr, "gofr-sim: sim.server: cannot start a handler: %s\n",
+            lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object)");
+    if (x->ex) /* no persona will answer: a res userdata may still be collected later */
+      gs_lexch_respond_500(x);
+  }
+  lua_settop(L, top);
+  if (--s->dispatching == 0 && s->release)
+    gs_lsrv_release_lua(s, L); /* the server was closed (its __gc?) meanwhile */
+  gs_lexch_unref(x);
+}
+
+/* ---- res ---------------------------------------------------------------- */
+
+static gs_lexch_t *gs_check_res(lua_State *L) {
+  gs_lres_ud_t *ud = luaL_checkudata(L, 1, GS_LRES_MT);
+  if (!ud->x)
+    luaL_error(L, "sim.server response: already collected");
+  return ud->x;
+}
+
+static int gs_header_name_ok(const char *s, size_t len) {
+  if (len == 0 || strlen(s) != len)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= ' ' || c >= 127 || c == ':')
+      return 0;
+  }
+  return 1;
+}
+
+static int gs_header_value_ok(const char *s, size_t len) {
+  return strlen(s) == len && !strpbrk(s, "\r\n");
+}
+
+/* Adds one header line; the value is anchored in the table at `anchor`. */
+static void gs_lres_add_header(lua_State *L, const char *fname, int anchor, const char *name,
+                               int vidx, gs_http_header_t **hs, size_t *n, size_t *cap) {
+  int t = lua_type(L, vidx);
+  if (t != LUA_TSTRING && t != LUA_TNUMBER)
+    luaL_error(L, "%s: header '%s' must be a string, a number or an array of strings, got %s",
+               fname, name, luaL_typename(L, vidx));
+  lua_pushvalue(L, vidx);
+  size_t vlen;
+  const char *v = lua_tolstring(L, -1, &vlen);
+  if (!gs_header_value_ok(v, vlen))
+    luaL_error(L, "%s: the value of header '%s' contains CR, LF or NUL", fname, name);
+  lua_rawseti(L, anchor, (int)lua_objlen(L, anchor) + 1);
+  lua_rawgeti(L, anchor, (int)lua_objlen(L, anchor));
+  v = lua_tostring(L, -1); /* anchored: stays valid */
+  lua_pop(L, 1);
+  if (*n == *cap) {
+    size_t ncap = *cap * 2;
+    gs_http_header_t *nh = lua_newuserdata(L, ncap * sizeof *nh);
+    memcpy(nh, *hs, *n * sizeof *nh);
+    lua_rawseti(L, anchor, 0); /* keeps the array alive, drops the old one */
+    *hs = nh;
+    *cap = ncap;
+  }
+  (*hs)[*n].name = name;
+  (*hs)[*n].value = v;
+  (*n)++;
+}
+
+/* Collects the headers table at idx (nil: none) into an array anchored by a
+ * table pushed on the stack. Raises on bad names or values. */
+static const gs_http_header_t *gs_lres_headers(lua_State *L, const char *fname, int idx,
+                                               size_t *count) {
+  *count = 0;
+  lua_newtable(L);
+  int anchor = lua_gettop(L);
+  if (lua_isnoneornil(L, idx))
+    return NULL;
+  if (!lua_istable(L, idx))
+    luaL_error(L, "%s: headers must be a table, got %s", fname, luaL_typename(L, idx));
+  size_t n = 0, cap = 8;
+  gs_http_header_t *hs = lua_newuserdata(L, cap * sizeof *hs);
+  lua_rawseti(L, anchor, 0);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "%s: header names must be strings, got %s", fname, luaL_typename(L, -2));
+    size_t nlen;
+    const char *name = lua_tolstring(L, -2, &nlen); /* a key of the table: anchored */
+    if (!gs_header_name_ok(name, nlen))
+      luaL_error(L, "%s: bad header name '%s'", fname, name);
+    if (lua_istable(L, -1)) {
+      int arr = lua_gettop(L);
+      size_t len = lua_objlen(L, arr);
+      for (size_t i = 1; i <= len; i++) {
+        lua_rawgeti(L, arr, (int)i);
+        if (lua_type(L, -1) != LUA_TSTRING)
+          luaL_error(L, "%s: header '%s'[%d] must be a string, got %s", fname, name, (int)i,
+                     luaL_typename(L, -1));
+        gs_lres_add_header(L, fname, anchor, name, lua_gettop(L), &hs, &n, &cap);
+        lua_pop(L, 1);
+      }
+    } else {
+      gs_lres_add_header(L, fname, anchor, name, lua_gettop(L), &hs, &n, &cap);
+    }
+    lua_pop(L, 1);
+  }
+  *count = n;
+  return hs;
+}
+
+static int gs_lres_status(lua_State *L, const char *fname) {
+  lua_Number st = luaL_checknumber(L, 2);
+  if (!(st >= 100 && st <= 999) || (lua_Number)(int)st != st)
+    luaL_error(L, "%s: status must be an integer 100..999, got %s", fname, lua_tostring(L, 2));
+  return (int)st;
+}
+
+/* Common misuse checks of send and start; returns 0 when the connection is
+ * gone (the caller answers false). */
+static int gs_lres_can_answer(lua_State *L, gs_lexch_t *x, const char *fname) {
+  if (x->closed)
+    return 0;
+  if (x->started)
+    luaL_error(L, "%s: the response was started with res:start; use res:write and res:finish",
+               fname);
+  if (x->answered)
+    luaL_error(L, "%s: the response was already sent", fname);
+  return x->ex != NULL;
+}
+
+/* res:send(status, headers, body) -> true | false (the connection is gone) */
+static int l_res_send(lua_State *L) {
+  const char *fname = "res:send";
+  gs_lexch_t *x = gs_check_res(L);
+  lua_settop(L, 4); /* gs_lres_headers pushes above the arguments */
+  int status = gs_lres_status(L, fname);
+  size_t blen = 0;
+  const char *body = luaL_optlstring(L, 4, "", &blen);
+  size_t nh;
+  const gs_http_header_t *hs = gs_lres_headers(L, fname, 3, &nh);
+  if (!gs_lres_can_answer(L, x, fname) || !x->ex) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  gs_http_exchange_t *ex = x->ex;
+  x->ex = NULL;
+  x->answered = 1;
+  int rc = gs_http_exchange_respond(ex, status, hs, nh, body, blen);
+  if (rc < 0)
+    x->closed = 1; /* the send failed: the server closed the connection */
+  lua_pushboolean(L, rc == 0);
+  return 1;
+}
+
+/* res:start(status, headers) -> true | false: a chunked response follows */
+static int l_res_start(lua_State *L) {
+  const char *fname = "res:start";
+  gs_lexch_t *x = gs_check_res(L);
+  lua_settop(L, 3); /* gs_lres_headers pushes above the arguments */
+  int status = gs_lres_status(L, fname);
+  size_t nh;
+  const gs_http_header_t *hs = gs_lres_headers(L, fname, 3, &nh);
+  if (!gs_lres_can_answer(L, x, fname) || !x->ex) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  int rc = gs_http_exchange_begin(x->ex, status, hs, nh, GS_HTTP_CHUNKED);
+  if (rc == GS_ENOMEM && x->ex)
+    return luaL_error(L, "%s: out of memory", fname);
+  x->started = 1;
+  lua_pushboolean(L, rc == 0 && x->ex != NULL);
+  return 1;
+}
+
+/* Misuse checks of write and finish; returns 0 when the connection is gone
+ * (the caller answers false). */
+static int gs_lres_can_stream(lua_State *L, gs_lexch_t *x, const char *fname) {
+  if (x->closed)
+    return 0;
+  if (!x->started)
+    luaL_error(L, "%s: call res:start first", fname);
+  if (x->answered)
+    luaL_error(L, "%s: the response is already finished", fname);
+  return x->ex != NULL;
+}
+
+/* res:write(chunk) -> true | false (the connection is gone) */
+static int l_res_write(lua_State *L) {
+  gs_lexch_t *x = gs_check_res(L);
+  size_t len;
+  const char *chunk = luaL_checklstring(L, 2, &len);
+  if (!gs_lres_can_stream(L, x, "res:write")) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  int rc = gs_http_exchange_write(x->ex, chunk, len);
+  lua_pushboolean(L, rc == 0 && x->ex != NULL);
+  return 1;
+}
+
+/* res:finish() -> true | false (the connection is gone) */
+static int l_res_finish(lua_State *L) {
+  gs_lexch_t *x = gs_check_res(L);
+  if (!gs_lres_can_stream(L, x, "res:finish")) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  x->answered = 1;
+  gs_http_exchange_t *ex = x->ex;
+  int rc = gs_http_exchange_end(ex);
+  int ok = rc == 0 && x->ex != NULL; /* the abort callback clears x->ex */
+  x->ex = NULL;
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* res:drop(): closes the connection without (finishing) the answer. */
+static int l_res_drop(lua_State *L) {
+  gs_lexch_t *x = gs_check_res(L);
+  if (x->ex)
+    gs_lexch_drop(x);
+  else if (!x->answered)
+    x->answered = x->closed = 1;
+  return 0;
+}
+
+/* res.closed, then the methods. */
+static int l_res_index(lua_State *L) {
+  gs_lexch_t *x = gs_check_res(L);
+  const char *k = lua_tostring(L, 2);
+  if (k && strcmp(k, "closed") == 0) {
+    lua_pushboolean(L, x->closed);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  return 1;
+}
+
+static int l_res_tostring(lua_State *L) {
+  gs_lres_ud_t *ud = luaL_checkudata(L, 1, GS_LRES_MT);
+  gs_lexch_t *x = ud->x;
+  const char *state = !x            ? "collected"
+                      : x->closed   ? "closed"
+                      : x->answered ? "answered"
+                      : x->started  ? "streaming"
+                                    : "open";
+  lua_pushfstring(L, "gofr_sim.server.response (%s)", state);
+  return 1;
+}
+
+static int l_res_gc(lua_State *L) {
+  gs_lres_ud_t *ud = lua_touserdata(L, 1);
+  gs_lexch_t *x = ud->x;
+  if (!x)
+    return 0;
+  ud->x = NULL;
+  if (x->ex)
+    gs_lexch_drop(x); /* nobody can answer any more */
+  gs_lexch_unref(x);
+  return 0;
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+static void gs_lsrv_closed(void *data) {
+  gs_lsrv_unref(data);
+}
+
+static gs_lsrv_ud_t *gs_check_server(lua_State *L) {
+  return luaL_checkudata(L, 1, GS_LSRV_MT);
+}
+
+/* core.server_listen(handler, host, port, max_header, max_body)
+ *   -> server | nil, err_type, message */
+static int l_server_listen(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  const char *host = luaL_optstring(L, 2, "127.0.0.1");
+  lua_Integer port = luaL_optinteger(L, 3, 0);
+  lua_Number max_header = luaL_optnumber(L, 4, 0);
+  lua_Number max_body = luaL_optnumber(L, 5, 0);
+  luaL_argcheck(L, port >= 0 && port <= 65535, 3, "port must be 0..65535");
+  luaL_argcheck(L, max_header >= 0, 4, "max_header must be >= 0");
+  luaL_argcheck(L, max_body >= 0, 5, "max_body must be >= 0");
+  gs_worker_t *w = gs_runtime_worker(gs_runtime_get(L));
+  gs_lsrv_ud_t *ud = lua_newuserdata(L, sizeof *ud);
+  ud->s = NULL;
+  luaL_getmetatable(L, GS_LSRV_MT);
+  lua_setmetatable(L, -2);
+  gs_lsrv_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return luaL_error(L, "sim.server.listen: out of memory");
+  s->L_ref = s->handler_ref = LUA_NOREF;
+  s->refs = 1;
+  ud->s = s; /* from here __gc frees s */
+  s->L = lua_newthread(L);
+  s->L_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, 1);
+  s->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  gs_http_server_opts_t opts = {
+      .host = host,
+      .port = (int)port,
+      .max_header_bytes = (size_t)max_header,
+      .max_body_bytes = (size_t)max_body,
+      .on_request = gs_lsrv_on_request,
+      .data = s,
+  };
+  int err = gs_http_server_start(&w->loop, &opts, &s->srv);
+  if (err) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(err));
+    lua_pushfstring(L, "cannot listen on %s:%d: %s", host, (int)port, gs_strerror(err));
+    ud->s = NULL;
+    gs_lsrv_release_lua(s, L);
+    gs_lsrv_unref(s);
+    return 3;
+  }
+  return 1;
+}
+
+static int l_server_port(lua_State *L) {
+  gs_lsrv_ud_t *ud = gs_check_server(L);
+  if (!ud->s)
+    return luaL_error(L, "sim.server: already closed");
+  lua_pushinteger(L, gs_http_server_port(ud->s->srv));
+  return 1;
+}
+
+static int l_server_connections(lua_State *L) {
+  gs_lsrv_ud_t *ud = gs_check_server(L);
+  lua_pushinteger(L, ud->s ? (lua_Integer)gs_http_server_connections(ud->s->srv) : 0);
+  return 1;
+}
+
+/* Stops listening and closes every connection: handlers in flight see
+ * res.closed and false from their writes. Closing twice is harmless. */
+static int l_server_close(lua_State *L) {
+  gs_lsrv_ud_t *ud = gs_check_server(L);
+  gs_lsrv_t *s = ud->s;
+  if (!s)
+    return 0;
+  ud->s = NULL;
+  if (s->dispatching)
+    s->release = 1;
+  else
+    gs_lsrv_release_lua(s, L);
+  if (s->srv) {
+    gs_http_server_t *srv = s->srv;
+    s->srv = NULL;
+    gs_http_server_close(srv, gs_lsrv_closed, s); /* keeps s's reference until closed */
+  } else {
+    gs_lsrv_unref(s); /* never listened */
+  }
+  return 0;
+}
+
+static int l_server_tostring(lua_State *L) {
+  gs_lsrv_ud_t *ud = gs_check_server(L);
+  if (ud->s)
+    lua_pushfstring(L, "gofr_sim.server (port %d)", gs_http_server_port(ud->s->srv));
+  else
+    lua_pushliteral(L, "gofr_sim.server (closed)");
+  return 1;
+}
+
+void gs_lua_open_server(lua_State *L) {
+  if (luaL_newmetatable(L, GS_LSRV_MT)) {
+    static const luaL_Reg methods[] = {{"port", l_server_port},
+                                       {"connections", l_server_connections},
+                                       {"close", l_server_close},
+                                       {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_server_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_server_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, GS_LRES_MT)) {
+    static const luaL_Reg methods[] = {{"send", l_res_send},   {"start", l_res_start},
+                                       {"write", l_res_write}, {"finish", l_res_finish},
+                                       {"drop", l_res_drop},   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, methods);
+    lua_pushcclosure(L, l_res_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_res_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_res_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_server_listen);
+  lua_setfield(L, -2, "server_listen");
+}
