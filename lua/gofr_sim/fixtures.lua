@@ -2,8 +2,8 @@
 -- loop) and helpers to list a site's pages. Fault injection by query
 -- parameter is documented in docs/fixtures.md.
 local core = require "gofr_sim.core"
+local check = require "gofr_sim.check"
 
-local type, error, tostring = type, error, tostring
 local sort = table.sort
 
 local M = {}
@@ -21,20 +21,7 @@ end
 -- Raises when root is not a readable directory. close() may be called as
 -- site.close() or site:close(); closing twice is harmless.
 function M.serve(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then
-    error("sim.fixtures.serve: expected an options table, got " .. type(opts), 2)
-  end
-  for k, v in pairs(opts) do
-    local want = SERVE_OPTIONS[k]
-    if not want then
-      error(("sim.fixtures.serve: unknown option '%s' (accepted: host, port, root)")
-        :format(tostring(k)), 2)
-    end
-    if type(v) ~= want then
-      error(("sim.fixtures.serve: option '%s' must be a %s, got %s"):format(k, want, type(v)), 2)
-    end
-  end
+  opts = check.options("sim.fixtures.serve", opts or {}, SERVE_OPTIONS)
   local root = opts.root or M.default_root()
   local host = opts.host or "127.0.0.1"
   local srv, err_type, msg = core.fixtures_serve(root, host, opts.port or 0)

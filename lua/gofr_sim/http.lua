@@ -8,11 +8,11 @@
 --       network_protocol, network_error, body_too_large)
 -- An HTTP 4xx/5xx is a response, not an error. See docs/api.md.
 local core = require "gofr_sim.core"
+local check = require "gofr_sim.check"
 local metrics = require "gofr_sim.metrics"
 
-local type, pairs, tostring, tonumber, error = type, pairs, tostring, tonumber, error
+local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
 local floor, min, random = math.floor, math.min, math.random
-local concat, sort = table.concat, table.sort
 
 local M = {}
 
@@ -30,41 +30,7 @@ local OPTION_TYPES = {
   retry = "table|boolean",
 }
 
-local function option_names()
-  local names = {}
-  for k in pairs(OPTION_TYPES) do names[#names + 1] = k end
-  sort(names)
-  return concat(names, ", ")
-end
-
-local THIS_FILE = debug.getinfo(1, "S").short_src
-
--- "file:line: " of the first caller outside this module, for misuse errors.
-local function caller_position()
-  for level = 3, 12 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then break end
-    if info.short_src ~= THIS_FILE and info.currentline > 0 then
-      return info.short_src .. ":" .. info.currentline .. ": "
-    end
-  end
-  return ""
-end
-
-local function fail(fname, msg)
-  error(caller_position() .. fname .. ": " .. msg, 0)
-end
-
-local function check_type(fname, key, value)
-  local want = OPTION_TYPES[key]
-  if not want then
-    fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(key), option_names()))
-  end
-  local got = type(value)
-  if want ~= got and not (want == "table|boolean" and (got == "table" or got == "boolean")) then
-    fail(fname, ("option '%s' must be a %s, got %s"):format(key, want:gsub("|", " or "), got))
-  end
-end
+local fail = check.fail
 
 local function check_positive(fname, opts, key)
   local v = opts[key]
@@ -75,14 +41,8 @@ end
 
 --- Validates request options; returns a copy with defaults filled in.
 local function normalise(fname, opts)
-  if type(opts) ~= "table" then
-    fail(fname, "expected an options table, got " .. type(opts))
-  end
   local o = {}
-  for k, v in pairs(opts) do
-    check_type(fname, k, v)
-    o[k] = v
-  end
+  for k, v in pairs(check.options(fname, opts, OPTION_TYPES)) do o[k] = v end
   if not o.url then fail(fname, "option 'url' is required") end
   if not o.url:match("^[hH][tT][tT][pP][sS]?://.") then
     fail(fname, ("option 'url' must be an http:// or https:// URL, got '%s'"):format(o.url))

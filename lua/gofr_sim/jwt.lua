@@ -12,9 +12,10 @@
 -- Refusal reasons use gofr-dig's wording ("Token has expired", ...).
 -- Misuse (a bad option, a non-string token) raises.
 local core = require "gofr_sim.core"
+local check = require "gofr_sim.check"
 local cjson = require("cjson.safe").new()
 
-local type, pairs, tostring, error = type, pairs, tostring, error
+local type, pairs, tostring = type, pairs, tostring
 local floor = math.floor
 local concat, sort = table.concat, table.sort
 
@@ -27,22 +28,8 @@ M.INVALID_TOKEN = "invalid.invalid.invalid"
 --- base64url of {"alg":"none"}.
 local ALG_NONE_HEADER = "eyJhbGciOiJub25lIn0"
 
-local THIS_FILE = debug.getinfo(1, "S").short_src
-
--- "file:line: " of the first caller outside this module, for misuse errors.
-local function caller_position()
-  for level = 3, 12 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then break end
-    if info.short_src ~= THIS_FILE and info.currentline > 0 then
-      return info.short_src .. ":" .. info.currentline .. ": "
-    end
-  end
-  return ""
-end
-
 local function fail(fname, msg)
-  error(caller_position() .. "sim.jwt." .. fname .. ": " .. msg, 0)
+  check.fail("sim.jwt." .. fname, msg)
 end
 
 local function names_of(spec)
@@ -60,11 +47,11 @@ local function check_options(fname, opts, spec)
     fail(fname, "expected an options table, got " .. type(opts))
   end
   for k, v in pairs(opts) do
-    local check = spec[k]
-    if not check then
+    local checker = spec[k]
+    if not checker then
       fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(k), names_of(spec)))
     end
-    local why = check(v)
+    local why = checker(v)
     if why then fail(fname, ("option '%s' %s"):format(k, why)) end
   end
   return opts

@@ -17,12 +17,11 @@
 -- and records the sample `mcp.<tool>` in sim.metrics. Other methods follow the
 -- engine's convention: value, or nil, err_type, message. See docs/mcp.md.
 local core = require "gofr_sim.core"
+local check = require "gofr_sim.check"
 local metrics = require "gofr_sim.metrics"
 local json = require("cjson.safe").new()
 
-local type, pairs, ipairs, tostring, error, setmetatable = type, pairs, ipairs, tostring, error,
-  setmetatable
-local concat, sort = table.concat, table.sort
+local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
 local min = math.min
 
 local M = {}
@@ -107,40 +106,12 @@ end
 
 -- Misuse ----------------------------------------------------------------------
 
-local THIS_FILE = debug.getinfo(1, "S").short_src
-
--- "file:line: " of the first caller outside this module.
-local function caller_position()
-  for level = 3, 12 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then break end
-    if info.short_src ~= THIS_FILE and info.currentline > 0 then
-      return info.short_src .. ":" .. info.currentline .. ": "
-    end
-  end
-  return ""
-end
-
-local function fail(fname, msg)
-  error(caller_position() .. fname .. ": " .. msg, 0)
-end
+local fail = check.fail
 
 -- Checks opts against {name = "type"}; nil is an empty table.
 local function check_options(fname, opts, accepted)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then fail(fname, "opts must be a table, got " .. type(opts)) end
-  for k, v in pairs(opts) do
-    local want = accepted[k]
-    if not want then
-      local names = {}
-      for n in pairs(accepted) do names[#names + 1] = n end
-      sort(names)
-      fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(k), concat(names, ", ")))
-    end
-    if type(v) ~= want then
-      fail(fname, ("option '%s' must be a %s, got %s"):format(k, want, type(v)))
-    end
-  end
+  check.options(fname, opts, accepted)
   if opts.timeout ~= nil and not (opts.timeout > 0) then -- luacheck: ignore 581 (NaN)
     fail(fname, "option 'timeout' must be > 0, got " .. tostring(opts.timeout))
   end

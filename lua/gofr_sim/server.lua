@@ -14,9 +14,10 @@
 -- The request/response API is in C (src/lua/lua_server.c); routing and
 -- protocol helpers belong here or in their users (the twin). See docs/server.md.
 local core = require "gofr_sim.core"
+local check = require "gofr_sim.check"
 
-local type, error, tostring, pairs = type, error, tostring, pairs
-local concat, sort = table.concat, table.sort
+local tostring = tostring
+local concat = table.concat
 local floor = math.floor
 
 local M = {}
@@ -29,34 +30,13 @@ local LISTEN_OPTIONS = {
   max_header = "number",
 }
 
-local function option_names(options)
-  local names = {}
-  for k in pairs(options) do names[#names + 1] = k end
-  sort(names)
-  return concat(names, ", ")
-end
-
-local function check_options(fname, opts, options)
-  if type(opts) ~= "table" then
-    error(("%s: expected an options table, got %s"):format(fname, type(opts)), 3)
-  end
-  for k, v in pairs(opts) do
-    local want = options[k]
-    if not want then
-      error(("%s: unknown option '%s' (accepted: %s)")
-        :format(fname, tostring(k), option_names(options)), 3)
-    end
-    if type(v) ~= want then
-      error(("%s: option '%s' must be a %s, got %s"):format(fname, k, want, type(v)), 3)
-    end
-  end
-end
+local check_options = check.options
 
 local function check_integer(fname, opts, key, lo, hi)
   local v = opts[key]
   if v ~= nil and not (v >= lo and v <= hi and floor(v) == v) then
-    error(("%s: option '%s' must be an integer %d..%d, got %s")
-      :format(fname, key, lo, hi, tostring(v)), 3)
+    check.fail(fname, ("option '%s' must be an integer %d..%d, got %s")
+      :format(key, lo, hi, tostring(v)))
   end
 end
 
@@ -77,7 +57,7 @@ function M.listen(opts)
   local fname = "sim.server.listen"
   check_options(fname, opts, LISTEN_OPTIONS)
   if not opts.handler then
-    error(fname .. ": option 'handler' (a function(req, res)) is required", 2)
+    check.fail(fname, "option 'handler' (a function(req, res)) is required")
   end
   check_integer(fname, opts, "port", 0, 65535)
   check_integer(fname, opts, "max_body", 1, 2 ^ 53)
@@ -109,7 +89,7 @@ local SSE_OPTIONS = {
 
 local function check_line(fname, key, s)
   if s:find("[\r\n%z]") then
-    error(("%s: option '%s' must not contain CR, LF or NUL"):format(fname, key), 3)
+    check.fail(fname, ("option '%s' must not contain CR, LF or NUL"):format(key))
   end
 end
 
