@@ -177,6 +177,21 @@ describe("scenario workloads", function()
     assert.is_true(math.abs((per_second["2"] or 0) - 100) <= 10, "holding at 100/s")
   end)
 
+  it("lets unpaced personas whose iterations never wait share the loop", function()
+    local path = tmpfile([[
+      local sim = require "gofr_sim"
+      return { iteration = function(ctx)
+        sim.metrics.count("by", 1, { id = tostring(ctx.persona.id) })
+      end }
+    ]])
+    local r, rep = run_scenario(path, { "--duration", "300ms", "--consumers", "4" })
+    assert.are.equal(0, r.status, r.stderr)
+    local by = counters(rep, "by", "id")
+    for id = 1, 4 do
+      assert.is_true((by[tostring(id)] or 0) > 0.9 * (by["1"] or 0), "persona " .. id)
+    end
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })

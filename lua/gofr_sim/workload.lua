@@ -112,7 +112,11 @@ local function persona_loop(run, slot)
     if not run:take() then break end
     run.iterations = run.iterations + 1
     run.iterate(slot, sim.now())
-    if interval then next_fire = max(next_fire + interval, sim.now()) end
+    if interval then
+      next_fire = max(next_fire + interval, sim.now())
+    else
+      coroutine.yield() -- unpaced: let the other personas (and timers) have the loop
+    end
   end
   slot.active = false
 end
