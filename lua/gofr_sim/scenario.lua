@@ -22,6 +22,7 @@ local metrics = require "gofr_sim.metrics"
 local workload = require "gofr_sim.workload"
 local report = require "gofr_sim.report"
 local thresholds = require "gofr_sim.thresholds"
+local personas = require "gofr_sim.personas"
 
 local pairs, type, tostring, setmetatable = pairs, type, tostring, setmetatable
 local io, os = io, os
@@ -44,6 +45,8 @@ M.FLAGS = {
   quiet = { type = "boolean" },
   threshold = { type = "string", repeatable = true },
 }
+-- Persona mixes: --mix-file, --token-source, --jwt-secret-file (docs/personas.md).
+for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
 
 local DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_lateness = 10,
   grace = 5 }
@@ -79,7 +82,8 @@ local INFERRED = { number = "number", string = "string", boolean = "boolean" }
 local function flag_spec(sc, path)
   local spec = {}
   for k, rule in pairs(M.FLAGS) do spec[k] = { type = rule.type, values = rule.values,
-    min = rule.min, above = rule.above, repeatable = rule.repeatable, default = DEFAULTS[k] } end
+    min = rule.min, above = rule.above, repeatable = rule.repeatable,
+    default = DEFAULTS[k] == nil and rule.default or DEFAULTS[k] } end
   for k, rule in pairs(sc.flags or {}) do spec[k] = rule end
   for k, v in pairs(sc.options or {}) do
     if not spec[k] then
@@ -153,10 +157,24 @@ end
 
 -- Running -----------------------------------------------------------------------
 
+-- Persona mixes (--mix-file) ---------------------------------------------------
+-- Slot i takes persona i of personas.expand(mix); slots past the mix's total
+-- (open models, ramping stages) cycle through it again. The persona's token
+-- was resolved before the run; its own `rate` is not applied yet (the
+-- workload paces every persona at --rate).
+
+local function persona_of(state, id)
+  local mix = state.mix
+  if not mix then return { id = id, name = "default" } end
+  local p = mix.personas[(id - 1) % #mix.personas + 1]
+  return { id = id, name = p.name, token = personas.token_for(p, mix.tokens), tasks = p.tasks }
+end
+
 local function new_slot(state, id)
-  local tags = { persona = "default" }
+  local persona = persona_of(state, id)
+  local tags = { persona = persona.name }
   local ctx = setmetatable({
-    persona = { id = id, name = tags.persona },
+    persona = persona,
     options = state.opts,
     rng = sim.rng.new(state.seed, id),
     vars = {},
@@ -214,6 +232,7 @@ local function config_of(state)
     max_personas = o.workload ~= "closed" and o.max_personas or nil,
     duration_seconds = o.duration, total_requests = o.total_requests,
     timeout_seconds = o.timeout, target_url = o.target_url,
+    mix_file = o.mix_file,
   }
   for k, v in pairs(o) do
     if config[k] == nil and not M.FLAGS[k] and type(v) ~= "table" then config[k] = v end
@@ -226,12 +245,14 @@ end
 function M.run(sc, flags, path)
   M.validate(sc, path)
   local o = cli.options(flags or {}, flag_spec(sc, path))
+  local mix = personas.from_options(o) -- nil without --mix-file; bad mix or tokens: usage error
+  if mix then o.consumers = mix.mix.total end
   check_workload(o)
   local specs = parse_thresholds(sc, o, path)
   core.set_grace(o.grace)
   local state = {
     scenario = sc, opts = o, name = sc.name or path:match("([^/]+)%.lua$") or path,
-    seed = o.seed or os.time(), registry = metrics.new(),
+    seed = o.seed or os.time(), registry = metrics.new(), mix = mix,
     progress = not o.quiet and core.stdout_is_tty(),
   }
   local previous = metrics.install(state.registry)
