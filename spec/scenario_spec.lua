@@ -192,6 +192,21 @@ describe("scenario workloads", function()
     end
   end)
 
+  it("paces each mix group at its own rate in the closed model", function()
+    local mix = tmpfile([[{"groups": {"slow": {"count": 1, "token": null, "rate": 5},
+                           "fast": {"count": 1, "token": null, "rate": 50}}}]], ".json")
+    local path = tmpfile([[
+      local sim = require "gofr_sim"
+      return { iteration = function() sim.metrics.count("it", 1) end }
+    ]])
+    local r, rep = run_scenario(path, { "--mix-file", mix, "--duration", "1s" })
+    os.remove(mix)
+    assert.are.equal(0, r.status, r.stderr)
+    local by = counters(rep, "it", "persona")
+    assert.is_true(math.abs(by.slow - 5) <= 1, "slow " .. tostring(by.slow))
+    assert.is_true(math.abs(by.fast - 50) <= 3, "fast " .. tostring(by.fast))
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })

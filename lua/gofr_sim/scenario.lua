@@ -160,14 +160,15 @@ end
 -- Persona mixes (--mix-file) ---------------------------------------------------
 -- Slot i takes persona i of personas.expand(mix); slots past the mix's total
 -- (open models, ramping stages) cycle through it again. The persona's token
--- was resolved before the run; its own `rate` is not applied yet (the
--- workload paces every persona at --rate).
+-- was resolved before the run; a group's own `rate` paces its personas in
+-- the closed model instead of --rate.
 
 local function persona_of(state, id)
   local mix = state.mix
   if not mix then return { id = id, name = "default" } end
   local p = mix.personas[(id - 1) % #mix.personas + 1]
-  return { id = id, name = p.name, token = personas.token_for(p, mix.tokens), tasks = p.tasks }
+  return { id = id, name = p.name, token = personas.token_for(p, mix.tokens), tasks = p.tasks,
+           rate = p.rate }
 end
 
 local function new_slot(state, id)
@@ -182,7 +183,7 @@ local function new_slot(state, id)
     metrics = sim.metrics,
     check = sim.check,
   }, { __index = state.shared })
-  return { id = id, ctx = ctx, tags = tags }
+  return { id = id, ctx = ctx, tags = tags, rate = persona.rate }
 end
 
 local function iterate(state, slot, intended)

@@ -101,7 +101,8 @@ end
 -- Closed model ---------------------------------------------------------------
 
 local function persona_loop(run, slot)
-  local interval = run.opts.rate and 1 / run.opts.rate
+  local rate = slot.rate or run.opts.rate -- a mix group's own rate wins
+  local interval = rate and 1 / rate
   local next_fire = sim.now()
   while not slot.retire do
     if interval then
