@@ -3,6 +3,7 @@
 -- parameter is documented in docs/fixtures.md.
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.check"
+local server = require "gofr_sim.server"
 
 local sort = table.sort
 
@@ -27,9 +28,8 @@ function M.serve(opts)
   local srv, err_type, msg = core.fixtures_serve(root, host, opts.port or 0)
   if not srv then return nil, err_type, msg end
   local port = srv:port()
-  local url_host = host:find(":", 1, true) and ("[" .. host .. "]") or host
   return {
-    url = ("http://%s:%d"):format(url_host, port),
+    url = server.base_url(host, port),
     host = host,
     port = port,
     root = root,

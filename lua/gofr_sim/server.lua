@@ -40,6 +40,12 @@ local function check_integer(fname, opts, key, lo, hi)
   end
 end
 
+--- "http://host:port" of a listening socket (IPv6 hosts bracketed).
+function M.base_url(host, port)
+  local url_host = host:find(":", 1, true) and ("[" .. host .. "]") or host
+  return ("http://%s:%d"):format(url_host, port)
+end
+
 --- sim.server.listen{host="127.0.0.1", port=0, handler=fn, max_body=, max_header=}
 --   -> {url=, host=, port=, close=, connections=} | nil, err_type, message
 -- handler(req, res) runs as a new persona for every request:
@@ -67,9 +73,8 @@ function M.listen(opts)
     opts.max_header, opts.max_body)
   if not srv then return nil, err_type, msg end
   local port = srv:port()
-  local url_host = host:find(":", 1, true) and ("[" .. host .. "]") or host
   return {
-    url = ("http://%s:%d"):format(url_host, port),
+    url = M.base_url(host, port),
     host = host,
     port = port,
     close = function() srv:close() end,
