@@ -52,27 +52,41 @@ local function run_scenario(path, args)
   return r, ok and rep or nil
 end
 
+-- Runs measure(), which returns ok, why; a miss is measured once more before
+-- failing: a VM's scheduling hiccup (another process taking the core for a
+-- few ms) can push one run's p99 past a 3 ms tolerance, a real error cannot
+-- pass twice in a row by chance.
+local function twice(measure)
+  local ok, why = measure()
+  if not ok then ok, why = measure() end
+  assert.is_true(ok, why)
+end
+
 describe("scenario ground truth", function()
   it("reports 50 ms for delay_ms=50 (p50 and p99 within 50-53 ms)", function()
-    local r, rep = run_scenario(scenario('"delay_ms=50"'), { "--duration", "3s" })
-    assert.are.equal(0, r.status, r.stderr)
-    local agg = rep.metrics.by_tool["http.get"]
-    assert.is_true(agg.count > 300, "count " .. agg.count)
-    assert.are.equal(0, agg.error_count)
-    for _, key in ipairs({ "p50_ms", "p99_ms" }) do
-      assert.is_true(agg[key] >= 50 and agg[key] <= 53 + SLACK, key .. " = " .. agg[key])
-    end
+    twice(function()
+      local r, rep = run_scenario(scenario('"delay_ms=50"'), { "--duration", "3s" })
+      assert.are.equal(0, r.status, r.stderr)
+      local agg = rep.metrics.by_tool["http.get"]
+      assert.is_true(agg.count > 300, "count " .. agg.count)
+      assert.are.equal(0, agg.error_count)
+      local ok = agg.p50_ms >= 50 and agg.p50_ms <= 53 + SLACK
+        and agg.p99_ms >= 50 and agg.p99_ms <= 53 + SLACK
+      return ok, ("p50 %s, p99 %s"):format(agg.p50_ms, agg.p99_ms)
+    end)
   end)
 
   it("separates a 90/10 mix of 20 ms and 200 ms (p50 ~ 20, p95 ~ 200)", function()
-    local r, rep = run_scenario(
-      scenario('ctx.rng:float() < 0.1 and "delay_ms=200" or "delay_ms=20"',
-        'thresholds = { ["p95{tool=http.get}"] = "< 1s" },'),
-      { "--duration", "4s", "--consumers", "20", "--rate", "40", "--seed", "7" })
-    assert.are.equal(0, r.status, r.stderr)
-    local agg = rep.metrics.by_tool["http.get"]
-    assert.is_true(math.abs(agg.p50_ms - 20) <= 3 + SLACK, "p50 " .. agg.p50_ms)
-    assert.is_true(math.abs(agg.p95_ms - 200) <= 3 + SLACK, "p95 " .. agg.p95_ms)
+    twice(function()
+      local r, rep = run_scenario(
+        scenario('ctx.rng:float() < 0.1 and "delay_ms=200" or "delay_ms=20"',
+          'thresholds = { ["p95{tool=http.get}"] = "< 1s" },'),
+        { "--duration", "4s", "--consumers", "20", "--rate", "40", "--seed", "7" })
+      assert.are.equal(0, r.status, r.stderr)
+      local agg = rep.metrics.by_tool["http.get"]
+      local ok = math.abs(agg.p50_ms - 20) <= 3 + SLACK and math.abs(agg.p95_ms - 200) <= 3 + SLACK
+      return ok, ("p50 %s, p95 %s"):format(agg.p50_ms, agg.p95_ms)
+    end)
   end)
 
   it("measures open-model latency from the intended start (coordinated omission)", function()
