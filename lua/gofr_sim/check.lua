@@ -28,12 +28,15 @@ function M.fail(fname, msg)
   error(M.caller_position() .. fname .. ": " .. msg, 0)
 end
 
+--- The keys of spec, sorted and joined with ", " (for "accepted: ..." messages).
 local function names(spec)
   local out = {}
   for k in pairs(spec) do out[#out + 1] = k end
   sort(out)
   return concat(out, ", ")
 end
+
+M.names = names
 
 --- Checks an options table against spec {name = "type" or "type|type"}:
 -- unknown names and wrong types raise, naming the option. Returns opts.

@@ -17,7 +17,6 @@ local cjson = require("cjson.safe").new()
 
 local type, pairs, tostring = type, pairs, tostring
 local floor = math.floor
-local concat, sort = table.concat, table.sort
 
 local M = {}
 
@@ -32,12 +31,7 @@ local function fail(fname, msg)
   check.fail("sim.jwt." .. fname, msg)
 end
 
-local function names_of(spec)
-  local names = {}
-  for k in pairs(spec) do names[#names + 1] = k end
-  sort(names)
-  return concat(names, ", ")
-end
+local names_of = check.names
 
 -- Checks opts against spec {name = checker}; each checker returns an error
 -- text or nil.
