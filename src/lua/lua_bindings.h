@@ -14,5 +14,9 @@ void gs_lua_open_jwt(lua_State *L);
 void gs_lua_open_sse(lua_State *L); /* sse_new */
 /* server_listen */
 void gs_lua_open_server(lua_State *L);
+/* html_* (gumbo extraction) */
+void gs_lua_open_html(lua_State *L);
+/* resolve (getaddrinfo) */
+void gs_lua_open_net(lua_State *L);
 
 #endif

@@ -5,6 +5,7 @@
  *     -> claims_json | nil, "auth_error", reason
  *   core.jwt_decode(token) -> header_json, claims_json | nil, "invalid_argument", reason
  *   core.sha256_hex(s) -> 64 lower-case hex digits
+ *   core.uuid4() -> a random UUID4, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
  *
  * Times are epoch seconds and must be whole numbers; now defaults to the
  * wall clock. aud absent or false: no aud claim (mint) / aud not checked
@@ -176,6 +177,15 @@ static int l_jwt_decode(lua_State *L) {
   return 2;
 }
 
+/* core.uuid4() -> a random UUID4 string (36 characters) */
+static int l_uuid4(lua_State *L) {
+  char id[37];
+  if (gs_jwt_uuid4(id))
+    return luaL_error(L, "uuid4: the random generator failed");
+  lua_pushlstring(L, id, 36);
+  return 1;
+}
+
 /* core.sha256_hex(s) -> hex */
 static int l_sha256_hex(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
@@ -194,6 +204,7 @@ void gs_lua_open_jwt(lua_State *L) {
                                  {"jwt_verify", l_jwt_verify},
                                  {"jwt_decode", l_jwt_decode},
                                  {"sha256_hex", l_sha256_hex},
+                                 {"uuid4", l_uuid4},
                                  {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);

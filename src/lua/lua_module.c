@@ -19,5 +19,7 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_lua_open_jwt(L);
   gs_lua_open_sse(L);
   gs_lua_open_server(L);
+  gs_lua_open_html(L);
+  gs_lua_open_net(L);
   return 1;
 }

@@ -1,0 +1,2 @@
+/* scaffold: filled in this session */
+typedef int gs_net_scaffold_t;
