@@ -18,5 +18,7 @@ void gs_lua_open_server(lua_State *L);
 void gs_lua_open_html(lua_State *L);
 /* resolve (getaddrinfo) */
 void gs_lua_open_net(lua_State *L);
+/* fs_* (directories, exclusive create, stat) */
+void gs_lua_open_fs(lua_State *L);
 
 #endif
