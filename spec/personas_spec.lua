@@ -4,7 +4,6 @@ local personas = require "gofr_sim.personas"
 local jwt = require "gofr_sim.jwt"
 local cli = require "gofr_sim.cli"
 local rng = require "gofr_sim.rng"
-local cjson = require("cjson.safe").new()
 
 -- (Not spec/support.lua: that loads the whole engine, which this module does not need.)
 local SOURCE_DIR = os.getenv("GS_SOURCE_DIR") or "."
@@ -200,19 +199,6 @@ describe("gofr_sim.personas", function()
       assert.is_nil(mix.groups[2].token)
       assert.are.equal("esc_1", mix.groups[3].name)
       assert.are.equal("a/b\195\169\240\159\152\128", mix.groups[3].token)
-    end)
-
-    it("reads JSON values as lua-cjson does", function()
-      for _, text in ipairs {
-        '{"groups": {"a": {"count": 1e1}}}', '{"groups": {"a": {"count": 12, "rate": 0.25}}}',
-        '{"groups": {"a": {"count": 2, "rate": 1.5E-1}}}', '{"groups": {"a": {"count": -0}}}',
-        ' \t\r\n{"groups":{"a":{"count":3,"token":"x\\"y\\\\z\\n\\t\\u0041"}}} \n',
-      } do
-        local value = assert(personas._read_json(text))
-        local expect = cjson.decode(text)
-        local a = value.values.groups.values.a.values
-        for k, v in pairs(expect.groups.a) do assert.are.equal(v, a[k], text) end
-      end
     end)
 
     describe("refuses, naming the file, the JSON path and what was expected", function()

@@ -12,15 +12,16 @@
 --   {"groups": {"apac": {"count": 3, "token": "token_apac"}, ...}}
 -- and adds per group `rate` (iterations/s of each persona of the group) and
 -- `tasks` (a weighted task mix). Groups keep their order in the file: this
--- module reads JSON itself (lua-cjson forgets key order). docs/personas.md.
+-- module reads JSON with gofr_sim.json (lua-cjson forgets key order). docs/personas.md.
 local jwt = require "gofr_sim.jwt"
 local cli = require "gofr_sim.cli"
+local json = require "gofr_sim.json"
 
-local type, pairs, ipairs, tostring, tonumber, error, setmetatable, getmetatable, pcall =
-  type, pairs, ipairs, tostring, tonumber, error, setmetatable, getmetatable, pcall
+local type, pairs, ipairs, tostring, error, setmetatable, pcall =
+  type, pairs, ipairs, tostring, error, setmetatable, pcall
 local concat, sort = table.concat, table.sort
 local floor, huge = math.floor, math.huge
-local char, sub, find, format = string.char, string.sub, string.find, string.format
+local sub, format = string.sub, string.format
 
 local M = {}
 
@@ -66,169 +67,9 @@ M.flags = {
 }
 
 local MAX_COUNT = 1000000     -- per group: a typo should not allocate gigabytes
-local MAX_DEPTH = 64
 
-------------------------------------------------------------------------------
--- A small JSON reader that keeps object key order.
---
--- Objects become {keys = {k1, k2, ...}, values = {k = v}} (OBJECT), arrays
--- {n = , [1..n]} (ARRAY), null the NULL sentinel. Duplicate keys are refused.
-------------------------------------------------------------------------------
-
-local OBJECT, ARRAY = {}, {}
-local NULL = setmetatable({}, { __tostring = function() return "null" end })
-
-local ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
-
-local function utf8_char(cp)
-  if cp < 0x80 then return char(cp) end
-  if cp < 0x800 then return char(0xC0 + floor(cp / 0x40), 0x80 + cp % 0x40) end
-  if cp < 0x10000 then
-    return char(0xE0 + floor(cp / 0x1000), 0x80 + floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-  end
-  return char(0xF0 + floor(cp / 0x40000), 0x80 + floor(cp / 0x1000) % 0x40,
-              0x80 + floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-end
-
--- Raised inside the reader; caught by read_json.
-local function syntax(text, pos, msg)
-  local line, i = 1, 1
-  while true do
-    local nl = find(text, "\n", i, true)
-    if not nl or nl >= pos then break end
-    line, i = line + 1, nl + 1
-  end
-  error({ json_error = format("line %d, column %d: invalid JSON: %s", line, pos - i + 1, msg) }, 0)
-end
-
-local function skip_ws(text, pos)
-  return (find(text, "[^ \t\r\n]", pos)) or #text + 1
-end
-
-local read_value
-
-local function read_string(text, pos)
-  -- pos is at the opening quote
-  local parts, i = {}, pos + 1
-  while true do
-    local j = find(text, '["\\%z\1-\31]', i)
-    if not j then syntax(text, pos, "unterminated string") end
-    parts[#parts + 1] = sub(text, i, j - 1)
-    local c = sub(text, j, j)
-    if c == '"' then return concat(parts), j + 1 end
-    if c ~= "\\" then syntax(text, j, "control character in string (escape it)") end
-    local e = sub(text, j + 1, j + 1)
-    if ESCAPES[e] then
-      parts[#parts + 1] = ESCAPES[e]
-      i = j + 2
-    elseif e == "u" then
-      local hex = sub(text, j + 2, j + 5)
-      if not hex:match("^%x%x%x%x$") then syntax(text, j, "bad \\u escape") end
-      local cp = tonumber(hex, 16)
-      i = j + 6
-      if cp >= 0xD800 and cp <= 0xDBFF then
-        local lo = sub(text, i, i + 5):match("^\\u(%x%x%x%x)$")
-        local lcp = lo and tonumber(lo, 16)
-        if not lcp or lcp < 0xDC00 or lcp > 0xDFFF then
-          syntax(text, j, "unpaired UTF-16 surrogate in \\u escape")
-        end
-        cp = 0x10000 + (cp - 0xD800) * 0x400 + (lcp - 0xDC00)
-        i = i + 6
-      elseif cp >= 0xDC00 and cp <= 0xDFFF then
-        syntax(text, j, "unpaired UTF-16 surrogate in \\u escape")
-      end
-      parts[#parts + 1] = utf8_char(cp)
-    else
-      syntax(text, j, "bad escape \\" .. e)
-    end
-  end
-end
-
-local function read_number(text, pos)
-  local s = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-  local ok = s and (s:match("^-?0$") or s:match("^-?[1-9]%d*$")
-    or s:match("^-?0%.%d+$") or s:match("^-?[1-9]%d*%.%d+$")
-    or s:match("^-?0[eE][-+]?%d+$") or s:match("^-?[1-9]%d*[eE][-+]?%d+$")
-    or s:match("^-?0%.%d+[eE][-+]?%d+$") or s:match("^-?[1-9]%d*%.%d+[eE][-+]?%d+$"))
-  if not ok then syntax(text, pos, "bad number") end
-  return tonumber(s), pos + #s
-end
-
-local LITERALS = { t = { "true", true }, f = { "false", false }, n = { "null", NULL } }
-
-read_value = function(text, pos, depth)
-  pos = skip_ws(text, pos)
-  local c = sub(text, pos, pos)
-  if c == "{" then
-    if depth >= MAX_DEPTH then syntax(text, pos, "nested too deeply") end
-    local obj = setmetatable({ keys = {}, values = {} }, OBJECT)
-    pos = skip_ws(text, pos + 1)
-    if sub(text, pos, pos) == "}" then return obj, pos + 1 end
-    while true do
-      if sub(text, pos, pos) ~= '"' then syntax(text, pos, "expected a string key") end
-      local key_pos = pos
-      local key
-      key, pos = read_string(text, pos)
-      if obj.values[key] ~= nil then syntax(text, key_pos, format("duplicate key %q", key)) end
-      pos = skip_ws(text, pos)
-      if sub(text, pos, pos) ~= ":" then syntax(text, pos, "expected ':'") end
-      local v
-      v, pos = read_value(text, pos + 1, depth + 1)
-      obj.keys[#obj.keys + 1] = key
-      obj.values[key] = v
-      pos = skip_ws(text, pos)
-      local d = sub(text, pos, pos)
-      if d == "}" then return obj, pos + 1 end
-      if d ~= "," then syntax(text, pos, "expected ',' or '}'") end
-      pos = skip_ws(text, pos + 1)
-    end
-  elseif c == "[" then
-    if depth >= MAX_DEPTH then syntax(text, pos, "nested too deeply") end
-    local arr = setmetatable({ n = 0 }, ARRAY)
-    pos = skip_ws(text, pos + 1)
-    if sub(text, pos, pos) == "]" then return arr, pos + 1 end
-    while true do
-      local v
-      v, pos = read_value(text, pos, depth + 1)
-      arr.n = arr.n + 1
-      arr[arr.n] = v
-      pos = skip_ws(text, pos)
-      local d = sub(text, pos, pos)
-      if d == "]" then return arr, pos + 1 end
-      if d ~= "," then syntax(text, pos, "expected ',' or ']'") end
-      pos = pos + 1
-    end
-  elseif c == '"' then
-    return read_string(text, pos)
-  elseif c == "-" or c:match("^%d$") then
-    return read_number(text, pos)
-  elseif LITERALS[c] then
-    local word, value = LITERALS[c][1], LITERALS[c][2]
-    if sub(text, pos, pos + #word - 1) ~= word then syntax(text, pos, "unexpected character") end
-    return value, pos + #word
-  elseif c == "" then
-    syntax(text, pos, "unexpected end of input")
-  end
-  syntax(text, pos, format("unexpected character %q", c))
-end
-
---- Reads JSON text; objects keep their key order. -> value | nil, message.
-local function read_json(text)
-  local pos = 1
-  if sub(text, 1, 3) == "\239\187\191" then pos = 4 end      -- UTF-8 BOM
-  local ok, value, after = pcall(read_value, text, pos, 0)
-  if not ok then
-    if type(value) == "table" and value.json_error then return nil, value.json_error end
-    error(value, 0)
-  end
-  after = skip_ws(text, after)
-  if after <= #text then
-    local okt, e = pcall(syntax, text, after, "unexpected text after the JSON value")
-    return nil, (not okt) and e.json_error or nil
-  end
-  return value
-end
-M._read_json = read_json   -- for the specs
+local NULL = json.null
+local is_object, is_array = json.is_object, json.is_array
 
 ------------------------------------------------------------------------------
 -- Mix validation
@@ -248,9 +89,8 @@ end
 
 local function show(v)
   if v == NULL then return "null" end
-  local mt = getmetatable(v)
-  if mt == OBJECT then return "an object" end
-  if mt == ARRAY then return "an array" end
+  if is_object(v) then return "an object" end
+  if is_array(v) then return "an array" end
   if type(v) == "string" then
     local s = #v > 40 and sub(v, 1, 37) .. "..." or v
     return "the string " .. format("%q", s):gsub("\\\n", "\\n")
@@ -274,8 +114,6 @@ local function bad(parts, msg)
   error({ mix_error = (#parts > 0 and path_of(parts) .. ": " or "") .. msg }, 0)
 end
 
-local function is_object(v) return getmetatable(v) == OBJECT end
-
 local function check_group(name, raw)
   local at = { "groups", name }
   if not name:match("^[%w_][%w_.%-]*$") or #name > 64 then
@@ -285,12 +123,12 @@ local function check_group(name, raw)
   if not is_object(raw) then
     bad(at, "expected an object like {\"count\": 3, \"token\": \"token_apac\"}, got " .. show(raw))
   end
-  for _, k in ipairs(raw.keys) do
+  for _, k in ipairs(json.keys(raw)) do
     if not GROUP_KEY_SET[k] then
       bad({ "groups", name, k }, "unknown key (accepted: " .. keys_list(GROUP_KEYS) .. ")")
     end
   end
-  local v = raw.values
+  local v = raw
   local group = { name = name }
 
   local count = v.count
@@ -337,16 +175,16 @@ local function check_group(name, raw)
         "expected an object of task weights like {\"structure_then_content\": 3, \"content_only\": 1}"
           .. ", got " .. show(tasks))
     end
-    if #tasks.keys == 0 then
+    if #json.keys(tasks) == 0 then
       bad({ "groups", name, "tasks" }, "expected at least one task (tasks: " .. keys_list(M.TASKS) .. ")")
     end
     local list = {}
-    for _, task in ipairs(tasks.keys) do
+    for _, task in ipairs(json.keys(tasks)) do
       local at_task = { "groups", name, "tasks", task }
       if not TASK_SET[task] then
         bad(at_task, "unknown task (tasks: " .. keys_list(M.TASKS) .. ")")
       end
-      local w = tasks.values[task]
+      local w = tasks[task]
       if type(w) ~= "number" or w <= 0 or w == huge then
         bad(at_task, "expected a weight > 0, got " .. show(w))
       end
@@ -361,22 +199,22 @@ local function check_mix(doc)
   if not is_object(doc) then
     bad({}, "expected an object like {\"groups\": {...}}, got " .. show(doc))
   end
-  for _, k in ipairs(doc.keys) do
+  for _, k in ipairs(json.keys(doc)) do
     if k ~= "groups" then bad({ k }, "unknown key (accepted: groups)") end
   end
-  local groups = doc.values.groups
+  local groups = doc.groups
   if groups == nil then
     bad({ "groups" }, "missing: expected an object of persona groups")
   end
   if not is_object(groups) then
     bad({ "groups" }, "expected an object of persona groups, got " .. show(groups))
   end
-  if #groups.keys == 0 then
+  if #json.keys(groups) == 0 then
     bad({ "groups" }, "expected at least one group")
   end
   local kept, total = {}, 0
-  for _, name in ipairs(groups.keys) do
-    local g = check_group(name, groups.values[name])
+  for _, name in ipairs(json.keys(groups)) do
+    local g = check_group(name, groups[name])
     if g.count > 0 then
       kept[#kept + 1] = g
       total = total + g.count
@@ -394,7 +232,7 @@ function M.parse_mix(text, source)
   if type(text) ~= "string" then
     error("personas.parse_mix: text must be a string, got " .. type(text), 2)
   end
-  local doc, jerr = read_json(text)
+  local doc, jerr = json.decode(text)
   if doc == nil then return nil, format("mix file %s: %s", source, jerr) end
   local ok, mix = pcall(check_mix, doc)
   if not ok then

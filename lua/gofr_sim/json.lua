@@ -1,0 +1,457 @@
+--- gofr_sim.json: JSON that keeps object key order, written the way
+-- gofr-dig's Python writes it.
+--
+--   local json = require "gofr_sim.json"
+--   local o = json.object("success", true, "url", url)   -- keys keep this order
+--   o.total = 3                                          -- appended after "url"
+--   json.encode(o, "pretty")   --> {\n  "success": true,\n  "url": ..., ...}
+--   local doc = assert(json.decode(text))                -- objects keep file order
+--   for k, v in json.pairs(doc) do ... end
+--
+-- Values: ordered objects (json.object / decode), arrays (json.array, or any
+-- plain table with t[1] ~= nil), other plain tables are objects with sorted
+-- keys (an empty plain table is {}), json.null or cjson.null, strings,
+-- booleans and numbers. Integral numbers print as integers; json.float(x)
+-- prints a Python float ("1.0").
+--
+-- Styles of json.encode (what the real server produces with each):
+--   "pretty"  json.dumps(indent=2, ensure_ascii=True): tool result text
+--   "python"  json.dumps(ensure_ascii=False): separators ", " and ": ",
+--             non-ASCII kept (session blobs)
+--   "compact" pydantic's model_dump_json: no spaces, non-ASCII kept
+--             (JSON-RPC envelopes)
+local cjson = require "cjson"
+
+local type, pairs, ipairs, tostring, tonumber, error, setmetatable, getmetatable, pcall =
+  type, pairs, ipairs, tostring, tonumber, error, setmetatable, getmetatable, pcall
+local rawget, rawset, select = rawget, rawset, select
+local concat, sort = table.concat, table.sort
+local floor, huge = math.floor, math.huge
+local byte, char, sub, find, format, gsub, rep =
+  string.byte, string.char, string.sub, string.find, string.format, string.gsub, string.rep
+
+local M = {}
+
+local KEYS = {}   -- private key: an object's key order
+-- Fires only for keys without a value: a new key, or one removed earlier
+-- (then it moves to the end, as in a Python dict).
+local OBJECT = {
+  __newindex = function(o, k, v)
+    if v ~= nil then
+      local keys = rawget(o, KEYS)
+      for i = #keys, 1, -1 do
+        if keys[i] == k then table.remove(keys, i) end
+      end
+      keys[#keys + 1] = k
+    end
+    rawset(o, k, v)
+  end,
+}
+local ARRAY = {}
+local FLOAT = {}
+
+--- The null value (cjson.null is accepted as null too).
+M.null = setmetatable({}, { __tostring = function() return "null" end })
+local NULL, CJSON_NULL = M.null, cjson.null
+
+--- json.object(k1, v1, k2, v2, ...) -> an ordered object. A pair whose value
+-- is nil is left out; assigning a new key later appends it.
+function M.object(...)
+  local o = setmetatable({ [KEYS] = {} }, OBJECT)
+  for i = 1, select("#", ...), 2 do
+    local k, v = select(i, ...)
+    if v ~= nil then o[k] = v end
+  end
+  return o
+end
+
+--- json.array(t) -> t marked as a JSON array (so an empty one prints []).
+-- t.n, when set, is the length (arrays may hold json.null).
+function M.array(t)
+  return setmetatable(t or {}, ARRAY)
+end
+
+--- json.float(x) -> x printed as a Python float ("1.0", not "1").
+function M.float(x)
+  return setmetatable({ x }, FLOAT)
+end
+
+function M.is_object(v) return getmetatable(v) == OBJECT end
+function M.is_array(v) return getmetatable(v) == ARRAY end
+
+--- Iterates an ordered object's keys and values in order (keys removed by
+-- assigning nil are skipped).
+function M.pairs(o)
+  local keys, i = rawget(o, KEYS), 0
+  return function()
+    while true do
+      i = i + 1
+      local k = keys[i]
+      if k == nil then return nil end
+      local v = rawget(o, k)
+      if v ~= nil then return k, v end
+    end
+  end
+end
+
+--- An ordered object's keys, in order, as an array.
+function M.keys(o)
+  local out = {}
+  for k in M.pairs(o) do out[#out + 1] = k end
+  return out
+end
+
+------------------------------------------------------------------------------
+-- Encoding
+------------------------------------------------------------------------------
+
+local SHORT_ESCAPES = {
+  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+}
+local function escape_control(c)
+  return SHORT_ESCAPES[c] or format("\\u%04x", byte(c))
+end
+
+local REPLACEMENT = "\239\191\189"   -- U+FFFD for bytes that are not UTF-8
+
+-- Decodes the UTF-8 sequence at i: code point, next index (U+FFFD, i + 1
+-- for an invalid byte).
+local function utf8_at(s, i)
+  local c = byte(s, i)
+  local n, cp, min
+  if c < 0xC2 then return 0xFFFD, i + 1
+  elseif c < 0xE0 then n, cp, min = 1, c - 0xC0, 0x80
+  elseif c < 0xF0 then n, cp, min = 2, c - 0xE0, 0x800
+  elseif c < 0xF5 then n, cp, min = 3, c - 0xF0, 0x10000
+  else return 0xFFFD, i + 1 end
+  for j = i + 1, i + n do
+    local d = byte(s, j)
+    if not d or d < 0x80 or d > 0xBF then return 0xFFFD, i + 1 end
+    cp = cp * 64 + (d - 0x80)
+  end
+  if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then
+    return 0xFFFD, i + 1
+  end
+  return cp, i + n + 1
+end
+
+local function ascii_escape_run(run)
+  local out, i = {}, 1
+  while i <= #run do
+    local cp
+    cp, i = utf8_at(run, i)
+    if cp < 0x10000 then
+      out[#out + 1] = format("\\u%04x", cp)
+    else
+      cp = cp - 0x10000
+      out[#out + 1] = format("\\u%04x\\u%04x", 0xD800 + floor(cp / 0x400), 0xDC00 + cp % 0x400)
+    end
+  end
+  return concat(out)
+end
+
+-- Keeps valid UTF-8 sequences, replaces stray bytes with U+FFFD.
+local function utf8_clean_run(run)
+  local out, i = {}, 1
+  while i <= #run do
+    local cp, j = utf8_at(run, i)
+    out[#out + 1] = (cp == 0xFFFD and j == i + 1) and REPLACEMENT or sub(run, i, j - 1)
+    i = j
+  end
+  return concat(out)
+end
+
+-- Python escapes the C0 controls, '"' and '\\'; with ensure_ascii also
+-- DEL and everything beyond ASCII.
+local function encode_string(s, ascii)
+  if not find(s, '[%z\1-\31\127"\\\128-\255]') then return '"' .. s .. '"' end
+  s = gsub(s, ascii and '[%z\1-\31\127"\\]' or '[%z\1-\31"\\]', escape_control)
+  s = gsub(s, "[\128-\255]+", ascii and ascii_escape_run or utf8_clean_run)
+  return '"' .. s .. '"'
+end
+M.encode_string = encode_string
+
+local function encode_number(x, as_float)
+  if x ~= x then return "NaN" end
+  if x == huge then return "Infinity" end
+  if x == -huge then return "-Infinity" end
+  if floor(x) == x and x > -2 ^ 63 and x < 2 ^ 63 then
+    local s = format("%d", x)
+    return as_float and (x >= 1e16 or x <= -1e16) and format("%.17g", x)
+      or as_float and s .. ".0" or s
+  end
+  for prec = 15, 17 do
+    local s = format("%." .. prec .. "g", x)
+    if tonumber(s) == x then return s end
+  end
+  return format("%.17g", x)
+end
+
+local STYLES = {
+  pretty = { indent = 2, item = ",", key = ": ", ascii = true },
+  python = { item = ", ", key = ": ", ascii = false },
+  compact = { item = ",", key = ":", ascii = false },
+}
+
+local encode_value
+
+local function plain_keys(t)
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) ~= "string" and type(k) ~= "number" then
+      error("gofr_sim.json: object keys must be strings, got " .. type(k), 0)
+    end
+    keys[#keys + 1] = tostring(k)
+  end
+  sort(keys)
+  return keys
+end
+
+local function newline(style, depth)
+  if not style.indent then return "" end
+  return "\n" .. rep(" ", style.indent * depth)
+end
+
+local function encode_members(out, items, style, depth, open, close)
+  if #items == 0 then
+    out[#out + 1] = open .. close
+    return
+  end
+  local inner = newline(style, depth + 1)
+  out[#out + 1] = open .. inner
+  for i, item in ipairs(items) do
+    if i > 1 then out[#out + 1] = style.item .. inner end
+    out[#out + 1] = item
+  end
+  out[#out + 1] = newline(style, depth) .. close
+end
+
+local function encode_object(v, style, depth, ordered)
+  local items = {}
+  local function add(k, val)
+    local parts = { encode_string(tostring(k), style.ascii), style.key }
+    encode_value(parts, val, style, depth + 1)
+    items[#items + 1] = concat(parts)
+  end
+  if ordered then
+    for k, val in M.pairs(v) do add(k, val) end
+  else
+    for _, k in ipairs(plain_keys(v)) do
+      add(k, v[k] == nil and v[tonumber(k)] or v[k])
+    end
+  end
+  return items
+end
+
+local function encode_array(v, style, depth)
+  local items = {}
+  for i = 1, v.n or #v do
+    local parts = {}
+    encode_value(parts, v[i] == nil and NULL or v[i], style, depth + 1)
+    items[#items + 1] = concat(parts)
+  end
+  return items
+end
+
+encode_value = function(out, v, style, depth)
+  local t = type(v)
+  if t == "string" then
+    out[#out + 1] = encode_string(v, style.ascii)
+  elseif t == "number" then
+    out[#out + 1] = encode_number(v)
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif v == NULL or v == CJSON_NULL or v == nil then
+    out[#out + 1] = "null"
+  elseif t == "table" then
+    if depth > 200 then error("gofr_sim.json: nested too deeply (a cycle?)", 0) end
+    local mt = getmetatable(v)
+    if mt == FLOAT then
+      out[#out + 1] = encode_number(v[1], true)
+    elseif mt == ARRAY or (mt == nil and v[1] ~= nil) then
+      encode_members(out, encode_array(v, style, depth), style, depth, "[", "]")
+    else
+      encode_members(out, encode_object(v, style, depth, mt == OBJECT), style, depth, "{", "}")
+    end
+  else
+    error("gofr_sim.json: cannot encode a " .. t, 0)
+  end
+end
+
+--- json.encode(value, style) -> text; style "pretty" | "python" | "compact"
+-- (default "compact"). Raises on values JSON cannot hold.
+function M.encode(v, style)
+  local s = STYLES[style or "compact"]
+  if not s then error("gofr_sim.json.encode: unknown style '" .. tostring(style) .. "'", 2) end
+  local out = {}
+  encode_value(out, v, s, 0)
+  return concat(out)
+end
+
+------------------------------------------------------------------------------
+-- Decoding (keeps key order; duplicate keys refused; errors name line and
+-- column)
+------------------------------------------------------------------------------
+
+local MAX_DEPTH = 64
+local ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+
+local function utf8_char(cp)
+  if cp < 0x80 then return char(cp) end
+  if cp < 0x800 then return char(0xC0 + floor(cp / 0x40), 0x80 + cp % 0x40) end
+  if cp < 0x10000 then
+    return char(0xE0 + floor(cp / 0x1000), 0x80 + floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
+  end
+  return char(0xF0 + floor(cp / 0x40000), 0x80 + floor(cp / 0x1000) % 0x40,
+              0x80 + floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
+end
+M.utf8_char = utf8_char
+
+-- Raised inside the reader; caught by decode.
+local function syntax(text, pos, msg)
+  local line, i = 1, 1
+  while true do
+    local nl = find(text, "\n", i, true)
+    if not nl or nl >= pos then break end
+    line, i = line + 1, nl + 1
+  end
+  error({ json_error = format("line %d, column %d: invalid JSON: %s", line, pos - i + 1, msg) }, 0)
+end
+
+local function skip_ws(text, pos)
+  return (find(text, "[^ \t\r\n]", pos)) or #text + 1
+end
+
+local read_value
+
+local function read_escape_u(text, j)
+  local hex = sub(text, j + 2, j + 5)
+  if not hex:match("^%x%x%x%x$") then syntax(text, j, "bad \\u escape") end
+  local cp, i = tonumber(hex, 16), j + 6
+  if cp >= 0xD800 and cp <= 0xDBFF then
+    local lo = sub(text, i, i + 5):match("^\\u(%x%x%x%x)$")
+    local lcp = lo and tonumber(lo, 16)
+    if not lcp or lcp < 0xDC00 or lcp > 0xDFFF then
+      syntax(text, j, "unpaired UTF-16 surrogate in \\u escape")
+    end
+    return utf8_char(0x10000 + (cp - 0xD800) * 0x400 + (lcp - 0xDC00)), i + 6
+  elseif cp >= 0xDC00 and cp <= 0xDFFF then
+    syntax(text, j, "unpaired UTF-16 surrogate in \\u escape")
+  end
+  return utf8_char(cp), i
+end
+
+local function read_string(text, pos)
+  -- pos is at the opening quote
+  local parts, i = {}, pos + 1
+  while true do
+    local j = find(text, '["\\%z\1-\31]', i)
+    if not j then syntax(text, pos, "unterminated string") end
+    parts[#parts + 1] = sub(text, i, j - 1)
+    local c = sub(text, j, j)
+    if c == '"' then return concat(parts), j + 1 end
+    if c ~= "\\" then syntax(text, j, "control character in string (escape it)") end
+    local e = sub(text, j + 1, j + 1)
+    if ESCAPES[e] then
+      parts[#parts + 1] = ESCAPES[e]
+      i = j + 2
+    elseif e == "u" then
+      parts[#parts + 1], i = read_escape_u(text, j)
+    else
+      syntax(text, j, "bad escape \\" .. e)
+    end
+  end
+end
+
+local function read_number(text, pos)
+  local s = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+  local ok = s and (s:match("^-?0$") or s:match("^-?[1-9]%d*$")
+    or s:match("^-?0%.%d+$") or s:match("^-?[1-9]%d*%.%d+$")
+    or s:match("^-?0[eE][-+]?%d+$") or s:match("^-?[1-9]%d*[eE][-+]?%d+$")
+    or s:match("^-?0%.%d+[eE][-+]?%d+$") or s:match("^-?[1-9]%d*%.%d+[eE][-+]?%d+$"))
+  if not ok then syntax(text, pos, "bad number") end
+  return tonumber(s), pos + #s
+end
+
+local LITERALS = { t = { "true", true }, f = { "false", false }, n = { "null", NULL } }
+
+local function read_object(text, pos, depth)
+  local obj = M.object()
+  pos = skip_ws(text, pos + 1)
+  if sub(text, pos, pos) == "}" then return obj, pos + 1 end
+  while true do
+    if sub(text, pos, pos) ~= '"' then syntax(text, pos, "expected a string key") end
+    local key_pos = pos
+    local key
+    key, pos = read_string(text, pos)
+    if rawget(obj, key) ~= nil then syntax(text, key_pos, format("duplicate key %q", key)) end
+    pos = skip_ws(text, pos)
+    if sub(text, pos, pos) ~= ":" then syntax(text, pos, "expected ':'") end
+    local v
+    v, pos = read_value(text, pos + 1, depth + 1)
+    obj[key] = v
+    pos = skip_ws(text, pos)
+    local d = sub(text, pos, pos)
+    if d == "}" then return obj, pos + 1 end
+    if d ~= "," then syntax(text, pos, "expected ',' or '}'") end
+    pos = skip_ws(text, pos + 1)
+  end
+end
+
+local function read_array(text, pos, depth)
+  local arr = M.array { n = 0 }
+  pos = skip_ws(text, pos + 1)
+  if sub(text, pos, pos) == "]" then return arr, pos + 1 end
+  while true do
+    local v
+    v, pos = read_value(text, pos, depth + 1)
+    arr.n = arr.n + 1
+    arr[arr.n] = v
+    pos = skip_ws(text, pos)
+    local d = sub(text, pos, pos)
+    if d == "]" then return arr, pos + 1 end
+    if d ~= "," then syntax(text, pos, "expected ',' or ']'") end
+    pos = pos + 1
+  end
+end
+
+read_value = function(text, pos, depth)
+  pos = skip_ws(text, pos)
+  local c = sub(text, pos, pos)
+  if c == "{" or c == "[" then
+    if depth >= MAX_DEPTH then syntax(text, pos, "nested too deeply") end
+    return (c == "{" and read_object or read_array)(text, pos, depth)
+  elseif c == '"' then
+    return read_string(text, pos)
+  elseif c == "-" or c:match("^%d$") then
+    return read_number(text, pos)
+  elseif LITERALS[c] then
+    local word, value = LITERALS[c][1], LITERALS[c][2]
+    if sub(text, pos, pos + #word - 1) ~= word then syntax(text, pos, "unexpected character") end
+    return value, pos + #word
+  elseif c == "" then
+    syntax(text, pos, "unexpected end of input")
+  end
+  syntax(text, pos, format("unexpected character %q", c))
+end
+
+--- json.decode(text) -> value | nil, "line L, column C: invalid JSON: ..."
+-- Objects are ordered objects, arrays json.array (with n), null json.null.
+function M.decode(text)
+  local pos = 1
+  if sub(text, 1, 3) == "\239\187\191" then pos = 4 end      -- UTF-8 BOM
+  local ok, value, after = pcall(read_value, text, pos, 0)
+  if not ok then
+    if type(value) == "table" and value.json_error then return nil, value.json_error end
+    error(value, 0)
+  end
+  after = skip_ws(text, after)
+  if after <= #text then
+    local okt, e = pcall(syntax, text, after, "unexpected text after the JSON value")
+    return nil, (not okt) and e.json_error or nil
+  end
+  return value
+end
+
+return M

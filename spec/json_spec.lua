@@ -1,0 +1,125 @@
+-- gofr_sim.json: ordered objects, the three writing styles of gofr-dig's
+-- Python (checked against texts Python's json.dumps produces), and the
+-- order-keeping reader.
+local json = require "gofr_sim.json"
+local cjson = require "cjson"
+
+describe("gofr_sim.json", function()
+  describe("ordered objects", function()
+    it("keep the order keys were given and added in", function()
+      local o = json.object("b", 1, "a", 2, "skipped", nil, "c", 3)
+      o.z = 4
+      o.a = 5        -- replacing keeps the position
+      assert.are.same({ "b", "a", "c", "z" }, json.keys(o))
+      assert.are.equal('{"b":1,"a":5,"c":3,"z":4}', json.encode(o))
+    end)
+
+    it("forget a key set to nil and append it again when re-added", function()
+      local o = json.object("a", 1, "b", 2, "c", 3)
+      o.b = nil
+      assert.are.same({ "a", "c" }, json.keys(o))
+      o.b = 9
+      assert.are.same({ "a", "c", "b" }, json.keys(o))
+      assert.are.equal('{"a":1,"c":3,"b":9}', json.encode(o))
+    end)
+  end)
+
+  describe("encode", function()
+    it("'pretty' is json.dumps(indent=2, ensure_ascii=True)", function()
+      local o = json.object("success", false, "error_code", "SESSION_NOT_FOUND",
+        "details", json.object("session_id", "x"), "list", json.array { 1, 2 },
+        "empty_list", json.array(), "empty_obj", json.object(), "null", json.null)
+      -- python3 -c 'import json; print(json.dumps({"success": False, ...}, indent=2))'
+      assert.are.equal(table.concat({
+        "{",
+        '  "success": false,',
+        '  "error_code": "SESSION_NOT_FOUND",',
+        '  "details": {',
+        '    "session_id": "x"',
+        "  },",
+        '  "list": [',
+        "    1,",
+        "    2",
+        "  ],",
+        '  "empty_list": [],',
+        '  "empty_obj": {},',
+        '  "null": null',
+        "}" }, "\n"), json.encode(o, "pretty"))
+    end)
+
+    it("escapes like Python: ASCII only with lower-case \\u, surrogate pairs, no '/' escape", function()
+      local s = "caf\195\169 \240\159\152\128 a/b \"q\" \\ \n\t\1\127"
+      assert.are.equal('"caf\\u00e9 \\ud83d\\ude00 a/b \\"q\\" \\\\ \\n\\t\\u0001\\u007f"',
+        json.encode(s, "pretty"))
+      assert.are.equal('"caf\195\169 \240\159\152\128 a/b \\"q\\" \\\\ \\n\\t\\u0001\127"',
+        json.encode(s, "compact"))
+    end)
+
+    it("replaces bytes that are not UTF-8 with U+FFFD", function()
+      assert.are.equal('"a\\ufffdb"', json.encode("a\255b", "pretty"))
+      assert.are.equal('"a\239\191\189b"', json.encode("a\255b", "python"))
+      assert.are.equal('"\\ufffd\\ufffd"', json.encode("\237\160\128"):len() > 0
+        and json.encode("\192\128", "pretty"))
+    end)
+
+    it("'python' uses the default separators ', ' and ': '", function()
+      local o = json.object("a", json.array { 1, "x" }, "b", json.object("c", true))
+      assert.are.equal('{"a": [1, "x"], "b": {"c": true}}', json.encode(o, "python"))
+    end)
+
+    it("prints integers as integers, floats as Python's repr, json.float with .0", function()
+      assert.are.equal("[3, -7, 0.25, 0.1, 1.0, 1e-05, 123456789012]",
+        json.encode(json.array { 3, -7, 0.25, 0.1, json.float(1), 1e-05, 123456789012 }, "python"))
+    end)
+
+    it("orders the keys of plain tables and reads an empty plain table as {}", function()
+      assert.are.equal('{"a":{},"b":[1],"c":null}',
+        json.encode({ c = cjson.null, a = {}, b = { 1 } }))
+    end)
+
+    it("refuses what JSON cannot hold", function()
+      assert.has_error(function() json.encode(print) end, "gofr_sim.json: cannot encode a function")
+      local cyc = {}
+      cyc.self = cyc
+      assert.has_error(function() json.encode(cyc) end)
+      assert.has_error(function() json.encode({}, "yaml") end)
+    end)
+  end)
+
+  describe("decode", function()
+    it("keeps key order and reads values as lua-cjson does", function()
+      local text = ' {"z": 1e1, "a": [1, null, "x\\"y\\\\z\\n\\u0041\\ud83d\\ude00"], "m": -0.25} '
+      local doc = assert(json.decode(text))
+      assert.are.same({ "z", "a", "m" }, json.keys(doc))
+      local ref = cjson.decode(text)
+      assert.are.equal(ref.z, doc.z)
+      assert.are.equal(ref.m, doc.m)
+      assert.are.equal(3, doc.a.n)
+      assert.are.equal(json.null, doc.a[2])
+      assert.are.equal(ref.a[3], doc.a[3])
+    end)
+
+    it("round-trips through encode", function()
+      local text = '{"b":[1,2,{"c":null}],"a":"\195\169","e":[],"o":{}}'
+      assert.are.equal(text, json.encode(assert(json.decode(text))))
+    end)
+
+    it("names line and column of bad input, and refuses duplicate keys", function()
+      local cases = {
+        { '{"a": 1,\n "a": 2}', "line 2, column 2: invalid JSON: duplicate key \"a\"" },
+        { '{"a": }', "line 1, column 7: invalid JSON: unexpected character \"}\"" },
+        { "[1, 2", "line 1, column 6: invalid JSON: expected ',' or ']'" },
+        { '{"a": ', "line 1, column 7: invalid JSON: unexpected end of input" },
+        { '"\\ud800"', "line 1, column 2: invalid JSON: unpaired UTF-16 surrogate in \\u escape" },
+        { "01", "line 1, column 1: invalid JSON: bad number" },
+        { "{} x", "line 1, column 4: invalid JSON: unexpected text after the JSON value" },
+        { string.rep("[", 100), "nested too deeply" },
+      }
+      for _, c in ipairs(cases) do
+        local v, err = json.decode(c[1])
+        assert.is_nil(v)
+        assert.truthy(err:find(c[2], 1, true), c[1] .. " -> " .. tostring(err))
+      end
+    end)
+  end)
+end)
