@@ -1,21 +1,28 @@
---- load: personas fetch pages — the main job.
+--- load: personas drive gofr-dig's MCP tools (or GET pages) — the main job.
 --
---   gofr-sim scenarios/load.lua --consumers 4 --rate 10 --duration 30s
---   gofr-sim scenarios/load.lua --total-requests 500 --target-url http://127.0.0.1:8080/
+--   gofr-sim scenarios/load.lua --duration 30s           # MCP flow against the embedded twin
+--   gofr-sim scenarios/load.lua --mcp-url http://127.0.0.1:8070/mcp --mix-file fixtures/mixes/large.json
+--   gofr-sim scenarios/load.lua --protocol http --total-requests 500 --target-url http://127.0.0.1:8080/
 --   gofr-sim scenarios/load.lua --workload constant-arrival-rate --rate 200 --duration 1m
---   gofr-sim scenarios/load.lua --protocol mcp --mcp-url http://127.0.0.1:8070/mcp/ \
---     --mix-file fixtures/mixes/default.json --duration 30s
 --
--- Without --target-url the built-in fixture site is started on 127.0.0.1
--- and each iteration uses one of its pages, chosen at random from the
--- persona's own seeded stream (--seed repeats the choices). --protocol http
--- (the default) GETs the page; --protocol mcp asks gofr-dig (--mcp-url) to
--- fetch it, as the Python harness's MCP mode did, or runs the task the
--- persona's mix group weights. The workload, stop conditions, report and
--- thresholds are the runner's: docs/scenarios.md.
+-- --protocol mcp (the default) runs the Python harness's MCP flow per
+-- persona (get_structure -> get_content session=true -> get_session_info ->
+-- get_session_chunk 0), or the tasks its mix group weights, against
+-- --mcp-url (default $GOFR_DIG_MCP_URL) or, without one, against the
+-- embedded gofr-dig twin started in-process with tokens minted for it.
+-- Without --mix-file the MCP mode uses fixtures/mixes/default.json (apac,
+-- emea, us, multi, public, attacker). --protocol http GETs the pages.
+--
+-- Pages: --mode fixture (the default) serves --fixtures-dir on 127.0.0.1
+-- (bind GOFR_DIG_FIXTURE_HOST, advertised as GOFR_DIG_FIXTURE_EXTERNAL_HOST)
+-- and picks one page per iteration from the persona's seeded stream;
+-- --mode live uses --target-url or the sites of --sites-file. The workload,
+-- stop conditions, report and thresholds are the runner's: docs/scenarios.md.
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.cli"
 local personas = require "gofr_sim.personas"
+local json = require "gofr_sim.json"
+local core = require "gofr_sim.core"
 
 local env_mcp_url = os.getenv("GOFR_DIG_MCP_URL")
 if env_mcp_url == "" then env_mcp_url = nil end
@@ -94,42 +101,119 @@ local function mcp_iteration(ctx)
   task(ctx, s, ctx.rng:pick(ctx.urls))
 end
 
+-- Pages ------------------------------------------------------------------------
+
+-- sites.json of the Python harness: {"<country>": [{"name":, "url":, "languages":}]};
+-- entries that are not objects with a non-empty url are skipped.
+local function read_sites(path)
+  local f, err = io.open(path, "rb")
+  if not f then cli.usage_error(("--sites-file: cannot read '%s': %s"):format(path, err)) end
+  local doc, jerr = json.decode(f:read("*a") or "")
+  f:close()
+  if not doc then cli.usage_error(("--sites-file: %s: %s"):format(path, jerr)) end
+  local urls = {}
+  if json.is_object(doc) then
+    for _, list in json.pairs(doc) do
+      for _, site in ipairs(json.is_array(list) and list or {}) do
+        local url = json.is_object(site) and type(site.url) == "string" and site.url:match("^%s*(.-)%s*$")
+        if url and url ~= "" then urls[#urls + 1] = url end
+      end
+    end
+  end
+  if #urls == 0 then cli.usage_error(("--sites-file: no valid sites found in %s"):format(path)) end
+  return urls
+end
+
+local function env_or(name, default)
+  local v = os.getenv(name)
+  return (v and v ~= "") and v or default
+end
+
+-- The fixture site, served here; -> site, urls
+local function serve_fixture_site(root)
+  local pages, _, msg = sim.fixtures.pages(root)
+  if not pages then cli.usage_error("--fixtures-dir: " .. msg) end
+  if #pages == 0 then cli.usage_error("--fixtures-dir: no .html pages under " .. root) end
+  local bind = env_or("GOFR_DIG_FIXTURE_HOST", "127.0.0.1")
+  local site, err_type
+  site, err_type, msg = sim.fixtures.serve { root = root, host = bind }
+  if not site then error(("cannot start the fixture site: %s (%s)"):format(msg, err_type)) end
+  local base = sim.server.base_url(env_or("GOFR_DIG_FIXTURE_EXTERNAL_HOST", bind), site.port)
+  local urls = {}
+  for i, page in ipairs(pages) do urls[i] = base .. "/" .. page end
+  return site, urls
+end
+
+-- The embedded twin -------------------------------------------------------------
+
+local embedded_secret -- set by prepare when the run targets the embedded twin
+
+local function start_twin(ctx)
+  local twin, err_type, msg = require("gofr_sim.twin").start {
+    secret = embedded_secret, site = false,
+  }
+  if not twin then error(("cannot start the embedded twin: %s (%s)"):format(msg, err_type)) end
+  for _, token in pairs(ctx.tokens or {}) do
+    local _, claims = sim.jwt.decode(token)
+    if type(claims) == "table" and type(claims.jti) == "string" then twin.store:register(token) end
+  end
+  return twin
+end
+
 -- The scenario ---------------------------------------------------------------------
 
 return {
   name = "load",
-  description = "personas fetch pages of the fixture site (or --target-url): GET, or gofr-dig MCP tools",
+  description = "personas drive gofr-dig's MCP tools (embedded twin or --mcp-url), or GET pages",
   options = { consumers = 4, rate = 10 },
   flags = {
+    mode = { type = "enum", values = { "live", "fixture", "record" } },
+    sites_file = { type = "string" },
     target_url = { type = "url" },
     fixtures_dir = { type = "string" },
     timeout = { type = "duration", default = 30, above = 0 },
-    protocol = { type = "enum", values = { "http", "mcp" }, default = "http" },
+    timeout_seconds = { type = "number", above = 0 },
+    protocol = { type = "enum", values = { "http", "mcp" }, default = "mcp" },
     mcp_url = { type = "url", default = env_mcp_url },
   },
 
+  prepare = function(o)
+    if o.timeout_seconds then o.timeout = o.timeout_seconds end
+    if o.mode == "record" then
+      cli.usage_error("--mode record: recording real sites into fixtures is not in this build "
+        .. "yet; use --mode fixture or live")
+    end
+    o.mode = o.mode or ((o.target_url or o.sites_file) and "live" or "fixture")
+    if o.mode == "live" and not (o.target_url or o.sites_file) then
+      cli.usage_error("--mode live needs --target-url URL or --sites-file FILE")
+    end
+    if o.protocol ~= "mcp" then return nil end
+    o.mix_file = o.mix_file or (sim.fixtures.default_root():gsub("html$", "mixes/default.json"))
+    if o.mcp_url then return nil end
+    if o.token_source == "env" then
+      cli.usage_error("--token-source env: the embedded twin accepts only the tokens minted for it; "
+        .. "give --mcp-url to use tokens from the environment")
+    end
+    o.embedded_twin = true
+    embedded_secret = core.uuid4() .. core.uuid4()
+    return { secret = embedded_secret, env = function() return nil end }
+  end,
+
   setup = function(ctx)
     local o = ctx.options
-    local mcp = o.protocol == "mcp"
-    if mcp and not o.mcp_url then
-      cli.usage_error("--protocol mcp needs --mcp-url URL (or GOFR_DIG_MCP_URL), "
-        .. "e.g. --mcp-url http://127.0.0.1:8070/mcp/")
+    local shared = {}
+    if o.mode == "fixture" then
+      shared.site, shared.urls = serve_fixture_site(o.fixtures_dir or sim.fixtures.default_root())
+    else
+      shared.urls = o.target_url and { o.target_url } or read_sites(o.sites_file)
     end
-    local shared = { mcp_url = mcp and o.mcp_url or nil, sessions = mcp and {} or nil }
-    if o.target_url then
-      shared.urls = { o.target_url }
-      return shared
+    if o.protocol == "mcp" then
+      if o.embedded_twin then
+        shared.twin = start_twin(ctx)
+        o.mcp_url = shared.twin.url
+      end
+      shared.mcp_url, shared.sessions = o.mcp_url, {}
     end
-    local root = o.fixtures_dir or sim.fixtures.default_root()
-    local pages, _, msg = sim.fixtures.pages(root)
-    if not pages then cli.usage_error("--fixtures-dir: " .. msg) end
-    if #pages == 0 then cli.usage_error("--fixtures-dir: no .html pages under " .. root) end
-    local site, err_type
-    site, err_type, msg = sim.fixtures.serve { root = root }
-    if not site then error(("cannot start the fixture site: %s (%s)"):format(msg, err_type)) end
-    local urls = {}
-    for i, page in ipairs(pages) do urls[i] = site.url .. "/" .. page end
-    shared.urls, shared.site = urls, site
     return shared
   end,
 
@@ -140,6 +224,7 @@ return {
 
   teardown = function(ctx)
     for _, s in ipairs(ctx.sessions or {}) do pcall(s.close, s, { timeout = 2 }) end
+    if ctx.twin then ctx.twin:close() end
     if ctx.site then ctx.site.close() end
   end,
 }

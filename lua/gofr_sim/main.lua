@@ -13,6 +13,9 @@ local USAGE = [[
 usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
        gofr-sim fixtures [--root DIR] [--host H] [--port N]
                                                serve a fixture site until Ctrl-C
+       gofr-sim twin [--host H] [--port 8070] [--data-dir D] [--fixtures-dir D]
+                [--token-store FILE] [--jwt-secret-file FILE] [--port-file FILE]
+                                               run the gofr-dig twin (and its fixture site)
        gofr-sim merge A.json B.json ... (-o OUT.json | --print)
                                                merge the reports of runs made side by side
        gofr-sim --help | --version
@@ -106,6 +109,56 @@ local function serve_fixtures(argv)
   return final_status(0)
 end
 
+local function read_secret_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then cli.usage_error(("--jwt-secret-file: cannot read '%s': %s"):format(path, err)) end
+  local secret = (f:read("*a") or ""):gsub("%s+$", "")
+  f:close()
+  if secret == "" then cli.usage_error(("--jwt-secret-file: '%s' is empty"):format(path)) end
+  return secret
+end
+
+-- gofr-sim twin: the gofr-dig twin standalone, until SIGINT/SIGTERM.
+local function serve_twin(argv)
+  local opts = cli.options(cli.parse(argv, 2), {
+    host = { type = "string", default = "127.0.0.1" },
+    port = { type = "integer", default = 8070, min = 0 },
+    data_dir = { type = "string" },
+    fixtures_dir = { type = "string" },
+    token_store = { type = "string" },
+    jwt_secret_file = { type = "string" },
+    port_file = { type = "string" },
+    fetch_delay = { type = "number", min = 0 },
+  })
+  if opts.port > 65535 then cli.usage_error("--port must be 0..65535") end
+  core.handle_signals()
+  local status = 0
+  sim.run(function()
+    local twin, err_type, msg = require("gofr_sim.twin").start {
+      host = opts.host, port = opts.port, data_dir = opts.data_dir,
+      fixtures_dir = opts.fixtures_dir, token_store = opts.token_store,
+      secret = opts.jwt_secret_file and read_secret_file(opts.jwt_secret_file) or nil,
+      fetch_delay = opts.fetch_delay,
+    }
+    if not twin then
+      say("twin: %s (%s)", msg, err_type)
+      status = 1
+      return
+    end
+    io.stdout:write("twin: ", twin.url, "  site: ", twin.site_url, "/\n")
+    io.stdout:flush()
+    if opts.port_file then
+      local f = assert(io.open(opts.port_file .. ".tmp", "w"))
+      f:write(twin.port, "\n")
+      f:close()
+      assert(os.rename(opts.port_file .. ".tmp", opts.port_file))
+    end
+    while sim.sleep(3600) do end
+    twin:close()
+  end)
+  return final_status(status)
+end
+
 -- gofr-sim merge A.json B.json ... -o OUT.json [--print]
 local function merge_reports(argv)
   local report = require "gofr_sim.report"
@@ -173,6 +226,7 @@ function M.main(argv)
   end
   if cmd == "fixtures" then return protected(serve_fixtures, argv) end
   if cmd == "merge" then return protected(merge_reports, argv) end
+  if cmd == "twin" then return protected(serve_twin, argv) end
   if cmd:match("^%-") then
     say("unknown option '%s' (see gofr-sim --help)", cmd)
     return 2

@@ -64,6 +64,7 @@ M.flags = {
   mix_file = { type = "string" },
   token_source = { type = "enum", values = { "auto", "env", "mint" }, default = "auto" },
   jwt_secret_file = { type = "string" },
+  token_store = { type = "string" },
 }
 
 local MAX_COUNT = 1000000     -- per group: a typo should not allocate gigabytes
@@ -483,16 +484,31 @@ end
 -- or nil when no --mix-file was given. Any problem is a usage error (the
 -- executable prints one line and exits 2). `extra` may carry env=, ttl=,
 -- aud=, now= for resolve_tokens.
+--- Registers the JWTs of a resolved token map in a token store file (the
+-- one a standalone twin verifies against: gofr-sim twin --token-store
+-- FILE), as gofr-dig's token store must know every token it accepts.
+function M.register_tokens(tokens, file)
+  local store = require("gofr_sim.twin.auth").store { file = file }
+  for _, token in pairs(tokens) do
+    local _, claims = jwt.decode(token)
+    if type(claims) == "table" and type(claims.jti) == "string" then
+      local ok, err = pcall(store.register, store, token)
+      if not ok then cli.usage_error("--token-store: " .. tostring(err)) end
+    end
+  end
+end
+
 function M.from_options(options, extra)
   if options.mix_file == nil then return nil end
   local mix, err = M.load_mix(options.mix_file)
   if not mix then cli.usage_error(err) end
   extra = extra or {}
   local tokens, terr = M.resolve_tokens(mix, {
-    source = options.token_source, secret_file = options.jwt_secret_file,
+    source = options.token_source, secret_file = options.jwt_secret_file, secret = extra.secret,
     env = extra.env, ttl = extra.ttl, aud = extra.aud, now = extra.now,
   })
   if not tokens then cli.usage_error(terr) end
+  if options.token_store then M.register_tokens(tokens, options.token_store) end
   return { mix = mix, personas = M.expand(mix), tokens = tokens }
 end
 

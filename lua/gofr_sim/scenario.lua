@@ -54,6 +54,7 @@ local DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_l
 local SCENARIO_KEYS = {
   name = "string", description = "string", options = "table", flags = "table",
   setup = "function", iteration = "function", teardown = "function", thresholds = "table",
+  prepare = "function",
 }
 
 local function fail(path, msg)
@@ -199,7 +200,8 @@ end
 local function drive(state)
   local sc, o = state.scenario, state.opts
   local base = { options = o, seed = state.seed, rng = sim.rng.new(state.seed, 0),
-                 metrics = sim.metrics, check = sim.check }
+                 metrics = sim.metrics, check = sim.check,
+                 tokens = state.mix and state.mix.tokens or nil }
   state.base = base
   state.shared = sc.setup and sc.setup(base) or {}
   if type(state.shared) ~= "table" then
@@ -246,7 +248,10 @@ end
 function M.run(sc, flags, path)
   M.validate(sc, path)
   local o = cli.options(flags or {}, flag_spec(sc, path))
-  local mix = personas.from_options(o) -- nil without --mix-file; bad mix or tokens: usage error
+  -- prepare(options) may settle options before the mix and its tokens are
+  -- resolved, and return extras for that (e.g. {secret=} of an embedded twin).
+  local extra = sc.prepare and sc.prepare(o) or nil
+  local mix = personas.from_options(o, extra) -- nil without --mix-file; bad mix or tokens: usage error
   if mix then o.consumers = mix.mix.total end
   check_workload(o)
   local specs = parse_thresholds(sc, o, path)

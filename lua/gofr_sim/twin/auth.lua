@@ -1,0 +1,170 @@
+--- gofr_sim.twin.auth: gofr-dig's token verification (contract §5) and the
+-- token store it checks every token against.
+--
+--   local store = auth.store()                       -- in-process
+--   local store = auth.store { file = "tokens.json" } -- shared with another process
+--   store:register(token)                            -- a token minted elsewhere
+--   local a = auth.new { secret = s, store = store }
+--   local groups, why = a:groups_of(auth_token)      -- nil: anonymous; false, why: AUTH_ERROR
+--
+-- Verification (HS256 only, leeway 0, jti and non-empty groups required, aud
+-- checked when present) is sim.jwt.verify; then the jti must be in the store,
+-- not revoked, with the same set of groups. A store file is read again on
+-- every verification, so revocations by another process count at once (the
+-- real server reloads its store for every token too). Its format is one JSON
+-- object: jti -> {id, name, groups, status, created_at, expires_at,
+-- revoked_at, fingerprint} (gofr-common's TokenRecord fields).
+local jwt = require "gofr_sim.jwt"
+local json = require "gofr_sim.json"
+
+local type, pairs, ipairs, os_date = type, pairs, ipairs, os.date
+
+local M = {}
+
+local Store = {}
+Store.__index = Store
+
+--- auth.store{file = path|nil} -> a token store.
+function M.store(opts)
+  opts = opts or {}
+  return setmetatable({ file = opts.file, records = {} }, Store)
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+-- The records of the store file (an empty store when the file is missing).
+function Store:load()
+  if not self.file then return self.records end
+  local text = read_file(self.file)
+  if not text or text == "" then return json.object() end
+  local doc, err = json.decode(text)
+  if not json.is_object(doc) then
+    error(("token store %s: %s"):format(self.file, err or "expected a JSON object"), 0)
+  end
+  return doc
+end
+
+function Store:save(records)
+  if not self.file then return end
+  local tmp = self.file .. ".tmp"
+  local f = assert(io.open(tmp, "wb"))
+  f:write(json.encode(records, "pretty"), "\n")
+  f:close()
+  assert(os.rename(tmp, self.file))
+end
+
+local function iso(t)
+  return t and os_date("!%Y-%m-%dT%H:%M:%S", t) or json.null
+end
+
+--- store:register(token) -> jti: records a minted token as active.
+function Store:register(token)
+  local _, claims = jwt.decode(token)
+  if type(claims) ~= "table" or type(claims.jti) ~= "string" then
+    error("auth.store:register: not a token with a jti claim", 2)
+  end
+  local records = self:load()
+  records[claims.jti] = json.object(
+    "id", claims.jti, "name", json.null, "groups", json.array(claims.groups or {}),
+    "status", "active", "created_at", iso(claims.iat), "expires_at", iso(claims.exp),
+    "revoked_at", json.null, "fingerprint", json.null)
+  self.records = records
+  self:save(records)
+  return claims.jti
+end
+
+--- store:revoke(jti) -> true | false (unknown jti)
+function Store:revoke(jti)
+  local records = self:load()
+  local r = records[jti]
+  if not r then return false end
+  r.status = "revoked"
+  r.revoked_at = os_date("!%Y-%m-%dT%H:%M:%S")
+  self:save(records)
+  return true
+end
+
+function Store:get(jti)
+  return self:load()[jti]
+end
+
+local function set_of(list)
+  local set, n = {}, 0
+  for _, g in ipairs(list) do
+    if not set[g] then set[g], n = true, n + 1 end
+  end
+  return set, n
+end
+
+-- True when the two arrays hold the same groups (order and repeats aside).
+local function same_set(a, b)
+  local sa, na = set_of(a)
+  local sb, nb = set_of(b)
+  if na ~= nb then return false end
+  for g in pairs(sa) do
+    if not sb[g] then return false end
+  end
+  return true
+end
+
+local Auth = {}
+Auth.__index = Auth
+
+--- auth.new{secret=, store=, audience="gofr-api", enabled=true}
+-- enabled=false is gofr-dig's --no-auth: every token is ignored.
+function M.new(opts)
+  return setmetatable({
+    secret = opts.secret, store = opts.store or M.store(),
+    audience = opts.audience or jwt.DEFAULT_AUDIENCE,
+    enabled = opts.enabled ~= false,
+  }, Auth)
+end
+
+--- auth:verify(token) -> groups | nil, message (the AuthError's text)
+function Auth:verify(token)
+  local claims, _, why = jwt.verify(token, self.secret, { aud = self.audience })
+  if not claims then return nil, why end
+  local record = self.store:get(claims.jti)
+  if not record then return nil, ("Token %s not found in token store"):format(claims.jti) end
+  if record.status == "revoked" then
+    return nil, ("Token %s has been revoked"):format(claims.jti)
+  end
+  if not same_set(claims.groups, record.groups or {}) then
+    return nil, "Token groups mismatch in store"
+  end
+  return claims.groups
+end
+
+-- "Bearer x" (any case) -> "x"; surrounding whitespace trimmed.
+local function raw_token(auth_token)
+  if auth_token:sub(1, 7):lower() == "bearer " then auth_token = auth_token:sub(8) end
+  return (auth_token:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+--- auth:groups_of(auth_token) -> groups (array) | nil (anonymous) |
+--   false, message (AUTH_ERROR). Anonymous: auth disabled, no token, or an
+--   empty one.
+function Auth:groups_of(auth_token)
+  if not self.enabled or type(auth_token) ~= "string" or auth_token == "" then return nil end
+  local token = raw_token(auth_token)
+  if token == "" then return nil end
+  local groups, why = self:verify(token)
+  if not groups then return false, why end
+  if #groups == 0 then return nil end
+  return groups
+end
+
+--- auth:identity_of(auth_token) -> the rate-limit identity: the primary
+-- group of a valid token, else nil (anonymous, also for bad tokens).
+function Auth:identity_of(auth_token)
+  local groups = self:groups_of(auth_token)
+  return groups and groups[1] or nil
+end
+
+return M

@@ -1,0 +1,188 @@
+--- gofr_sim.twin: an in-process stand-in for gofr-dig (the twin), on the
+-- engine's HTTP server; docs/twin.md.
+--
+--   sim.run(function()
+--     local twin = assert(require("gofr_sim.twin").start { port = 0 })
+--     local token = twin:mint { "apac" }            -- registered in its token store
+--     local s = assert(sim.mcp.connect(twin.url))
+--     print(s:call("get_content", { url = twin.site_url .. "/index.html",
+--                                   parse_results = false, auth_token = token }).data.title)
+--     twin:close()
+--   end)
+--
+-- Configured like the real server by GOFR_DIG_* variables (read from
+-- opts.env first, then the process environment, then M.TEST_STACK_ENV): GOFR_DIG_RATE_LIMIT_CALLS,
+-- _WINDOW, GOFR_DIG_ALLOW_PRIVATE_URLS, GOFR_DIG_DATA_DIR, GOFR_DIG_NO_AUTH,
+-- GOFR_DIG_JWT_SECRET, GOFR_DIG_BUILD_NUMBER, GOFR_DIG_WEB_URL/_WEB_PORT,
+-- GOFR_DIG_MAX_STORAGE_MB and the housekeeper's.
+local sim = require "gofr_sim"
+local core = require "gofr_sim.core"
+local check = require "gofr_sim.check"
+local auth = require "gofr_sim.twin.auth"
+local ratelimit = require "gofr_sim.twin.ratelimit"
+local storage = require "gofr_sim.twin.storage"
+local sessions = require "gofr_sim.twin.sessions"
+local fetch = require "gofr_sim.twin.fetch"
+local housekeeper = require "gofr_sim.twin.housekeeper"
+local tools = require "gofr_sim.twin.tools"
+local transport = require "gofr_sim.twin.transport"
+
+local tonumber, tostring = tonumber, tostring
+
+local M = {}
+
+--- The signing secret of gofr-dig's test stack: the standalone twin's
+-- default when no secret is configured, so tokens minted for the test stack
+-- work against it.
+M.TEST_STACK_SECRET = "test-secret-key-for-secure-testing-do-not-use-in-production"
+
+local START_OPTIONS = {
+  host = "string", port = "number", data_dir = "string", fixtures_dir = "string",
+  site = "boolean", env = "table", secret = "string", token_store = "string",
+  fetch_delay = "number", retry_base = "number", housekeeping_interval = "number",
+  log = "function",
+}
+
+--- What gofr-dig's test stack exports (scripts/start-test-env.sh): the
+-- twin's defaults for variables set neither in opts.env nor in the process
+-- environment — the twin is a test stand-in, and its fixture site is on
+-- 127.0.0.1.
+M.TEST_STACK_ENV = { GOFR_DIG_ALLOW_PRIVATE_URLS = "true", GOFR_DIG_RATE_LIMIT_CALLS = "100000" }
+
+local function env_reader(overrides)
+  return function(name)
+    local v = overrides and overrides[name]
+    if v ~= nil then return tostring(v) end
+    v = os.getenv(name)
+    if v ~= nil then return v end
+    return M.TEST_STACK_ENV[name]
+  end
+end
+
+-- A positive integer from the environment, or the default (with a
+-- warning naming the variable when the value is not one).
+local function env_integer(env, name, default, log)
+  local raw = env(name)
+  if raw == nil or raw == "" then return default end
+  local n = tonumber(raw)
+  if not n or n < 1 or n ~= math.floor(n) then
+    log("twin.config_invalid", { variable = name, value = raw, using = default })
+    return default
+  end
+  return n
+end
+
+local function truthy(v)
+  v = v and v:lower()
+  return v == "1" or v == "true" or v == "yes"
+end
+
+local function fresh_data_dir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  return dir .. "-gofr-sim-twin", true
+end
+
+local Twin = {}
+Twin.__index = Twin
+
+--- twin:mint(groups, ttl) -> a token for these groups, registered in the
+-- twin's store (ttl seconds, default 3600).
+function Twin:mint(groups, ttl)
+  local token = sim.jwt.mint { secret = self.secret, groups = groups, ttl = ttl or 3600 }
+  self.store:register(token)
+  return token
+end
+
+--- twin:close(): stops serving, the housekeeper and the keep-alive ticker;
+-- removes the data directory when the twin made it.
+function Twin:close()
+  if self.closed then return end
+  self.closed = true
+  self.server.close()
+  if self.site then self.site.close() end
+  if self.housekeeper then self.housekeeper:stop() end
+  if self.own_data_dir then storage.remove_tree(self.data_dir) end
+end
+
+-- Keep-alive comments on open SSE streams, until the twin closes.
+local function start_ticker(twin)
+  sim.spawn(function()
+    while not twin.closed and sim.sleep(0.25) do
+      twin.transport:keep_alive(core.now())
+    end
+  end)
+end
+
+local function serve_site(opts)
+  if opts.site == false then return nil end
+  return assert(sim.fixtures.serve { host = opts.host or "127.0.0.1", root = opts.fixtures_dir })
+end
+
+--- twin.start(opts) -> twin | nil, err_type, message
+-- opts: host ("127.0.0.1"), port (0: any free one), data_dir (default
+-- $GOFR_DIG_DATA_DIR, else a fresh temporary directory removed at close),
+-- site (true: also serve the fixture site from fixtures_dir), env (a table
+-- of GOFR_DIG_* overrides), secret (default $GOFR_DIG_JWT_SECRET, else the
+-- test stack's), token_store (a file shared with the minting process;
+-- default in-process), fetch_delay (per-host politeness delay, default
+-- 1 s), retry_base (backoff base of page fetch retries, default 1 s),
+-- housekeeping_interval (seconds; default from the environment), log
+-- (function(event, fields)).
+-- Must be called inside sim.run; the twin serves while the loop runs.
+function M.start(opts)
+  opts = opts or {}
+  check.options("twin.start", opts, START_OPTIONS)
+  local env = env_reader(opts.env)
+  local log = opts.log or function() end
+  local data_dir, own = opts.data_dir or env("GOFR_DIG_DATA_DIR"), false
+  if not data_dir or data_dir == "" then data_dir, own = fresh_data_dir() end
+  local store_dir = data_dir .. "/storage/sessions"
+  local st, err_type, msg = storage.open(store_dir)
+  if not st then return nil, err_type, ("twin: data directory %s: %s"):format(store_dir, msg) end
+
+  local twin = setmetatable({
+    data_dir = data_dir, own_data_dir = own, storage = st,
+    secret = opts.secret or env("GOFR_DIG_JWT_SECRET") or M.TEST_STACK_SECRET,
+    store = auth.store { file = opts.token_store },
+  }, Twin)
+  twin.auth = auth.new { secret = twin.secret, store = twin.store,
+                         enabled = not truthy(env("GOFR_DIG_NO_AUTH")) }
+  twin.limiter = ratelimit.new {
+    calls = env_integer(env, "GOFR_DIG_RATE_LIMIT_CALLS", 60, log),
+    window = env_integer(env, "GOFR_DIG_RATE_LIMIT_WINDOW", 60, log),
+  }
+  twin.sessions = sessions.new(st)
+  twin.fetcher = fetch.new {
+    allow_private = fetch.allow_private_from_env(env("GOFR_DIG_ALLOW_PRIVATE_URLS")),
+    delay = opts.fetch_delay or 1.0, retry_base = opts.retry_base or 1.0,
+    user_agent = "gofr-sim-twin/" .. sim._VERSION,
+  }
+  twin.state = {
+    profile = "balanced", custom_headers = {}, rate_limit_delay = twin.fetcher.delay,
+    max_response_chars = 400000, user_agent = twin.fetcher.user_agent,
+  }
+  twin.tools = tools.new {
+    auth = twin.auth, limiter = twin.limiter, sessions = twin.sessions, fetcher = twin.fetcher,
+    state = twin.state, env = env, build = env("GOFR_DIG_BUILD_NUMBER") or "0.unknown",
+  }
+  twin.transport = transport.new { tools = twin.tools }
+
+  local server, s_err, s_msg = sim.server.listen {
+    host = opts.host or "127.0.0.1", port = opts.port or 0, max_body = 8 * 1024 * 1024,
+    handler = function(req, res) twin.transport:handle(req, res) end,
+  }
+  if not server then return nil, s_err, s_msg end
+  twin.server, twin.host, twin.port = server, server.host, server.port
+  twin.url = server.url .. "/mcp/"
+  twin.site = serve_site(opts)
+  twin.site_url = twin.site and twin.site.url
+  if opts.housekeeping_interval or env("GOFR_DIG_HOUSEKEEPING_INTERVAL_MINS") then
+    twin.housekeeper = housekeeper.start { storage_dir = store_dir, env = env,
+                                           interval = opts.housekeeping_interval, log = log }
+  end
+  start_ticker(twin)
+  return twin
+end
+
+return M
