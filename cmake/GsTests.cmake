@@ -42,7 +42,7 @@ endif()
 foreach(spec ${GS_SPECS})
   get_filename_component(name ${spec} NAME_WE)
   add_test(NAME spec/${name}
-    COMMAND ${GS_BUSTED} --lua=${GS_LUAJIT_BIN} --output=TAP ${spec}
+    COMMAND ${GS_BUSTED} --lua=${GS_LUAJIT_BIN} --cpath=${CMAKE_BINARY_DIR}/lua/?.so --output=TAP ${spec}
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(spec/${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${GS_SPEC_ENV}")
 endforeach()

@@ -67,6 +67,20 @@ describe("sim.http", function()
     assert.is_true(took >= 0.19 and took < 1.5, "took " .. took)
   end)
 
+  it("times out a connect that never completes, and keeps running", function()
+    -- A listener with a full accept queue leaves the next connect pending.
+    -- libcurl then closes the socket without our close callback and only
+    -- afterwards says to stop watching it: the client must not re-arm it.
+    local url, close = support.stalled_listener()
+    local outcomes = sim.run(function()
+      local out = {}
+      for i = 1, 2 do out[i] = select(2, sim.http.get(url, { timeout = 0.3 })) end
+      return out
+    end)
+    close()
+    assert.are.same({ "network_timeout", "network_timeout" }, outcomes)
+  end)
+
   it("reports a refused connection as network_connect", function()
     local port = support.closed_port()
     local res, err_type, msg = sim.run(function()

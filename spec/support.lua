@@ -72,4 +72,35 @@ function M.closed_port()
   return site.port
 end
 
+--- A listener on 127.0.0.1 whose accept queue is full, so a connect to it
+-- never completes (a peer that drops SYNs). -> url, close()
+function M.stalled_listener()
+  local ffi = require "ffi"
+  pcall(ffi.cdef, [[
+    int socket(int, int, int);
+    int bind(int, const void *, unsigned int);
+    int listen(int, int);
+    int connect(int, const void *, unsigned int);
+    int getsockname(int, void *, unsigned int *);
+    int close(int);
+    struct gs_spec_sin { unsigned short family; unsigned short port; unsigned int addr; char zero[8]; };
+  ]])
+  local C, AF_INET, SOCK_STREAM, SOCK_NONBLOCK = ffi.C, 2, 1, 2048
+  local lfd = C.socket(AF_INET, SOCK_STREAM, 0)
+  local sa = ffi.new("struct gs_spec_sin", { family = AF_INET, addr = 0x0100007f })
+  assert.are.equal(0, C.bind(lfd, sa, ffi.sizeof(sa)))
+  assert.are.equal(0, C.listen(lfd, 0))
+  C.getsockname(lfd, sa, ffi.new("unsigned int[1]", ffi.sizeof(sa)))
+  local fills = {}
+  for i = 1, 3 do
+    fills[i] = C.socket(AF_INET, SOCK_STREAM + SOCK_NONBLOCK, 0)
+    C.connect(fills[i], sa, ffi.sizeof(sa))
+  end
+  local url = ("http://127.0.0.1:%d/"):format(bit.rshift(bit.bswap(sa.port), 16))
+  return url, function()
+    for _, fd in ipairs(fills) do C.close(fd) end
+    C.close(lfd)
+  end
+end
+
 return M

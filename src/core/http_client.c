@@ -29,6 +29,8 @@
 #include "gs/http_client.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h> /* isnan, a macro: no libm needed */
 #include <stdint.h>
@@ -369,14 +371,24 @@ static int gs__http_sock_arm(gs__http_sock_t *s, int events) {
   return 0;
 }
 
+/* True when fd is no longer open. libcurl 7.88 closes a socket whose
+ * connect timed out without calling CLOSESOCKETFUNCTION and tells us
+ * (CURL_POLL_REMOVE) only afterwards: parking such a socket would make libuv
+ * register a closed fd, which it treats as fatal. */
+static int gs__http_fd_closed(curl_socket_t fd) {
+  return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+}
+
 static int gs__http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp) {
   gs_http_client_t *c = userp;
   gs__http_sock_t *s = (size_t)fd < c->nsocks ? c->socks[fd] : NULL;
   if (what == CURL_POLL_REMOVE) {
-    if (s && s->is_conn) {
+    if (s && s->is_conn && !gs__http_fd_closed(fd)) {
       s->wanted = 0; /* parked: keep reading armed, see the file comment */
       return gs__http_sock_arm(s, UV_READABLE);
     }
+    if (s && s->is_conn)
+      c->conn_fds[fd] = 0;
     if (s)
       gs__http_sock_close(s);
     return 0;
@@ -412,6 +424,10 @@ static curl_socket_t gs__http_open_socket(void *userp, curlsocktype purpose,
     close(fd);
     return CURL_SOCKET_BAD;
   }
+  /* A context left by a socket libcurl closed behind our back (see
+   * gs__http_fd_closed) whose number the kernel now reuses: drop it. */
+  if (c->socks[fd])
+    gs__http_sock_close(c->socks[fd]);
   c->conn_fds[fd] = 1;
   return fd;
 }

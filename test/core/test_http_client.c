@@ -585,6 +585,48 @@ static void test_errors(void) {
   fx_teardown(&fx);
 }
 
+/* A listener whose accept queue is full never completes a connect: the
+ * request ends with a timeout, twice in a row on the same client. (The
+ * crash this once caused - libcurl closing the socket behind our back - is
+ * reproduced by spec/http_spec.lua, where the timing makes curl do it.) */
+static void test_connect_timeout(void) {
+  fx_t fx;
+  result_t r;
+  fx_setup(&fx);
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  GS_CHECK_INT(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+  GS_CHECK_INT(listen(lfd, 0), 0);
+  getsockname(lfd, (struct sockaddr *)&a, &alen);
+  int fill[4];
+  for (int i = 0; i < 4; i++) {
+    fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fill[i], (struct sockaddr *)&a, sizeof a); /* queued or pending */
+  }
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", ntohs(a.sin_port));
+  for (int round = 0; round < 2; round++) {
+    gs_http_request_t *req;
+    gs_http_request_opts_t o = opts0();
+    o.url = url;
+    o.timeout = 0.2;
+    memset(&r, 0, sizeof r);
+    GS_CHECK_INT(gs_http_request_start(fx.client, &o, on_done, &r, &req), 0);
+    fx_run_until(&fx, &r.calls, 5);
+    GS_CHECK_INT(r.error, GS_ETIMEDOUT);
+    result_clear(&r);
+  }
+  for (int i = 0; i < 4; i++)
+    close(fill[i]);
+  close(lfd);
+  GS_CHECK_INT(gs_http_client_active(fx.client), 0);
+  fx_teardown(&fx);
+}
+
 static void test_invalid(void) {
   fx_t fx;
   gs_http_request_t *req = (gs_http_request_t *)&fx;
@@ -829,6 +871,7 @@ int main(void) {
   GS_RUN(test_methods_and_bodies);
   GS_RUN(test_redirects);
   GS_RUN(test_errors);
+  GS_RUN(test_connect_timeout);
   GS_RUN(test_invalid);
   GS_RUN(test_concurrent);
   GS_RUN(test_keepalive);
