@@ -1,9 +1,17 @@
-/* Small synchronous file-system helpers for start-up work (never on a hot
- * path: they block the loop). */
+/* Small synchronous file-system helpers for start-up work and for the
+ * twin's session store (never on a hot path: they block the loop).
+ *
+ * Every function returns 0 or a negative GS_E* code: GS_ENOENT when a path
+ * (or one of its directories) does not exist (an empty path included),
+ * GS_EINVAL for a too long path, GS_ENOMEM, and GS_EIO for anything else.
+ * On failure errno still holds the cause reported by the system (for
+ * messages such as "Permission denied"). Paths are plain C strings owned
+ * by the caller. */
 #ifndef GS_FS_H
 #define GS_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Called with each regular file's path relative to the root ("blog/post-1.html"),
  * valid only during the call. Return non-zero to stop the walk. */
@@ -14,5 +22,48 @@ typedef int (*gs_fs_file_cb)(const char *relpath, void *data);
  * Order is unspecified. Returns 0, GS_ENOENT when root is not a readable
  * directory, or GS_EIO. */
 int gs_fs_walk(const char *root, const char *suffix, gs_fs_file_cb cb, void *data);
+
+/* What gs_fs_stat and gs_fs_write_atomic report about a file. */
+typedef struct {
+  double mtime; /* last modification, seconds since the epoch, with the fraction */
+  int64_t size; /* bytes */
+} gs_fs_stat_t;
+
+/* Creates `path` and its missing parents with mode 0755 (as `mkdir -p`, the
+ * umask applies). An existing directory is success; an existing
+ * non-directory on the way is GS_EIO (errno ENOTDIR). */
+int gs_fs_mkdirs(const char *path);
+
+/* Creates `path` exclusively (O_CREAT|O_EXCL, mode 0644 under the usual
+ * umask) and writes data[0..len) into it. Sets *existed to 1, writes
+ * nothing and returns 0 when the path already existed; otherwise sets it to
+ * 0. A failed write removes the new file again. */
+int gs_fs_create_excl(const char *path, const void *data, size_t len, int *existed);
+
+/* Modification time and size of `path` (symlinks followed). */
+int gs_fs_stat(const char *path, gs_fs_stat_t *st);
+
+/* Removes the file or empty directory `path` (a symlink itself, never its
+ * target); GS_ENOENT when it is missing, GS_EIO for a non-empty directory. */
+int gs_fs_remove(const char *path);
+
+/* Replaces `path` with data[0..len) atomically: the bytes go to a hidden
+ * temporary file in the same directory (".<name>.<random>.tmp", mode 0644
+ * under the umask), which is then renamed over `path`, so a concurrent
+ * reader sees the old or the new content, never a mix. Not fsync'ed: it is
+ * atomic against readers, not durable across a power loss. On failure the
+ * temporary file is removed and `path` is unchanged. When st is not NULL it
+ * receives the new file's mtime and size (taken before the rename, so a
+ * writer racing after it cannot be mistaken for this one). */
+int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st);
+
+/* Calls cb with the name of each entry of directory `dir` (all entries,
+ * dot files included, "." and ".." excluded), in readdir order; the name is
+ * valid only during the call. Non-zero from cb stops the listing (still 0). */
+int gs_fs_list(const char *dir, gs_fs_file_cb cb, void *data);
+
+/* The wall clock (CLOCK_REALTIME, the clock that stamps mtimes) as whole
+ * seconds since the epoch and microseconds 0..999999. */
+int gs_fs_now(int64_t *sec, int32_t *usec);
 
 #endif

@@ -1,9 +1,14 @@
 #include "gs/fs.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gs/error.h"
 
@@ -53,4 +58,190 @@ int gs_fs_walk(const char *root, const char *suffix, gs_fs_file_cb cb, void *dat
   while (n > 1 && path[n - 1] == '/')
     path[--n] = '\0';
   return gs_fs_walk_dir(path, n + 1, suffix, cb, data);
+}
+
+/* The GS_E* code for a failed system call's errno. */
+static int gs_fs_err(int e) {
+  switch (e) {
+  case ENOENT:
+  case ENOTDIR:
+    return GS_ENOENT;
+  case ENOMEM:
+    return GS_ENOMEM;
+  case ENAMETOOLONG:
+    return GS_EINVAL;
+  default:
+    return GS_EIO;
+  }
+}
+
+/* Copies path into buf (PATH_MAX bytes); fails as the system would for an
+ * empty (GS_ENOENT) or too long (GS_EINVAL) path. */
+static int gs_fs_copy_path(char *buf, const char *path) {
+  size_t n = strlen(path);
+  if (n == 0 || n >= PATH_MAX) {
+    errno = n ? ENAMETOOLONG : ENOENT;
+    return gs_fs_err(errno);
+  }
+  memcpy(buf, path, n + 1);
+  return 0;
+}
+
+/* mkdir that accepts an existing directory. */
+static int gs_fs_mkdir_one(const char *path) {
+  struct stat st;
+  if (mkdir(path, 0755) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return errno == ENOTDIR ? GS_EIO : gs_fs_err(errno);
+  if (stat(path, &st) != 0)
+    return gs_fs_err(errno);
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return GS_EIO;
+  }
+  return 0;
+}
+
+int gs_fs_mkdirs(const char *path) {
+  char buf[PATH_MAX];
+  int rc = gs_fs_copy_path(buf, path);
+  for (char *p = buf + 1; rc == 0 && *p; p++) {
+    if (*p != '/' || p[-1] == '/')
+      continue;
+    *p = '\0';
+    rc = gs_fs_mkdir_one(buf);
+    *p = '/';
+  }
+  return rc ? rc : gs_fs_mkdir_one(buf);
+}
+
+/* Writes all of data to fd, retrying short writes and EINTR. */
+static int gs_fs_write_all(int fd, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return gs_fs_err(errno);
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Writes data to the new file fd at path and closes it; on failure removes
+ * the file, keeping the errno of the failure. */
+static int gs_fs_fill_new(int fd, const char *path, const void *data, size_t len,
+                          gs_fs_stat_t *st) {
+  struct stat sb;
+  int rc = gs_fs_write_all(fd, data, len);
+  if (rc == 0 && st) {
+    if (fstat(fd, &sb) == 0) {
+      st->mtime = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
+      st->size = (int64_t)sb.st_size;
+    } else {
+      rc = gs_fs_err(errno);
+    }
+  }
+  if (close(fd) != 0 && rc == 0)
+    rc = gs_fs_err(errno);
+  if (rc) {
+    int saved = errno;
+    unlink(path);
+    errno = saved;
+  }
+  return rc;
+}
+
+int gs_fs_create_excl(const char *path, const void *data, size_t len, int *existed) {
+  *existed = 0;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    *existed = 1;
+    return 0;
+  }
+  if (fd < 0)
+    return gs_fs_err(errno);
+  return gs_fs_fill_new(fd, path, data, len, NULL);
+}
+
+int gs_fs_stat(const char *path, gs_fs_stat_t *st) {
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return gs_fs_err(errno);
+  st->mtime = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
+  st->size = (int64_t)sb.st_size;
+  return 0;
+}
+
+int gs_fs_remove(const char *path) {
+  return remove(path) == 0 ? 0 : gs_fs_err(errno);
+}
+
+/* Opens a new hidden temporary file next to path (".<name>.<8 hex>.tmp"),
+ * writing its name into tmp (PATH_MAX bytes). Returns the fd or a GS_E*. */
+static int gs_fs_open_temp(const char *path, char *tmp) {
+  const char *slash = strrchr(path, '/');
+  int dir_len = slash ? (int)(slash - path + 1) : 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  unsigned seed = (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec * 2654435761u ^ (unsigned)getpid();
+  for (int attempt = 0; attempt < 100; attempt++) {
+    seed = seed * 1103515245u + 12345u;
+    int n = snprintf(tmp, PATH_MAX, "%.*s.%s.%08x.tmp", dir_len, path, path + dir_len, seed);
+    if (n < 0 || n >= PATH_MAX) {
+      errno = ENAMETOOLONG;
+      return GS_EINVAL;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0)
+      return fd;
+    if (errno != EEXIST)
+      return gs_fs_err(errno);
+  }
+  return GS_EIO; /* errno is still EEXIST */
+}
+
+int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st) {
+  char tmp[PATH_MAX];
+  int fd = gs_fs_open_temp(path, tmp);
+  if (fd < 0)
+    return fd;
+  int rc = gs_fs_fill_new(fd, tmp, data, len, st);
+  if (rc == 0 && rename(tmp, path) != 0) {
+    rc = gs_fs_err(errno);
+    int saved = errno;
+    unlink(tmp);
+    errno = saved;
+  }
+  return rc;
+}
+
+int gs_fs_list(const char *dir, gs_fs_file_cb cb, void *data) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return gs_fs_err(errno);
+  struct dirent *e;
+  errno = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (cb(e->d_name, data))
+      break;
+    errno = 0;
+  }
+  int rc = e == NULL && errno ? gs_fs_err(errno) : 0;
+  closedir(d);
+  return rc;
+}
+
+int gs_fs_now(int64_t *sec, int32_t *usec) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+    return gs_fs_err(errno);
+  *sec = (int64_t)ts.tv_sec;
+  *usec = (int32_t)(ts.tv_nsec / 1000);
+  return 0;
 }

@@ -1,6 +1,207 @@
-/* scaffold: filled in this session */
+/* Binding of the file-system helpers (gs/fs.h); the Lua users are
+ * gofr_sim/twin/storage.lua and gofr_sim/twin/housekeeper.lua.
+ *
+ *   core.fs_mkdirs(path) -> true | nil, err_type, message
+ *   core.fs_create_excl(path [, data]) -> true (created) | false (it existed)
+ *                                         | nil, err_type, message
+ *   core.fs_stat(path) -> {mtime=, size=} | nil, err_type, message
+ *   core.fs_remove(path) -> true | nil, err_type, message
+ *   core.fs_write_atomic(path, data) -> {mtime=, size=} (of the new file)
+ *                                       | nil, err_type, message
+ *   core.fs_list(dir) -> {name, ...} | nil, err_type, message
+ *   core.fs_now() -> seconds, microseconds (the wall clock, two integers)
+ *
+ * mtime is seconds since the epoch with the fraction. err_type is
+ * "not_found", "io_error", "invalid_argument" or "out_of_memory"; message is
+ * "<path>: <the system's reason>". Paths and data that are not strings, and
+ * paths containing NUL bytes, raise.
+ *
+ * Ownership: fs_list collects the names in a malloc'd buffer (no Lua call
+ * can raise while the directory is open), copies them into a table under
+ * lua_pcall and frees the buffer whatever happens. fs_remove removes files,
+ * symlinks and empty directories. */
+#include <errno.h>
+#include <lauxlib.h>
 #include <lua.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "gs/error.h"
+#include "gs/fs.h"
 #include "lua_bindings.h"
 
-void gs_lua_open_fs(lua_State *L) { (void)L; }
+/* Argument i as a path: a string without NUL bytes. */
+static const char *gs__lfs_path(lua_State *L, int i, const char *fname) {
+  if (lua_type(L, i) != LUA_TSTRING)
+    luaL_error(L, "%s: path must be a string, got %s", fname, luaL_typename(L, i));
+  size_t n;
+  const char *path = lua_tolstring(L, i, &n);
+  if (strlen(path) != n)
+    luaL_error(L, "%s: path must not contain NUL bytes", fname);
+  return path;
+}
+
+/* Pushes nil, err_type, "<path>: <strerror(errno)>"; errno must still hold
+ * the cause of rc. */
+static int gs__lfs_fail(lua_State *L, int rc, const char *path) {
+  const char *why = errno ? strerror(errno) : gs_strerror(rc);
+  lua_pushnil(L);
+  lua_pushstring(L, gs_err_type(rc));
+  lua_pushfstring(L, "%s: %s", path, why);
+  return 3;
+}
+
+static int gs__lfs_push_stat(lua_State *L, const gs_fs_stat_t *st) {
+  lua_createtable(L, 0, 2);
+  lua_pushnumber(L, st->mtime);
+  lua_setfield(L, -2, "mtime");
+  lua_pushnumber(L, (lua_Number)st->size);
+  lua_setfield(L, -2, "size");
+  return 1;
+}
+
+/* core.fs_mkdirs(path) -> true | nil, err_type, message */
+static int l_fs_mkdirs(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_mkdirs");
+  int rc = gs_fs_mkdirs(path);
+  if (rc)
+    return gs__lfs_fail(L, rc, path);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.fs_create_excl(path [, data]) -> created | nil, err_type, message */
+static int l_fs_create_excl(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_create_excl");
+  size_t len = 0;
+  const char *data = "";
+  if (!lua_isnoneornil(L, 2)) {
+    if (lua_type(L, 2) != LUA_TSTRING)
+      return luaL_error(L, "fs_create_excl: data must be a string, got %s", luaL_typename(L, 2));
+    data = lua_tolstring(L, 2, &len);
+  }
+  int existed = 0;
+  int rc = gs_fs_create_excl(path, data, len, &existed);
+  if (rc)
+    return gs__lfs_fail(L, rc, path);
+  lua_pushboolean(L, !existed);
+  return 1;
+}
+
+/* core.fs_stat(path) -> {mtime=, size=} | nil, err_type, message */
+static int l_fs_stat(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_stat");
+  gs_fs_stat_t st;
+  int rc = gs_fs_stat(path, &st);
+  return rc ? gs__lfs_fail(L, rc, path) : gs__lfs_push_stat(L, &st);
+}
+
+/* core.fs_remove(path) -> true | nil, err_type, message */
+static int l_fs_remove(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_remove");
+  int rc = gs_fs_remove(path);
+  if (rc)
+    return gs__lfs_fail(L, rc, path);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.fs_write_atomic(path, data) -> {mtime=, size=} | nil, err_type, message */
+static int l_fs_write_atomic(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_write_atomic");
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "fs_write_atomic: data must be a string, got %s", luaL_typename(L, 2));
+  size_t len;
+  const char *data = lua_tolstring(L, 2, &len);
+  gs_fs_stat_t st;
+  int rc = gs_fs_write_atomic(path, data, len, &st);
+  return rc ? gs__lfs_fail(L, rc, path) : gs__lfs_push_stat(L, &st);
+}
+
+/* Entry names, NUL-terminated one after another. */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int oom;
+} gs__lfs_names_t;
+
+static int gs__lfs_collect(const char *name, void *data) {
+  gs__lfs_names_t *names = data;
+  size_t n = strlen(name) + 1;
+  if (names->len + n > names->cap) {
+    size_t cap = names->cap ? names->cap * 2 : 1024;
+    while (cap < names->len + n)
+      cap *= 2;
+    char *buf = realloc(names->buf, cap);
+    if (!buf) {
+      names->oom = 1;
+      return 1;
+    }
+    names->buf = buf;
+    names->cap = cap;
+  }
+  memcpy(names->buf + names->len, name, n);
+  names->len += n;
+  return 0;
+}
+
+/* Copies the gs__lfs_names_t (light userdata at 1) into a new array table;
+ * run under lua_pcall so that an allocation error cannot leak the buffer. */
+static int gs__lfs_names_table(lua_State *L) {
+  const gs__lfs_names_t *names = lua_touserdata(L, 1);
+  lua_newtable(L);
+  int i = 0;
+  for (size_t off = 0; off < names->len; off += strlen(names->buf + off) + 1) {
+    lua_pushstring(L, names->buf + off);
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}
+
+/* core.fs_list(dir) -> {name, ...} | nil, err_type, message */
+static int l_fs_list(lua_State *L) {
+  const char *dir = gs__lfs_path(L, 1, "fs_list");
+  gs__lfs_names_t names = {NULL, 0, 0, 0};
+  int rc = gs_fs_list(dir, gs__lfs_collect, &names);
+  if (rc == 0 && names.oom) {
+    errno = ENOMEM;
+    rc = GS_ENOMEM;
+  }
+  if (rc) {
+    free(names.buf);
+    return gs__lfs_fail(L, rc, dir);
+  }
+  lua_pushcfunction(L, gs__lfs_names_table);
+  lua_pushlightuserdata(L, &names);
+  int status = lua_pcall(L, 1, 1, 0);
+  free(names.buf);
+  if (status)
+    return lua_error(L);
+  return 1;
+}
+
+/* core.fs_now() -> seconds, microseconds */
+static int l_fs_now(lua_State *L) {
+  int64_t sec;
+  int32_t usec;
+  if (gs_fs_now(&sec, &usec))
+    return luaL_error(L, "fs_now: the wall clock is unavailable");
+  lua_pushnumber(L, (lua_Number)sec);
+  lua_pushinteger(L, usec);
+  return 2;
+}
+
+void gs_lua_open_fs(lua_State *L) {
+  static const luaL_Reg fns[] = {{"fs_mkdirs", l_fs_mkdirs},
+                                 {"fs_create_excl", l_fs_create_excl},
+                                 {"fs_stat", l_fs_stat},
+                                 {"fs_remove", l_fs_remove},
+                                 {"fs_write_atomic", l_fs_write_atomic},
+                                 {"fs_list", l_fs_list},
+                                 {"fs_now", l_fs_now},
+                                 {NULL, NULL}};
+  for (const luaL_Reg *f = fns; f->name; f++) {
+    lua_pushcfunction(L, f->func);
+    lua_setfield(L, -2, f->name);
+  }
+}

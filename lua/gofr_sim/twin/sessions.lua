@@ -55,16 +55,18 @@ function M.new(storage, opts)
   }, Manager)
 end
 
---- mgr:create{url=, content= (string), chunk_size=, group=} -> session id
+--- mgr:create{url=, content= (string), chunk_size=, group=}
+--   -> session id | nil, message (the store could not write it)
 function Manager:create(s)
   local c_size = s.chunk_size
   if not c_size or c_size == 0 then c_size = self.default_chunk_size end
   local chars = char_count(s.content)
   local id = core.uuid4()
-  self.storage:save(id, s.content, {
+  local ok, _, msg = self.storage:save(id, s.content, {
     group = s.group, url = s.url, chunk_size = c_size,
     total_chunks = chars > 0 and ceil(chars / c_size) or 1, total_chars = chars,
   })
+  if not ok then return nil, msg end
   return id
 end
 

@@ -269,10 +269,14 @@ end
 function Tools:store_session(args, url, content, o, crawl)
   local groups, why = self.auth:groups_of(args.auth_token)
   if groups == false then return error_response("AUTH_ERROR", why) end
-  local id = self.sessions:create {
+  local id, why_not = self.sessions:create {
     url = url, content = json.encode(content, "python"),
     chunk_size = o.chunk_size, group = groups and groups[1] or nil,
   }
+  if not id then
+    return error_response("SESSION_ERROR", "Failed to create session: " .. tostring(why_not),
+      json.object("url", url))
+  end
   local info = self.sessions:info(id)
   local out = json.object("success", true, "response_type", "session", "session_id", id,
     "url", url, "total_chunks", info.total_chunks, "total_size", info.total_size_bytes,
