@@ -1,6 +1,6 @@
 --- load: personas drive gofr-dig's MCP tools (or GET pages) — the main job.
 --
---   gofr-sim scenarios/load.lua --duration 30s           # MCP flow against the embedded twin
+--   gofr-sim scenarios/load.lua                          # 10 s of the MCP flow against the embedded twin
 --   gofr-sim scenarios/load.lua --mcp-url http://127.0.0.1:8070/mcp --mix-file fixtures/mixes/large.json
 --   gofr-sim scenarios/load.lua --protocol http --total-requests 500 --target-url http://127.0.0.1:8080/
 --   gofr-sim scenarios/load.lua --workload constant-arrival-rate --rate 200 --duration 1m
@@ -165,7 +165,7 @@ end
 return {
   name = "load",
   description = "personas drive gofr-dig's MCP tools (embedded twin or --mcp-url), or GET pages",
-  options = { consumers = 4, rate = 10 },
+  options = { consumers = 4, rate = 10, duration = 10 },
   flags = {
     mode = { type = "enum", values = { "live", "fixture", "record" } },
     sites_file = { type = "string" },

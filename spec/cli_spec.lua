@@ -99,7 +99,8 @@ end)
 
 describe("scenarios/load.lua", function()
   it("spends a request budget across personas and prints a summary", function()
-    local r = run({ LOAD, "--consumers", "3", "--rate", "200", "--total-requests", "30" })
+    local r = run({ LOAD, "--protocol", "http", "--consumers", "3", "--rate", "200",
+      "--total-requests", "30" })
     assert.are.equal(0, r.status, r.stderr)
     assert.matches("30 requests, 0 errors in ", r.stdout, 1, true)
     assert.matches("30 iterations, 0 dropped, 0 script errors", r.stdout, 1, true)
@@ -108,11 +109,12 @@ describe("scenarios/load.lua", function()
 
   it("stops at whichever comes first: the budget or the duration", function()
     local t0 = os.time()
-    local r = run({ LOAD, "--total-requests", "5", "--duration", "30s", "--rate", "100" })
+    local r = run({ LOAD, "--protocol", "http", "--total-requests", "5", "--duration", "30s",
+      "--rate", "100" })
     assert.are.equal(0, r.status, r.stderr)
     assert.matches("5 requests, ", r.stdout, 1, true)
     assert.is_true(os.time() - t0 < 10)
-    r = run({ LOAD, "--consumers", "2", "--rate", "20", "--duration", "500ms" })
+    r = run({ LOAD, "--protocol", "http", "--consumers", "2", "--rate", "20", "--duration", "500ms" })
     assert.are.equal(0, r.status, r.stderr)
     local n = tonumber(r.stdout:match("(%d+) requests"))
     -- 2 personas x 20/s x 0.5 s = 20 requests, first one at once
@@ -121,7 +123,7 @@ describe("scenarios/load.lua", function()
 
   it("classifies errors by type against --target-url", function()
     local port = support.closed_port()
-    local r = run({ LOAD, "--total-requests", "4", "--target-url",
+    local r = run({ LOAD, "--protocol", "http", "--total-requests", "4", "--target-url",
       ("http://127.0.0.1:%d/"):format(port) })
     assert.are.equal(0, r.status, r.stderr)
     assert.matches("4 requests, 4 errors", r.stdout, 1, true)
@@ -133,7 +135,6 @@ describe("scenarios/load.lua", function()
     { { "--duration", "10x" }, "--duration '10x' is not a duration" },
     { { "--duration", "1s", "--rate", "0" }, "--rate must be > 0" },
     { { "--duration", "1s", "--rate", "-2" }, "--rate must be > 0" },
-    { { "--consumers", "2" }, "a stop condition is required" },
     { { "--total-requests", "x" }, "--total-requests must be a whole number" },
     { { "--duration", "1s", "--target-url", "nope" }, "--target-url must be an http" },
     { { "--duration", "1s", "--protocol", "smtp" }, "--protocol must be one of http" },
@@ -149,9 +150,18 @@ describe("scenarios/load.lua", function()
     end)
   end
 
+  it("needs a stop condition in a scenario that sets none", function()
+    local path = tmpfile("return { iteration = function() end }")
+    local r = run({ path, "--consumers", "2" })
+    os.remove(path)
+    assert.are.equal(2, r.status)
+    assert.is_true(one_line(r.stderr), r.stderr)
+    assert.matches("a stop condition is required", r.stderr, 1, true)
+  end)
+
   it("prints the summary and exits 130 on SIGINT", function()
     local t0 = os.time()
-    local r = run({ LOAD, "--consumers", "4", "--rate", "50", "--duration", "60s" },
+    local r = run({ LOAD, "--protocol", "http", "--consumers", "4", "--rate", "50", "--duration", "60s" },
       { signal = { name = "INT", after = 1.5 } })
     assert.are.equal(130, r.status, r.stderr)
     assert.matches("interrupted by SIGINT", r.stdout, 1, true)

@@ -25,6 +25,27 @@ describe("sim.spawn / sim.wait", function()
     assert.are.same({ 2, 3, 5 }, { a, b, c })
   end)
 
+  it("ends daemons with the run: they never keep it going, nor count as aborted", function()
+    local ticks, daemon = 0, nil
+    local before = sim.stats().aborted
+    local t0 = sim.now()
+    sim.run(function()
+      daemon = sim.daemon(function()
+        while sim.sleep(0.01) do ticks = ticks + 1 end
+      end)
+      sim.sleep(0.1)
+    end)
+    assert.is_true(sim.now() - t0 < 0.5)
+    assert.is_true(ticks >= 3, "ticks " .. ticks)
+    assert.are.equal("aborted", daemon:status())
+    assert.are.equal(before, sim.stats().aborted)
+    -- a daemon alone ends at once; one that finishes on its own is fine too
+    sim.run(function()
+      sim.daemon(function() sim.sleep(3600) end)
+      sim.wait(sim.daemon(function() return 1 end))
+    end)
+  end)
+
   it("waits on a finished persona without yielding", function()
     sim.run(function()
       local h = sim.spawn(function() return "done" end)

@@ -46,6 +46,14 @@ end
 --- Starts fn(...) as a new persona on the next loop turn; returns its handle.
 M.spawn = core.spawn
 
+--- sim.daemon(fn, ...) -> handle: starts fn(...) as a background persona
+-- that does not keep sim.run going: once every other persona has finished,
+-- the run ends it (as an abort, not counted as one). For loops such as a
+-- server's ticker or a housekeeper.
+function M.daemon(fn, ...)
+  return core.daemon(core.spawn(fn, ...))
+end
+
 --- Sleeps the calling persona; returns true, or false when the run is
 -- stopping (sim.stop or a signal) — a loop should end then.
 M.sleep = core.sleep

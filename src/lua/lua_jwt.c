@@ -200,12 +200,9 @@ static int l_sha256_hex(lua_State *L) {
 }
 
 void gs_lua_open_jwt(lua_State *L) {
-  static const luaL_Reg fns[] = {{"jwt_mint", l_jwt_mint},
-                                 {"jwt_verify", l_jwt_verify},
-                                 {"jwt_decode", l_jwt_decode},
-                                 {"sha256_hex", l_sha256_hex},
-                                 {"uuid4", l_uuid4},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"jwt_mint", l_jwt_mint},     {"jwt_verify", l_jwt_verify},
+                                 {"jwt_decode", l_jwt_decode}, {"sha256_hex", l_sha256_hex},
+                                 {"uuid4", l_uuid4},           {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);
     lua_setfield(L, -2, f->name);

@@ -36,6 +36,7 @@ struct gs_persona_s {
   enum gs_persona_state state;
   enum gs_persona_end end;
   int is_root;            /* the function of an outermost sim.run */
+  int daemon;             /* does not keep sim.run going (sim.daemon) */
   const gs_op_type_t *op; /* pending operation, NULL when none */
   void *op_data;
   gs_persona_t *ready_next; /* ready queue link */
@@ -62,6 +63,8 @@ struct gs_runtime_s {
   gs_persona_t *ready_head, *ready_tail;
   gs_persona_t *live;
   size_t nlive;
+  size_t ndaemons; /* live personas that are daemons */
+  int retiring;    /* sim.run is ending its daemons: not counted as aborted */
   unsigned next_id;
   int running; /* the loop is being driven by sim.run */
   int stopping;
@@ -132,6 +135,8 @@ static void gs_live_remove(gs_persona_t *p) {
     p->live_next->live_prev = p->live_prev;
   p->live_prev = p->live_next = NULL;
   rt->nlive--;
+  if (p->daemon)
+    rt->ndaemons--;
 }
 
 /* ---- persona lookup ---------------------------------------------------- */
@@ -336,7 +341,7 @@ static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end) {
   rt->finished++;
   if (end == GS_END_ERROR)
     rt->script_errors++;
-  if (end == GS_END_ABORTED)
+  if (end == GS_END_ABORTED && !(p->daemon && rt->retiring))
     rt->aborted++;
   for (gs_persona_t *w = p->waiters, *next; w; w = next) {
     next = w->waiter_next;
@@ -682,9 +687,9 @@ static int l_run(lua_State *L) {
   root->is_root = 1;
   int handle = lua_gettop(L);
   rt->running = 1;
-  while (rt->nlive > 0) {
+  while (rt->nlive > rt->ndaemons) {
     int more = uv_run(&rt->worker.loop, UV_RUN_ONCE);
-    if (!more && rt->nlive > 0 && !rt->ready_head) {
+    if (!more && rt->nlive > rt->ndaemons && !rt->ready_head) {
       fprintf(stderr,
               "gofr-sim: deadlock: %zu persona(s) wait with nothing pending; aborting "
               "them\n",
@@ -692,6 +697,10 @@ static int l_run(lua_State *L) {
       gs_runtime_abort_all(rt);
     }
   }
+  /* Only daemons are left: they end with the run (their cleanup hooks run). */
+  rt->retiring = 1;
+  gs_runtime_abort_all(rt);
+  rt->retiring = 0;
   uv_run(&rt->worker.loop, UV_RUN_NOWAIT); /* let close callbacks run */
   rt->running = 0;
   gs_runtime_report_repeats(rt);
@@ -704,6 +713,22 @@ static int l_run(lua_State *L) {
   }
   lua_pushboolean(L, 1);
   return 1 + gs_push_outcome(L, handle, root);
+}
+
+/* core.daemon(handle) -> handle: the persona no longer keeps sim.run going;
+ * once every other persona has finished, the run aborts it (its pending
+ * operation is cleaned up) without counting it as aborted. For background
+ * loops: servers' tickers, housekeepers, progress lines. */
+static int l_daemon(lua_State *L) {
+  gs_persona_t *p = gs_check_persona(L, 1);
+  if (p->is_root)
+    return luaL_error(L, "sim.daemon: the function of sim.run cannot be a daemon");
+  if (p->state != GS_P_DONE && !p->daemon) {
+    p->daemon = 1;
+    p->rt->ndaemons++;
+  }
+  lua_settop(L, 1);
+  return 1;
 }
 
 /* sim.stop([grace]) — stop starting work; personas still running after
@@ -918,6 +943,7 @@ void gs_runtime_open(lua_State *L) {
   lua_pop(L, 1);
   static const luaL_Reg fns[] = {{"spawn", l_spawn},
                                  {"join", l_join},
+                                 {"daemon", l_daemon},
                                  {"sleep", l_sleep},
                                  {"now", l_now},
                                  {"run", l_run},

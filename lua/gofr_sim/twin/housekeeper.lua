@@ -281,8 +281,9 @@ function Handle:stop()
 end
 
 --- hk.start{storage_dir=, env=os.getenv, interval=nil, log=} -> handle
--- Spawns a persona that runs one cycle at once, then sleeps and repeats
--- until h:stop() or the end of the run. Each cycle reads
+-- Starts a daemon persona (it does not keep a run going) that runs one
+-- cycle at once, then sleeps and repeats until h:stop() or the end of the
+-- run. Each cycle reads
 -- GOFR_DIG_HOUSEKEEPING_INTERVAL_MINS (default 60), GOFR_DIG_MAX_STORAGE_MB
 -- (default 1024) and GOFR_DIG_HOUSEKEEPER_LOCK_STALE_SECONDS (default 3600,
 -- at least 30) through env(name); interval (seconds, fractions allowed)
@@ -299,7 +300,7 @@ function M.start(opts)
   local o = { storage_dir = opts.storage_dir, env = opts.env or os.getenv,
               interval = opts.interval, log = opts.log or noop }
   local handle = setmetatable({ stopped = false }, Handle)
-  handle.persona = core.spawn(function()
+  handle.persona = core.daemon(core.spawn(function()
     while not handle.stopped do
       local deadline = core.now() + cycle(o)
       while not handle.stopped do
@@ -308,7 +309,7 @@ function M.start(opts)
         if not core.sleep(min(left, SLEEP_SLICE)) then return end   -- the run is stopping
       end
     end
-  end)
+  end))
   return handle
 end
 

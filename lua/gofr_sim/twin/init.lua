@@ -99,15 +99,17 @@ end
 function Twin:close()
   if self.closed then return end
   self.closed = true
+  self.transport:close()
   self.server.close()
   if self.site then self.site.close() end
   if self.housekeeper then self.housekeeper:stop() end
   if self.own_data_dir then storage.remove_tree(self.data_dir) end
 end
 
--- Keep-alive comments on open SSE streams, until the twin closes.
+-- Keep-alive comments on open SSE streams, until the twin closes or the
+-- run ends (a daemon: the twin never keeps a run going by itself).
 local function start_ticker(twin)
-  sim.spawn(function()
+  sim.daemon(function()
     while not twin.closed and sim.sleep(0.25) do
       twin.transport:keep_alive(core.now())
     end

@@ -35,12 +35,15 @@ end
 -- Ordering the plain tables of gofr_sim.html the way the real dicts are
 ------------------------------------------------------------------------------
 
--- An ordered copy of plain table t: `first` keys in that order, then the
--- rest sorted.
+-- An ordered copy of plain table t: the `first` keys in that order (null
+-- where t has none: the real server writes None there), then the rest
+-- sorted.
 local function ordered(t, first)
   local o, done = json.object(), {}
   for _, k in ipairs(first) do
-    if t[k] ~= nil then o[k], done[k] = t[k], true end
+    local v = t[k]
+    if v == nil then v = json.null end
+    o[k], done[k] = v, true
   end
   local rest = {}
   for k in pairs(t) do
@@ -89,7 +92,7 @@ function Tools:fetch_page(page_url, o)
     page.headings = ordered_list(content.headings, { "level", "text" })
   end
   if o.extract_links and content.links and #content.links > 0 then
-    page.links = ordered_list(content.links, { "url", "text", "external" })
+    page.links = ordered_list(content.links, html.LINK_KEYS)
   end
   if o.include_images and content.images and #content.images > 0 then
     page.images = ordered_list(content.images, { "url", "alt" })
@@ -382,18 +385,16 @@ end
 ------------------------------------------------------------------------------
 
 local STRUCTURE_KEYS = {
-  sections = { "tag", "id", "classes", "heading", "links_count", "text_preview" },
-  navigation = { "url", "text" }, internal_links = { "url", "text" },
-  external_links = { "url", "text" }, forms = { "id", "action", "method", "fields" },
-  outline = { "level", "text", "id" },
+  sections = html.SECTION_KEYS, navigation = { "url", "text" },
+  internal_links = { "url", "text" }, external_links = { "url", "text" },
+  forms = html.FORM_KEYS, outline = html.OUTLINE_KEYS,
 }
 
 local function structure_list(s, key)
   local out = ordered_list(s[key], STRUCTURE_KEYS[key])
-  if key == "forms" then
-    for _, form in ipairs(out) do
-      form.fields = ordered_list(form.fields, { "type", "name", "id", "required" })
-    end
+  for _, item in ipairs(out) do
+    if key == "forms" then item.fields = ordered_list(item.fields, html.FIELD_KEYS) end
+    if key == "sections" then item.classes = json.array(item.classes) end
   end
   return out
 end
@@ -414,6 +415,8 @@ function Tools:get_structure(args)
     return error_response(res.error_code, res.error,
       json.object("url", url, "status_code", res.status_code))
   end
+  -- a bad or unmatched selector is an EXTRACTION_ERROR here (the analyser's
+  -- failure), unlike get_content's precise codes
   local s, _, message = html.structure(res.body, res.url, { selector = args.selector })
   if not s then
     return error_response("EXTRACTION_ERROR", message or "Failed to analyze page structure",

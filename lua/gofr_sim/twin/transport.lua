@@ -15,6 +15,7 @@
 local cjson = require("cjson.safe").new()
 local json = require "gofr_sim.json"
 local core = require "gofr_sim.core"
+local sim = require "gofr_sim"
 local catalogue = require "gofr_sim.twin.catalogue"
 
 local type, pairs, pcall, tostring = type, pairs, pcall, tostring
@@ -28,6 +29,7 @@ local LATEST_VERSION = "2025-11-25"
 local SUPPORTED_LIST = "2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25"
 local MAX_MESSAGE = 4 * 1024 * 1024
 local PING_EVERY = 15   -- seconds between keep-alive comments on an open stream
+local STREAM_CHECK = 0.1  -- how often a standalone stream looks whether it should end
 
 local INSTRUCTIONS = table.concat({
   "This is gofr-dig (as played by gofr-sim's twin): a web scraping and page analysis service.",
@@ -228,7 +230,8 @@ local function headers_ok(res, session, req)
 end
 
 function Transport:post(req, res, session)
-  if not (accepts(req.headers.accept, "application/json") and accepts(req.headers.accept, "text/event-stream")) then
+  local accept = req.headers.accept
+  if not (accepts(accept, "application/json") and accepts(accept, "text/event-stream")) then
     return rpc_failure(res, session, 406,
       "Not Acceptable: Client must accept both application/json and text/event-stream")
   end
@@ -259,29 +262,29 @@ function Transport:post(req, res, session)
   end
 end
 
--- The standalone server-to-client stream: kept open (with keep-alive
--- comments) until DELETE or the client goes.
+-- The standalone server-to-client stream: this handler persona keeps it
+-- open (the ticker writes keep-alive comments) until DELETE, the client
+-- going away, or the twin closing.
 function Transport:get(req, res, session)
   if not accepts(req.headers.accept, "text/event-stream") then
     return rpc_failure(res, session, 406, "Not Acceptable: Client must accept text/event-stream")
   end
   if not headers_ok(res, session, req) then return end
-  if session.get_stream and not session.get_stream.closed then
+  if session.get_stream then
     return rpc_failure(res, session, 409, "Conflict: Only one SSE stream is allowed per session")
   end
   res:start(200, sse_headers(session))
   session.get_stream = res
   self.streams[res] = core.now()
+  while not (res.closed or session.terminated or self.closed) and sim.sleep(STREAM_CHECK) do end
+  self.streams[res] = nil
+  session.get_stream = nil
+  if not res.closed then res:finish() end
 end
 
-function Transport:delete(req, res, session)
+function Transport.delete(_, req, res, session)
   if not headers_ok(res, session, req) then return end
   session.terminated = true
-  local stream = session.get_stream
-  if stream and not stream.closed then
-    self.streams[stream] = nil
-    stream:finish()
-  end
   res:send(200, session_headers(session, {}), "")
 end
 
@@ -324,6 +327,11 @@ function Transport:handle(req, res)
   if method == "GET" then return self:get(req, res, session) end
   if method == "DELETE" then return self:delete(req, res, session) end
   rpc_failure(res, session, 405, "Method Not Allowed", -32600, { Allow = "GET, POST, DELETE" })
+end
+
+--- Stops serving streams (the twin is closing).
+function Transport:close()
+  self.closed = true
 end
 
 --- Live sessions (not terminated) and all ids ever issued.
