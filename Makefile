@@ -1,7 +1,7 @@
 # Thin wrapper: every target installs what is missing, builds, then acts.
 BUILD ?= build
 JOBS ?= $(shell nproc)
-RUN_FLAGS ?= --consumers 20 --rate 20 --duration 15s
+RUN_FLAGS ?= --duration 15s
 
 .PHONY: all deps build build-asan run test test-asan bench format lint clean
 
