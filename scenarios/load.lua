@@ -10,8 +10,9 @@
 -- get_session_chunk 0), or the tasks its mix group weights, against
 -- --mcp-url (default $GOFR_DIG_MCP_URL) or, without one, against the
 -- embedded gofr-dig twin started in-process with tokens minted for it.
--- Without --mix-file the MCP mode uses fixtures/mixes/default.json (apac,
--- emea, us, multi, public, attacker). --protocol http GETs the pages.
+-- Without --mix-file the embedded twin's run uses fixtures/mixes/default.json
+-- (apac, emea, us, multi, public, attacker); against --mcp-url the personas
+-- are then anonymous, as in the Python harness. --protocol http GETs pages.
 --
 -- Pages: --mode fixture (the default) serves --fixtures-dir on 127.0.0.1
 -- (bind GOFR_DIG_FIXTURE_HOST, advertised as GOFR_DIG_FIXTURE_EXTERNAL_HOST)
@@ -187,9 +188,10 @@ return {
     if o.mode == "live" and not (o.target_url or o.sites_file) then
       cli.usage_error("--mode live needs --target-url URL or --sites-file FILE")
     end
-    if o.protocol ~= "mcp" then return nil end
+    -- against a given gofr-dig, personas without a mix are anonymous (as in
+    -- the Python harness); the embedded twin gets the default mix
+    if o.protocol ~= "mcp" or o.mcp_url then return nil end
     o.mix_file = o.mix_file or (sim.fixtures.default_root():gsub("html$", "mixes/default.json"))
-    if o.mcp_url then return nil end
     if o.token_source == "env" then
       cli.usage_error("--token-source env: the embedded twin accepts only the tokens minted for it; "
         .. "give --mcp-url to use tokens from the environment")

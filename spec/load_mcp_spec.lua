@@ -179,17 +179,18 @@ describe("load.lua --protocol mcp", function()
     assert.are.equal(6, rep.metrics.by_tool["mcp.connect"].error_types.network_connect)
   end)
 
-  it("refuses --protocol mcp without --mcp-url, naming the flag", function()
+  it("runs --protocol mcp without --mcp-url against the embedded twin", function()
     -- through env, so that a GOFR_DIG_MCP_URL of the caller's does not count
-    local log = dir .. "/usage.txt"
-    local cmd = ("env -u GOFR_DIG_MCP_URL %s %s --protocol mcp --total-requests 1 --quiet"
+    local log = dir .. "/embedded.txt"
+    local cmd = ("env -u GOFR_DIG_MCP_URL %s %s --protocol mcp --total-requests 6 --quiet"
       .. " >%s 2>&1 </dev/null; echo \"status $?\" >>%s")
       :format(support.shell_quote(support.bin), support.shell_quote(LOAD),
         support.shell_quote(log), support.shell_quote(log))
     os.execute("bash -c " .. support.shell_quote(cmd))
     local text = assert(read(log))
-    assert.matches("--mcp-url", text, 1, true)
-    assert.matches("status 2\n$", text)
+    assert.matches("mcp.get_structure", text, 1, true)
+    assert.matches("apac ", text, 1, true)     -- the default mix: apac first
+    assert.matches("status 0\n$", text)
   end)
 
   it("names an unknown --mix-file in its usage error", function()

@@ -66,6 +66,7 @@ describe("scenarios/load.lua against the embedded twin", function()
     -- no twin is running: the run fails to connect, but the store is written first
     local r = support.run_cli({ LOAD, "--mcp-url", "http://127.0.0.1:" .. support.closed_port() .. "/mcp/",
       "--token-store", store, "--total-requests", "1", "--duration", "1s",
+      "--mix-file", support.source_dir .. "/fixtures/mixes/default.json",
       "--jwt-secret-file", secret })
     os.remove(secret)
     assert.are.equal(0, r.status, r.stderr)
