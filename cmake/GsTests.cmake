@@ -47,6 +47,13 @@ foreach(spec ${GS_SPECS})
   set_tests_properties(spec/${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${GS_SPEC_ENV}")
 endforeach()
 
+# Specs that install the npm test peers into build/test-peers take turns.
+foreach(name mcp_spec twin_sdk_spec)
+  if(TEST spec/${name})
+    set_tests_properties(spec/${name} PROPERTIES RESOURCE_LOCK test_peers)
+  endif()
+endforeach()
+
 # Specs whose assertions are about timing run alone, not beside other tests.
 foreach(name scenario_spec)
   if(TEST spec/${name})

@@ -7,9 +7,16 @@
 
 #include "gs/error.h"
 
+#include <signal.h>
+
 int gs_worker_init(gs_worker_t *w) {
   if (!w)
     return GS_EINVAL;
+  /* A peer that closes a socket we are writing to must be an EPIPE on that
+   * write, never a signal that kills the process (a server's client going
+   * away mid-response). The disposition is process-wide; setting it again
+   * is harmless. */
+  signal(SIGPIPE, SIG_IGN);
   w->http = NULL;
   w->script = NULL;
   int rc = uv_loop_init(&w->loop);
