@@ -198,6 +198,28 @@ describe("scenarios/load.lua", function()
   end)
 end)
 
+describe("gofr-sim twin", function()
+  it("serves until interrupted, printing its MCP and site URLs", function()
+    local r = run({ "twin", "--port", "0", "--housekeeping-interval", "1s" },
+      { signal = { name = "INT", after = 0.7 } })
+    assert.are.equal(130, r.status, r.stderr)
+    assert.matches("^twin: http://127%.0%.0%.1:%d+/mcp/  site: http://127%.0%.0%.1:%d+/\n$", r.stdout)
+  end)
+
+  it("refuses bad flags in one line, exit 2", function()
+    for _, case in ipairs {
+      { { "twin", "--port", "70000" }, "--port must be 0..65535" },
+      { { "twin", "--jwt-secret-file", "/nonexistent/secret" }, "--jwt-secret-file: cannot read" },
+      { { "twin", "--bogus", "1" }, "unknown flag --bogus" },
+    } do
+      local r = run(case[1])
+      assert.are.equal(2, r.status, r.stderr)
+      assert.is_true(one_line(r.stderr), r.stderr)
+      assert.matches(case[2], r.stderr, 1, true)
+    end
+  end)
+end)
+
 describe("gofr-sim fixtures", function()
   it("serves until interrupted and prints its URL", function()
     local r = run({ "fixtures", "--root", support.fixtures_root },

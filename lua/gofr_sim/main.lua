@@ -15,6 +15,7 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
                                                serve a fixture site until Ctrl-C
        gofr-sim twin [--host H] [--port 8070] [--data-dir D] [--fixtures-dir D]
                 [--token-store FILE] [--jwt-secret-file FILE] [--port-file FILE]
+                [--fetch-delay S] [--housekeeping-interval D]
                                                run the gofr-dig twin (and its fixture site)
        gofr-sim merge A.json B.json ... (-o OUT.json | --print)
                                                merge the reports of runs made side by side
@@ -129,6 +130,7 @@ local function serve_twin(argv)
     jwt_secret_file = { type = "string" },
     port_file = { type = "string" },
     fetch_delay = { type = "number", min = 0 },
+    housekeeping_interval = { type = "duration", above = 0 },
   })
   if opts.port > 65535 then cli.usage_error("--port must be 0..65535") end
   core.handle_signals()
@@ -138,7 +140,7 @@ local function serve_twin(argv)
       host = opts.host, port = opts.port, data_dir = opts.data_dir,
       fixtures_dir = opts.fixtures_dir, token_store = opts.token_store,
       secret = opts.jwt_secret_file and read_secret_file(opts.jwt_secret_file) or nil,
-      fetch_delay = opts.fetch_delay,
+      fetch_delay = opts.fetch_delay, housekeeping_interval = opts.housekeeping_interval,
     }
     if not twin then
       say("twin: %s (%s)", msg, err_type)
