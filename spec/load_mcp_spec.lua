@@ -73,13 +73,6 @@ local function write(path, text)
   return path
 end
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 describe("load.lua --protocol mcp", function()
   local dir, pid_file, url
@@ -97,11 +90,11 @@ describe("load.lua --protocol mcp", function()
     os.execute("bash -c " .. q(cmd))
     local port
     for _ = 1, 100 do
-      port = read(port_file)
+      port = support.read_file(port_file)
       if port then break end
       os.execute("sleep 0.05")
     end
-    assert(port, "the fake server did not start: " .. tostring(read(log)))
+    assert(port, "the fake server did not start: " .. tostring(support.read_file(log)))
     url = ("http://127.0.0.1:%s/mcp/"):format(port)
     local ready = false
     sim.run(function()
@@ -111,11 +104,11 @@ describe("load.lua --protocol mcp", function()
         sim.sleep(0.05)
       end
     end)
-    assert(ready, "the fake server does not answer: " .. tostring(read(log)))
+    assert(ready, "the fake server does not answer: " .. tostring(support.read_file(log)))
   end)
 
   teardown(function()
-    local pid = pid_file and read(pid_file)
+    local pid = pid_file and support.read_file(pid_file)
     if pid and pid:match("^%d+") then os.execute("kill " .. pid:match("^%d+") .. " 2>/dev/null") end
     if dir then os.execute("rm -rf " .. support.shell_quote(dir)) end
   end)
@@ -128,7 +121,7 @@ describe("load.lua --protocol mcp", function()
     local r = support.run_cli { LOAD, "--protocol", "mcp", "--mcp-url", url,
       "--total-requests", "12", "--mix-file", mix, "--quiet", "--output", out, "--seed", "1" }
     assert.are.equal(0, r.status, r.stderr .. r.stdout)
-    local rep = cjson.decode((assert(read(out))))
+    local rep = cjson.decode((assert(support.read_file(out))))
     local m = rep.metrics
     for _, t in ipairs { "get_structure", "get_content", "get_session_info", "get_session_chunk" } do
       assert.is_truthy(m.by_tool["mcp." .. t], "by_tool lacks mcp." .. t)
@@ -160,7 +153,7 @@ describe("load.lua --protocol mcp", function()
     local r = support.run_cli { LOAD, "--protocol", "mcp", "--mcp-url", url, "--total-requests", "4",
       "--mix-file", mix, "--quiet", "--output", out }
     assert.are.equal(0, r.status, r.stderr .. r.stdout)
-    local tp = cjson.decode((assert(read(out)))).metrics.by_tool_persona
+    local tp = cjson.decode((assert(support.read_file(out)))).metrics.by_tool_persona
     assert.are.equal(2, tp["mcp.ping::pinger"].count)
     assert.are.equal(0, tp["mcp.ping::pinger"].error_count)
     assert.are.equal(2, tp["mcp.list_sessions::attacker"].count)
@@ -174,7 +167,7 @@ describe("load.lua --protocol mcp", function()
     local r = support.run_cli { LOAD, "--protocol", "mcp", "--mcp-url", dead, "--total-requests", "6",
       "--consumers", "2", "--quiet", "--output", out }
     assert.are.equal(0, r.status, r.stderr)
-    local rep = cjson.decode((assert(read(out))))
+    local rep = cjson.decode((assert(support.read_file(out))))
     assert.are.equal(6, rep.metrics.by_tool["mcp.connect"].count)
     assert.are.equal(6, rep.metrics.by_tool["mcp.connect"].error_types.network_connect)
   end)
@@ -187,7 +180,7 @@ describe("load.lua --protocol mcp", function()
       :format(support.shell_quote(support.bin), support.shell_quote(LOAD),
         support.shell_quote(log), support.shell_quote(log))
     os.execute("bash -c " .. support.shell_quote(cmd))
-    local text = assert(read(log))
+    local text = assert(support.read_file(log))
     assert.matches("mcp.get_structure", text, 1, true)
     assert.matches("apac ", text, 1, true)     -- the default mix: apac first
     assert.matches("status 0\n$", text)

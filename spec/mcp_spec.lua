@@ -13,38 +13,10 @@ local cjson = require "cjson"
 local support = require "support"
 
 local mcp = sim.mcp
-local PEERS = os.getenv("GS_TEST_PEERS") or (support.source_dir .. "/build/test-peers")
+local PEERS = support.peers_dir
 local q = support.shell_quote
 
-local function sh_ok(cmd)
-  local rc = os.execute(cmd)
-  return rc == 0 or rc == true
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 -- Peers -------------------------------------------------------------------------
-
--- Installs the peers if needed; true, or false and why not.
-local function prepare_peers()
-  if not sh_ok("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1") then
-    return false, "node/npm not found: install them (CI does) to run the MCP peer specs"
-  end
-  local script = support.source_dir .. "/scripts/install-test-peers.sh"
-  if not sh_ok(q(script) .. " " .. q(PEERS) .. " >/dev/null 2>&1") then
-    return false, "scripts/install-test-peers.sh failed (npm registry unreachable?)"
-  end
-  if not slurp(PEERS .. "/node_modules/@modelcontextprotocol/sdk/package.json") then
-    return false, "the MCP TypeScript SDK is missing from " .. PEERS
-  end
-  return true
-end
 
 local started = {} -- every peer started, for teardown
 
@@ -67,22 +39,22 @@ end
 -- True while the process runs (a zombie is not running: orphans are reaped
 -- by init, which may take its time).
 local function alive(pid)
-  local stat = slurp("/proc/" .. pid .. "/stat")
+  local stat = support.read_file("/proc/" .. pid .. "/stat")
   if stat then return stat:match("^%d+ %b() (%a)") ~= "Z" end
-  return sh_ok("kill -0 " .. pid .. " 2>/dev/null") and not sh_ok("test -d /proc/self")
+  return support.sh_ok("kill -0 " .. pid .. " 2>/dev/null") and not support.sh_ok("test -d /proc/self")
 end
 
 -- Waits (bounded) until the peer wrote its port; sets peer.port and .base.
 local function wait_ready(peer, seconds)
   local deadline = os.time() + seconds
   while true do
-    local port = tonumber((slurp(peer.port_file) or ""):match("%d+"))
+    local port = tonumber((support.read_file(peer.port_file) or ""):match("%d+"))
     if port then
       peer.port, peer.base = port, ("http://127.0.0.1:%d"):format(port)
       return peer
     end
     if not alive(peer.pid) or os.time() > deadline then
-      error(("%s did not start: %s"):format(peer.script, slurp(peer.log) or "(no log)"))
+      error(("%s did not start: %s"):format(peer.script, support.read_file(peer.log) or "(no log)"))
     end
     os.execute("sleep 0.02")
   end
@@ -231,7 +203,7 @@ end)
 
 -- Against peers ---------------------------------------------------------------------
 
-local peers_ok, why_not = prepare_peers()
+local peers_ok, why_not = support.prepare_peers()
 if not peers_ok then
   describe("sim.mcp against MCP peers", function()
     pending(why_not)

@@ -21,6 +21,41 @@ local function slurp(path)
   return s
 end
 
+--- The whole file, or nil when it cannot be opened.
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- Runs a shell command; true when it exits 0.
+function M.sh_ok(cmd)
+  local rc = os.execute(cmd)
+  return rc == 0 or rc == true
+end
+
+--- Where scripts/install-test-peers.sh puts the npm test peers.
+M.peers_dir = os.getenv("GS_TEST_PEERS") or (M.source_dir .. "/build/test-peers")
+
+--- Installs the npm test peers (the MCP TypeScript SDK and test/peers/*.js)
+-- if needed; true, or false and why not (node/npm missing, npm registry
+-- unreachable). ctest runs the specs that call it one at a time.
+function M.prepare_peers()
+  if not M.sh_ok("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1") then
+    return false, "node/npm not found: install them (CI does) to run the MCP peer specs"
+  end
+  local script = M.source_dir .. "/scripts/install-test-peers.sh"
+  if not M.sh_ok(shell_quote(script) .. " " .. shell_quote(M.peers_dir) .. " >/dev/null 2>&1") then
+    return false, "scripts/install-test-peers.sh failed (npm registry unreachable?)"
+  end
+  if not M.read_file(M.peers_dir .. "/node_modules/@modelcontextprotocol/sdk/package.json") then
+    return false, "the MCP TypeScript SDK is missing from " .. M.peers_dir
+  end
+  return true
+end
+
 --- Runs gofr-sim with the given arguments; returns {status=, stdout=, stderr=}.
 -- opts.signal = {name = "INT", after = seconds, again = seconds} sends a
 -- signal after a delay, and optionally a second one later; opts.cwd runs it

@@ -12,47 +12,19 @@
 local cjson = require "cjson"
 local support = require "support"
 
-local PEERS = os.getenv("GS_TEST_PEERS") or (support.source_dir .. "/build/test-peers")
+local PEERS = support.peers_dir
 local q = support.shell_quote
 local SERVER_LIFETIME = 120 -- seconds: `timeout` stops a server child after this
 
-local function sh_ok(cmd)
-  local rc = os.execute(cmd)
-  return rc == 0 or rc == true
-end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function sleep(seconds)
   os.execute("sleep " .. seconds)
 end
 
--- Installs the peers if needed; true, or false and why not. A second try
--- covers another spec installing into the same directory at the same time.
-local function prepare_peers()
-  if not sh_ok("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1") then
-    return false, "node/npm not found: install them (CI does) to run the MCP SDK client spec"
-  end
-  local install = q(support.source_dir .. "/scripts/install-test-peers.sh") .. " " .. q(PEERS)
-    .. " >/dev/null 2>&1"
-  local sdk = PEERS .. "/node_modules/@modelcontextprotocol/sdk/package.json"
-  for attempt = 1, 2 do
-    if sh_ok(install) and slurp(sdk) and slurp(PEERS .. "/sdk-client.js") then return true end
-    if attempt == 1 then sleep(3) end
-  end
-  return false, "scripts/install-test-peers.sh failed, or left no SDK in " .. PEERS
-    .. " (npm registry unreachable?)"
-end
-
 -- True while the process runs (a zombie does not).
 local function alive(pid)
-  local stat = slurp("/proc/" .. pid .. "/stat")
+  local stat = support.read_file("/proc/" .. pid .. "/stat")
   return stat ~= nil and stat:match("^%d+ %b() (%a)") ~= "Z"
 end
 
@@ -95,7 +67,7 @@ local function wait_for(child, read, seconds)
   end
   local v = read()
   if v then return v end
-  error(("%s did not start: %s"):format(child.name, slurp(child.log) or "(no log)"))
+  error(("%s did not start: %s"):format(child.name, support.read_file(child.log) or "(no log)"))
 end
 
 -- Runs the SDK client to completion; returns status, stdout, stderr.
@@ -105,14 +77,15 @@ local function run_client(args)
   for i, a in ipairs(args) do quoted[i] = q(a) end
   os.execute(("cd %s && timeout -k 5 90 node sdk-client.js %s >%s 2>%s </dev/null; echo $? >%s")
     :format(q(PEERS), table.concat(quoted, " "), q(out), q(err), q(rc)))
-  local status, stdout, stderr = tonumber(slurp(rc)), slurp(out) or "", slurp(err) or ""
+  local status = tonumber(support.read_file(rc))
+  local stdout, stderr = support.read_file(out) or "", support.read_file(err) or ""
   os.remove(out); os.remove(err); os.remove(rc)
   return status, stdout, stderr
 end
 
 -- The <title> of a fixture page, entities decoded as an HTML parser would.
 local function page_title(path)
-  local html = assert(slurp(path), "cannot read " .. path)
+  local html = assert(support.read_file(path), "cannot read " .. path)
   local title = assert(html:match("<title>(.-)</title>"), "no <title> in " .. path)
   local entities = { amp = "&", lt = "<", gt = ">", quot = '"', apos = "'" }
   title = title:gsub("&#(%d+);", function(n) return string.char(tonumber(n)) end)
@@ -120,7 +93,7 @@ local function page_title(path)
   return (title:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
-local peers_ok, why_not = prepare_peers()
+local peers_ok, why_not = support.prepare_peers()
 if not peers_ok then
   describe("the gofr-dig twin against the MCP SDK client", function()
     pending(why_not)
@@ -136,14 +109,14 @@ describe("the gofr-dig twin against the MCP SDK client", function()
       site = start_server("gofr-sim fixtures", "",
         { "fixtures", "--root", support.fixtures_root, "--host", "127.0.0.1", "--port", "0" })
       local site_url = wait_for(site, function()
-        return (slurp(site.log) or ""):match("(http://127%.0%.0%.1:%d+)/?\n")
+        return (support.read_file(site.log) or ""):match("(http://127%.0%.0%.1:%d+)/?\n")
       end, 15)
       local port_file = os.tmpname()
       os.remove(port_file)
       twin = start_server("gofr-sim twin", "GOFR_DIG_ALLOW_PRIVATE_URLS=true",
         { "twin", "--host", "127.0.0.1", "--port", "0", "--port-file", port_file })
       local port = wait_for(twin, function()
-        return tonumber((slurp(port_file) or ""):match("^%s*(%d+)%s*$"))
+        return tonumber((support.read_file(port_file) or ""):match("^%s*(%d+)%s*$"))
       end, 15)
       os.remove(port_file)
       status, stdout, stderr = run_client {

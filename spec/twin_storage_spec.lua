@@ -12,13 +12,6 @@ local support = require "support"
 
 local q = support.shell_quote
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function spit(path, text)
   local f = assert(io.open(path, "wb"))
@@ -106,7 +99,7 @@ describe("twin storage", function()
 
   it("creates the directory and an empty metadata.json, as FileStorage does", function()
     local st = assert(storage.open(dir))
-    assert.are.equal("{}", slurp(dir .. "/metadata.json"))
+    assert.are.equal("{}", support.read_file(dir .. "/metadata.json"))
     assert.are.same({}, st:list())
     assert.are.equal(0, st:total_size())
     -- opening again does not touch an existing metadata.json
@@ -123,8 +116,8 @@ describe("twin storage", function()
       total_chunks = 1, total_chars = 20 }))
     assert.is_true(st:save(G[1], "hello", {
       url = "http://127.0.0.1:8080/", chunk_size = 2, total_chunks = 3, total_chars = 5 }))
-    assert.are.equal(content, slurp(dir .. "/" .. G[2] .. ".json"))
-    assert.are.equal("hello", slurp(dir .. "/" .. G[1] .. ".json"))
+    assert.are.equal(content, support.read_file(dir .. "/" .. G[2] .. ".json"))
+    assert.are.equal("hello", support.read_file(dir .. "/" .. G[1] .. ".json"))
 
     local c1, c2 = st:meta(G[2]).created_at, st:meta(G[1]).created_at
     assert.is_true(c1 <= c2)
@@ -150,7 +143,7 @@ describe("twin storage", function()
       '    "total_chars": 5',
       "  }",
       "}" }, "\n")
-    local text = slurp(dir .. "/metadata.json")
+    local text = support.read_file(dir .. "/metadata.json")
     assert.are.equal(expected, text)
     assert.are.equal(text, json.encode(json.decode(text), "pretty"))
     assert.are.same({ "format", "size", "created_at", "group", "url", "chunk_size",
@@ -180,7 +173,7 @@ describe("twin storage", function()
       local p = io.popen("python3 -c " .. q(py) .. " " .. q(path))
       local out = p:read("*a")
       p:close()
-      assert.are.equal(out, slurp(path))
+      assert.are.equal(out, support.read_file(path))
     end)
 
   it("reads a metadata.json another writer left, keeping its order and extra keys", function()
@@ -210,7 +203,7 @@ describe("twin storage", function()
     local second = assert(storage.open(dir))
     assert.are.same({ G[3], G[1] }, second:list())
     assert.are.equal("z", second:load(G[1]))
-    local text = slurp(dir .. "/metadata.json")
+    local text = support.read_file(dir .. "/metadata.json")
     assert.are.equal(foreign:sub(1, -3), text:sub(1, #foreign - 2))   -- kept byte for byte
     assert.are.equal(text, json.encode(json.decode(text), "pretty"))
   end)
@@ -250,7 +243,7 @@ describe("twin storage", function()
 
     assert.is_true(st:delete(G[1]))
     assert.is_false(exists(dir .. "/" .. G[1] .. ".json"))
-    assert.are.equal("{}", slurp(dir .. "/metadata.json"))
+    assert.are.equal("{}", support.read_file(dir .. "/metadata.json"))
     ok, err_type = st:delete(G[1])
     assert.is_nil(ok)
     assert.are.equal("not_found", err_type)
@@ -282,7 +275,7 @@ describe("twin storage", function()
     assert.is_true(sh("ln -s " .. q(outside) .. " " .. q(dir .. "/link")))
     assert.is_true(storage.remove_tree(root))
     assert.is_false(exists(root))
-    assert.are.equal("k", slurp(outside .. "/keep"))
+    assert.are.equal("k", support.read_file(outside .. "/keep"))
     assert.is_true(storage.remove_tree(root))        -- already gone: fine
     assert.is_true(storage.remove_tree(outside))
     assert.is_false(exists(outside))
@@ -356,7 +349,7 @@ describe("twin housekeeper: prune_size", function()
     -- what is left is still Python's layout
     assert.are.equal(python_metadata {
       { G[3], 30 * KB, "2026-01-03T00:00:00.000001" }, { G[1], 30 * KB, "2026-01-04T00:00:00.5" },
-    }, slurp(dir .. "/metadata.json"))
+    }, support.read_file(dir .. "/metadata.json"))
   end)
 
   it("does nothing under the limit, and on empty storage", function()
@@ -372,7 +365,7 @@ describe("twin housekeeper: prune_size", function()
     assert(core.fs_mkdirs(empty))
     assert.are.equal(0, hk.prune_size { storage_dir = empty, max_mb = 1, log = log })
     assert.are.same({ "storage_manager.prune.empty_storage" }, names(events))
-    assert.are.equal("{}", slurp(empty .. "/metadata.json"))
+    assert.are.equal("{}", support.read_file(empty .. "/metadata.json"))
   end)
 
   it("ignores blobs without metadata", function()
@@ -416,7 +409,7 @@ describe("twin housekeeper: prune_size", function()
     four()
     local seen
     hk.prune_size { storage_dir = dir, max_mb = 1, log = function(event)
-      if event == "storage_manager.prune.check" then seen = slurp(dir .. "/.prune_size.lock") end
+      if event == "storage_manager.prune.check" then seen = support.read_file(dir .. "/.prune_size.lock") end
     end }
     assert.matches("^pid=%d+ started_at=%d+\n$", seen)
   end)
@@ -440,7 +433,7 @@ describe("twin housekeeper: prune_size", function()
   it("returns 1 when the target cannot be met or the directory is missing", function()
     populate(dir, { { G[1], 10 * KB, "2026-01-02T00:00:00" } })
     -- an entry that cannot be deleted (its guid is no file name): target unmet
-    local text = slurp(dir .. "/metadata.json"):gsub("^{\n", '{\n  "../x": {\n    "size": '
+    local text = support.read_file(dir .. "/metadata.json"):gsub("^{\n", '{\n  "../x": {\n    "size": '
       .. 100 * KB .. ',\n    "created_at": "2026-01-01T00:00:00"\n  },\n')
     spit(dir .. "/metadata.json", text)
     local log, events = recorder()
