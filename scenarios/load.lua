@@ -23,10 +23,7 @@ local sim = require "gofr_sim"
 local cli = require "gofr_sim.cli"
 local personas = require "gofr_sim.personas"
 local json = require "gofr_sim.json"
-local core = require "gofr_sim.core"
-
-local env_mcp_url = os.getenv("GOFR_DIG_MCP_URL")
-if env_mcp_url == "" then env_mcp_url = nil end
+local target = require "gofr_sim.target"
 
 -- MCP ------------------------------------------------------------------------
 
@@ -102,6 +99,8 @@ local function mcp_iteration(ctx)
   task(ctx, s, ctx.rng:pick(ctx.urls))
 end
 
+local tgt -- the gofr-dig of this run (MCP mode), made by prepare
+
 -- Pages ------------------------------------------------------------------------
 
 -- sites.json of the Python harness: {"<country>": [{"name":, "url":, "languages":}]};
@@ -145,29 +144,13 @@ local function serve_fixture_site(root)
   return site, urls
 end
 
--- The embedded twin -------------------------------------------------------------
-
-local embedded_secret -- set by prepare when the run targets the embedded twin
-
-local function start_twin(ctx)
-  local twin, err_type, msg = require("gofr_sim.twin").start {
-    secret = embedded_secret, site = false,
-  }
-  if not twin then error(("cannot start the embedded twin: %s (%s)"):format(msg, err_type)) end
-  for _, token in pairs(ctx.tokens or {}) do
-    local _, claims = sim.jwt.decode(token)
-    if type(claims) == "table" and type(claims.jti) == "string" then twin.store:register(token) end
-  end
-  return twin
-end
-
 -- The scenario ---------------------------------------------------------------------
 
 return {
   name = "load",
   description = "personas drive gofr-dig's MCP tools (embedded twin or --mcp-url), or GET pages",
   options = { consumers = 4, rate = 10, duration = 10 },
-  flags = {
+  flags = target.with_flags {
     mode = { type = "enum", values = { "live", "fixture", "record" } },
     sites_file = { type = "string" },
     target_url = { type = "url" },
@@ -175,7 +158,6 @@ return {
     timeout = { type = "duration", default = 30, above = 0 },
     timeout_seconds = { type = "number", above = 0 },
     protocol = { type = "enum", values = { "http", "mcp" }, default = "mcp" },
-    mcp_url = { type = "url", default = env_mcp_url },
   },
 
   prepare = function(o)
@@ -188,17 +170,14 @@ return {
     if o.mode == "live" and not (o.target_url or o.sites_file) then
       cli.usage_error("--mode live needs --target-url URL or --sites-file FILE")
     end
+    if o.protocol ~= "mcp" then return nil end
     -- against a given gofr-dig, personas without a mix are anonymous (as in
     -- the Python harness); the embedded twin gets the default mix
-    if o.protocol ~= "mcp" or o.mcp_url then return nil end
-    o.mix_file = o.mix_file or (sim.fixtures.default_root():gsub("html$", "mixes/default.json"))
-    if o.token_source == "env" then
-      cli.usage_error("--token-source env: the embedded twin accepts only the tokens minted for it; "
-        .. "give --mcp-url to use tokens from the environment")
+    if not o.mcp_url then
+      o.mix_file = o.mix_file or (sim.fixtures.default_root():gsub("html$", "mixes/default.json"))
     end
-    o.embedded_twin = true
-    embedded_secret = core.uuid4() .. core.uuid4()
-    return { secret = embedded_secret, env = function() return nil end }
+    tgt = target.new(o)
+    return tgt:mix_extra()
   end,
 
   setup = function(ctx)
@@ -210,11 +189,7 @@ return {
       shared.urls = o.target_url and { o.target_url } or read_sites(o.sites_file)
     end
     if o.protocol == "mcp" then
-      if o.embedded_twin then
-        shared.twin = start_twin(ctx)
-        o.mcp_url = shared.twin.url
-      end
-      shared.mcp_url, shared.sessions = o.mcp_url, {}
+      shared.mcp_url, shared.sessions = tgt:start(ctx).url, {}
     end
     return shared
   end,
@@ -226,7 +201,7 @@ return {
 
   teardown = function(ctx)
     for _, s in ipairs(ctx.sessions or {}) do pcall(s.close, s, { timeout = 2 }) end
-    if ctx.twin then ctx.twin:close() end
+    if tgt then tgt:stop() end
     if ctx.site then ctx.site.close() end
   end,
 }

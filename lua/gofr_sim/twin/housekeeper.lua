@@ -91,7 +91,7 @@ local function older(a, b)
 end
 
 -- The prune itself, with the lock held: rc | nil, err_type, message.
-local function prune_locked(dir, max_mb, log)
+local function prune_locked(dir, max_mb, log, fault)
   local st, err_type, msg = storage.open(dir)
   if not st then return nil, err_type, msg end
   local guids = st:list()
@@ -115,6 +115,14 @@ local function prune_locked(dir, max_mb, log)
     end
   end
   sort(items, older)
+  if fault == "newest_first" then          -- a deliberately broken twin (scenario specs)
+    for i = 1, floor(#items / 2) do
+      local j = #items - i + 1
+      items[i], items[j] = items[j], items[i]
+    end
+  elseif fault == "noop" then
+    items = {}
+  end
 
   local target = max_mb * MIB
   local current_mb = total / MIB
@@ -169,9 +177,12 @@ end
 
 local PRUNE_OPTIONS = {
   storage_dir = "string", max_mb = "number", stale_seconds = "number", log = "function",
+  fault = "string",
 }
 
---- hk.prune_size{storage_dir=, max_mb=, stale_seconds=3600, log=} -> 0 | 1 | 2
+--- hk.prune_size{storage_dir=, max_mb=, stale_seconds=3600, log=, fault=} -> 0 | 1 | 2
+-- fault (tests of the scenarios only): "newest_first" deletes the newest
+-- sessions first, "noop" deletes nothing.
 -- storage_dir is the directory holding metadata.json (the twin's sessions
 -- live in <GOFR_DIG_DATA_DIR>/storage/sessions). max_mb may be fractional.
 -- Like the real one, a run that finds the lock busy still removes the lock
@@ -204,7 +215,7 @@ function M.prune_size(opts)
   if acquired == nil then return failed(log, dir, max_mb, msg, err_type) end
   local ok, rc = true, 2
   if acquired then
-    ok, rc, err_type, msg = pcall(prune_locked, dir, max_mb, log)
+    ok, rc, err_type, msg = pcall(prune_locked, dir, max_mb, log, opts.fault)
   else
     log("storage_manager.prune.lock_busy", { lock_path = lock_path, storage_dir = dir }, "warning")
   end
@@ -238,6 +249,7 @@ end
 
 local START_OPTIONS = {
   storage_dir = "string", env = "function", interval = "number", log = "function",
+  fault = "string",
 }
 
 -- One cycle of the loop; returns the seconds to sleep. As in the real loop,
@@ -251,7 +263,7 @@ local function cycle(o)
           { interval_mins = interval_mins, max_mb = max_mb, storage_dir = o.storage_dir }, "info")
     local stale = env_int(o.env, o.log, "GOFR_DIG_HOUSEKEEPER_LOCK_STALE_SECONDS", 3600, 30)
     local rc = M.prune_size { storage_dir = o.storage_dir, max_mb = max_mb,
-                              stale_seconds = stale, log = o.log }
+                              stale_seconds = stale, log = o.log, fault = o.fault }
     if rc ~= 0 then
       o.log("housekeeper.cycle_nonzero", { status = rc }, "warning")
     else
@@ -298,7 +310,7 @@ function M.start(opts)
     check.fail(fname, "option 'interval' must be a positive number of seconds")
   end
   local o = { storage_dir = opts.storage_dir, env = opts.env or os.getenv,
-              interval = opts.interval, log = opts.log or noop }
+              interval = opts.interval, log = opts.log or noop, fault = opts.fault }
   local handle = setmetatable({ stopped = false }, Handle)
   handle.persona = core.daemon(core.spawn(function()
     while not handle.stopped do

@@ -40,8 +40,36 @@ local START_OPTIONS = {
   host = "string", port = "number", data_dir = "string", fixtures_dir = "string",
   site = "boolean", env = "table", secret = "string", token_store = "string",
   fetch_delay = "number", retry_base = "number", housekeeping_interval = "number",
-  log = "function",
+  log = "function", faults = "string",
 }
+
+--- Deliberate breakages, for proving that a scenario fails when the server
+-- misbehaves (its specs run the scenario against a twin broken this way).
+-- Never on unless asked: twin.start{faults = "a,b"} or GOFR_SIM_TWIN_FAULTS.
+M.FAULTS = {
+  groups_leak = "any token may read any group's session",
+  list_all = "list_sessions returns every session to every caller",
+  no_rate_limit = "the inbound rate limiter allows everything",
+  accept_expired = "expired tokens are accepted",
+  housekeeper_newest_first = "the housekeeper deletes the newest sessions first",
+  housekeeper_noop = "the housekeeper deletes nothing",
+  session_content_mismatch = "get_session's content differs from its chunks joined",
+}
+
+-- "a,b" -> {a = true, b = true}; an unknown name raises, naming the known.
+local function parse_faults(text)
+  local set = {}
+  for name in (text or ""):gmatch("[^,%s]+") do
+    if not M.FAULTS[name] then
+      local known = {}
+      for k in pairs(M.FAULTS) do known[#known + 1] = k end
+      table.sort(known)
+      error(("twin: unknown fault '%s' (known: %s)"):format(name, table.concat(known, ", ")), 0)
+    end
+    set[name] = true
+  end
+  return set
+end
 
 --- What gofr-dig's test stack exports (scripts/start-test-env.sh): the
 -- twin's defaults for variables set neither in opts.env nor in the process
@@ -130,7 +158,7 @@ end
 -- default in-process), fetch_delay (per-host politeness delay, default
 -- 1 s), retry_base (backoff base of page fetch retries, default 1 s),
 -- housekeeping_interval (seconds; default from the environment), log
--- (function(event, fields)).
+-- (function(event, fields)), faults ("name,name": M.FAULTS; tests only).
 -- Must be called inside sim.run; the twin serves while the loop runs.
 function M.start(opts)
   opts = opts or {}
@@ -143,18 +171,21 @@ function M.start(opts)
   local st, err_type, msg = storage.open(store_dir)
   if not st then return nil, err_type, ("twin: data directory %s: %s"):format(store_dir, msg) end
 
+  local faults = parse_faults(opts.faults or env("GOFR_SIM_TWIN_FAULTS"))
   local twin = setmetatable({
-    data_dir = data_dir, own_data_dir = own, storage = st,
+    data_dir = data_dir, own_data_dir = own, storage = st, faults = faults,
     secret = opts.secret or env("GOFR_DIG_JWT_SECRET") or M.TEST_STACK_SECRET,
     store = auth.store { file = opts.token_store },
   }, Twin)
   twin.auth = auth.new { secret = twin.secret, store = twin.store,
-                         enabled = not truthy(env("GOFR_DIG_NO_AUTH")) }
+                         enabled = not truthy(env("GOFR_DIG_NO_AUTH")),
+                         accept_expired = faults.accept_expired }
   twin.limiter = ratelimit.new {
     calls = env_integer(env, "GOFR_DIG_RATE_LIMIT_CALLS", 60, log),
     window = env_integer(env, "GOFR_DIG_RATE_LIMIT_WINDOW", 60, log),
+    unlimited = faults.no_rate_limit,
   }
-  twin.sessions = sessions.new(st)
+  twin.sessions = sessions.new(st, { groups_leak = faults.groups_leak, list_all = faults.list_all })
   twin.fetcher = fetch.new {
     allow_private = fetch.allow_private_from_env(env("GOFR_DIG_ALLOW_PRIVATE_URLS")),
     delay = opts.fetch_delay or 1.0, retry_base = opts.retry_base or 1.0,
@@ -167,6 +198,7 @@ function M.start(opts)
   twin.tools = tools.new {
     auth = twin.auth, limiter = twin.limiter, sessions = twin.sessions, fetcher = twin.fetcher,
     state = twin.state, env = env, build = env("GOFR_DIG_BUILD_NUMBER") or "0.unknown",
+    content_mismatch = faults.session_content_mismatch,
   }
   twin.transport = transport.new { tools = twin.tools }
 
@@ -180,8 +212,11 @@ function M.start(opts)
   twin.site = serve_site(opts)
   twin.site_url = twin.site and twin.site.url
   if opts.housekeeping_interval or env("GOFR_DIG_HOUSEKEEPING_INTERVAL_MINS") then
-    twin.housekeeper = housekeeper.start { storage_dir = store_dir, env = env,
-                                           interval = opts.housekeeping_interval, log = log }
+    twin.housekeeper = housekeeper.start {
+      storage_dir = store_dir, env = env, interval = opts.housekeeping_interval, log = log,
+      fault = faults.housekeeper_newest_first and "newest_first"
+        or faults.housekeeper_noop and "noop" or nil,
+    }
   end
   start_ticker(twin)
   return twin

@@ -5,8 +5,8 @@
 --   local tools = require("gofr_sim.twin.tools").new(ctx)
 --   local text, is_error = tools:call("get_session_info", args)
 --
--- ctx = {auth=, limiter=, sessions=, fetcher=, state=, env=, build=}: the
--- twin's parts (see twin/init.lua). Handlers may yield (page fetches).
+-- ctx = {auth=, limiter=, sessions=, fetcher=, state=, env=, build=,
+-- content_mismatch=}: the twin's parts (see twin/init.lua). Handlers may yield (page fetches).
 -- Every text is json.encode(..., "pretty"), as gofr-common's json_text
 -- writes it; schema violations give isError with plain text.
 local json = require "gofr_sim.json"
@@ -539,6 +539,7 @@ function Tools:get_session(args)
       parts[#parts + 1] = chunk
     end
     local content = table.concat(parts)
+    if self.content_mismatch then content = content:sub(1, -2) end   -- a broken twin
     return pretty(json.object("success", true, "session_id", id, "url", info.url or "",
       "total_chunks", info.total_chunks, "total_size_bytes", #content, "content", content))
   end)

@@ -1,0 +1,155 @@
+--- gofr_sim.target: the gofr-dig a scenario drives — a real server given by
+-- --mcp-url, or else the embedded twin started for the run — and the tokens
+-- it accepts.
+--
+--   local target = require "gofr_sim.target"
+--   local tgt                                      -- one per run
+--   return {
+--     flags = target.flags,                          -- --mcp-url, --twin-faults
+--     prepare = function(o)
+--       tgt = target.new(o, { tokens = { "token_apac", "token_expired" },
+--                             twin_env = { GOFR_DIG_RATE_LIMIT_CALLS = "20" } })
+--       return tgt:mix_extra()                       -- how the runner mints a mix's tokens
+--     end,
+--     setup = function(ctx) tgt:start(ctx); return { mcp_url = tgt.url } end,
+--     iteration = function(ctx) local s = tgt:connect(tgt.tokens.token_apac) ... end,
+--     teardown = function() tgt:stop() end,
+--   }
+--
+-- Against the embedded twin every token is minted with a secret made for
+-- the run and registered in the twin's store (the runner's mix tokens too:
+-- start() registers ctx.tokens). Against a real server the tokens come from
+-- --token-source env|mint|auto as for a mix (docs/personas.md); minted ones
+-- are only accepted by a server that knows them (its store).
+local sim = require "gofr_sim"
+local core = require "gofr_sim.core"
+local cli = require "gofr_sim.cli"
+local personas = require "gofr_sim.personas"
+
+local pairs, ipairs, type, error, setmetatable = pairs, ipairs, type, error, setmetatable
+
+local M = {}
+
+local env_mcp_url = os.getenv("GOFR_DIG_MCP_URL")
+if env_mcp_url == "" then env_mcp_url = nil end
+
+--- The flags of a scenario that drives gofr-dig (merge into its `flags`).
+M.flags = {
+  mcp_url = { type = "url", default = env_mcp_url },
+  twin_faults = { type = "string" },
+}
+
+--- A copy of t with M.flags added (for a scenario's own flags).
+function M.with_flags(t)
+  local out = {}
+  for k, v in pairs(M.flags) do out[k] = v end
+  for k, v in pairs(t or {}) do out[k] = v end
+  return out
+end
+
+local Target = {}
+Target.__index = Target
+
+-- Resolves symbolic token names through the persona machinery, as if a mix
+-- had one group per token. -> map name -> token
+local function resolve(names, o, secret)
+  if #names == 0 then return {} end
+  local groups = {}
+  for i, name in ipairs(names) do groups[i] = { name = "scenario" .. i, token = name, count = 1 } end
+  local map, err = personas.resolve_tokens({ groups = groups, source = "the scenario's tokens" }, {
+    source = secret and "mint" or o.token_source, secret_file = not secret and o.jwt_secret_file or nil,
+    secret = secret, env = secret and function() return nil end or nil,
+  })
+  if not map then cli.usage_error(err) end
+  local out = {}
+  for _, name in ipairs(names) do out[name] = map[name] end
+  return out
+end
+
+--- target.new(options, {tokens = {symbolic names}, twin_env = {GOFR_DIG_*}, site = true})
+-- Called from a scenario's prepare: decides embedded vs remote, resolves the
+-- tokens (usage errors exit 2). twin_env: the embedded twin's configuration
+-- (a real server must be configured the same way by its operator).
+function M.new(o, spec)
+  spec = spec or {}
+  local t = setmetatable({ options = o, twin_env = spec.twin_env or {}, sessions = {} }, Target)
+  t.embedded = not o.mcp_url
+  if t.embedded then
+    if o.token_source == "env" then
+      cli.usage_error("--token-source env: the embedded twin accepts only the tokens minted for it; "
+        .. "give --mcp-url to use tokens from the environment")
+    end
+    t.secret = core.uuid4() .. core.uuid4()
+    o.embedded_twin = true
+  elseif o.twin_faults then
+    cli.usage_error("--twin-faults: only the embedded twin can be broken on purpose (no --mcp-url)")
+  end
+  t.tokens = resolve(spec.tokens or {}, o, t.secret)
+  return t
+end
+
+--- What the runner needs to mint a mix's tokens for the embedded twin
+-- (prepare's return value); nil against a real server.
+function Target:mix_extra()
+  if not self.embedded then return nil end
+  return { secret = self.secret, env = function() return nil end }
+end
+
+local function register_all(store, tokens)
+  for _, token in pairs(tokens or {}) do
+    local _, claims = sim.jwt.decode(token)
+    if type(claims) == "table" and type(claims.jti) == "string" then store:register(token) end
+  end
+end
+
+--- Starts the embedded twin (when there is no --mcp-url) and registers the
+-- tokens; sets self.url (the MCP endpoint) and, for the twin, self.twin.
+-- Call from setup(ctx).
+function Target:start(ctx)
+  local o = self.options
+  if not self.embedded then
+    self.url = o.mcp_url
+    return self
+  end
+  local twin, err_type, msg = require("gofr_sim.twin").start {
+    secret = self.secret, site = false, env = self.twin_env, faults = o.twin_faults,
+  }
+  if not twin then error(("cannot start the embedded twin: %s (%s)"):format(msg, err_type), 0) end
+  register_all(twin.store, ctx and ctx.tokens)
+  register_all(twin.store, self.tokens)
+  self.twin, self.url = twin, twin.url
+  o.mcp_url = twin.url
+  return self
+end
+
+--- An MCP session to the target (timeout: --timeout when the scenario has
+-- it); calls made through it carry `token` (nil: anonymous). -> session |
+-- nil, err_type, message. Sessions are closed by stop().
+function Target:connect(token)
+  local s, err_type, msg = sim.mcp.connect(self.url, { timeout = self.options.timeout })
+  if not s then return nil, err_type, msg end
+  self.sessions[#self.sessions + 1] = s
+  if token == nil then return s end
+  -- the session, with the token added to every call's options
+  local function call(_, tool, args, opts)
+    local o = { auth_token = token }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return s:call(tool, args, o)
+  end
+  return setmetatable({}, { __index = function(_, k)
+    if k == "call" then return call end
+    local v = s[k]
+    if type(v) ~= "function" then return v end
+    return function(_, ...) return v(s, ...) end
+  end })
+end
+
+--- Closes the sessions and the embedded twin. Call from teardown.
+function Target:stop()
+  for _, s in ipairs(self.sessions) do pcall(s.close, s, { timeout = 2 }) end
+  self.sessions = {}
+  if self.twin then self.twin:close() end
+  self.twin = nil
+end
+
+return M
