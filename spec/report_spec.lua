@@ -110,7 +110,7 @@ describe("sim report", function()
       reg:count("cache_hits", 3)
       reg:count("cache_hits", 2)
       reg:count("bytes", 10, { persona = "apac" })
-      for i = 1, 4 do reg:check("status is 200", i ~= 2) end
+      for i = 1, 4 do reg:check("status is 200", i ~= 2, i ~= 2 and 200 or 503) end
       rep = report.build {
         registry = reg,
         config = { consumers = 4, rate_per_consumer_per_sec = 2.5, duration_seconds = 4,
@@ -235,7 +235,9 @@ describe("sim report", function()
 
     it("keeps counters, checks and thresholds", function()
       assert.are.same({ cache_hits = 5, ["bytes{persona=apac}"] = 10 }, rep.counters)
-      assert.are.same({ ["status is 200"] = { passes = 3, fails = 1, rate = 0.75 } }, rep.checks)
+      -- observed: the first failure's value wins over the passes'
+      assert.are.same({ ["status is 200"] = { passes = 3, fails = 1, rate = 0.75, observed = "503" } },
+        rep.checks)
       assert.are.equal(2, #rep.thresholds)
       local t = rep.thresholds[1]
       assert.are.equal("p95_ms{tool=mcp.get_content}", t.key)
@@ -459,7 +461,7 @@ describe("sim report", function()
       assert.are.equal(4, m.config.consumers)
       assert.are.equal("fixture", m.config.mode)
       assert.are.same({ hits = 5 }, m.counters)
-      assert.are.same({ ok = { passes = 1, fails = 1, rate = 0.5 } }, m.checks)
+      assert.are.same({ ok = { passes = 1, fails = 1, rate = 0.5, observed = NULL } }, m.checks)
       assert.are.equal(1, #m.thresholds)
       assert.are.equal(NULL, m.thresholds[1].ok)
       assert.is_false(m.thresholds[1].evaluated)

@@ -39,8 +39,8 @@ M.metrics = {
 
 --- sim.check(ok, name) -> ok as a boolean: counts a pass or a fail of the
 -- named check (reported, and usable in thresholds: checks "rate > 99%").
-function M.check(ok, name)
-  return metrics.current:check(name, ok)
+function M.check(ok, name, observed)
+  return metrics.current:check(name, ok, observed)
 end
 
 --- Starts fn(...) as a new persona on the next loop turn; returns its handle.

@@ -138,8 +138,32 @@ function Registry:count(name, n, tags)
   c.value = c.value + (n or 1)
 end
 
---- Records a pass/fail check; returns ok (so `if not reg:check(...)` reads well).
-function Registry:check(name, ok)
+local MAX_OBSERVED = 160 -- characters of an observed value kept for the report
+
+-- A short text for what a check saw: strings as they are, numbers, tables
+-- as JSON (or their tostring), cut to MAX_OBSERVED characters.
+local function observed_text(v)
+  local t = type(v)
+  local s
+  if t == "string" then
+    s = v
+  elseif t == "number" then
+    s = (v == math.floor(v) and v > -1e15 and v < 1e15) and ("%d"):format(v) or ("%.6g"):format(v)
+  elseif t == "table" then
+    local ok, text = pcall(require("cjson").encode, v)
+    s = ok and text or tostring(v)
+  else
+    s = tostring(v)
+  end
+  if #s > MAX_OBSERVED then s = s:sub(1, MAX_OBSERVED - 3) .. "..." end
+  return s
+end
+M.observed_text = observed_text
+
+--- Records a pass/fail check, with what was observed (optional; kept as
+-- text: the first failure's, else the last pass's); returns ok (so
+-- `if not reg:check(...)` reads well).
+function Registry:check(name, ok, observed)
   check_name("sim.check", name)
   local c = self.checks[name]
   if not c then
@@ -147,6 +171,13 @@ function Registry:check(name, ok)
     self.checks[name] = c
   end
   if ok then c.passes = c.passes + 1 else c.fails = c.fails + 1 end
+  if observed ~= nil then
+    if not ok and c.failed_observed == nil then
+      c.failed_observed = observed_text(observed)
+    elseif ok then
+      c.passed_observed = observed_text(observed)
+    end
+  end
   return ok and true or false
 end
 

@@ -185,8 +185,11 @@ local function checks_section(checks)
   local out = {}
   for name, c in pairs(checks) do
     local total = c.passes + c.fails
+    local observed = c.observed
+    if observed == nil then observed = c.failed_observed or c.passed_observed end
     out[name] = { passes = c.passes, fails = c.fails,
-                  rate = total > 0 and round(c.passes / total, 4) or NULL }
+                  rate = total > 0 and round(c.passes / total, 4) or NULL,
+                  observed = observed == nil and NULL or observed }
   end
   return out
 end
@@ -574,6 +577,10 @@ local function merge_checks(list)
       local s = sums[name] or { passes = 0, fails = 0 }
       s.passes = s.passes + num(c.passes, where .. ".passes")
       s.fails = s.fails + num(c.fails, where .. ".fails")
+      -- a failing run's observation wins over a passing one's
+      if type(c.observed) == "string" and (s.observed == nil or ((c.fails or 0) > 0 and not s.failed)) then
+        s.observed, s.failed = c.observed, (c.fails or 0) > 0
+      end
       sums[name] = s
     end
   end
@@ -787,7 +794,8 @@ function M.summary(tbl)
     for _, name in ipairs(names) do
       local c = tbl.checks[name]
       rows[#rows + 1] = { (c.fails or 0) > 0 and "FAIL" or "ok", name,
-                          cell(c.passes) .. " passed", cell(c.fails) .. " failed" }
+                          cell(c.passes) .. " passed", cell(c.fails) .. " failed",
+                          type(c.observed) == "string" and "observed: " .. c.observed or "" }
     end
     out[#out + 1] = table_text(rows, 2)
   end

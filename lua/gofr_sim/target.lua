@@ -66,13 +66,15 @@ local function resolve(names, o, secret)
   return out
 end
 
---- target.new(options, {tokens = {symbolic names}, twin_env = {GOFR_DIG_*}, site = true})
+--- target.new(options, {tokens = {symbolic names}, twin_env = {GOFR_DIG_*},
+--   twin = {twin.start options, e.g. housekeeping_interval}})
 -- Called from a scenario's prepare: decides embedded vs remote, resolves the
--- tokens (usage errors exit 2). twin_env: the embedded twin's configuration
--- (a real server must be configured the same way by its operator).
+-- tokens (usage errors exit 2). twin_env and twin configure the embedded
+-- twin (a real server must be configured the same way by its operator).
 function M.new(o, spec)
   spec = spec or {}
-  local t = setmetatable({ options = o, twin_env = spec.twin_env or {}, sessions = {} }, Target)
+  local t = setmetatable({ options = o, twin_env = spec.twin_env or {}, twin_opts = spec.twin or {},
+                           sessions = {} }, Target)
   t.embedded = not o.mcp_url
   if t.embedded then
     if o.token_source == "env" then
@@ -111,9 +113,9 @@ function Target:start(ctx)
     self.url = o.mcp_url
     return self
   end
-  local twin, err_type, msg = require("gofr_sim.twin").start {
-    secret = self.secret, site = false, env = self.twin_env, faults = o.twin_faults,
-  }
+  local opts = { secret = self.secret, site = false, env = self.twin_env, faults = o.twin_faults }
+  for k, v in pairs(self.twin_opts) do opts[k] = v end
+  local twin, err_type, msg = require("gofr_sim.twin").start(opts)
   if not twin then error(("cannot start the embedded twin: %s (%s)"):format(msg, err_type), 0) end
   register_all(twin.store, ctx and ctx.tokens)
   register_all(twin.store, self.tokens)
