@@ -124,26 +124,6 @@ local function read_sites(path)
   return urls
 end
 
-local function env_or(name, default)
-  local v = os.getenv(name)
-  return (v and v ~= "") and v or default
-end
-
--- The fixture site, served here; -> site, urls
-local function serve_fixture_site(root)
-  local pages, _, msg = sim.fixtures.pages(root)
-  if not pages then cli.usage_error("--fixtures-dir: " .. msg) end
-  if #pages == 0 then cli.usage_error("--fixtures-dir: no .html pages under " .. root) end
-  local bind = env_or("GOFR_DIG_FIXTURE_HOST", "127.0.0.1")
-  local site, err_type
-  site, err_type, msg = sim.fixtures.serve { root = root, host = bind }
-  if not site then error(("cannot start the fixture site: %s (%s)"):format(msg, err_type)) end
-  local base = sim.server.base_url(env_or("GOFR_DIG_FIXTURE_EXTERNAL_HOST", bind), site.port)
-  local urls = {}
-  for i, page in ipairs(pages) do urls[i] = base .. "/" .. page end
-  return site, urls
-end
-
 -- The scenario ---------------------------------------------------------------------
 
 return {
@@ -184,7 +164,7 @@ return {
     local o = ctx.options
     local shared = {}
     if o.mode == "fixture" then
-      shared.site, shared.urls = serve_fixture_site(o.fixtures_dir or sim.fixtures.default_root())
+      shared.site, shared.urls = target.serve_fixtures(o.fixtures_dir)
     else
       shared.urls = o.target_url and { o.target_url } or read_sites(o.sites_file)
     end

@@ -47,6 +47,33 @@ function M.with_flags(t)
   return out
 end
 
+local function env_or(name, default)
+  local v = os.getenv(name)
+  return (v and v ~= "") and v or default
+end
+
+--- target.serve_fixtures(root) -> site, urls: serves the fixture site
+-- (default: the shipped one) for gofr-dig to fetch, bound to
+-- $GOFR_DIG_FIXTURE_HOST and advertised in the URLs as
+-- $GOFR_DIG_FIXTURE_EXTERNAL_HOST (both default 127.0.0.1: a remote
+-- gofr-dig must be able to reach it). urls: every .html page, sorted. A bad
+-- root is a usage error naming --fixtures-dir. Close with site.close().
+function M.serve_fixtures(root)
+  root = root or sim.fixtures.default_root()
+  local pages, _, msg = sim.fixtures.pages(root)
+  if not pages then cli.usage_error("--fixtures-dir: " .. msg) end
+  if #pages == 0 then cli.usage_error("--fixtures-dir: no .html pages under " .. root) end
+  local bind = env_or("GOFR_DIG_FIXTURE_HOST", "127.0.0.1")
+  local site, err_type
+  site, err_type, msg = sim.fixtures.serve { root = root, host = bind }
+  if not site then error(("cannot start the fixture site: %s (%s)"):format(msg, err_type), 0) end
+  local base = sim.server.base_url(env_or("GOFR_DIG_FIXTURE_EXTERNAL_HOST", bind), site.port)
+  local urls = {}
+  for i, page in ipairs(pages) do urls[i] = base .. "/" .. page end
+  site.base_url = base
+  return site, urls
+end
+
 local Target = {}
 Target.__index = Target
 
