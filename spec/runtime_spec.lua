@@ -267,3 +267,43 @@ describe("sim.stop", function()
     sim.run(function() assert.is_false(sim.stopping()); assert.is_true(sim.sleep(0.001)) end)
   end)
 end)
+
+describe("core.abort", function()
+  local core = require "gofr_sim.core"
+  after_each(support.assert_clean)
+
+  it("aborts one persona, cancelling its I/O; its waiters see 'aborted', the others go on", function()
+    local site = assert(sim.fixtures.serve { root = support.fixtures_root })
+    local before = sim.stats().aborted
+    sim.run(function()
+      local slow = sim.spawn(function()
+        return sim.http.get(site.url .. "/index.html?delay_ms=5000")
+      end)
+      local other = sim.spawn(function() sim.sleep(0.05); return "other" end)
+      sim.sleep(0.05) -- the request is in flight
+      assert.are.equal(1, sim.stats().transfers)
+      local t0 = sim.now()
+      assert.is_true(core.abort(slow))
+      assert.are.equal(0, sim.stats().transfers) -- the cleanup cancelled it at once
+      local v, err_type = sim.wait(slow)
+      assert.is_nil(v)
+      assert.are.equal("aborted", err_type)
+      assert.is_true(sim.now() - t0 < 0.5)
+      assert.is_false(core.abort(slow)) -- already finished: nothing to do
+      assert.are.equal("other", sim.wait(other))
+    end)
+    assert.are.equal(before + 1, sim.stats().aborted)
+    support.close_site(site)
+  end)
+
+  it("refuses a persona aborting itself, and non-handles", function()
+    sim.run(function()
+      local h
+      h = sim.spawn(function() return pcall(core.abort, h) end)
+      local ok, err = sim.wait(h)
+      assert.is_false(ok)
+      assert.matches("cannot abort itself", err)
+      assert.has_error(function() core.abort({}) end)
+    end)
+  end)
+end)

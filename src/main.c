@@ -1,6 +1,7 @@
 /* gofr-sim: the executable. Embeds LuaJIT, registers the engine as
- * gofr_sim.core, and hands the command line to lua/gofr_sim/main.lua, which
- * returns the exit status. The only exit point of the program is here. */
+ * gofr_sim.core (and the REPL's terminal as gofr_sim.repl_core), and hands
+ * the command line to lua/gofr_sim/main.lua, which returns the exit status.
+ * The only exit point of the program is here. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -8,6 +9,9 @@
 #include <stdlib.h>
 
 LUALIB_API int luaopen_gofr_sim_core(lua_State *L);
+/* The REPL's terminal (src/lua/lua_repl.c): here only, as libedit is linked
+ * into the executable and not into the gofr_sim.core module. */
+LUALIB_API int luaopen_gofr_sim_repl_core(lua_State *L);
 
 /* Lua modules are found in $GOFR_SIM_LUA_DIR, else in the source tree the
  * binary was built from, before the system's paths. */
@@ -23,6 +27,8 @@ static void gs_set_paths(lua_State *L) {
   lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_gofr_sim_core);
   lua_setfield(L, -2, "gofr_sim.core");
+  lua_pushcfunction(L, luaopen_gofr_sim_repl_core);
+  lua_setfield(L, -2, "gofr_sim.repl_core");
   lua_pop(L, 2);
 }
 

@@ -17,6 +17,8 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
                 [--token-store FILE] [--jwt-secret-file FILE] [--port-file FILE]
                 [--fetch-delay S] [--housekeeping-interval D]
                                                run the gofr-dig twin (and its fixture site)
+       gofr-sim repl [--mcp-url URL]
+                                               a Lua prompt with the engine loaded (docs/repl.md)
        gofr-sim merge A.json B.json ... (-o OUT.json | --print)
                                                merge the reports of runs made side by side
        gofr-sim --help | --version
@@ -229,6 +231,7 @@ function M.main(argv)
   if cmd == "fixtures" then return protected(serve_fixtures, argv) end
   if cmd == "merge" then return protected(merge_reports, argv) end
   if cmd == "twin" then return protected(serve_twin, argv) end
+  if cmd == "repl" then return protected(require("gofr_sim.repl").main, argv) end
   if cmd:match("^%-") then
     say("unknown option '%s' (see gofr-sim --help)", cmd)
     return 2

@@ -389,6 +389,13 @@ static void gs_persona_abort(gs_persona_t *p) {
   gs_persona_finish(p, GS_END_ABORTED);
 }
 
+int gs_persona_abort_live(gs_persona_t *p) {
+  if (p->state == GS_P_DONE)
+    return 0;
+  gs_persona_abort(p);
+  return 1;
+}
+
 static void gs_runtime_abort_all(gs_runtime_t *rt) {
   /* Empty the ready queue at once rather than unlinking each persona from it
    * (a linear search); personas woken while aborting are queued anew. */
@@ -489,7 +496,7 @@ typedef struct {
   int target_ref; /* anchors the target's handle until the results are read */
 } gs_join_t;
 
-static gs_persona_t *gs_check_persona(lua_State *L, int idx) {
+gs_persona_t *gs_persona_check(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, GS_PERSONA_MT);
 }
 
@@ -552,7 +559,7 @@ static const gs_op_type_t gs_join_op = {"sim.wait", gs_join_retvals, gs_join_cle
 
 /* core.join(handle) -> the persona's results (see gs_push_outcome). */
 static int l_join(lua_State *L) {
-  gs_persona_t *t = gs_check_persona(L, 1);
+  gs_persona_t *t = gs_persona_check(L, 1);
   if (t->state == GS_P_DONE)
     return gs_push_outcome(L, 1, t);
   gs_persona_t *p = gs_persona_current(L, "sim.wait");
@@ -720,7 +727,7 @@ static int l_run(lua_State *L) {
  * operation is cleaned up) without counting it as aborted. For background
  * loops: servers' tickers, housekeepers, progress lines. */
 static int l_daemon(lua_State *L) {
-  gs_persona_t *p = gs_check_persona(L, 1);
+  gs_persona_t *p = gs_persona_check(L, 1);
   if (p->is_root)
     return luaL_error(L, "sim.daemon: the function of sim.run cannot be a daemon");
   if (p->state != GS_P_DONE && !p->daemon) {
@@ -728,6 +735,19 @@ static int l_daemon(lua_State *L) {
     p->rt->ndaemons++;
   }
   lua_settop(L, 1);
+  return 1;
+}
+
+/* core.abort(handle) -> true when the persona was live and is now aborted,
+ * false when it had already finished. Its pending operation is cleaned up
+ * (its I/O cancelled) and its waiters get nil, "aborted", message; personas
+ * it spawned go on. A persona cannot abort itself (it would have to unwind
+ * its own running coroutine): raise an error instead. */
+static int l_abort(lua_State *L) {
+  gs_persona_t *p = gs_persona_check(L, 1);
+  if (p->state == GS_P_RUNNING)
+    return luaL_error(L, "core.abort: a persona cannot abort itself (raise an error instead)");
+  lua_pushboolean(L, gs_persona_abort_live(p));
   return 1;
 }
 
@@ -912,7 +932,7 @@ gs_runtime_t *gs_runtime_get(lua_State *L) {
 
 /* handle:status() -> "ready"|"running"|"waiting"|"done"|"failed"|"aborted" */
 static int l_persona_status(lua_State *L) {
-  gs_persona_t *p = gs_check_persona(L, 1);
+  gs_persona_t *p = gs_persona_check(L, 1);
   static const char *const live[] = {"ready", "running", "waiting"};
   static const char *const ended[] = {"done", "failed", "aborted"};
   lua_pushstring(L, p->state == GS_P_DONE ? ended[p->end] : live[p->state]);
@@ -920,12 +940,12 @@ static int l_persona_status(lua_State *L) {
 }
 
 static int l_persona_id(lua_State *L) {
-  lua_pushinteger(L, gs_check_persona(L, 1)->id);
+  lua_pushinteger(L, gs_persona_check(L, 1)->id);
   return 1;
 }
 
 static int l_persona_tostring(lua_State *L) {
-  gs_persona_t *p = gs_check_persona(L, 1);
+  gs_persona_t *p = gs_persona_check(L, 1);
   lua_pushfstring(L, "gofr_sim.persona(%d)", (int)p->id);
   return 1;
 }
@@ -944,6 +964,7 @@ void gs_runtime_open(lua_State *L) {
   static const luaL_Reg fns[] = {{"spawn", l_spawn},
                                  {"join", l_join},
                                  {"daemon", l_daemon},
+                                 {"abort", l_abort},
                                  {"sleep", l_sleep},
                                  {"now", l_now},
                                  {"run", l_run},

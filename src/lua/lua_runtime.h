@@ -64,6 +64,17 @@ typedef void (*gs_persona_done_cb)(int how, void *data);
  * code that must not raise (I/O callbacks), call it under lua_cpcall. */
 gs_persona_t *gs_runtime_spawn(lua_State *L, int nargs, gs_persona_done_cb on_done, void *data);
 
+/* The persona of the handle (a sim.spawn result) at index idx of L; raises
+ * when the value is not one. The pointer is valid while the handle is. */
+gs_persona_t *gs_persona_check(lua_State *L, int idx);
+
+/* Aborts persona p as the end of a stop's grace period would: its pending
+ * operation's cleanup runs, waiters wake with nil, "aborted", and it counts
+ * as aborted. Returns 1, or 0 (and does nothing) when p has finished. p must
+ * not be the persona running now: call it from a loop callback or from
+ * another persona. */
+int gs_persona_abort_live(gs_persona_t *p);
+
 /* Opens the scheduler's functions into the table on top of the stack
  * (spawn, wait, sleep, now, run, stop, stopping, stats, ...). */
 void gs_runtime_open(lua_State *L);
