@@ -20,5 +20,6 @@ void gs_lua_open_html(lua_State *L);
 void gs_lua_open_net(lua_State *L);
 /* fs_* (directories, exclusive create, stat) */
 void gs_lua_open_fs(lua_State *L);
+void gs_lua_open_obfuscate(lua_State *L); /* obfuscate_page */
 
 #endif

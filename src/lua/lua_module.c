@@ -22,5 +22,6 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_lua_open_html(L);
   gs_lua_open_net(L);
   gs_lua_open_fs(L);
+  gs_lua_open_obfuscate(L);
   return 1;
 }
