@@ -27,5 +27,6 @@ run_bench http_vs_wrk.sh
 run_bench mcp_ping.sh
 run_bench memory.sh
 run_bench histogram.sh
+run_bench obfuscate.sh
 run_bench memory_over_time.sh "DURATION=${LONG_DURATION:-10m}"
 exit "$status"
