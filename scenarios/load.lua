@@ -19,11 +19,23 @@
 -- and picks one page per iteration from the persona's seeded stream;
 -- --mode live uses --target-url or the sites of --sites-file. The workload,
 -- stop conditions, report and thresholds are the runner's: docs/scenarios.md.
+-- Page content that MCP tools return is classified by gofr_sim.blockpage
+-- (counter mcp.block_pages{class=,tool=}: docs/blockpages.md).
+--
+-- --mode record records --sites-file into --record-output-dir (or --out)
+-- and exits with the recorder's status (docs/recording.md); the flags are
+-- then the recorder's, not a load run's.
+local flags = ...
+if type(flags) == "table" and flags.mode == "record" then
+  return require("gofr_sim.recorder").command(flags)
+end
+
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.cli"
 local personas = require "gofr_sim.personas"
 local json = require "gofr_sim.json"
 local target = require "gofr_sim.target"
+local blockpage = require "gofr_sim.blockpage"
 
 -- MCP ------------------------------------------------------------------------
 
@@ -51,7 +63,9 @@ local function session_of(ctx)
 end
 
 local function call(ctx, s, tool, args)
-  return s:call(tool, args, { auth_token = ctx.persona.token })
+  local r = s:call(tool, args, { auth_token = ctx.persona.token })
+  blockpage.count_result(tool, r) -- a bot block, CAPTCHA or paywall returned as content
+  return r
 end
 
 -- get_content with a session; -> its session_id or nil.
@@ -142,10 +156,6 @@ return {
 
   prepare = function(o)
     if o.timeout_seconds then o.timeout = o.timeout_seconds end
-    if o.mode == "record" then
-      cli.usage_error("--mode record: recording real sites into fixtures is not in this build "
-        .. "yet; use --mode fixture or live")
-    end
     o.mode = o.mode or ((o.target_url or o.sites_file) and "live" or "fixture")
     if o.mode == "live" and not (o.target_url or o.sites_file) then
       cli.usage_error("--mode live needs --target-url URL or --sites-file FILE")

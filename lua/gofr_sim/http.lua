@@ -10,6 +10,7 @@
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.check"
 local metrics = require "gofr_sim.metrics"
+local blockpage = require "gofr_sim.blockpage"
 
 local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
 local floor, min, random = math.floor, math.min, math.random
@@ -161,17 +162,52 @@ end
 
 local tool_names = {} -- method -> "http.<method>"
 
+--- When true (the default), a 200 HTML response that gofr_sim.blockpage
+-- classifies as a bot block, a CAPTCHA or a paywall is recorded as an error
+-- of that type (block_page, captcha, paywall): docs/blockpages.md.
+M.classify_block_pages = true
+
+local media_types, n_media_types = {}, 0 -- Content-Type value -> media type (a bounded cache)
+
+-- The media type of a Content-Type value, lower case, without parameters;
+-- "none" when absent.
+local function media_type(ct)
+  if ct == nil then return "none" end
+  local mt = media_types[ct]
+  if mt then return mt end
+  mt = ct:match("^%s*([^;%s]+)")
+  mt = mt and mt:lower() or "none"
+  if n_media_types < 256 then
+    media_types[ct], n_media_types = mt, n_media_types + 1
+  end
+  return mt
+end
+
+-- The error type of a response: its status class, else its block class.
+local function response_error(res)
+  local e = M.status_error(res.status)
+  if e or res.status ~= 200 or not M.classify_block_pages then return e end
+  return blockpage.classify(200, res.headers["content-type"], res.body)
+end
+
 -- Records the request as tool "http.<method>" (retries included), tagged with
--- the persona and, on failure, the error type; passes the results through.
+-- the persona and, on failure, the error type; counts the response's bytes
+-- (http.bytes{tool=}) and media type (http.content_type{tool=,type=});
+-- passes the results through.
 local function record(method, started, res, err_type, msg)
   local tool = tool_names[method]
   if not tool then
     tool = "http." .. method:lower()
     tool_names[method] = tool
   end
-  local error_type = res and M.status_error(res.status) or err_type
-  metrics.current:record(tool, core.now() - started,
-    metrics.with_persona_tags { tool = tool, error_type = error_type })
+  local elapsed = core.now() - started
+  local error_type = res and response_error(res) or err_type
+  local reg = metrics.current
+  reg:record(tool, elapsed, metrics.with_persona_tags { tool = tool, error_type = error_type })
+  if res then
+    reg:count("http.bytes", #(res.body or ""), { tool = tool })
+    reg:count("http.content_type", 1, { tool = tool, type = media_type(res.headers["content-type"]) })
+  end
   return res, err_type, msg
 end
 

@@ -19,6 +19,9 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
                                                run the gofr-dig twin (and its fixture site)
        gofr-sim repl [--mcp-url URL]
                                                a Lua prompt with the engine loaded (docs/repl.md)
+       gofr-sim record --sites SITES.json --out DIR [--depth 0|1] [--max-pages N]
+                [--timeout S] [--concurrency N]
+                                               record sites into a fixture corpus (docs/recording.md)
        gofr-sim merge A.json B.json ... (-o OUT.json | --print)
                                                merge the reports of runs made side by side
        gofr-sim --help | --version
@@ -232,6 +235,9 @@ function M.main(argv)
   if cmd == "merge" then return protected(merge_reports, argv) end
   if cmd == "twin" then return protected(serve_twin, argv) end
   if cmd == "repl" then return protected(require("gofr_sim.repl").main, argv) end
+  if cmd == "record" then
+    return final_status(protected(function() return require("gofr_sim.recorder").main(argv) end))
+  end
   if cmd:match("^%-") then
     say("unknown option '%s' (see gofr-sim --help)", cmd)
     return 2

@@ -709,7 +709,9 @@ local function cell(v)
 end
 
 -- Aligned columns: the first `left` columns left-aligned, the rest right.
-local function table_text(rows, left)
+-- Columns 1..left are left-aligned, the others right-aligned, except the
+-- last one when last_left is set (free text such as a check's observation).
+local function table_text(rows, left, last_left)
   local widths = {}
   for _, row in ipairs(rows) do
     for i, c in ipairs(row) do widths[i] = max(widths[i] or 0, #c) end
@@ -718,7 +720,8 @@ local function table_text(rows, left)
   for _, row in ipairs(rows) do
     local parts = {}
     for i, c in ipairs(row) do
-      parts[i] = i <= left and (c .. rep(" ", widths[i] - #c)) or (rep(" ", widths[i] - #c) .. c)
+      local to_left = i <= left or (last_left and i == #row)
+      parts[i] = to_left and (c .. rep(" ", widths[i] - #c)) or (rep(" ", widths[i] - #c) .. c)
     end
     lines[#lines + 1] = ("  " .. concat(parts, "  ")):gsub(" +$", "")
   end
@@ -797,7 +800,7 @@ function M.summary(tbl)
                           cell(c.passes) .. " passed", cell(c.fails) .. " failed",
                           type(c.observed) == "string" and "observed: " .. c.observed or "" }
     end
-    out[#out + 1] = table_text(rows, 2)
+    out[#out + 1] = table_text(rows, 2, true)
   end
   return concat(out, "\n") .. "\n"
 end

@@ -25,6 +25,7 @@ local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.cli"
 local personas = require "gofr_sim.personas"
+local json = require "gofr_sim.json"
 
 local pairs, ipairs, type, error, setmetatable = pairs, ipairs, type, error, setmetatable
 
@@ -52,15 +53,50 @@ local function env_or(name, default)
   return (v and v ~= "") and v or default
 end
 
+-- The pages of a recording (root/meta.json, docs/recording.md) as URL paths
+-- "<slug>/<path>" that exist under root, with "?status=N" when the page was
+-- recorded with a status of 400 or more (the fixture server answers with
+-- it); nil when root has no meta.json.
+local function recorded_pages(root)
+  local f = io.open(root .. "/meta.json", "rb")
+  if not f then return nil end
+  local doc, err = json.decode(f:read("*a") or "")
+  f:close()
+  if not (doc and json.is_object(doc) and json.is_array(doc.sites)) then
+    cli.usage_error(("--fixtures-dir: %s/meta.json is not a recording's meta.json (%s)")
+      :format(root, err or "no \"sites\" array"))
+  end
+  local pages = {}
+  for _, site in ipairs(doc.sites) do
+    local files = json.is_object(site) and type(site.slug) == "string" and json.is_array(site.files)
+      and site.files or {}
+    for _, file in ipairs(files) do
+      local path = json.is_object(file) and type(file.path) == "string" and site.slug .. "/" .. file.path
+      if path and not path:find("%.%.") and core.fs_stat(root .. "/" .. path) then
+        path = path:gsub("[^%w%-%._~/]", function(c) return ("%%%02X"):format(c:byte()) end)
+        local status = file.original_status
+        if type(status) == "number" and status >= 400 and status <= 599 then
+          path = ("%s?status=%d"):format(path, status)
+        end
+        pages[#pages + 1] = path
+      end
+    end
+  end
+  return pages
+end
+
 --- target.serve_fixtures(root) -> site, urls: serves the fixture site
 -- (default: the shipped one) for gofr-dig to fetch, bound to
 -- $GOFR_DIG_FIXTURE_HOST and advertised in the URLs as
 -- $GOFR_DIG_FIXTURE_EXTERNAL_HOST (both default 127.0.0.1: a remote
--- gofr-dig must be able to reach it). urls: every .html page, sorted. A bad
--- root is a usage error naming --fixtures-dir. Close with site.close().
+-- gofr-dig must be able to reach it). urls: when root has a meta.json (a
+-- recording), every file of every site it lists, in its order; else every
+-- .html page, sorted. A bad root is a usage error naming --fixtures-dir.
+-- Close with site.close().
 function M.serve_fixtures(root)
   root = root or sim.fixtures.default_root()
-  local pages, _, msg = sim.fixtures.pages(root)
+  local pages, _, msg = recorded_pages(root)
+  if not pages then pages, _, msg = sim.fixtures.pages(root) end
   if not pages then cli.usage_error("--fixtures-dir: " .. msg) end
   if #pages == 0 then cli.usage_error("--fixtures-dir: no .html pages under " .. root) end
   local bind = env_or("GOFR_DIG_FIXTURE_HOST", "127.0.0.1")
@@ -90,6 +126,7 @@ local function resolve(names, o, secret)
   if not map then cli.usage_error(err) end
   local out = {}
   for _, name in ipairs(names) do out[name] = map[name] end
+  if o.token_store then personas.register_tokens(out, o.token_store) end
   return out
 end
 
@@ -112,6 +149,16 @@ function M.new(o, spec)
     o.embedded_twin = true
   elseif o.twin_faults then
     cli.usage_error("--twin-faults: only the embedded twin can be broken on purpose (no --mcp-url)")
+  end
+  local faults = require("gofr_sim.twin").FAULTS
+  for name in (o.twin_faults or ""):gmatch("[^,%s]+") do
+    if not faults[name] then
+      local known = {}
+      for k in pairs(faults) do known[#known + 1] = k end
+      table.sort(known)
+      cli.usage_error(("--twin-faults: unknown fault '%s' (known: %s)")
+        :format(name, table.concat(known, ", ")))
+    end
   end
   t.tokens = resolve(spec.tokens or {}, o, t.secret)
   return t
