@@ -38,7 +38,7 @@ format:
 
 lint:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
-	luacheck lua scenarios spec bench
+	luacheck lua scenarios spec bench ci
 
 clean:
 	rm -rf $(BUILD)

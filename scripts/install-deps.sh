@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config
   libluajit-5.1-dev luajit lua-cjson libuv1-dev libcurl4-openssl-dev libssl-dev
   libjwt-dev libgumbo-dev libhttp-parser-dev libedit-dev)
-TEST_PKGS=(lua-busted lua-check clang-format python3)
+TEST_PKGS=(lua-busted lua-check clang-format python3 prometheus chromium)
 BENCH_PKGS=(nginx-light wrk apache2-utils time)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")

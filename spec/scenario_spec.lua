@@ -54,7 +54,7 @@ end
 
 -- Runs measure(), which returns ok, why; a miss is measured once more before
 -- failing: a VM's scheduling hiccup (another process taking the core for a
--- few ms) can push one run's p99 past a 3 ms tolerance, a real error cannot
+-- few ms) can push one run's p99 past its tolerance, a real error cannot
 -- pass twice in a row by chance.
 local function twice(measure)
   local ok, why = measure()
@@ -63,15 +63,17 @@ local function twice(measure)
 end
 
 describe("scenario ground truth", function()
-  it("reports 50 ms for delay_ms=50 (p50 and p99 within 50-53 ms)", function()
+  it("reports 50 ms for delay_ms=50 (p50 within 50-53 ms, p99 within 50-55 ms)", function()
     twice(function()
       local r, rep = run_scenario(scenario('"delay_ms=50"'), { "--duration", "3s" })
       assert.are.equal(0, r.status, r.stderr)
       local agg = rep.metrics.by_tool["http.get"]
       assert.is_true(agg.count > 300, "count " .. agg.count)
       assert.are.equal(0, agg.error_count)
+      -- the fixture server waits 50 ms + up to 1 ms (never early); the rest is
+      -- the loop and the kernel, which on a shared 2-core VM reaches ~3 ms at p99
       local ok = agg.p50_ms >= 50 and agg.p50_ms <= 53 + SLACK
-        and agg.p99_ms >= 50 and agg.p99_ms <= 53 + SLACK
+        and agg.p99_ms >= 50 and agg.p99_ms <= 55 + SLACK
       return ok, ("p50 %s, p99 %s"):format(agg.p50_ms, agg.p99_ms)
     end)
   end)

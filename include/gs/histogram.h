@@ -61,6 +61,11 @@ double gs_hist_stddev(const gs_hist_t *h);
  * counter's range, clamped to [min, max] (so it is exact below 2048 us and for
  * single-valued histograms). 0 when empty. */
 uint64_t gs_hist_percentile(const gs_hist_t *h, double p);
+/* Number of values counted below `us` microseconds, each value taken as the
+ * lowest value of its counter's range (so exact below 2048 us, and within
+ * 1/1024 of `us` above): 0 for us == 0, count for us > GS_HIST_MAX_US.
+ * Non-decreasing in us; differences give the distribution between bounds. */
+uint64_t gs_hist_count_below(const gs_hist_t *h, uint64_t us);
 
 /* Encodes h as a NUL-terminated ASCII string in *out (malloc'd; the caller
  * frees it) of strlen *len (len may be NULL): "HG1:" then base64 (standard

@@ -24,6 +24,9 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
                                                record sites into a fixture corpus (docs/recording.md)
        gofr-sim merge A.json B.json ... (-o OUT.json | --print)
                                                merge the reports of runs made side by side
+       gofr-sim matrix MATRIX.lua [--parallel N] [--filter GLOBS] [--junit OUT.xml]
+                [--out-dir out/matrix] [--timeout D] [--seed N] [--list] [--quiet]
+                                               run scenario cells, each in its own process (docs/ci.md)
        gofr-sim --help | --version
 
 Scenarios: scenarios/load.lua (the main job). Docs: docs/ in the source tree.
@@ -233,6 +236,9 @@ function M.main(argv)
   end
   if cmd == "fixtures" then return protected(serve_fixtures, argv) end
   if cmd == "merge" then return protected(merge_reports, argv) end
+  if cmd == "matrix" then
+    return final_status(protected(function() return require("gofr_sim.matrix").main(argv) end))
+  end
   if cmd == "twin" then return protected(serve_twin, argv) end
   if cmd == "repl" then return protected(require("gofr_sim.repl").main, argv) end
   if cmd == "record" then

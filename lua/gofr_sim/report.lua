@@ -423,7 +423,12 @@ function M.write(path, tbl)
   if type(path) ~= "string" or path == "" then
     error("report.write: path must be a non-empty string, got " .. tostring(path), 2)
   end
-  local text = M.encode(tbl) .. "\n"
+  return M.write_text(path, M.encode(tbl) .. "\n")
+end
+
+--- Writes `text` to `path` the way report.write does (atomically, creating
+-- parent directories): true, or nil and a message. Used for the HTML report.
+function M.write_text(path, text)
   local tmp = path .. ".tmp." .. unique_suffix()
   local f, err = io.open(tmp, "wb")
   if not f then

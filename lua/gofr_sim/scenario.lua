@@ -23,6 +23,7 @@ local workload = require "gofr_sim.workload"
 local report = require "gofr_sim.report"
 local thresholds = require "gofr_sim.thresholds"
 local personas = require "gofr_sim.personas"
+local prometheus = require "gofr_sim.prometheus"
 
 local pairs, type, tostring, setmetatable = pairs, type, tostring, setmetatable
 local io, os = io, os
@@ -41,9 +42,11 @@ M.FLAGS = {
   stages = { type = "string" },
   grace = { type = "duration", min = 0 },
   output = { type = "string" },
+  html = { type = "string" }, -- the HTML report (lua/gofr_sim/html_report.lua)
   seed = { type = "integer" },
   quiet = { type = "boolean" },
   threshold = { type = "string", repeatable = true },
+  metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/prometheus.lua)
 }
 -- Persona mixes: --mix-file, --token-source, --jwt-secret-file (docs/personas.md).
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
@@ -197,8 +200,19 @@ local function iterate(state, slot, intended)
   state.registry:record("iteration.service", now - started, slot.tags)
 end
 
+-- Live metrics (--metrics-listen HOST:PORT): GET /metrics from the start of
+-- the run to its end (docs/prometheus.md).
+local function serve_metrics(state)
+  local host, port = prometheus.parse_listen(state.opts.metrics_listen)
+  return prometheus.serve(host, port, function()
+    local run = state.run
+    return { iterations = run and run.iterations or 0, dropped = run and run.dropped or 0 }
+  end, state.opts.quiet)
+end
+
 local function drive(state)
   local sc, o = state.scenario, state.opts
+  if o.metrics_listen then state.exporter = serve_metrics(state) end
   local base = { options = o, seed = state.seed, rng = sim.rng.new(state.seed, 0),
                  metrics = sim.metrics, check = sim.check,
                  tokens = state.mix and state.mix.tokens or nil }
@@ -221,6 +235,7 @@ local function drive(state)
     if slot.handle then sim.wait(slot.handle) end
   end
   run:finish()
+  if state.exporter then state.exporter.close() end
   state.done = true
 end
 
@@ -254,6 +269,7 @@ function M.run(sc, flags, path)
   local mix = personas.from_options(o, extra) -- nil without --mix-file; bad mix or tokens: usage error
   if mix then o.consumers = mix.mix.total end
   check_workload(o)
+  if o.metrics_listen then prometheus.parse_listen(o.metrics_listen) end -- bad: usage error now
   local specs = parse_thresholds(sc, o, path)
   core.set_grace(o.grace)
   local state = {
@@ -265,6 +281,7 @@ function M.run(sc, flags, path)
   local started_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   local t0 = sim.now()
   local completed, run_error = pcall(sim.run, drive, state)
+  if state.exporter then state.exporter.close() end -- also when the run failed
   local duration = sim.now() - t0
   if not completed and cli.is_usage_error(run_error) then
     metrics.install(previous)
@@ -295,6 +312,13 @@ function M.run(sc, flags, path)
     local ok, err = report.write(o.output, rep)
     if not ok then
       io.stderr:write("gofr-sim: --output: ", err, "\n")
+      completed = false
+    end
+  end
+  if o.html then
+    local ok, err = require("gofr_sim.html_report").write(o.html, rep)
+    if not ok then
+      io.stderr:write("gofr-sim: --html: ", err, "\n")
       completed = false
     end
   end

@@ -192,6 +192,22 @@ uint64_t gs_hist_percentile(const gs_hist_t *h, double p) {
   return v;
 }
 
+uint64_t gs_hist_count_below(const gs_hist_t *h, uint64_t us) {
+  if (!h->count || us <= h->min)
+    return 0;
+  if (us > h->max)
+    return h->count;
+  /* min < us <= max: counters lo..i-1 lie wholly below us; counter i (the
+   * one holding us) counts when its lowest value is below us. */
+  uint32_t lo = gs_hist_index(h->min), i = gs_hist_index(us);
+  uint64_t width, n = 0;
+  for (uint32_t j = lo; j < i; j++)
+    n += h->counts[j];
+  if (gs_hist_lowest(i, &width) < us)
+    n += h->counts[i];
+  return n;
+}
+
 /* ---- encoding ----------------------------------------------------------- */
 
 static const char GS_B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

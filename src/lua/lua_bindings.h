@@ -21,5 +21,6 @@ void gs_lua_open_net(lua_State *L);
 /* fs_* (directories, exclusive create, stat) */
 void gs_lua_open_fs(lua_State *L);
 void gs_lua_open_obfuscate(lua_State *L); /* obfuscate_page */
+void gs_lua_open_process(lua_State *L);   /* spawn_process, process_cwd */
 
 #endif

@@ -4,6 +4,7 @@
  *   core.hist_decode(s) -> histogram | nil, "invalid_argument", message
  *   h:record(seconds)  h:record_us(us)  h:merge(other) -> h  h:reset()
  *   h:count()  h:min()  h:max()  h:mean()  h:stddev()  h:percentile(p)  h:encode() -> string
+ *   h:count_below(seconds) -> values counted below that latency (gs_hist_count_below)
  *
  * Time values go in and come out in seconds (microseconds inside, rounded to
  * the nearest; negative -> 0, above one hour -> one hour); record_us takes
@@ -148,6 +149,21 @@ static int l_hist_percentile(lua_State *L) {
   return 1;
 }
 
+static int l_hist_count_below(lua_State *L) {
+  gs_hist_t *h = gs_check_hist(L, 1);
+  if (lua_type(L, 2) != LUA_TNUMBER)
+    return luaL_error(L, "histogram:count_below: seconds must be a number, got %s",
+                      luaL_typename(L, 2));
+  double us = lua_tonumber(L, 2) * 1e6;
+  if (us != us)
+    return luaL_error(L, "histogram:count_below: seconds must be a number, got nan");
+  uint64_t v = !(us > 0)                     ? 0
+               : us > (double)GS_HIST_MAX_US ? GS_HIST_MAX_US + 1
+                                             : (uint64_t)(us + 0.5);
+  lua_pushnumber(L, (lua_Number)gs_hist_count_below(h, v));
+  return 1;
+}
+
 static int l_hist_encode(lua_State *L) {
   char *s;
   size_t len;
@@ -173,12 +189,19 @@ static int l_hist_gc(lua_State *L) {
 
 void gs_lua_open_histogram(lua_State *L) {
   if (luaL_newmetatable(L, GS_HIST_MT)) {
-    static const luaL_Reg methods[] = {{"record", l_hist_record}, {"record_us", l_hist_record_us},
-                                       {"merge", l_hist_merge},   {"reset", l_hist_reset},
-                                       {"count", l_hist_count},   {"min", l_hist_min},
-                                       {"max", l_hist_max},       {"mean", l_hist_mean},
-                                       {"stddev", l_hist_stddev}, {"percentile", l_hist_percentile},
-                                       {"encode", l_hist_encode}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"record", l_hist_record},
+                                       {"record_us", l_hist_record_us},
+                                       {"merge", l_hist_merge},
+                                       {"reset", l_hist_reset},
+                                       {"count", l_hist_count},
+                                       {"min", l_hist_min},
+                                       {"max", l_hist_max},
+                                       {"mean", l_hist_mean},
+                                       {"stddev", l_hist_stddev},
+                                       {"percentile", l_hist_percentile},
+                                       {"encode", l_hist_encode},
+                                       {"count_below", l_hist_count_below},
+                                       {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");

@@ -23,5 +23,6 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_lua_open_net(L);
   gs_lua_open_fs(L);
   gs_lua_open_obfuscate(L);
+  gs_lua_open_process(L);
   return 1;
 }

@@ -174,6 +174,34 @@ static void test_small_exact(void) {
   gs_hist_free(h);
 }
 
+/* count_below: exact in the exact range, monotone, 0 and count at the ends. */
+static void test_count_below(void) {
+  gs_hist_t *h;
+  GS_CHECK_INT(gs_hist_new(&h), 0);
+  GS_CHECK_INT(gs_hist_count_below(h, 1000), 0);
+  static const uint64_t v[] = {2, 4, 4, 4, 5, 5, 7, 9, 5000, 1000000};
+  for (size_t i = 0; i < 10; i++)
+    gs_hist_record(h, v[i]);
+  GS_CHECK_INT(gs_hist_count_below(h, 0), 0);
+  GS_CHECK_INT(gs_hist_count_below(h, 2), 0);
+  GS_CHECK_INT(gs_hist_count_below(h, 3), 1);
+  GS_CHECK_INT(gs_hist_count_below(h, 5), 4);
+  GS_CHECK_INT(gs_hist_count_below(h, 6), 6);
+  GS_CHECK_INT(gs_hist_count_below(h, 10), 8);
+  GS_CHECK_INT(gs_hist_count_below(h, 4990), 8);
+  GS_CHECK_INT(gs_hist_count_below(h, 5010), 9);
+  GS_CHECK_INT(gs_hist_count_below(h, 999000), 9);
+  GS_CHECK_INT(gs_hist_count_below(h, 1000001), 10);
+  GS_CHECK_INT(gs_hist_count_below(h, GS_HIST_MAX_US + 1), 10);
+  uint64_t prev = 0;
+  for (uint64_t us = 1; us < 2000000; us = us * 3 / 2 + 1) {
+    uint64_t n = gs_hist_count_below(h, us);
+    GS_CHECK(n >= prev);
+    prev = n;
+  }
+  gs_hist_free(h);
+}
+
 static void test_uniform(void) {
   static const size_t sizes[] = {3000, 100000, 1000000};
   static const uint64_t tops[] = {5000, 1000000, MAX_US};
@@ -530,6 +558,7 @@ static void test_decode_fuzz(void) {
 int main(void) {
   GS_RUN(test_empty);
   GS_RUN(test_small_exact);
+  GS_RUN(test_count_below);
   GS_RUN(test_uniform);
   GS_RUN(test_log_uniform);
   GS_RUN(test_adversarial);
