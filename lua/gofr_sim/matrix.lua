@@ -102,8 +102,9 @@ function M.validate_cell(cell, i, path, seen)
   cell.flags = cell.flags or {}
   validate_flags(path, where, cell.flags)
   for _, f in ipairs(cell.flags) do
-    if f == "--output" or f:match("^%-%-output=") then
-      bad(path, where .. ": 'flags' may not set --output (the matrix writes <out-dir>/<cell>.json)")
+    if f == "--output" or f:match("^%-%-output=") or f == "--html" or f:match("^%-%-html=") then
+      bad(path, where .. ": 'flags' may not set --output or --html (the matrix writes "
+        .. "<out-dir>/<cell>.json and <cell>.html)")
     end
   end
   cell.env = cell.env or {}
@@ -228,7 +229,7 @@ local function argv_of(run, c)
     args[#args + 1] = "--mcp-url"
     args[#args + 1] = c.target
   end
-  for _, a in ipairs { "--output", c.report, "--quiet" } do args[#args + 1] = a end
+  for _, a in ipairs { "--output", c.report, "--html", c.html, "--quiet" } do args[#args + 1] = a end
   if run.seed then
     local has_seed = false
     for _, f in ipairs(c.flags) do if f == "--seed" or f:match("^%-%-seed=") then has_seed = true end end
@@ -255,7 +256,7 @@ end
 -- Runs cell c to completion (in a persona); fills c.result.
 local function run_cell(run, c)
   local base = run.out_dir .. "/" .. c.name
-  c.report = base .. ".json"
+  c.report, c.html = base .. ".json", base .. ".html"
   c.stdout_path, c.stderr_path = base .. ".stdout.txt", base .. ".stderr.txt"
   os.remove(c.report)
   local env, own_data = {}, nil
