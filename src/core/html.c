@@ -13,6 +13,8 @@
  * end, when URLs are resolved and lists de-duplicated. */
 #include "gs/html.h"
 
+#include "gs/buf.h"
+
 #include <ctype.h>
 #include <gumbo.h>
 #include <regex.h>
@@ -89,57 +91,6 @@ static char *gs__pool_strndup(gs_html_pool_t *p, const char *s, size_t n) {
   }
   return r;
 }
-
-/* ---- scratch buffers and vectors (malloc'd, freed by the walk) ---------- */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-} gs__buf_t;
-
-static int gs__buf_add(gs__buf_t *b, const void *s, size_t n) {
-  if (b->cap - b->len < n + 1) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n + 1) {
-      if (cap > SIZE_MAX / 2)
-        return GS_ENOMEM;
-      cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p)
-      return GS_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-typedef struct {
-  void *p;
-  size_t len, cap;
-} gs__vec_t;
-
-/* A zeroed new slot of `size` bytes at the end of v, or NULL. */
-static void *gs__vec_push(gs__vec_t *v, size_t size) {
-  if (v->len == v->cap) {
-    size_t cap = v->cap ? v->cap * 2 : 16;
-    if (cap > SIZE_MAX / size)
-      return NULL;
-    void *p = realloc(v->p, cap * size);
-    if (!p)
-      return NULL;
-    v->p = p;
-    v->cap = cap;
-  }
-  void *slot = (char *)v->p + v->len++ * size;
-  memset(slot, 0, size);
-  return slot;
-}
-
-#define GS__AT(v, T, i) (&((T *)(v).p)[i])
 
 /* ---- whitespace as Python's str.strip() sees it ------------------------- */
 
@@ -233,7 +184,7 @@ static void gs__uri_split(const char *s, gs__uri_t *u) {
 }
 
 /* RFC 3986 5.2.4 on the path in b (in place). */
-static void gs__remove_dots(gs__buf_t *b) {
+static void gs__remove_dots(gs_buf_t *b) {
   char *in = b->p, *out = b->p;
   size_t n = b->len, o = 0, i = 0;
   while (i < n) {
@@ -275,24 +226,24 @@ static void gs__remove_dots(gs__buf_t *b) {
 }
 
 /* Appends the path of base merged with a relative reference path (5.2.3). */
-static int gs__merge(gs__buf_t *b, const gs__uri_t *base, const gs__part_t *rpath) {
+static int gs__merge(gs_buf_t *b, const gs__uri_t *base, const gs__part_t *rpath) {
   int rc = 0;
   if (base->authority.defined && base->path.len == 0)
-    rc = gs__buf_add(b, "/", 1);
+    rc = gs_buf_add(b, "/", 1);
   else {
     size_t keep = base->path.len;
     while (keep > 0 && base->path.s[keep - 1] != '/')
       keep--;
-    rc = gs__buf_add(b, base->path.s, keep);
+    rc = gs_buf_add(b, base->path.s, keep);
   }
-  return rc ? rc : gs__buf_add(b, rpath->s, rpath->len);
+  return rc ? rc : gs_buf_add(b, rpath->s, rpath->len);
 }
 
-static int gs__add_part(gs__buf_t *b, const char *pre, const gs__part_t *p) {
+static int gs__add_part(gs_buf_t *b, const char *pre, const gs__part_t *p) {
   if (!p->defined)
     return 0;
-  int rc = gs__buf_add(b, pre, strlen(pre));
-  return rc ? rc : gs__buf_add(b, p->s, p->len);
+  int rc = gs_buf_add(b, pre, strlen(pre));
+  return rc ? rc : gs_buf_add(b, p->s, p->len);
 }
 
 int gs_html_resolve_url(const char *base, const char *ref, char **out) {
@@ -307,44 +258,44 @@ int gs_html_resolve_url(const char *base, const char *ref, char **out) {
   gs__uri_split(base, &b);
   gs__uri_split(ref, &r);
   const gs__part_t *scheme = &b.scheme, *auth = &b.authority, *query = &r.query;
-  gs__buf_t path = {0};
+  gs_buf_t path = {0};
   int rc = 0;
   if (r.scheme.defined) {
     scheme = &r.scheme;
     auth = &r.authority;
-    rc = gs__buf_add(&path, r.path.s, r.path.len);
+    rc = gs_buf_add(&path, r.path.s, r.path.len);
   } else if (r.authority.defined) {
     auth = &r.authority;
-    rc = gs__buf_add(&path, r.path.s, r.path.len);
+    rc = gs_buf_add(&path, r.path.s, r.path.len);
   } else if (r.path.len == 0) {
-    rc = gs__buf_add(&path, b.path.s, b.path.len);
+    rc = gs_buf_add(&path, b.path.s, b.path.len);
     if (!r.query.defined)
       query = &b.query;
   } else if (r.path.s[0] == '/')
-    rc = gs__buf_add(&path, r.path.s, r.path.len);
+    rc = gs_buf_add(&path, r.path.s, r.path.len);
   else
     rc = gs__merge(&path, &b, &r.path);
   if (!rc && !(!r.scheme.defined && !r.authority.defined && r.path.len == 0))
     gs__remove_dots(&path);
 
-  gs__buf_t o = {0};
+  gs_buf_t o = {0};
   if (!rc && scheme->defined) {
-    rc = gs__buf_add(&o, scheme->s, scheme->len);
+    rc = gs_buf_add(&o, scheme->s, scheme->len);
     for (size_t i = 0; !rc && i < scheme->len; i++)
       if (o.p[i] >= 'A' && o.p[i] <= 'Z')
         o.p[i] = (char)(o.p[i] + 32);
-    rc = rc ? rc : gs__buf_add(&o, ":", 1);
+    rc = rc ? rc : gs_buf_add(&o, ":", 1);
   }
   if (!rc)
     rc = gs__add_part(&o, "//", auth);
   if (!rc)
-    rc = gs__buf_add(&o, path.p ? path.p : "", path.len);
+    rc = gs_buf_add(&o, path.p ? path.p : "", path.len);
   if (!rc)
     rc = gs__add_part(&o, "?", query);
   if (!rc)
     rc = gs__add_part(&o, "#", &r.fragment);
   if (!rc && !o.p)
-    rc = gs__buf_add(&o, "", 0);
+    rc = gs_buf_add(&o, "", 0);
   free(path.p);
   if (rc) {
     free(o.p);
@@ -373,18 +324,18 @@ typedef struct {
 } gs__sel_attr_t;
 
 typedef struct {
-  char comb;              /* combinator to the compound on the left: 0, ' ' or '>' */
-  char *tag;              /* lower-case; NULL for any */
-  gs__vec_t ids, classes; /* char * */
-  gs__vec_t attrs;        /* gs__sel_attr_t */
+  char comb;             /* combinator to the compound on the left: 0, ' ' or '>' */
+  char *tag;             /* lower-case; NULL for any */
+  gs_vec_t ids, classes; /* char * */
+  gs_vec_t attrs;        /* gs__sel_attr_t */
 } gs__compound_t;
 
 typedef struct {
-  gs__vec_t compounds; /* gs__compound_t, left to right */
+  gs_vec_t compounds; /* gs__compound_t, left to right */
 } gs__complex_t;
 
 typedef struct {
-  gs__vec_t alts;        /* gs__complex_t */
+  gs_vec_t alts;         /* gs__complex_t */
   gs_html_pool_t *names; /* the strings */
 } gs__selector_t;
 
@@ -397,9 +348,9 @@ typedef struct {
 
 static void gs__selector_free(gs__selector_t *sel) {
   for (size_t a = 0; a < sel->alts.len; a++) {
-    gs__complex_t *cx = GS__AT(sel->alts, gs__complex_t, a);
+    gs__complex_t *cx = GS_VEC_AT(sel->alts, gs__complex_t, a);
     for (size_t c = 0; c < cx->compounds.len; c++) {
-      gs__compound_t *cp = GS__AT(cx->compounds, gs__compound_t, c);
+      gs__compound_t *cp = GS_VEC_AT(cx->compounds, gs__compound_t, c);
       free(cp->ids.p);
       free(cp->classes.p);
       free(cp->attrs.p);
@@ -450,7 +401,7 @@ static int gs__sp_ident(gs__sp_t *p, gs_html_pool_t *pool, bool fold, char **out
 
 /* [name] or [name=value] with the value a name or a quoted string. */
 static int gs__sp_attr(gs__sp_t *p, gs_html_pool_t *pool, gs__compound_t *cp) {
-  gs__sel_attr_t *a = gs__vec_push(&cp->attrs, sizeof *a);
+  gs__sel_attr_t *a = gs_vec_push(&cp->attrs, sizeof *a);
   if (!a)
     return GS_ENOMEM;
   p->i++; /* '[' */
@@ -493,10 +444,10 @@ static int gs__sp_compound(gs__sp_t *p, gs_html_pool_t *pool, gs__compound_t *cp
     rc = gs__sp_ident(p, pool, true, &cp->tag, "expected a type name");
   while (!rc) {
     char c = p->s[p->i];
-    gs__vec_t *list = c == '#' ? &cp->ids : c == '.' ? &cp->classes : NULL;
+    gs_vec_t *list = c == '#' ? &cp->ids : c == '.' ? &cp->classes : NULL;
     if (list) {
       p->i++;
-      char **slot = gs__vec_push(list, sizeof *slot);
+      char **slot = gs_vec_push(list, sizeof *slot);
       rc = !slot
                ? GS_ENOMEM
                : gs__sp_ident(p, pool, false, slot,
@@ -516,7 +467,7 @@ static int gs__sp_complex(gs__sp_t *p, gs_html_pool_t *pool, gs__complex_t *cx) 
   for (;;) {
     if (cx->compounds.len == GS_HTML_MAX_COMPOUNDS)
       return gs__sp_fail(p, "too many compound selectors");
-    gs__compound_t *cp = gs__vec_push(&cx->compounds, sizeof *cp);
+    gs__compound_t *cp = gs_vec_push(&cx->compounds, sizeof *cp);
     if (!cp)
       return GS_ENOMEM;
     cp->comb = comb;
@@ -549,7 +500,7 @@ static int gs__selector_parse(const char *selector, gs__selector_t *sel, char *e
     return GS_ENOMEM;
   gs__sp_ws(&p);
   for (;;) {
-    gs__complex_t *cx = gs__vec_push(&sel->alts, sizeof *cx);
+    gs__complex_t *cx = gs_vec_push(&sel->alts, sizeof *cx);
     if (!cx)
       return GS_ENOMEM;
     int rc = gs__sp_complex(&p, sel->names, cx);
@@ -612,16 +563,16 @@ static bool gs__compound_match(const gs__compound_t *cp, const GumboNode *n) {
   }
   for (size_t i = 0; i < cp->ids.len; i++) {
     const char *id = gs__attr(n, "id");
-    if (!id || strcmp(id, *GS__AT(cp->ids, char *, i)))
+    if (!id || strcmp(id, *GS_VEC_AT(cp->ids, char *, i)))
       return false;
   }
   for (size_t i = 0; i < cp->classes.len; i++) {
     const char *cls = gs__attr(n, "class");
-    if (!cls || !gs__has_word(cls, *GS__AT(cp->classes, char *, i)))
+    if (!cls || !gs__has_word(cls, *GS_VEC_AT(cp->classes, char *, i)))
       return false;
   }
   for (size_t i = 0; i < cp->attrs.len; i++) {
-    const gs__sel_attr_t *a = GS__AT(cp->attrs, gs__sel_attr_t, i);
+    const gs__sel_attr_t *a = GS_VEC_AT(cp->attrs, gs__sel_attr_t, i);
     const char *v = gs__attr(n, a->name);
     if (!v || (a->value && strcmp(v, a->value)))
       return false;
@@ -636,7 +587,7 @@ enum { GS__MATCH, GS__FAIL_HERE, GS__FAIL_ALL };
  * which keeps descendant combinators polynomial. Recursion depth is at most
  * GS_HTML_MAX_COMPOUNDS. */
 static int gs__match_from(const gs__complex_t *cx, size_t k, const GumboNode *n) {
-  const gs__compound_t *cp = GS__AT(cx->compounds, gs__compound_t, k);
+  const gs__compound_t *cp = GS_VEC_AT(cx->compounds, gs__compound_t, k);
   if (!gs__compound_match(cp, n))
     return GS__FAIL_HERE;
   if (k == 0)
@@ -654,7 +605,7 @@ static int gs__match_from(const gs__complex_t *cx, size_t k, const GumboNode *n)
 
 static bool gs__selector_match(const gs__selector_t *sel, const GumboNode *n) {
   for (size_t a = 0; a < sel->alts.len; a++) {
-    const gs__complex_t *cx = GS__AT(sel->alts, gs__complex_t, a);
+    const gs__complex_t *cx = GS_VEC_AT(sel->alts, gs__complex_t, a);
     if (gs__match_from(cx, cx->compounds.len - 1, n) == GS__MATCH)
       return true;
   }
@@ -822,8 +773,8 @@ typedef struct {
   gs_html_pool_t *pool;      /* the result's */
   int rc;                    /* first error */
 
-  gs__vec_t stack; /* gs__frame_t */
-  gs__buf_t txt[GS__NBUF];
+  gs_vec_t stack; /* gs__frame_t */
+  gs_buf_t txt[GS__NBUF];
   unsigned notext;  /* open script/style/template/rt/rp */
   bool in_scope;    /* inside the analysis root */
   bool scope_found; /* the selector root was seen (structure) */
@@ -835,7 +786,7 @@ typedef struct {
   bool title_seen, h1_seen, html_seen, lang_meta_seen;
   char *title, *first_h1;
   const char *lang, *lang_meta, *base_href;
-  gs__vec_t heads, links, images, metas, sects, forms, fields, matches;
+  gs_vec_t heads, links, images, metas, sects, forms, fields, matches;
 } gs__walk_t;
 
 static void gs__walk_fail(gs__walk_t *w, int rc) {
@@ -845,7 +796,7 @@ static void gs__walk_fail(gs__walk_t *w, int rc) {
 
 /* The text of the element of frame f in buffer `which`, copied to the pool. */
 static char *gs__slice(gs__walk_t *w, const gs__frame_t *f, int which) {
-  const gs__buf_t *b = &w->txt[which];
+  const gs_buf_t *b = &w->txt[which];
   size_t from = f->mark[which], to = b->len;
   if (to > from && from > 0)
     from += strlen(GS__SEP[which]);
@@ -864,9 +815,9 @@ static void gs__on_text(gs__walk_t *w, const GumboNode *n) {
   if (!len)
     return;
   for (int i = 0; i < GS__NBUF; i++) {
-    gs__buf_t *b = &w->txt[i];
-    int rc = b->len ? gs__buf_add(b, GS__SEP[i], strlen(GS__SEP[i])) : 0;
-    if (rc || (rc = gs__buf_add(b, s + off, len)))
+    gs_buf_t *b = &w->txt[i];
+    int rc = b->len ? gs_buf_add(b, GS__SEP[i], strlen(GS__SEP[i])) : 0;
+    if (rc || (rc = gs_buf_add(b, s + off, len)))
       gs__walk_fail(w, rc);
   }
 }
@@ -883,7 +834,7 @@ static bool gs__removed(const gs__walk_t *w, const GumboNode *n) {
   if (!cls && !id)
     return false;
   /* "<classes joined by one space> <id>", as gofr-dig builds it */
-  gs__buf_t b = {0};
+  gs_buf_t b = {0};
   int rc = 0;
   for (const char *s = cls ? cls : ""; *s && !rc;) {
     while (*s && strchr(" \t\n\r\f", *s))
@@ -892,11 +843,11 @@ static bool gs__removed(const gs__walk_t *w, const GumboNode *n) {
     while (s[k] && !strchr(" \t\n\r\f", s[k]))
       k++;
     if (k)
-      rc = (b.len ? gs__buf_add(&b, " ", 1) : 0) || gs__buf_add(&b, s, k) ? GS_ENOMEM : 0;
+      rc = (b.len ? gs_buf_add(&b, " ", 1) : 0) || gs_buf_add(&b, s, k) ? GS_ENOMEM : 0;
     s += k;
   }
   if (!rc)
-    rc = gs__buf_add(&b, " ", 1) || gs__buf_add(&b, id ? id : "", id ? strlen(id) : 0);
+    rc = gs_buf_add(&b, " ", 1) || gs_buf_add(&b, id ? id : "", id ? strlen(id) : 0);
   bool blank = true;
   for (size_t i = 0; !rc && i < b.len; i++)
     blank = blank && strchr(" \t\n\r\f\v", b.p[i]) != NULL;
@@ -907,8 +858,8 @@ static bool gs__removed(const gs__walk_t *w, const GumboNode *n) {
 
 /* Pushes a record of `size` bytes onto v and, when the element's text is
  * needed later, notes its index and `flag` in the frame. NULL on failure. */
-static void *gs__record(gs__walk_t *w, gs__vec_t *v, size_t size, gs__frame_t *f, unsigned flag) {
-  void *r = gs__vec_push(v, size);
+static void *gs__record(gs__walk_t *w, gs_vec_t *v, size_t size, gs__frame_t *f, unsigned flag) {
+  void *r = gs_vec_push(v, size);
   if (!r)
     gs__walk_fail(w, GS_ENOMEM);
   else if (flag) {
@@ -1022,7 +973,7 @@ static void gs__open_nav(gs__walk_t *w, const GumboNode *n, gs__frame_t *f) {
 static void gs__enter(gs__walk_t *w, const GumboNode *n) {
   if (gs__removed(w, n))
     return;
-  gs__frame_t *f = gs__vec_push(&w->stack, sizeof *f);
+  gs__frame_t *f = gs_vec_push(&w->stack, sizeof *f);
   if (!f) {
     gs__walk_fail(w, GS_ENOMEM);
     return;
@@ -1045,7 +996,7 @@ static void gs__enter(gs__walk_t *w, const GumboNode *n) {
     w->scope_found = w->in_scope = true;
     f->flags |= GS__F_SCOPE;
   } else if (w->sel && w->mode != GS__STRUCTURE && gs__selector_match(w->sel, n)) {
-    gs__match_t *m = gs__vec_push(&w->matches, sizeof *m);
+    gs__match_t *m = gs_vec_push(&w->matches, sizeof *m);
     if (!m)
       gs__walk_fail(w, GS_ENOMEM);
     else {
@@ -1088,34 +1039,34 @@ static void gs__leave(gs__walk_t *w, const gs__frame_t *f) {
   if (fl & GS__F_FIRST_H1)
     w->first_h1 = gs__slice(w, f, GS__NONE);
   if (fl & GS__F_HEAD)
-    GS__AT(w->heads, gs__head_t, f->rec)->text = gs__slice(w, f, GS__NONE);
+    GS_VEC_AT(w->heads, gs__head_t, f->rec)->text = gs__slice(w, f, GS__NONE);
   if (fl & GS__F_LINK)
-    GS__AT(w->links, gs__link_t, f->rec)->text = gs__slice(w, f, GS__NONE);
+    GS_VEC_AT(w->links, gs__link_t, f->rec)->text = gs__slice(w, f, GS__NONE);
   if (fl & GS__F_FORM)
-    GS__AT(w->forms, gs__form_t, f->rec)->end = w->fields.len;
+    GS_VEC_AT(w->forms, gs__form_t, f->rec)->end = w->fields.len;
   if (fl & GS__F_SECTION) {
-    gs__sect_t *s = GS__AT(w->sects, gs__sect_t, f->rec);
+    gs__sect_t *s = GS_VEC_AT(w->sects, gs__sect_t, f->rec);
     s->end = w->pos;
     s->a_count = w->a_count - s->a_start;
     char *text = gs__slice(w, f, GS__SP);
     s->preview = text ? gs__preview(w, text) : NULL;
   }
   if (fl & GS__F_MATCH)
-    GS__AT(w->matches, gs__match_t, f->mrec)->text =
+    GS_VEC_AT(w->matches, gs__match_t, f->mrec)->text =
         gs__slice(w, f, w->mode == GS__SELECT ? GS__SP : GS__NL);
 }
 
 /* Visits the tree in document order; elements gofr-dig would drop are
  * skipped with their subtrees. */
 static void gs__walk(gs__walk_t *w, const GumboNode *doc) {
-  gs__frame_t *root = gs__vec_push(&w->stack, sizeof *root);
+  gs__frame_t *root = gs_vec_push(&w->stack, sizeof *root);
   if (!root) {
     gs__walk_fail(w, GS_ENOMEM);
     return;
   }
   root->node = doc;
   while (w->stack.len && !w->rc) {
-    gs__frame_t *f = GS__AT(w->stack, gs__frame_t, w->stack.len - 1);
+    gs__frame_t *f = GS_VEC_AT(w->stack, gs__frame_t, w->stack.len - 1);
     const GumboVector *kids =
         f->node == doc ? &doc->v.document.children : &f->node->v.element.children;
     if (f->next < kids->length) {
@@ -1144,7 +1095,7 @@ static char *gs__dup(gs__walk_t *w, const char *s) {
 }
 
 /* Copies v (n elements of size bytes) into the pool; NULL when empty. */
-static void *gs__freeze(gs__walk_t *w, const gs__vec_t *v, size_t size) {
+static void *gs__freeze(gs__walk_t *w, const gs_vec_t *v, size_t size) {
   if (!v->len)
     return NULL;
   void *r = gs__pool_alloc(w->pool, v->len * size);
@@ -1195,19 +1146,19 @@ static char *gs__filter_lines(gs__walk_t *w, const char *text) {
     gs__walk_fail(w, GS_ENOMEM);
     return NULL;
   }
-  gs__buf_t out = {0}, line = {0};
-  int rc = gs__buf_add(&out, "", 0);
+  gs_buf_t out = {0}, line = {0};
+  int rc = gs_buf_add(&out, "", 0);
   for (const char *s = text; !rc;) {
     const char *nl = strchr(s, '\n');
     size_t n = nl ? (size_t)(nl - s) : strlen(s);
     line.len = 0;
-    rc = gs__buf_add(&line, s, n);
+    rc = gs_buf_add(&line, s, n);
     /* Python's \s matches Unicode spaces; [[:space:]] only ASCII ones */
     for (size_t i = 0, k; !rc && i < line.len; i += k ? k : 1)
       if ((k = gs__space_at((unsigned char *)line.p + i, line.len - i)) > 1)
         memset(line.p + i, ' ', k);
     if (!rc && regexec(&re, line.p, 0, NULL, 0) != 0)
-      rc = gs__buf_add(&out, s, n) || gs__buf_add(&out, "\n", 1) ? GS_ENOMEM : 0;
+      rc = gs_buf_add(&out, s, n) || gs_buf_add(&out, "\n", 1) ? GS_ENOMEM : 0;
     if (!nl)
       break;
     s = nl + 1;
@@ -1244,23 +1195,23 @@ static int gs__urljoin_absolute(const char *base, const char *ref, char **out) {
   gs__uri_t b, r;
   gs__uri_split(base, &b);
   gs__uri_split(ref, &r);
-  gs__buf_t o = {0};
+  gs_buf_t o = {0};
   int rc;
   if (r.scheme.defined) {
     bool same = b.scheme.len == r.scheme.len && !strncasecmp(b.scheme.s, r.scheme.s, r.scheme.len);
     if (same && !r.authority.defined)
       return 0;
-    rc = gs__buf_add(&o, ref, strlen(ref));
+    rc = gs_buf_add(&o, ref, strlen(ref));
     for (size_t i = 0; same && !rc && i < r.scheme.len; i++)
       if (o.p[i] >= 'A' && o.p[i] <= 'Z')
         o.p[i] = (char)(o.p[i] + 32);
   } else if (r.authority.defined && *base) {
-    rc = gs__buf_add(&o, b.scheme.s ? b.scheme.s : "", b.scheme.len);
+    rc = gs_buf_add(&o, b.scheme.s ? b.scheme.s : "", b.scheme.len);
     for (size_t i = 0; !rc && i < o.len; i++)
       if (o.p[i] >= 'A' && o.p[i] <= 'Z')
         o.p[i] = (char)(o.p[i] + 32);
     if (!rc)
-      rc = (b.scheme.defined ? gs__buf_add(&o, ":", 1) : 0) || gs__buf_add(&o, ref, strlen(ref))
+      rc = (b.scheme.defined ? gs_buf_add(&o, ":", 1) : 0) || gs_buf_add(&o, ref, strlen(ref))
                ? GS_ENOMEM
                : 0;
   } else
@@ -1353,7 +1304,7 @@ static char **gs__link_urls(gs__walk_t *w, const char *base) {
     return NULL;
   }
   for (size_t i = 0; i < w->links.len; i++) {
-    const char *href = GS__AT(w->links, gs__link_t, i)->href;
+    const char *href = GS_VEC_AT(w->links, gs__link_t, i)->href;
     bool skip = !*href || href[0] == '#' || !strncmp(href, "javascript:", 11);
     urls[i] = skip ? NULL : gs__resolve(w, base, href);
   }
@@ -1361,7 +1312,7 @@ static char **gs__link_urls(gs__walk_t *w, const char *base) {
 }
 
 /* Appends link i to out unless its URL is already in seen. */
-static void gs__emit_link(gs__walk_t *w, gs__vec_t *out, gs__set_t *seen, const char *url,
+static void gs__emit_link(gs__walk_t *w, gs_vec_t *out, gs__set_t *seen, const char *url,
                           const gs__link_t *l) {
   int fresh = gs__set_add(seen, url);
   if (fresh <= 0) {
@@ -1369,7 +1320,7 @@ static void gs__emit_link(gs__walk_t *w, gs__vec_t *out, gs__set_t *seen, const 
       gs__walk_fail(w, fresh);
     return;
   }
-  gs_html_link_t *o = gs__vec_push(out, sizeof *o);
+  gs_html_link_t *o = gs_vec_push(out, sizeof *o);
   if (!o) {
     gs__walk_fail(w, GS_ENOMEM);
     return;
@@ -1432,13 +1383,13 @@ static gs_html_meta_t *gs__meta(gs__walk_t *w, size_t *n) {
 
 /* Headings of level 1, then 2, ... with non-empty text (ids if with_ids). */
 static gs_html_heading_t *gs__headings(gs__walk_t *w, bool with_ids, size_t *n) {
-  gs__vec_t out = {0};
+  gs_vec_t out = {0};
   for (int level = 1; level <= 6; level++)
     for (size_t i = 0; i < w->heads.len && !w->rc; i++) {
-      const gs__head_t *h = GS__AT(w->heads, gs__head_t, i);
+      const gs__head_t *h = GS_VEC_AT(w->heads, gs__head_t, i);
       if (h->level != level || !h->text || !*h->text)
         continue;
-      gs_html_heading_t *o = gs__vec_push(&out, sizeof *o);
+      gs_html_heading_t *o = gs_vec_push(&out, sizeof *o);
       if (!o) {
         gs__walk_fail(w, GS_ENOMEM);
         break;
@@ -1459,7 +1410,7 @@ static char *gs__title(gs__walk_t *w) {
 static void gs__extract_links(gs__walk_t *w, gs_html_page_t *pg, const char *page_url,
                               const char *base) {
   char **urls = gs__link_urls(w, base);
-  gs__vec_t out = {0};
+  gs_vec_t out = {0};
   gs__set_t seen = {0};
   char *page = gs__clean_ref(page_url ? page_url : "");
   gs__part_t host = page ? gs__netloc(page) : (gs__part_t){0};
@@ -1467,11 +1418,11 @@ static void gs__extract_links(gs__walk_t *w, gs_html_page_t *pg, const char *pag
     if (!urls[i])
       continue;
     size_t before = out.len;
-    const gs__link_t *l = GS__AT(w->links, gs__link_t, i);
+    const gs__link_t *l = GS_VEC_AT(w->links, gs__link_t, i);
     gs__emit_link(w, &out, &seen, urls[i], l);
     if (out.len == before)
       continue;
-    gs_html_link_t *o = GS__AT(out, gs_html_link_t, before);
+    gs_html_link_t *o = GS_VEC_AT(out, gs_html_link_t, before);
     gs__part_t lh = gs__netloc(urls[i]);
     o->title = gs__dup(w, l->title ? l->title : "");
     o->external = page && *page && lh.len && !gs__part_eq(&lh, &host);
@@ -1500,14 +1451,13 @@ static void gs__extract_images(gs__walk_t *w, gs_html_page_t *pg, const char *ba
 /* The text of the selector's matches, cleaned, non-empty ones joined by a
  * blank line. */
 static char *gs__matches_text(gs__walk_t *w) {
-  gs__buf_t b = {0};
-  int rc = gs__buf_add(&b, "", 0);
+  gs_buf_t b = {0};
+  int rc = gs_buf_add(&b, "", 0);
   for (size_t i = 0; i < w->matches.len && !rc && !w->rc; i++) {
-    const char *t = GS__AT(w->matches, gs__match_t, i)->text;
+    const char *t = GS_VEC_AT(w->matches, gs__match_t, i)->text;
     char *c = t ? gs__clean(w, t) : NULL;
     if (c && *c)
-      rc =
-          (b.len ? gs__buf_add(&b, "\n\n", 2) : 0) || gs__buf_add(&b, c, strlen(c)) ? GS_ENOMEM : 0;
+      rc = (b.len ? gs_buf_add(&b, "\n\n", 2) : 0) || gs_buf_add(&b, c, strlen(c)) ? GS_ENOMEM : 0;
   }
   char *r = rc ? NULL : gs__dup(w, b.p);
   free(b.p);
@@ -1540,19 +1490,19 @@ static void gs__build_page(gs__walk_t *w, const gs_html_extract_opts_t *o, gs_ht
 
 /* Text of the first h1 inside section s, else the first h2, ...; NULL if
  * none. Headings are in document order, so by position. */
-static char *gs__section_heading(gs__walk_t *w, const gs__sect_t *s, const gs__vec_t *by_level) {
+static char *gs__section_heading(gs__walk_t *w, const gs__sect_t *s, const gs_vec_t *by_level) {
   for (int level = 0; level < 6; level++) {
-    const gs__vec_t *v = &by_level[level];
+    const gs_vec_t *v = &by_level[level];
     size_t lo = 0, hi = v->len; /* first heading after s->pos */
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if ((*GS__AT(*v, const gs__head_t *, mid))->pos <= s->pos)
+      if ((*GS_VEC_AT(*v, const gs__head_t *, mid))->pos <= s->pos)
         lo = mid + 1;
       else
         hi = mid;
     }
-    if (lo < v->len && (*GS__AT(*v, const gs__head_t *, lo))->pos < s->end) {
-      char *t = (*GS__AT(*v, const gs__head_t *, lo))->text;
+    if (lo < v->len && (*GS_VEC_AT(*v, const gs__head_t *, lo))->pos < s->end) {
+      char *t = (*GS_VEC_AT(*v, const gs__head_t *, lo))->text;
       return t ? t : "";
     }
   }
@@ -1589,10 +1539,10 @@ static char **gs__words(gs__walk_t *w, const char *list, size_t *n) {
 }
 
 static void gs__build_sections(gs__walk_t *w, gs_html_structure_t *st) {
-  gs__vec_t by_level[6] = {{0}};
+  gs_vec_t by_level[6] = {{0}};
   for (size_t i = 0; i < w->heads.len && !w->rc; i++) {
-    const gs__head_t *h = GS__AT(w->heads, gs__head_t, i);
-    const gs__head_t **slot = gs__vec_push(&by_level[h->level - 1], sizeof *slot);
+    const gs__head_t *h = GS_VEC_AT(w->heads, gs__head_t, i);
+    const gs__head_t **slot = gs_vec_push(&by_level[h->level - 1], sizeof *slot);
     if (!slot)
       gs__walk_fail(w, GS_ENOMEM);
     else
@@ -1603,7 +1553,7 @@ static void gs__build_sections(gs__walk_t *w, gs_html_structure_t *st) {
     gs__walk_fail(w, GS_ENOMEM);
   for (int k = 0; k < GS__NSECTION_TAGS && st->sections && !w->rc; k++)
     for (size_t i = 0; i < w->sects.len; i++) {
-      const gs__sect_t *s = GS__AT(w->sects, gs__sect_t, i);
+      const gs__sect_t *s = GS_VEC_AT(w->sects, gs__sect_t, i);
       if (s->tag != k)
         continue;
       gs_html_section_t *o = &st->sections[st->nsections++];
@@ -1622,13 +1572,13 @@ static void gs__build_sections(gs__walk_t *w, gs_html_structure_t *st) {
 static void gs__build_links(gs__walk_t *w, gs_html_structure_t *st, const char *page_url,
                             const char *base) {
   char **urls = gs__link_urls(w, base);
-  gs__vec_t nav = {0}, in = {0}, ex = {0};
+  gs_vec_t nav = {0}, in = {0}, ex = {0};
   gs__set_t seen_nav = {0}, seen = {0};
   char *page = gs__clean_ref(page_url ? page_url : "");
   gs__part_t host = page ? gs__netloc(page) : (gs__part_t){0};
   for (int g = 0; g < GS__NNAV && urls; g++)
     for (size_t i = 0; i < w->links.len && !w->rc; i++) {
-      const gs__link_t *l = GS__AT(w->links, gs__link_t, i);
+      const gs__link_t *l = GS_VEC_AT(w->links, gs__link_t, i);
       if (urls[i] && (l->nav >> g & 1u))
         gs__emit_link(w, &nav, &seen_nav, urls[i], l);
     }
@@ -1637,7 +1587,7 @@ static void gs__build_links(gs__walk_t *w, gs_html_structure_t *st, const char *
       continue;
     gs__part_t lh = gs__netloc(urls[i]);
     gs__emit_link(w, lh.len && !gs__part_eq(&lh, &host) ? &ex : &in, &seen, urls[i],
-                  GS__AT(w->links, gs__link_t, i));
+                  GS_VEC_AT(w->links, gs__link_t, i));
   }
   st->navigation = gs__freeze(w, &nav, sizeof(gs_html_link_t));
   st->nnavigation = nav.len;
@@ -1672,9 +1622,9 @@ static void gs__build_forms(gs__walk_t *w, gs_html_structure_t *st) {
     return;
   }
   for (size_t i = 0; i < w->fields.len; i++)
-    gs__build_field(w, *GS__AT(w->fields, const GumboNode *, i), &fields[i]);
+    gs__build_field(w, *GS_VEC_AT(w->fields, const GumboNode *, i), &fields[i]);
   for (size_t i = 0; i < w->forms.len; i++) {
-    const gs__form_t *f = GS__AT(w->forms, gs__form_t, i);
+    const gs__form_t *f = GS_VEC_AT(w->forms, gs__form_t, i);
     gs_html_form_t *o = &st->forms[i];
     const char *action = gs__attr(f->node, "action"), *method = gs__attr(f->node, "method");
     o->id = gs__dup(w, gs__attr(f->node, "id"));
@@ -1708,7 +1658,7 @@ static void gs__build_selection(gs__walk_t *w, gs_html_selection_t *sel) {
     return;
   }
   for (size_t i = 0; i < n && !w->rc; i++) {
-    const gs__match_t *m = GS__AT(w->matches, gs__match_t, i);
+    const gs__match_t *m = GS_VEC_AT(w->matches, gs__match_t, i);
     gs_html_element_t *e = &sel->elements[i];
     char buf[256];
     const GumboVector *attrs = &m->node->v.element.attributes;
@@ -1767,8 +1717,8 @@ static int gs__walk_init(gs__walk_t *w, gs__mode_t mode, const char *selector, b
 
 /* Frees the scratch state; the pool too when keep_pool is false. */
 static void gs__walk_dispose(gs__walk_t *w, gs__selector_t *sel, bool keep_pool) {
-  gs__vec_t *vecs[] = {&w->stack, &w->heads, &w->links,  &w->images, &w->metas,
-                       &w->sects, &w->forms, &w->fields, &w->matches};
+  gs_vec_t *vecs[] = {&w->stack, &w->heads, &w->links,  &w->images, &w->metas,
+                      &w->sects, &w->forms, &w->fields, &w->matches};
   for (size_t i = 0; i < sizeof vecs / sizeof *vecs; i++)
     free(vecs[i]->p);
   for (int i = 0; i < GS__NBUF; i++)

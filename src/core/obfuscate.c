@@ -18,6 +18,8 @@
  * unchanged bytes are copied in runs. */
 #include "gs/obfuscate.h"
 
+#include "gs/buf.h"
+
 #include <gumbo.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,59 +31,6 @@
 #include "gs/error.h"
 
 typedef unsigned char gs__uc;
-
-/* ---- growable buffers -------------------------------------------------- */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-} gs__obuf_t;
-
-/* Appends; on failure returns GS_ENOMEM and leaves b unchanged. */
-static int gs__obuf_add(gs__obuf_t *b, const void *s, size_t n) {
-  if (b->cap - b->len < n + 1) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len < n + 1) {
-      if (cap > SIZE_MAX / 2)
-        return GS_ENOMEM;
-      cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p)
-      return GS_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-  }
-  if (n)
-    memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-typedef struct {
-  void *p;
-  size_t len, cap;
-} gs__vec_t;
-
-/* A new zeroed slot of size bytes at the end of v, or NULL. */
-static void *gs__vec_push(gs__vec_t *v, size_t size) {
-  if (v->len == v->cap) {
-    size_t cap = v->cap ? v->cap * 2 : 64;
-    if (cap > SIZE_MAX / size)
-      return NULL;
-    void *p = realloc(v->p, cap * size);
-    if (!p)
-      return NULL;
-    v->p = p;
-    v->cap = cap;
-  }
-  void *slot = (char *)v->p + v->len++ * size;
-  memset(slot, 0, size);
-  return slot;
-}
-
-#define GS__AT(v, T, i) (&((T *)(v).p)[i])
 
 /* ---- the context ------------------------------------------------------- */
 
@@ -98,19 +47,19 @@ typedef struct {
 typedef struct {
   const gs__uc *s; /* the input */
   size_t n;
-  gs__obuf_t out;
+  gs_buf_t out;
   uint64_t seed;
   int shift;
   const char *ph; /* placeholder image */
   size_t ph_len;
   gs_obfuscate_stats_t st;
-  gs__vec_t emails; /* gs__email_t, a stack shared by nested scans */
-  gs__vec_t attrs;  /* gs__attr_t, a stack shared by nested tags */
-  int err;          /* first error (sticky) */
+  gs_vec_t emails; /* gs__email_t, a stack shared by nested scans */
+  gs_vec_t attrs;  /* gs__attr_t, a stack shared by nested tags */
+  int err;         /* first error (sticky) */
 } gs__obf_t;
 
 static void gs__emit(gs__obf_t *c, const void *p, size_t n) {
-  if (!c->err && gs__obuf_add(&c->out, p, n))
+  if (!c->err && gs_buf_add(&c->out, p, n))
     c->err = GS_ENOMEM;
 }
 
@@ -644,7 +593,7 @@ static void gs__find_emails(gs__obf_t *c, size_t a, size_t b) {
     floor = i + at; /* a local part never reaches back past an '@' */
     if (!end)
       continue;
-    gs__email_t *e = gs__vec_push(&c->emails, sizeof *e);
+    gs__email_t *e = gs_vec_push(&c->emails, sizeof *e);
     if (!e) {
       c->err = GS_ENOMEM;
       return;
@@ -900,11 +849,11 @@ static void gs__scan_text(gs__obf_t *c, size_t a, size_t b, unsigned fl) {
   gs__scan_t sc = {.lo = a, .hi = b, .from = a};
   gs__find_emails(c, a, b);
   while (i < b && !c->err) {
-    while (next < c->emails.len && GS__AT(c->emails, gs__email_t, next)->start < i)
+    while (next < c->emails.len && GS_VEC_AT(c->emails, gs__email_t, next)->start < i)
       next++;
-    size_t lim = next < c->emails.len ? GS__AT(c->emails, gs__email_t, next)->start : b;
+    size_t lim = next < c->emails.len ? GS_VEC_AT(c->emails, gs__email_t, next)->start : b;
     if (i == lim && next < c->emails.len) {
-      gs__email_t e = *GS__AT(c->emails, gs__email_t, next);
+      gs__email_t e = *GS_VEC_AT(c->emails, gs__email_t, next);
       gs__flush(c, &sc, i);
       gs__emit_email(c, &e);
       i = sc.from = e.end;
@@ -1127,7 +1076,7 @@ static bool gs__name_part(const gs__uc *s, size_t a, size_t n, const char *w) {
 /* Notes the attributes that other attributes' rules depend on. */
 static void gs__tag_keys(gs__obf_t *c, gs__tagctx_t *t) {
   for (size_t k = t->first; k < t->first + t->count; k++) {
-    const gs__attr_t *a = GS__AT(c->attrs, gs__attr_t, k);
+    const gs__attr_t *a = GS_VEC_AT(c->attrs, gs__attr_t, k);
     gs__value_t v = {a->val, a->val_len, true};
     if (!t->type.set && gs__name_is(t->s, a->name, a->name_len, "type"))
       t->type = v;
@@ -1360,7 +1309,7 @@ static size_t gs__read_attrs(gs__obf_t *c, size_t p, size_t b) {
       p++;
     if (p >= b || s[p] == '>')
       return p < b ? p + 1 : b;
-    gs__attr_t *a = gs__vec_push(&c->attrs, sizeof *a);
+    gs__attr_t *a = gs_vec_push(&c->attrs, sizeof *a);
     if (!a) {
       c->err = GS_ENOMEM;
       return b;
@@ -1409,7 +1358,7 @@ static size_t gs__tag(gs__obf_t *c, size_t i, size_t b, bool in_picture, size_t 
   t.count = c->attrs.len - t.first;
   gs__tag_keys(c, &t);
   for (size_t k = 0; k < t.count && !c->err; k++) {
-    gs__attr_t a = *GS__AT(c->attrs, gs__attr_t, t.first + k);
+    gs__attr_t a = *GS_VEC_AT(c->attrs, gs__attr_t, t.first + k);
     if (!a.has_val)
       continue;
     gs__copy(c, from, a.val);
@@ -1574,11 +1523,11 @@ static gs__kind_t gs__text_kind(const GumboNode *node, const GumboNode *parent, 
 }
 
 /* Adds a claim for the source piece p if it lies inside the input. */
-static void gs__claim(gs__obf_t *c, gs__vec_t *claims, GumboStringPiece p, gs__kind_t kind) {
+static void gs__claim(gs__obf_t *c, gs_vec_t *claims, GumboStringPiece p, gs__kind_t kind) {
   uintptr_t lo = (uintptr_t)c->s, at = (uintptr_t)p.data;
   if (!p.data || !p.length || at < lo || at - lo > c->n || p.length > c->n - (at - lo))
     return;
-  gs__claim_t *cl = gs__vec_push(claims, sizeof *cl);
+  gs__claim_t *cl = gs_vec_push(claims, sizeof *cl);
   if (!cl) {
     c->err = GS_ENOMEM;
     return;
@@ -1587,9 +1536,9 @@ static void gs__claim(gs__obf_t *c, gs__vec_t *claims, GumboStringPiece p, gs__k
       (gs__claim_t){.start = at - lo, .end = at - lo + p.length, .seq = claims->len, .kind = kind};
 }
 
-static int gs__push_children(gs__vec_t *stack, const GumboVector *kids, bool excluded) {
+static int gs__push_children(gs_vec_t *stack, const GumboVector *kids, bool excluded) {
   for (size_t k = kids->length; k-- > 0;) {
-    gs__frame_t *f = gs__vec_push(stack, sizeof *f);
+    gs__frame_t *f = gs_vec_push(stack, sizeof *f);
     if (!f)
       return GS_ENOMEM;
     *f = (gs__frame_t){kids->data[k], excluded};
@@ -1609,12 +1558,12 @@ static bool gs__is_picture(const GumboNode *n) {
 }
 
 /* Claims of the tree, in document order of the tree. */
-static void gs__collect(gs__obf_t *c, const GumboNode *root, gs__vec_t *claims) {
-  gs__vec_t stack = {0};
+static void gs__collect(gs__obf_t *c, const GumboNode *root, gs_vec_t *claims) {
+  gs_vec_t stack = {0};
   if (gs__push_children(&stack, &root->v.document.children, false))
     c->err = GS_ENOMEM;
   while (stack.len && !c->err) {
-    gs__frame_t f = *GS__AT(stack, gs__frame_t, --stack.len);
+    gs__frame_t f = *GS_VEC_AT(stack, gs__frame_t, --stack.len);
     const GumboNode *n = f.node;
     if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_CDATA) {
       gs__claim(c, claims, n->v.text.original_text, gs__text_kind(n, n->parent, f.excluded));
@@ -1745,13 +1694,13 @@ int gs_obfuscate_page(const char *html, size_t len, const gs_obfuscate_opts_t *o
   go.userdata = &head;
   go.max_errors = 0; /* errors copy the open-element stack: quadratic in depth */
   GumboOutput *g = gumbo_parse_with_options(&go, (const char *)c.s, len);
-  gs__vec_t claims = {0};
+  gs_vec_t claims = {0};
   gs__collect(&c, g->document, &claims);
   gs__grelease(&head);
   if (!c.err)
     gs__rewrite(&c, claims.p, claims.len);
   if (!c.err && !c.out.p)
-    c.err = gs__obuf_add(&c.out, "", 0);
+    c.err = gs_buf_add(&c.out, "", 0);
   free(claims.p);
   free(c.emails.p);
   free(c.attrs.p);
