@@ -2,35 +2,20 @@
 -- embedded twin, and fails — naming the checks — against a twin broken on
 -- purpose (--twin-faults). Each run takes about 5 s (the twin's 1 s
 -- politeness delay between the page fetches).
-local cjson = require "cjson"
 local support = require "support"
 
 local SCENARIO = support.source_dir .. "/scenarios/auth_cross_group.lua"
 local GROUPS = { "apac", "emea", "us" }
 local READ_TOOLS = { "get_session_info", "get_session_chunk", "get_session", "get_session_urls" }
 
--- Runs the scenario with args and --output; -> cli result, decoded report.
+-- Runs the scenario (quietly) with args; -> cli result, decoded report.
 local function run(args)
-  local out = os.tmpname()
-  local full = { SCENARIO, "--quiet" }
+  local full = { "--quiet" }
   for _, a in ipairs(args) do full[#full + 1] = a end
-  full[#full + 1] = "--output"
-  full[#full + 1] = out
-  local r = support.run_cli(full)
-  local rep = support.read_file(out)
-  os.remove(out)
-  return r, rep and cjson.decode(rep)
+  return support.run_scenario(SCENARIO, full)
 end
 
--- Sorted names of the checks that failed.
-local function failed(rep)
-  local names = {}
-  for name, c in pairs(rep.checks) do
-    if c.fails > 0 then names[#names + 1] = name end
-  end
-  table.sort(names)
-  return names
-end
+local failed = support.failed_checks
 
 local function sorted(list)
   table.sort(list)

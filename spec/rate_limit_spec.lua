@@ -6,18 +6,9 @@ local support = require "support"
 
 local SCENARIO = support.source_dir .. "/scenarios/rate_limit.lua"
 
--- Runs the scenario with args and --output; -> result, decoded report (nil
--- when none was written).
+-- Runs the scenario with args; -> cli result, decoded report (nil when none).
 local function run(args)
-  local out = os.tmpname()
-  local full = { SCENARIO }
-  for _, a in ipairs(args) do full[#full + 1] = a end
-  full[#full + 1] = "--output"
-  full[#full + 1] = out
-  local r = support.run_cli(full)
-  local text = support.read_file(out)
-  os.remove(out)
-  return r, text and text ~= "" and cjson.decode(text) or nil
+  return support.run_scenario(SCENARIO, args)
 end
 
 -- The summary's row of a check: "ok" or "FAIL", or nil when it is not listed.

@@ -2,7 +2,6 @@
 -- embedded twin, and fails — naming the check — when get_session's content
 -- differs from its chunks joined (--twin-faults session_content_mismatch).
 -- Each page costs about 1 s (the twin's politeness delay between fetches).
-local cjson = require "cjson"
 local support = require "support"
 
 local SCENARIO = support.source_dir .. "/scenarios/session_lifecycle.lua"
@@ -26,26 +25,14 @@ local PAGE_CHECKS = {
   "the session appears in list_sessions for apac",
 }
 
+-- Runs the scenario (quietly) with args; -> cli result, decoded report.
 local function run(args)
-  local out = os.tmpname()
-  local full = { SCENARIO, "--quiet" }
+  local full = { "--quiet" }
   for _, a in ipairs(args) do full[#full + 1] = a end
-  full[#full + 1] = "--output"
-  full[#full + 1] = out
-  local r = support.run_cli(full)
-  local rep = support.read_file(out)
-  os.remove(out)
-  return r, rep and cjson.decode(rep)
+  return support.run_scenario(SCENARIO, full)
 end
 
-local function failed(rep)
-  local names = {}
-  for name, c in pairs(rep.checks) do
-    if c.fails > 0 then names[#names + 1] = name end
-  end
-  table.sort(names)
-  return names
-end
+local failed = support.failed_checks
 
 -- The pages the report has checks for, sorted.
 local function pages_of(rep)

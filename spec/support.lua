@@ -86,6 +86,31 @@ function M.run_cli(args, opts)
   return result
 end
 
+--- Runs a scenario file through the executable with args, plus --output to
+-- a temporary report; -> run_cli's result, the decoded report (nil when the
+-- run wrote none).
+function M.run_scenario(path, args)
+  local out = os.tmpname()
+  local full = { path }
+  for _, a in ipairs(args or {}) do full[#full + 1] = a end
+  full[#full + 1] = "--output"
+  full[#full + 1] = out
+  local r = M.run_cli(full)
+  local text = M.read_file(out)
+  os.remove(out)
+  return r, text and text ~= "" and require("cjson").decode(text) or nil
+end
+
+--- Sorted names of a report's checks that failed at least once.
+function M.failed_checks(rep)
+  local names = {}
+  for name, c in pairs(rep.checks) do
+    if c.fails > 0 then names[#names + 1] = name end
+  end
+  table.sort(names)
+  return names
+end
+
 --- Asserts that no persona, transfer or I/O handle is left over.
 function M.assert_clean()
   local s = sim.stats()
