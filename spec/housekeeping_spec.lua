@@ -11,14 +11,7 @@ local function run(args)
   return support.run_scenario(SCENARIO, args)
 end
 
--- The summary's row of a check: "ok" or "FAIL", or nil when it is not listed.
-local function row_mark(stdout, name)
-  for line in stdout:gmatch("[^\n]+") do
-    local mark, rest = line:match("^  (%S+)%s+(.*)$")
-    if mark and rest:sub(1, #name + 2) == name .. "  " then return mark end
-  end
-  return nil
-end
+local row_mark = support.check_mark
 
 local ANTIDETECTION = 'set_antidetection{profile="balanced", rate_limit_delay=0} is accepted'
 local PASSED = "storage passes the limit (1 MiB)"

@@ -111,6 +111,16 @@ function M.failed_checks(rep)
   return names
 end
 
+--- The summary's mark for a check: "ok" or "FAIL", or nil when the
+-- summary (a run's stdout) does not list it.
+function M.check_mark(stdout, name)
+  for line in stdout:gmatch("[^\n]+") do
+    local mark, rest = line:match("^  (%S+)%s+(.*)$")
+    if mark and rest:sub(1, #name + 2) == name .. "  " then return mark end
+  end
+  return nil
+end
+
 --- Asserts that no persona, transfer or I/O handle is left over.
 function M.assert_clean()
   local s = sim.stats()
