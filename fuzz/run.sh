@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [seconds]: builds the libFuzzer target for the page
-# obfuscator (fuzz/obfuscate_fuzz.c with src/core/obfuscate.c and buf.c, clang,
+# obfuscator (fuzz/obfuscate_fuzz.c with src/core/obfuscate.c, buf.c, gumbo_doc.c, clang,
 # -fsanitize=fuzzer,address,undefined) and runs it for SECONDS (default 60)
 # over a seed corpus: the fixture pages and the planted-PII pages of the
 # tests. New inputs go to $OUT/corpus; a crash leaves its input in $OUT.
@@ -31,7 +31,7 @@ fi
 
 # shellcheck disable=SC2046
 if ! "$CC" -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=undefined -Iinclude fuzz/obfuscate_fuzz.c src/core/obfuscate.c src/core/buf.c \
+  -fno-sanitize-recover=undefined -Iinclude fuzz/obfuscate_fuzz.c src/core/obfuscate.c src/core/buf.c src/core/gumbo_doc.c \
   $(pkg-config --cflags --libs gumbo) -o "$OUT/obfuscate_fuzz"; then
   echo "fuzz/run.sh: build failed" >&2
   exit 3

@@ -14,6 +14,7 @@
 #include "gs/html.h"
 
 #include "gs/buf.h"
+#include "gs/gumbo_doc.h"
 
 #include <ctype.h>
 #include <gumbo.h>
@@ -610,68 +611,6 @@ static bool gs__selector_match(const gs__selector_t *sel, const GumboNode *n) {
       return true;
   }
   return false;
-}
-
-/* ---- gumbo with a tracking allocator ----------------------------------- */
-
-/* Every gumbo allocation is linked into one list, so the whole tree is
- * released by walking the list (gumbo_destroy_output recurses once per
- * level of nesting and overflows the stack on deep documents). */
-typedef union gs__gblock {
-  struct {
-    union gs__gblock *prev, *next;
-  } link;
-  max_align_t align;
-} gs__gblock_t;
-
-typedef struct {
-  gs__gblock_t head; /* circular list sentinel */
-  GumboOutput *out;
-} gs__gdoc_t;
-
-static void *gs__galloc(void *ud, size_t n) {
-  gs__gdoc_t *d = ud;
-  gs__gblock_t *b = n < SIZE_MAX - sizeof *b ? malloc(sizeof *b + n) : NULL;
-  if (!b)
-    abort(); /* gumbo dereferences what it allocates without checking */
-  b->link.prev = &d->head;
-  b->link.next = d->head.link.next;
-  d->head.link.next->link.prev = b;
-  d->head.link.next = b;
-  return b + 1;
-}
-
-static void gs__gfree(void *ud, void *p) {
-  (void)ud;
-  if (!p)
-    return;
-  gs__gblock_t *b = (gs__gblock_t *)p - 1;
-  b->link.prev->link.next = b->link.next;
-  b->link.next->link.prev = b->link.prev;
-  free(b);
-}
-
-static void gs__gdoc_release(gs__gdoc_t *d) {
-  gs__gblock_t *b = d->head.link.next;
-  while (b != &d->head) {
-    gs__gblock_t *next = b->link.next;
-    free(b);
-    b = next;
-  }
-  d->head.link.next = d->head.link.prev = &d->head;
-  d->out = NULL;
-}
-
-/* Parses body into d->out. Parse errors are not recorded (max_errors 0):
- * gumbo copies the open-element stack into each, quadratic in depth. */
-static void gs__gdoc_parse(gs__gdoc_t *d, const char *body, size_t len) {
-  d->head.link.next = d->head.link.prev = &d->head;
-  GumboOptions opt = kGumboDefaultOptions;
-  opt.allocator = gs__galloc;
-  opt.deallocator = gs__gfree;
-  opt.userdata = d;
-  opt.max_errors = 0;
-  d->out = gumbo_parse_with_options(&opt, body ? body : "", body ? len : 0);
 }
 
 /* ---- noise patterns (gofr-dig's ContentExtractor, as POSIX EREs) ------- */
@@ -1730,9 +1669,9 @@ static void gs__walk_dispose(gs__walk_t *w, gs__selector_t *sel, bool keep_pool)
     gs__pool_free(w->pool);
 }
 
-/* Parses body into doc (release it with gs__gdoc_release) and walks it. */
-static void gs__parse_walk(gs__walk_t *w, gs__gdoc_t *doc, const char *body, size_t len) {
-  gs__gdoc_parse(doc, body, len);
+/* Parses body into doc (release it with gs_gumbo_doc_release) and walks it. */
+static void gs__parse_walk(gs__walk_t *w, gs_gumbo_doc_t *doc, const char *body, size_t len) {
+  gs_gumbo_doc_parse(doc, body, len);
   gs__walk(w, doc->out->document);
 }
 
@@ -1783,14 +1722,14 @@ int gs_html_extract(const char *body, size_t len, const gs_html_extract_opts_t *
   int rc = gs__walk_init(&w, selector ? GS__EXTRACT_SELECT : GS__EXTRACT, selector,
                          opts->filter_noise, &sel, errbuf, errlen);
   if (!rc) {
-    gs__gdoc_t doc;
+    gs_gumbo_doc_t doc;
     gs_html_page_t *pg = NULL;
     w.remove_tags = !selector;
     gs__parse_walk(&w, &doc, body, len);
     bool matched = !selector || w.matches.len > 0;
     if (!w.rc && matched && (pg = gs__result(&w, sizeof *pg)))
       gs__build_page(&w, opts, pg);
-    gs__gdoc_release(&doc);
+    gs_gumbo_doc_release(&doc);
     if (!(rc = gs__finish(&w, selector, matched, errbuf, errlen))) {
       pg->pool = w.pool;
       *out = pg;
@@ -1816,13 +1755,13 @@ int gs_html_structure(const char *body, size_t len, const gs_html_structure_opts
   gs__selector_t sel;
   int rc = gs__walk_init(&w, GS__STRUCTURE, selector, false, &sel, errbuf, errlen);
   if (!rc) {
-    gs__gdoc_t doc;
+    gs_gumbo_doc_t doc;
     gs_html_structure_t *st = NULL;
     gs__parse_walk(&w, &doc, body, len);
     bool matched = !selector || w.scope_found;
     if (!w.rc && matched && (st = gs__result(&w, sizeof *st)))
       gs__build_structure(&w, opts, st);
-    gs__gdoc_release(&doc);
+    gs_gumbo_doc_release(&doc);
     if (!(rc = gs__finish(&w, selector, matched, errbuf, errlen))) {
       st->pool = w.pool;
       *out = st;
@@ -1847,12 +1786,12 @@ int gs_html_select(const char *body, size_t len, const char *selector, gs_html_s
   gs__selector_t sel;
   int rc = gs__walk_init(&w, GS__SELECT, selector, false, &sel, errbuf, errlen);
   if (!rc) {
-    gs__gdoc_t doc;
+    gs_gumbo_doc_t doc;
     gs_html_selection_t *s = NULL;
     gs__parse_walk(&w, &doc, body, len);
     if (!w.rc && (s = gs__result(&w, sizeof *s)))
       gs__build_selection(&w, s);
-    gs__gdoc_release(&doc);
+    gs_gumbo_doc_release(&doc);
     if (!(rc = gs__finish(&w, selector, true, errbuf, errlen))) {
       s->pool = w.pool;
       *out = s;

@@ -19,6 +19,7 @@
 #include "gs/obfuscate.h"
 
 #include "gs/buf.h"
+#include "gs/gumbo_doc.h"
 
 #include <gumbo.h>
 #include <stdbool.h>
@@ -1434,43 +1435,6 @@ typedef struct {
   gs__kind_t kind;
 } gs__claim_t;
 
-/* Every gumbo allocation is linked into one list, so the tree is released
- * by walking the list (gumbo_destroy_output recurses once per level). */
-typedef union gs__gblock {
-  struct {
-    union gs__gblock *prev, *next;
-  } link;
-  max_align_t align;
-} gs__gblock_t;
-
-static void *gs__galloc(void *ud, size_t n) {
-  gs__gblock_t *head = ud, *b = n < SIZE_MAX - sizeof *b ? malloc(sizeof *b + n) : NULL;
-  if (!b)
-    abort(); /* gumbo dereferences what it allocates without checking */
-  b->link.prev = head;
-  b->link.next = head->link.next;
-  head->link.next->link.prev = b;
-  head->link.next = b;
-  return b + 1;
-}
-
-static void gs__gfree(void *ud, void *p) {
-  (void)ud;
-  if (!p)
-    return;
-  gs__gblock_t *b = (gs__gblock_t *)p - 1;
-  b->link.prev->link.next = b->link.next;
-  b->link.next->link.prev = b->link.prev;
-  free(b);
-}
-
-static void gs__grelease(gs__gblock_t *head) {
-  for (gs__gblock_t *b = head->link.next, *next; b != head; b = next) {
-    next = b->link.next;
-    free(b);
-  }
-}
-
 typedef struct {
   const GumboNode *node;
   bool excluded; /* inside script, style, code, pre, textarea, noscript or template */
@@ -1686,17 +1650,11 @@ int gs_obfuscate_page(const char *html, size_t len, const gs_obfuscate_opts_t *o
   int rc = gs__options(&c, opts, errbuf, errlen);
   if (rc)
     return rc;
-  gs__gblock_t head;
-  head.link.next = head.link.prev = &head;
-  GumboOptions go = kGumboDefaultOptions;
-  go.allocator = gs__galloc;
-  go.deallocator = gs__gfree;
-  go.userdata = &head;
-  go.max_errors = 0; /* errors copy the open-element stack: quadratic in depth */
-  GumboOutput *g = gumbo_parse_with_options(&go, (const char *)c.s, len);
+  gs_gumbo_doc_t doc;
+  gs_gumbo_doc_parse(&doc, (const char *)c.s, len);
   gs_vec_t claims = {0};
-  gs__collect(&c, g->document, &claims);
-  gs__grelease(&head);
+  gs__collect(&c, doc.out->document, &claims);
+  gs_gumbo_doc_release(&doc);
   if (!c.err)
     gs__rewrite(&c, claims.p, claims.len);
   if (!c.err && !c.out.p)
