@@ -16,7 +16,9 @@ function(gs_require_pkg target module debian)
   message(STATUS "Found ${module} ${${target}_VERSION}")
 endfunction()
 
-gs_require_pkg(GS_LUAJIT luajit libluajit-5.1-dev)
+# OpenResty's LuaJIT (luajit2) ships the same pkg-config name, headers and
+# soname as Debian's plain luajit, which it replaces.
+gs_require_pkg(GS_LUAJIT luajit libluajit2-5.1-dev)
 gs_require_pkg(GS_UV libuv libuv1-dev)
 gs_require_pkg(GS_CURL libcurl libcurl4-openssl-dev)
 gs_require_pkg(GS_SSL openssl libssl-dev)

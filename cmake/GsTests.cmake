@@ -18,7 +18,7 @@ if(NOT GS_BUSTED)
 endif()
 find_program(GS_LUAJIT_BIN luajit)
 if(NOT GS_LUAJIT_BIN)
-  message(FATAL_ERROR "the specs need the luajit interpreter: install the Debian package 'luajit'")
+  message(FATAL_ERROR "the specs need the luajit interpreter: install the Debian package 'luajit2'")
 endif()
 
 file(GLOB GS_SPECS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/spec/*_spec.lua)

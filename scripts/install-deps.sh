@@ -6,10 +6,14 @@
 #   scripts/install-deps.sh --bench    also the benchmark peers (nginx, wrk, ab)
 set -euo pipefail
 
+# LuaJIT is OpenResty's maintained branch (luajit2): Debian's plain luajit
+# snapshot miscompiles pairs() loops (LuaJIT #827; docs/architecture.md). The
+# two conflict; apt replaces the old one when it is installed.
 BUILD_PKGS=(build-essential cmake pkg-config
-  libluajit-5.1-dev luajit lua-cjson libuv1-dev libcurl4-openssl-dev libssl-dev
+  libluajit2-5.1-dev luajit2 lua-cjson libuv1-dev libcurl4-openssl-dev libssl-dev
   libjwt-dev libgumbo-dev libhttp-parser-dev libedit-dev)
-TEST_PKGS=(lua-busted lua-check clang-format python3 prometheus chromium)
+# clang and its runtime carry libFuzzer for the fuzz targets (fuzz/).
+TEST_PKGS=(lua-busted lua-check clang-format clang libclang-rt-14-dev python3 prometheus chromium)
 BENCH_PKGS=(nginx-light wrk apache2-utils time)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
