@@ -1,58 +1,114 @@
 #!/usr/bin/env bash
-# fuzz/run.sh [seconds]: builds the libFuzzer target for the page
-# obfuscator (fuzz/obfuscate_fuzz.c with src/core/obfuscate.c, buf.c, gumbo_doc.c, clang,
+# fuzz/run.sh TARGET [SECONDS]: builds the libFuzzer target TARGET
+# (fuzz/TARGET_fuzz.c with the core sources it exercises, clang,
 # -fsanitize=fuzzer,address,undefined) and runs it for SECONDS (default 60)
-# over a seed corpus: the fixture pages and the planted-PII pages of the
-# tests. New inputs go to $OUT/corpus; a crash leaves its input in $OUT.
+# over its seed corpus fuzz/seeds/TARGET/ (plus the fixture pages for the
+# HTML targets). New inputs go to $OUT/TARGET/corpus; a crash, leak or
+# timeout leaves its input in $OUT/TARGET/. `fuzz/run.sh --list` prints the
+# targets.
 #
-# Exit status: 0 nothing found, 1 the fuzzer found a crash or a sanitizer
-# report, 2 clang or libFuzzer missing, 3 the build failed.
+# Exit status: 0 nothing found, 1 the fuzzer found a crash, a sanitizer
+# report, a leak or a hang, 2 clang or libFuzzer missing (install the Debian
+# packages clang and libclang-rt-14-dev: scripts/install-deps.sh), 3 the
+# build failed, 4 usage.
 #
 # Environment: OUT (default build-fuzz), JOBS (parallel fuzzers, default 1),
-# CC (default clang).
+# CC (default clang), FUZZ_FLAGS (more libFuzzer flags, e.g. -runs=10000000
+# for the long runs of docs/reliability.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-SECONDS_TO_RUN=${1:-60}
+TARGETS=(obfuscate sse http_server http_client jwt html histogram json)
+
+# What each target is built from and how it is run: its core sources, its
+# pkg-config modules, the longest input and the per-input time limit (s).
+target_config() {
+  case "$1" in
+    obfuscate)
+      SRCS=(src/core/obfuscate.c src/core/buf.c src/core/gumbo_doc.c)
+      PKGS=(gumbo) MAX_LEN=65536 TIMEOUT=10 ;;
+    sse)
+      SRCS=(src/core/sse.c src/core/buf.c src/core/error.c)
+      PKGS=() MAX_LEN=16384 TIMEOUT=5 ;;
+    http_server)
+      SRCS=(src/core/http_server.c src/core/error.c)
+      PKGS=(libuv) MAX_LEN=16384 TIMEOUT=10 ;;
+    http_client)
+      SRCS=(src/core/http_client.c src/core/error.c)
+      PKGS=(libuv libcurl) MAX_LEN=16384 TIMEOUT=10 ;;
+    jwt)
+      SRCS=(src/core/jwt.c src/core/error.c)
+      PKGS=(libjwt openssl) MAX_LEN=8192 TIMEOUT=5 ;;
+    html)
+      SRCS=(src/core/html.c src/core/buf.c src/core/gumbo_doc.c src/core/error.c)
+      PKGS=(gumbo) MAX_LEN=65536 TIMEOUT=20 ;;
+    histogram)
+      SRCS=(src/core/histogram.c src/core/error.c)
+      PKGS=() MAX_LEN=8192 TIMEOUT=5 ;;
+    json)
+      SRCS=()
+      PKGS=(luajit) MAX_LEN=16384 TIMEOUT=10 ;;
+    *) return 1 ;;
+  esac
+}
+
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${TARGETS[@]}"
+  exit 0
+fi
+TARGET=${1:-}
+if ! target_config "$TARGET"; then
+  echo "usage: fuzz/run.sh TARGET [SECONDS]; TARGET is one of: ${TARGETS[*]}" >&2
+  exit 4
+fi
+SECONDS_TO_RUN=${2:-60}
 OUT=${OUT:-build-fuzz}
 CC=${CC:-clang}
 JOBS=${JOBS:-1}
+DIR="$OUT/$TARGET"
 
 if ! command -v "$CC" >/dev/null; then
-  echo "fuzz/run.sh: $CC not found" >&2
+  echo "fuzz/run.sh: $CC not found: install the Debian packages clang and" \
+    "libclang-rt-14-dev (scripts/install-deps.sh)" >&2
   exit 2
 fi
-mkdir -p "$OUT/corpus" "$OUT/seeds"
+mkdir -p "$DIR/corpus" "$DIR/seeds"
 if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
-  "$CC" -x c -fsanitize=fuzzer - -o "$OUT/probe" 2>/dev/null; then
-  echo "fuzz/run.sh: $CC has no libFuzzer (-fsanitize=fuzzer)" >&2
+  "$CC" -x c -fsanitize=fuzzer,address,undefined - -o "$DIR/probe" 2>/dev/null; then
+  echo "fuzz/run.sh: $CC has no libFuzzer (-fsanitize=fuzzer): install the Debian" \
+    "package libclang-rt-14-dev (scripts/install-deps.sh)" >&2
   exit 2
 fi
 
-# shellcheck disable=SC2046
+pkg_flags=()
+if ((${#PKGS[@]})); then
+  read -ra pkg_flags <<<"$(pkg-config --cflags --libs "${PKGS[@]}")"
+fi
 if ! "$CC" -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=undefined -Iinclude fuzz/obfuscate_fuzz.c src/core/obfuscate.c src/core/buf.c src/core/gumbo_doc.c \
-  $(pkg-config --cflags --libs gumbo) -o "$OUT/obfuscate_fuzz"; then
-  echo "fuzz/run.sh: build failed" >&2
+  -fno-sanitize-recover=undefined -Iinclude -DGS_SOURCE_DIR="\"$PWD\"" \
+  "fuzz/${TARGET}_fuzz.c" fuzz/fuzz.c "${SRCS[@]}" "${pkg_flags[@]}" -lm -o "$DIR/${TARGET}_fuzz"; then
+  echo "fuzz/run.sh: build of $TARGET failed" >&2
   exit 3
 fi
 
-# Seeds: the fixture pages, and the pages of test/core/test_obfuscate.c.
-find fixtures/html -name '*.html' -exec cp {} "$OUT/seeds/" \;
-cp fuzz/seeds/* "$OUT/seeds/" 2>/dev/null || true
+cp fuzz/seeds/"$TARGET"/* "$DIR/seeds/"
+case "$TARGET" in
+  obfuscate | html) find fixtures/html -name '*.html' -exec cp {} "$DIR/seeds/" \; ;;
+esac
 
-# With JOBS > 1 libFuzzer runs workers that log to fuzz-N.log in $OUT.
+# With JOBS > 1 libFuzzer runs workers that log to fuzz-N.log in $DIR.
 parallel=()
 if ((JOBS > 1)); then
   parallel=(-jobs="$JOBS" -workers="$JOBS")
 fi
-OUT=$(cd "$OUT" && pwd)
+read -ra extra <<<"${FUZZ_FLAGS:-}"
+DIR=$(cd "$DIR" && pwd)
 rc=0
-(cd "$OUT" && ./obfuscate_fuzz -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=10 \
-  -rss_limit_mb=2048 -print_final_stats=1 "${parallel[@]}" -artifact_prefix="$OUT/" \
-  corpus seeds) || rc=$?
+(cd "$DIR" && "./${TARGET}_fuzz" -max_total_time="$SECONDS_TO_RUN" -max_len="$MAX_LEN" \
+  -timeout="$TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1 "${parallel[@]}" "${extra[@]}" \
+  -artifact_prefix="$DIR/" corpus seeds) || rc=$?
 if ((rc != 0)); then
-  echo "fuzz/run.sh: the fuzzer found a problem (exit $rc); inputs in $OUT/" >&2
+  echo "fuzz/run.sh: the $TARGET fuzzer found a problem (exit $rc); inputs in $DIR/" >&2
   exit 1
 fi
-echo "fuzz/run.sh: nothing found in ${SECONDS_TO_RUN}s"
+echo "fuzz/run.sh: $TARGET: nothing found in ${SECONDS_TO_RUN}s"
