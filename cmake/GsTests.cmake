@@ -60,3 +60,17 @@ foreach(name scenario_spec)
     set_tests_properties(spec/${name} PROPERTIES RUN_SERIAL TRUE)
   endif()
 endforeach()
+
+# The LuaJIT guard (test/jit/): reduced cases of known JIT miscompilations,
+# run by the libluajit linked into gofr-sim and by the luajit the specs use.
+foreach(runner gofr-sim luajit)
+  if(runner STREQUAL "gofr-sim")
+    set(GS_JIT_RUNNER $<TARGET_FILE:gofr-sim>)
+  else()
+    set(GS_JIT_RUNNER ${GS_LUAJIT_BIN})
+  endif()
+  add_test(NAME jit/guard_${runner}
+    COMMAND ${GS_JIT_RUNNER} ${CMAKE_SOURCE_DIR}/test/jit/guard.lua --runs 3
+    WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(jit/guard_${runner} PROPERTIES TIMEOUT 60 ENVIRONMENT "${GS_SPEC_ENV}")
+endforeach()
