@@ -2,9 +2,9 @@
 -- LJ_KEYINDEX in ITERN recording"): a pairs() loop whose body runs another
 -- pairs() loop, in a hot outer loop that also calls a vararg function with a
 -- loop of its own (its return goes back to the interpreter). Once the outer
--- pairs() loop is blacklisted and patched back to ITERC, the stale key index left by the compiled inner loop ends
--- the outer iteration early: it visits 1 of its 5 keys. This is the bug that
--- lost argument keys in Session:call's pairs() copy (issue 11 section 1).
+-- pairs() loop is blacklisted and patched back to ITERC, the stale key index
+-- left by the compiled inner loop ends the outer iteration early: it visits 1
+-- of its 5 keys. This is the bug that lost argument keys in Session:call's pairs() copy (issue 11 section 1).
 return {
   name = "lj827_nested_pairs",
   issue = "LuaJIT #827",
