@@ -22,6 +22,13 @@
 -- Page content that MCP tools return is classified by gofr_sim.blockpage
 -- (counter mcp.block_pages{class=,tool=}: docs/blockpages.md).
 --
+-- Expected outcomes (docs/scenarios.md): get_structure of a page the fixture
+-- site's robots.txt disallows expects ROBOTS_BLOCKED; a mix group's
+-- "expect" (the default mix: the attacker's AUTH_ERROR) and --expect add
+-- theirs. Default thresholds: no script errors, unexpected errors under 1 %,
+-- at least one successful call of every tool the run used; a --threshold on
+-- the same key replaces one.
+--
 -- --mode record records --sites-file into --record-output-dir (or --out)
 -- and exits with the recorder's status (docs/recording.md); the flags are
 -- then the recorder's, not a load run's.
@@ -62,8 +69,10 @@ local function session_of(ctx)
   return s
 end
 
-local function call(ctx, s, tool, args)
-  local r = s:call(tool, args, { auth_token = ctx.persona.token })
+local ROBOTS_BLOCKED = { "ROBOTS_BLOCKED" }
+
+local function call(ctx, s, tool, args, expect)
+  local r = s:call(tool, args, { auth_token = ctx.persona.token, expect = expect })
   blockpage.count_result(tool, r) -- a bot block, CAPTCHA or paywall returned as content
   return r
 end
@@ -83,7 +92,7 @@ end
 local TASKS = {
   -- The Python harness's fixed sequence (reference §8.2).
   structure_then_content = function(ctx, s, url)
-    call(ctx, s, "get_structure", { url = url })
+    call(ctx, s, "get_structure", { url = url }, ctx.robots_disallowed[url] and ROBOTS_BLOCKED)
     local sid = content_session(ctx, s, url)
     if sid then session_reads(ctx, s, sid) end
   end,
@@ -175,8 +184,10 @@ return {
     local shared = {}
     if o.mode == "fixture" then
       shared.site, shared.urls = target.serve_fixtures(o.fixtures_dir)
+      shared.robots_disallowed = shared.site.robots_disallowed
     else
       shared.urls = o.target_url and { o.target_url } or read_sites(o.sites_file)
+      shared.robots_disallowed = {} -- live sites: declare with --expect
     end
     if o.protocol == "mcp" then
       shared.mcp_url, shared.sessions = tgt:start(ctx).url, {}
@@ -188,6 +199,12 @@ return {
     if ctx.mcp_url then return mcp_iteration(ctx) end
     sim.http.get(ctx.rng:pick(ctx.urls), { timeout = ctx.options.timeout })
   end,
+
+  thresholds = {
+    script_errors = "== 0",
+    error_rate = "< 1%",
+    ["successes{tool=*}"] = "> 0",
+  },
 
   teardown = function(ctx)
     for _, s in ipairs(ctx.sessions or {}) do pcall(s.close, s, { timeout = 2 }) end

@@ -47,15 +47,29 @@ int gs_fs_stat(const char *path, gs_fs_stat_t *st);
  * target); GS_ENOENT when it is missing, GS_EIO for a non-empty directory. */
 int gs_fs_remove(const char *path);
 
+/* How gs_fs_write_atomic writes. */
+enum {
+  GS_FS_DURABLE = 1 /* fsync the file before the rename and its directory after it */
+};
+
 /* Replaces `path` with data[0..len) atomically: the bytes go to a hidden
- * temporary file in the same directory (".<name>.<random>.tmp", mode 0644
- * under the umask), which is then renamed over `path`, so a concurrent
- * reader sees the old or the new content, never a mix. Not fsync'ed: it is
- * atomic against readers, not durable across a power loss. On failure the
- * temporary file is removed and `path` is unchanged. When st is not NULL it
- * receives the new file's mtime and size (taken before the rename, so a
- * writer racing after it cannot be mistaken for this one). */
-int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st);
+ * temporary file in the same directory (".<name>.<pid>.<random>.tmp", mode
+ * 0644 under the umask), which is then renamed over `path`, so a concurrent
+ * reader sees the old or the new content, never a mix. Without
+ * GS_FS_DURABLE in flags it is atomic against readers, not durable across a
+ * power loss; with it the file is fsync'ed before the rename and the
+ * directory after it. On failure the temporary file is removed and `path`
+ * is unchanged. When st is not NULL it receives the new file's mtime and
+ * size (taken before the rename, so a writer racing after it cannot be
+ * mistaken for this one). */
+int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st,
+                       int flags);
+
+/* Removes the temporary files that gs_fs_write_atomic left next to `path`
+ * when its process died between creating and renaming one (SIGKILL, power
+ * loss): those whose pid is no longer a live process. Sets *removed (when
+ * not NULL) to how many went. A missing directory is success. */
+int gs_fs_sweep_temps(const char *path, int *removed);
 
 /* Calls cb with the name of each entry of directory `dir` (all entries,
  * dot files included, "." and ".." excluded), in readdir order; the name is

@@ -118,39 +118,68 @@ end
 local convert
 
 -- A repeatable flag: each value converted by the rule, collected in an array.
-local function convert_each(key, rule, raws)
+local function convert_each(label, rule, raws)
   local one = { type = rule.type, values = rule.values, min = rule.min, above = rule.above }
   local out = {}
-  for i, r in ipairs(raws) do out[i] = convert(key, one, r) end
+  for i, r in ipairs(raws) do out[i] = convert(label, one, r) end
   return out
 end
 
-convert = function(key, rule, raw)
+local NUMERIC = { number = true, integer = true, duration = true }
+
+-- A value already typed (an option default written in Lua): numbers for
+-- numeric rules (durations in seconds), booleans for boolean ones.
+local function typed(rule, raw)
+  local t = type(raw)
+  if t == "number" and NUMERIC[rule.type] then
+    if raw ~= raw then return nil, "must be a number" end
+    if rule.type == "integer" and raw ~= floor(raw) then return nil, "must be a whole number" end
+    return raw
+  end
+  if t == "boolean" and rule.type == "boolean" then return raw end
+  return nil, ("must be %s"):format(rule.type == "duration" and "a duration (e.g. 30s) or seconds"
+    or "a " .. rule.type)
+end
+
+-- `label` names the flag (--name) or the option in messages.
+convert = function(label, rule, raw)
   if rule.repeatable then
-    return convert_each(key, rule, type(raw) == "table" and raw or { raw })
+    return convert_each(label, rule, type(raw) == "table" and raw or { raw })
   end
   if type(raw) == "table" then
-    M.usage_error(("%s given more than once"):format(flag_name(key)))
+    M.usage_error(("%s given more than once"):format(label))
   end
-  local conv = CONVERT[rule.type]
   if rule.type == "enum" then
     for _, allowed in ipairs(rule.values) do
       if raw == allowed then return raw end
     end
     M.usage_error(("%s must be one of %s, got '%s'")
-      :format(flag_name(key), concat(rule.values, ", "), tostring(raw)))
+      :format(label, concat(rule.values, ", "), tostring(raw)))
   end
-  local v, why = conv(raw)
+  local v, why
+  if type(raw) == "string" or raw == true then
+    v, why = CONVERT[rule.type](raw)
+  else
+    v, why = typed(rule, raw)
+  end
   if v == nil then
-    M.usage_error(("%s %s, got '%s'"):format(flag_name(key), why, tostring(raw)))
+    M.usage_error(("%s %s, got '%s'"):format(label, why, tostring(raw)))
   end
   if rule.min and v < rule.min then
-    M.usage_error(("%s must be >= %s, got %s"):format(flag_name(key), rule.min, raw))
+    M.usage_error(("%s must be >= %s, got %s"):format(label, rule.min, tostring(raw)))
   end
   if rule.above and v <= rule.above then
-    M.usage_error(("%s must be > %s, got %s"):format(flag_name(key), rule.above, raw))
+    M.usage_error(("%s must be > %s, got %s"):format(label, rule.above, tostring(raw)))
   end
   return v
+end
+
+--- A default given in Lua (a scenario's `options`) converted by the flag's
+-- rule: what the flag accepts as text ("8s", "4") is accepted, and typed
+-- values (8, true) too; anything else is the flag's usage error, with
+-- `label` (e.g. "scenarios/x.lua: option 'duration'") naming it.
+function M.convert_default(label, rule, value)
+  return convert(label, rule, value)
 end
 
 --- Validates flags against spec {name = {type=, default=, min=, above=,
@@ -167,7 +196,7 @@ function M.options(flags, spec)
     if not rule then
       M.usage_error(("unknown flag %s (accepted: %s)"):format(flag_name(k), describe(spec)))
     end
-    out[k] = convert(k, rule, raw)
+    out[k] = convert(flag_name(k), rule, raw)
   end
   for k, rule in pairs(spec) do
     if out[k] == nil and rule.default ~= nil then out[k] = rule.default end

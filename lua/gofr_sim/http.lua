@@ -1,7 +1,7 @@
 --- sim.http: HTTP requests from personas (libcurl multi on the engine's loop).
 --
 -- sim.http.request{method=, url=, headers=, body=, timeout=, connect_timeout=,
---                  follow_redirects=, max_redirects=, max_body=, retry=}
+--                  follow_redirects=, max_redirects=, max_body=, retry=, expect=}
 --   -> {status=, headers= (lower-case keys), body=, url=, redirects=, reused=,
 --       timings={dns=, connect=, tls=, ttfb=, total=}, attempts=, retries=}
 --   or nil, err_type, message  (err_type: network_timeout, network_connect,
@@ -11,6 +11,7 @@ local core = require "gofr_sim.core"
 local check = require "gofr_sim.check"
 local metrics = require "gofr_sim.metrics"
 local blockpage = require "gofr_sim.blockpage"
+local expect = require "gofr_sim.expect"
 
 local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
 local floor, min, random = math.floor, math.min, math.random
@@ -29,6 +30,7 @@ local OPTION_TYPES = {
   max_body = "number",
   path_as_is = "boolean",
   retry = "table|boolean",
+  expect = "table", -- expected outcomes (gofr_sim.expect), e.g. { 404 }
 }
 
 local fail = check.fail
@@ -192,9 +194,10 @@ end
 
 -- Records the request as tool "http.<method>" (retries included), tagged with
 -- the persona and, on failure, the error type; counts the response's bytes
--- (http.bytes{tool=}) and media type (http.content_type{tool=,type=});
+-- (http.bytes{tool=}) and media type (http.content_type{tool=,type=}); an
+-- outcome the call (decl) or its persona expects is tagged expected=true;
 -- passes the results through.
-local function record(method, started, res, err_type, msg)
+local function record(method, decl, started, res, err_type, msg)
   local tool = tool_names[method]
   if not tool then
     tool = "http." .. method:lower()
@@ -202,8 +205,11 @@ local function record(method, started, res, err_type, msg)
   end
   local elapsed = core.now() - started
   local error_type = res and response_error(res) or err_type
+  local expected = expect.judge(tool, error_type, decl, msg, res and res.status)
   local reg = metrics.current
-  reg:record(tool, elapsed, metrics.with_persona_tags { tool = tool, error_type = error_type })
+  reg:record(tool, elapsed, metrics.with_persona_tags {
+    tool = tool, error_type = error_type, expected = expected and "true" or nil,
+  })
   if res then
     reg:count("http.bytes", #(res.body or ""), { tool = tool })
     reg:count("http.content_type", 1, { tool = tool, type = media_type(res.headers["content-type"]) })
@@ -219,13 +225,13 @@ end
 -- Every request is recorded in sim.metrics (see docs/api.md).
 function M.request(opts)
   local o = normalise("sim.http.request", opts)
-  local retry = o.retry
-  o.retry = nil
+  local retry, decl = o.retry, o.expect and expect.compile_call("sim.http.request", o.expect)
+  o.retry, o.expect = nil, nil
   local started = core.now()
   if retry then
-    return record(o.method, started, with_retry(o, retry_policy("sim.http.request", retry)))
+    return record(o.method, decl, started, with_retry(o, retry_policy("sim.http.request", retry)))
   end
-  return record(o.method, started, core.http_request(o))
+  return record(o.method, decl, started, core.http_request(o))
 end
 
 local function with_url(fname, url, opts, method, body)

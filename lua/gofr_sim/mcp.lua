@@ -19,6 +19,7 @@
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.check"
 local metrics = require "gofr_sim.metrics"
+local expect = require "gofr_sim.expect"
 local json = require("cjson.safe").new()
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
@@ -455,11 +456,13 @@ function M.decode_result(result)
 end
 
 local metric_names = {} -- tool -> "mcp.<tool>"
-local CALL_OPTIONS = { auth_token = "string", timeout = "number" }
+local CALL_OPTIONS = { auth_token = "string", timeout = "number", expect = "table" }
 
 --- session:call(tool, args, opts) -> result table (see the module comment).
 -- opts.auth_token is added to the arguments as `auth_token` (omitted when
--- nil); opts.timeout overrides the session's. Records `mcp.<tool>`.
+-- nil); opts.timeout overrides the session's; opts.expect lists the
+-- outcomes this call expects (gofr_sim.expect: r.expected is then true for
+-- an expected error). Records `mcp.<tool>`.
 function Session:call(tool, args, opts)
   check_open(self, "session:call")
   if type(tool) ~= "string" or tool == "" then
@@ -469,6 +472,7 @@ function Session:call(tool, args, opts)
     fail("session:call", "args must be a table or nil, got " .. type(args))
   end
   opts = check_options("session:call", opts, CALL_OPTIONS)
+  local decl = opts.expect and expect.compile_call("session:call", opts.expect)
   local arguments = args or {}
   if opts.auth_token ~= nil then
     arguments = {}
@@ -489,8 +493,11 @@ function Session:call(tool, args, opts)
   else
     r = { ok = false, error_type = err_type, message = msg, code = code, is_error = false }
   end
-  metrics.current:record(name, core.now() - started,
-    metrics.with_persona_tags { tool = name, error_type = r.error_type })
+  local elapsed = core.now() - started
+  r.expected = expect.judge(name, r.error_type, decl, r.message)
+  metrics.current:record(name, elapsed, metrics.with_persona_tags {
+    tool = name, error_type = r.error_type, expected = r.expected and "true" or nil,
+  })
   return r
 end
 

@@ -1,9 +1,11 @@
 --- sim.metrics: the series registry.
 --
 -- A series is one (name, tags) pair: a latency histogram (C, HDR-style) plus
--- a count, an error count and counts by error type. Tags are strings; the
--- reserved ones are `tool`, `persona` and `error_type` (a sample with an
--- error_type is an error). Every sim.http request records itself as
+-- a count, an error count and counts by error type, and the same for
+-- expected outcomes. Tags are strings; the reserved ones are `tool`,
+-- `persona`, `error_type` (a sample with an error_type is an error) and
+-- `expected` (with an error_type: an expected outcome, counted apart and not
+-- an error: gofr_sim.expect). Every sim.http request records itself as
 -- name = tool = "http.<method>"; scenarios record their own samples, counters
 -- and checks. Reports and thresholds read series back through aggregate().
 --
@@ -12,7 +14,7 @@
 --   reg:count("cache_hits", 1, { persona = "apac" })
 --   reg:check("status is 200", res.status == 200)
 --   local agg = reg:aggregate { tool = "http.get" }   -- merged over everything else
---   agg.hist:percentile(95), agg.count, agg.errors, agg.error_types
+--   agg.hist:percentile(95), agg.count, agg.errors, agg.error_types, agg.expected
 local core = require "gofr_sim.core"
 
 local pairs, type, tostring, error, setmetatable = pairs, type, tostring, error, setmetatable
@@ -32,10 +34,10 @@ function M.new(clock)
     checks = {},     -- name -> {name=, passes=, fails=}
     clock = clock or core.now,
     started = nil,   -- clock() of the first sample: second 0 of the timeseries
-    seconds = {},    -- [i] = {requests=, errors=, p50=, p95=, p99=} for second i-1 since
+    seconds = {},    -- [i] = {requests=, errors=, expected=, p50=, p95=, p99=} for second i-1 since
                      -- started; the percentiles (seconds) are set when the second is sealed
     live = nil,      -- the histogram of the newest second, reused second after second
-    total_requests = 0, total_errors = 0, -- tool-tagged samples so far
+    total_requests = 0, total_errors = 0, total_expected = 0, -- tool-tagged samples so far
   }, Registry)
 end
 
@@ -65,7 +67,7 @@ function Registry:series_for(name, tags)
   local s = self.series[key]
   if not s then
     s = { key = key, name = name, tags = copy_tags(tags), hist = core.hist_new(),
-          count = 0, errors = 0, error_types = {} }
+          count = 0, errors = 0, error_types = {}, expected = 0, expected_types = {} }
     self.series[key] = s
   end
   return s
@@ -88,7 +90,7 @@ function Registry:second(t)
   local seconds = self.seconds
   if i > #seconds then
     if self.live and #seconds > 0 then seal(seconds[#seconds], self.live) end
-    for j = #seconds + 1, i do seconds[j] = { requests = 0, errors = 0 } end
+    for j = #seconds + 1, i do seconds[j] = { requests = 0, errors = 0, expected = 0 } end
   end
   self.live = self.live or core.hist_new()
   return seconds[#seconds]
@@ -100,8 +102,9 @@ function Registry:seal()
 end
 
 --- Records one sample of `seconds` under name and tags. A tags.error_type
--- makes it an error. Samples with a `tool` tag (requests, tool calls) also
--- feed the per-second timeseries.
+-- makes it an error, unless tags.expected is set: then it is an expected
+-- outcome. Samples with a `tool` tag (requests, tool calls) also feed the
+-- per-second timeseries.
 function Registry:record(name, seconds, tags)
   check_name("sim.metrics.record", name)
   if type(seconds) ~= "number" or seconds ~= seconds then
@@ -111,7 +114,11 @@ function Registry:record(name, seconds, tags)
   s.hist:record(seconds)
   s.count = s.count + 1
   local err = tags and tags.error_type
-  if err then
+  local expected = err and tags.expected
+  if expected then
+    s.expected = s.expected + 1
+    s.expected_types[err] = (s.expected_types[err] or 0) + 1
+  elseif err then
     s.errors = s.errors + 1
     s.error_types[err] = (s.error_types[err] or 0) + 1
   end
@@ -119,7 +126,10 @@ function Registry:record(name, seconds, tags)
   self.total_requests = self.total_requests + 1
   local sec = self:second(self.clock())
   sec.requests = sec.requests + 1
-  if err then
+  if expected then
+    sec.expected = sec.expected + 1
+    self.total_expected = self.total_expected + 1
+  elseif err then
     sec.errors = sec.errors + 1
     self.total_errors = self.total_errors + 1
   end
@@ -196,16 +206,19 @@ end
 
 --- Merges every series matching filter (tag = value pairs, a value of true
 -- meaning "has the tag"; "name" matches the series name; an empty filter
--- matches all) into
--- {hist=, count=, errors=, error_types=, series=n}. hist is a new histogram.
+-- matches all) into {hist=, count=, errors=, error_types=, expected=,
+-- expected_types=, series=n}. hist is a new histogram.
 function Registry:aggregate(filter)
-  local agg = { hist = core.hist_new(), count = 0, errors = 0, error_types = {}, series = 0 }
+  local agg = { hist = core.hist_new(), count = 0, errors = 0, error_types = {}, expected = 0,
+                expected_types = {}, series = 0 }
   for _, s in pairs(self.series) do
     if matches(s, filter or {}) then
       agg.hist:merge(s.hist)
       agg.count = agg.count + s.count
       agg.errors = agg.errors + s.errors
+      agg.expected = agg.expected + s.expected
       for t, n in pairs(s.error_types) do agg.error_types[t] = (agg.error_types[t] or 0) + n end
+      for t, n in pairs(s.expected_types) do agg.expected_types[t] = (agg.expected_types[t] or 0) + n end
       agg.series = agg.series + 1
     end
   end

@@ -16,6 +16,7 @@
 local jwt = require "gofr_sim.jwt"
 local cli = require "gofr_sim.cli"
 local json = require "gofr_sim.json"
+local expect = require "gofr_sim.expect"
 
 local type, pairs, ipairs, tostring, error, setmetatable, pcall =
   type, pairs, ipairs, tostring, error, setmetatable, pcall
@@ -107,12 +108,33 @@ local function keys_list(t)
   return concat(t, ", ")
 end
 
-local GROUP_KEYS = { "count", "token", "rate", "tasks" }
-local GROUP_KEY_SET = { count = true, token = true, rate = true, tasks = true }
+local GROUP_KEYS = { "count", "token", "rate", "tasks", "expect" }
+local GROUP_KEY_SET = { count = true, token = true, rate = true, tasks = true, expect = true }
 
 -- Validates the decoded document; raises {mix_error = "path: message"}.
 local function bad(parts, msg)
   error({ mix_error = (#parts > 0 and path_of(parts) .. ": " or "") .. msg }, 0)
+end
+
+-- A group's "expect": an array of outcomes, or an object tool -> array
+-- (gofr_sim.expect), compiled with the group's name as its label.
+local function check_expect(name, raw)
+  local plain
+  if json.is_array(raw) then
+    plain = {}
+    for i, o in ipairs(raw) do plain[i] = o end
+  elseif is_object(raw) then
+    plain = {}
+    for tool, list in json.pairs(raw) do
+      plain[tool] = json.is_array(list) and { unpack(list) } or list
+    end
+  else
+    bad({ "groups", name, "expect" }, "expected an array of outcomes like [\"AUTH_ERROR\"] or an "
+      .. "object of tool -> outcomes like {\"get_content\": [\"AUTH_ERROR\"]}, got " .. show(raw))
+  end
+  local ok, scope = pcall(expect.compile_scope, plain, path_of({ "groups", name, "expect" }), name)
+  if not ok then bad({}, scope) end
+  return scope
 end
 
 local function check_group(name, raw)
@@ -193,6 +215,8 @@ local function check_group(name, raw)
     end
     group.tasks = list
   end
+
+  if v.expect ~= nil then group.expect = check_expect(name, v.expect) end
   return group
 end
 
@@ -264,7 +288,8 @@ end
 --- The personas of a mix, in file order: {id = 1.., name = group name,
 -- index = 1.. within the group, token_name = token or nil (anonymous),
 -- rate = number or nil (use the run's rate), tasks = {{name=, weight=}, ...}
--- or nil (DEFAULT_TASK)}.
+-- or nil (DEFAULT_TASK), expect = the group's compiled expected outcomes
+-- (gofr_sim.expect) or nil}.
 function M.expand(mix)
   if type(mix) ~= "table" or type(mix.groups) ~= "table" then
     error("personas.expand: expected a mix from load_mix", 2)
@@ -273,7 +298,7 @@ function M.expand(mix)
   for _, g in ipairs(mix.groups) do
     for i = 1, g.count do
       out[#out + 1] = { id = #out + 1, name = g.name, index = i, token_name = g.token,
-                        rate = g.rate, tasks = g.tasks }
+                        rate = g.rate, tasks = g.tasks, expect = g.expect }
     end
   end
   return out

@@ -77,18 +77,25 @@ end
 -- Aggregates (AGG)
 ---------------------------------------------------------------------------
 
--- The report form of one aggregate: the Python harness's keys plus p90,
--- p99.9, stddev and the encoded histogram (which merge reads back).
-local function agg_table(hist, count, errors, error_types)
+-- The report form of one aggregate (acc: hist, count, errors, error_types,
+-- expected, expected_types): the Python harness's keys plus p90, p99.9,
+-- stddev, the expected outcomes (apart from the errors: error_count and
+-- error_rate_pct count unexpected errors only) and the encoded histogram
+-- (which merge reads back).
+local function agg_table(acc)
+  local hist, count, errors = acc.hist, acc.count, acc.errors
   local a = {
     count = count,
     error_count = errors,
     error_rate_pct = count > 0 and round(errors * 100 / count, 2) or 0,
     error_types = {},
+    expected_count = acc.expected,
+    expected_types = {},
     sample_size = count,
     histogram = hist:encode(),
   }
-  for t, n in pairs(error_types) do a.error_types[t] = n end
+  for t, n in pairs(acc.error_types) do a.error_types[t] = n end
+  for t, n in pairs(acc.expected_types) do a.expected_types[t] = n end
   local empty = hist:count() == 0
   a.min_ms = empty and NULL or ms(hist:min())
   a.max_ms = empty and NULL or ms(hist:max())
@@ -102,14 +109,22 @@ end
 
 -- An accumulator for one aggregate while building: hist, counts, types.
 local function new_acc()
-  return { hist = core.hist_new(), count = 0, errors = 0, error_types = {} }
+  return { hist = core.hist_new(), count = 0, errors = 0, error_types = {}, expected = 0,
+           expected_types = {} }
 end
 
-local function acc_add(acc, hist, count, errors, error_types)
-  acc.hist:merge(hist)
-  acc.count = acc.count + count
-  acc.errors = acc.errors + errors
-  for t, n in pairs(error_types) do acc.error_types[t] = (acc.error_types[t] or 0) + n end
+local function add_types(into, from)
+  for t, n in pairs(from) do into[t] = (into[t] or 0) + n end
+end
+
+-- Adds a series (or another accumulator) to acc.
+local function acc_add(acc, s)
+  acc.hist:merge(s.hist)
+  acc.count = acc.count + s.count
+  acc.errors = acc.errors + s.errors
+  acc.expected = acc.expected + s.expected
+  add_types(acc.error_types, s.error_types)
+  add_types(acc.expected_types, s.expected_types)
 end
 
 local function acc_for(map, key)
@@ -123,9 +138,7 @@ end
 
 local function finish(map)
   local out = {}
-  for k, acc in pairs(map) do
-    out[k] = agg_table(acc.hist, acc.count, acc.errors, acc.error_types)
-  end
+  for k, acc in pairs(map) do out[k] = agg_table(acc) end
   return out
 end
 
@@ -147,20 +160,19 @@ local function metrics_section(reg)
   -- Sorted, so every merge happens in the same order on every run.
   for _, key in ipairs(sorted_keys(reg.series)) do
     local s = reg.series[key]
-    local hist, count, errors, types = s.hist, s.count, s.errors, s.error_types
-    by_series[key] = agg_table(hist, count, errors, types)
+    by_series[key] = agg_table(s)
     local tool = s.tags.tool
     if tool then
       -- Like the Python harness, a sample without a persona is persona "default".
       local persona = s.tags.persona or "default"
-      acc_add(overall, hist, count, errors, types)
-      acc_add(acc_for(by_tool, tool), hist, count, errors, types)
-      acc_add(acc_for(by_tool_persona, tool .. "::" .. persona), hist, count, errors, types)
-      acc_add(acc_for(by_persona, persona), hist, count, errors, types)
+      acc_add(overall, s)
+      acc_add(acc_for(by_tool, tool), s)
+      acc_add(acc_for(by_tool_persona, tool .. "::" .. persona), s)
+      acc_add(acc_for(by_persona, persona), s)
     end
   end
   return {
-    overall = agg_table(overall.hist, overall.count, overall.errors, overall.error_types),
+    overall = agg_table(overall),
     by_tool = finish(by_tool),
     by_tool_persona = finish(by_tool_persona),
     by_persona = finish(by_persona),
@@ -175,6 +187,7 @@ local function timeseries_entry(second, sec)
     second = second,
     requests = sec.requests,
     errors = sec.errors,
+    expected = sec.expected or 0,
     p50_ms = sec.p50 and ms(sec.p50) or NULL,
     p95_ms = sec.p95 and ms(sec.p95) or NULL,
     p99_ms = sec.p99 and ms(sec.p99) or NULL,
@@ -207,10 +220,18 @@ local function thresholds_section(list)
   return out
 end
 
+-- The report form of a verdict (gofr_sim.verdict), or null.
+local function verdict_section(v)
+  if v == nil then return NULL end
+  local problems = M.array()
+  for i, p in ipairs(v.problems or {}) do problems[i] = { rule = p.rule, message = p.message } end
+  return { ok = v.ok, healthy = v.healthy, line = v.line, problems = problems }
+end
+
 --- Builds the report table of one run. run = {registry=, config=,
 -- started_at=, duration=, interrupted=, signal=, iterations=,
--- dropped_iterations=, script_errors=, thresholds=}; only registry is
--- required. Raises on a malformed run (the error names the field).
+-- dropped_iterations=, script_errors=, thresholds=, verdict=}; only
+-- registry is required. Raises on a malformed run (the error names the field).
 function M.build(run)
   if type(run) ~= "table" then
     error("report.build: expected a run table, got " .. type(run), 2)
@@ -227,6 +248,7 @@ function M.build(run)
   check_field(run, "dropped_iterations", "number", true)
   check_field(run, "script_errors", "number", true)
   check_field(run, "thresholds", "table", true)
+  check_field(run, "verdict", "table", true)
   local duration = run.duration or 0
   if duration < 0 or duration ~= duration then
     error("report.build: run.duration must be >= 0 seconds, got " .. tostring(duration), 2)
@@ -256,6 +278,7 @@ function M.build(run)
       duration_seconds = duration,
       request_count = overall.count,
       error_count = overall.errors,
+      expected_count = overall.expected,
       throughput_rps = duration > 0 and round(overall.count / duration, 3) or 0,
       iterations = run.iterations or 0,
       dropped_iterations = run.dropped_iterations or 0,
@@ -267,6 +290,7 @@ function M.build(run)
     counters = counters,
     checks = checks_section(reg.checks or {}),
     thresholds = thresholds_section(run.thresholds),
+    verdict = verdict_section(run.verdict),
     timeseries = timeseries,
   }
 end
@@ -394,31 +418,39 @@ end
 -- write
 ---------------------------------------------------------------------------
 
-local function shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
+-- The system's reason from a core.fs_* message "<path>: <reason>".
+local function reason(msg)
+  return (tostring(msg):gsub("^.*: ", ""))
 end
 
--- io.open's message without the "<path>: " it starts with.
-local function why(msg, path)
-  msg = tostring(msg)
-  if msg:sub(1, #path + 2) == path .. ": " then return msg:sub(#path + 3) end
-  return msg
+local function parent_dir(path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir == "" then return "/" end
+  return dir
 end
 
-local function unique_suffix()
-  local pid
-  local f = io.open("/proc/self/stat", "r")
-  if f then
-    pid = f:read("*n")
-    f:close()
+--- Whether a report can be written at `path` (checked before a run, so an
+-- unwritable --output/--html/--junit is a usage error up front, not a lost
+-- report): its directory exists or can be made and takes a new file, and
+-- path is not a directory. -> true | nil, message naming the path.
+function M.check_writable(path)
+  if type(path) ~= "string" or path == "" then return nil, "needs a file path" end
+  local st = core.fs_stat(path)
+  local dir = parent_dir(path)
+  if st and core.fs_list(path) then return nil, ("'%s' is a directory"):format(path) end
+  if dir then
+    local ok, _, msg = core.fs_mkdirs(dir)
+    if not ok then return nil, ("cannot create directory '%s': %s"):format(dir, reason(msg)) end
   end
-  local addr = tostring({}):match("0x(%x+)") or ""
-  return ("%s.%s%d"):format(pid or "0", addr, floor(os.clock() * 1e6))
+  local probe = (dir and dir .. "/" or "") .. ".gofr-sim-probe." .. tostring({}):match("0x(%x+)")
+  local ok, _, msg = core.fs_create_excl(probe, "")
+  if not ok then return nil, ("cannot write in '%s': %s"):format(dir or ".", reason(msg)) end
+  core.fs_remove(probe)
+  return true
 end
 
---- Writes tbl as JSON (plus a newline) to path, atomically: into a temporary
--- file next to it, then renamed over it. Creates missing parent directories.
--- -> true | nil, message (the message names the path).
+--- Writes tbl as JSON (plus a newline) to path, atomically and durably
+-- (report.write_text). -> true | nil, message (the message names the path).
 function M.write(path, tbl)
   if type(path) ~= "string" or path == "" then
     error("report.write: path must be a non-empty string, got " .. tostring(path), 2)
@@ -426,32 +458,20 @@ function M.write(path, tbl)
   return M.write_text(path, M.encode(tbl) .. "\n")
 end
 
---- Writes `text` to `path` the way report.write does (atomically, creating
--- parent directories): true, or nil and a message. Used for the HTML report.
+--- Writes `text` to `path`: missing parent directories are made; the bytes
+-- go to a temporary file next to it, fsync'ed, renamed over path, and the
+-- directory fsync'ed, so a crash or SIGKILL leaves the old file or the new
+-- one; temporary files that killed writers left there are removed first.
+-- true, or nil and a message. Used for every report (JSON, HTML, JUnit).
 function M.write_text(path, text)
-  local tmp = path .. ".tmp." .. unique_suffix()
-  local f, err = io.open(tmp, "wb")
-  if not f then
-    local dir = path:match("^(.*)/[^/]*$")
-    if dir and dir ~= "" then
-      os.execute("mkdir -p -- " .. shell_quote(dir) .. " 2>/dev/null")
-      f, err = io.open(tmp, "wb")
-    end
-    if not f then
-      return nil, ("cannot write report '%s': %s"):format(path, why(err, tmp))
-    end
+  local dir = parent_dir(path)
+  if dir then
+    local ok, _, msg = core.fs_mkdirs(dir)
+    if not ok then return nil, ("cannot write report '%s': %s"):format(path, reason(msg)) end
   end
-  local ok, werr = f:write(text)
-  local cok, cerr = f:close()
-  if not ok or not cok then
-    os.remove(tmp)
-    return nil, ("cannot write report '%s': %s"):format(path, why(werr or cerr, tmp))
-  end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then
-    os.remove(tmp)
-    return nil, ("cannot write report '%s': %s"):format(path, why(rerr, tmp))
-  end
+  core.fs_sweep_temps(path)
+  local ok, _, msg = core.fs_write_atomic(path, text, true)
+  if not ok then return nil, ("cannot write report '%s': %s"):format(path, reason(msg)) end
   return true
 end
 
@@ -494,17 +514,25 @@ local function decode_hist(encoded, where)
   return h
 end
 
--- Merges one AGG (from report `label`) into acc.
+-- Adds the counts of a report's type map a[key] (absent: none) to into.
+local function merge_types(into, a, key, where)
+  local types = a[key]
+  if types ~= nil and type(types) ~= "table" then refuse("%s.%s must be an object", where, key) end
+  for t, n in pairs(types or {}) do
+    into[t] = (into[t] or 0) + num(n, where .. "." .. key .. "." .. t)
+  end
+end
+
+-- Merges one AGG (from report `label`) into acc. Reports from before
+-- expected outcomes existed have no expected_count: none.
 local function merge_agg(acc, a, where)
   if type(a) ~= "table" then refuse("%s must be an object", where) end
   acc.hist:merge(decode_hist(a.histogram, where))
   acc.count = acc.count + num(a.count, where .. ".count")
   acc.errors = acc.errors + num(a.error_count, where .. ".error_count")
-  local types = a.error_types
-  if types ~= nil and type(types) ~= "table" then refuse("%s.error_types must be an object", where) end
-  for t, n in pairs(types or {}) do
-    acc.error_types[t] = (acc.error_types[t] or 0) + num(n, where .. ".error_types." .. t)
-  end
+  acc.expected = acc.expected + num(a.expected_count or 0, where .. ".expected_count")
+  merge_types(acc.error_types, a, "error_types", where)
+  merge_types(acc.expected_types, a, "expected_types", where)
 end
 
 local AGG_MAPS = { "by_tool", "by_tool_persona", "by_persona", "series" }
@@ -527,7 +555,7 @@ local function merge_metrics(list)
       end
     end
   end
-  local out = { overall = agg_table(overall.hist, overall.count, overall.errors, overall.error_types) }
+  local out = { overall = agg_table(overall) }
   for _, name in ipairs(AGG_MAPS) do out[name] = finish(maps[name]) end
   return out
 end
@@ -545,12 +573,13 @@ local function merge_timeseries(list)
       local s = num(e.second, where .. ".second")
       local acc = by_second[s]
       if not acc then
-        acc = { requests = 0, errors = 0, weight = 0, p50 = 0, p95 = 0, p99 = 0 }
+        acc = { requests = 0, errors = 0, expected = 0, weight = 0, p50 = 0, p95 = 0, p99 = 0 }
         by_second[s] = acc
       end
       local n = num(e.requests, where .. ".requests")
       acc.requests = acc.requests + n
       acc.errors = acc.errors + num(e.errors, where .. ".errors")
+      acc.expected = acc.expected + num(e.expected or 0, where .. ".expected")
       if n > 0 and e.p50_ms ~= NULL then
         acc.weight = acc.weight + n
         for _, p in ipairs({ "p50", "p95", "p99" }) do
@@ -562,10 +591,10 @@ local function merge_timeseries(list)
   end
   local out = M.array()
   for s = 0, last do
-    local acc = by_second[s] or { requests = 0, errors = 0, weight = 0 }
+    local acc = by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 }
     local w = acc.weight
     out[#out + 1] = timeseries_entry(s, {
-      requests = acc.requests, errors = acc.errors,
+      requests = acc.requests, errors = acc.errors, expected = acc.expected,
       p50 = w > 0 and acc.p50 / w or nil, p95 = w > 0 and acc.p95 / w or nil,
       p99 = w > 0 and acc.p99 / w or nil,
     })
@@ -636,8 +665,8 @@ local function merge_all(list)
   local config = deep_copy(type(first.report.config) == "table" and first.report.config or {})
   local consumers, started_at, interrupted, signal, merged_from = nil, nil, false, NULL, 0
   local duration = 0
-  local sums = { request_count = 0, error_count = 0, iterations = 0, dropped_iterations = 0,
-                 script_errors = 0 }
+  local sums = { request_count = 0, error_count = 0, expected_count = 0, iterations = 0,
+                 dropped_iterations = 0, script_errors = 0 }
   for _, item in ipairs(list) do
     local r, res = item.report, item.report.result
     local c = type(r.config) == "table" and r.config.consumers
@@ -666,6 +695,7 @@ local function merge_all(list)
       duration_seconds = duration,
       request_count = sums.request_count,
       error_count = sums.error_count,
+      expected_count = sums.expected_count,
       -- Shards run side by side, so the merged run lasted as long as the longest.
       throughput_rps = duration > 0 and round(sums.request_count / duration, 3) or 0,
       iterations = sums.iterations,
@@ -678,6 +708,7 @@ local function merge_all(list)
     counters = merge_counters(list),
     checks = merge_checks(list),
     thresholds = merge_thresholds(first),
+    verdict = NULL, -- judged on one run's numbers, like the thresholds
     timeseries = merge_timeseries(list),
   }
 end
@@ -743,20 +774,34 @@ local function cell_ms(v)
   return format("%.2f", v)
 end
 
-local function agg_row(name, a)
-  return { name, cell(a.count), cell(a.error_count), cell_ms(a.p50_ms), cell_ms(a.p95_ms),
-           cell_ms(a.p99_ms), cell_ms(a.max_ms) }
+-- One row; the "expected" column only when the run had expected outcomes.
+local function agg_row(name, a, with_expected)
+  local row = { name, cell(a.count), cell(a.error_count) }
+  if with_expected then row[#row + 1] = cell(a.expected_count or 0) end
+  for _, k in ipairs({ "p50_ms", "p95_ms", "p99_ms", "max_ms" }) do row[#row + 1] = cell_ms(a[k]) end
+  return row
 end
 
-local function agg_table_text(title, map, overall)
-  local rows = { { title, "count", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms" } }
-  for _, k in ipairs(sorted_keys(map or {})) do rows[#rows + 1] = agg_row(k, map[k]) end
-  if overall then rows[#rows + 1] = agg_row("all", overall) end
+local function agg_table_text(title, map, overall, with_expected)
+  local rows = { { title, "count", "errors" } }
+  if with_expected then rows[1][#rows[1] + 1] = "expected" end
+  for _, h in ipairs({ "p50 ms", "p95 ms", "p99 ms", "max ms" }) do rows[1][#rows[1] + 1] = h end
+  for _, k in ipairs(sorted_keys(map or {})) do rows[#rows + 1] = agg_row(k, map[k], with_expected) end
+  if overall then rows[#rows + 1] = agg_row("all", overall, with_expected) end
   return table_text(rows, 1)
 end
 
+-- "auth_error 5, robots_blocked 12" of a type -> count map, or nil when empty.
+local function types_line(types)
+  local names = sorted_keys(types or {})
+  if #names == 0 then return nil end
+  for i, t in ipairs(names) do names[i] = ("%s %s"):format(t, cell(types[t])) end
+  return concat(names, ", ")
+end
+
 --- A plain-text summary of a report for the terminal: latency by tool and
--- by persona, then thresholds and checks.
+-- by persona, then thresholds and checks, then the verdict line. Errors are
+-- the unexpected ones; expected outcomes have their own counts.
 function M.summary(tbl)
   if type(tbl) ~= "table" then
     error("report.summary: expected a report table, got " .. type(tbl), 2)
@@ -764,21 +809,26 @@ function M.summary(tbl)
   local out = {}
   local res, m = tbl.result or {}, tbl.metrics or {}
   local signal = type(res.signal) == "string" and res.signal ~= "" and (" by " .. res.signal) or ""
-  out[#out + 1] = ("%s requests, %s errors in %ss (%s req/s)%s"):format(
-    cell(res.request_count), cell(res.error_count), cell(res.duration_seconds),
+  local expected = type(res.expected_count) == "number" and res.expected_count or 0
+  out[#out + 1] = ("%s requests, %s in %ss (%s req/s)%s"):format(
+    cell(res.request_count),
+    expected > 0 and (cell(res.error_count) .. " unexpected errors, " .. cell(expected) .. " expected")
+      or (cell(res.error_count) .. " errors"),
+    cell(res.duration_seconds),
     cell(res.throughput_rps), tbl.interrupted == true and (", interrupted" .. signal) or "")
   out[#out + 1] = ("%s iterations, %s dropped, %s script errors"):format(
     cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors))
-  local types = sorted_keys(m.overall and m.overall.error_types or {})
-  if #types > 0 then
-    for i, t in ipairs(types) do types[i] = ("%s %s"):format(t, cell(m.overall.error_types[t])) end
-    out[#out + 1] = "errors by type: " .. concat(types, ", ")
+  local overall = m.overall or {}
+  local errors_text, expected_text = types_line(overall.error_types), types_line(overall.expected_types)
+  if errors_text then
+    out[#out + 1] = (expected > 0 and "unexpected errors by type: " or "errors by type: ") .. errors_text
   end
-  if m.overall and (m.overall.count or 0) > 0 then
+  if expected_text then out[#out + 1] = "expected by type: " .. expected_text end
+  if (overall.count or 0) > 0 then
     out[#out + 1] = ""
-    out[#out + 1] = agg_table_text("tool", m.by_tool, m.overall)
+    out[#out + 1] = agg_table_text("tool", m.by_tool, overall, expected > 0)
     out[#out + 1] = ""
-    out[#out + 1] = agg_table_text("persona", m.by_persona)
+    out[#out + 1] = agg_table_text("persona", m.by_persona, nil, expected > 0)
   end
   local thresholds = tbl.thresholds or {}
   if #thresholds > 0 then
@@ -806,6 +856,11 @@ function M.summary(tbl)
                           type(c.observed) == "string" and "observed: " .. c.observed or "" }
     end
     out[#out + 1] = table_text(rows, 2, true)
+  end
+  local v = tbl.verdict
+  if type(v) == "table" and type(v.line) == "string" then
+    out[#out + 1] = ""
+    out[#out + 1] = v.line
   end
   return concat(out, "\n") .. "\n"
 end

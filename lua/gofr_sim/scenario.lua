@@ -8,13 +8,16 @@
 --     iteration = function(ctx) ... end,             -- one iteration of one persona
 --     teardown = function(ctx, report) end,          -- once, with the report
 --     thresholds = { ["p95{tool=http.get}"] = "< 200ms" },
+--     expect = { get_content = { "AUTH_ERROR" } },   -- expected outcomes (gofr_sim.expect)
+--     accept_unhealthy = { "no_success" },            -- verdict rules it waives
 --   }
 --
 -- and run() drives it: flags, setup, the workload, per-iteration metrics,
--- a live progress line, the summary, thresholds, the JSON report and the exit
--- status (0 ok, 99 a threshold failed, 1 a check failed or the run could not
--- complete, 2 bad usage; a signal's 130/143 is applied by the executable).
--- See docs/scenarios.md.
+-- a live progress line, the summary, thresholds, the verdict, the JSON
+-- report and the exit status (0 ok, 99 a threshold failed, 1 a check failed,
+-- the run was unhealthy (gofr_sim.verdict) or could not complete, 2 bad
+-- usage; a signal's 130/143 is applied by the executable). See
+-- docs/scenarios.md.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.cli"
@@ -24,6 +27,8 @@ local report = require "gofr_sim.report"
 local thresholds = require "gofr_sim.thresholds"
 local personas = require "gofr_sim.personas"
 local prometheus = require "gofr_sim.prometheus"
+local expect = require "gofr_sim.expect"
+local verdict = require "gofr_sim.verdict"
 
 local pairs, type, tostring, setmetatable = pairs, type, tostring, setmetatable
 local io, os = io, os
@@ -47,6 +52,7 @@ M.FLAGS = {
   quiet = { type = "boolean" },
   threshold = { type = "string", repeatable = true },
   metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/prometheus.lua)
+  accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/verdict.lua)
 }
 -- Persona mixes: --mix-file, --token-source, --jwt-secret-file (docs/personas.md).
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
@@ -57,7 +63,7 @@ local DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_l
 local SCENARIO_KEYS = {
   name = "string", description = "string", options = "table", flags = "table",
   setup = "function", iteration = "function", teardown = "function", thresholds = "table",
-  prepare = "function",
+  prepare = "function", expect = "table", accept_unhealthy = "table",
 }
 
 local function fail(path, msg)
@@ -69,8 +75,8 @@ function M.validate(sc, path)
   for k, v in pairs(sc) do
     local want = SCENARIO_KEYS[k]
     if not want then
-      fail(path, ("unknown scenario key '%s' (accepted: description, flags, iteration, name, "
-        .. "options, setup, teardown, thresholds)"):format(tostring(k)))
+      fail(path, ("unknown scenario key '%s' (accepted: %s)"):format(tostring(k),
+        require("gofr_sim.check").names(SCENARIO_KEYS)))
     end
     if type(v) ~= want then
       fail(path, ("scenario key '%s' must be a %s, got %s"):format(k, want, type(v)))
@@ -95,7 +101,8 @@ local function flag_spec(sc, path)
       if not t then fail(path, ("option '%s' has a default of type %s"):format(k, type(v))) end
       spec[k] = { type = t }
     end
-    spec[k].default = v
+    -- The same rule as the flag: options = { duration = "8s" } means --duration 8s.
+    spec[k].default = cli.convert_default(("%s: option '%s'"):format(path, k), spec[k], v)
   end
   return spec
 end
@@ -123,14 +130,44 @@ local function check_workload(o)
   end
 end
 
--- Thresholds of the scenario and of --threshold, parsed before the run.
+-- Thresholds of the scenario and of --threshold, parsed before the run; a
+-- --threshold on a key the scenario bounds replaces the scenario's.
 local function parse_thresholds(sc, o, path)
-  local specs, why = thresholds.from_table(sc.thresholds or {})
-  if not specs then fail(path, why) end
-  local more, reason = thresholds.from_cli(o.threshold or {})
-  if not more then cli.usage_error("--threshold: " .. reason) end
-  for _, spec in ipairs(more) do specs[#specs + 1] = spec end
+  local defaults, why = thresholds.from_table(sc.thresholds or {})
+  if not defaults then fail(path, why) end
+  local given, reason = thresholds.from_cli(o.threshold or {})
+  if not given then cli.usage_error("--threshold: " .. reason) end
+  local overridden, specs = {}, {}
+  for _, spec in ipairs(given) do
+    overridden[spec.key] = true
+    specs[#specs + 1] = spec
+  end
+  for _, spec in ipairs(defaults) do
+    if not overridden[spec.key] then specs[#specs + 1] = spec end
+  end
   return thresholds.sort(specs)
+end
+
+-- The scenario's expected outcomes and accepted verdict rules, checked
+-- before the run (usage errors name the file).
+local function parse_expectations(sc, o, path)
+  local scope, accept
+  local ok, why = pcall(function()
+    scope = sc.expect and expect.compile_scope(sc.expect, "expect")
+    accept = verdict.accepted(sc.accept_unhealthy, o.accept_unhealthy, "accept_unhealthy")
+  end)
+  if not ok then fail(path, why) end
+  return scope, accept
+end
+
+-- --output and --html must be writable before the run starts.
+local function check_outputs(o)
+  for _, key in ipairs({ "output", "html" }) do
+    if o[key] then
+      local ok, why = report.check_writable(o[key])
+      if not ok then cli.usage_error(("--%s: %s"):format(key, why)) end
+    end
+  end
 end
 
 -- Progress ---------------------------------------------------------------------
@@ -172,12 +209,15 @@ local function persona_of(state, id)
   if not mix then return { id = id, name = "default" } end
   local p = mix.personas[(id - 1) % #mix.personas + 1]
   return { id = id, name = p.name, token = personas.token_for(p, mix.tokens), tasks = p.tasks,
-           rate = p.rate }
+           rate = p.rate, expect = p.expect }
 end
 
 local function new_slot(state, id)
   local persona = persona_of(state, id)
   local tags = { persona = persona.name }
+  local scopes = {} -- expected outcomes, narrowest first: the group's, the scenario's
+  if persona.expect then scopes[#scopes + 1] = persona.expect end
+  if state.scenario_scope then scopes[#scopes + 1] = state.scenario_scope end
   local ctx = setmetatable({
     persona = persona,
     options = state.opts,
@@ -187,14 +227,18 @@ local function new_slot(state, id)
     metrics = sim.metrics,
     check = sim.check,
   }, { __index = state.shared })
-  return { id = id, ctx = ctx, tags = tags, rate = persona.rate }
+  return { id = id, ctx = ctx, tags = tags, rate = persona.rate,
+           scopes = #scopes > 0 and scopes or nil }
 end
 
 local function iterate(state, slot, intended)
-  metrics.set_persona_tags(coroutine.running(), slot.tags)
+  local co = coroutine.running()
+  metrics.set_persona_tags(co, slot.tags)
+  expect.set_scopes(co, slot.scopes)
   local started = sim.now()
   slot.ctx.iteration = slot.ctx.iteration + 1
   state.scenario.iteration(slot.ctx)
+  state.completed = state.completed + 1
   local now = sim.now()
   state.registry:record("iteration", now - intended, slot.tags)
   state.registry:record("iteration.service", now - started, slot.tags)
@@ -217,9 +261,20 @@ local function drive(state)
                  metrics = sim.metrics, check = sim.check,
                  tokens = state.mix and state.mix.tokens or nil }
   state.base = base
-  state.shared = sc.setup and sc.setup(base) or {}
+  if sc.setup then
+    local ok, shared = pcall(sc.setup, base)
+    if not ok then
+      if cli.is_usage_error(shared) then error(shared, 0) end
+      state.setup_error = tostring(shared)
+      return -- no workload; teardown is told (ctx.setup_error)
+    end
+    state.shared = shared or {}
+  else
+    state.shared = {}
+  end
   if type(state.shared) ~= "table" then
-    error("setup(ctx) must return a table or nothing, got " .. type(state.shared), 0)
+    state.setup_error = "setup(ctx) must return a table or nothing, got " .. type(state.shared)
+    return
   end
   for k, v in pairs(state.shared) do base[k] = v end
   state.started = sim.now()
@@ -235,6 +290,8 @@ local function drive(state)
     if slot.handle then sim.wait(slot.handle) end
   end
   run:finish()
+  state.stopped, state.budget_spent = sim.stopping(), run.budget <= 0
+  state.elapsed = sim.now() - state.started
   if state.exporter then state.exporter.close() end
   state.done = true
 end
@@ -258,6 +315,32 @@ local function config_of(state)
   return config
 end
 
+-- Calls the scenario's teardown(ctx, report); ctx.setup_error says why
+-- setup failed, when it did. Its own failure is reported, not raised.
+local function teardown(state, rep)
+  local sc = state.scenario
+  if not (sc.teardown and state.base) then return end
+  state.base.setup_error = state.setup_error
+  local ok, err = pcall(sim.run, sc.teardown, state.base, rep)
+  if not ok then io.stderr:write("gofr-sim: teardown failed: ", tostring(err), "\n") end
+end
+
+-- Writes --output and --html; false when one could not be written.
+local function write_reports(o, rep)
+  local ok = true
+  local writers = { output = report.write, html = o.html and require("gofr_sim.html_report").write }
+  for _, key in ipairs({ "output", "html" }) do
+    if o[key] then
+      local wok, err = writers[key](o[key], rep)
+      if not wok then
+        io.stderr:write("gofr-sim: --", key, ": ", err, "\n")
+        ok = false
+      end
+    end
+  end
+  return ok
+end
+
 --- Runs scenario table `sc` (from file `path`) with the parsed command-line
 -- flags; returns the exit status.
 function M.run(sc, flags, path)
@@ -271,11 +354,13 @@ function M.run(sc, flags, path)
   check_workload(o)
   if o.metrics_listen then prometheus.parse_listen(o.metrics_listen) end -- bad: usage error now
   local specs = parse_thresholds(sc, o, path)
+  local scope, accept = parse_expectations(sc, o, path)
+  check_outputs(o)
   core.set_grace(o.grace)
   local state = {
     scenario = sc, opts = o, name = sc.name or path:match("([^/]+)%.lua$") or path,
     seed = o.seed or os.time(), registry = metrics.new(), mix = mix,
-    progress = not o.quiet and core.stdout_is_tty(),
+    progress = not o.quiet and core.stdout_is_tty(), scenario_scope = scope, completed = 0,
   }
   local previous = metrics.install(state.registry)
   local started_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
@@ -287,42 +372,41 @@ function M.run(sc, flags, path)
     metrics.install(previous)
     error(run_error, 0) -- bad input found by setup: exit 2, no report
   end
+  local failure -- why the run could not complete, in one line
+  if state.setup_error then
+    completed, failure = false, "setup failed: " .. state.setup_error
+  elseif not completed then
+    failure = "the run failed: " .. tostring(run_error)
+  end
   if state.shown then io.stdout:write("\r", (" "):rep(100), "\r") end
-  local results, thresholds_ok = thresholds.evaluate(specs, state.registry, {
-    iterations = state.run and state.run.iterations or 0,
-    dropped_iterations = state.run and state.run.dropped or 0,
-    script_errors = sim.stats().script_errors,
-  })
   local stats = sim.stats()
+  local iterations = state.run and state.run.iterations or 0
+  local results, thresholds_ok = thresholds.evaluate(specs, state.registry, {
+    iterations = iterations,
+    dropped_iterations = state.run and state.run.dropped or 0,
+    script_errors = stats.script_errors,
+  })
+  local judged = verdict.judge {
+    registry = state.registry, thresholds = results, accept = accept,
+    iterations = iterations, completed = state.completed, script_errors = stats.script_errors,
+    errors = stats.errors, planned_duration = o.duration, elapsed = state.elapsed or duration,
+    budget_spent = state.budget_spent, stopped = state.stopped, signal = stats.signal,
+    failure = failure and failure:gsub("\n.*", ""),
+  }
   local rep = report.build {
     registry = state.registry, config = config_of(state), started_at = started_at,
     duration = duration, interrupted = stats.signal ~= "", signal = stats.signal,
-    iterations = state.run and state.run.iterations or 0,
+    iterations = iterations,
     dropped_iterations = state.run and state.run.dropped or 0,
-    script_errors = stats.script_errors, thresholds = results,
+    script_errors = stats.script_errors, thresholds = results, verdict = judged,
   }
-  if sc.teardown and state.base then
-    local ok, err = pcall(sim.run, sc.teardown, state.base, rep)
-    if not ok then io.stderr:write("gofr-sim: teardown failed: ", tostring(err), "\n") end
-  end
+  teardown(state, rep)
   metrics.install(previous)
   io.stdout:write(report.summary(rep), "\n")
-  if not completed then io.stderr:write("gofr-sim: the run failed: ", tostring(run_error), "\n") end
-  if o.output then
-    local ok, err = report.write(o.output, rep)
-    if not ok then
-      io.stderr:write("gofr-sim: --output: ", err, "\n")
-      completed = false
-    end
-  end
-  if o.html then
-    local ok, err = require("gofr_sim.html_report").write(o.html, rep)
-    if not ok then
-      io.stderr:write("gofr-sim: --html: ", err, "\n")
-      completed = false
-    end
-  end
-  return thresholds.exit_code(thresholds_ok, thresholds.checks_ok(state.registry), completed)
+  if failure then io.stderr:write("gofr-sim: ", failure, "\n") end
+  if not write_reports(o, rep) then completed = false end
+  return thresholds.exit_code(thresholds_ok, thresholds.checks_ok(state.registry),
+    completed and judged.healthy)
 end
 
 return M

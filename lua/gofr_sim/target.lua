@@ -85,6 +85,22 @@ local function recorded_pages(root)
   return pages
 end
 
+-- The urls the site's robots.txt (under root) disallows for user agent "*",
+-- as gofr-dig reads it: {url = true}. get_structure refuses them with
+-- ROBOTS_BLOCKED, so scenarios expect that outcome there.
+local function robots_disallowed(root, urls)
+  local set = {}
+  local f = io.open(root .. "/robots.txt", "rb")
+  if not f then return set end
+  local fetch = require "gofr_sim.twin.fetch"
+  local robots = fetch.robots_parse(f:read("*a") or "")
+  f:close()
+  for _, url in ipairs(urls) do
+    if not fetch.robots_path_allowed(robots, url) then set[url] = true end
+  end
+  return set
+end
+
 --- target.serve_fixtures(root) -> site, urls: serves the fixture site
 -- (default: the shipped one) for gofr-dig to fetch, bound to
 -- $GOFR_DIG_FIXTURE_HOST and advertised in the URLs as
@@ -92,7 +108,8 @@ end
 -- gofr-dig must be able to reach it). urls: when root has a meta.json (a
 -- recording), every file of every site it lists, in its order; else every
 -- .html page, sorted. A bad root is a usage error naming --fixtures-dir.
--- Close with site.close().
+-- site.robots_disallowed: {url = true} for the urls its robots.txt
+-- disallows. Close with site.close().
 function M.serve_fixtures(root)
   root = root or sim.fixtures.default_root()
   local pages, _, msg = recorded_pages(root)
@@ -107,6 +124,7 @@ function M.serve_fixtures(root)
   local urls = {}
   for i, page in ipairs(pages) do urls[i] = base .. "/" .. page end
   site.base_url = base
+  site.robots_disallowed = robots_disallowed(root, urls)
   return site, urls
 end
 

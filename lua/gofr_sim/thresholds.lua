@@ -51,6 +51,8 @@ local METRICS = {
   count = { kind = COUNT, where = "series" },
   errors = { kind = COUNT, where = "series" },
   error_rate = { kind = RATE, where = "series" },
+  expected = { kind = COUNT, where = "series" },
+  successes = { kind = COUNT, where = "series" },
   checks = { kind = RATE, where = "checks" },
   counter = { kind = COUNT, where = "counters" },
   iterations = { kind = COUNT, where = "extra" },
@@ -59,7 +61,7 @@ local METRICS = {
 }
 
 local KNOWN = "p50, p95, p99.9 ..., med, avg, min, max, stddev, count, errors, error_rate, "
-  .. "checks, counter{name=...}, iterations, dropped_iterations, script_errors"
+  .. "expected, successes, checks, counter{name=...}, iterations, dropped_iterations, script_errors"
 
 
 local function trim(s)
@@ -416,6 +418,8 @@ local function measure(spec, registry, extra, cache)
   local metric, n = spec.metric, agg.count
   if metric == "count" then return n end
   if metric == "errors" then return agg.errors end
+  if metric == "expected" then return agg.expected end
+  if metric == "successes" then return n - agg.errors - agg.expected end
   if n == 0 then return nil end
   if metric == "error_rate" then return agg.errors / n, format("%d of %d", agg.errors, n) end
   local h = agg.hist
@@ -434,11 +438,45 @@ local function margin(op, value, bound)
   return d
 end
 
+-- The tag of a spec's selector whose value is "*" (each value), or nil.
+local function wildcard_tag(spec)
+  for k, v in pairs(spec.filter or {}) do
+    if v == "*" then return k end
+  end
+  return nil
+end
+
+-- A spec with a {tag=*} selector stands for one spec per value the tag takes
+-- among the series the rest of the selector matches ("successes{tool=*} > 0":
+-- every tool). With no such value it stays as it is (and finds no samples).
+local function expand(spec, registry)
+  local tag = wildcard_tag(spec)
+  if not tag or type(registry) ~= "table" then return { spec } end
+  local rest = {}
+  for k, v in pairs(spec.filter) do
+    if k ~= tag then rest[k] = v end
+  end
+  local values = registry:tag_values(tag, rest)
+  if #values == 0 then return { spec } end
+  local out = {}
+  for i, value in ipairs(values) do
+    local one = {}
+    for k, v in pairs(spec) do one[k] = v end
+    local filter = {}
+    for k, v in pairs(rest) do filter[k] = v end
+    filter[tag] = value
+    one.filter = filter
+    one.key = spec.key:gsub("(" .. tag:gsub("%p", "%%%0") .. "%s*=%s*)%*", "%1" .. value:gsub("%%", "%%%%"))
+    out[i] = one
+  end
+  return out
+end
+
 --- thresholds.evaluate(specs, registry, extra) -> results, all_ok. One
--- result per spec, in order: {key=, condition=, metric=, value= (seconds,
--- a fraction or a number; nil without samples), bound=, ok=, message=}.
--- extra carries run-level numbers: iterations, dropped_iterations,
--- script_errors.
+-- result per spec, in order (a {tag=*} spec gives one per tag value, see
+-- expand): {key=, condition=, metric=, value= (seconds, a fraction or a
+-- number; nil without samples), bound=, ok=, message=}. extra carries
+-- run-level numbers: iterations, dropped_iterations, script_errors.
 function M.evaluate(specs, registry, extra)
   if type(specs) ~= "table" then
     error("thresholds.evaluate: specs must be an array of thresholds, got " .. type(specs), 2)
@@ -446,7 +484,7 @@ function M.evaluate(specs, registry, extra)
   if extra ~= nil and type(extra) ~= "table" then
     error("thresholds.evaluate: extra must be a table, got " .. type(extra), 2)
   end
-  local results, all_ok, cache = {}, true, {}
+  local concrete = {}
   for i = 1, #specs do
     local spec = specs[i]
     if type(spec) ~= "table" or not spec.op then
@@ -455,6 +493,11 @@ function M.evaluate(specs, registry, extra)
     if spec.where ~= "extra" and type(registry) ~= "table" then
       error("thresholds.evaluate: registry must be a metrics registry, got " .. type(registry), 2)
     end
+    for _, one in ipairs(expand(spec, registry)) do concrete[#concrete + 1] = one end
+  end
+  local results, all_ok, cache = {}, true, {}
+  for i = 1, #concrete do
+    local spec = concrete[i]
     local value, detail = measure(spec, registry, extra, cache)
     local ok, message
     local bound = "bound " .. spec.bound_text

@@ -1,10 +1,13 @@
 #include "gs/fs.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -131,12 +134,15 @@ static int gs_fs_write_all(int fd, const void *data, size_t len) {
   return 0;
 }
 
-/* Writes data to the new file fd at path and closes it; on failure removes
- * the file, keeping the errno of the failure. */
+/* Writes data to the new file fd at path (fsync'ing it when sync is set)
+ * and closes it; on failure removes the file, keeping the errno of the
+ * failure. */
 static int gs_fs_fill_new(int fd, const char *path, const void *data, size_t len,
-                          gs_fs_stat_t *st) {
+                          gs_fs_stat_t *st, int sync) {
   struct stat sb;
   int rc = gs_fs_write_all(fd, data, len);
+  if (rc == 0 && sync && fsync(fd) != 0)
+    rc = gs_fs_err(errno);
   if (rc == 0 && st) {
     if (fstat(fd, &sb) == 0) {
       st->mtime = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
@@ -164,7 +170,7 @@ int gs_fs_create_excl(const char *path, const void *data, size_t len, int *exist
   }
   if (fd < 0)
     return gs_fs_err(errno);
-  return gs_fs_fill_new(fd, path, data, len, NULL);
+  return gs_fs_fill_new(fd, path, data, len, NULL, 0);
 }
 
 int gs_fs_stat(const char *path, gs_fs_stat_t *st) {
@@ -180,8 +186,10 @@ int gs_fs_remove(const char *path) {
   return remove(path) == 0 ? 0 : gs_fs_err(errno);
 }
 
-/* Opens a new hidden temporary file next to path (".<name>.<8 hex>.tmp"),
- * writing its name into tmp (PATH_MAX bytes). Returns the fd or a GS_E*. */
+/* Opens a new hidden temporary file next to path
+ * (".<name>.<pid>.<8 hex>.tmp"), writing its name into tmp (PATH_MAX bytes).
+ * Returns the fd or a GS_E*. The pid lets gs_fs_sweep_temps tell the
+ * leftovers of dead writers from files being written. */
 static int gs_fs_open_temp(const char *path, char *tmp) {
   const char *slash = strrchr(path, '/');
   int dir_len = slash ? (int)(slash - path + 1) : 0;
@@ -190,7 +198,8 @@ static int gs_fs_open_temp(const char *path, char *tmp) {
   unsigned seed = (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec * 2654435761u ^ (unsigned)getpid();
   for (int attempt = 0; attempt < 100; attempt++) {
     seed = seed * 1103515245u + 12345u;
-    int n = snprintf(tmp, PATH_MAX, "%.*s.%s.%08x.tmp", dir_len, path, path + dir_len, seed);
+    int n = snprintf(tmp, PATH_MAX, "%.*s.%s.%ld.%08x.tmp", dir_len, path, path + dir_len,
+                     (long)getpid(), seed);
     if (n < 0 || n >= PATH_MAX) {
       errno = ENAMETOOLONG;
       return GS_EINVAL;
@@ -204,18 +213,114 @@ static int gs_fs_open_temp(const char *path, char *tmp) {
   return GS_EIO; /* errno is still EEXIST */
 }
 
-int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st) {
+/* The directory part of path ("." when it has none) into dir (PATH_MAX). */
+static int gs_fs_dir_of(const char *path, char *dir) {
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    return snprintf(dir, PATH_MAX, ".") < PATH_MAX ? 0 : GS_EINVAL;
+  size_t n = slash == path ? 1 : (size_t)(slash - path);
+  if (n >= PATH_MAX) {
+    errno = ENAMETOOLONG;
+    return GS_EINVAL;
+  }
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  return 0;
+}
+
+/* fsyncs the directory holding path, so a rename in it survives a crash. */
+static int gs_fs_sync_dir_of(const char *path) {
+  char dir[PATH_MAX];
+  int rc = gs_fs_dir_of(path, dir);
+  if (rc)
+    return rc;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return gs_fs_err(errno);
+  rc = fsync(fd) == 0 ? 0 : gs_fs_err(errno);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st,
+                       int flags) {
   char tmp[PATH_MAX];
   int fd = gs_fs_open_temp(path, tmp);
   if (fd < 0)
     return fd;
-  int rc = gs_fs_fill_new(fd, tmp, data, len, st);
+  int durable = (flags & GS_FS_DURABLE) != 0;
+  int rc = gs_fs_fill_new(fd, tmp, data, len, st, durable);
   if (rc == 0 && rename(tmp, path) != 0) {
     rc = gs_fs_err(errno);
     int saved = errno;
     unlink(tmp);
     errno = saved;
   }
+  if (rc == 0 && durable)
+    rc = gs_fs_sync_dir_of(path);
+  return rc;
+}
+
+/* State of one sweep: the temporary-name prefix ".<name>." and the count. */
+typedef struct {
+  const char *dir;
+  char prefix[NAME_MAX + 3];
+  size_t prefix_len;
+  int removed;
+} gs_fs_sweep_t;
+
+/* The pid of a temporary name "<prefix><pid>.<8 hex>.tmp", or 0. */
+static long gs_fs_temp_pid(const char *rest) {
+  char *end;
+  errno = 0;
+  long pid = strtol(rest, &end, 10);
+  if (errno || pid <= 0 || end == rest || *end != '.')
+    return 0;
+  size_t tail = strlen(end);
+  if (tail != 1 + 8 + 4 || strcmp(end + 9, ".tmp") != 0)
+    return 0;
+  for (int i = 1; i <= 8; i++)
+    if (!isxdigit((unsigned char)end[i]))
+      return 0;
+  return pid;
+}
+
+static int gs_fs_sweep_one(const char *name, void *data) {
+  gs_fs_sweep_t *sw = data;
+  if (strncmp(name, sw->prefix, sw->prefix_len) != 0)
+    return 0;
+  long pid = gs_fs_temp_pid(name + sw->prefix_len);
+  if (pid == 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+    return 0; /* alive, ours, or not ours to judge (EPERM: alive under another user) */
+  char full[PATH_MAX];
+  int n = snprintf(full, sizeof full, "%s/%s", sw->dir, name);
+  if (n > 0 && n < (int)sizeof full && unlink(full) == 0)
+    sw->removed++;
+  return 0;
+}
+
+int gs_fs_sweep_temps(const char *path, int *removed) {
+  gs_fs_sweep_t sw = {.removed = 0};
+  char dir[PATH_MAX];
+  int rc = gs_fs_dir_of(path, dir);
+  if (rc)
+    return rc;
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  int n = snprintf(sw.prefix, sizeof sw.prefix, ".%s.", base);
+  if (n < 0 || n >= (int)sizeof sw.prefix) {
+    errno = ENAMETOOLONG;
+    return GS_EINVAL;
+  }
+  sw.prefix_len = (size_t)n;
+  sw.dir = dir;
+  rc = gs_fs_list(dir, gs_fs_sweep_one, &sw);
+  if (rc == GS_ENOENT)
+    rc = 0;
+  if (removed)
+    *removed = sw.removed;
   return rc;
 }
 

@@ -1,13 +1,17 @@
 /* Binding of the file-system helpers (gs/fs.h); the Lua users are
- * gofr_sim/twin/storage.lua and gofr_sim/twin/housekeeper.lua.
+ * gofr_sim/twin/storage.lua, gofr_sim/twin/housekeeper.lua, the recorder and
+ * gofr_sim/report.lua (reports, written durably).
  *
  *   core.fs_mkdirs(path) -> true | nil, err_type, message
  *   core.fs_create_excl(path [, data]) -> true (created) | false (it existed)
  *                                         | nil, err_type, message
  *   core.fs_stat(path) -> {mtime=, size=} | nil, err_type, message
  *   core.fs_remove(path) -> true | nil, err_type, message
- *   core.fs_write_atomic(path, data) -> {mtime=, size=} (of the new file)
+ *   core.fs_write_atomic(path, data [, durable]) -> {mtime=, size=} (of the new file)
  *                                       | nil, err_type, message
+ *       (durable: fsync the file and its directory, for reports)
+ *   core.fs_sweep_temps(path) -> how many temporary files of dead writers
+ *                                next to path were removed | nil, err_type, message
  *   core.fs_list(dir) -> {name, ...} | nil, err_type, message
  *   core.fs_now() -> seconds, microseconds (the wall clock, two integers)
  *
@@ -106,7 +110,7 @@ static int l_fs_remove(lua_State *L) {
   return 1;
 }
 
-/* core.fs_write_atomic(path, data) -> {mtime=, size=} | nil, err_type, message */
+/* core.fs_write_atomic(path, data [, durable]) -> {mtime=, size=} | nil, err_type, message */
 static int l_fs_write_atomic(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_write_atomic");
   if (lua_type(L, 2) != LUA_TSTRING)
@@ -114,8 +118,19 @@ static int l_fs_write_atomic(lua_State *L) {
   size_t len;
   const char *data = lua_tolstring(L, 2, &len);
   gs_fs_stat_t st;
-  int rc = gs_fs_write_atomic(path, data, len, &st);
+  int rc = gs_fs_write_atomic(path, data, len, &st, lua_toboolean(L, 3) ? GS_FS_DURABLE : 0);
   return rc ? gs__lfs_fail(L, rc, path) : gs__lfs_push_stat(L, &st);
+}
+
+/* core.fs_sweep_temps(path) -> removed | nil, err_type, message */
+static int l_fs_sweep_temps(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_sweep_temps");
+  int removed = 0;
+  int rc = gs_fs_sweep_temps(path, &removed);
+  if (rc)
+    return gs__lfs_fail(L, rc, path);
+  lua_pushinteger(L, removed);
+  return 1;
 }
 
 /* Entry names, NUL-terminated one after another. */
@@ -197,6 +212,7 @@ void gs_lua_open_fs(lua_State *L) {
                                  {"fs_stat", l_fs_stat},
                                  {"fs_remove", l_fs_remove},
                                  {"fs_write_atomic", l_fs_write_atomic},
+                                 {"fs_sweep_temps", l_fs_sweep_temps},
                                  {"fs_list", l_fs_list},
                                  {"fs_now", l_fs_now},
                                  {NULL, NULL}};

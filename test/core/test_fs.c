@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,12 +140,12 @@ static void test_stat_remove(void) {
 static void test_write_atomic(void) {
   gs_fs_stat_t st = {0, 0}, again = {0, 0};
   GS_CHECK_INT(gs_fs_mkdirs(at("w")), 0);
-  GS_CHECK_INT(gs_fs_write_atomic(at("w/metadata.json"), "{}", 2, &st), 0);
+  GS_CHECK_INT(gs_fs_write_atomic(at("w/metadata.json"), "{}", 2, &st, 0), 0);
   GS_CHECK_STR(slurp(at("w/metadata.json")), "{}");
   GS_CHECK_INT(st.size, 2);
 
   const char *doc = "{\n  \"a\": 1\n}";
-  GS_CHECK_INT(gs_fs_write_atomic(at("w/metadata.json"), doc, strlen(doc), &st), 0);
+  GS_CHECK_INT(gs_fs_write_atomic(at("w/metadata.json"), doc, strlen(doc), &st, 0), 0);
   GS_CHECK_STR(slurp(at("w/metadata.json")), doc);
   GS_CHECK_INT(gs_fs_stat(at("w/metadata.json"), &again), 0);
   GS_CHECK_INT(st.size, (int64_t)strlen(doc));
@@ -154,20 +155,62 @@ static void test_write_atomic(void) {
   struct stat sb;
   GS_CHECK(stat(at("w/metadata.json"), &sb) == 0);
   GS_CHECK_INT(sb.st_mode & 0777, 0644 & ~0022);
-  GS_CHECK_INT(gs_fs_write_atomic(at("w/blob.json"), "", 0, NULL), 0); /* st may be NULL */
+  GS_CHECK_INT(gs_fs_write_atomic(at("w/blob.json"), "", 0, NULL, 0), 0); /* st may be NULL */
 
   listing_t l = {.count = 0};
   GS_CHECK_INT(gs_fs_list(at("w"), collect, &l), 0);
   GS_CHECK_INT(l.count, 2); /* no temporary file left behind */
   GS_CHECK(listed(&l, "metadata.json") && listed(&l, "blob.json"));
 
-  GS_CHECK_INT(gs_fs_write_atomic(at("nodir/x.json"), "x", 1, NULL), GS_ENOENT);
+  GS_CHECK_INT(gs_fs_write_atomic(at("nodir/x.json"), "x", 1, NULL, 0), GS_ENOENT);
   /* renaming over a directory fails: the target and the directory stay clean */
   GS_CHECK_INT(gs_fs_mkdirs(at("w/sub")), 0);
-  GS_CHECK(gs_fs_write_atomic(at("w/sub"), "x", 1, NULL) < 0);
+  GS_CHECK(gs_fs_write_atomic(at("w/sub"), "x", 1, NULL, 0) < 0);
   l.count = 0;
   GS_CHECK_INT(gs_fs_list(at("w"), collect, &l), 0);
   GS_CHECK_INT(l.count, 3);
+}
+
+/* A pid that is certainly dead: a child that has exited and been reaped. */
+static long dead_pid(void) {
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(0);
+  int status;
+  waitpid(pid, &status, 0);
+  return (long)pid;
+}
+
+static void put(const char *path) {
+  int existed;
+  GS_CHECK_INT(gs_fs_create_excl(path, "partial", 7, &existed), 0);
+}
+
+static void test_durable_write_and_sweep(void) {
+  GS_CHECK_INT(gs_fs_mkdirs(at("d")), 0);
+  GS_CHECK_INT(gs_fs_write_atomic(at("d/report.json"), "{}", 2, NULL, GS_FS_DURABLE), 0);
+  GS_CHECK_STR(slurp(at("d/report.json")), "{}");
+
+  /* What a SIGKILLed writer leaves, next to what a live one is writing. */
+  char name[256];
+  snprintf(name, sizeof name, "d/.report.json.%ld.0badf00d.tmp", dead_pid());
+  put(at(name));
+  char live[256];
+  snprintf(live, sizeof live, "d/.report.json.%ld.0badf00d.tmp", (long)getppid());
+  put(at(live));
+  put(at("d/.report.json.notapid.tmp"));
+  put(at("d/.other.json.1.0badf00d.tmp"));
+
+  int removed = -1;
+  GS_CHECK_INT(gs_fs_sweep_temps(at("d/report.json"), &removed), 0);
+  GS_CHECK_INT(removed, 1);
+  gs_fs_stat_t st;
+  GS_CHECK_INT(gs_fs_stat(at(name), &st), GS_ENOENT);
+  GS_CHECK_INT(gs_fs_stat(at(live), &st), 0);                        /* a live writer's */
+  GS_CHECK_INT(gs_fs_stat(at("d/.report.json.notapid.tmp"), &st), 0); /* not ours */
+  GS_CHECK_INT(gs_fs_stat(at("d/.other.json.1.0badf00d.tmp"), &st), 0);
+  GS_CHECK_INT(gs_fs_sweep_temps(at("missing/report.json"), &removed), 0);
+  GS_CHECK_INT(removed, 0);
 }
 
 static void test_list(void) {
@@ -210,6 +253,7 @@ int main(void) {
   GS_RUN(test_create_excl);
   GS_RUN(test_stat_remove);
   GS_RUN(test_write_atomic);
+  GS_RUN(test_durable_write_and_sweep);
   GS_RUN(test_list);
   GS_RUN(test_now);
   remove_tree(root);
