@@ -100,7 +100,8 @@ static void gs__fuzz_record(const uint8_t *data, size_t size) {
   GS_FUZZ_CHECK(gs_hist_count(back) == gs_hist_count(h) && gs_hist_min(back) == gs_hist_min(h) &&
                 gs_hist_max(back) == gs_hist_max(h));
   for (size_t i = 0; i < GS__FUZZ_NPS; i++)
-    GS_FUZZ_CHECK(gs_hist_percentile(back, gs__fuzz_ps[i]) == gs_hist_percentile(h, gs__fuzz_ps[i]));
+    GS_FUZZ_CHECK(gs_hist_percentile(back, gs__fuzz_ps[i]) ==
+                  gs_hist_percentile(h, gs__fuzz_ps[i]));
   free(bs);
   free(s);
   gs_hist_free(back);

@@ -58,8 +58,8 @@ static void gs__fuzz_sign(const char *token, size_t n, char out[48]) {
 static int gs__fuzz_verify(const char *token, const char *key, const char *aud, int64_t leeway,
                            char **claims) {
   char err[256];
-  int rc = gs_jwt_verify(token, key, strlen(key), aud, GS__FUZZ_NOW, leeway, claims, err,
-                         sizeof err);
+  int rc =
+      gs_jwt_verify(token, key, strlen(key), aud, GS__FUZZ_NOW, leeway, claims, err, sizeof err);
   GS_FUZZ_CHECK(rc == 0 ? err[0] == '\0' && *claims != NULL
                         : rc == GS_EAUTH && err[0] != '\0' && *claims == NULL);
   return rc;

@@ -92,8 +92,14 @@ if ! "$CC" -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 fi
 
 cp fuzz/seeds/"$TARGET"/* "$DIR/seeds/"
+# The fixture pages: as they are for the obfuscator; for html after an
+# options byte (extract with everything) and an empty selector line.
 case "$TARGET" in
-  obfuscate | html) find fixtures/html -name '*.html' -exec cp {} "$DIR/seeds/" \; ;;
+  obfuscate) find fixtures/html -name '*.html' -exec cp {} "$DIR/seeds/" \; ;;
+  html)
+    while IFS= read -r -d '' page; do
+      { printf '\014\n' && cat "$page"; } >"$DIR/seeds/fixture-$(basename "$page")"
+    done < <(find fixtures/html -name '*.html' -print0) ;;
 esac
 
 # With JOBS > 1 libFuzzer runs workers that log to fuzz-N.log in $DIR.

@@ -514,18 +514,51 @@ static int gs__selector_parse(const char *selector, gs__selector_t *sel, char *e
   }
 }
 
-/* The element's lower-case tag name into buf (n >= 2 bytes; longer names
- * are cut). */
+/* Length of the well-formed UTF-8 sequence at s[0..n) (n >= 1), or 0 when
+ * s[0] starts none (RFC 3629's table of well-formed sequences). */
+static size_t gs__utf8_seq(const unsigned char *s, size_t n) {
+  unsigned c = s[0];
+  if (c < 0x80)
+    return 1;
+  size_t k = c >= 0xc2 && c <= 0xdf   ? 2
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4
+                                      : 0;
+  if (!k || n < k)
+    return 0;
+  unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+  unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+  if (s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t j = 2; j < k; j++)
+    if ((s[j] & 0xc0) != 0x80)
+      return 0;
+  return k;
+}
+
+/* The element's lower-case tag name into buf (n >= 4 bytes), valid UTF-8.
+ * An unknown tag's name is its source text, raw bytes: ASCII is
+ * lower-cased and each NUL or byte that starts no well-formed sequence
+ * becomes U+FFFD, as gumbo's tokenizer does; a name longer than buf is cut
+ * at a character boundary. */
 static const char *gs__tag_name(const GumboNode *node, char *buf, size_t n) {
   const GumboElement *el = &node->v.element;
   if (el->tag != GUMBO_TAG_UNKNOWN)
     return gumbo_normalized_tagname(el->tag);
   GumboStringPiece piece = el->original_tag;
   gumbo_tag_from_original_text(&piece);
-  size_t k = piece.length < n - 1 ? piece.length : n - 1;
-  for (size_t i = 0; i < k; i++) {
-    char c = piece.data[i];
-    buf[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+  const unsigned char *s = (const unsigned char *)piece.data;
+  size_t k = 0;
+  for (size_t i = 0; i < piece.length;) {
+    size_t len = s[i] ? gs__utf8_seq(s + i, piece.length - i) : 0;
+    const char *c = len ? (const char *)s + i : "\xef\xbf\xbd";
+    size_t clen = len ? len : 3;
+    if (clen > n - 1 - k)
+      break;
+    for (size_t j = 0; j < clen; j++)
+      buf[k + j] = c[j] >= 'A' && c[j] <= 'Z' ? (char)(c[j] + 32) : c[j];
+    k += clen;
+    i += len ? len : 1;
   }
   buf[k] = '\0';
   return buf;

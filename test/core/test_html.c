@@ -511,6 +511,42 @@ static void test_hostile(void) {
   check_deep("span", 500000); /* gumbo's own destructor would overflow */
 }
 
+/* Unknown tags are named from their source bytes: the names handed out are
+ * lower-case UTF-8 (invalid bytes and NUL become U+FFFD) and a long name is
+ * cut at a character boundary (found by fuzz/html_fuzz.c). */
+static void test_unknown_tag_names(void) {
+  static const char odd[] = "<x-\xff"
+                            "A\x00"
+                            "b>t</x-\xff"
+                            "A\x00"
+                            "b><y-\xc3\xa9\xed\xa0\x80>u</y-\xc3\xa9>";
+  gs_html_selection_t *sel = NULL;
+  GS_CHECK_INT(gs_html_select(odd, sizeof odd - 1, "*", &sel, NULL, 0), 0);
+  if (sel && sel->nelements == 5) { /* html, head, body and the two */
+    GS_CHECK_STR(sel->elements[3].tag, "x-\xef\xbf\xbd"
+                                       "a\xef\xbf\xbd"
+                                       "b");
+    GS_CHECK_STR(sel->elements[4].tag, "y-\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  } else {
+    GS_CHECK(0);
+  }
+  gs_html_selection_free(sel);
+
+  char page[1024] = "<z-";
+  for (int i = 0; i < 200; i++)
+    strcat(page, "\xc3\xa9"); /* a 402-byte name: longer than the 255 bytes kept */
+  strcat(page, ">v");
+  GS_CHECK_INT(gs_html_select(page, strlen(page), "*", &sel, NULL, 0), 0);
+  if (sel && sel->nelements == 4) {
+    const char *tag = sel->elements[3].tag;
+    GS_CHECK_INT(strlen(tag), 254); /* "z-" and 126 whole characters */
+    GS_CHECK_INT((unsigned char)tag[253], 0xa9);
+  } else {
+    GS_CHECK(0);
+  }
+  gs_html_selection_free(sel);
+}
+
 int main(void) {
   GS_RUN(test_resolve_url);
   GS_RUN(test_link_urls);
@@ -521,5 +557,6 @@ int main(void) {
   GS_RUN(test_structure);
   GS_RUN(test_preview_cut);
   GS_RUN(test_hostile);
+  GS_RUN(test_unknown_tag_names);
   return gs_test_report();
 }
