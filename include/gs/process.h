@@ -46,6 +46,11 @@ typedef struct {
 int gs_process_spawn(uv_loop_t *loop, const gs_process_opts_t *opts, gs_process_exit_cb cb,
                      void *data, gs_process_t **out, char *errbuf, size_t errlen);
 
+/* Whether process `pid` (> 0) is alive: it exists (a process of another
+ * user counts as alive). Used to tell the leftovers of dead gofr-sim runs
+ * from those of running ones. */
+int gs_process_alive(long pid);
+
 /* The child's process id. */
 int gs_process_pid(const gs_process_t *proc);
 

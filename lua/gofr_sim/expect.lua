@@ -68,6 +68,10 @@ local function declaration(list, where, label)
   return { set = set, text = concat(names, "|"), label = label }
 end
 
+--- Compiles one array of outcomes (raises a plain-string error naming
+-- `where`); label as in compile_scope.
+M.compile_list = declaration
+
 --- The metric name a declaration's tool key means: "*" stays, a bare name
 -- is an MCP tool.
 function M.tool_name(key)

@@ -220,7 +220,18 @@ local function merge_reports(argv)
   return 0
 end
 
+local dispatch
+
+--- Runs the command of argv; returns its exit status. Whatever ended it,
+-- twins' temporary data directories do not outlive the process.
 function M.main(argv)
+  local status = dispatch(argv)
+  local twin = package.loaded["gofr_sim.twin"]
+  if twin then twin.remove_data_dirs() end
+  return status
+end
+
+dispatch = function(argv)
   local cmd = argv[1]
   if cmd == nil then
     io.stderr:write(USAGE)

@@ -267,20 +267,32 @@ end
 local SESSION_GONE = {} -- private marker err_type
 
 -- Tells the server we gave up on request `id` (MCP: a timeout SHOULD send
--- notifications/cancelled). Runs as its own persona: the caller goes on.
+-- notifications/cancelled). Runs as its own persona: the caller goes on;
+-- session:close() waits for the cancels in flight (s._cancels, id ->
+-- handle), so a cancel never follows the session's DELETE, and none starts
+-- once the session is closed.
 local function cancel(s, id)
-  if core.stopping() then return end
+  if core.stopping() or s.closed then return end
   local body = json.encode {
     jsonrpc = "2.0", method = "notifications/cancelled",
     params = { requestId = id, reason = "timeout" },
   }
   local headers, timeout = s._headers, min(s.timeout, 5)
-  core.spawn(function()
+  s._cancels[id] = core.spawn(function()
     core.http_request {
       method = "POST", url = s.url, headers = headers, body = body,
       timeout = timeout, follow_redirects = true,
     }
+    s._cancels[id] = nil
   end)
+end
+
+-- Waits for the cancels in flight of session s (each bounded by its timeout).
+local function wait_cancels(s)
+  for id, h in pairs(s._cancels) do
+    core.join(h)
+    s._cancels[id] = nil
+  end
 end
 
 -- One POST carrying request `method` (with the session's headers, or
@@ -537,13 +549,15 @@ function Session:ping(opts)
 end
 
 --- session:close(opts) -> true | nil, err_type, message
--- Ends the session: DELETE with its id (200, 404 and 405 are all fine). A
--- session without an id (stateless server) has nothing to end. Idempotent.
+-- Ends the session: waits for the notifications/cancelled still being sent,
+-- then DELETE with its id (200, 404 and 405 are all fine). A session
+-- without an id (stateless server) has nothing to end. Idempotent.
 function Session:close(opts)
   if getmetatable(self) ~= Session then fail("session:close", "call it as session:close()") end
   opts = check_options("session:close", opts, REQUEST_OPTIONS)
   if self.closed then return true end
   self.closed = true
+  wait_cancels(self)
   if not self.session_id then return true end
   local res, err_type, msg = http(self, "DELETE", nil, opts.timeout or self.timeout)
   if not res then return nil, err_type, msg end
@@ -588,6 +602,7 @@ function M.connect(url, opts)
     extra_headers = extra,
     stats = { requests = 0, ignored = 0, reinits = 0 },
     _next_id = 1,
+    _cancels = {},
   }, Session)
   local ok, err_type, msg, code = handshake(s, "sim.mcp.connect")
   if not ok then return nil, err_type, msg, code end

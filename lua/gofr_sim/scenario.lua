@@ -53,6 +53,7 @@ M.FLAGS = {
   threshold = { type = "string", repeatable = true },
   metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/prometheus.lua)
   accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/verdict.lua)
+  expect = { type = "string", repeatable = true }, -- [TOOL=]OUTCOME,... (lua/gofr_sim/expect.lua)
 }
 -- Persona mixes: --mix-file, --token-source, --jwt-secret-file (docs/personas.md).
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
@@ -148,8 +149,18 @@ local function parse_thresholds(sc, o, path)
   return thresholds.sort(specs)
 end
 
--- The scenario's expected outcomes and accepted verdict rules, checked
--- before the run (usage errors name the file).
+-- "--expect get_content=AUTH_ERROR,ok" -> "mcp.get_content", {"AUTH_ERROR", "ok"}
+-- (no TOOL=: every tool, "*"). Numbers stay strings: "404" is a status.
+local function expect_flag(text)
+  local tool, list = text:match("^%s*([^=%s]+)%s*=(.*)$")
+  local outcomes = {}
+  for o in (list or text):gmatch("[^,%s]+") do outcomes[#outcomes + 1] = o end
+  return tool or "*", outcomes
+end
+
+-- The scenario's expected outcomes (its `expect`, then --expect per tool
+-- over it) and accepted verdict rules, checked before the run (usage errors
+-- name the file or the flag).
 local function parse_expectations(sc, o, path)
   local scope, accept
   local ok, why = pcall(function()
@@ -157,6 +168,13 @@ local function parse_expectations(sc, o, path)
     accept = verdict.accepted(sc.accept_unhealthy, o.accept_unhealthy, "accept_unhealthy")
   end)
   if not ok then fail(path, why) end
+  for _, text in ipairs(o.expect or {}) do
+    local tool, outcomes = expect_flag(text)
+    local fok, d = pcall(expect.compile_list, outcomes, ("--expect '%s'"):format(text))
+    if not fok then cli.usage_error(d) end
+    scope = scope or {}
+    scope[expect.tool_name(tool)] = d
+  end
   return scope, accept
 end
 

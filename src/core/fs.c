@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "gs/error.h"
+#include "gs/process.h"
 
 static int gs_has_suffix(const char *name, const char *suffix) {
   size_t n = strlen(name), s = strlen(suffix);
@@ -292,8 +292,8 @@ static int gs_fs_sweep_one(const char *name, void *data) {
   if (strncmp(name, sw->prefix, sw->prefix_len) != 0)
     return 0;
   long pid = gs_fs_temp_pid(name + sw->prefix_len);
-  if (pid == 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-    return 0; /* alive, ours, or not ours to judge (EPERM: alive under another user) */
+  if (pid == 0 || gs_process_alive(pid))
+    return 0; /* not a temporary name, or its writer is still at work (us too) */
   char full[PATH_MAX];
   int n = snprintf(full, sizeof full, "%s/%s", sw->dir, name);
   if (n > 0 && n < (int)sizeof full && unlink(full) == 0)

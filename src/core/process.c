@@ -133,6 +133,10 @@ int gs_process_spawn(uv_loop_t *loop, const gs_process_opts_t *opts, gs_process_
   return 0;
 }
 
+int gs_process_alive(long pid) {
+  return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+}
+
 int gs_process_pid(const gs_process_t *proc) {
   return proc ? proc->handle.pid : 0;
 }

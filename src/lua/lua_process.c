@@ -14,6 +14,8 @@
  * detaches the child and sends it SIGTERM.
  *
  *   core.process_cwd() -> the current directory (absolute) | nil, err_type, message
+ *   core.process_id() -> this process's id
+ *   core.process_alive(pid) -> whether process pid exists
  *
  * Ownership: the strings handed to the core are anchored on the Lua stack
  * (libuv copies them into the child); the wait state is malloc'd here and
@@ -212,9 +214,26 @@ static int l_process_cwd(lua_State *L) {
   return 1;
 }
 
+/* core.process_id() -> pid */
+static int l_process_id(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)uv_os_getpid());
+  return 1;
+}
+
+/* core.process_alive(pid) -> boolean */
+static int l_process_alive(lua_State *L) {
+  lua_Number pid = luaL_checknumber(L, 1);
+  lua_pushboolean(L, pid >= 1 && pid <= 4194304 && gs_process_alive((long)pid));
+  return 1;
+}
+
 void gs_lua_open_process(lua_State *L) {
   lua_pushcfunction(L, l_spawn_process);
   lua_setfield(L, -2, "spawn_process");
   lua_pushcfunction(L, l_process_cwd);
   lua_setfield(L, -2, "process_cwd");
+  lua_pushcfunction(L, l_process_id);
+  lua_setfield(L, -2, "process_id");
+  lua_pushcfunction(L, l_process_alive);
+  lua_setfield(L, -2, "process_alive");
 }

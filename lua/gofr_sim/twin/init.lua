@@ -105,11 +105,33 @@ local function truthy(v)
   return v == "1" or v == "true" or v == "yes"
 end
 
-local function fresh_data_dir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  return dir .. "-gofr-sim-twin", true
+-- Fresh data directories are "<tmp>/gofr-sim-twin.<pid>.<n>": the pid
+-- tells a later run which ones a killed run left behind (sweep_stale_dirs).
+local DIR_PREFIX = "gofr-sim-twin."
+local made = 0 -- data directories made by this process
+
+local function tmp_root()
+  local t = os.getenv("TMPDIR")
+  return (t and t ~= "") and t:gsub("/+$", "") or "/tmp"
 end
+
+-- Removes the data directories of twins whose process is gone (a SIGKILL
+-- leaves no chance to clean up); those of live processes stay.
+local function sweep_stale_dirs(root)
+  for _, name in ipairs(core.fs_list(root) or {}) do
+    local pid = name:sub(1, #DIR_PREFIX) == DIR_PREFIX and tonumber(name:match("^[^.]*%.(%d+)%.%d+$"))
+    if pid and not core.process_alive(pid) then storage.remove_tree(root .. "/" .. name) end
+  end
+end
+
+local function fresh_data_dir()
+  local root = tmp_root()
+  sweep_stale_dirs(root)
+  made = made + 1
+  return ("%s/%s%d.%d"):format(root, DIR_PREFIX, core.process_id(), made), true
+end
+
+local open_twins = setmetatable({}, { __mode = "k" }) -- twins with a data directory of their own
 
 local Twin = {}
 Twin.__index = Twin
@@ -131,7 +153,19 @@ function Twin:close()
   self.server.close()
   if self.site then self.site.close() end
   if self.housekeeper then self.housekeeper:stop() end
-  if self.own_data_dir then storage.remove_tree(self.data_dir) end
+  if self.own_data_dir then
+    storage.remove_tree(self.data_dir)
+    open_twins[self] = nil
+  end
+end
+
+--- Removes the data directories of the twins of this process still open
+-- (the executable calls it on its way out, whatever ended the run).
+function M.remove_data_dirs()
+  for twin in pairs(open_twins) do
+    storage.remove_tree(twin.data_dir)
+    open_twins[twin] = nil
+  end
 end
 
 -- Keep-alive comments on open SSE streams, until the twin closes or the
@@ -177,6 +211,7 @@ function M.start(opts)
     secret = opts.secret or env("GOFR_DIG_JWT_SECRET") or M.TEST_STACK_SECRET,
     store = auth.store { file = opts.token_store },
   }, Twin)
+  if own then open_twins[twin] = true end
   twin.auth = auth.new { secret = twin.secret, store = twin.store,
                          enabled = not truthy(env("GOFR_DIG_NO_AUTH")),
                          accept_expired = faults.accept_expired }
