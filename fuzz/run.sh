@@ -21,18 +21,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TARGETS=(obfuscate sse http_server http_client jwt html histogram json)
 
 # What each target is built from and how it is run: its core sources, its
-# pkg-config modules, the longest input and the per-input time limit (s).
+# pkg-config modules, other libraries, its libFuzzer dictionary (none: ""),
+# the longest input and the per-input time limit (s).
 target_config() {
+  LIBS=() DICT=""
   case "$1" in
     obfuscate)
       SRCS=(src/core/obfuscate.c src/core/buf.c src/core/gumbo_doc.c)
       PKGS=(gumbo) MAX_LEN=65536 TIMEOUT=10 ;;
     sse)
       SRCS=(src/core/sse.c src/core/buf.c src/core/error.c)
-      PKGS=() MAX_LEN=16384 TIMEOUT=5 ;;
+      PKGS=() DICT=fuzz/sse.dict MAX_LEN=16384 TIMEOUT=5 ;;
     http_server)
-      SRCS=(src/core/http_server.c src/core/error.c)
-      PKGS=(libuv) MAX_LEN=16384 TIMEOUT=10 ;;
+      SRCS=(src/core/http_server.c src/core/buf.c src/core/error.c)
+      PKGS=(libuv) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     http_client)
       SRCS=(src/core/http_client.c src/core/error.c)
       PKGS=(libuv libcurl) MAX_LEN=16384 TIMEOUT=10 ;;
@@ -86,7 +88,7 @@ if ((${#PKGS[@]})); then
 fi
 if ! "$CC" -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -Iinclude -DGS_SOURCE_DIR="\"$PWD\"" \
-  "fuzz/${TARGET}_fuzz.c" fuzz/fuzz.c "${SRCS[@]}" "${pkg_flags[@]}" -lm -o "$DIR/${TARGET}_fuzz"; then
+  "fuzz/${TARGET}_fuzz.c" fuzz/fuzz.c "${SRCS[@]}" "${pkg_flags[@]}" "${LIBS[@]}" -lm -o "$DIR/${TARGET}_fuzz"; then
   echo "fuzz/run.sh: build of $TARGET failed" >&2
   exit 3
 fi
@@ -108,6 +110,9 @@ if ((JOBS > 1)); then
   parallel=(-jobs="$JOBS" -workers="$JOBS")
 fi
 read -ra extra <<<"${FUZZ_FLAGS:-}"
+if [ -n "$DICT" ]; then
+  extra+=(-dict="$PWD/$DICT")
+fi
 DIR=$(cd "$DIR" && pwd)
 rc=0
 (cd "$DIR" && "./${TARGET}_fuzz" -max_total_time="$SECONDS_TO_RUN" -max_len="$MAX_LEN" \
