@@ -314,17 +314,19 @@ describe("load.lua counts block pages", function()
     require("gofr_sim.twin.storage").remove_tree(dir)
   end)
 
-  local function run(extra)
+  local function run(extra, status)
     local args = { support.source_dir .. "/scenarios/load.lua", "--fixtures-dir", dir,
                    "--total-requests", "6", "--rate", "1000", "--quiet", "--output", dir .. "/r.json" }
     for _, a in ipairs(extra) do args[#args + 1] = a end
     local r = support.run_cli(args)
-    assert.are.equal(0, r.status, r.stdout .. r.stderr)
+    assert.are.equal(status or 0, r.status, r.stdout .. r.stderr)
     return assert(json.decode(support.read_file(dir .. "/r.json")))
   end
 
   it("as errors of their class in HTTP mode", function()
-    local rep = run { "--protocol", "http" }
+    -- every page is a CAPTCHA: no request succeeded, the run fails (exit 1)
+    local rep = run({ "--protocol", "http" }, 1)
+    assert.are.equal("no_success", rep.verdict.problems[1].rule)
     local types = rep.metrics.by_tool["http.get"].error_types
     assert.are.same({ "captcha" }, json.keys(types))
     assert.are.equal(6, types.captcha)

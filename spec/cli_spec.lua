@@ -125,9 +125,10 @@ describe("scenarios/load.lua", function()
     local port = support.closed_port()
     local r = run({ LOAD, "--protocol", "http", "--total-requests", "4", "--target-url",
       ("http://127.0.0.1:%d/"):format(port) })
-    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(1, r.status, r.stderr) -- nothing succeeded: an unhealthy run
     assert.matches("4 requests, 4 errors", r.stdout, 1, true)
     assert.matches("errors by type: network_connect 4", r.stdout, 1, true)
+    assert.matches("FAIL: no request succeeded (4 of 4 failed: network_connect 4)", r.stdout, 1, true)
   end)
 
   local bad = {

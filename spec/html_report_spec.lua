@@ -118,8 +118,8 @@ describe("html_report.render", function()
     -- latency tables: p95 with two decimals, exact in data-value
     local by_tool = table_rows(html, "by-tool")
     local row = row_of(by_tool, "mcp.get_content")
-    assert.are.equal("1200.00", row[9].text)
-    assert.are.equal("1200", row[9].value)
+    assert.are.equal("1200.00", row[10].text)
+    assert.are.equal("1200", row[10].value)
     assert.are.equal("all", by_tool[#by_tool][1].text)
     local tp = table_rows(html, "by-tool-persona")
     assert.are.equal("apac", tp[1][2].text)
@@ -212,14 +212,16 @@ describe("--html on scenarios/load.lua", function()
       local row = row_of(by_tool, tool)
       assert.is_table(row, tool)
       assert.are.equal(tostring(agg.count), row[2].text)
-      assert.are.equal(("%.2f"):format(agg.p95_ms), row[9].text, tool)
-      assert.are.equal(("%.2f"):format(agg.p99_ms), row[10].text, tool)
+      assert.are.equal(tostring(agg.expected_count), row[5].text, tool)
+      assert.are.equal(("%.2f"):format(agg.p95_ms), row[10].text, tool)
+      assert.are.equal(("%.2f"):format(agg.p99_ms), row[11].text, tool)
     end
     for persona, agg in pairs(rep.metrics.by_persona) do
-      assert.are.equal(("%.2f"):format(agg.p50_ms), row_of(table_rows(html, "by-persona"), persona)[7].text)
+      assert.are.equal(("%.2f"):format(agg.p50_ms), row_of(table_rows(html, "by-persona"), persona)[8].text)
     end
     local th = table_rows(html, "thresholds")
-    assert.are.equal(2, #th)
+    assert.are.equal(#rep.thresholds, #th) -- the two given and load.lua's defaults
+    assert.truthy(html:find('id="verdict">FAIL: ', 1, true))
     assert.truthy(html:find('<tr class="fail"><td class="mark">FAIL</td><td>p99{tool=mcp.get_content}',
       1, true))
     assert.truthy(html:find(">" .. rep.result.request_count .. "</div>", 1, true))
@@ -291,7 +293,7 @@ document.body.appendChild(pre);
       -- the DOM the browser built from the report holds the report's numbers
       local agg = rep.metrics.by_tool["mcp.get_content"]
       local row = row_of(table_rows(dom, "by-tool"), "mcp.get_content")
-      assert.are.equal(("%.2f"):format(agg.p95_ms), row[9].text)
+      assert.are.equal(("%.2f"):format(agg.p95_ms), row[10].text)
       local d = paths(dom, "chart-latency", "p95")
       assert.is_true(#d[1] > 10)
     end)

@@ -29,7 +29,15 @@ local function tool(name, a)
   if SESSION_TOOLS[name] and a.auth_token == INVALID then
     return text { success = false, error_code = "AUTH_ERROR", message = "Invalid token" }
   end
-  if name == "get_structure" then return text { success = true, url = a.url, sections = {} } end
+  if name == "get_structure" then
+    -- the fixture site's robots.txt disallows these, and gofr-dig honours it here
+    for _, p in ipairs { "/admin/", "/api/", "/private/" } do
+      if a.url:find(p, 1, true) then
+        return text { success = false, error_code = "ROBOTS_BLOCKED", message = "Disallowed by robots.txt" }
+      end
+    end
+    return text { success = true, url = a.url, sections = {} }
+  end
   if name == "get_content" then
     n = n + 1
     return text { success = true, url = a.url, session_id = "s" .. n, total_chunks = 1 }
@@ -115,7 +123,8 @@ describe("load.lua --protocol mcp", function()
 
   it("runs the harness's MCP flow per persona, with each group's token", function()
     local mix = write(dir .. "/mix.json",
-      '{"groups": {"attacker": {"count": 1, "token": "token_invalid"},'
+      '{"groups": {"attacker": {"count": 1, "token": "token_invalid",'
+        .. ' "expect": {"get_content": ["AUTH_ERROR"]}},'
         .. ' "public": {"count": 1, "token": null}}}')
     local out = dir .. "/report.json"
     local r = support.run_cli { LOAD, "--protocol", "mcp", "--mcp-url", url,
@@ -131,10 +140,13 @@ describe("load.lua --protocol mcp", function()
     -- attacker: get_structure ignores tokens, get_content's session path refuses it
     assert.are.equal(6, tp["mcp.get_structure::attacker"].count)
     assert.are.equal(0, tp["mcp.get_structure::attacker"].error_count)
+    -- ... as its group expects: expected outcomes, not errors
     local ac = tp["mcp.get_content::attacker"]
     assert.are.equal(6, ac.count)
-    assert.are.equal(6, ac.error_count)
-    assert.are.equal(6, ac.error_types.auth_error)
+    assert.are.equal(0, ac.error_count)
+    assert.are.equal(6, ac.expected_count)
+    assert.are.equal(6, ac.expected_types.auth_error)
+    assert.are.equal(6, rep.checks["expected auth_error: mcp.get_content (attacker)"].passes)
     assert.is_nil(tp["mcp.get_session_info::attacker"])   -- no session id: no reads
     -- public: every call succeeds, session reads included
     for _, t in ipairs { "get_structure", "get_content", "get_session_info", "get_session_chunk" } do
@@ -147,8 +159,8 @@ describe("load.lua --protocol mcp", function()
 
   it("runs the tasks a mix weights", function()
     local mix = write(dir .. "/mix2.json",
-      '{"groups": {"attacker": {"count": 1, "token": "token_invalid", "tasks": {"list_sessions": 1}},'
-        .. ' "pinger": {"count": 1, "tasks": {"ping": 1}}}}')
+      '{"groups": {"attacker": {"count": 1, "token": "token_invalid", "tasks": {"list_sessions": 1},'
+        .. ' "expect": ["AUTH_ERROR"]}, "pinger": {"count": 1, "tasks": {"ping": 1}}}}')
     local out = dir .. "/report2.json"
     local r = support.run_cli { LOAD, "--protocol", "mcp", "--mcp-url", url, "--total-requests", "4",
       "--mix-file", mix, "--quiet", "--output", out }
@@ -157,19 +169,22 @@ describe("load.lua --protocol mcp", function()
     assert.are.equal(2, tp["mcp.ping::pinger"].count)
     assert.are.equal(0, tp["mcp.ping::pinger"].error_count)
     assert.are.equal(2, tp["mcp.list_sessions::attacker"].count)
-    assert.are.equal(2, tp["mcp.list_sessions::attacker"].error_types.auth_error)
+    assert.are.equal(2, tp["mcp.list_sessions::attacker"].expected_types.auth_error)
     assert.is_nil(tp["mcp.get_structure::attacker"])
   end)
 
-  it("keeps running when the MCP server cannot be reached", function()
+  it("keeps running when the MCP server cannot be reached, then says so and exits 1", function()
     local dead = ("http://127.0.0.1:%d/mcp/"):format(support.closed_port())
     local out = dir .. "/report3.json"
     local r = support.run_cli { LOAD, "--protocol", "mcp", "--mcp-url", dead, "--total-requests", "6",
       "--consumers", "2", "--quiet", "--output", out }
-    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(1, r.status, r.stderr)
     local rep = cjson.decode((assert(support.read_file(out))))
     assert.are.equal(6, rep.metrics.by_tool["mcp.connect"].count)
     assert.are.equal(6, rep.metrics.by_tool["mcp.connect"].error_types.network_connect)
+    assert.is_false(rep.verdict.healthy)
+    assert.are.equal("no_success", rep.verdict.problems[1].rule)
+    assert.matches("FAIL: no request succeeded (6 of 6 failed: network_connect 6)", r.stdout, 1, true)
   end)
 
   it("runs --protocol mcp without --mcp-url against the embedded twin", function()

@@ -20,7 +20,7 @@ local function report_of(args)
 end
 
 describe("scenarios/load.lua against the embedded twin", function()
-  it("runs with no flags: every tool by persona, with gofr-dig's error types", function()
+  it("runs with no flags: every tool by persona, expected outcomes apart, a PASS verdict", function()
     local r, rep = report_of({})
     assert.are.equal(0, r.status, r.stderr)
     assert.is_table(rep, r.stdout .. r.stderr)
@@ -29,11 +29,11 @@ describe("scenarios/load.lua against the embedded twin", function()
     assert.matches("^http://127%.0%.0%.1:%d+/mcp/$", rep.config.mcp_url)
     local tp = rep.metrics.by_tool_persona
     -- The fixture site has pages its robots.txt disallows (/admin/, /private/):
-    -- fetching them is robots_blocked, for every persona; nothing else fails
-    -- for the personas with valid tokens or none.
+    -- get_structure of them is an expected ROBOTS_BLOCKED, for every persona;
+    -- nothing fails unexpectedly on a healthy twin.
     local function only_robots(agg, what)
-      for et in pairs(agg.error_types) do
-        assert.are.equal("robots_blocked", et, what .. ": " .. cjson.encode(agg.error_types))
+      for et in pairs(agg.expected_types) do
+        assert.are.equal("robots_blocked", et, what .. ": " .. cjson.encode(agg.expected_types))
       end
     end
     for _, persona in ipairs { "apac", "emea", "us", "multi", "public" } do
@@ -41,20 +41,38 @@ describe("scenarios/load.lua against the embedded twin", function()
         local agg = tp["mcp." .. tool .. "::" .. persona]
         assert.is_table(agg, tool .. " by " .. persona)
         assert.is_true(agg.count > 0)
+        assert.are.equal(0, agg.error_count, tool .. " by " .. persona .. ": " .. cjson.encode(agg.error_types))
         only_robots(agg, tool .. " by " .. persona)
       end
-      assert.are.equal(0, tp["mcp.get_session_info::" .. persona].error_count)
     end
+    assert.is_true(rep.metrics.by_tool["mcp.get_structure"].expected_types.robots_blocked > 0)
     -- the attacker's token is refused where gofr-dig verifies it (the session
-    -- path of get_content), nowhere else; it never gets a session to read
+    -- path of get_content), as its mix group expects; it never gets a session
     local attacker = tp["mcp.get_content::attacker"]
-    assert.is_true(attacker.error_types.auth_error > 0)
-    assert.are.equal(attacker.count, attacker.error_count)
+    assert.is_true(attacker.expected_types.auth_error > 0)
+    assert.are.equal(attacker.count, attacker.expected_count)
+    assert.are.equal(0, attacker.error_count)
     only_robots(tp["mcp.get_structure::attacker"], "get_structure by attacker")
     assert.is_nil(tp["mcp.get_session_info::attacker"])
-    for et in pairs(rep.metrics.overall.error_types) do
-      assert.is_true(et == "auth_error" or et == "robots_blocked", et)
+    assert.are.equal(0, rep.result.error_count)
+    assert.are.equal(rep.metrics.overall.expected_count, rep.result.expected_count)
+    assert.is_true(rep.result.expected_count > 0)
+    -- the expectations are checks: each one held
+    for _, name in ipairs { "expected auth_error: mcp.get_content (attacker)",
+                            "expected robots_blocked: mcp.get_structure" } do
+      assert.is_table(rep.checks[name], name)
+      assert.are.equal(0, rep.checks[name].fails, name)
     end
+    -- the default thresholds, and the verdict as the last line
+    local keys = {}
+    for _, t in ipairs(rep.thresholds) do keys[t.key] = t.ok end
+    assert.is_true(keys.script_errors)
+    assert.is_true(keys.error_rate)
+    assert.is_true(keys["successes{tool=mcp.get_session_chunk}"])
+    assert.is_true(rep.verdict.ok)
+    local last = r.stdout:gsub("%s+$", ""):match("[^\n]*$")
+    assert.matches("^PASS: %d+ thresholds passed, %d+ checks passed, 0 unexpected errors %(%d+ expected%)$",
+      last)
   end)
 
   it("registers minted tokens in a standalone twin's store with --token-store", function()
@@ -63,13 +81,15 @@ describe("scenarios/load.lua against the embedded twin", function()
     local sf = assert(io.open(secret, "w"))
     sf:write("a-secret-for-this-spec\n")
     sf:close()
-    -- no twin is running: the run fails to connect, but the store is written first
+    -- no twin is running: the run fails to connect (an unhealthy run: exit
+    -- 1), but the store is written first
     local r = support.run_cli({ LOAD, "--mcp-url", "http://127.0.0.1:" .. support.closed_port() .. "/mcp/",
       "--token-store", store, "--total-requests", "1", "--duration", "1s",
       "--mix-file", support.source_dir .. "/fixtures/mixes/default.json",
       "--jwt-secret-file", secret })
     os.remove(secret)
-    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(1, r.status, r.stderr)
+    assert.matches("FAIL: no request succeeded", r.stdout, 1, true)
     local f = assert(io.open(store, "rb"))
     local doc = cjson.decode(f:read("*a"))
     f:close()

@@ -63,14 +63,17 @@ describe("prometheus.render", function()
     reg:record("http.get", 0.002, { tool = "http.get", persona = "apac" })
     reg:record("http.get", 0.001, { tool = "http.get", persona = "apac" })
     reg:record("http.get", 0.5, { tool = "http.get", persona = "apac", error_type = "network_timeout" })
+    reg:record("http.get", 0.005, { tool = "http.get", persona = "apac", error_type = "not_found",
+                                    expected = "true" })
     reg:record("iteration", 0.25, { persona = "apac" })
     reg:count("cache_hits", 2, { persona = "apac" })
     reg:check("status is 200", true)
     reg:check("status is 200", false)
     local text = prometheus.render(reg, { iterations = 1, dropped = 0, live = 3, started = 1700000000 })
-    local L = 'name="http.get",error_type="",persona="apac",tool="http.get"'
-    local E = 'name="http.get",error_type="network_timeout",persona="apac",tool="http.get"'
-    local I = 'name="iteration",error_type="",persona="apac",tool=""'
+    local L = 'name="http.get",error_type="",expected="",persona="apac",tool="http.get"'
+    local E = 'name="http.get",error_type="network_timeout",expected="",persona="apac",tool="http.get"'
+    local X = 'name="http.get",error_type="not_found",expected="true",persona="apac",tool="http.get"'
+    local I = 'name="iteration",error_type="",expected="",persona="apac",tool=""'
     assert.are.equal(table.concat({
       "# HELP gofr_sim_latency_seconds Latency of recorded samples (sim.metrics series), "
         .. "by series name and tags.",
@@ -85,6 +88,11 @@ describe("prometheus.render", function()
       "gofr_sim_latency_seconds_bucket{" .. E .. ',le="+Inf"} 1',
       "gofr_sim_latency_seconds_sum{" .. E .. "} 0.5",
       "gofr_sim_latency_seconds_count{" .. E .. "} 1",
+      "gofr_sim_latency_seconds_bucket{" .. X .. ',le="0.001"} 0',
+      "gofr_sim_latency_seconds_bucket{" .. X .. ',le="0.01"} 1',
+      "gofr_sim_latency_seconds_bucket{" .. X .. ',le="+Inf"} 1',
+      "gofr_sim_latency_seconds_sum{" .. X .. "} 0.005",
+      "gofr_sim_latency_seconds_count{" .. X .. "} 1",
       "gofr_sim_latency_seconds_bucket{" .. I .. ',le="0.001"} 0',
       "gofr_sim_latency_seconds_bucket{" .. I .. ',le="0.01"} 0',
       "gofr_sim_latency_seconds_bucket{" .. I .. ',le="+Inf"} 1',
@@ -99,10 +107,14 @@ describe("prometheus.render", function()
       'gofr_sim_checks_total{check="status is 200",result="pass"} 1',
       "# HELP gofr_sim_requests_total Samples recorded with a tool tag (requests and tool calls).",
       "# TYPE gofr_sim_requests_total counter",
-      "gofr_sim_requests_total 3",
-      "# HELP gofr_sim_errors_total Samples recorded with a tool tag and an error_type.",
+      "gofr_sim_requests_total 4",
+      "# HELP gofr_sim_errors_total Samples recorded with a tool tag and an unexpected error_type.",
       "# TYPE gofr_sim_errors_total counter",
       "gofr_sim_errors_total 1",
+      "# HELP gofr_sim_expected_total Samples recorded with a tool tag and an expected outcome "
+        .. "(expected=true).",
+      "# TYPE gofr_sim_expected_total counter",
+      "gofr_sim_expected_total 1",
       "# HELP gofr_sim_iterations_total Scenario iterations completed.",
       "# TYPE gofr_sim_iterations_total counter",
       "gofr_sim_iterations_total 1",
@@ -124,9 +136,13 @@ describe("prometheus.render", function()
       "# HELP gofr_sim_requests_total Samples recorded with a tool tag (requests and tool calls).",
       "# TYPE gofr_sim_requests_total counter",
       "gofr_sim_requests_total 0",
-      "# HELP gofr_sim_errors_total Samples recorded with a tool tag and an error_type.",
+      "# HELP gofr_sim_errors_total Samples recorded with a tool tag and an unexpected error_type.",
       "# TYPE gofr_sim_errors_total counter",
       "gofr_sim_errors_total 0",
+      "# HELP gofr_sim_expected_total Samples recorded with a tool tag and an expected outcome "
+        .. "(expected=true).",
+      "# TYPE gofr_sim_expected_total counter",
+      "gofr_sim_expected_total 0",
       "",
     }, "\n"), prometheus.render(registry()))
   end)

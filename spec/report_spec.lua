@@ -52,7 +52,8 @@ end
 
 local HARNESS_AGG = { "count", "error_count", "error_rate_pct", "error_types", "max_ms", "mean_ms",
                       "min_ms", "p50_ms", "p95_ms", "p99_ms", "sample_size" }
-local EXTRA_AGG = { "histogram", "p90_ms", "p99_9_ms", "stddev_ms" }
+local EXTRA_AGG = { "expected_count", "expected_types", "histogram", "p90_ms", "p99_9_ms",
+                    "stddev_ms" }
 
 local function tmpdir()
   local dir = os.tmpname()
@@ -130,7 +131,8 @@ describe("sim report", function()
 
     it("has the Python harness's keys, plus ours", function()
       assert.are.same({ "checks", "config", "counters", "interrupted", "metrics", "result",
-                        "schema_version", "started_at", "thresholds", "timeseries" }, sorted_keys(rep))
+                        "schema_version", "started_at", "thresholds", "timeseries", "verdict" },
+        sorted_keys(rep))
       assert.are.equal(1, rep.schema_version)
       for _, k in ipairs({ "consumers", "duration_seconds", "mcp_url", "mode",
                            "rate_per_consumer_per_sec", "sites_file", "target_url",
@@ -140,8 +142,8 @@ describe("sim report", function()
       assert.are.equal(NULL, rep.config.mcp_url)
       assert.are.equal(NULL, rep.config.total_requests)
       assert.are.same({ "a", "b" }, rep.config.workload)
-      assert.are.same({ "dropped_iterations", "duration_seconds", "error_count", "interrupted",
-                        "iterations", "request_count", "script_errors", "signal",
+      assert.are.same({ "dropped_iterations", "duration_seconds", "error_count", "expected_count",
+                        "interrupted", "iterations", "request_count", "script_errors", "signal",
                         "throughput_rps" }, sorted_keys(rep.result))
       assert.are.same({ "by_persona", "by_tool", "by_tool_persona", "overall", "series" },
         sorted_keys(rep.metrics))

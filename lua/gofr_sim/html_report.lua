@@ -123,14 +123,15 @@ local function html_table(id, header, rows, row_class)
   return concat(out)
 end
 
-local AGG_HEADER = { { "count" }, { "errors" }, { "error %" }, { "min ms" }, { "mean ms" },
-  { "p50 ms" }, { "p90 ms" }, { "p95 ms" }, { "p99 ms" }, { "p99.9 ms" }, { "max ms" } }
+local AGG_HEADER = { { "count" }, { "errors" }, { "error %" }, { "expected" }, { "min ms" },
+  { "mean ms" }, { "p50 ms" }, { "p90 ms" }, { "p95 ms" }, { "p99 ms" }, { "p99.9 ms" }, { "max ms" } }
 
 local function agg_cells(row, a)
   a = type(a) == "table" and a or {}
   row[#row + 1] = num_cell(field(a, "count"))
   row[#row + 1] = num_cell(field(a, "error_count"))
   row[#row + 1] = num_cell(field(a, "error_rate_pct"))
+  row[#row + 1] = num_cell(field(a, "expected_count") or 0)
   for _, k in ipairs { "min_ms", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p99_9_ms", "max_ms" } do
     row[#row + 1] = ms_cell(field(a, k))
   end
@@ -404,6 +405,8 @@ local function status_of(rep)
     local c = rep.checks[name]
     if type(c) == "table" and is_num(c.fails) and c.fails > 0 then failed[#failed + 1] = "check" break end
   end
+  local v = type(rep.verdict) == "table" and rep.verdict or nil
+  if v and v.healthy == false then failed[#failed + 1] = "unhealthy run" end
   if #failed > 0 then return "fail", "FAILED (" .. concat(failed, " and ") .. ")" end
   return "pass", "PASSED"
 end
@@ -419,6 +422,7 @@ local function header(rep)
     { "duration", seconds_text(field(res, "duration_seconds")), field(res, "duration_seconds") },
     { "requests", num_text(field(res, "request_count")), field(res, "request_count") },
     { "errors", num_text(field(res, "error_count")), field(res, "error_count") },
+    { "expected", num_text(field(res, "expected_count") or 0), field(res, "expected_count") or 0 },
     { "error rate", num_text(field(overall, "error_rate_pct")) .. " %", field(overall, "error_rate_pct") },
     { "throughput", num_text(field(res, "throughput_rps")) .. " req/s", field(res, "throughput_rps") },
     { "p95", ms_text(field(overall, "p95_ms")) .. " ms", field(overall, "p95_ms") },
@@ -442,9 +446,15 @@ local function header(rep)
       esc(t[1]), esc(exact(t[3])), esc(t[2]))
   end
   out[#out + 1] = "</div>"
-  out[#out + 1] = format('<p class="meta">%s iterations · %s dropped · %s script errors</p></header>',
+  out[#out + 1] = format('<p class="meta">%s iterations · %s dropped · %s script errors</p>',
     esc(num_text(field(res, "iterations"))), esc(num_text(field(res, "dropped_iterations"))),
     esc(num_text(field(res, "script_errors"))))
+  local v = type(rep.verdict) == "table" and rep.verdict or nil
+  if v and type(v.line) == "string" then
+    out[#out + 1] = format('<p class="verdict %s" id="verdict">%s</p>', v.ok and "pass" or "fail",
+      esc(v.line))
+  end
+  out[#out + 1] = "</header>"
   return concat(out)
 end
 
@@ -482,13 +492,15 @@ local function checks_section(rep)
     function(i) return failed[i] and "fail" or "pass" end)
 end
 
-local function error_types_section(overall)
-  local types = type(overall) == "table" and field(overall, "error_types") or nil
+-- The table of a type -> count map of the overall aggregate (error_types:
+-- the unexpected errors; expected_types: the expected outcomes).
+local function types_section(overall, key, id, title, empty)
+  local types = type(overall) == "table" and field(overall, key) or nil
   local keys = sorted_keys(types)
-  if #keys == 0 then return '<p class="empty" id="error-types">No errors.</p>' end
+  if #keys == 0 then return '<p class="empty" id="' .. id .. '">' .. empty .. "</p>" end
   local rows = {}
   for i, k in ipairs(keys) do rows[i] = { k, num_cell(types[k]) } end
-  return html_table("error-types", { "error type", { "count" } }, rows)
+  return html_table(id, { title, { "count" } }, rows)
 end
 
 local function kv_section(id, t, empty)
@@ -514,6 +526,8 @@ h3{font-size:15px;margin:16px 0 6px}
 color:#fff;background:var(--ok)}
 .status.fail{background:var(--bad)}
 .status.interrupted{background:#8a5a00}
+.verdict{font-weight:600;margin:6px 0 0;color:var(--ok)}
+.verdict.fail{color:var(--bad)}
 .tiles{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0 6px}
 .tile{background:var(--soft);border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:150px}
 .tile .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
@@ -580,7 +594,11 @@ function M.render(rep)
     "<section><h2>Over time</h2>" .. charts(rep) .. "</section>",
     "<section><h2>Latency by tool</h2>"
       .. agg_table("by-tool", { "tool" }, field(m, "by_tool"), function(k) return { k } end, overall)
-      .. "<h3>Errors by type</h3>" .. error_types_section(overall) .. "</section>",
+      .. "<h3>Unexpected errors by type</h3>"
+      .. types_section(overall, "error_types", "error-types", "error type", "No unexpected errors.")
+      .. "<h3>Expected outcomes by type</h3>"
+      .. types_section(overall, "expected_types", "expected-types", "outcome", "No expected outcomes.")
+      .. "</section>",
     "<section><h2>Latency by persona</h2>"
       .. agg_table("by-persona", { "persona" }, field(m, "by_persona"), function(k) return { k } end)
       .. "</section>",

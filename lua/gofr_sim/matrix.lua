@@ -382,6 +382,21 @@ local function threshold_cases(c, rep, cases)
   end
 end
 
+-- The run's verdict (gofr_sim.verdict) as properties, and as a failed case
+-- when the run was unhealthy (it did nothing useful).
+local function verdict_case(c, rep, suite, cases)
+  local res, v = rep.result or {}, rep.verdict
+  local props = suite.properties
+  props[#props + 1] = { "unexpected_errors", num(res.error_count) }
+  props[#props + 1] = { "expected_outcomes", num(res.expected_count or 0) }
+  if type(v) ~= "table" then return end
+  props[#props + 1] = { "verdict", tostring(v.line) }
+  if v.healthy == false then
+    cases[#cases + 1] = { name = "verdict", classname = c.name, time = 0,
+      failure = { type = "unhealthy", message = tostring(v.line) } }
+  end
+end
+
 -- An expected failure is reported as skipped cases, so CI stays green.
 local function expected_failures(cases)
   for _, case in ipairs(cases) do
@@ -402,6 +417,7 @@ function M.suite(c)
   if r.report then
     check_cases(c, r.report, cases)
     threshold_cases(c, r.report, cases)
+    verdict_case(c, r.report, suite, cases)
   end
   if r.status == "error" then
     cases[#cases + 1] = { name = "run", classname = c.name, time = c.duration,

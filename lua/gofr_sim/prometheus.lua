@@ -12,7 +12,8 @@
 --   gofr_sim_events_total           counter    {name=<counter name>, <every tag>}
 --   gofr_sim_checks_total           counter    {check=, result="pass"|"fail"}
 --   gofr_sim_requests_total         counter    samples with a tool tag
---   gofr_sim_errors_total           counter    those with an error_type
+--   gofr_sim_errors_total           counter    those with an error_type (unexpected)
+--   gofr_sim_expected_total         counter    those with an expected outcome
 --   gofr_sim_iterations_total, gofr_sim_dropped_iterations_total   counters   (run.*)
 --   gofr_sim_live_personas, gofr_sim_run_start_time_seconds          gauges     (run.*)
 -- Within a family every sample has the same label names (a tag a series lacks
@@ -251,7 +252,10 @@ function M.render(registry, run)
   scalar(out, "gofr_sim_requests_total", "counter",
     "Samples recorded with a tool tag (requests and tool calls).", registry.total_requests)
   scalar(out, "gofr_sim_errors_total", "counter",
-    "Samples recorded with a tool tag and an error_type.", registry.total_errors)
+    "Samples recorded with a tool tag and an unexpected error_type.", registry.total_errors)
+  scalar(out, "gofr_sim_expected_total", "counter",
+    "Samples recorded with a tool tag and an expected outcome (expected=true).",
+    registry.total_expected)
   scalar(out, "gofr_sim_iterations_total", "counter", "Scenario iterations completed.", run.iterations)
   scalar(out, "gofr_sim_dropped_iterations_total", "counter",
     "Iterations an arrival-rate workload could not start in time.", run.dropped)

@@ -419,7 +419,7 @@ local function measure(spec, registry, extra, cache)
   if metric == "count" then return n end
   if metric == "errors" then return agg.errors end
   if metric == "expected" then return agg.expected end
-  if metric == "successes" then return n - agg.errors - agg.expected end
+  if metric == "successes" then return n - agg.errors end -- ok or expected
   if n == 0 then return nil end
   if metric == "error_rate" then return agg.errors / n, format("%d of %d", agg.errors, n) end
   local h = agg.hist
