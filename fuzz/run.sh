@@ -37,7 +37,7 @@ target_config() {
       PKGS=(libuv) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     http_client)
       SRCS=(src/core/http_client.c src/core/error.c)
-      PKGS=(libuv libcurl) MAX_LEN=16384 TIMEOUT=10 ;;
+      PKGS=(libuv libcurl) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     jwt)
       SRCS=(src/core/jwt.c src/core/error.c)
       PKGS=(libjwt openssl) MAX_LEN=8192 TIMEOUT=5 ;;
