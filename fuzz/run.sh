@@ -7,14 +7,20 @@
 # timeout leaves its input in $OUT/TARGET/. `fuzz/run.sh --list` prints the
 # targets.
 #
+# Findings: fuzz/crashes/TARGET/ holds the reproducers of open findings
+# (docs/reliability.md, "Fuzzing"); each is run first, and one that still
+# fails fails the run, so a known bug fails every time, not by chance. Once
+# fixed, its file moves to fuzz/seeds/TARGET/ and guards the fix.
+#
 # Exit status: 0 nothing found, 1 the fuzzer found a crash, a sanitizer
-# report, a leak or a hang, 2 clang or libFuzzer missing (install the Debian
-# packages clang and libclang-rt-14-dev: scripts/install-deps.sh), 3 the
-# build failed, 4 usage.
+# report, a leak or a hang, or an open finding still reproduces, 2 clang or
+# libFuzzer missing (install the Debian packages clang and
+# libclang-rt-14-dev: scripts/install-deps.sh), 3 the build failed, 4 usage.
 #
 # Environment: OUT (default build-fuzz), JOBS (parallel fuzzers, default 1),
 # CC (default clang), FUZZ_FLAGS (more libFuzzer flags, e.g. -runs=10000000
-# for the long runs of docs/reliability.md).
+# for the long runs of docs/reliability.md), OPEN_FINDINGS=skip (fuzz
+# without running fuzz/crashes/TARGET/ first, to look for other bugs).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -114,6 +120,16 @@ if [ -n "$DICT" ]; then
   extra+=(-dict="$PWD/$DICT")
 fi
 DIR=$(cd "$DIR" && pwd)
+open=()
+if [ "${OPEN_FINDINGS:-run}" != skip ] && [ -d "fuzz/crashes/$TARGET" ]; then
+  open=("$PWD/fuzz/crashes/$TARGET"/*)
+fi
+for f in "${open[@]}"; do
+  if ! (cd "$DIR" && "./${TARGET}_fuzz" -timeout="$TIMEOUT" -rss_limit_mb=2048 "$f"); then
+    echo "fuzz/run.sh: open finding ${f#"$PWD/"} still reproduces" >&2
+    exit 1
+  fi
+done
 rc=0
 (cd "$DIR" && "./${TARGET}_fuzz" -max_total_time="$SECONDS_TO_RUN" -max_len="$MAX_LEN" \
   -timeout="$TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1 "${parallel[@]}" "${extra[@]}" \
