@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "fuzz.h"
+#include "fuzz_uv.h"
 #include "gs/error.h"
 #include "gs/http_client.h"
 
@@ -35,7 +36,7 @@ static char gs__fuzz_url[64];
 /* One input: the peer's connection and the transfer's outcome. */
 typedef struct {
   const char *answer;
-  size_t len, off;
+  size_t len;
   uint32_t split; /* 0: one write */
   int mode;       /* 0: shut down, 2: keep open, 3: reset */
   int head;
@@ -48,9 +49,8 @@ static gs__fuzz_run_t *gs__fuzz_cur;
 
 typedef struct {
   uv_tcp_t tcp;
-  uv_write_t write;
   uv_shutdown_t shutdown;
-  uv_timer_t turn;
+  gs_fuzz_writer_t writer;
   char head[4]; /* the request's last 4 bytes: its end is CRLF CRLF */
   int answering;
   int handles;
@@ -60,7 +60,7 @@ typedef struct {
 /* ---- the peer ------------------------------------------------------------ */
 
 static void gs__fuzz_peer_closed(uv_handle_t *h) {
-  gs__fuzz_peer_t *p = h->data;
+  gs__fuzz_peer_t *p = h->type == UV_TIMER ? ((gs_fuzz_writer_t *)h->data)->data : h->data;
   if (--p->handles == 0) {
     p->run->peers--;
     free(p);
@@ -71,47 +71,24 @@ static void gs__fuzz_peer_close(gs__fuzz_peer_t *p) {
   if (uv_is_closing((uv_handle_t *)&p->tcp))
     return;
   uv_close((uv_handle_t *)&p->tcp, gs__fuzz_peer_closed);
-  uv_close((uv_handle_t *)&p->turn, gs__fuzz_peer_closed);
+  gs_fuzz_writer_close(&p->writer, gs__fuzz_peer_closed);
 }
 
 static void gs__fuzz_peer_shut(uv_shutdown_t *s, int status) {
   (void)status; /* keeps reading until the client closes */
 }
 
-static void gs__fuzz_peer_next(gs__fuzz_peer_t *p);
-
-static void gs__fuzz_peer_turn(uv_timer_t *t) {
-  gs__fuzz_peer_next(t->data);
-}
-
-static void gs__fuzz_peer_written(uv_write_t *w, int status) {
+/* The whole answer is out: end the connection as the mode says. */
+static void gs__fuzz_peer_written(gs_fuzz_writer_t *w, int status) {
   gs__fuzz_peer_t *p = w->data;
-  gs__fuzz_run_t *r = p->run;
-  if (status < 0 || uv_is_closing((uv_handle_t *)&p->tcp))
-    return;
-  if (r->off < r->len) {
-    uv_timer_start(&p->turn, gs__fuzz_peer_turn, 0, 0);
-  } else if (r->mode == 3) {
+  if (status < 0)
+    return; /* the client went away */
+  if (p->run->mode == 3) {
     uv_tcp_close_reset(&p->tcp, gs__fuzz_peer_closed);
-    uv_close((uv_handle_t *)&p->turn, gs__fuzz_peer_closed);
-  } else if (r->mode == 0) {
+    gs_fuzz_writer_close(&p->writer, gs__fuzz_peer_closed);
+  } else if (p->run->mode == 0) {
     uv_shutdown(&p->shutdown, (uv_stream_t *)&p->tcp, gs__fuzz_peer_shut);
   }
-}
-
-/* Writes the next piece of the answer (from the start for each connection
- * curl opens). */
-static void gs__fuzz_peer_next(gs__fuzz_peer_t *p) {
-  gs__fuzz_run_t *r = p->run;
-  size_t left = r->len - r->off;
-  size_t k = r->split ? gs_fuzz_piece(&r->split, left, 256) : left;
-  if (k == 0 && left)
-    k = 1;
-  uv_buf_t b = uv_buf_init((char *)r->answer + r->off, (unsigned)k);
-  r->off += k;
-  p->write.data = p;
-  if (uv_write(&p->write, (uv_stream_t *)&p->tcp, &b, 1, gs__fuzz_peer_written) < 0)
-    gs__fuzz_peer_close(p);
 }
 
 static void gs__fuzz_peer_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -130,11 +107,7 @@ static void gs__fuzz_peer_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     p->head[3] = buf->base[i];
     if (memcmp(p->head, "\r\n\r\n", 4) == 0) {
       p->answering = 1;
-      p->run->off = 0;
-      if (p->run->len)
-        gs__fuzz_peer_next(p);
-      else
-        gs__fuzz_peer_written(&p->write, 0);
+      gs_fuzz_writer_start(&p->writer);
     }
   }
 }
@@ -143,10 +116,11 @@ static void gs__fuzz_on_connection(uv_stream_t *l, int status) {
   GS_FUZZ_CHECK(status == 0 && gs__fuzz_cur != NULL);
   gs__fuzz_peer_t *p = calloc(1, sizeof *p);
   GS_FUZZ_CHECK(p != NULL);
-  p->run = gs__fuzz_cur;
-  p->tcp.data = p->turn.data = p->write.data = p->shutdown.data = p;
+  gs__fuzz_run_t *r = p->run = gs__fuzz_cur;
+  p->tcp.data = p->shutdown.data = p;
   GS_FUZZ_CHECK(uv_tcp_init(&gs__fuzz_loop, &p->tcp) == 0 &&
-                uv_timer_init(&gs__fuzz_loop, &p->turn) == 0);
+                gs_fuzz_writer_init(&p->writer, &gs__fuzz_loop, (uv_stream_t *)&p->tcp, r->answer,
+                                    r->len, r->split, 256, gs__fuzz_peer_written, p) == 0);
   p->handles = 2;
   p->run->peers++;
   GS_FUZZ_CHECK(uv_accept(l, (uv_stream_t *)&p->tcp) == 0);

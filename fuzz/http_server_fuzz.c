@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "fuzz.h"
+#include "fuzz_uv.h"
 #include "gs/buf.h"
 #include "gs/http_server.h"
 
@@ -40,16 +41,12 @@ static gs_http_server_t *gs__fuzz_srv;
 typedef struct {
   uv_tcp_t tcp;
   uv_connect_t connect;
-  uv_write_t write;
   uv_shutdown_t shutdown;
-  uv_timer_t turn;     /* the next write, a loop turn later */
+  gs_fuzz_writer_t writer;
   uv_timer_t watchdog; /* the server must close within 5 s */
-  const char *in;
-  size_t in_len, in_off;
-  uint32_t split; /* 0: one write */
-  gs_buf_t out;   /* the server's bytes */
-  int closed;     /* the client's handles closed */
-  int reset;      /* the read ended in an error, not EOF: answers may be cut */
+  gs_buf_t out;        /* the server's bytes */
+  int closed;          /* the client's handles closed */
+  int reset;           /* the read ended in an error, not EOF: answers may be cut */
   size_t answered;
   char heads[GS__FUZZ_MAX_REQS]; /* per answer in order: 1 when to a HEAD */
   int statuses[GS__FUZZ_MAX_REQS];
@@ -154,13 +151,13 @@ static void gs__fuzz_on_request(gs_http_exchange_t *ex, const gs_http_request_in
 /* ---- the client side ------------------------------------------------------ */
 
 static void gs__fuzz_client_closed(uv_handle_t *h) {
-  ((gs__fuzz_conn_t *)h->data)->closed++;
+  gs__fuzz_cur->closed++;
 }
 
 static void gs__fuzz_close_client(gs__fuzz_conn_t *c) {
   if (!uv_is_closing((uv_handle_t *)&c->tcp)) {
     uv_close((uv_handle_t *)&c->tcp, gs__fuzz_client_closed);
-    uv_close((uv_handle_t *)&c->turn, gs__fuzz_client_closed);
+    gs_fuzz_writer_close(&c->writer, gs__fuzz_client_closed);
   }
 }
 
@@ -179,42 +176,19 @@ static void gs__fuzz_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
 }
 
-static void gs__fuzz_write_next(gs__fuzz_conn_t *c);
-
-static void gs__fuzz_turn(uv_timer_t *t) {
-  gs__fuzz_write_next(t->data);
-}
-
-static void gs__fuzz_written(uv_write_t *w, int status) {
+/* All sent: half-close. A failed write means the server closed: the client
+ * still reads what it sent. */
+static void gs__fuzz_written(gs_fuzz_writer_t *w, int status) {
   gs__fuzz_conn_t *c = w->data;
-  if (status < 0 || uv_is_closing((uv_handle_t *)&c->tcp))
-    return; /* the server closed: read what it sent */
-  if (c->in_off < c->in_len)
-    uv_timer_start(&c->turn, gs__fuzz_turn, 0, 0);
-  else
+  if (status == 0)
     uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, NULL);
-}
-
-static void gs__fuzz_write_next(gs__fuzz_conn_t *c) {
-  size_t left = c->in_len - c->in_off;
-  size_t k = c->split ? gs_fuzz_piece(&c->split, left, 512) : left;
-  if (k == 0 && left)
-    k = 1;
-  uv_buf_t b = uv_buf_init((char *)c->in + c->in_off, (unsigned)k);
-  c->in_off += k;
-  c->write.data = c;
-  if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, gs__fuzz_written) < 0)
-    gs__fuzz_close_client(c);
 }
 
 static void gs__fuzz_connected(uv_connect_t *req, int status) {
   gs__fuzz_conn_t *c = req->data;
   GS_FUZZ_CHECK(status == 0);
   GS_FUZZ_CHECK(uv_read_start((uv_stream_t *)&c->tcp, gs__fuzz_alloc, gs__fuzz_read) == 0);
-  if (c->in_len)
-    gs__fuzz_write_next(c);
-  else
-    uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, NULL);
+  gs_fuzz_writer_start(&c->writer);
 }
 
 static void gs__fuzz_hang(uv_timer_t *t) {
@@ -275,15 +249,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
-  gs__fuzz_conn_t c = {.in = (const char *)data + 1, .in_len = size - 1};
-  c.split = data[0] & 0x80 ? 0 : data[0] | 0x100u;
+  gs__fuzz_conn_t c = {0};
   gs__fuzz_cur = &c;
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", gs_http_server_port(gs__fuzz_srv), &addr);
+  uint32_t split = data[0] & 0x80 ? 0 : data[0] | 0x100u;
   GS_FUZZ_CHECK(uv_tcp_init(&gs__fuzz_loop, &c.tcp) == 0 &&
-                uv_timer_init(&gs__fuzz_loop, &c.turn) == 0 &&
+                gs_fuzz_writer_init(&c.writer, &gs__fuzz_loop, (uv_stream_t *)&c.tcp,
+                                    (const char *)data + 1, size - 1, split, 512, gs__fuzz_written,
+                                    &c) == 0 &&
                 uv_timer_init(&gs__fuzz_loop, &c.watchdog) == 0);
-  c.tcp.data = c.turn.data = c.watchdog.data = c.connect.data = &c;
+  c.tcp.data = c.watchdog.data = c.connect.data = &c;
   GS_FUZZ_CHECK(
       uv_tcp_connect(&c.connect, &c.tcp, (const struct sockaddr *)&addr, gs__fuzz_connected) == 0);
   uv_timer_start(&c.watchdog, gs__fuzz_hang, 5000, 0);

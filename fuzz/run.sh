@@ -39,10 +39,10 @@ target_config() {
       SRCS=(src/core/sse.c src/core/buf.c src/core/error.c)
       PKGS=() DICT=fuzz/sse.dict MAX_LEN=16384 TIMEOUT=5 ;;
     http_server)
-      SRCS=(src/core/http_server.c src/core/buf.c src/core/error.c)
+      SRCS=(fuzz/fuzz_uv.c src/core/http_server.c src/core/buf.c src/core/error.c)
       PKGS=(libuv) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     http_client)
-      SRCS=(src/core/http_client.c src/core/error.c)
+      SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/error.c)
       PKGS=(libuv libcurl) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     jwt)
       SRCS=(src/core/jwt.c src/core/error.c)
