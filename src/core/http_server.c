@@ -6,10 +6,14 @@
  *   copies what it keeps), a scratch buffer for response heads and a small
  *   free list of write requests. It is freed after the listener and every
  *   connection have run their close callbacks.
- * - conn_t (malloc'd per accepted connection) owns its uv_tcp_t, an optional
- *   linger timer, its http_parser, the request buffers and the buffered
- *   unparsed input. It is freed only in the close callback of its last
- *   handle.
+ * - conn_t (malloc'd per accepted connection) owns its uv_tcp_t, its timer
+ *   (one at a time: header, body, idle, stalled write or linger deadline),
+ *   its http_parser, the request buffers and the buffered unparsed input. It
+ *   is freed only in the close callback of its last handle.
+ * - The request handed to the handler (conn_t.req) points into conn_t's
+ *   arena and header array; both are written only before the header block
+ *   ends (trailer fields are counted and discarded), and the pointers are
+ *   made at dispatch, so they stay valid until the exchange is answered.
  * - At most one exchange per connection is in flight; it is embedded in the
  *   connection and reused for the next request once answered.
  * - Every write is a wreq_t that owns a copy of its bytes until its write
@@ -34,12 +38,11 @@
 
 #define READ_BUF_SIZE (64 * 1024)
 #define LISTEN_BACKLOG 4096
-#define WREQ_POOL_CAP 4096           /* bytes of data a pooled write request holds */
-#define WREQ_POOL_MAX 256            /* pooled write requests kept per server */
-#define IN_HIGH_WATER (256 * 1024)   /* buffered input that stops reading */
-#define OUT_HIGH_WATER (1024 * 1024) /* queued output that stops taking requests */
-#define LINGER_MS 2000               /* how long error closes drain the peer */
-#define KEEP_ARENA (8 * 1024)        /* request buffers above this are freed */
+#define WREQ_POOL_CAP 4096         /* bytes of data a pooled write request holds */
+#define WREQ_POOL_MAX 256          /* pooled write requests kept per server */
+#define IN_HIGH_WATER (256 * 1024) /* buffered input that stops reading */
+#define LINGER_MS 2000             /* how long error closes drain the peer */
+#define KEEP_ARENA (8 * 1024)      /* request buffers above this are freed */
 #define KEEP_BODY (16 * 1024)
 #define KEEP_INPUT (64 * 1024)
 #define CLOSE_DELIMITED INT64_MAX /* streaming body that ends when the connection closes */
@@ -54,6 +57,8 @@ struct gs_http_exchange_s {
   int chunked;       /* streaming with chunked encoding */
   int no_body;       /* HEAD or a status without body: body bytes are dropped */
   int64_t remaining; /* streaming with Content-Length: bytes still owed */
+  gs_http_drain_cb drain_cb;
+  void *drain_data;
 };
 
 /* Where one request header lives inside conn_t.arena while headers arrive
@@ -63,11 +68,17 @@ typedef struct {
   size_t value_off;
 } hdr_off_t;
 
-typedef enum { PH_URL, PH_FIELD, PH_VALUE, PH_DONE } hdr_phase_t;
+typedef enum { PH_URL, PH_FIELD, PH_VALUE, PH_DONE, PH_TRAILER } hdr_phase_t;
+
+/* Where the connection is in reading requests (for its deadline). */
+typedef enum { R_IDLE, R_HEAD, R_BODY } read_state_t;
+
+/* head_scan's states; SC_DONE once the header block's empty line is seen. */
+enum { SC_START, SC_START_CR, SC_LINE, SC_CR, SC_LINE_START, SC_END_CR, SC_DONE, SC_BAD };
 
 struct conn_s {
   uv_tcp_t tcp;
-  uv_timer_t linger; /* initialised only when a close lingers */
+  uv_timer_t timer; /* the deadline of the current state (conn_arm_timer) */
   uv_shutdown_t shutdown_req;
   gs_http_server_t *srv;
   conn_t *prev, *next; /* srv->conns list */
@@ -83,6 +94,9 @@ struct conn_s {
   size_t body_len, body_cap;
   size_t header_bytes;
   hdr_phase_t phase;
+  read_state_t rstate;
+  uint64_t deadline; /* loop time at which the timer fires (reading states) */
+  int scan;          /* head_scan state of the header block being read */
   int expect_continue;
   gs_http_request_info_t req;
   gs_http_exchange_t ex;
@@ -102,6 +116,7 @@ struct conn_s {
   unsigned lingering : 1;
   unsigned closing : 1;
   unsigned eof : 1;
+  unsigned rejected : 1; /* over max_connections: answered 503 */
   unsigned pending_writes;
 };
 
@@ -118,11 +133,15 @@ struct gs_http_server_s {
   uv_tcp_t listener;
   size_t max_header_bytes;
   size_t max_body_bytes;
+  size_t max_output_bytes;
+  size_t max_connections;
+  uint64_t header_timeout_ms, idle_timeout_ms, write_timeout_ms;
   gs_http_handler_cb on_request;
   void *data;
   int port;
   conn_t *conns;
   size_t nconns;
+  size_t nrejected; /* of nconns, those being turned away with 503 */
   int closing;
   int listener_open;
   gs_http_server_closed_cb on_closed;
@@ -141,6 +160,7 @@ static void conn_close(conn_t *c);
 static void conn_process(conn_t *c);
 static void conn_after_writes(conn_t *c);
 static void conn_update_reading(conn_t *c);
+static void conn_arm_timer(conn_t *c);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -273,6 +293,20 @@ static const char *server_date(gs_http_server_t *srv) {
   return srv->date;
 }
 
+/* ---- the connection's timer ------------------------------------------------- */
+
+static void on_conn_timer(uv_timer_t *t);
+
+static void conn_timer_start(conn_t *c, uint64_t ms) {
+  uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+}
+
+/* Enters a reading state whose deadline is `ms` from now. */
+static void conn_read_state(conn_t *c, read_state_t st, uint64_t ms) {
+  c->rstate = st;
+  c->deadline = uv_now(c->srv->loop) + ms;
+}
+
 /* ---- writes ---------------------------------------------------------------- */
 
 static wreq_t *wreq_get(gs_http_server_t *srv, size_t len) {
@@ -299,6 +333,19 @@ static void wreq_put(gs_http_server_t *srv, wreq_t *w) {
   free(w);
 }
 
+static size_t conn_queued(const conn_t *c) {
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+/* Calls the exchange's drain callback once the queue is low enough. */
+static void conn_maybe_drain(conn_t *c) {
+  gs_http_drain_cb cb = c->ex.drain_cb;
+  if (!c->ex_active || !cb || conn_queued(c) > c->srv->max_output_bytes / 2)
+    return;
+  c->ex.drain_cb = NULL;
+  cb(&c->ex, c->ex.drain_data);
+}
+
 static void on_write(uv_write_t *req, int status) {
   wreq_t *w = (wreq_t *)req;
   conn_t *c = w->conn;
@@ -308,7 +355,11 @@ static void on_write(uv_write_t *req, int status) {
     conn_close(c);
     return;
   }
+  if (c->pending_writes && !c->lingering) /* progress: the stalled-write deadline restarts */
+    conn_timer_start(c, c->srv->write_timeout_ms);
+  conn_maybe_drain(c);
   conn_after_writes(c);
+  conn_arm_timer(c);
 }
 
 /* Sends the concatenation of bufs. Bytes the socket takes at once are not
@@ -353,7 +404,8 @@ static int conn_send(conn_t *c, const uv_buf_t *bufs, unsigned nbufs) {
     conn_close(c);
     return GS_ENETWORK;
   }
-  c->pending_writes++;
+  if (c->pending_writes++ == 0 && !c->lingering)
+    conn_timer_start(c, c->srv->write_timeout_ms);
   return 0;
 }
 
@@ -384,6 +436,8 @@ static void conn_free(conn_t *c) {
   if (c->next)
     c->next->prev = c->prev;
   srv->nconns--;
+  if (c->rejected)
+    srv->nrejected--;
   free(c->arena);
   free(c->hoffs);
   free(c->hdrs);
@@ -408,16 +462,12 @@ static void conn_close(conn_t *c) {
     gs_http_abort_cb cb = c->ex.abort_cb;
     c->ex_active = 0;
     c->ex.abort_cb = NULL;
+    c->ex.drain_cb = NULL;
     if (cb)
       cb(&c->ex, c->ex.abort_data);
   }
   uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
-  if (c->lingering)
-    uv_close((uv_handle_t *)&c->linger, on_conn_handle_closed);
-}
-
-static void on_linger_timeout(uv_timer_t *t) {
-  conn_close(t->data);
+  uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -431,14 +481,8 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 static void conn_linger(conn_t *c) {
   if (c->closing)
     return;
-  if (uv_timer_init(c->srv->loop, &c->linger) < 0) {
-    conn_close(c);
-    return;
-  }
-  c->linger.data = c;
   c->lingering = 1;
-  c->handles++;
-  uv_timer_start(&c->linger, on_linger_timeout, LINGER_MS, 0);
+  conn_timer_start(c, LINGER_MS);
   c->shutdown_req.data = c;
   if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
     conn_close(c);
@@ -450,7 +494,7 @@ static void conn_after_writes(conn_t *c) {
     return;
   if (c->close_after_write) {
     if (c->pending_writes == 0 && !c->lingering) {
-      if (c->error_status)
+      if (c->error_status && !c->eof)
         conn_linger(c);
       else
         conn_close(c);
@@ -459,6 +503,10 @@ static void conn_after_writes(conn_t *c) {
   }
   if (!c->ex_active && c->in_len > c->in_off)
     conn_process(c);
+  /* A half-closed peer: close once every request it sent is answered. */
+  if (!c->closing && c->eof && !c->ex_active && !c->processing && c->pending_writes == 0 &&
+      c->in_off == c->in_len)
+    conn_close(c);
 }
 
 /* ---- responses ------------------------------------------------------------- */
@@ -562,7 +610,9 @@ static void conn_trim(conn_t *c) {
 static void conn_exchange_done(conn_t *c) {
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
+  c->ex.drain_cb = NULL;
   c->ex.streaming = 0;
+  conn_read_state(c, R_IDLE, c->srv->idle_timeout_ms);
   c->arena_len = 0;
   c->body_len = 0;
   c->nhdrs = 0;
@@ -622,6 +672,7 @@ int gs_http_exchange_respond(gs_http_exchange_t *ex, int status, const gs_http_h
    * connection without calling the abort callback. */
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
+  c->ex.drain_cb = NULL;
   size_t hlen;
   int brc = head_build(c, status, headers, nheaders, (int64_t)body_len, &hlen);
   if (brc < 0) {
@@ -707,12 +758,22 @@ void gs_http_exchange_drop(gs_http_exchange_t *ex) {
     return;
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
+  c->ex.drain_cb = NULL;
   conn_close(c);
 }
 
 void gs_http_exchange_on_abort(gs_http_exchange_t *ex, gs_http_abort_cb cb, void *data) {
   ex->abort_cb = cb;
   ex->abort_data = data;
+}
+
+int gs_http_exchange_congested(const gs_http_exchange_t *ex) {
+  return conn_queued(ex->conn) > ex->conn->srv->max_output_bytes;
+}
+
+void gs_http_exchange_on_drain(gs_http_exchange_t *ex, gs_http_drain_cb cb, void *data) {
+  ex->drain_cb = cb;
+  ex->drain_data = data;
 }
 
 uv_loop_t *gs_http_exchange_loop(const gs_http_exchange_t *ex) {
@@ -751,8 +812,44 @@ static int count_header_bytes(conn_t *c, size_t len) {
   return 0;
 }
 
+/* RFC 9112 line framing, which http-parser checks leniently: every line of
+ * the header block ends in CRLF (2.2), no field line starts with SP or HTAB
+ * (obs-fold, 5.2); empty lines before the request line are skipped (2.2).
+ * Runs over the bytes before the parser sees them, up to the empty line
+ * that ends the header block (body and trailers are not scanned). Returns
+ * -1 at the first violation. Everything else is the parser's. */
+static int head_scan(conn_t *c, const char *data, size_t len) {
+  int st = c->scan;
+  for (size_t i = 0; i < len && st != SC_DONE && st != SC_BAD; i++) {
+    char ch = data[i];
+    int eol = ch == '\r' ? 1 : ch == '\n' ? 2 : 0;
+    switch (st) {
+    case SC_START:
+      st = eol == 1 ? SC_START_CR : eol ? SC_BAD : SC_LINE;
+      break;
+    case SC_START_CR:
+      st = eol == 2 ? SC_START : SC_BAD;
+      break;
+    case SC_LINE:
+      st = eol == 1 ? SC_CR : eol ? SC_BAD : SC_LINE;
+      break;
+    case SC_CR:
+    case SC_END_CR:
+      st = eol != 2 ? SC_BAD : st == SC_CR ? SC_LINE_START : SC_DONE;
+      break;
+    default: /* SC_LINE_START */
+      st = eol == 1 ? SC_END_CR : (eol || ch == ' ' || ch == '\t') ? SC_BAD : SC_LINE;
+      break;
+    }
+  }
+  c->scan = st;
+  return st == SC_BAD ? -1 : 0;
+}
+
 static int on_message_begin(http_parser *p) {
   conn_t *c = p->data;
+  if (c->rstate == R_IDLE)
+    conn_read_state(c, R_HEAD, c->srv->header_timeout_ms);
   c->arena_len = 0;
   c->nhdrs = 0;
   c->body_len = 0;
@@ -773,6 +870,12 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
   if (count_header_bytes(c, len + 4) < 0) /* + ": " and CRLF */
     return -1;
+  if (memchr(at, ' ', len))
+    return -1; /* http-parser takes SP as a name byte: "a b: v", "name : v" (400) */
+  if (c->phase >= PH_DONE) {
+    c->phase = PH_TRAILER; /* a trailer field: counted above, discarded */
+    return 0;
+  }
   if (c->phase != PH_FIELD) {
     /* a new header starts: terminate the target or the previous value */
     if (arena_terminate(c) < 0)
@@ -801,6 +904,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
   if (count_header_bytes(c, len) < 0)
     return -1;
+  if (c->phase >= PH_DONE)
+    return 0; /* a trailer field's value */
   if (c->phase != PH_VALUE) {
     if (arena_terminate(c) < 0)
       return -1;
@@ -823,18 +928,12 @@ static int on_headers_complete(http_parser *p) {
     c->error_status = 413;
     return -1;
   }
-  gs_http_request_info_t *r = &c->req;
-  r->method = http_method_str((enum http_method)p->method);
-  r->target = c->arena;
-  r->target_len = strlen(c->arena);
-  for (size_t i = 0; i < c->nhdrs; i++) {
-    c->hdrs[i].name = c->arena + c->hoffs[i].name_off;
-    c->hdrs[i].value = c->arena + c->hoffs[i].value_off;
-    if (strcmp(c->hdrs[i].name, "expect") == 0 && strcasecmp(c->hdrs[i].value, "100-continue") == 0)
+  conn_read_state(c, R_BODY, c->srv->idle_timeout_ms);
+  for (size_t i = 0; i < c->nhdrs; i++)
+    if (strcmp(c->arena + c->hoffs[i].name_off, "expect") == 0 &&
+        strcasecmp(c->arena + c->hoffs[i].value_off, "100-continue") == 0)
       c->expect_continue = 1;
-  }
-  r->headers = c->hdrs;
-  r->nheaders = c->nhdrs;
+  gs_http_request_info_t *r = &c->req;
   r->http_major = p->http_major;
   r->http_minor = p->http_minor;
   c->keep_alive = http_should_keep_alive(p) ? 1 : 0;
@@ -862,15 +961,28 @@ static int on_body(http_parser *p, const char *at, size_t len) {
 
 static int on_message_complete(http_parser *p) {
   conn_t *c = p->data;
+  c->rstate = R_IDLE;
+  c->scan = SC_START;
   c->msg_ready = 1;
   http_parser_pause(p, 1);
   return 0;
 }
 
+/* Points the request at the arena and header array, which stay untouched
+ * until the exchange is done. */
 static void conn_dispatch(conn_t *c) {
   gs_http_server_t *srv = c->srv;
   c->msg_ready = 0;
   gs_http_request_info_t *r = &c->req;
+  r->method = http_method_str((enum http_method)c->parser.method);
+  r->target = c->arena;
+  r->target_len = strlen(c->arena);
+  for (size_t i = 0; i < c->nhdrs; i++) {
+    c->hdrs[i].name = c->arena + c->hoffs[i].name_off;
+    c->hdrs[i].value = c->arena + c->hoffs[i].value_off;
+  }
+  r->headers = c->hdrs;
+  r->nheaders = c->nhdrs;
   r->keep_alive = c->keep_alive;
   if (c->body_len) {
     c->body[c->body_len] = '\0';
@@ -882,6 +994,7 @@ static void conn_dispatch(conn_t *c) {
   c->ex.conn = c;
   c->ex.abort_cb = NULL;
   c->ex.abort_data = NULL;
+  c->ex.drain_cb = NULL;
   c->ex.streaming = 0;
   c->ex_active = 1;
   srv->on_request(&c->ex, r, srv->data);
@@ -892,10 +1005,14 @@ static void conn_dispatch(conn_t *c) {
 static size_t conn_parse(conn_t *c, const char *data, size_t len) {
   size_t off = 0;
   while (off < len && !c->ex_active && !c->closing && !c->close_after_write) {
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > OUT_HIGH_WATER)
+    if (conn_queued(c) > c->srv->max_output_bytes)
       break; /* the peer does not read its answers: wait for on_write */
     if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)
       http_parser_pause(&c->parser, 0);
+    if (c->scan != SC_DONE && head_scan(c, data + off, len - off) < 0) {
+      conn_fail(c, 400);
+      return len;
+    }
     size_t n = http_parser_execute(&c->parser, &c->srv->settings, data + off, len - off);
     off += n;
     enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
@@ -961,16 +1078,17 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->srv->readbuf, READ_BUF_SIZE);
 }
 
+/* A reset closes at once (aborting a pending exchange). At EOF the peer
+ * may only have half-closed: every complete request it sent is still
+ * answered; conn_after_writes closes after the last answer. */
 static void on_eof(conn_t *c, ssize_t nread) {
-  if (c->ex_active || c->lingering || nread != UV_EOF || c->pending_writes == 0) {
-    conn_close(c); /* aborts a pending exchange first */
+  if (c->lingering || nread != UV_EOF) {
+    conn_close(c);
     return;
   }
-  /* The peer half-closed with answers still queued: deliver them, then close. */
   c->reading = 0; /* libuv stops reading at EOF */
   c->eof = 1;
-  c->error_status = 0;
-  c->close_after_write = 1;
+  conn_after_writes(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -994,6 +1112,34 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn_update_reading(c);
 }
 
+/* Arms the timer for the connection's state: queued output keeps the
+ * stalled-write deadline (restarted by write progress), a handler at work
+ * has none, a reading state has its deadline. */
+static void conn_arm_timer(conn_t *c) {
+  if (c->closing || c->lingering || c->pending_writes)
+    return;
+  if (c->ex_active || c->msg_ready) {
+    uv_timer_stop(&c->timer);
+    return;
+  }
+  uint64_t now = uv_now(c->srv->loop);
+  conn_timer_start(c, c->deadline > now ? c->deadline - now : 0);
+}
+
+/* Linger over, stalled write, or a reading deadline passed: a partial
+ * request gets 408, an idle connection is closed. */
+static void on_conn_timer(uv_timer_t *t) {
+  conn_t *c = t->data;
+  if (c->lingering || c->pending_writes)
+    conn_close(c);
+  else if (c->ex_active || c->msg_ready)
+    return;
+  else if (c->rstate == R_IDLE)
+    conn_close(c);
+  else
+    conn_fail(c, 408);
+}
+
 /* Reads unless too much input waits for a pending exchange. */
 static void conn_update_reading(conn_t *c) {
   if (c->closing || c->eof)
@@ -1006,9 +1152,31 @@ static void conn_update_reading(conn_t *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
   }
+  conn_arm_timer(c);
 }
 
 /* ---- accepting ------------------------------------------------------------- */
+
+/* Over max_connections a new connection is answered 503 (and lingers like
+ * any error close); while max_connections more are being turned away, it
+ * is closed at once. */
+static void conn_admit(conn_t *c) {
+  gs_http_server_t *srv = c->srv;
+  if (srv->nconns - srv->nrejected <= srv->max_connections) {
+    conn_update_reading(c);
+    if (!c->reading)
+      conn_close(c);
+    return;
+  }
+  if (srv->nrejected >= srv->max_connections) {
+    conn_close(c);
+    return;
+  }
+  c->rejected = 1;
+  srv->nrejected++;
+  conn_update_reading(c);
+  conn_fail(c, 503);
+}
 
 static void on_connection(uv_stream_t *l, int status) {
   gs_http_server_t *srv = l->data;
@@ -1021,9 +1189,11 @@ static void on_connection(uv_stream_t *l, int status) {
     free(c);
     return;
   }
+  uv_timer_init(srv->loop, &c->timer); /* cannot fail on Unix */
   c->srv = srv;
   c->tcp.data = c;
-  c->handles = 1;
+  c->timer.data = c;
+  c->handles = 2;
   c->next = srv->conns;
   if (srv->conns)
     srv->conns->prev = c;
@@ -1032,14 +1202,13 @@ static void on_connection(uv_stream_t *l, int status) {
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->ex.conn = c;
+  conn_read_state(c, R_IDLE, srv->header_timeout_ms); /* the first byte is due */
   if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
     conn_close(c);
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  conn_update_reading(c);
-  if (!c->reading)
-    conn_close(c);
+  conn_admit(c);
 }
 
 /* ---- server ---------------------------------------------------------------- */
@@ -1077,6 +1246,18 @@ static void on_listener_closed(uv_handle_t *h) {
   server_maybe_finish(srv);
 }
 
+#define OPT_OR(v, dflt) ((v) ? (v) : (dflt))
+
+static void server_limits(gs_http_server_t *srv, const gs_http_server_opts_t *o) {
+  srv->max_header_bytes = OPT_OR(o->max_header_bytes, GS_HTTP_DEFAULT_MAX_HEADER);
+  srv->max_body_bytes = OPT_OR(o->max_body_bytes, GS_HTTP_DEFAULT_MAX_BODY);
+  srv->max_output_bytes = OPT_OR(o->max_output_bytes, GS_HTTP_DEFAULT_MAX_OUTPUT);
+  srv->max_connections = OPT_OR(o->max_connections, GS_HTTP_DEFAULT_MAX_CONNECTIONS);
+  srv->header_timeout_ms = OPT_OR(o->header_timeout_ms, GS_HTTP_DEFAULT_HEADER_TIMEOUT_MS);
+  srv->idle_timeout_ms = OPT_OR(o->idle_timeout_ms, GS_HTTP_DEFAULT_IDLE_TIMEOUT_MS);
+  srv->write_timeout_ms = OPT_OR(o->write_timeout_ms, GS_HTTP_DEFAULT_WRITE_TIMEOUT_MS);
+}
+
 static void init_settings(http_parser_settings *s) {
   http_parser_settings_init(s);
   s->on_message_begin = on_message_begin;
@@ -1106,8 +1287,7 @@ int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
     return fd;
   }
   srv->loop = loop;
-  srv->max_header_bytes = opts->max_header_bytes ? opts->max_header_bytes : 16 * 1024;
-  srv->max_body_bytes = opts->max_body_bytes ? opts->max_body_bytes : 1024 * 1024;
+  server_limits(srv, opts);
   srv->on_request = opts->on_request;
   srv->data = opts->data;
   init_settings(&srv->settings);
@@ -1137,7 +1317,7 @@ int gs_http_server_port(const gs_http_server_t *srv) {
 }
 
 size_t gs_http_server_connections(const gs_http_server_t *srv) {
-  return srv->nconns;
+  return srv->nconns - srv->nrejected;
 }
 
 void gs_http_server_close(gs_http_server_t *srv, gs_http_server_closed_cb on_closed, void *data) {
