@@ -121,6 +121,34 @@ function M.check_mark(stdout, name)
   return nil
 end
 
+--- Serves the fixture site from a `gofr-sim fixtures` child process (run_cli
+-- blocks this process, so an in-process site could not answer the runs it
+-- starts). -> the site's base URL (no trailing slash), stop().
+function M.fixtures_process()
+  local log, pid = os.tmpname(), os.tmpname()
+  local cmd = ("%s fixtures --root %s --port 0 >%s 2>&1 </dev/null & echo $! >%s")
+    :format(shell_quote(M.bin), shell_quote(M.fixtures_root), shell_quote(log), shell_quote(pid))
+  os.execute("bash -c " .. shell_quote(cmd))
+  local url
+  for _ = 1, 200 do
+    url = (M.read_file(log) or ""):match("(http://[%d.:]+)/\n")
+    if url then break end
+    os.execute("sleep 0.02")
+  end
+  local child = (M.read_file(pid) or ""):match("^%d+")
+  local function stop()
+    if child then os.execute("kill " .. child .. " 2>/dev/null") end
+    os.remove(log)
+    os.remove(pid)
+  end
+  if not url then
+    local why = M.read_file(log)
+    stop()
+    error("the fixture site did not start: " .. tostring(why))
+  end
+  return url, stop
+end
+
 --- Asserts that no persona, transfer or I/O handle is left over.
 function M.assert_clean()
   local s = sim.stats()
