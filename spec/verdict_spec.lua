@@ -34,7 +34,8 @@ describe("the verdict", function()
   teardown(function() stop() end)
 
   it("fails a run whose every iteration raises, ended early, in one last line, exit 1", function()
-    local path = tmpfile [[return { options = { duration = "2s" }, iteration = function() error("boom") end }]]
+    local path = tmpfile [[return { options = { duration = "2s" },
+      iteration = function() error("boom") end }]]
     local r, rep = run(path)
     os.remove(path)
     assert.are.equal(1, r.status, r.stdout .. r.stderr)
