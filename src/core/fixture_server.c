@@ -5,13 +5,17 @@
  *   the resolved root path and a scratch buffer for bodies answered at once.
  *   It is freed once the HTTP server has closed and every job's timer has run
  *   its close callback.
- * - fx_job_t (malloc'd only for delayed or trickled answers) owns its timer,
- *   its body and its header strings; it is freed in the timer's close
- *   callback. Its exchange pointer is cleared when the exchange is answered,
- *   dropped or aborted.
+ * - fx_job_t (malloc'd only for delayed, trickled or streamed answers) owns
+ *   its timer, its body source (a copy of at most INLINE_MAX bytes, an open
+ *   file, or the bytes=N pattern) and its header strings; it is freed in the
+ *   timer's close callback. Its exchange pointer is cleared when the
+ *   exchange is answered, dropped or aborted.
  *
- * Files are read whole and synchronously (open/fstat/read): fixture files are
- * small. Nothing is cached. */
+ * Bodies up to INLINE_MAX are read whole and answered at once; larger ones
+ * are streamed in SLICE pieces, read (pread) or generated as the client
+ * takes them: never more than the HTTP server's max_output_bytes plus one
+ * piece is queued per connection (gs_http_exchange_congested / on_drain).
+ * Files are read synchronously: fixture files are local. Nothing is cached. */
 #include "gs/fixture_server.h"
 
 #include "gs/error.h"
@@ -32,6 +36,8 @@
 #define MAX_PIECES 64                 /* slow_ms: most pieces a body is cut into */
 #define PIECE_MS 20                   /* slow_ms: aimed time between pieces */
 #define KEEP_SCRATCH (1024 * 1024)    /* scratch above this is freed after use */
+#define INLINE_MAX (64 * 1024)        /* larger bodies are streamed */
+#define SLICE (64 * 1024)             /* bytes read or generated per streamed write */
 #define RETRY_AFTER_MAX 64
 
 struct gs_fixture_server_s {
@@ -66,11 +72,14 @@ typedef struct {
   int status;
   const char *ctype; /* static string */
   char *location;    /* owned or NULL */
-  char *body;        /* owned when body_owned, else borrowed (immediate only) */
-  size_t body_len;
+  char *body;        /* in memory: owned when body_owned, else borrowed (immediate only) */
+  int fd;            /* else a file of body_len bytes (owned), or -1 */
+  size_t body_len;   /* with neither body nor fd: the bytes=N pattern */
   int body_owned;
+  int head; /* HEAD: nothing of the body is read or sent */
   fx_faults_t faults;
-  size_t pieces, next_piece;
+  size_t pieces, next_piece; /* trickle: pieces due so far */
+  size_t sent, due;          /* body bytes written / allowed so far */
   int finishing;
 } fx_job_t;
 
@@ -344,45 +353,54 @@ static void scratch_trim(gs_fixture_server_t *fx) {
   }
 }
 
-/* Reads a whole regular file into the scratch buffer. Returns 0, GS_ENOENT,
- * GS_EIO (too large or read error) or GS_ENOMEM. */
-static int file_read(gs_fixture_server_t *fx, const char *path, char **body, size_t *len) {
+/* Reads up to len bytes at off into buf; returns how many (fewer for a
+ * file that shrank). */
+static size_t file_pread(int fd, char *buf, size_t len, size_t off) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  return got;
+}
+
+/* Opens a regular file for the job: up to INLINE_MAX bytes are read into
+ * the scratch buffer (job->body), a larger file stays open (job->fd).
+ * Returns 0, GS_ENOENT, GS_EIO (too large) or GS_ENOMEM. */
+static int file_open(gs_fixture_server_t *fx, const char *path, fx_job_t *job) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0)
     return GS_ENOENT;
   struct stat st;
+  int rc = 0;
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return GS_ENOENT;
-  }
-  if ((unsigned long long)st.st_size > MAX_BYTES) {
-    close(fd);
-    return GS_EIO;
-  }
-  size_t size = (size_t)st.st_size, got = 0;
-  char *buf = scratch_get(fx, size);
-  if (!buf) {
-    close(fd);
-    return GS_ENOMEM;
-  }
-  while (got < size) {
-    ssize_t n = read(fd, buf + got, size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break; /* a file that shrank is served as it is now */
-    got += (size_t)n;
+    rc = GS_ENOENT;
+  } else if ((unsigned long long)st.st_size > MAX_BYTES) {
+    rc = GS_EIO;
+  } else if (st.st_size > INLINE_MAX) {
+    job->fd = fd;
+    job->body = NULL;
+    job->body_len = (size_t)st.st_size;
+    return 0;
+  } else if (!scratch_get(fx, (size_t)st.st_size + 1)) {
+    rc = GS_ENOMEM;
+  } else {
+    job->body = fx->scratch;
+    job->body_len = file_pread(fd, fx->scratch, (size_t)st.st_size, 0);
   }
   close(fd);
-  *body = buf;
-  *len = got;
-  return 0;
+  return rc;
 }
 
-/* bytes=N: 'a'..'z' repeating, a newline ending every 64-byte line. */
-static void pattern_fill(char *p, size_t n) {
+/* bytes=N: 'a'..'z' repeating, a newline ending every 64-byte line; the n
+ * bytes from offset off of that pattern. */
+static void pattern_fill(char *p, size_t off, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    size_t col = i % 64;
+    size_t col = (off + i) % 64;
     p[i] = col == 63 ? '\n' : (char)('a' + col % 26);
   }
 }
@@ -435,6 +453,8 @@ static void job_closed(uv_handle_t *h) {
   free(job->location);
   if (job->body_owned)
     free(job->body);
+  if (job->fd >= 0)
+    close(job->fd);
   free(job);
   fx->njobs--;
   fx_maybe_finish(fx);
@@ -454,20 +474,48 @@ static void job_abort(gs_http_exchange_t *ex, void *data) {
   job_finish(data);
 }
 
-/* Writes the next piece of a trickled body; ends after the last one. */
-static void job_write_piece(fx_job_t *job) {
-  size_t k = job->next_piece++;
-  size_t from = job->body_len * k / job->pieces;
-  size_t to = job->body_len * (k + 1) / job->pieces;
-  if (to > from && gs_http_exchange_write(job->ex, job->body + from, to - from) < 0) {
-    if (job->ex)
-      gs_http_exchange_drop(job->ex);
-    job_finish(job);
-    return;
+static void job_drop(fx_job_t *job) {
+  if (job->ex)
+    gs_http_exchange_drop(job->ex);
+  job_finish(job);
+}
+
+/* The body bytes [off, off + len) of a streamed job, or NULL when the file
+ * cannot be read (valid until the next call). */
+static const char *job_slice(fx_job_t *job, size_t off, size_t len) {
+  if (job->body)
+    return job->body + off;
+  char *buf = scratch_get(job->fx, SLICE);
+  if (!buf)
+    return NULL;
+  if (job->fd < 0)
+    pattern_fill(buf, off, len);
+  else if (file_pread(job->fd, buf, len, off) != len)
+    return NULL; /* the file shrank: the body cannot be completed */
+  return buf;
+}
+
+static void job_pump(fx_job_t *job);
+
+static void job_on_drain(gs_http_exchange_t *ex, void *data) {
+  job_pump(data);
+}
+
+/* Writes what is due while the connection is not congested; ends the
+ * response once every piece is due and written. */
+static void job_pump(fx_job_t *job) {
+  while (job->sent < job->due && !gs_http_exchange_congested(job->ex)) {
+    size_t n = job->due - job->sent < SLICE ? job->due - job->sent : SLICE;
+    const char *p = job_slice(job, job->sent, n);
+    if (!p || gs_http_exchange_write(job->ex, p, n) < 0 || !job->ex) {
+      job_drop(job); /* a failed write aborted the exchange already */
+      return;
+    }
+    job->sent += n;
   }
-  if (!job->ex)
-    return; /* aborted while writing */
-  if (job->next_piece == job->pieces) {
+  if (job->sent < job->due) {
+    gs_http_exchange_on_drain(job->ex, job_on_drain, job);
+  } else if (job->sent == job->body_len && job->next_piece == job->pieces) {
     gs_http_exchange_t *ex = job->ex;
     job->ex = NULL;
     gs_http_exchange_end(ex);
@@ -475,20 +523,35 @@ static void job_write_piece(fx_job_t *job) {
   }
 }
 
+/* slow_ms: the next piece becomes due. */
 static void on_piece_timer(uv_timer_t *t) {
-  job_write_piece(t->data);
+  fx_job_t *job = t->data;
+  size_t k = ++job->next_piece;
+  job->due = job->head ? job->body_len : job->body_len * k / job->pieces;
+  if (k == job->pieces)
+    uv_timer_stop(&job->timer);
+  job_pump(job);
+}
+
+/* Sends the head; with pieces == 1 the whole body is due at once. */
+static int job_begin(fx_job_t *job, size_t pieces) {
+  gs_http_header_t h[3];
+  size_t n = job_headers(job, h);
+  if (gs_http_exchange_begin(job->ex, job->status, h, n, (int64_t)job->body_len) < 0) {
+    job_drop(job);
+    return -1;
+  }
+  job->pieces = pieces;
+  job->next_piece = 0;
+  job->sent = job->due = 0;
+  if (job->head)
+    job->sent = job->body_len; /* HEAD: nothing of the body is read */
+  return 0;
 }
 
 /* slow_ms: pieces at equal intervals, the first at once and the last after
  * about slow_ms (bodies under 2 bytes: everything after slow_ms). */
 static void job_start_slow(fx_job_t *job) {
-  gs_http_header_t h[3];
-  size_t n = job_headers(job, h);
-  if (gs_http_exchange_begin(job->ex, job->status, h, n, (int64_t)job->body_len) < 0) {
-    gs_http_exchange_drop(job->ex);
-    job_finish(job);
-    return;
-  }
   size_t pieces = 1;
   if (job->body_len >= 2) {
     pieces = (size_t)job->faults.slow_ms / PIECE_MS + 1;
@@ -496,16 +559,35 @@ static void job_start_slow(fx_job_t *job) {
     if (pieces > job->body_len)
       pieces = job->body_len;
   }
-  job->pieces = pieces;
+  if (job_begin(job, pieces) < 0)
+    return;
   uint64_t interval = (uint64_t)job->faults.slow_ms / (pieces >= 2 ? pieces - 1 : 1);
   if (interval == 0)
     interval = 1;
   if (pieces >= 2) {
-    job_write_piece(job);
+    on_piece_timer(&job->timer);
     if (!job->ex)
       return;
   }
   uv_timer_start(&job->timer, on_piece_timer, interval, interval);
+}
+
+/* A streamed body: all due at once, written as the client takes it. */
+static void job_start_stream(fx_job_t *job) {
+  if (job_begin(job, 1) < 0)
+    return;
+  on_piece_timer(&job->timer);
+}
+
+static void job_start(fx_job_t *job) {
+  if (job->faults.slow_ms > 0) {
+    job_start_slow(job);
+  } else if (job->body) {
+    job_respond(job);
+    job_finish(job);
+  } else {
+    job_start_stream(job);
+  }
 }
 
 static void on_delay_timer(uv_timer_t *t) {
@@ -515,35 +597,32 @@ static void on_delay_timer(uv_timer_t *t) {
     job->ex = NULL;
     gs_http_exchange_drop(ex);
     job_finish(job);
-  } else if (job->faults.slow_ms > 0) {
-    job_start_slow(job);
   } else {
-    job_respond(job);
-    job_finish(job);
+    job_start(job);
   }
 }
 
-/* Moves a prepared answer into a heap job with a timer. On failure answers
- * 500 at once. */
-static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, const fx_job_t *tmpl) {
+/* Moves a prepared answer into a heap job with a timer (an in-memory body
+ * is copied, a file descriptor changes owner). On failure answers 500 at
+ * once. */
+static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t *tmpl) {
   fx_job_t *job = malloc(sizeof *job);
   char *body = NULL;
   if (job) {
     *job = *tmpl;
     job->location = NULL;
-    body = tmpl->body_owned ? tmpl->body : malloc(tmpl->body_len ? tmpl->body_len : 1);
+    body = tmpl->body ? malloc(tmpl->body_len ? tmpl->body_len : 1) : NULL;
   }
-  if (!job || !body || (tmpl->location && !(job->location = strdup(tmpl->location)))) {
-    if (tmpl->body_owned)
-      free(tmpl->body);
-    else
-      free(body);
+  if (!job || (tmpl->body && !body) ||
+      (tmpl->location && !(job->location = strdup(tmpl->location)))) {
+    free(body);
     free(job);
     respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
     return;
   }
-  if (!tmpl->body_owned)
+  if (body)
     memcpy(body, tmpl->body, tmpl->body_len);
+  tmpl->fd = -1; /* the job's now */
   job->body = body;
   job->body_owned = 1;
   job->fx = fx;
@@ -558,13 +637,13 @@ static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, const fx_
     uv_update_time(fx->loop);
     uv_timer_start(&job->timer, on_delay_timer, (uint64_t)job->faults.delay_ms + 1, 0);
   } else {
-    job_start_slow(job);
+    job_start(job);
   }
 }
 
 /* Fills job with the answer for the URL path: file, redirect or 404 (the
- * file is not read when read_file is 0). Returns 0, or -1 when the path was
- * refused (the caller answers 404). */
+ * file is not opened when read_file is 0). Returns 0, or -1 when the path
+ * was refused (the caller answers 404). */
 static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw, size_t rlen,
                          const char *query, size_t qlen, int read_file) {
   char upath[PATH_MAX], fs[PATH_MAX], real[PATH_MAX];
@@ -589,7 +668,7 @@ static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw
   case R_FILE: {
     if (!read_file)
       break;
-    int frc = file_read(fx, real, &job->body, &job->body_len);
+    int frc = file_open(fx, real, job);
     if (frc == 0) {
       job->status = 200;
       job->ctype = content_type(fs);
@@ -605,22 +684,23 @@ static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw
   return 0;
 }
 
-/* bytes=N: replaces whatever the path gave with N generated bytes. */
+/* bytes=N: replaces whatever the path gave with N generated bytes (made
+ * here up to INLINE_MAX, else as they are streamed). */
 static int fault_bytes(gs_fixture_server_t *fx, fx_job_t *job) {
   size_t n = (size_t)job->faults.bytes;
-  char *p = scratch_get(fx, n);
-  if (!p) {
-    free(job->location);
-    job->location = NULL;
-    return GS_ENOMEM;
-  }
-  pattern_fill(p, n);
   free(job->location);
   job->location = NULL;
   job->status = 200;
   job->ctype = "text/plain";
-  job->body = p;
+  job->body = NULL;
   job->body_len = n;
+  if (n > INLINE_MAX)
+    return 0;
+  char *p = scratch_get(fx, n + 1);
+  if (!p)
+    return GS_ENOMEM;
+  pattern_fill(p, 0, n);
+  job->body = p;
   return 0;
 }
 
@@ -637,6 +717,8 @@ static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req
   size_t qlen = q ? req->target_len - plen - 1 : 0;
   fx_job_t job;
   memset(&job, 0, sizeof job);
+  job.fd = -1;
+  job.head = req->method[0] == 'H';
   const char *err = faults_parse(&job.faults, query, qlen);
   if (err) {
     respond_simple(ex, 400, "text/plain", err, strlen(err), NULL);
@@ -658,7 +740,8 @@ static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req
   }
   if (job.faults.status)
     job.status = job.faults.status;
-  if (job.faults.delay_ms > 0 || (job.faults.slow_ms > 0 && !job.faults.close)) {
+  if (job.faults.delay_ms > 0 || (job.faults.slow_ms > 0 && !job.faults.close) ||
+      (!job.body && !job.faults.close)) {
     job_defer(fx, ex, &job);
   } else if (job.faults.close) {
     gs_http_exchange_drop(ex);
@@ -667,6 +750,8 @@ static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req
     job_respond(&job);
   }
   free(job.location); /* job_defer made its own copy */
+  if (job.fd >= 0)
+    close(job.fd); /* not handed to a job */
   scratch_trim(fx);
 }
 
@@ -692,7 +777,7 @@ int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
   if (fx->root_len == 1)
     fx->root_len = 0; /* root is "/": paths are appended to "" */
   fx->loop = loop;
-  gs_http_server_opts_t hopts = {0};
+  gs_http_server_opts_t hopts = opts->limits;
   hopts.host = opts->host;
   hopts.port = opts->port;
   hopts.on_request = on_request;

@@ -8,6 +8,7 @@
 #include "gs/fixture_server.h"
 #include "gs_test.h"
 #include "gs_test_client.h"
+#include "test_http_server_requests.h"
 
 #include <arpa/inet.h>
 #include <ftw.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 /* ---- the temporary site ---------------------------------------------------- */
+
+#define BIG_FILE 300000 /* big.bin: streamed, (i * 7) % 251 at offset i */
 
 typedef struct {
   char base[64]; /* /tmp/gsfx.XXXXXX: holds secret.txt and root/ */
@@ -81,6 +84,10 @@ static int site_make(site_t *s) {
   write_text(r, "doc.pdf", "%PDF-1.4");
   write_text(r, "page.htm", "<p>htm</p>");
   write_text(r, "noext", "raw");
+  static char big[BIG_FILE];
+  for (size_t i = 0; i < sizeof big; i++)
+    big[i] = (char)(i * 7 % 251);
+  write_file(r, "big.bin", big, sizeof big);
   write_text(r, "space file.txt", "spaced");
   make_dir(r, "sub");
   char sub[160];
@@ -536,6 +543,111 @@ static void test_close_pending(void) {
   run_env(client_close_pending);
 }
 
+/* ---- hardening (issue 12) ---------------------------------------------------- */
+
+static int big_ok(const tresp_t *r) {
+  if (r->body_len != BIG_FILE)
+    return 0;
+  for (size_t i = 0; i < BIG_FILE; i++)
+    if (r->body[i] != (char)(i * 7 % 251))
+      return 0;
+  return 1;
+}
+
+static void client_streamed(tenv_t *env) {
+  tresp_t r;
+  const char *targets[] = {"/big.bin", "/big.bin?slow_ms=100", "/big.bin?delay_ms=20"};
+  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+    GS_CHECK_INT(get(env, targets[i], &r), 0);
+    GS_CHECK_INT(r.status, 200);
+    GS_CHECK(big_ok(&r));
+    tresp_free(&r);
+  }
+  GS_CHECK_INT(tc_request(env->port, "HEAD /big.bin HTTP/1.1\r\n\r\n", &r, 1), 0);
+  GS_CHECK_STR(tresp_header(&r, "content-length"), "300000");
+  tresp_free(&r);
+  GS_CHECK_INT(get(env, "/?bytes=1000000&slow_ms=50&status=203", &r), 0);
+  GS_CHECK_INT(r.status, 203);
+  GS_CHECK(r.body_len == 1000000 && check_pattern(r.body, r.body_len));
+  tresp_free(&r);
+}
+
+static void test_streamed(void) {
+  run_env(client_streamed);
+}
+
+static void client_trailers(tenv_t *env) {
+  static char raw[64 * 1024];
+  tresp_t r;
+  int counts[] = {14, 40, 300};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    trailer_request(raw, sizeof raw, "GET", "/index.html", counts[i], 1);
+    GS_CHECK_INT(tc_request(env->port, raw, &r, 0), 0);
+    GS_CHECK_INT(r.status, 200);
+    GS_CHECK_STR(r.body, "<html>home</html>\n");
+    tresp_free(&r);
+    trailer_request(raw, sizeof raw, "POST", "/mcp/", counts[i], 1);
+    GS_CHECK_INT(tc_request(env->port, raw, &r, 0), 0);
+    GS_CHECK_INT(r.status, 405);
+    tresp_free(&r);
+  }
+  trailer_request(raw, sizeof raw, "GET", "/index.html", 1, 600);
+  GS_CHECK_INT(tc_request(env->port, raw, &r, 0), 0);
+  GS_CHECK_INT(r.status, 200);
+  tresp_free(&r);
+  unsigned seed = 3;
+  for (int i = 0; i < 80; i++) {
+    seed = seed * 1103515245u + 12345u;
+    size_t len = trailer_request(raw, sizeof raw, i % 2 ? "GET" : "POST", "/a/b.txt",
+                                 (int)((seed >> 16) % 120), (seed >> 8) % 300);
+    int status = -1;
+    GS_CHECK_INT(send_cut(env->port, raw, len, &seed, &status), 0);
+    GS_CHECK(status == (i % 2 ? 200 : 405) || status == 431);
+  }
+}
+
+static void test_trailers(void) {
+  run_env(client_trailers);
+}
+
+static long rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+      break;
+  if (f)
+    fclose(f);
+  return kib;
+}
+
+#define NOT_READING 16
+
+/* Issue 12: 16 clients that never read a 64 MiB answer used to pin 1 GB. */
+static void client_not_reading(tenv_t *env) {
+  tconn_t cs[NOT_READING];
+  long before = rss_kib();
+  for (int i = 0; i < NOT_READING; i++) {
+    tc_connect(&cs[i], env->port);
+    tc_sends(&cs[i], "GET /?bytes=67108864 HTTP/1.1\r\n\r\n");
+  }
+  sleep_ms(1000);
+  long grown = rss_kib() - before;
+  printf("# %d clients not reading 64 MiB each: RSS grew %ld KiB\n", NOT_READING, grown);
+  GS_CHECK(grown < 96 * 1024);
+  tresp_t r; /* one reads at last and gets all of it */
+  GS_CHECK_INT(tc_read(&cs[0], &r, 0), 0);
+  GS_CHECK(r.body_len == 64u << 20 && check_pattern(r.body, r.body_len));
+  tresp_free(&r);
+  for (int i = 0; i < NOT_READING; i++)
+    tc_close(&cs[i]);
+}
+
+static void test_not_reading(void) {
+  run_env(client_not_reading);
+}
+
 static void test_start_errors(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -569,6 +681,9 @@ int main(void) {
   GS_RUN(test_faults);
   GS_RUN(test_delay_not_blocking);
   GS_RUN(test_close_pending);
+  GS_RUN(test_streamed);
+  GS_RUN(test_trailers);
+  GS_RUN(test_not_reading);
   site_remove(&site);
   return gs_test_report();
 }

@@ -8,6 +8,7 @@
 #include "gs/http_server.h"
 #include "gs_test.h"
 #include "gs_test_client.h"
+#include "test_http_server_requests.h"
 
 #include <arpa/inet.h>
 #include <http_parser.h>
@@ -565,69 +566,31 @@ static void test_many_connections(void) {
 
 /* ---- hardening (issue 12) ---------------------------------------------------- */
 
-/* A chunked POST whose trailer section has n fields of `fill` bytes each. */
-static size_t trailer_request(char *out, size_t cap, const char *target, int n, size_t fill) {
-  size_t len = (size_t)snprintf(out, cap,
-                                "POST %s HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                "2\r\n{}\r\n0\r\n",
-                                target);
-  for (int i = 0; i < n && len + fill + 16 < cap; i++) {
-    len += (size_t)snprintf(out + len, cap - len, "T%d: ", i);
-    memset(out + len, 'v', fill);
-    len += fill;
-    len += (size_t)snprintf(out + len, cap - len, "\r\n");
-  }
-  len += (size_t)snprintf(out + len, cap - len, "\r\n");
-  return len;
-}
-
-/* Sends raw in pieces cut by a deterministic generator; 0 once answered or
- * cleanly closed (*status: the status, or 0 for a close). */
-static int send_cut(int port, const char *raw, size_t len, unsigned *seed, int *status) {
-  tconn_t c;
-  if (tc_connect(&c, port) < 0)
-    return -1;
-  for (size_t off = 0; off < len;) {
-    *seed = *seed * 1103515245u + 12345u;
-    size_t n = 1 + (*seed >> 16) % 97;
-    n = n > len - off ? len - off : n;
-    if (tc_send(&c, raw + off, n) < 0)
-      break; /* the server answered early and closed */
-    off += n;
-  }
-  tresp_t r;
-  int rc = tc_read(&c, &r, 0);
-  *status = rc == 0 ? r.status : 0;
-  tresp_free(&r);
-  tc_close(&c);
-  return rc == 0 || rc == -1 ? 0 : rc;
-}
-
 static void client_trailers(tenv_t *env) {
   static char raw[64 * 1024];
   tresp_t r;
   /* issue 12's request: 14 and more short trailer fields, then 600 bytes */
   int counts[] = {1, 14, 40, 300};
   for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-    trailer_request(raw, sizeof raw, "/headers", counts[i], 1);
+    trailer_request(raw, sizeof raw, "POST", "/headers", counts[i], 1);
     GS_CHECK_INT(tc_request(env->port, raw, &r, 0), 0);
     GS_CHECK_INT(r.status, 200);
     GS_CHECK_STR(r.body, "host=h\ntransfer-encoding=chunked\n"); /* trailers discarded */
     tresp_free(&r);
   }
-  trailer_request(raw, sizeof raw, "/echo", 1, 600);
+  trailer_request(raw, sizeof raw, "POST", "/echo", 1, 600);
   GS_CHECK_INT(tc_request(env->port, raw, &r, 0), 0);
   GS_CHECK_STR(r.body, "POST /echo\n{}");
   tresp_free(&r);
   /* trailers count against max_header_bytes (16 KiB) */
-  trailer_request(raw, sizeof raw, "/echo", 40, 600);
+  trailer_request(raw, sizeof raw, "POST", "/echo", 40, 600);
   GS_CHECK_INT(tc_request(env->port, raw, &r, 0), 0);
   GS_CHECK_INT(r.status, 431);
   tresp_free(&r);
   /* a request pipelined after the trailers is answered */
   tconn_t c;
   tc_connect(&c, env->port);
-  size_t len = trailer_request(raw, sizeof raw, "/headers", 20, 3);
+  size_t len = trailer_request(raw, sizeof raw, "POST", "/headers", 20, 3);
   snprintf(raw + len, sizeof raw - len, "GET /second HTTP/1.1\r\n\r\n");
   tc_sends(&c, raw);
   GS_CHECK_INT(tc_read(&c, &r, 0), 0);
@@ -644,7 +607,7 @@ static void client_trailers(tenv_t *env) {
     seed = seed * 1103515245u + 12345u;
     int n = (int)((seed >> 16) % 120);
     size_t fill = (seed >> 8) % 300;
-    len = trailer_request(raw, sizeof raw, i % 2 ? "/headers" : "/echo", n, fill);
+    len = trailer_request(raw, sizeof raw, "POST", i % 2 ? "/headers" : "/echo", n, fill);
     int status = -1;
     GS_CHECK_INT(send_cut(env->port, raw, len, &seed, &status), 0);
     GS_CHECK(status == 200 || status == 431);
