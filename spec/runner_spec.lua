@@ -115,6 +115,12 @@ describe("output paths", function()
         assert.is_true(os.time() - t0 < 10)
       end
     end
+    -- the matrix's --junit too, before any cell runs
+    local r = support.run_cli { "matrix", support.source_dir .. "/ci/matrix.lua", "--junit", dir,
+      "--out-dir", dir .. "/cells" }
+    assert.are.equal(2, r.status, r.stdout .. r.stderr)
+    assert.matches(("--junit: '%s' is a directory"):format(dir), r.stderr, 1, true)
+    assert.are.equal("", r.stdout)
     os.execute("chmod 0755 " .. q(dir) .. "; rm -rf " .. q(dir))
   end)
 

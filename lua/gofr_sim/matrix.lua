@@ -516,6 +516,12 @@ function M.main(argv)
   }
   local ok, err_type, msg = core.fs_mkdirs(run.out_dir)
   if not ok then cli.usage_error(("--out-dir: %s (%s)"):format(msg, err_type)) end
+  ok, msg = report.check_writable(run.out_dir .. "/matrix.json")
+  if not ok then cli.usage_error("--out-dir: " .. msg) end
+  if o.junit then
+    ok, msg = report.check_writable(o.junit)
+    if not ok then cli.usage_error("--junit: " .. msg) end
+  end
   core.handle_signals()
   run.say(("matrix %s: %d cell%s, %d at a time, reports in %s"):format(path, #cells,
     #cells == 1 and "" or "s", math.min(o.parallel, #cells), run.out_dir))
