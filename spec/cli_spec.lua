@@ -4,13 +4,7 @@ local support = require "support"
 local run = support.run_cli
 local LOAD = support.source_dir .. "/scenarios/load.lua"
 
-local function tmpfile(contents)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(contents)
-  f:close()
-  return path
-end
+local tmpfile = support.tmpfile
 
 local function one_line(s)
   local n = select(2, s:gsub("\n", ""))

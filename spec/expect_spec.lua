@@ -7,13 +7,7 @@ local support = require "support"
 
 local LOAD = support.source_dir .. "/scenarios/load.lua"
 
-local function tmpfile(contents, suffix)
-  local path = os.tmpname() .. (suffix or ".lua")
-  local f = assert(io.open(path, "w"))
-  f:write(contents)
-  f:close()
-  return path
-end
+local tmpfile = support.tmpfile
 
 -- A scenario GETting the fixture site: ?status=404 with the given call
 -- options (a Lua expression), and the given extra scenario keys.

@@ -41,7 +41,8 @@ describe("scenarios/load.lua against the embedded twin", function()
         local agg = tp["mcp." .. tool .. "::" .. persona]
         assert.is_table(agg, tool .. " by " .. persona)
         assert.is_true(agg.count > 0)
-        assert.are.equal(0, agg.error_count, tool .. " by " .. persona .. ": " .. cjson.encode(agg.error_types))
+        assert.are.equal(0, agg.error_count,
+          tool .. " by " .. persona .. ": " .. cjson.encode(agg.error_types))
         only_robots(agg, tool .. " by " .. persona)
       end
     end

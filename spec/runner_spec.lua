@@ -7,13 +7,7 @@ local support = require "support"
 local LOAD = support.source_dir .. "/scenarios/load.lua"
 local q = support.shell_quote
 
-local function tmpfile(contents)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(contents)
-  f:close()
-  return path
-end
+local tmpfile = support.tmpfile
 
 local function run_file(contents, args)
   local path = tmpfile(contents)

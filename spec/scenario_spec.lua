@@ -3,13 +3,7 @@
 local cjson = require "cjson"
 local support = require "support"
 
-local function tmpfile(contents, suffix)
-  local path = os.tmpname() .. (suffix or ".lua")
-  local f = assert(io.open(path, "w"))
-  f:write(contents)
-  f:close()
-  return path
-end
+local tmpfile = support.tmpfile
 
 -- The sanitizer build (-O0, instrumented) checks memory safety, not speed:
 -- latency bounds get this much slack there (ms).

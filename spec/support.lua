@@ -30,6 +30,16 @@ function M.read_file(path)
   return s
 end
 
+--- Writes contents to a new temporary file named with suffix (default
+-- ".lua"); -> its path (the caller removes it).
+function M.tmpfile(contents, suffix)
+  local path = os.tmpname() .. (suffix or ".lua")
+  local f = assert(io.open(path, "w"))
+  f:write(contents)
+  f:close()
+  return path
+end
+
 --- Runs a shell command; true when it exits 0.
 function M.sh_ok(cmd)
   local rc = os.execute(cmd)

@@ -6,13 +6,7 @@ local support = require "support"
 
 local LOAD = support.source_dir .. "/scenarios/load.lua"
 
-local function tmpfile(contents)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(contents)
-  f:close()
-  return path
-end
+local tmpfile = support.tmpfile
 
 local function last_line(stdout)
   return (stdout:gsub("%s+$", ""):match("[^\n]*$"))

@@ -62,8 +62,7 @@ enum {
  * is unchanged. When st is not NULL it receives the new file's mtime and
  * size (taken before the rename, so a writer racing after it cannot be
  * mistaken for this one). */
-int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st,
-                       int flags);
+int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st, int flags);
 
 /* Removes the temporary files that gs_fs_write_atomic left next to `path`
  * when its process died between creating and renaming one (SIGKILL, power

@@ -137,8 +137,8 @@ static int gs_fs_write_all(int fd, const void *data, size_t len) {
 /* Writes data to the new file fd at path (fsync'ing it when sync is set)
  * and closes it; on failure removes the file, keeping the errno of the
  * failure. */
-static int gs_fs_fill_new(int fd, const char *path, const void *data, size_t len,
-                          gs_fs_stat_t *st, int sync) {
+static int gs_fs_fill_new(int fd, const char *path, const void *data, size_t len, gs_fs_stat_t *st,
+                          int sync) {
   struct stat sb;
   int rc = gs_fs_write_all(fd, data, len);
   if (rc == 0 && sync && fsync(fd) != 0)

@@ -206,7 +206,7 @@ static void test_durable_write_and_sweep(void) {
   GS_CHECK_INT(removed, 1);
   gs_fs_stat_t st;
   GS_CHECK_INT(gs_fs_stat(at(name), &st), GS_ENOENT);
-  GS_CHECK_INT(gs_fs_stat(at(live), &st), 0);                        /* a live writer's */
+  GS_CHECK_INT(gs_fs_stat(at(live), &st), 0);                         /* a live writer's */
   GS_CHECK_INT(gs_fs_stat(at("d/.report.json.notapid.tmp"), &st), 0); /* not ours */
   GS_CHECK_INT(gs_fs_stat(at("d/.other.json.1.0badf00d.tmp"), &st), 0);
   GS_CHECK_INT(gs_fs_sweep_temps(at("missing/report.json"), &removed), 0);
