@@ -168,7 +168,8 @@ describe("sim.fixtures", function()
 
   it("rejects bad options and roots clearly", function()
     assert.has_error(function() sim.fixtures.serve { rot = "x" } end,
-      "sim.fixtures.serve: unknown option 'rot' (accepted: host, port, root)")
+      "sim.fixtures.serve: unknown option 'rot' (accepted: header_timeout, host, idle_timeout, "
+        .. "max_body, max_connections, max_header, max_output, port, root, write_timeout)")
     local ok, err = pcall(sim.fixtures.serve, { root = "/nonexistent" })
     assert.is_false(ok)
     assert.matches("root '/nonexistent' is not a readable directory", err, 1, true)

@@ -10,6 +10,7 @@ local sort = table.sort
 local M = {}
 
 local SERVE_OPTIONS = { root = "string", host = "string", port = "number" }
+for k in pairs(server.LIMITS) do SERVE_OPTIONS[k] = "number" end
 
 --- The fixture site shipped with gofr-sim (fixtures/html of the source tree).
 function M.default_root()
@@ -17,15 +18,18 @@ function M.default_root()
   return (here or ".") .. "/fixtures/html"
 end
 
---- sim.fixtures.serve{root=, host="127.0.0.1", port=0}
+--- sim.fixtures.serve{root=, host="127.0.0.1", port=0, <limits>}
 --   -> {url=, host=, port=, close=} | nil, err_type, message
--- Raises when root is not a readable directory. close() may be called as
+-- <limits>: the HTTP server's (sim.server.LIMITS, docs/server.md). Raises
+-- when root is not a readable directory. close() may be called as
 -- site.close() or site:close(); closing twice is harmless.
 function M.serve(opts)
-  opts = check.options("sim.fixtures.serve", opts or {}, SERVE_OPTIONS)
+  local fname = "sim.fixtures.serve"
+  opts = check.options(fname, opts or {}, SERVE_OPTIONS)
+  local limits = server.check_limits(fname, opts)
   local root = opts.root or M.default_root()
   local host = opts.host or "127.0.0.1"
-  local srv, err_type, msg = core.fixtures_serve(root, host, opts.port or 0)
+  local srv, err_type, msg = core.fixtures_serve(root, host, opts.port or 0, limits)
   if not srv then return nil, err_type, msg end
   local port = srv:port()
   return {

@@ -22,13 +22,16 @@ local floor = math.floor
 
 local M = {}
 
-local LISTEN_OPTIONS = {
-  host = "string",
-  port = "number",
-  handler = "function",
-  max_body = "number",
-  max_header = "number",
+--- The limits of the embedded HTTP server (docs/server.md, docs/reliability.md),
+-- options of sim.server.listen and sim.fixtures.serve: counts of bytes or
+-- connections, and timeouts in seconds. Absent ones take the C defaults.
+M.LIMITS = {
+  max_body = "bytes", max_header = "bytes", max_output = "bytes", max_connections = "count",
+  header_timeout = "seconds", idle_timeout = "seconds", write_timeout = "seconds",
 }
+
+local LISTEN_OPTIONS = { host = "string", port = "number", handler = "function" }
+for k in pairs(M.LIMITS) do LISTEN_OPTIONS[k] = "number" end
 
 local check_options = check.options
 
@@ -40,13 +43,35 @@ local function check_integer(fname, opts, key, lo, hi)
   end
 end
 
+local MAX_TIMEOUT = 7 * 24 * 3600
+
+--- Checks the limit options of opts (their types are the caller's
+-- check.options'); -> a table of the given ones for core.server_listen /
+-- core.fixtures_serve.
+function M.check_limits(fname, opts)
+  local limits = {}
+  for key, kind in pairs(M.LIMITS) do
+    local v = opts[key]
+    if kind == "seconds" then
+      if v ~= nil and not (v >= 0.001 and v <= MAX_TIMEOUT) then
+        check.fail(fname, ("option '%s' must be a number of seconds from 0.001 to %d, got %s")
+          :format(key, MAX_TIMEOUT, tostring(v)))
+      end
+    else
+      check_integer(fname, opts, key, 1, 2 ^ 53)
+    end
+    limits[key] = v
+  end
+  return limits
+end
+
 --- "http://host:port" of a listening socket (IPv6 hosts bracketed).
 function M.base_url(host, port)
   local url_host = host:find(":", 1, true) and ("[" .. host .. "]") or host
   return ("http://%s:%d"):format(url_host, port)
 end
 
---- sim.server.listen{host="127.0.0.1", port=0, handler=fn, max_body=, max_header=}
+--- sim.server.listen{host="127.0.0.1", port=0, handler=fn, <limits>}
 --   -> {url=, host=, port=, close=, connections=} | nil, err_type, message
 -- handler(req, res) runs as a new persona for every request:
 --   req = {method=, target= (raw), path= (before '?', not decoded),
@@ -54,9 +79,11 @@ end
 --          joined with ", "), body=}
 --   res:send(status, headers, body) | res:start(status, headers), then
 --   res:write(chunk)... and res:finish() | res:drop(); res.closed
--- Requests are served while the loop runs (inside sim.run). max_body
--- (default 1 MiB) and max_header (default 16 KiB) are in bytes; over them
--- the server answers 413/431 without calling the handler. close() may be
+-- Requests are served while the loop runs (inside sim.run). <limits> are
+-- M.LIMITS: max_body (default 1 MiB) and max_header (16 KiB) answer 413/431
+-- without calling the handler; max_output (1 MiB queued per connection:
+-- back-pressure), max_connections (10000; more get 503), header_timeout
+-- (10 s), idle_timeout (60 s), write_timeout (30 s). close() may be
 -- called as srv.close() or srv:close(); closing twice is harmless. Keep the
 -- returned table: once it is garbage the server closes.
 function M.listen(opts)
@@ -66,11 +93,9 @@ function M.listen(opts)
     check.fail(fname, "option 'handler' (a function(req, res)) is required")
   end
   check_integer(fname, opts, "port", 0, 65535)
-  check_integer(fname, opts, "max_body", 1, 2 ^ 53)
-  check_integer(fname, opts, "max_header", 1, 2 ^ 53)
+  local limits = M.check_limits(fname, opts)
   local host = opts.host or "127.0.0.1"
-  local srv, err_type, msg = core.server_listen(opts.handler, host, opts.port or 0,
-    opts.max_header, opts.max_body)
+  local srv, err_type, msg = core.server_listen(opts.handler, host, opts.port or 0, limits)
   if not srv then return nil, err_type, msg end
   local port = srv:port()
   return {

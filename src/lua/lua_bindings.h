@@ -5,6 +5,8 @@
 
 #include <lua.h>
 
+#include "gs/http_server.h"
+
 void gs_lua_open_http(lua_State *L);     /* http_request */
 void gs_lua_open_fixtures(lua_State *L); /* fixtures_serve */
 /* hist_new, hist_decode */
@@ -14,6 +16,9 @@ void gs_lua_open_jwt(lua_State *L);
 void gs_lua_open_sse(lua_State *L); /* sse_new */
 /* server_listen */
 void gs_lua_open_server(lua_State *L);
+/* Reads the limits table at idx (nil: none) of server_listen and
+ * fixtures_serve into o; raises on a negative value. */
+void gs_lua_server_limits(lua_State *L, int idx, gs_http_server_opts_t *o);
 /* html_* (gumbo extraction) */
 void gs_lua_open_html(lua_State *L);
 /* resolve (getaddrinfo) */

@@ -1,5 +1,5 @@
-/* Binding of the fixture site server: core.fixtures_serve(root, host, port)
- * -> server userdata with :port() and :close().
+/* Binding of the fixture site server: core.fixtures_serve(root, host, port,
+ * limits) -> server userdata with :port() and :close().
  *
  * Ownership: the userdata holds a pointer to the gs_fixture_server_t; close()
  * (or __gc) hands it to gs_fixture_server_close, which frees it once its
@@ -23,13 +23,15 @@ static gs_lua_fixtures_t *gs_check_fixtures(lua_State *L) {
   return luaL_checkudata(L, 1, GS_FIXTURES_MT);
 }
 
-/* core.fixtures_serve(root, host, port) -> server | nil, err_type, message */
+/* core.fixtures_serve(root, host, port, limits) -> server | nil, err_type, message
+ * (limits: as core.server_listen's) */
 static int l_fixtures_serve(lua_State *L) {
   gs_fixture_opts_t opts = {
       .root = luaL_checkstring(L, 1),
       .host = luaL_optstring(L, 2, "127.0.0.1"),
       .port = (int)luaL_optinteger(L, 3, 0),
   };
+  gs_lua_server_limits(L, 4, &opts.limits);
   luaL_argcheck(L, opts.port >= 0 && opts.port <= 65535, 3, "port must be 0..65535");
   gs_worker_t *w = gs_runtime_worker(gs_runtime_get(L));
   gs_lua_fixtures_t *ud = lua_newuserdata(L, sizeof *ud);

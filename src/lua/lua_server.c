@@ -1,8 +1,11 @@
 /* Binding of the embedded HTTP server (gs/http_server.h) with requests
  * handled by Lua personas:
  *
- *   core.server_listen(handler, host, port, max_header, max_body)
+ *   core.server_listen(handler, host, port, limits)
  *     -> server | nil, err_type, message
+ * limits: nil or {max_header=, max_body=, max_output=, max_connections= (counts
+ * of bytes or connections), header_timeout=, idle_timeout=, write_timeout=
+ * (seconds)}; validated by lua/gofr_sim/server.lua, absent ones default.
  *   server:port()  server:connections()  server:close()
  *
  * Every request runs handler(req, res) as a new persona (gs_runtime_spawn),
@@ -20,9 +23,10 @@
  * failed): the handler should stop. Misuse (send twice, write before start,
  * bad status or header) raises. `headers` maps names to a string, a number or
  * an array of strings (one line each); Content-Length and Transfer-Encoding
- * are the server's and ignored. res:write copies the chunk into the C
- * server's output queue at once (no backpressure: a handler that writes
- * without ever yielding grows that queue).
+ * are the server's and ignored. Back-pressure: res:write copies the chunk
+ * into the C server's output queue, then waits (yields) while more than
+ * max_output bytes are queued for the connection; res:send with a body over
+ * 64 KiB sends it in pieces as the client takes them, waiting likewise.
  *
  * When the handler's persona ends without answering: returned -> 500 and a
  * log line (once per server); raised (reported and counted by the runtime)
@@ -42,6 +46,11 @@
  *   it, so the binding never touches an exchange the server has retired.
  *   The abort callback and the done hook never touch Lua. The __gc of a res
  *   whose exchange is still open (the handler lost it) drops the connection.
+ * - While res:write or res:send waits for the queue to drain, the exchange
+ *   box holds a reference for the wait (released by its retvals or cleanup)
+ *   and `waiter` is the persona; a streamed res:send body is anchored in the
+ *   res userdata's environment table and x->body points into it until the
+ *   last piece is queued or the wait ends.
  * - Requests are turned into Lua values on a thread of the server's own
  *   (anchored in the registry while the server is open), under lua_cpcall, so
  *   a Lua memory error in an I/O callback is caught (the request gets 500). */
@@ -73,6 +82,10 @@ typedef struct {
   gs_http_exchange_t *ex; /* NULL once answered, dropped or aborted */
   gs_lsrv_t *s;
   int refs;
+  gs_persona_t *waiter; /* waiting in res:write / res:send for the queue to drain */
+  const char *body;     /* res:send streaming: the rest of the body, or NULL */
+  size_t body_len, body_sent;
+  int ok;                /* the waiting call's result */
   unsigned started : 1;  /* res:start succeeded */
   unsigned answered : 1; /* send, finish or drop was called (or the hook answered) */
   unsigned closed : 1;   /* the connection went away first, or drop */
@@ -85,6 +98,8 @@ typedef struct {
 typedef struct {
   gs_lexch_t *x; /* NULL after __gc */
 } gs_lres_ud_t;
+
+#define GS_LSRV_INLINE (64 * 1024) /* res:send bodies above this are streamed */
 
 static const char gs_lsrv_500[] = "500 Internal Server Error\n";
 static const gs_http_header_t gs_lsrv_500_ct = {"Content-Type", "text/plain; charset=utf-8"};
@@ -120,12 +135,21 @@ static void gs_lexch_respond_500(gs_lexch_t *x) {
   gs_http_exchange_respond(ex, 500, &gs_lsrv_500_ct, 1, gs_lsrv_500, sizeof gs_lsrv_500 - 1);
 }
 
+/* Wakes a persona waiting for the queue to drain, with result ok. */
+static void gs_lexch_wake(gs_lexch_t *x, int ok) {
+  x->body = NULL;
+  x->ok = ok;
+  if (x->waiter)
+    gs_persona_wake(x->waiter);
+}
+
 static void gs_lexch_drop(gs_lexch_t *x) {
   gs_http_exchange_t *ex = x->ex;
   x->ex = NULL;
   x->answered = 1;
   x->closed = 1;
   gs_http_exchange_drop(ex);
+  gs_lexch_wake(x, 0);
 }
 
 /* The connection went away: the exchange is invalid from now on. */
@@ -133,6 +157,43 @@ static void gs_lexch_aborted(gs_http_exchange_t *ex, void *data) {
   gs_lexch_t *x = data;
   x->ex = NULL;
   x->closed = 1;
+  gs_lexch_wake(x, 0);
+}
+
+static void gs_lexch_drained(gs_http_exchange_t *ex, void *data);
+
+/* Queues the rest of a streamed res:send while the connection takes it.
+ * Returns 1 when done (x->ok tells how), 0 when waiting for the drain. */
+static int gs_lexch_pump(gs_lexch_t *x) {
+  while (x->ex && x->body_sent < x->body_len && !gs_http_exchange_congested(x->ex)) {
+    size_t n = x->body_len - x->body_sent;
+    n = n < GS_LSRV_INLINE ? n : GS_LSRV_INLINE;
+    if (gs_http_exchange_write(x->ex, x->body + x->body_sent, n) < 0)
+      break; /* the abort callback cleared x->ex */
+    x->body_sent += n;
+  }
+  if (!x->ex) {
+    x->ok = 0;
+    return 1;
+  }
+  if (x->body_sent < x->body_len) {
+    gs_http_exchange_on_drain(x->ex, gs_lexch_drained, x);
+    return 0;
+  }
+  gs_http_exchange_t *ex = x->ex;
+  x->ex = NULL;
+  x->body = NULL;
+  x->ok = gs_http_exchange_end(ex) == 0;
+  return 1;
+}
+
+/* The queue drained: a streamed send goes on, a waiting write returns. */
+static void gs_lexch_drained(gs_http_exchange_t *ex, void *data) {
+  gs_lexch_t *x = data;
+  if (!x->body)
+    gs_lexch_wake(x, 1);
+  else if (gs_lexch_pump(x))
+    gs_lexch_wake(x, x->ok);
 }
 
 /* The handler's persona finished (no Lua here). */
@@ -249,6 +310,35 @@ static void gs_lsrv_on_request(gs_http_exchange_t *ex, const gs_http_request_inf
 
 /* ---- res ---------------------------------------------------------------- */
 
+static int gs_lres_wait_retvals(lua_State *co, void *data) {
+  gs_lexch_t *x = data;
+  x->waiter = NULL;
+  lua_pushboolean(co, x->ok);
+  gs_lexch_unref(x);
+  return 1;
+}
+
+/* The waiting persona was aborted: a half-sent body is cut off. */
+static void gs_lres_wait_cleanup(void *data) {
+  gs_lexch_t *x = data;
+  x->waiter = NULL;
+  if (x->ex && x->body)
+    gs_lexch_drop(x);
+  gs_lexch_unref(x);
+}
+
+static const gs_op_type_t gs_lres_wait_op = {"res:write", gs_lres_wait_retvals,
+                                             gs_lres_wait_cleanup};
+
+/* Yields until the connection's queue drains (or the connection goes). */
+static int gs_lres_wait(lua_State *L, gs_persona_t *p, gs_lexch_t *x) {
+  x->waiter = p;
+  x->refs++; /* the wait's */
+  if (!x->body)
+    gs_http_exchange_on_drain(x->ex, gs_lexch_drained, x);
+  return gs_persona_yield(L, p, &gs_lres_wait_op, x);
+}
+
 static gs_lexch_t *gs_check_res(lua_State *L) {
   gs_lres_ud_t *ud = luaL_checkudata(L, 1, GS_LRES_MT);
   if (!ud->x)
@@ -362,6 +452,34 @@ static int gs_lres_can_answer(lua_State *L, gs_lexch_t *x, const char *fname) {
   return x->ex != NULL;
 }
 
+/* A body over GS_LSRV_INLINE: Content-Length, then pieces as the client
+ * takes them; the body string (argument 4) is anchored in the res
+ * userdata's environment while pieces are pending. */
+static int gs_lres_send_streamed(lua_State *L, gs_persona_t *p, gs_lexch_t *x, int status,
+                                 const gs_http_header_t *hs, size_t nh, const char *body,
+                                 size_t blen) {
+  x->answered = 1;
+  int rc = gs_http_exchange_begin(x->ex, status, hs, nh, (int64_t)blen);
+  if (rc < 0) {
+    if (x->ex)
+      gs_lexch_drop(x);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  x->body = body;
+  x->body_len = blen;
+  x->body_sent = 0;
+  if (gs_lexch_pump(x)) {
+    lua_pushboolean(L, x->ok);
+    return 1;
+  }
+  lua_createtable(L, 1, 0);
+  lua_pushvalue(L, 4);
+  lua_rawseti(L, -2, 1);
+  lua_setfenv(L, 1);
+  return gs_lres_wait(L, p, x);
+}
+
 /* res:send(status, headers, body) -> true | false (the connection is gone) */
 static int l_res_send(lua_State *L) {
   const char *fname = "res:send";
@@ -370,12 +488,15 @@ static int l_res_send(lua_State *L) {
   int status = gs_lres_status(L, fname);
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 4, "", &blen);
+  gs_persona_t *p = blen > GS_LSRV_INLINE ? gs_persona_current(L, fname) : NULL;
   size_t nh;
   const gs_http_header_t *hs = gs_lres_headers(L, fname, 3, &nh);
   if (!gs_lres_can_answer(L, x, fname) || !x->ex) {
     lua_pushboolean(L, 0);
     return 1;
   }
+  if (p)
+    return gs_lres_send_streamed(L, p, x, status, hs, nh, body, blen);
   gs_http_exchange_t *ex = x->ex;
   x->ex = NULL;
   x->answered = 1;
@@ -428,6 +549,8 @@ static int l_res_write(lua_State *L) {
     return 1;
   }
   int rc = gs_http_exchange_write(x->ex, chunk, len);
+  if (rc == 0 && x->ex && gs_http_exchange_congested(x->ex))
+    return gs_lres_wait(L, gs_persona_current(L, "res:write"), x);
   lua_pushboolean(L, rc == 0 && x->ex != NULL);
   return 1;
 }
@@ -505,17 +628,37 @@ static gs_lsrv_ud_t *gs_check_server(lua_State *L) {
   return luaL_checkudata(L, 1, GS_LSRV_MT);
 }
 
-/* core.server_listen(handler, host, port, max_header, max_body)
+/* Field k of the table at idx, times scale; 0 when absent. */
+static double gs_lsrv_limit(lua_State *L, int idx, const char *k, double scale) {
+  lua_getfield(L, idx, k);
+  double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) * scale : 0;
+  lua_pop(L, 1);
+  luaL_argcheck(L, v >= 0 && v < 9e15, idx, k);
+  return v;
+}
+
+void gs_lua_server_limits(lua_State *L, int idx, gs_http_server_opts_t *o) {
+  if (lua_isnoneornil(L, idx))
+    return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  o->max_header_bytes = (size_t)gs_lsrv_limit(L, idx, "max_header", 1);
+  o->max_body_bytes = (size_t)gs_lsrv_limit(L, idx, "max_body", 1);
+  o->max_output_bytes = (size_t)gs_lsrv_limit(L, idx, "max_output", 1);
+  o->max_connections = (size_t)gs_lsrv_limit(L, idx, "max_connections", 1);
+  o->header_timeout_ms = (uint64_t)(gs_lsrv_limit(L, idx, "header_timeout", 1000) + 0.5);
+  o->idle_timeout_ms = (uint64_t)(gs_lsrv_limit(L, idx, "idle_timeout", 1000) + 0.5);
+  o->write_timeout_ms = (uint64_t)(gs_lsrv_limit(L, idx, "write_timeout", 1000) + 0.5);
+}
+
+/* core.server_listen(handler, host, port, limits)
  *   -> server | nil, err_type, message */
 static int l_server_listen(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   const char *host = luaL_optstring(L, 2, "127.0.0.1");
   lua_Integer port = luaL_optinteger(L, 3, 0);
-  lua_Number max_header = luaL_optnumber(L, 4, 0);
-  lua_Number max_body = luaL_optnumber(L, 5, 0);
   luaL_argcheck(L, port >= 0 && port <= 65535, 3, "port must be 0..65535");
-  luaL_argcheck(L, max_header >= 0, 4, "max_header must be >= 0");
-  luaL_argcheck(L, max_body >= 0, 5, "max_body must be >= 0");
+  gs_http_server_opts_t opts = {0};
+  gs_lua_server_limits(L, 4, &opts);
   gs_worker_t *w = gs_runtime_worker(gs_runtime_get(L));
   gs_lsrv_ud_t *ud = lua_newuserdata(L, sizeof *ud);
   ud->s = NULL;
@@ -531,14 +674,10 @@ static int l_server_listen(lua_State *L) {
   s->L_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, 1);
   s->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  gs_http_server_opts_t opts = {
-      .host = host,
-      .port = (int)port,
-      .max_header_bytes = (size_t)max_header,
-      .max_body_bytes = (size_t)max_body,
-      .on_request = gs_lsrv_on_request,
-      .data = s,
-  };
+  opts.host = host;
+  opts.port = (int)port;
+  opts.on_request = gs_lsrv_on_request;
+  opts.data = s;
   int err = gs_http_server_start(&w->loop, &opts, &s->srv);
   if (err) {
     lua_pushnil(L);

@@ -40,7 +40,7 @@ local START_OPTIONS = {
   host = "string", port = "number", data_dir = "string", fixtures_dir = "string",
   site = "boolean", env = "table", secret = "string", token_store = "string",
   fetch_delay = "number", retry_base = "number", housekeeping_interval = "number",
-  log = "function", faults = "string",
+  log = "function", faults = "string", limits = "table",
 }
 
 --- Deliberate breakages, for proving that a scenario fails when the server
@@ -178,9 +178,16 @@ local function start_ticker(twin)
   end)
 end
 
+-- The HTTP server's options: opts.limits (sim.server.LIMITS) over `base`.
+local function with_limits(base, limits)
+  for k, v in pairs(limits or {}) do base[k] = v end
+  return base
+end
+
 local function serve_site(opts)
   if opts.site == false then return nil end
-  return assert(sim.fixtures.serve { host = opts.host or "127.0.0.1", root = opts.fixtures_dir })
+  return assert(sim.fixtures.serve(with_limits(
+    { host = opts.host or "127.0.0.1", root = opts.fixtures_dir }, opts.limits)))
 end
 
 --- twin.start(opts) -> twin | nil, err_type, message
@@ -192,7 +199,9 @@ end
 -- default in-process), fetch_delay (per-host politeness delay, default
 -- 1 s), retry_base (backoff base of page fetch retries, default 1 s),
 -- housekeeping_interval (seconds; default from the environment), log
--- (function(event, fields)), faults ("name,name": M.FAULTS; tests only).
+-- (function(event, fields)), faults ("name,name": M.FAULTS; tests only),
+-- limits (the HTTP servers' limits and timeouts, sim.server.LIMITS: for the
+-- MCP endpoint and the site; max_body defaults to 8 MiB there).
 -- Must be called inside sim.run; the twin serves while the loop runs.
 function M.start(opts)
   opts = opts or {}
@@ -237,10 +246,10 @@ function M.start(opts)
   }
   twin.transport = transport.new { tools = twin.tools }
 
-  local server, s_err, s_msg = sim.server.listen {
+  local server, s_err, s_msg = sim.server.listen(with_limits({
     host = opts.host or "127.0.0.1", port = opts.port or 0, max_body = 8 * 1024 * 1024,
     handler = function(req, res) twin.transport:handle(req, res) end,
-  }
+  }, opts.limits))
   if not server then return nil, s_err, s_msg end
   twin.server, twin.host, twin.port = server, server.host, server.port
   twin.url = server.url .. "/mcp/"
