@@ -184,8 +184,8 @@ describe("sim.mcp misuse", function()
     assert.has_error(function() mcp.connect("ftp://x/mcp") end)
     local ok, err = pcall(mcp.connect, "http://x/mcp", { timout = 1 })
     assert.is_false(ok)
-    assert.matches("unknown option 'timout' %(accepted: capabilities, client_info, headers, "
-      .. "protocol_version, timeout%)", err)
+    assert.matches("unknown option 'timout' %(accepted: allow_foreign_redirects, capabilities, "
+      .. "client_info, headers, max_body, protocol_version, timeout%)", err)
     ok, err = pcall(mcp.connect, "http://x/mcp", { timeout = -1 })
     assert.is_false(ok)
     assert.matches("option 'timeout' must be > 0", err)

@@ -13,6 +13,25 @@
 
 typedef struct gs_http_client_s gs_http_client_t;
 typedef struct gs_http_request_s gs_http_request_t;
+typedef struct gs_http_response_s gs_http_response_t;
+
+/* Returned by a gs_http_data_cb that cannot take the bytes now. */
+#define GS_HTTP_PAUSE 1
+
+/* Streaming: receives the final response's body as it arrives, in pieces of
+ * any size, instead of the request buffering it (the done callback's
+ * res->body is then ""). `head` holds the final response's status, headers
+ * and effective_url (the other fields are zero); it and `bytes` are valid
+ * only during the call. max_body still counts every byte delivered. The
+ * callback runs on the loop's thread from inside the engine (and from inside
+ * gs_http_request_resume): it must not start, free or resume requests of
+ * this client. Returns 0 when it took the bytes, or GS_HTTP_PAUSE to refuse
+ * them for now: the transfer pauses (nothing more is read from the
+ * connection, the timeout keeps running) and the same bytes are offered again
+ * after gs_http_request_resume(). Redirect and 1xx bodies are never
+ * delivered. */
+typedef int (*gs_http_data_cb)(gs_http_request_t *req, const gs_http_response_t *head,
+                               const char *bytes, size_t len, void *data);
 
 typedef struct {
   const char *method;         /* "GET" when NULL */
@@ -21,12 +40,13 @@ typedef struct {
   size_t nheaders;
   const char *body; /* copied by start; may be NULL */
   size_t body_len;
-  double timeout;         /* whole transfer, seconds; <= 0 means none */
-  double connect_timeout; /* seconds; <= 0 means curl's default */
-  int follow_redirects;   /* non-zero: follow up to max_redirects */
-  long max_redirects;     /* used when following; <= 0 means 10 */
-  size_t max_body;        /* bytes; 0 means unlimited */
-  int path_as_is;         /* non-zero: send "/../" and "/./" segments unchanged */
+  double timeout;          /* whole transfer, seconds; <= 0 means none */
+  double connect_timeout;  /* seconds; <= 0 means curl's default */
+  int follow_redirects;    /* non-zero: follow up to max_redirects */
+  long max_redirects;      /* used when following; <= 0 means 10 */
+  size_t max_body;         /* bytes; 0 means unlimited */
+  int path_as_is;          /* non-zero: send "/../" and "/./" segments unchanged */
+  gs_http_data_cb on_data; /* non-NULL: stream the body to it (called with the start's data) */
 } gs_http_request_opts_t;
 
 /* Phase durations in seconds, each measured from the previous phase's end
@@ -37,7 +57,7 @@ typedef struct {
   double dns, connect, tls, ttfb, total;
 } gs_http_timings_t;
 
-typedef struct {
+struct gs_http_response_s {
   int error;                 /* 0 or GS_E* (see gs/error.h) */
   const char *error_message; /* NUL-terminated detail when error != 0, else "" */
   long status;               /* final HTTP status, 0 when no response */
@@ -50,7 +70,7 @@ typedef struct {
   long new_connections;      /* connections opened for this request (0: all reused) */
   const char *effective_url; /* last URL used */
   gs_http_timings_t timings;
-} gs_http_response_t;
+};
 
 /* Called once when a transfer ends, successfully or not. The response and
  * the request stay valid until gs_http_request_free(); the callback may free
@@ -75,6 +95,11 @@ int gs_http_request_start(gs_http_client_t *client, const gs_http_request_opts_t
 /* Frees a request. If it is still in flight it is cancelled first and its
  * callback will never be called. Safe to call from inside the callback. */
 void gs_http_request_free(gs_http_request_t *req);
+
+/* Resumes a transfer its data callback paused; nothing when it is not
+ * paused or has ended. The data callback may run before this returns.
+ * Returns 0, or GS_ENETWORK when the engine refuses. */
+int gs_http_request_resume(gs_http_request_t *req);
 
 /* Transfers currently in flight on this client. */
 size_t gs_http_client_active(const gs_http_client_t *client);

@@ -8,8 +8,9 @@
 -- connect() initialises a session (initialize, then notifications/initialized)
 -- and keeps the server's Mcp-Session-Id and the negotiated protocol version,
 -- sent on every later request. Each JSON-RPC request is one POST to the exact
--- URL (307/308 redirects are followed with method and body); the answer is a
--- JSON body or an SSE stream read until the response with our id. A 404 to a
+-- URL (307/308 redirects within its origin are followed with method and
+-- body); the answer is a JSON body or an SSE stream decoded as it arrives
+-- until the response with our id. A 404 to a
 -- request carrying a session id re-initialises once and retries.
 --
 -- session:call() returns a result table (never raises for the world failing):
@@ -46,6 +47,7 @@ M.ERROR_CLASSES = {
   body_too_large = "network_error",
   mcp_protocol = "network_error",
   mcp_session_lost = "network_error",
+  mcp_foreign_redirect = "network_error",
   -- MCP-level failures
   mcp_rpc_error = "mcp_tool_failed",
   mcp_invalid_arguments = "mcp_tool_failed",
@@ -149,11 +151,110 @@ local function header_lines(s, session_id, version)
   return h
 end
 
+--- Bytes an answer may have (SSE stream or JSON body) unless connect's
+-- max_body says otherwise; more fails with body_too_large.
+M.MAX_BODY = 64 * 1024 * 1024
+--- Seconds a call waits, after its response arrived on an SSE stream, for
+-- the server to end the stream (so the connection is kept) before it
+-- cancels the rest of the transfer.
+M.STREAM_END_WAIT = 0.05
+local MAX_REDIRECTS = 10
+
+-- The origin of an absolute http(s) URL: "scheme://host:port", lower case,
+-- the default port filled in; nil for anything else.
+local function origin(url)
+  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  scheme = scheme and scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil end
+  local hostport = (authority:match("^.*@(.*)$") or authority):lower()
+  if not hostport:find(":%d+$") then
+    hostport = hostport .. (scheme == "https" and ":443" or ":80")
+  end
+  return scheme .. "://" .. hostport
+end
+
+-- A Location value resolved against the URL that sent it.
+local function resolve(base, location)
+  if location:find("^%a[%w+.-]*:") then return location end
+  local scheme, authority, path = base:match("^(%a[%w+.-]*)://([^/?#]*)([^?#]*)")
+  if location:sub(1, 2) == "//" then return scheme .. ":" .. location end
+  if location:sub(1, 1) == "/" then return scheme .. "://" .. authority .. location end
+  return scheme .. "://" .. authority .. (path:match("^(.*/)") or "/") .. location
+end
+
+-- Where a 307/308 from `url` sends us, or nil, err_type, message.
+local function redirect_target(s, url, location)
+  local target = resolve(url, location)
+  local to = origin(target)
+  if not to then
+    return nil, "network_protocol", "redirect to a URL that is not http(s): " .. target
+  end
+  if to ~= origin(url) and not s.allow_foreign_redirects then
+    return nil, "mcp_foreign_redirect", ("refused to follow a redirect from %s to another origin "
+      .. "(%s): the request carries the session's headers and tokens; connect with "
+      .. "allow_foreign_redirects = true to allow it"):format(origin(url), to)
+  end
+  return target
+end
+
+-- One request whose body is read as it arrives: the response head with
+-- res.stream (see core.http_request's stream mode), or nil, err_type,
+-- message. A 307/308 within the session URL's origin is followed with the
+-- method and the body (gofr-dig's bare /mcp); to another origin only with
+-- allow_foreign_redirects. Other redirects are answers (http_3xx). The
+-- timeout covers the whole exchange, redirects included.
+local function open(s, method, body, timeout, headers)
+  local url, deadline = s.url, core.now() + timeout
+  for _ = 0, MAX_REDIRECTS do
+    local left = deadline - core.now()
+    if left <= 0 then return nil, "network_timeout", "the redirects took the whole timeout" end
+    local res, err_type, msg = core.http_request {
+      method = method, url = url, headers = headers or s._headers, body = body,
+      timeout = left, follow_redirects = false, max_body = s.max_body, stream = true,
+    }
+    if not res then return nil, err_type, msg end
+    local location = res.headers.location
+    if (res.status ~= 307 and res.status ~= 308) or not location then return res end
+    res.stream:close()
+    url, err_type, msg = redirect_target(s, url, location)
+    if not url then return nil, err_type, msg end
+  end
+  return nil, "network_protocol", ("more than %d redirects"):format(MAX_REDIRECTS)
+end
+
+-- The rest of a streamed body as one string, or nil, err_type, message.
+local function read_all(stream)
+  local parts = {}
+  while true do
+    local chunk, err_type, msg = stream:read()
+    if not chunk then return nil, err_type, msg end
+    if chunk == "" then return table.concat(parts) end
+    parts[#parts + 1] = chunk
+  end
+end
+
+-- Lets the server end a stream we are done with (up to STREAM_END_WAIT, the
+-- bytes discarded), then cancels whatever is left of it.
+local function settle(stream)
+  local deadline = core.now() + M.STREAM_END_WAIT
+  while true do
+    local left = deadline - core.now()
+    if left <= 0 or core.stopping() then break end
+    local chunk = stream:read(left)
+    if chunk == "" or not chunk then break end
+  end
+  stream:close()
+end
+
+-- A whole request: the response with its body, or nil, err_type, message.
 local function http(s, method, body, timeout, headers)
-  return core.http_request {
-    method = method, url = s.url, headers = headers or s._headers, body = body,
-    timeout = timeout, follow_redirects = true,
-  }
+  local res, err_type, msg = open(s, method, body, timeout, headers)
+  if not res then return nil, err_type, msg end
+  res.body, err_type, msg = read_all(res.stream)
+  res.stream:close()
+  res.stream = nil
+  if not res.body then return nil, err_type, msg end
+  return res
 end
 
 -- A short description of an HTTP error response: its JSON-RPC error message
@@ -206,37 +307,45 @@ local function outcome(msg, id)
   return msg.result
 end
 
-local sse_parser -- shared: feed + finish run without yielding in between
+-- A JSON-RPC response names "result" or "error"; spelled with \u escapes
+-- it holds a "\u". Events without any of these are never decoded (the test
+-- runs in the C decoder), so a flood of other events costs no Lua work.
+local RESPONSE_NEEDLES = { '"result"', '"error"', "\\u" }
 
-local function read_sse(s, body, id)
-  local p = sse_parser
-  if not p then
-    p = core.sse_new()
-    sse_parser = p
-  end
-  p:reset()
-  local events, err_type, err = p:feed(body)
-  if not events then
-    p:reset()
-    return nil, err_type, err
-  end
-  p:finish()
-  for _, ev in ipairs(events) do
-    local data = ev.data
-    if data ~= "" then -- priming events carry an id and empty data
-      local msg = ev.type == "message" and json.decode(data)
-      if is_mine(msg, id) then return outcome(msg, id) end
+-- Decodes the SSE stream as it arrives until the response to `id`: result,
+-- or nil, err_type, message, code. Memory: one event (up to max_body) plus
+-- one read's bytes.
+local function read_sse(s, res, id)
+  local p = core.sse_new(s.max_body)
+  p:select("message", RESPONSE_NEEDLES)
+  local stream, bytes, bad = res.stream, 0, nil
+  while true do
+    local chunk, err_type, msg = stream:read()
+    if not chunk then return nil, err_type, msg end
+    if chunk == "" then break end
+    bytes = bytes + #chunk
+    local events, dropped, why = p:feed(chunk)
+    if not events then return nil, dropped, why end
+    s.stats.ignored = s.stats.ignored + dropped
+    for i = 1, #events do
+      local m, err = json.decode(events[i].data)
+      if is_mine(m, id) then return outcome(m, id) end
+      if m == nil and not bad then bad = err end
       s.stats.ignored = s.stats.ignored + 1
     end
   end
-  return nil, "mcp_protocol",
-    ("the SSE stream ended without the response to request %d"):format(id)
+  if bytes == 0 then
+    return nil, "mcp_protocol", ("HTTP %d with no body to request %d"):format(res.status, id)
+  end
+  return nil, "mcp_protocol", ("the SSE stream ended without the response to request %d%s")
+    :format(id, bad and ("; an event's data is not JSON (%s)"):format(bad) or "")
 end
 
 local function read_json(s, body, id)
-  local doc = json.decode(body)
+  local doc, err = json.decode(body)
   if type(doc) ~= "table" then
     return nil, "mcp_protocol", "the application/json body is not a JSON object"
+      .. (err and (" (" .. err .. ")") or "")
   end
   if doc[1] ~= nil then -- a batch (2025-03-26)
     for _, msg in ipairs(doc) do
@@ -251,13 +360,16 @@ local function read_json(s, body, id)
   return nil, "mcp_protocol", ("the JSON body carries no response to request %d"):format(id)
 end
 
+-- The answer of a 2xx response whose body is still streaming.
 local function read_response(s, res, id)
-  if res.body == "" then
+  local ct = (res.headers["content-type"] or ""):lower():match("^%s*([^;%s]+)")
+  if ct == "text/event-stream" then return read_sse(s, res, id) end
+  local body, err_type, msg = read_all(res.stream)
+  if not body then return nil, err_type, msg end
+  if body == "" then
     return nil, "mcp_protocol", ("HTTP %d with no body to request %d"):format(res.status, id)
   end
-  local ct = (res.headers["content-type"] or ""):lower():match("^%s*([^;%s]+)")
-  if ct == "text/event-stream" then return read_sse(s, res.body, id) end
-  if ct == "application/json" then return read_json(s, res.body, id) end
+  if ct == "application/json" then return read_json(s, body, id) end
   return nil, "mcp_protocol",
     ("HTTP %d answer to request %d is %s, not JSON or SSE"):format(res.status, id, ct or "untyped")
 end
@@ -304,16 +416,25 @@ local function exchange(s, fname, method, params, timeout, headers)
   local body = encode(fname, { jsonrpc = "2.0", id = id, method = method, params = params })
   s.stats.requests = s.stats.requests + 1
   local with_session = not headers and s.session_id
-  local res, err_type, msg = http(s, "POST", body, timeout, headers)
+  local res, err_type, msg = open(s, "POST", body, timeout, headers)
+  local result, code
+  if res and res.status >= 200 and res.status < 300 then
+    result, err_type, msg, code = read_response(s, res, id)
+    if result then settle(res.stream) else res.stream:close() end
+    res.stream = nil
+    if result or err_type ~= "network_timeout" then return result, err_type, msg, code, res end
+    res = nil -- timed out reading the answer: cancel, as below
+  elseif res then
+    res.body, err_type, msg = read_all(res.stream)
+    res.stream:close()
+    res.stream = nil
+    if not res.body then res = nil end
+  end
   if not res then
     if err_type == "network_timeout" and method ~= "initialize" then cancel(s, id) end
     return nil, err_type, msg
   end
   local status = res.status
-  if status >= 200 and status < 300 then
-    local result, et, m, code = read_response(s, res, id)
-    return result, et, m, code, res
-  end
   if with_session and session_gone(res) then
     return nil, SESSION_GONE, http_message(res), nil, res
   end
@@ -570,14 +691,17 @@ end
 
 local CONNECT_OPTIONS = {
   timeout = "number", protocol_version = "string", client_info = "table",
-  headers = "table", capabilities = "table",
+  headers = "table", capabilities = "table", max_body = "number",
+  allow_foreign_redirects = "boolean",
 }
 
 --- sim.mcp.connect(url, opts) -> session | nil, err_type, message, code
 -- opts: timeout (seconds, default 30, per request), protocol_version
 -- (default M.PROTOCOL_VERSION), client_info ({name=, version=}),
 -- capabilities (default {}), headers (extra headers on every request, e.g.
--- Authorization).
+-- Authorization), max_body (bytes of one answer, default M.MAX_BODY),
+-- allow_foreign_redirects (follow a 307/308 to another origin; default
+-- false: mcp_foreign_redirect).
 function M.connect(url, opts)
   if type(url) ~= "string" or not url:match("^[hH][tT][tT][pP][sS]?://.") then
     fail("sim.mcp.connect", "url must be an http:// or https:// URL, got " .. tostring(url))
@@ -590,6 +714,11 @@ function M.connect(url, opts)
     end
     extra[k] = tostring(v)
   end
+  local max_body = opts.max_body
+  if max_body ~= nil and not (max_body >= 1 and max_body < 2 ^ 53 and max_body % 1 == 0) then
+    fail("sim.mcp.connect", "option 'max_body' must be a whole number of bytes >= 1, got "
+      .. tostring(max_body))
+  end
   local gs = package.loaded.gofr_sim
   local s = setmetatable({
     url = url,
@@ -600,6 +729,8 @@ function M.connect(url, opts)
     },
     client_capabilities = opts.capabilities or {},
     extra_headers = extra,
+    max_body = max_body or M.MAX_BODY,
+    allow_foreign_redirects = opts.allow_foreign_redirects == true,
     stats = { requests = 0, ignored = 0, reinits = 0 },
     _next_id = 1,
     _cancels = {},

@@ -16,15 +16,17 @@
  *   - CURLMOPT_TIMERFUNCTION: curl asks for one timeout, kept in one uv_timer_t;
  *   - poll events and the timer call curl_multi_socket_action, then
  *     gs__http_drain reads CURLMSG_DONE messages and calls done callbacks.
- * User callbacks are only ever called from gs__http_drain, never from inside
+ * Done callbacks are only ever called from gs__http_drain, never from inside
  * a curl callback, so they may start and free requests freely. They must not
- * free the client.
+ * free the client. Data callbacks (streaming) run inside curl's write
+ * callback, so they may only take or refuse bytes (gs_http_data_cb).
  *
  * Ownership:
  *   - the client owns the multi, the timer, the socket contexts, the pool of
  *     idle easy handles and the list of live requests;
  *   - a request owns its copies of the body and header lines, its response
- *     buffers and, while in flight, one easy handle borrowed from the pool;
+ *     buffers (the body's stays empty when streaming) and, while in flight,
+ *     one easy handle borrowed from the pool;
  *   - the caller owns the request until gs_http_request_free(). */
 #include "gs/http_client.h"
 
@@ -87,8 +89,11 @@ struct gs_http_request_s {
   struct curl_slist *hdrs;        /* owned; freed when the transfer ends */
   char *post;                     /* owned copy of the body */
   gs_http_done_cb cb;
+  gs_http_data_cb on_data; /* NULL: the body is buffered */
   void *data;
   size_t max_body;
+  size_t received; /* body bytes taken (buffered or delivered) */
+  int paused;      /* on_data refused bytes: the transfer waits for resume */
   int body_too_large;
   int oom;
   gs__http_buf_t head, body;
@@ -245,6 +250,16 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
     snprintf(req->errbuf, sizeof req->errbuf,
              "response body exceeds max_body (%zu bytes, by Content-Length)", req->max_body);
     res->error_message = req->errbuf;
+  } else if (rc == CURLE_OUT_OF_MEMORY && strstr(req->errbuf, "header")) {
+    /* curl refuses a header line over CURL_MAX_HTTP_HEADER with "out of
+     * memory": the peer's fault, not ours. */
+    res->error = GS_EPROTO;
+    static const char what[] = "response header too large: ";
+    size_t n = strnlen(req->errbuf, sizeof req->errbuf - sizeof what);
+    memmove(req->errbuf + sizeof what - 1, req->errbuf, n);
+    memcpy(req->errbuf, what, sizeof what - 1);
+    req->errbuf[sizeof what - 1 + n] = '\0';
+    res->error_message = req->errbuf;
   } else if (rc != CURLE_OK) {
     if (!req->errbuf[0])
       snprintf(req->errbuf, sizeof req->errbuf, "%s", curl_easy_strerror(rc));
@@ -316,8 +331,12 @@ static void gs__http_on_poll(uv_poll_t *h, int status, int events) {
   gs__http_sock_t *s = h->data;
   gs_http_client_t *c = s->client;
   int flags = 0, running;
+  /* On a poll error (libuv says EBADF for any POLLERR) let curl read or
+   * write the socket as it wanted: the call fails with the real cause
+   * ("Connection reset by peer"), where CURL_CSELECT_ERR would only say
+   * "select/poll returned error". */
   if (status < 0)
-    flags = CURL_CSELECT_ERR;
+    events = s->events ? s->events : UV_READABLE;
   if (events & UV_READABLE)
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)
@@ -486,13 +505,34 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* Offers body bytes to the request's data callback. */
+static size_t gs__http_deliver(gs_http_request_t *req, char *p, size_t len) {
+  char *url = NULL;
+  gs_http_response_t *head = &req->res;
+  curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &head->status);
+  curl_easy_getinfo(req->easy, CURLINFO_EFFECTIVE_URL, &url);
+  head->effective_url = url ? url : "";
+  head->headers = req->head.data ? req->head.data : "";
+  head->headers_len = req->head.len;
+  int rc = req->on_data(req, head, p, len, req->data);
+  memset(head, 0, sizeof *head);
+  if (rc == GS_HTTP_PAUSE) {
+    req->paused = 1;
+    return CURL_WRITEFUNC_PAUSE; /* curl keeps the bytes and offers them again */
+  }
+  req->received += len;
+  return len;
+}
+
 static size_t gs__http_on_body(char *p, size_t size, size_t n, void *ud) {
   gs_http_request_t *req = ud;
   size_t len = size * n;
-  if (req->max_body && (len > req->max_body || req->body.len > req->max_body - len)) {
+  if (req->max_body && (len > req->max_body || req->received > req->max_body - len)) {
     req->body_too_large = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
+  if (req->on_data)
+    return gs__http_deliver(req, p, len);
   if (!req->body.data) {
     curl_off_t cl = -1;
     curl_easy_getinfo(req->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
@@ -503,6 +543,7 @@ static size_t gs__http_on_body(char *p, size_t size, size_t n, void *ud) {
     req->oom = 1;
     return 0;
   }
+  req->received += len;
   return len;
 }
 
@@ -625,6 +666,7 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
     return GS_ENOMEM;
   req->client = c;
   req->cb = cb;
+  req->on_data = o->on_data;
   req->data = data;
   req->max_body = o->max_body;
 
@@ -739,6 +781,13 @@ void gs_http_request_free(gs_http_request_t *req) {
   free(req->body.data);
   free(req->effective_url);
   free(req);
+}
+
+int gs_http_request_resume(gs_http_request_t *req) {
+  if (!req || !req->easy || !req->paused)
+    return 0;
+  req->paused = 0;
+  return curl_easy_pause(req->easy, CURLPAUSE_CONT) == CURLE_OK ? 0 : GS_ENETWORK;
 }
 
 size_t gs_http_client_active(const gs_http_client_t *c) {

@@ -3,7 +3,10 @@
  *   opts = { url = "http://...",            -- required
  *            method = "GET", headers = {...}, body = "...",
  *            timeout = 30, connect_timeout = 5, follow_redirects = false,
- *            max_redirects = 10, max_body = 0 }
+ *            max_redirects = 10, max_body = 64 MiB, stream = false }
+ *
+ * max_body: bytes of body accepted (default GS__LHTTP_MAX_BODY, 64 MiB; 0:
+ * no limit); a longer body fails with body_too_large.
  *
  * `headers` is either a map name -> value or an array of "Name: value"
  * lines (both may be mixed). Returns
@@ -12,33 +15,103 @@
  * or nil, err_type, message when the network fails. Repeated response
  * headers are joined with ", ". Bad options raise.
  *
+ * stream = true returns as soon as the response's head is in (or the
+ * transfer ended): { status =, headers =, url =, stream = s } without body,
+ * redirects, reused or timings; the body is then read with
+ *   s:read([wait]) -> bytes (what arrived since the last read, never "")
+ *                   | "" at the end of the body | false when `wait` seconds
+ *                   passed with nothing new | nil, err_type, message
+ *   s:close()      -> cancels the transfer if it is still going (idempotent;
+ *                   also done by __gc)
+ * At most GS__LHTTP_HIGH_WATER bytes wait unread: beyond that the transfer
+ * pauses until the next read, so a slow reader bounds the memory, and the
+ * timeout still runs.
+ *
  * Ownership: the gs__lhttp_op_t below is malloc'd per call and owned by the
  * scheduler between the yield and exactly one of retvals/cleanup, which free
- * it together with the request. */
+ * it together with the request; in stream mode retvals hands it to the
+ * stream userdata instead, whose close/__gc frees it (its read yields do not
+ * own it). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gs/buf.h"
 #include "gs/error.h"
 #include "gs/http_client.h"
 #include "lua_bindings.h"
 #include "lua_runtime.h"
 
 #define GS__LHTTP_NAME "sim.http.request"
+#define GS__LHTTP_STREAM_MT "gofr_sim.http_stream"
+#define GS__LHTTP_MAX_BODY ((size_t)64 << 20)   /* default max_body */
+#define GS__LHTTP_HIGH_WATER ((size_t)64 << 10) /* unread stream bytes before pausing */
 
 typedef struct {
-  gs_persona_t *p;
-  gs_http_request_t *req;
+  gs_persona_t *p;               /* waiting for this transfer, or NULL */
+  gs_http_request_t *req;        /* NULL once freed */
   const gs_http_response_t *res; /* set when done; owned by req */
+  /* stream mode */
+  int stream;
+  int has_head; /* status/headers/url below are set */
+  long status;
+  gs_buf_t headers, url; /* copies of the head's */
+  gs_buf_t unread;       /* body bytes received, not read yet */
+  uv_timer_t *timer;     /* read(wait)'s; malloc'd, freed in its close callback */
+  int waited_out;        /* the timer fired before anything arrived */
 } gs__lhttp_op_t;
 
 /* ---- completion ---------------------------------------------------------- */
 
+static void gs__lhttp_wake(gs__lhttp_op_t *op) {
+  if (op->p)
+    gs_persona_wake(op->p); /* retvals runs later, from the scheduler */
+}
+
 static void gs__lhttp_done(gs_http_request_t *req, const gs_http_response_t *res, void *data) {
   gs__lhttp_op_t *op = data;
   op->res = res;
-  gs_persona_wake(op->p); /* retvals runs later, from the scheduler */
+  gs__lhttp_wake(op);
+}
+
+static int gs__lhttp_copy(gs_buf_t *b, const char *s, size_t n) {
+  b->len = 0;
+  return gs_buf_add(b, s, n) || gs_buf_add(b, "", 0);
+}
+
+/* Stream mode: keeps the head, queues the bytes, pauses past the high water. */
+static int gs__lhttp_data(gs_http_request_t *req, const gs_http_response_t *head, const char *bytes,
+                          size_t len, void *data) {
+  gs__lhttp_op_t *op = data;
+  if (op->unread.len >= GS__LHTTP_HIGH_WATER)
+    return GS_HTTP_PAUSE;
+  if (!op->has_head) {
+    if (gs__lhttp_copy(&op->headers, head->headers, head->headers_len) ||
+        gs__lhttp_copy(&op->url, head->effective_url, strlen(head->effective_url)))
+      return GS_HTTP_PAUSE; /* out of memory: try again on the next read */
+    op->status = head->status;
+    op->has_head = 1;
+  }
+  if (gs_buf_add(&op->unread, bytes, len))
+    return GS_HTTP_PAUSE;
+  gs__lhttp_wake(op);
+  return 0;
+}
+
+static void gs__lhttp_timer_closed(uv_handle_t *h) {
+  free(h);
+}
+
+/* Frees op and its request (cancelled if in flight). */
+static void gs__lhttp_op_free(gs__lhttp_op_t *op) {
+  gs_http_request_free(op->req);
+  free(op->headers.p);
+  free(op->url.p);
+  free(op->unread.p);
+  if (op->timer)
+    uv_close((uv_handle_t *)op->timer, gs__lhttp_timer_closed);
+  free(op);
 }
 
 static int gs__lhttp_is_space(char c) {
@@ -92,55 +165,86 @@ static void gs__lhttp_setnum(lua_State *L, const char *k, double v) {
   lua_setfield(L, -2, k);
 }
 
+/* Pushes nil, err_type, message for a failed (or cancelled) transfer. */
+static int gs__lhttp_push_error(lua_State *co, const gs_http_response_t *res) {
+  lua_pushnil(co);
+  if (!res) {
+    lua_pushstring(co, gs_err_type(GS_ECANCELED));
+    lua_pushstring(co, GS__LHTTP_NAME ": no response");
+  } else {
+    lua_pushstring(co, gs_err_type(res->error));
+    lua_pushstring(co, res->error_message[0] ? res->error_message : gs_strerror(res->error));
+  }
+  return 3;
+}
+
+static void gs__lhttp_push_response(lua_State *co, const gs_http_response_t *res) {
+  lua_createtable(co, 0, 6);
+  lua_pushinteger(co, (lua_Integer)res->status);
+  lua_setfield(co, -2, "status");
+  gs__lhttp_push_headers(co, res->headers, res->headers_len);
+  lua_setfield(co, -2, "headers");
+  lua_pushlstring(co, res->body, res->body_len);
+  lua_setfield(co, -2, "body");
+  lua_pushstring(co, res->effective_url);
+  lua_setfield(co, -2, "url");
+  lua_pushinteger(co, (lua_Integer)res->redirects);
+  lua_setfield(co, -2, "redirects");
+  lua_pushboolean(co, res->new_connections == 0);
+  lua_setfield(co, -2, "reused");
+  lua_createtable(co, 0, 5);
+  gs__lhttp_setnum(co, "dns", res->timings.dns);
+  gs__lhttp_setnum(co, "connect", res->timings.connect);
+  gs__lhttp_setnum(co, "tls", res->timings.tls);
+  gs__lhttp_setnum(co, "ttfb", res->timings.ttfb);
+  gs__lhttp_setnum(co, "total", res->timings.total);
+  lua_setfield(co, -2, "timings");
+}
+
+/* Stream mode's first answer: the head and the stream userdata, which takes
+ * op over. */
+static void gs__lhttp_push_head(lua_State *co, gs__lhttp_op_t *op) {
+  const gs_http_response_t *res = op->res;
+  lua_createtable(co, 0, 4);
+  lua_pushinteger(co, (lua_Integer)(op->has_head ? op->status : res->status));
+  lua_setfield(co, -2, "status");
+  if (op->has_head)
+    gs__lhttp_push_headers(co, op->headers.p, op->headers.len);
+  else
+    gs__lhttp_push_headers(co, res->headers, res->headers_len);
+  lua_setfield(co, -2, "headers");
+  lua_pushstring(co, op->has_head ? op->url.p : res->effective_url);
+  lua_setfield(co, -2, "url");
+  gs__lhttp_op_t **box = lua_newuserdata(co, sizeof *box);
+  *box = op;
+  luaL_getmetatable(co, GS__LHTTP_STREAM_MT);
+  lua_setmetatable(co, -2);
+  lua_setfield(co, -2, "stream");
+}
+
 /* Pushes the results on the persona's coroutine and frees op and its
- * request. (A Lua memory error while building the table would leak them.) */
+ * request, unless a stream takes them. (A Lua memory error while building
+ * the table would leak them.) */
 static int gs__lhttp_retvals(lua_State *co, void *data) {
   gs__lhttp_op_t *op = data;
   const gs_http_response_t *res = op->res;
-  int n;
-  if (!res) {
-    lua_pushnil(co);
-    lua_pushstring(co, gs_err_type(GS_ECANCELED));
-    lua_pushstring(co, GS__LHTTP_NAME ": no response");
-    n = 3;
-  } else if (res->error) {
-    lua_pushnil(co);
-    lua_pushstring(co, gs_err_type(res->error));
-    lua_pushstring(co, res->error_message[0] ? res->error_message : gs_strerror(res->error));
-    n = 3;
-  } else {
-    lua_createtable(co, 0, 6);
-    lua_pushinteger(co, (lua_Integer)res->status);
-    lua_setfield(co, -2, "status");
-    gs__lhttp_push_headers(co, res->headers, res->headers_len);
-    lua_setfield(co, -2, "headers");
-    lua_pushlstring(co, res->body, res->body_len);
-    lua_setfield(co, -2, "body");
-    lua_pushstring(co, res->effective_url);
-    lua_setfield(co, -2, "url");
-    lua_pushinteger(co, (lua_Integer)res->redirects);
-    lua_setfield(co, -2, "redirects");
-    lua_pushboolean(co, res->new_connections == 0);
-    lua_setfield(co, -2, "reused");
-    lua_createtable(co, 0, 5);
-    gs__lhttp_setnum(co, "dns", res->timings.dns);
-    gs__lhttp_setnum(co, "connect", res->timings.connect);
-    gs__lhttp_setnum(co, "tls", res->timings.tls);
-    gs__lhttp_setnum(co, "ttfb", res->timings.ttfb);
-    gs__lhttp_setnum(co, "total", res->timings.total);
-    lua_setfield(co, -2, "timings");
-    n = 1;
+  op->p = NULL;
+  if (op->stream && (op->has_head || (res && !res->error))) {
+    gs__lhttp_push_head(co, op);
+    return 1;
   }
-  gs_http_request_free(op->req);
-  free(op);
+  int n = 1;
+  if (!res || res->error)
+    n = gs__lhttp_push_error(co, res);
+  else
+    gs__lhttp_push_response(co, res);
+  gs__lhttp_op_free(op);
   return n;
 }
 
 /* The persona is aborted: cancel the transfer (its callback never runs). */
 static void gs__lhttp_cleanup(void *data) {
-  gs__lhttp_op_t *op = data;
-  gs_http_request_free(op->req);
-  free(op);
+  gs__lhttp_op_free(data);
 }
 
 static const gs_op_type_t gs__lhttp_op_type = {
@@ -148,6 +252,121 @@ static const gs_op_type_t gs__lhttp_op_type = {
     .retvals = gs__lhttp_retvals,
     .cleanup = gs__lhttp_cleanup,
 };
+
+/* ---- streams -------------------------------------------------------------- */
+
+#define GS__LHTTP_READ_NAME "sim.http stream:read"
+
+/* What a read returns now, or 0 when it has to wait. Reading the bytes may
+ * resume a paused transfer, whose data callback then queues more. */
+static int gs__lhttp_read_now(lua_State *L, gs__lhttp_op_t *op) {
+  if (op->unread.len) {
+    lua_pushlstring(L, op->unread.p, op->unread.len);
+    op->unread.len = 0;
+    if (op->unread.cap > 2 * GS__LHTTP_HIGH_WATER) { /* a big first piece: let it go */
+      free(op->unread.p);
+      op->unread = (gs_buf_t){0};
+    }
+    gs_http_request_resume(op->req);
+    return 1;
+  }
+  if (!op->req || (op->res && op->res->error))
+    return gs__lhttp_push_error(L, op->req ? op->res : NULL);
+  if (op->res) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  if (op->waited_out) {
+    op->waited_out = 0;
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  return 0;
+}
+
+static int gs__lhttp_read_retvals(lua_State *co, void *data) {
+  gs__lhttp_op_t *op = data;
+  op->p = NULL;
+  if (op->timer)
+    uv_timer_stop(op->timer);
+  int n = gs__lhttp_read_now(co, op);
+  if (n == 0) { /* woken with nothing new: cannot happen; say so rather than hang */
+    lua_pushboolean(co, 0);
+    n = 1;
+  }
+  return n;
+}
+
+/* Aborted while reading: the transfer is cancelled; the stream keeps op. */
+static void gs__lhttp_read_cleanup(void *data) {
+  gs__lhttp_op_t *op = data;
+  op->p = NULL;
+  if (op->timer)
+    uv_timer_stop(op->timer);
+  gs_http_request_free(op->req);
+  op->req = NULL;
+  op->res = NULL;
+}
+
+static const gs_op_type_t gs__lhttp_read_op_type = {
+    .name = GS__LHTTP_READ_NAME,
+    .retvals = gs__lhttp_read_retvals,
+    .cleanup = gs__lhttp_read_cleanup,
+};
+
+static void gs__lhttp_waited(uv_timer_t *t) {
+  gs__lhttp_op_t *op = t->data;
+  op->waited_out = 1;
+  gs__lhttp_wake(op);
+}
+
+static gs__lhttp_op_t *gs__lhttp_check_stream(lua_State *L, const char *fname) {
+  gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
+  if (!*box)
+    luaL_error(L, "%s: the stream is closed", fname);
+  if ((*box)->p)
+    luaL_error(L, "%s: another persona is reading this stream", fname);
+  return *box;
+}
+
+/* s:read([wait]) */
+static int gs__lhttp_stream_read(lua_State *L) {
+  gs__lhttp_op_t *op = gs__lhttp_check_stream(L, GS__LHTTP_READ_NAME);
+  double wait = -1;
+  if (!lua_isnoneornil(L, 2)) {
+    wait = luaL_checknumber(L, 2);
+    if (!(wait >= 0 && wait < 1e9))
+      return luaL_argerror(L, 2, "wait must be a number of seconds >= 0");
+  }
+  op->waited_out = 0;
+  int n = gs__lhttp_read_now(L, op);
+  if (n)
+    return n;
+  gs_persona_t *p = gs_persona_current(L, GS__LHTTP_READ_NAME);
+  if (wait >= 0) {
+    if (!op->timer) {
+      op->timer = malloc(sizeof *op->timer);
+      if (!op->timer)
+        return luaL_error(L, "%s: out of memory", GS__LHTTP_READ_NAME);
+      uv_timer_init(&gs_runtime_worker(gs_runtime_get(L))->loop, op->timer);
+      op->timer->data = op;
+    }
+    uv_timer_start(op->timer, gs__lhttp_waited, (uint64_t)(wait * 1000.0 + 0.999), 0);
+  }
+  op->p = p;
+  return gs_persona_yield(L, p, &gs__lhttp_read_op_type, op);
+}
+
+/* s:close() and __gc */
+static int gs__lhttp_stream_close(lua_State *L) {
+  gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
+  if (*box && (*box)->p)
+    return luaL_error(L, "sim.http stream:close: another persona is reading this stream");
+  if (*box)
+    gs__lhttp_op_free(*box);
+  *box = NULL;
+  return 0;
+}
 
 /* ---- option parsing ----------------------------------------------------- */
 /* Values fetched from opts stay on the stack until the request is started,
@@ -259,7 +478,15 @@ static int gs__lhttp_request(lua_State *L) {
   if (gs__lhttp_field(L, "path_as_is", LUA_TBOOLEAN, "a boolean"))
     o.path_as_is = lua_toboolean(L, -1);
   o.max_redirects = (long)gs__lhttp_number(L, "max_redirects", 1);
-  o.max_body = (size_t)gs__lhttp_number(L, "max_body", 1);
+  lua_getfield(L, 1, "max_body");
+  int default_max = lua_isnil(L, -1);
+  lua_pop(L, 1);
+  o.max_body = default_max ? GS__LHTTP_MAX_BODY : (size_t)gs__lhttp_number(L, "max_body", 1);
+  int stream = 0;
+  if (gs__lhttp_field(L, "stream", LUA_TBOOLEAN, "a boolean"))
+    stream = lua_toboolean(L, -1);
+  if (stream)
+    o.on_data = gs__lhttp_data;
   o.headers = gs__lhttp_headers(L, &o.nheaders);
 
   gs_persona_t *p = gs_persona_current(L, GS__LHTTP_NAME); /* raises outside a persona */
@@ -270,6 +497,7 @@ static int gs__lhttp_request(lua_State *L) {
   if (!op)
     return luaL_error(L, "%s: out of memory", GS__LHTTP_NAME);
   op->p = p;
+  op->stream = stream;
   int rc = gs_http_request_start(w->http, &o, gs__lhttp_done, op, &op->req);
   if (rc != 0) {
     free(op);
@@ -281,7 +509,25 @@ static int gs__lhttp_request(lua_State *L) {
   return gs_persona_yield(L, p, &gs__lhttp_op_type, op);
 }
 
+static int gs__lhttp_stream_gc(lua_State *L) {
+  gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
+  if (*box && !(*box)->p) /* a reader keeps its stream alive: never the case here */
+    gs__lhttp_op_free(*box);
+  *box = NULL;
+  return 0;
+}
+
 void gs_lua_open_http(lua_State *L) {
+  if (luaL_newmetatable(L, GS__LHTTP_STREAM_MT)) {
+    static const luaL_Reg methods[] = {
+        {"read", gs__lhttp_stream_read}, {"close", gs__lhttp_stream_close}, {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gs__lhttp_stream_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   lua_pushcfunction(L, gs__lhttp_request);
   lua_setfield(L, -2, "http_request");
 }

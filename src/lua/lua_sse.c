@@ -7,6 +7,7 @@
  *   p:reset()
  *   p:last_event_id() -> string ("" when none)
  *   p:retry() -> ms | nil       p:comments() -> count
+ *   p:select(type, needles)    (needles: an array of up to 8 strings)
  *
  * feed returns a new array per call (empty when no event completed), in
  * stream order. Each event: type ("message" when no event field), data (data
@@ -18,10 +19,19 @@
  * pending) and readies the parser for the next one; last_event_id and retry
  * persist. A non-string chunk or a bad max_bytes raises.
  *
+ * After p:select(type, needles), feed returns only the events of that type
+ * whose data contains at least one of the needles (all of them when needles
+ * is empty), and as its second value how many other events it dropped
+ * (events with empty data, such as MCP's priming event, are left out
+ * without being counted): the test runs in C, so a stream of junk events
+ * costs no Lua work.
+ *
  * Ownership: the gs_sse_parser_t lives inside the userdata; its buffers are
  * malloc'd (outside the Lua heap) and freed by __gc. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gs/error.h"
 #include "gs/sse.h"
@@ -29,16 +39,26 @@
 
 static const char *const GS_SSE_MT = "gofr_sim.sse";
 
+#define GS_SSE_MAX_NEEDLES 8
+
 typedef struct {
   gs_sse_parser_t p;
   int live; /* 0 after __gc */
   int busy; /* inside gs_sse_feed; still set if a Lua error escaped it */
+  /* p:select: malloc'd copies, freed by __gc */
+  char *type; /* NULL: every event */
+  size_t type_len;
+  char *needles[GS_SSE_MAX_NEEDLES];
+  size_t needle_len[GS_SSE_MAX_NEEDLES];
+  int nneedles;
 } gs_lua_sse_t;
 
 typedef struct {
   lua_State *L;
+  const gs_lua_sse_t *ud;
   int t; /* absolute index of the result array */
   int n;
+  double dropped; /* events the selection left out */
 } gs_sse_collect_t;
 
 /* Argument 1 as a live parser. `quiet` (reset): recover from an interrupted
@@ -93,14 +113,36 @@ static int l_sse_new(lua_State *L) {
   gs_sse_init(&ud->p, max_bytes);
   ud->live = 1;
   ud->busy = 0;
+  ud->type = NULL;
+  ud->nneedles = 0;
   luaL_getmetatable(L, GS_SSE_MT);
   lua_setmetatable(L, -2);
   return 1;
 }
 
+/* True when p:select lets the event through. */
+static int gs_sse_selected(const gs_lua_sse_t *ud, const gs_sse_event_t *ev) {
+  if (!ud->type)
+    return 1;
+  if (ev->type_len != ud->type_len || memcmp(ev->type, ud->type, ud->type_len) != 0)
+    return 0;
+  if (ud->nneedles == 0)
+    return 1;
+  for (int i = 0; i < ud->nneedles; i++)
+    if (memmem(ev->data, ev->data_len, ud->needles[i], ud->needle_len[i]))
+      return 1;
+  return 0;
+}
+
 static int gs_sse_collect(const gs_sse_event_t *ev, void *data) {
   gs_sse_collect_t *c = data;
   lua_State *L = c->L;
+  if (c->ud->type && ev->data_len == 0)
+    return 0; /* a priming event: not even counted */
+  if (!gs_sse_selected(c->ud, ev)) {
+    c->dropped++;
+    return 0;
+  }
   lua_createtable(L, 0, 4);
   lua_pushlstring(L, ev->type, ev->type_len);
   lua_setfield(L, -2, "type");
@@ -123,13 +165,69 @@ static int l_sse_feed(lua_State *L) {
   size_t len;
   const char *chunk = lua_tolstring(L, 2, &len);
   lua_newtable(L);
-  gs_sse_collect_t c = {L, lua_gettop(L), 0};
+  gs_sse_collect_t c = {L, ud, lua_gettop(L), 0, 0};
   ud->busy = 1;
   int rc = gs_sse_feed(&ud->p, chunk, len, gs_sse_collect, &c);
   ud->busy = 0;
   if (rc)
     return gs_sse_push_error(L, rc, ud->p.max_bytes);
-  return 1;
+  if (!ud->type)
+    return 1;
+  lua_pushnumber(L, c.dropped);
+  return 2;
+}
+
+static void gs_sse_unselect(gs_lua_sse_t *ud) {
+  free(ud->type);
+  ud->type = NULL;
+  for (int i = 0; i < ud->nneedles; i++)
+    free(ud->needles[i]);
+  ud->nneedles = 0;
+}
+
+static char *gs_sse_dup(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
+
+/* p:select(type, needles) */
+static int l_sse_select(lua_State *L) {
+  gs_lua_sse_t *ud = gs_check_sse(L, "select");
+  size_t tlen;
+  const char *type = luaL_checklstring(L, 2, &tlen);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  int n = (int)lua_objlen(L, 3);
+  if (n > GS_SSE_MAX_NEEDLES)
+    return luaL_error(L, "sse:select: at most %d needles, got %d", GS_SSE_MAX_NEEDLES, n);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    if (lua_type(L, -1) != LUA_TSTRING || lua_objlen(L, -1) == 0)
+      return luaL_error(L, "sse:select: needles[%d] must be a non-empty string", i);
+    lua_pop(L, 1);
+  }
+  gs_sse_unselect(ud);
+  ud->type = gs_sse_dup(type, tlen);
+  ud->type_len = tlen;
+  for (int i = 0; ud->type && i < n; i++) {
+    size_t len;
+    lua_rawgeti(L, 3, i + 1);
+    const char *s = lua_tolstring(L, -1, &len);
+    ud->needles[i] = gs_sse_dup(s, len);
+    ud->needle_len[i] = len;
+    lua_pop(L, 1);
+    if (!ud->needles[i])
+      break;
+    ud->nneedles++;
+  }
+  if (!ud->type || ud->nneedles != n) {
+    gs_sse_unselect(ud);
+    return luaL_error(L, "sse:select: out of memory");
+  }
+  return 0;
 }
 
 static int l_sse_finish(lua_State *L) {
@@ -177,6 +275,7 @@ static int l_sse_gc(lua_State *L) {
   gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
   if (ud->live) {
     gs_sse_free(&ud->p);
+    gs_sse_unselect(ud);
     ud->live = 0;
   }
   return 0;
@@ -187,6 +286,7 @@ void gs_lua_open_sse(lua_State *L) {
     static const luaL_Reg methods[] = {{"feed", l_sse_feed},
                                        {"finish", l_sse_finish},
                                        {"reset", l_sse_reset},
+                                       {"select", l_sse_select},
                                        {"last_event_id", l_sse_last_event_id},
                                        {"retry", l_sse_retry},
                                        {"comments", l_sse_comments},
