@@ -24,6 +24,28 @@ describe("gofr_sim.json", function()
     end)
   end)
 
+  describe("numbers and strings that JSON cannot carry", function()
+    it("are refused: out-of-range numbers, invalid UTF-8, NaN and infinities", function()
+      for _, text in ipairs { "1e400", "-1e400", "12E+13456", "1e9999999", "0e99999999999",
+                              '{"a":1e9999999,"b":2}', "[1e9999999]" } do
+        local v, err = json.decode(text)
+        assert.is_nil(v, text)
+        assert.matches("number out of range", err, 1, true)
+      end
+      local v, err = json.decode('{"a\255":1,"a\254":2}')
+      assert.is_nil(v)
+      assert.matches("invalid UTF-8 in string", err, 1, true)
+      assert.is_nil((json.decode('"\192\128"'))) -- an overlong NUL
+      assert.are.equal("\226\130\172 \239\191\189", json.decode('"\226\130\172 \239\191\189"'))
+      assert.are.equal(1e308, json.decode("1e308"))
+      for _, x in ipairs { 0 / 0, math.huge, -math.huge } do
+        local ok, e = pcall(json.encode, json.array { x })
+        assert.is_false(ok)
+        assert.matches("is not a JSON number", e, 1, true)
+      end
+    end)
+  end)
+
   describe("encode", function()
     it("'pretty' is json.dumps(indent=2, ensure_ascii=True)", function()
       local o = json.object("success", false, "error_code", "SESSION_NOT_FOUND",

@@ -136,6 +136,17 @@ local function utf8_at(s, i)
   return cp, i + n + 1
 end
 
+-- The index of the first byte of s that is not part of valid UTF-8, or nil.
+local function invalid_utf8(s)
+  local i = find(s, "[\128-\255]")
+  while i do
+    local cp, j = utf8_at(s, i)
+    if cp == 0xFFFD and j == i + 1 then return i end
+    i = find(s, "[\128-\255]", j)
+  end
+  return nil
+end
+
 local function ascii_escape_run(run)
   local out, i = {}, 1
   while i <= #run do
@@ -172,10 +183,12 @@ local function encode_string(s, ascii)
 end
 M.encode_string = encode_string
 
+-- NaN and the infinities are not JSON: encode refuses them rather than
+-- write Python's NaN/Infinity, which no JSON reader (ours included) reads.
 local function encode_number(x, as_float)
-  if x ~= x then return "NaN" end
-  if x == huge then return "Infinity" end
-  if x == -huge then return "-Infinity" end
+  if x ~= x or x == huge or x == -huge then
+    error("json.encode: " .. tostring(x) .. " is not a JSON number", 0)
+  end
   if floor(x) == x and x > -2 ^ 63 and x < 2 ^ 63 then
     local s = format("%d", x)
     return as_float and (x >= 1e16 or x <= -1e16) and format("%.17g", x)
@@ -348,7 +361,10 @@ local function read_string(text, pos)
   while true do
     local j = find(text, '["\\%z\1-\31]', i)
     if not j then syntax(text, pos, "unterminated string") end
-    parts[#parts + 1] = sub(text, i, j - 1)
+    local raw = sub(text, i, j - 1)
+    local bad = invalid_utf8(raw)
+    if bad then syntax(text, i + bad - 1, "invalid UTF-8 in string") end
+    parts[#parts + 1] = raw
     local c = sub(text, j, j)
     if c == '"' then return concat(parts), j + 1 end
     if c ~= "\\" then syntax(text, j, "control character in string (escape it)") end
@@ -371,7 +387,11 @@ local function read_number(text, pos)
     or s:match("^-?0[eE][-+]?%d+$") or s:match("^-?[1-9]%d*[eE][-+]?%d+$")
     or s:match("^-?0%.%d+[eE][-+]?%d+$") or s:match("^-?[1-9]%d*%.%d+[eE][-+]?%d+$"))
   if not ok then syntax(text, pos, "bad number") end
-  return tonumber(s), pos + #s
+  -- beyond a double's range (1e400) or an exponent tonumber cannot read
+  -- (1e9999999): refused, never decoded to an infinity or to nothing
+  local n = tonumber(s)
+  if not n or n == huge or n == -huge then syntax(text, pos, "number out of range") end
+  return n, pos + #s
 end
 
 local LITERALS = { t = { "true", true }, f = { "false", false }, n = { "null", NULL } }

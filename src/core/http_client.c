@@ -269,6 +269,12 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
     if (rc == CURLE_COULDNT_CONNECT && os_errno > 0 && n < sizeof req->errbuf - 1)
       snprintf(req->errbuf + n, sizeof req->errbuf - n, " (%s)", uv_strerror(-(int)os_errno));
     res->error_message = req->errbuf;
+  } else if (status < 100 || status > 999) {
+    /* curl 7.88 reads a garbled status line ("HTTP/2011. 0 OK") as a
+     * success with status 11 or none: an HTTP status has three digits. */
+    res->error = GS_EPROTO;
+    snprintf(req->errbuf, sizeof req->errbuf, "invalid HTTP status line (status %ld)", status);
+    res->error_message = req->errbuf;
   }
 
   res->headers = req->head.data ? req->head.data : "";

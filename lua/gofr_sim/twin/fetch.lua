@@ -8,7 +8,7 @@
 --                        headers = {...}, rng = sim.rng.new(1) }
 --   f:robots_allowed(url)  -> true | false, "Disallowed by robots.txt for *"
 --   f:check_url(url)       -> true | nil, error_code, reason
---   f:get(url, {timeout = 60, max_bytes = nil}) -> page | failure
+--   f:get(url, {timeout = 60, max_bytes = fetch.MAX_BYTES}) -> page | failure
 --     page    = {ok = true, status =, url = (after redirects), body =,
 --                headers = (lower-case names), content_type =, retries =,
 --                rate_limited =}
@@ -41,6 +41,11 @@ local fail = check.fail
 
 --- User-Agent of robots.txt requests (gofr-dig's "none" profile).
 M.ROBOTS_USER_AGENT = "gofr-dig/1.0"
+--- Bytes of a page body the fetcher reads before it gives up (f:get's
+-- max_bytes). gofr-dig has no such limit: it reads a page until its
+-- timeout_seconds (60) and ends in FETCH_ERROR once the retries are spent;
+-- the twin fails the same way (FETCH_ERROR) at once, with bounded memory.
+M.MAX_BYTES = 64 * 1024 * 1024
 --- Statuses retried after a back-off (gofr-dig's RETRY_STATUS_CODES).
 M.RETRY_STATUSES = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
 
@@ -609,8 +614,8 @@ end
 
 local GET_OPTIONS = { timeout = "number", max_bytes = "number" }
 
---- f:get(url, {timeout = 60, max_bytes = nil}) -> page | failure (see the
--- module comment). In order: the scheme check, the SSRF guard (unless
+--- f:get(url, {timeout = 60, max_bytes = M.MAX_BYTES}) -> page | failure (see
+-- the module comment). In order: the scheme check, the SSRF guard (unless
 -- allow_private), the politeness delay for the URL's netloc, then up to
 -- 1 + max_retries requests following <= max_redirects redirects, retrying
 -- 429/500/502/503/504 and network errors after a back-off (an integer
@@ -623,8 +628,8 @@ function Fetcher:get(url, opts)
   check.options(fname, opts, GET_OPTIONS)
   local timeout = opts.timeout or 60
   if not (timeout > 0) then fail(fname, "option 'timeout' must be > 0") end -- luacheck: ignore 581
-  local max_bytes = opts.max_bytes
-  if max_bytes ~= nil and not (max_bytes >= 1 and max_bytes < 2 ^ 53 and floor(max_bytes) == max_bytes) then
+  local max_bytes = opts.max_bytes or M.MAX_BYTES
+  if not (max_bytes >= 1 and max_bytes < 2 ^ 53 and floor(max_bytes) == max_bytes) then
     fail(fname, "option 'max_bytes' must be a whole number of bytes >= 1, got " .. tostring(max_bytes))
   end
   in_persona(fname)
