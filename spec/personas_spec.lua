@@ -210,7 +210,8 @@ describe("gofr_sim.personas", function()
         { '{"groups": {"apac": {"count": "3"}}}',
           'groups.apac.count: expected an integer >= 0, got the string "3"' },
         { '{"groups": {"apac": {"count": null}}}', "groups.apac.count: expected an integer >= 0, got null" },
-        { '{"groups": {"apac": {"count": 1e999}}}', "groups.apac.count: expected an integer >= 0, got inf" },
+        -- beyond a double's range: refused by the reader, where it stands
+        { '{"groups": {"apac": {"count": 1e999}}}', "line 1, column 31: invalid JSON: number out of range" },
         { '{"groups": {"apac": {"count": 2000000}}}',
           "groups.apac.count: expected at most 1000000 personas per group, got 2000000" },
         { '{"groups": {"apac": {"token": "token_apac"}}}',
