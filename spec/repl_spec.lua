@@ -19,12 +19,7 @@ local function write_file(path, text)
   f:close()
 end
 
-local function temp_home()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(support.sh_ok("mkdir -p " .. q(dir)))
-  return dir
-end
+local temp_home = support.tmpdir
 
 -- Runs `gofr-sim repl ARGS` under a pseudo-terminal with HOME=home through
 -- the steps (each with its own timeout; the driver kills what is left).

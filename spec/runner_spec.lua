@@ -18,12 +18,7 @@ local function run_file(contents, args)
   return r, path
 end
 
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. q(dir)))
-  return dir
-end
+local tmpdir = support.tmpdir
 
 local function ls(dir)
   local names = {}

@@ -40,6 +40,14 @@ function M.tmpfile(contents, suffix)
   return path
 end
 
+--- Makes a new, empty temporary directory; -> its path (the caller removes it).
+function M.tmpdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(M.sh_ok("mkdir -p " .. shell_quote(dir)))
+  return dir
+end
+
 --- Runs a shell command; true when it exits 0.
 function M.sh_ok(cmd)
   local rc = os.execute(cmd)
