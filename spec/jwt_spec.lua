@@ -13,6 +13,38 @@ local function segments(token)
   return token:match("^([^.]*)%.([^.]*)%.([^.]*)$")
 end
 
+local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+local function b64url(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local w = a * 65536 + (b or 0) * 256 + (c or 0)
+    local n = c and 4 or b and 3 or 2
+    for j = 1, n do
+      local d = math.floor(w / 2 ^ (18 - 6 * (j - 1))) % 64
+      out[#out + 1] = B64URL:sub(d + 1, d + 1)
+    end
+  end
+  return table.concat(out)
+end
+
+-- HMAC-SHA256 (RFC 2104) over core.sha256_hex, for hand-signed tokens.
+local function hmac_sha256(key, msg)
+  local function raw(hex) return (hex:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end)) end
+  if #key > 64 then key = raw(core.sha256_hex(key)) end
+  key = key .. ("\0"):rep(64 - #key)
+  local ipad = key:gsub(".", function(ch) return string.char(bit.bxor(ch:byte(), 0x36)) end)
+  local opad = key:gsub(".", function(ch) return string.char(bit.bxor(ch:byte(), 0x5c)) end)
+  return raw(core.sha256_hex(opad .. raw(core.sha256_hex(ipad .. msg))))
+end
+
+-- header.claims.signature from raw JSON texts, signed with secret.
+local function sign_raw(header, claims, secret)
+  local input = b64url(header) .. "." .. b64url(claims)
+  return input .. "." .. b64url(hmac_sha256(secret, input))
+end
+
 describe("sim.jwt", function()
   after_each(function() support.assert_clean() end)
 
@@ -97,6 +129,38 @@ describe("sim.jwt", function()
         assert.is_string(dwhy)
       end
     end
+  end)
+
+  it("refuses a duplicated claim whatever the escaping of its name", function()
+    local H = '{"alg":"HS256","typ":"JWT"}'
+    local GROUPS = [[\u0067\u0072\u006f\u0075\u0070\u0073]]   -- "groups", 36 raw bytes
+    -- the helper signs as the C core does
+    local plain = sign_raw(H, '{"jti":"x","groups":["apac"]}', SECRET)
+    assert.are.same({ "apac" }, assert(jwt.verify(plain, SECRET, { now = T0 })).groups)
+    for _, claims in ipairs {
+      '{"jti":"x","groups":["a"],"' .. GROUPS .. '":["b"]}',
+      '{"jti":"x","' .. GROUPS .. '":["b"],"groups":["a"]}',
+      [[{"jti":"x","groups":["a"],"group\u0073":["b"]}]],
+      [[{"jti":"x","groups":["a"],"\u0067\u0072\u006F\u0075ps":["b"]}]],
+    } do
+      local token = sign_raw(H, claims, SECRET)
+      -- sim.jwt.decode (no checks) takes one of the two values; verify must refuse
+      local _, decoded = jwt.decode(token)
+      assert.is_table(decoded.groups, claims)
+      assert.are.same({ nil, "auth_error",
+                        "Invalid token: Invalid payload string: duplicate key 'groups'" },
+        { jwt.verify(token, SECRET, { now = T0 }) }, claims)
+    end
+    -- alone, the escaped name is the groups claim
+    local alone = sign_raw(H, '{"jti":"x","' .. GROUPS .. '":["apac"]}', SECRET)
+    assert.are.same({ "apac" }, assert(jwt.verify(alone, SECRET, { now = T0 })).groups)
+    -- a long escaped name that is no claim changes nothing
+    local long = sign_raw(H, '{"jti":"x","groups":["apac"],"' .. ([[\u0067]]):rep(500) .. '":1,"'
+      .. GROUPS .. [[\u0073":2}]], SECRET)
+    local claims = assert(jwt.verify(long, SECRET, { now = T0 }))
+    assert.are.same({ "apac" }, claims.groups)
+    assert.are.equal(2, claims.groupss)
+    assert.are.equal(1, claims[("g"):rep(500)])
   end)
 
   it("decodes without verifying", function()

@@ -16,10 +16,11 @@
  * without aud is accepted, as gofr-dig does). iat, nbf and exp are optional
  * but must be numbers when present. Header and claims are parsed by a strict
  * JSON reader (UTF-8, no \u0000, integers within 64 bits, duplicated
- * alg/typ/iat/nbf/exp/jti/groups/aud refused). Refusal reasons use
- * gofr-dig's wording ("Token has expired", "Token not yet valid",
- * "Token audience mismatch", "Invalid token: Signature verification failed",
- * ...), so a stand-in server can answer with them.
+ * alg/typ/iat/nbf/exp/jti/groups/aud refused; names and the values of alg,
+ * typ and aud are compared decoded, whatever their escaping). Refusal
+ * reasons use gofr-dig's wording ("Token has expired", "Token not yet
+ * valid", "Token audience mismatch", "Invalid token: Signature verification
+ * failed", ...), so a stand-in server can answer with them.
  *
  * No function keeps a pointer to its arguments. Every string handed out is
  * malloc'd, NUL-terminated and owned by the caller, who frees it with free().

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "gs/error.h"
 
@@ -307,64 +306,94 @@ static int gs__jr_literal(gs__jr_t *r, const char *word) {
 static int gs__jr_value(gs__jr_t *r, gs__jval_t *v, const char *const *keys, gs__jval_t *vals,
                         size_t nkeys);
 
+/* Decodes the one character or escape at *pp, inside a JSON string already
+ * validated by gs__jr_string, into out; advances *pp past it and returns
+ * the number of bytes written (1 to 4). */
+static size_t gs__jstr_unit(const char **pp, char out[4]) {
+  const char *p = *pp;
+  if (*p != '\\') {
+    out[0] = *p;
+    *pp = p + 1;
+    return 1;
+  }
+  char e = p[1];
+  if (e != 'u') {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    out[0] = to[strchr(from, e) - from];
+    *pp = p + 2;
+    return 1;
+  }
+  unsigned u, lo;
+  gs__hex4(p + 2, &u);
+  p += 6;
+  if (u >= 0xd800 && u <= 0xdbff) {
+    gs__hex4(p + 2, &lo);
+    p += 6;
+    u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+  }
+  *pp = p;
+  if (u < 0x80) {
+    out[0] = (char)u;
+    return 1;
+  }
+  if (u < 0x800) {
+    out[0] = (char)(0xc0 | (u >> 6));
+    out[1] = (char)(0x80 | (u & 0x3f));
+    return 2;
+  }
+  if (u < 0x10000) {
+    out[0] = (char)(0xe0 | (u >> 12));
+    out[1] = (char)(0x80 | ((u >> 6) & 0x3f));
+    out[2] = (char)(0x80 | (u & 0x3f));
+    return 3;
+  }
+  out[0] = (char)(0xf0 | (u >> 18));
+  out[1] = (char)(0x80 | ((u >> 12) & 0x3f));
+  out[2] = (char)(0x80 | ((u >> 6) & 0x3f));
+  out[3] = (char)(0x80 | (u & 0x3f));
+  return 4;
+}
+
 /* Decodes the JSON string text s[0..n) (quotes included, already
- * validated) into out, which has room for n bytes; returns the length. */
+ * validated) into out, which has room for n bytes (a decoded string is
+ * never longer than its text); returns the length. */
 static size_t gs__jstr_decode(const char *s, size_t n, char *out) {
   const char *p = s + 1, *end = s + n - 1;
   size_t k = 0;
-  while (p < end) {
-    if (*p != '\\') {
-      out[k++] = *p++;
-      continue;
-    }
-    char e = p[1];
-    if (e != 'u') {
-      static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-      out[k++] = to[strchr(from, e) - from];
-      p += 2;
-      continue;
-    }
-    unsigned u, lo;
-    gs__hex4(p + 2, &u);
-    p += 6;
-    if (u >= 0xd800 && u <= 0xdbff) {
-      gs__hex4(p + 2, &lo);
-      p += 6;
-      u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-    }
-    if (u < 0x80) {
-      out[k++] = (char)u;
-    } else if (u < 0x800) {
-      out[k++] = (char)(0xc0 | (u >> 6));
-      out[k++] = (char)(0x80 | (u & 0x3f));
-    } else if (u < 0x10000) {
-      out[k++] = (char)(0xe0 | (u >> 12));
-      out[k++] = (char)(0x80 | ((u >> 6) & 0x3f));
-      out[k++] = (char)(0x80 | (u & 0x3f));
-    } else {
-      out[k++] = (char)(0xf0 | (u >> 18));
-      out[k++] = (char)(0x80 | ((u >> 12) & 0x3f));
-      out[k++] = (char)(0x80 | ((u >> 6) & 0x3f));
-      out[k++] = (char)(0x80 | (u & 0x3f));
-    }
-  }
+  while (p < end)
+    k += gs__jstr_unit(&p, out + k);
   return k;
+}
+
+/* True when the JSON string text s[0..n) (quotes included, already
+ * validated) decodes to exactly want[0..wn) (ASCII letters in either case
+ * when nocase). It decodes as it compares, whatever the escaping, and stops
+ * at the first difference: at most wn + 1 characters are decoded. */
+static int gs__jstr_is(const char *s, size_t n, const char *want, size_t wn, int nocase) {
+  const char *p = s + 1, *end = s + n - 1;
+  size_t k = 0;
+  while (p < end) {
+    char u[4];
+    size_t m = gs__jstr_unit(&p, u);
+    if (m > wn - k)
+      return 0;
+    for (size_t i = 0; i < m; i++) {
+      unsigned char a = (unsigned char)u[i], b = (unsigned char)want[k + i];
+      if (nocase) { /* ASCII only, as strcasecmp in the C locale */
+        a = a >= 'A' && a <= 'Z' ? (unsigned char)(a + 32) : a;
+        b = b >= 'A' && b <= 'Z' ? (unsigned char)(b + 32) : b;
+      }
+      if (a != b)
+        return 0;
+    }
+    k += m;
+  }
+  return k == wn;
 }
 
 /* True when the JSON string value v decodes to exactly s[0..n). */
 static int gs__jstr_equals(const gs__jval_t *v, const char *s, size_t n) {
-  size_t raw = (size_t)(v->end - v->start);
-  if (v->type != GS__J_STR || raw - 2 < n)
-    return 0;
-  char small[64];
-  char *buf = raw <= sizeof small ? small : malloc(raw);
-  if (!buf)
-    return 0;
-  size_t k = gs__jstr_decode(v->start, raw, buf);
-  int eq = k == n && memcmp(buf, s, n) == 0;
-  if (buf != small)
-    free(buf);
-  return eq;
+  return v->type == GS__J_STR && gs__jstr_is(v->start, (size_t)(v->end - v->start), s, n, 0);
 }
 
 /* An object at r->p. At the top level (vals != NULL), members named in
@@ -391,15 +420,13 @@ static int gs__jr_object(gs__jr_t *r, const char *const *keys, gs__jval_t *vals,
     gs__jval_t v = {0};
     if (gs__jr_value(r, &v, NULL, NULL, 0))
       return -1;
-    if (vals && kraw <= 34) { /* every name asked for is short */
-      char name[34];
-      size_t n = gs__jstr_decode(kstart, kraw, name);
-      for (size_t i = 0; i < nkeys; i++) {
-        if (strlen(keys[i]) == n && memcmp(keys[i], name, n) == 0) {
-          int count = vals[i].count + 1;
-          vals[i] = v;
-          vals[i].count = count;
-        }
+    /* Every name is compared decoded, however long its text: an escaped
+     * "groups" (\u0067\u0072...: 36 bytes) is "groups". */
+    for (size_t i = 0; vals && i < nkeys; i++) {
+      if (gs__jstr_is(kstart, kraw, keys[i], strlen(keys[i]), 0)) {
+        int count = vals[i].count + 1;
+        vals[i] = v;
+        vals[i].count = count;
       }
     }
     gs__jr_ws(r);
@@ -803,10 +830,9 @@ static int gs__jwt_check_header(const char *h, size_t hn, char *errbuf, size_t e
   }
   const gs__jval_t *typ = &hv[GS__H_TYP];
   if (typ->type != GS__J_NONE) {
-    char t[4];
-    size_t raw = (size_t)(typ->end - typ->start);
-    if (typ->type != GS__J_STR || raw != 5 || gs__jstr_decode(typ->start, raw, t) != 3 ||
-        strncasecmp(t, "JWT", 3) != 0) {
+    /* decoded, as libjwt sees it (any case, any escaping) */
+    if (typ->type != GS__J_STR ||
+        !gs__jstr_is(typ->start, (size_t)(typ->end - typ->start), "JWT", 3, 1)) {
       gs__jwt_msg(errbuf, errlen, "Invalid token: Invalid header string: typ must be \"JWT\"");
       return GS_EAUTH;
     }

@@ -480,6 +480,128 @@ static void test_required_claims(void) {
   free(tok);
 }
 
+/* Member names are compared decoded, whatever their escaping or raw length
+ * (issue 12 §5): "groups" written with \u escapes is still "groups". */
+static void test_escaped_names(void) {
+  static const char *const H = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+  static const struct {
+    const char *claims, *want;
+  } dups[] = {
+      /* fully escaped: 36 raw bytes, the first value or the second */
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],"
+       "\"\\u0067\\u0072\\u006f\\u0075\\u0070\\u0073\":[\"b\"]}",
+       "duplicate key 'groups'"},
+      {"{\"jti\":\"x\",\"\\u0067\\u0072\\u006f\\u0075\\u0070\\u0073\":[\"b\"],"
+       "\"groups\":[\"a\"]}",
+       "duplicate key 'groups'"},
+      /* upper-case hex digits, and two escaped spellings together */
+      {"{\"jti\":\"x\",\"\\u0067\\u0072\\u006F\\u0075\\u0070\\u0073\":[\"a\"],"
+       "\"\\u0067roup\\u0073\":[\"b\"]}",
+       "duplicate key 'groups'"},
+      /* partially escaped, of several raw lengths */
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"group\\u0073\":[\"b\"]}", "duplicate key 'groups'"},
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"\\u0067\\u0072\\u006f\\u0075ps\":[\"b\"]}",
+       "duplicate key 'groups'"},
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"g\\u0072\\u006f\\u0075\\u0070\\u0073\":[\"b\"]}",
+       "duplicate key 'groups'"},
+      /* the other claims, fully escaped */
+      {"{\"jti\":\"x\",\"\\u006a\\u0074\\u0069\":\"y\",\"groups\":[\"a\"]}", "duplicate key 'jti'"},
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"aud\":\"gofr-api\",\"\\u0061\\u0075\\u0064\":\"z\"}",
+       "duplicate key 'aud'"},
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"exp\":1800000000,\"\\u0065\\u0078\\u0070\":1}",
+       "duplicate key 'exp'"},
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"nbf\":1,\"\\u006e\\u0062\\u0066\":1800000000}",
+       "duplicate key 'nbf'"},
+      {"{\"jti\":\"x\",\"groups\":[\"a\"],\"iat\":1,\"\\u0069\\u0061\\u0074\":1800000000}",
+       "duplicate key 'iat'"},
+  };
+  for (size_t i = 0; i < sizeof dups / sizeof *dups; i++) {
+    char *tok = sign_raw(H, dups[i].claims, SECRET);
+    char want[128];
+    snprintf(want, sizeof want, "Invalid token: Invalid payload string: %s", dups[i].want);
+    GS_CHECK_INT(verify_at(tok, NULL, T0, 0), GS_EAUTH);
+    if (strcmp(errbuf, want) != 0)
+      fprintf(stderr, "claims %s: \"%s\"\n", dups[i].claims, errbuf);
+    GS_CHECK_STR(errbuf, want);
+    free(tok);
+  }
+  char *tok;
+
+  /* header names: an escaped second alg or typ is a duplicate too */
+  const char *headers[] = {
+      "{\"alg\":\"HS256\",\"\\u0061\\u006c\\u0067\":\"none\"}",
+      "{\"\\u0061\\u006c\\u0067\":\"none\",\"alg\":\"HS256\"}",
+      "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"\\u0074\\u0079\\u0070\":\"JWT\"}",
+  };
+  const char *hwant[] = {"Invalid token: Invalid header string: duplicate key 'alg'",
+                         "Invalid token: Invalid header string: duplicate key 'alg'",
+                         "Invalid token: Invalid header string: duplicate key 'typ'"};
+  for (size_t i = 0; i < sizeof headers / sizeof *headers; i++) {
+    tok = sign_raw(headers[i], "{\"jti\":\"x\",\"groups\":[\"a\"]}", SECRET);
+    GS_CHECK_INT(verify_at(tok, NULL, T0, 0), GS_EAUTH);
+    GS_CHECK_STR(errbuf, hwant[i]);
+    free(tok);
+  }
+
+  /* fully escaped names, alone, are the claims they spell */
+  tok = sign_raw("{\"\\u0061\\u006c\\u0067\":\"HS256\",\"\\u0074\\u0079\\u0070\":\"JWT\"}",
+                 "{\"\\u006a\\u0074\\u0069\":\"x\","
+                 "\"\\u0067\\u0072\\u006f\\u0075\\u0070\\u0073\":[\"apac\"],"
+                 "\"\\u0065\\u0078\\u0070\":1800000000}",
+                 SECRET);
+  GS_CHECK_INT(verify_at(tok, NULL, T0, 0), 0);
+  free(tok);
+  tok = sign_raw(H,
+                 "{\"jti\":\"x\",\"\\u0067\\u0072\\u006f\\u0075\\u0070\\u0073\":[\"apac\"],"
+                 "\"\\u0065\\u0078\\u0070\":1}",
+                 SECRET);
+  CHECK_REFUSED(tok, NULL, T0, "Token has expired");
+  free(tok);
+
+  /* an escaped typ value that decodes to JWT (any case) is JWT */
+  tok = sign_raw("{\"alg\":\"HS256\",\"typ\":\"\\u004a\\u0057\\u0054\"}",
+                 "{\"jti\":\"x\",\"groups\":[\"a\"]}", SECRET);
+  GS_CHECK_INT(verify_at(tok, NULL, T0, 0), 0);
+  free(tok);
+  tok = sign_raw("{\"alg\":\"HS256\",\"typ\":\"j\\u0077t\"}", "{\"jti\":\"x\",\"groups\":[\"a\"]}",
+                 SECRET);
+  GS_CHECK_INT(verify_at(tok, NULL, T0, 0), 0);
+  free(tok);
+  tok = sign_raw("{\"alg\":\"HS256\",\"typ\":\"\\u004a\\u0057\\u0054\\u0020\"}",
+                 "{\"jti\":\"x\",\"groups\":[\"a\"]}", SECRET);
+  CHECK_REFUSED(tok, NULL, T0, "typ must be \"JWT\"");
+  free(tok);
+
+  /* long names that are not asked for (escaped or not, up to 4000 raw
+   * bytes, one a prefix of "groups") are accepted and change nothing */
+  size_t room = 4 * 1000 * 6 + 256;
+  char *claims = malloc(room);
+  GS_CHECK(claims != NULL);
+  size_t k = (size_t)snprintf(claims, room, "{\"jti\":\"x\",\"groups\":[\"apac\"],\"");
+  for (int j = 0; j < 1000; j++) {
+    memcpy(claims + k, "\\u0067", 6);
+    k += 6;
+  }
+  k += (size_t)snprintf(claims + k, room - k, "\":1,\"\\u0067\\u0072\\u006f\\u0075\\u0070\":2,\"");
+  for (int j = 0; j < 1000; j++) {
+    memcpy(claims + k, "\\u00e9", 6);
+    k += 6;
+  }
+  k += (size_t)snprintf(claims + k, room - k,
+                        "\":3,\"\\u0067\\u0072\\u006f\\u0075\\u0070\\u0073\\u0073\":4,"
+                        "\"\\ud83d\\ude00groups\":5,\"groups \":6}");
+  GS_CHECK(k < room);
+  tok = sign_raw(H, claims, SECRET);
+  char *out = NULL;
+  GS_CHECK_INT(gs_jwt_verify(tok, SECRET, strlen(SECRET), NULL, T0, 0, &out, errbuf, sizeof errbuf),
+               0);
+  GS_CHECK_STR(errbuf, "");
+  GS_CHECK(out && strcmp(out, claims) == 0);
+  free(out);
+  free(tok);
+  free(claims);
+}
+
 /* Every prefix, and a set of garbage strings: refused, never a crash. */
 static void test_garbage(void) {
   char *tok = mint(MULTI, 3, 3600, 0, "gofr-api", T0);
@@ -637,6 +759,7 @@ int main(void) {
   GS_RUN(test_refused_algs);
   GS_RUN(test_audience);
   GS_RUN(test_required_claims);
+  GS_RUN(test_escaped_names);
   GS_RUN(test_garbage);
   GS_RUN(test_bad_arguments);
   return gs_test_report();
