@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gs/buf.h"
+
 #define GS_SSE_DEFAULT_MAX_BYTES ((size_t)16 << 20) /* 16 MiB */
 
 /* One dispatched event. Every pointer is valid only during the callback and
@@ -64,29 +66,24 @@ typedef struct {
  * same parser (those return GS_EINVAL while a callback runs). */
 typedef int (*gs_sse_event_cb)(const gs_sse_event_t *ev, void *data);
 
-typedef struct {
-  char *ptr; /* NUL-terminated when non-NULL */
-  size_t len, cap;
-} gs_sse_buf_t;
-
 /* Fields are private except the read-only counters marked public. */
 typedef struct {
   size_t max_bytes;
-  int error;            /* sticky GS_E* after a stream-level failure, else 0 */
-  int in_callback;      /* a callback is running */
-  unsigned bom;         /* BOM bytes matched at stream start; 3: past the start */
-  int skip_lf;          /* the last line ended in CR: skip one LF next */
-  int in_event;         /* a field line was seen since the last blank line */
-  int id_dirty;         /* id holds an id line not yet committed */
-  long long retry;      /* reconnection time in ms, -1 when never set */
-  gs_sse_buf_t line;    /* a line split across feeds */
-  gs_sse_buf_t data;    /* the data buffer: each data line plus "\n" */
-  gs_sse_buf_t type;    /* the event type buffer */
-  gs_sse_buf_t id;      /* the last event ID buffer when id_dirty */
-  gs_sse_buf_t last_id; /* the committed last event ID */
-  uint64_t events;      /* public: events dispatched */
-  uint64_t comments;    /* public: comment lines seen */
-  uint64_t discarded;   /* public: streams finished with pending bytes */
+  int error;          /* sticky GS_E* after a stream-level failure, else 0 */
+  int in_callback;    /* a callback is running */
+  unsigned bom;       /* BOM bytes matched at stream start; 3: past the start */
+  int skip_lf;        /* the last line ended in CR: skip one LF next */
+  int in_event;       /* a field line was seen since the last blank line */
+  int id_dirty;       /* id holds an id line not yet committed */
+  long long retry;    /* reconnection time in ms, -1 when never set */
+  gs_buf_t line;      /* a line split across feeds */
+  gs_buf_t data;      /* the data buffer: each data line plus "\n" */
+  gs_buf_t type;      /* the event type buffer */
+  gs_buf_t id;        /* the last event ID buffer when id_dirty */
+  gs_buf_t last_id;   /* the committed last event ID */
+  uint64_t events;    /* public: events dispatched */
+  uint64_t comments;  /* public: comment lines seen */
+  uint64_t discarded; /* public: streams finished with pending bytes */
 } gs_sse_parser_t;
 
 /* Initialises p with a line/event limit of max_bytes (0: the default,

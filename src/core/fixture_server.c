@@ -18,6 +18,7 @@
  * Files are read synchronously: fixture files are local. Nothing is cached. */
 #include "gs/fixture_server.h"
 
+#include "gs/buf.h"
 #include "gs/error.h"
 #include "gs/http_server.h"
 
@@ -50,8 +51,7 @@ struct gs_fixture_server_s {
   int http_closed;
   void (*on_closed)(void *data);
   void *closed_data;
-  char *scratch; /* body of an immediate answer (owned) */
-  size_t scratch_cap;
+  gs_buf_t scratch; /* body of an immediate answer, or a streamed slice (owned) */
 };
 
 /* Fault-injection parameters of one request; -1 / 0 when absent. */
@@ -333,24 +333,15 @@ static resolve_t path_resolve(const gs_fixture_server_t *fx, const char *upath, 
   return S_ISREG(st.st_mode) ? R_FILE : R_MISSING;
 }
 
-/* Grows the server's scratch buffer (owned by fx). */
-static char *scratch_get(gs_fixture_server_t *fx, size_t need) {
-  if (need > fx->scratch_cap) {
-    char *p = realloc(fx->scratch, need ? need : 1);
-    if (!p)
-      return NULL;
-    fx->scratch = p;
-    fx->scratch_cap = need;
-  }
-  return fx->scratch;
+/* The server's scratch buffer as n bytes for the caller to fill (owned by
+ * fx, valid until the next call), or NULL when out of memory. */
+static char *scratch_get(gs_fixture_server_t *fx, size_t n) {
+  gs_buf_clear(&fx->scratch);
+  return gs_buf_extend(&fx->scratch, n);
 }
 
 static void scratch_trim(gs_fixture_server_t *fx) {
-  if (fx->scratch_cap > KEEP_SCRATCH) {
-    free(fx->scratch);
-    fx->scratch = NULL;
-    fx->scratch_cap = 0;
-  }
+  gs_buf_reset(&fx->scratch, KEEP_SCRATCH);
 }
 
 /* Reads up to len bytes at off into buf; returns how many (fewer for a
@@ -386,11 +377,14 @@ static int file_open(gs_fixture_server_t *fx, const char *path, fx_job_t *job) {
     job->body = NULL;
     job->body_len = (size_t)st.st_size;
     return 0;
-  } else if (!scratch_get(fx, (size_t)st.st_size + 1)) {
-    rc = GS_ENOMEM;
   } else {
-    job->body = fx->scratch;
-    job->body_len = file_pread(fd, fx->scratch, (size_t)st.st_size, 0);
+    char *body = scratch_get(fx, (size_t)st.st_size);
+    if (body) {
+      job->body = body;
+      job->body_len = file_pread(fd, body, (size_t)st.st_size, 0);
+    } else {
+      rc = GS_ENOMEM;
+    }
   }
   close(fd);
   return rc;
@@ -441,7 +435,7 @@ static void fx_maybe_finish(gs_fixture_server_t *fx) {
   void (*cb)(void *) = fx->on_closed;
   void *data = fx->closed_data;
   free(fx->root);
-  free(fx->scratch);
+  gs_buf_free(&fx->scratch);
   free(fx);
   if (cb)
     cb(data);
@@ -696,7 +690,7 @@ static int fault_bytes(gs_fixture_server_t *fx, fx_job_t *job) {
   job->body_len = n;
   if (n > INLINE_MAX)
     return 0;
-  char *p = scratch_get(fx, n + 1);
+  char *p = scratch_get(fx, n);
   if (!p)
     return GS_ENOMEM;
   pattern_fill(p, 0, n);

@@ -21,6 +21,7 @@
  *   not copied at all). */
 #include "gs/http_server.h"
 
+#include "gs/buf.h"
 #include "gs/error.h"
 
 #include <arpa/inet.h>
@@ -85,13 +86,11 @@ struct conn_s {
   http_parser parser;
 
   /* Request under construction / in flight (owned, reused across requests). */
-  char *arena; /* target, then NUL-terminated header names and values */
-  size_t arena_len, arena_cap;
+  gs_buf_t arena; /* target, then NUL-terminated header names and values */
   hdr_off_t *hoffs;
   gs_http_header_t *hdrs;
   size_t nhdrs, hdrs_cap;
-  char *body;
-  size_t body_len, body_cap;
+  gs_buf_t body;
   size_t header_bytes;
   hdr_phase_t phase;
   read_state_t rstate;
@@ -101,9 +100,9 @@ struct conn_s {
   gs_http_request_info_t req;
   gs_http_exchange_t ex;
 
-  /* Input received but not yet parsed (owned). */
-  char *in;
-  size_t in_off, in_len, in_cap;
+  /* Input received but not yet parsed (owned): in.p[in_off .. in.len). */
+  gs_buf_t in;
+  size_t in_off;
 
   int handles;      /* handles still to be closed before free */
   int error_status; /* 413/431 chosen by a parser callback */
@@ -149,8 +148,7 @@ struct gs_http_server_s {
   http_parser_settings settings;
   wreq_t *wreq_pool;
   size_t wreq_pooled;
-  char *scratch; /* response head being built (owned) */
-  size_t scratch_cap;
+  gs_buf_t scratch; /* response head being built (owned) */
   time_t date_sec;
   char date[40];
   char readbuf[READ_BUF_SIZE];
@@ -261,21 +259,6 @@ const char *gs_http_status_text(int status) {
   default:
     return "Unknown";
   }
-}
-
-/* Grows *buf (owned by the caller) to hold at least `need` bytes. */
-static int buf_reserve(char **buf, size_t *cap, size_t need) {
-  if (need <= *cap)
-    return 0;
-  size_t ncap = *cap ? *cap : 256;
-  while (ncap < need)
-    ncap *= 2;
-  char *nbuf = realloc(*buf, ncap);
-  if (!nbuf)
-    return GS_ENOMEM;
-  *buf = nbuf;
-  *cap = ncap;
-  return 0;
 }
 
 static const char *server_date(gs_http_server_t *srv) {
@@ -421,7 +404,7 @@ static void server_maybe_finish(gs_http_server_t *srv) {
     srv->wreq_pool = w->next_free;
     free(w);
   }
-  free(srv->scratch);
+  gs_buf_free(&srv->scratch);
   free(srv);
   if (cb)
     cb(data);
@@ -438,11 +421,11 @@ static void conn_free(conn_t *c) {
   srv->nconns--;
   if (c->rejected)
     srv->nrejected--;
-  free(c->arena);
+  gs_buf_free(&c->arena);
   free(c->hoffs);
   free(c->hdrs);
-  free(c->body);
-  free(c->in);
+  gs_buf_free(&c->body);
+  gs_buf_free(&c->in);
   free(c);
   server_maybe_finish(srv);
 }
@@ -501,11 +484,11 @@ static void conn_after_writes(conn_t *c) {
     }
     return;
   }
-  if (!c->ex_active && c->in_len > c->in_off)
+  if (!c->ex_active && c->in.len > c->in_off)
     conn_process(c);
   /* A half-closed peer: close once every request it sent is answered. */
   if (!c->closing && c->eof && !c->ex_active && !c->processing && c->pending_writes == 0 &&
-      c->in_off == c->in_len)
+      c->in_off == c->in.len)
     conn_close(c);
 }
 
@@ -528,24 +511,30 @@ static int headers_valid(const gs_http_header_t *headers, size_t n) {
   return 1;
 }
 
-/* Builds the status line and headers into srv->scratch (owned by the server,
- * valid until the next call). content_length < 0 means chunked. Returns the
- * length or GS_ENOMEM. Handler headers are emitted as given, except
- * Content-Length and Transfer-Encoding, which the server owns; a handler's
- * "Connection: close" makes the connection close after the response. */
-static int head_build(conn_t *c, int status, const gs_http_header_t *headers, size_t n,
-                      int64_t content_length, size_t *out_len) {
-  gs_http_server_t *srv = c->srv;
-  size_t need = 256;
-  for (size_t i = 0; i < n; i++)
-    need += strlen(headers[i].name) + strlen(headers[i].value) + 4;
-  if (buf_reserve(&srv->scratch, &srv->scratch_cap, need) < 0)
+/* Appends the header line "name: value\r\n". */
+static int head_add_field(gs_buf_t *b, const char *name, const char *value) {
+  if (gs_buf_add(b, name, strlen(name)) || gs_buf_add(b, ": ", 2) ||
+      gs_buf_add(b, value, strlen(value)) || gs_buf_add(b, "\r\n", 2))
     return GS_ENOMEM;
-  char *p = srv->scratch;
-  size_t len = (size_t)sprintf(p, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
-                               gs_http_status_text(status), server_date(srv));
+  return 0;
+}
+
+/* Builds the status line and headers into srv->scratch (owned by the server,
+ * valid until the next call; head_buf hands it to a write). content_length
+ * < 0 means chunked. Returns 0, or GS_ENOMEM with the connection as it was.
+ * Handler headers are emitted as given, except Content-Length and
+ * Transfer-Encoding, which the server owns; a handler's "Connection: close"
+ * makes the connection close after the response. */
+static int head_build(conn_t *c, int status, const gs_http_header_t *headers, size_t n,
+                      int64_t content_length) {
+  gs_http_server_t *srv = c->srv;
+  gs_buf_t *b = &srv->scratch;
+  unsigned keep_alive = c->keep_alive;
+  gs_buf_clear(b);
+  int rc = gs_buf_addf(b, "HTTP/1.1 %d %s\r\n", status, gs_http_status_text(status));
+  rc = rc ? rc : head_add_field(b, "Date", server_date(srv));
   int has_connection = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && !rc; i++) {
     const gs_http_header_t *h = &headers[i];
     if (header_is(h, "content-length") || header_is(h, "transfer-encoding"))
       continue;
@@ -554,55 +543,42 @@ static int head_build(conn_t *c, int status, const gs_http_header_t *headers, si
       if (strcasecmp(h->value, "close") == 0)
         c->keep_alive = 0;
     }
-    size_t nl = strlen(h->name), vl = strlen(h->value);
-    memcpy(p + len, h->name, nl);
-    len += nl;
-    memcpy(p + len, ": ", 2);
-    len += 2;
-    memcpy(p + len, h->value, vl);
-    len += vl;
-    memcpy(p + len, "\r\n", 2);
-    len += 2;
+    rc = head_add_field(b, h->name, h->value);
   }
   if (status < 200)
     c->keep_alive = 0; /* a 1xx as final answer: nothing can follow it */
-  if (status_has_body(status)) {
+  if (!rc && status_has_body(status)) {
     if (content_length == GS_HTTP_CHUNKED)
-      len += (size_t)sprintf(p + len, "Transfer-Encoding: chunked\r\n");
+      rc = head_add_field(b, "Transfer-Encoding", "chunked");
     else if (content_length != CLOSE_DELIMITED)
-      len += (size_t)sprintf(p + len, "Content-Length: %lld\r\n", (long long)content_length);
+      rc = gs_buf_addf(b, "Content-Length: %lld\r\n", (long long)content_length);
   }
-  if (!has_connection) {
+  if (!rc && !has_connection) {
     if (!c->keep_alive)
-      len += (size_t)sprintf(p + len, "Connection: close\r\n");
+      rc = head_add_field(b, "Connection", "close");
     else if (c->req.http_major == 1 && c->req.http_minor == 0)
-      len += (size_t)sprintf(p + len, "Connection: keep-alive\r\n");
+      rc = head_add_field(b, "Connection", "keep-alive");
   }
-  memcpy(p + len, "\r\n", 2);
-  len += 2;
-  *out_len = len;
+  rc = rc ? rc : gs_buf_add(b, "\r\n", 2);
+  if (rc) {
+    c->keep_alive = keep_alive;
+    return GS_ENOMEM;
+  }
   return 0;
+}
+
+/* The head head_build made, for conn_send. */
+static uv_buf_t head_buf(const gs_http_server_t *srv) {
+  return uv_buf_init(srv->scratch.p, (unsigned)srv->scratch.len);
 }
 
 /* Drops request buffers that grew past what an idle connection should hold. */
 static void conn_trim(conn_t *c) {
-  if (c->arena_cap > KEEP_ARENA) {
-    free(c->arena);
-    c->arena = NULL;
-    c->arena_cap = 0;
-  }
-  if (c->body_cap > KEEP_BODY) {
-    free(c->body);
-    c->body = NULL;
-    c->body_cap = 0;
-  }
-  if (c->in_off == c->in_len) {
-    c->in_off = c->in_len = 0;
-    if (c->in_cap > KEEP_INPUT) {
-      free(c->in);
-      c->in = NULL;
-      c->in_cap = 0;
-    }
+  gs_buf_reset(&c->arena, KEEP_ARENA);
+  gs_buf_reset(&c->body, KEEP_BODY);
+  if (c->in_off == c->in.len) {
+    c->in_off = 0;
+    gs_buf_reset(&c->in, KEEP_INPUT);
   }
 }
 
@@ -613,10 +589,8 @@ static void conn_exchange_done(conn_t *c) {
   c->ex.drain_cb = NULL;
   c->ex.streaming = 0;
   conn_read_state(c, R_IDLE, c->srv->idle_timeout_ms);
-  c->arena_len = 0;
-  c->body_len = 0;
   c->nhdrs = 0;
-  conn_trim(c);
+  conn_trim(c); /* empties the arena and the body */
   if (c->closing)
     return;
   if (!c->keep_alive) {
@@ -639,13 +613,11 @@ static void conn_fail(conn_t *c, int status) {
   c->keep_alive = 0;
   c->error_status = status;
   c->close_after_write = 1;
-  size_t hlen;
-  if (head_build(c, status, &ct, 1, blen, &hlen) < 0) {
+  if (head_build(c, status, &ct, 1, blen) < 0) {
     conn_close(c);
     return;
   }
-  uv_buf_t bufs[2] = {uv_buf_init(c->srv->scratch, (unsigned)hlen),
-                      uv_buf_init(body, (unsigned)blen)};
+  uv_buf_t bufs[2] = {head_buf(c->srv), uv_buf_init(body, (unsigned)blen)};
   if (conn_send(c, bufs, 2) == 0)
     conn_after_writes(c);
 }
@@ -673,13 +645,12 @@ int gs_http_exchange_respond(gs_http_exchange_t *ex, int status, const gs_http_h
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
   c->ex.drain_cb = NULL;
-  size_t hlen;
-  int brc = head_build(c, status, headers, nheaders, (int64_t)body_len, &hlen);
+  int brc = head_build(c, status, headers, nheaders, (int64_t)body_len);
   if (brc < 0) {
     conn_close(c);
     return brc;
   }
-  uv_buf_t bufs[2] = {uv_buf_init(c->srv->scratch, (unsigned)hlen),
+  uv_buf_t bufs[2] = {head_buf(c->srv),
                       uv_buf_init((char *)body, send_body ? (unsigned)body_len : 0)};
   int src = conn_send(c, bufs, send_body && body_len ? 2 : 1);
   if (src < 0)
@@ -702,15 +673,14 @@ int gs_http_exchange_begin(gs_http_exchange_t *ex, int status, const gs_http_hea
     content_length = CLOSE_DELIMITED;
     c->keep_alive = 0;
   }
-  size_t hlen;
-  int rc = head_build(c, status, headers, nheaders, content_length, &hlen);
+  int rc = head_build(c, status, headers, nheaders, content_length);
   if (rc < 0)
     return rc;
   ex->streaming = 1;
   ex->no_body = !has_body || c->parser.method == HTTP_HEAD;
   ex->chunked = content_length == GS_HTTP_CHUNKED && has_body;
   ex->remaining = ex->no_body || ex->chunked ? 0 : content_length;
-  uv_buf_t b = uv_buf_init(c->srv->scratch, (unsigned)hlen);
+  uv_buf_t b = head_buf(c->srv);
   return conn_send(c, &b, 1);
 }
 
@@ -783,18 +753,17 @@ uv_loop_t *gs_http_exchange_loop(const gs_http_exchange_t *ex) {
 /* ---- request parsing ------------------------------------------------------- */
 
 static int arena_append(conn_t *c, const char *at, size_t len, int lower) {
-  if (buf_reserve(&c->arena, &c->arena_cap, c->arena_len + len + 1) < 0)
+  char *dst = gs_buf_extend(&c->arena, len);
+  if (!dst)
     return GS_ENOMEM;
-  char *dst = c->arena + c->arena_len;
   if (lower) {
     for (size_t i = 0; i < len; i++) {
       char ch = at[i];
       dst[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
     }
-  } else {
+  } else if (len) {
     memcpy(dst, at, len);
   }
-  c->arena_len += len;
   return 0;
 }
 
@@ -850,9 +819,9 @@ static int on_message_begin(http_parser *p) {
   conn_t *c = p->data;
   if (c->rstate == R_IDLE)
     conn_read_state(c, R_HEAD, c->srv->header_timeout_ms);
-  c->arena_len = 0;
+  gs_buf_clear(&c->arena);
   c->nhdrs = 0;
-  c->body_len = 0;
+  gs_buf_clear(&c->body);
   c->header_bytes = 0;
   c->phase = PH_URL;
   c->expect_continue = 0;
@@ -892,7 +861,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
       c->hdrs = nh;
       c->hdrs_cap = ncap;
     }
-    c->hoffs[c->nhdrs].name_off = c->arena_len;
+    c->hoffs[c->nhdrs].name_off = c->arena.len;
     c->hoffs[c->nhdrs].value_off = 0;
     c->nhdrs++;
     c->phase = PH_FIELD;
@@ -909,7 +878,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   if (c->phase != PH_VALUE) {
     if (arena_terminate(c) < 0)
       return -1;
-    c->hoffs[c->nhdrs - 1].value_off = c->arena_len;
+    c->hoffs[c->nhdrs - 1].value_off = c->arena.len;
     c->phase = PH_VALUE;
   }
   return arena_append(c, at, len, 0) < 0 ? -1 : 0;
@@ -921,7 +890,7 @@ static int on_headers_complete(http_parser *p) {
     return -1;
   if (c->phase == PH_FIELD) {
     /* a name without value cannot happen with http-parser; be safe */
-    c->hoffs[c->nhdrs - 1].value_off = c->arena_len - 1;
+    c->hoffs[c->nhdrs - 1].value_off = c->arena.len - 1;
   }
   c->phase = PH_DONE;
   if (p->content_length != ULLONG_MAX && p->content_length > c->srv->max_body_bytes) {
@@ -930,8 +899,8 @@ static int on_headers_complete(http_parser *p) {
   }
   conn_read_state(c, R_BODY, c->srv->idle_timeout_ms);
   for (size_t i = 0; i < c->nhdrs; i++)
-    if (strcmp(c->arena + c->hoffs[i].name_off, "expect") == 0 &&
-        strcasecmp(c->arena + c->hoffs[i].value_off, "100-continue") == 0)
+    if (strcmp(c->arena.p + c->hoffs[i].name_off, "expect") == 0 &&
+        strcasecmp(c->arena.p + c->hoffs[i].value_off, "100-continue") == 0)
       c->expect_continue = 1;
   gs_http_request_info_t *r = &c->req;
   r->http_major = p->http_major;
@@ -948,15 +917,11 @@ static int on_headers_complete(http_parser *p) {
 
 static int on_body(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
-  if (c->body_len + len > c->srv->max_body_bytes) {
+  if (c->body.len + len > c->srv->max_body_bytes) {
     c->error_status = 413;
     return -1;
   }
-  if (buf_reserve(&c->body, &c->body_cap, c->body_len + len + 1) < 0)
-    return -1;
-  memcpy(c->body + c->body_len, at, len);
-  c->body_len += len;
-  return 0;
+  return gs_buf_add(&c->body, at, len) < 0 ? -1 : 0;
 }
 
 static int on_message_complete(http_parser *p) {
@@ -975,22 +940,17 @@ static void conn_dispatch(conn_t *c) {
   c->msg_ready = 0;
   gs_http_request_info_t *r = &c->req;
   r->method = http_method_str((enum http_method)c->parser.method);
-  r->target = c->arena;
-  r->target_len = strlen(c->arena);
+  r->target = c->arena.p;
+  r->target_len = strlen(c->arena.p);
   for (size_t i = 0; i < c->nhdrs; i++) {
-    c->hdrs[i].name = c->arena + c->hoffs[i].name_off;
-    c->hdrs[i].value = c->arena + c->hoffs[i].value_off;
+    c->hdrs[i].name = c->arena.p + c->hoffs[i].name_off;
+    c->hdrs[i].value = c->arena.p + c->hoffs[i].value_off;
   }
   r->headers = c->hdrs;
   r->nheaders = c->nhdrs;
   r->keep_alive = c->keep_alive;
-  if (c->body_len) {
-    c->body[c->body_len] = '\0';
-    r->body = c->body;
-  } else {
-    r->body = "";
-  }
-  r->body_len = c->body_len;
+  r->body = c->body.len ? c->body.p : ""; /* NUL-terminated */
+  r->body_len = c->body.len;
   c->ex.conn = c;
   c->ex.abort_cb = NULL;
   c->ex.abort_data = NULL;
@@ -1040,34 +1000,31 @@ static void conn_process(conn_t *c) {
   if (c->processing)
     return;
   c->processing = 1;
-  while (!c->closing && !c->ex_active && c->in_off < c->in_len) {
+  while (!c->closing && !c->ex_active && c->in_off < c->in.len) {
     size_t before = c->in_off;
-    c->in_off += conn_parse(c, c->in + c->in_off, c->in_len - c->in_off);
+    c->in_off += conn_parse(c, c->in.p + c->in_off, c->in.len - c->in_off);
     if (c->in_off == before)
       break;
   }
   c->processing = 0;
   if (c->closing)
     return;
-  if (c->in_off == c->in_len)
-    c->in_off = c->in_len = 0;
+  if (c->in_off == c->in.len) {
+    c->in_off = 0;
+    gs_buf_clear(&c->in);
+  }
   conn_update_reading(c);
 }
 
+/* Keeps unparsed input; the parsed part in front goes once it is over half
+ * the buffer (or all of it), so appending stays amortised O(1). */
 static void conn_buffer(conn_t *c, const char *data, size_t len) {
-  if (c->in_off && c->in_off == c->in_len)
-    c->in_off = c->in_len = 0;
-  if (c->in_off > c->in_cap / 2) {
-    memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-    c->in_len -= c->in_off;
+  if (c->in_off == c->in.len || c->in_off > c->in.cap / 2) {
+    gs_buf_consume(&c->in, c->in_off);
     c->in_off = 0;
   }
-  if (buf_reserve(&c->in, &c->in_cap, c->in_len + len) < 0) {
+  if (gs_buf_add(&c->in, data, len) < 0)
     conn_close(c);
-    return;
-  }
-  memcpy(c->in + c->in_len, data, len);
-  c->in_len += len;
 }
 
 /* ---- reading --------------------------------------------------------------- */
@@ -1100,7 +1057,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0 || c->closing || c->close_after_write || c->lingering)
     return; /* nothing, or input after the last answer: discarded */
   size_t len = (size_t)nread;
-  if (c->ex_active || c->in_len > c->in_off) {
+  if (c->ex_active || c->in.len > c->in_off) {
     conn_buffer(c, buf->base, len);
     if (!c->ex_active)
       conn_process(c);
@@ -1144,7 +1101,7 @@ static void on_conn_timer(uv_timer_t *t) {
 static void conn_update_reading(conn_t *c) {
   if (c->closing || c->eof)
     return;
-  int want = c->close_after_write || c->lingering || c->in_len - c->in_off < IN_HIGH_WATER;
+  int want = c->close_after_write || c->lingering || c->in.len - c->in_off < IN_HIGH_WATER;
   if (want && !c->reading) {
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
       c->reading = 1;

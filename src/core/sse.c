@@ -3,7 +3,6 @@
 #include "gs/sse.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gs/error.h"
@@ -16,54 +15,15 @@ static const unsigned char GS_SSE_BOM[3] = {0xEF, 0xBB, 0xBF};
 
 /* ---- buffers ------------------------------------------------------------- */
 
-static void buf_free(gs_sse_buf_t *b) {
-  free(b->ptr);
-  b->ptr = NULL;
-  b->len = b->cap = 0;
+/* b becomes s[0..n); the memory is kept (the fields it holds are short). */
+static int buf_set(gs_buf_t *b, const char *s, size_t n) {
+  gs_buf_clear(b);
+  return gs_buf_add(b, s, n);
 }
 
-/* Empties b, releasing the memory when it grew large. */
-static void buf_clear(gs_sse_buf_t *b) {
-  if (b->cap > GS_SSE_KEEP_BYTES)
-    buf_free(b);
-  b->len = 0;
-  if (b->ptr)
-    b->ptr[0] = '\0';
-}
-
-/* Room for `extra` more bytes plus the NUL. */
-static int buf_reserve(gs_sse_buf_t *b, size_t extra) {
-  size_t need = b->len + extra + 1;
-  if (need <= b->cap)
-    return 0;
-  size_t cap = b->cap ? b->cap : 64;
-  while (cap < need)
-    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-  char *ptr = realloc(b->ptr, cap);
-  if (!ptr)
-    return GS_ENOMEM;
-  b->ptr = ptr;
-  b->cap = cap;
-  return 0;
-}
-
-static int buf_append(gs_sse_buf_t *b, const char *s, size_t n) {
-  if (buf_reserve(b, n))
-    return GS_ENOMEM;
-  if (n)
-    memcpy(b->ptr + b->len, s, n);
-  b->len += n;
-  b->ptr[b->len] = '\0';
-  return 0;
-}
-
-static int buf_set(gs_sse_buf_t *b, const char *s, size_t n) {
-  b->len = 0;
-  return buf_append(b, s, n);
-}
-
-static const char *buf_str(const gs_sse_buf_t *b) {
-  return b->len ? b->ptr : "";
+/* b's bytes, "" when empty (b may hold no memory). */
+static const char *buf_str(const gs_buf_t *b) {
+  return b->len ? b->p : "";
 }
 
 /* ---- parser state -------------------------------------------------------- */
@@ -75,20 +35,20 @@ void gs_sse_init(gs_sse_parser_t *p, size_t max_bytes) {
 }
 
 void gs_sse_free(gs_sse_parser_t *p) {
-  buf_free(&p->line);
-  buf_free(&p->data);
-  buf_free(&p->type);
-  buf_free(&p->id);
-  buf_free(&p->last_id);
+  gs_buf_free(&p->line);
+  gs_buf_free(&p->data);
+  gs_buf_free(&p->type);
+  gs_buf_free(&p->id);
+  gs_buf_free(&p->last_id);
 }
 
 /* Forgets the stream in progress (partial line, incomplete event, BOM state);
  * keeps the committed last event ID and the reconnection time. */
 static void stream_restart(gs_sse_parser_t *p) {
-  buf_clear(&p->line);
-  buf_clear(&p->data);
-  buf_clear(&p->type);
-  buf_clear(&p->id); /* an uncommitted id goes with the incomplete event */
+  gs_buf_reset(&p->line, GS_SSE_KEEP_BYTES);
+  gs_buf_reset(&p->data, GS_SSE_KEEP_BYTES);
+  gs_buf_reset(&p->type, GS_SSE_KEEP_BYTES);
+  gs_buf_reset(&p->id, GS_SSE_KEEP_BYTES); /* an uncommitted id goes with the incomplete event */
   p->id_dirty = 0;
   p->bom = 0;
   p->skip_lf = 0;
@@ -99,8 +59,8 @@ int gs_sse_reset(gs_sse_parser_t *p) {
   if (p->in_callback)
     return GS_EINVAL;
   stream_restart(p);
-  buf_clear(&p->id);
-  buf_clear(&p->last_id);
+  gs_buf_reset(&p->id, GS_SSE_KEEP_BYTES);
+  gs_buf_reset(&p->last_id, GS_SSE_KEEP_BYTES);
   p->error = 0;
   p->retry = -1;
   p->events = p->comments = p->discarded = 0;
@@ -119,21 +79,21 @@ const char *gs_sse_last_event_id(const gs_sse_parser_t *p, size_t *len) {
 static int dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
   p->in_event = 0;
   if (p->id_dirty) { /* commit: swap, so nothing is allocated here */
-    gs_sse_buf_t t = p->last_id;
+    gs_buf_t t = p->last_id;
     p->last_id = p->id;
     p->id = t;
-    buf_clear(&p->id);
+    gs_buf_reset(&p->id, GS_SSE_KEEP_BYTES);
     p->id_dirty = 0;
   }
   if (p->data.len == 0) {
-    buf_clear(&p->type);
+    gs_buf_reset(&p->type, GS_SSE_KEEP_BYTES);
     return 0;
   }
-  p->data.ptr[--p->data.len] = '\0'; /* the last data line's LF */
+  p->data.p[--p->data.len] = '\0'; /* the last data line's LF */
   gs_sse_event_t ev = {
-      .type = p->type.len ? p->type.ptr : "message",
+      .type = p->type.len ? p->type.p : "message",
       .type_len = p->type.len ? p->type.len : 7,
-      .data = p->data.ptr,
+      .data = p->data.p,
       .data_len = p->data.len,
       .id = buf_str(&p->last_id),
       .id_len = p->last_id.len,
@@ -146,8 +106,8 @@ static int dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
     rc = cb(&ev, data);
     p->in_callback = 0;
   }
-  buf_clear(&p->data);
-  buf_clear(&p->type);
+  gs_buf_reset(&p->data, GS_SSE_KEEP_BYTES);
+  gs_buf_reset(&p->type, GS_SSE_KEEP_BYTES);
   return rc;
 }
 
@@ -188,12 +148,11 @@ static int process_line(gs_sse_parser_t *p, const char *line, size_t len, gs_sse
      * LF) plus this value; the final LF is removed at dispatch. */
     if (p->data.len > p->max_bytes || vlen > p->max_bytes - p->data.len)
       return GS_EBODYTOOLARGE;
-    if (buf_reserve(&p->data, vlen + 1))
+    char *dst = gs_buf_extend(&p->data, vlen + 1);
+    if (!dst)
       return GS_ENOMEM;
-    memcpy(p->data.ptr + p->data.len, value, vlen);
-    p->data.len += vlen;
-    p->data.ptr[p->data.len++] = '\n';
-    p->data.ptr[p->data.len] = '\0';
+    memcpy(dst, value, vlen);
+    dst[vlen] = '\n';
   } else if (flen == 5 && memcmp(line, "event", 5) == 0) {
     if (buf_set(&p->type, value, vlen))
       return GS_ENOMEM;
@@ -239,12 +198,12 @@ static int process(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb 
     if (seg > p->max_bytes - p->line.len)
       return GS_EBODYTOOLARGE;
     if (eol == end) /* no terminator: keep the partial line for the next feed */
-      return buf_append(&p->line, s, seg);
+      return gs_buf_add(&p->line, s, seg);
     if (p->line.len) {
-      if (buf_append(&p->line, s, seg))
+      if (gs_buf_add(&p->line, s, seg))
         return GS_ENOMEM;
-      rc = process_line(p, p->line.ptr, p->line.len, cb, data);
-      buf_clear(&p->line);
+      rc = process_line(p, p->line.p, p->line.len, cb, data);
+      gs_buf_reset(&p->line, GS_SSE_KEEP_BYTES);
     } else {
       rc = process_line(p, s, seg, cb, data);
     }
