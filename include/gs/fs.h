@@ -23,10 +23,18 @@ typedef int (*gs_fs_file_cb)(const char *relpath, void *data);
  * directory, or GS_EIO. */
 int gs_fs_walk(const char *root, const char *suffix, gs_fs_file_cb cb, void *data);
 
-/* What gs_fs_stat and gs_fs_write_atomic report about a file. */
+/* What gs_fs_stat and gs_fs_write_atomic report about a file. The exact
+ * mtime (mtime_sec, mtime_nsec), size, inode and device together are the
+ * file's change stamp: a rename over the path changes the inode, an
+ * in-place write the mtime (at the file system's clock granularity) and
+ * usually the size. */
 typedef struct {
-  double mtime; /* last modification, seconds since the epoch, with the fraction */
-  int64_t size; /* bytes */
+  double mtime;       /* last modification, seconds since the epoch, with the fraction */
+  int64_t size;       /* bytes */
+  int64_t mtime_sec;  /* last modification exactly: whole seconds since the epoch */
+  int32_t mtime_nsec; /* ... and nanoseconds 0..999999999 */
+  uint64_t ino;       /* inode number */
+  uint64_t dev;       /* device of the file system holding it */
 } gs_fs_stat_t;
 
 /* Creates `path` and its missing parents with mode 0755 (as `mkdir -p`, the

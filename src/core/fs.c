@@ -134,6 +134,16 @@ static int gs_fs_write_all(int fd, const void *data, size_t len) {
   return 0;
 }
 
+/* The fields of a gs_fs_stat_t from a struct stat. */
+static void gs_fs_fill_stat(gs_fs_stat_t *st, const struct stat *sb) {
+  st->mtime = (double)sb->st_mtim.tv_sec + (double)sb->st_mtim.tv_nsec / 1e9;
+  st->size = (int64_t)sb->st_size;
+  st->mtime_sec = (int64_t)sb->st_mtim.tv_sec;
+  st->mtime_nsec = (int32_t)sb->st_mtim.tv_nsec;
+  st->ino = (uint64_t)sb->st_ino;
+  st->dev = (uint64_t)sb->st_dev;
+}
+
 /* Writes data to the new file fd at path (fsync'ing it when sync is set)
  * and closes it; on failure removes the file, keeping the errno of the
  * failure. */
@@ -144,12 +154,10 @@ static int gs_fs_fill_new(int fd, const char *path, const void *data, size_t len
   if (rc == 0 && sync && fsync(fd) != 0)
     rc = gs_fs_err(errno);
   if (rc == 0 && st) {
-    if (fstat(fd, &sb) == 0) {
-      st->mtime = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
-      st->size = (int64_t)sb.st_size;
-    } else {
+    if (fstat(fd, &sb) == 0)
+      gs_fs_fill_stat(st, &sb);
+    else
       rc = gs_fs_err(errno);
-    }
   }
   if (close(fd) != 0 && rc == 0)
     rc = gs_fs_err(errno);
@@ -177,8 +185,7 @@ int gs_fs_stat(const char *path, gs_fs_stat_t *st) {
   struct stat sb;
   if (stat(path, &sb) != 0)
     return gs_fs_err(errno);
-  st->mtime = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
-  st->size = (int64_t)sb.st_size;
+  gs_fs_fill_stat(st, &sb);
   return 0;
 }
 

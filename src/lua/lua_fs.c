@@ -5,9 +5,10 @@
  *   core.fs_mkdirs(path) -> true | nil, err_type, message
  *   core.fs_create_excl(path [, data]) -> true (created) | false (it existed)
  *                                         | nil, err_type, message
- *   core.fs_stat(path) -> {mtime=, size=} | nil, err_type, message
+ *   core.fs_stat(path) -> {mtime=, size=, mtime_sec=, mtime_nsec=, ino=, dev=}
+ *                         | nil, err_type, message
  *   core.fs_remove(path) -> true | nil, err_type, message
- *   core.fs_write_atomic(path, data [, durable]) -> {mtime=, size=} (of the new file)
+ *   core.fs_write_atomic(path, data [, durable]) -> the fs_stat table of the new file
  *                                       | nil, err_type, message
  *       (durable: fsync the file and its directory, for reports)
  *   core.fs_sweep_temps(path) -> how many temporary files of dead writers
@@ -15,7 +16,12 @@
  *   core.fs_list(dir) -> {name, ...} | nil, err_type, message
  *   core.fs_now() -> seconds, microseconds (the wall clock, two integers)
  *
- * mtime is seconds since the epoch with the fraction. err_type is
+ * mtime is seconds since the epoch with the fraction (a double: about a
+ * quarter of a microsecond apart today); mtime_sec and mtime_nsec are the
+ * exact whole seconds and nanoseconds. ino and dev are the inode and device
+ * numbers (exact below 2^53). mtime_sec, mtime_nsec, size, ino and dev
+ * together are the stamp that tells a file changed (a rename over the path
+ * changes ino). err_type is
  * "not_found", "io_error", "invalid_argument" or "out_of_memory"; message is
  * "<path>: <the system's reason>". Paths and data that are not strings, and
  * paths containing NUL bytes, raise.
@@ -56,11 +62,19 @@ static int gs__lfs_fail(lua_State *L, int rc, const char *path) {
 }
 
 static int gs__lfs_push_stat(lua_State *L, const gs_fs_stat_t *st) {
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 6);
   lua_pushnumber(L, st->mtime);
   lua_setfield(L, -2, "mtime");
   lua_pushnumber(L, (lua_Number)st->size);
   lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (lua_Number)st->mtime_sec);
+  lua_setfield(L, -2, "mtime_sec");
+  lua_pushnumber(L, (lua_Number)st->mtime_nsec);
+  lua_setfield(L, -2, "mtime_nsec");
+  lua_pushnumber(L, (lua_Number)st->ino);
+  lua_setfield(L, -2, "ino");
+  lua_pushnumber(L, (lua_Number)st->dev);
+  lua_setfield(L, -2, "dev");
   return 1;
 }
 
@@ -92,7 +106,8 @@ static int l_fs_create_excl(lua_State *L) {
   return 1;
 }
 
-/* core.fs_stat(path) -> {mtime=, size=} | nil, err_type, message */
+/* core.fs_stat(path) -> {mtime=, size=, mtime_sec=, mtime_nsec=, ino=, dev=} | nil, err_type,
+ * message */
 static int l_fs_stat(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_stat");
   gs_fs_stat_t st;
@@ -110,7 +125,8 @@ static int l_fs_remove(lua_State *L) {
   return 1;
 }
 
-/* core.fs_write_atomic(path, data [, durable]) -> {mtime=, size=} | nil, err_type, message */
+/* core.fs_write_atomic(path, data [, durable]) -> the new file's stat table | nil, err_type,
+ * message */
 static int l_fs_write_atomic(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_write_atomic");
   if (lua_type(L, 2) != LUA_TSTRING)

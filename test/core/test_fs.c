@@ -1,9 +1,10 @@
 /* Tests of the file-system helpers used by the twin's session store:
  * mkdir -p (nested, existing, a file in the way), exclusive creation (new,
- * existing, missing directory), stat, remove (files, empty directories),
- * atomic replacement (content, reported stat, no temporary left behind,
- * mode, failure leaves the target alone), directory listing (dot files,
- * early stop, missing directory) and the wall clock. Everything happens
+ * existing, missing directory), stat (the exact mtime, inode and device),
+ * remove (files, empty directories), atomic replacement (content, reported
+ * stat, a new inode each time, no temporary left behind, mode, failure
+ * leaves the target alone), directory listing (dot files, early stop,
+ * missing directory) and the wall clock. Everything happens
  * under a fresh mkdtemp directory that is removed at the end. */
 #include <errno.h>
 #include <stdio.h>
@@ -119,11 +120,18 @@ static void test_stat_remove(void) {
   int32_t usec;
   GS_CHECK_INT(gs_fs_create_excl(at("s"), "12345", 5, &existed), 0);
   GS_CHECK_INT(gs_fs_now(&sec, &usec), 0);
-  gs_fs_stat_t st = {0, 0};
+  gs_fs_stat_t st = {0};
   GS_CHECK_INT(gs_fs_stat(at("s"), &st), 0);
   GS_CHECK_INT(st.size, 5);
   double now = (double)sec + usec / 1e6;
   GS_CHECK(st.mtime > now - 5 && st.mtime <= now + 0.01);
+  struct stat sb; /* the exact stamp: mtime to the nanosecond, inode, device */
+  GS_CHECK(stat(at("s"), &sb) == 0);
+  GS_CHECK_INT(st.mtime_sec, (int64_t)sb.st_mtim.tv_sec);
+  GS_CHECK_INT(st.mtime_nsec, (int32_t)sb.st_mtim.tv_nsec);
+  GS_CHECK(st.mtime_nsec >= 0 && st.mtime_nsec <= 999999999);
+  GS_CHECK(st.ino == (uint64_t)sb.st_ino && st.ino != 0);
+  GS_CHECK(st.dev == (uint64_t)sb.st_dev);
 
   GS_CHECK_INT(gs_fs_stat(at("nope"), &st), GS_ENOENT);
   GS_CHECK_INT(gs_fs_stat(at("s/under-a-file"), &st), GS_ENOENT);
@@ -138,11 +146,12 @@ static void test_stat_remove(void) {
 }
 
 static void test_write_atomic(void) {
-  gs_fs_stat_t st = {0, 0}, again = {0, 0};
+  gs_fs_stat_t st = {0}, again = {0}, first = {0};
   GS_CHECK_INT(gs_fs_mkdirs(at("w")), 0);
   GS_CHECK_INT(gs_fs_write_atomic(at("w/metadata.json"), "{}", 2, &st, 0), 0);
   GS_CHECK_STR(slurp(at("w/metadata.json")), "{}");
   GS_CHECK_INT(st.size, 2);
+  first = st;
 
   const char *doc = "{\n  \"a\": 1\n}";
   GS_CHECK_INT(gs_fs_write_atomic(at("w/metadata.json"), doc, strlen(doc), &st, 0), 0);
@@ -151,6 +160,10 @@ static void test_write_atomic(void) {
   GS_CHECK_INT(st.size, (int64_t)strlen(doc));
   GS_CHECK_INT(again.size, st.size);
   GS_CHECK(again.mtime == st.mtime); /* the rename keeps the reported mtime */
+  GS_CHECK_INT(again.mtime_sec, st.mtime_sec);
+  GS_CHECK_INT(again.mtime_nsec, st.mtime_nsec);
+  GS_CHECK(again.ino == st.ino && again.dev == st.dev); /* the reported inode is the file's */
+  GS_CHECK(st.ino != first.ino); /* each replacement is a new inode, even within a second */
 
   struct stat sb;
   GS_CHECK(stat(at("w/metadata.json"), &sb) == 0);

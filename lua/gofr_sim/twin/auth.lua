@@ -9,11 +9,25 @@
 --
 -- Verification (HS256 only, leeway 0, jti and non-empty groups required, aud
 -- checked when present) is sim.jwt.verify; then the jti must be in the store,
--- not revoked, with the same set of groups. A store file is read again on
--- every verification, so revocations by another process count at once (the
--- real server reloads its store for every token too). Its format is one JSON
--- object: jti -> {id, name, groups, status, created_at, expires_at,
+-- not revoked, with the same set of groups. A store file's format is one
+-- JSON object: jti -> {id, name, groups, status, created_at, expires_at,
 -- revoked_at, fingerprint} (gofr-common's TokenRecord fields).
+--
+-- The file is checked on every verification, so registrations and
+-- revocations by another process count at once (the real server reloads its
+-- store for every token too), but it is read and decoded again only when
+-- its stamp changed: mtime to the nanosecond, size, inode and device (a file
+-- renamed over it, as this store writes or `mv` does, is a new inode even
+-- within the same second; an in-place write changes the mtime and usually
+-- the size). Only an in-place rewrite to the same size within one tick of
+-- the kernel's file-time clock (1-10 ms on Linux) can go unseen. A missing
+-- file is an empty store; one that exists but cannot be read, or is not a
+-- JSON object, raises "token store <file>: <why>" (on every verification
+-- until it is fixed). store.stats.loads counts the reads of the file. The
+-- records returned by store:get are the store's own: do not modify them.
+-- store:save writes the file atomically (core.fs_write_atomic: a temporary
+-- file renamed over it) and keeps what it wrote as the cache.
+local core = require "gofr_sim.core"
 local jwt = require "gofr_sim.jwt"
 local json = require "gofr_sim.json"
 
@@ -24,39 +38,69 @@ local M = {}
 local Store = {}
 Store.__index = Store
 
---- auth.store{file = path|nil} -> a token store.
+--- auth.store{file = path|nil} -> a token store; its stats.loads counts
+-- how many times the file was read and decoded.
 function M.store(opts)
   opts = opts or {}
-  return setmetatable({ file = opts.file, records = {} }, Store)
+  return setmetatable({ file = opts.file, records = {}, stats = { loads = 0 },
+                        cache = nil, stamp = nil }, Store)
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
+-- True when two fs_stat tables describe the same version of a file.
+local function same_stamp(a, b)
+  return a.mtime_nsec == b.mtime_nsec and a.mtime_sec == b.mtime_sec and a.size == b.size
+    and a.ino == b.ino and a.dev == b.dev
+end
+
+-- The store file is missing: an empty store (stamp false: seen missing).
+function Store:_missing()
+  if self.stamp ~= false then self.cache, self.stamp = json.object(), false end
+  return self.cache
+end
+
+-- The records of the store file: the cache while the file's stamp is the
+-- one it was read (or written) with, else read again.
+function Store:load()
+  local file = self.file
+  if not file then return self.records end
+  local st, err_type, msg = core.fs_stat(file)
+  if not st then
+    if err_type == "not_found" then return self:_missing() end
+    error("token store " .. msg, 0)
+  end
+  local seen = self.stamp
+  if seen and same_stamp(st, seen) then return self.cache end
+  -- The stamp is taken before the read: a change racing the read is seen
+  -- again next time.
+  local f, why, errno = io.open(file, "rb")
+  if not f then
+    if errno == 2 then return self:_missing() end   -- removed since the stat
+    error("token store " .. why, 0)
+  end
   local text = f:read("*a")
   f:close()
-  return text
-end
-
--- The records of the store file (an empty store when the file is missing).
-function Store:load()
-  if not self.file then return self.records end
-  local text = read_file(self.file)
-  if not text or text == "" then return json.object() end
-  local doc, err = json.decode(text)
-  if not json.is_object(doc) then
-    error(("token store %s: %s"):format(self.file, err or "expected a JSON object"), 0)
+  self.stats.loads = self.stats.loads + 1
+  if not text then error(("token store %s: read failed"):format(file), 0) end
+  local doc, err
+  if text == "" then
+    doc = json.object()
+  else
+    doc, err = json.decode(text)
+    if not json.is_object(doc) then
+      self.cache, self.stamp = nil, nil
+      error(("token store %s: %s"):format(file, err or "expected a JSON object"), 0)
+    end
   end
+  self.cache, self.stamp = doc, st
   return doc
 end
 
 function Store:save(records)
   if not self.file then return end
-  local tmp = self.file .. ".tmp"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(json.encode(records, "pretty"), "\n")
-  f:close()
-  assert(os.rename(tmp, self.file))
+  self.cache, self.stamp = nil, nil   -- read again should the write fail
+  local st, _, msg = core.fs_write_atomic(self.file, json.encode(records, "pretty") .. "\n")
+  if not st then error("token store " .. msg, 0) end
+  self.cache, self.stamp = records, st
 end
 
 local function iso(t)
@@ -74,7 +118,6 @@ function Store:register(token)
     "id", claims.jti, "name", json.null, "groups", json.array(claims.groups or {}),
     "status", "active", "created_at", iso(claims.iat), "expires_at", iso(claims.exp),
     "revoked_at", json.null, "fingerprint", json.null)
-  self.records = records
   self:save(records)
   return claims.jti
 end
