@@ -16,6 +16,10 @@
 -- same way instead of failing, so the target keeps looking for others:
 -- decode keeps bytes that are not UTF-8 in strings, encode writes them as
 -- U+FFFD.
+--
+-- An integer literal a double cannot hold exactly (2^53 + 1) decodes to an
+-- exact-integer value (json.is_integer_text): equal to another when the
+-- texts are, and to cjson's number when its text reads as that double.
 local utf8_valid = ...
 local json = require "gofr_sim.json"
 local cjson = require("cjson").new()
@@ -37,6 +41,10 @@ end
 -- Whether gofr_sim.json's value a equals b; b is cjson's when loose
 -- (key order ignored, {} matches [] and json.null matches cjson.null).
 local function same(a, b, loose)
+  if json.is_integer_text(a) then
+    if loose then return type(b) == "number" and tonumber(a[1]) == b end
+    return json.is_integer_text(b) and a[1] == b[1]
+  end
   if type(a) ~= "table" or a == json.null then
     if loose and a == json.null then return b == cjson.null end
     if not loose and type(a) == "string" and type(b) == "string" then return same_string(a, b) end

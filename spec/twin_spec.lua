@@ -526,4 +526,67 @@ describe("the twin", function()
       end)
     end)
   end)
+
+  describe("JSON-RPC ids (issue 12 §5)", function()
+    -- python-sdk 1.23.1: RequestId = Annotated[int, Field(strict=True)] | str
+    -- over json.loads, so integer ids are exact Python ints
+    local function init_with(id_text)
+      return '{"jsonrpc":"2.0","id":' .. id_text .. ',"method":"initialize","params":'
+        .. '{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"spec","version":"0"}}}'
+    end
+    local function rpc(url, sid, id_text, method)
+      return post(url, ('{"jsonrpc":"2.0","id":%s,"method":"%s"}'):format(id_text, method or "ping"),
+        sid and { ["Mcp-Session-Id"] = sid } or nil)
+    end
+
+    it("echoes integer ids a double cannot hold exactly (2^53 + 1, -2^63, 10^30)", function()
+      with_twin(function(t)
+        local res = post(t.url, init_with("9007199254740993"))
+        assert.are.equal(200, res.status)
+        assert.truthy(res.body:find('"id":9007199254740993,', 1, true), res.body)
+        local sid = res.headers["mcp-session-id"]
+        assert.are.equal(202, post(t.url, '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+          { ["Mcp-Session-Id"] = sid }).status)
+        for _, id in ipairs { "9007199254740993", "-9007199254740993", "-9223372036854775808",
+                              "123456789012345678901234567890", "9007199254740992", "7", '"x"' } do
+          for _, method in ipairs { "ping", "tools/list" } do
+            local r = rpc(t.url, sid, id, method)
+            assert.are.equal(200, r.status)
+            assert.truthy(r.body:find('data: {"jsonrpc":"2.0","id":' .. id .. ',"result":{', 1, true),
+              id .. " " .. method .. ": " .. r.body:sub(1, 200))
+            local m = assert(json.decode(r.body:match("data: (.-)\r\n")))
+            assert.are.equal(json.decode(id), m.id)
+          end
+        end
+        -- an error answer echoes it too
+        local r = rpc(t.url, sid, "9007199254740993", "resources/list")
+        assert.truthy(r.body:find('{"jsonrpc":"2.0","id":9007199254740993,"error":{"code":-32601,', 1, true),
+          r.body)
+      end)
+    end)
+
+    it("takes a message whose id is no integer or string (1e999) as a notification, as the SDK", function()
+      with_twin(function(t)
+        -- pydantic refuses inf (and 1.5, null, true) as a RequestId; the
+        -- union then takes JSONRPCNotification (extra="allow"): 202, no body
+        local sid = handshake(t.url)
+        for _, id in ipairs { "1e999", "-1e999", "1.5", "null", "true", "[1]" } do
+          local r = rpc(t.url, sid, id, "ping")
+          assert.are.same({ 202, "" }, { r.status, r.body }, id)
+        end
+        -- an initialize with that id is not an initialization: without a
+        -- session id it is refused, with a JSON-RPC error body that is JSON
+        local r = post(t.url, init_with("1e999"))
+        assert.are.equal(400, r.status)
+        assert.are.equal("application/json", r.headers["content-type"])
+        assert.is_nil(r.body:find("Infinity", 1, true))
+        local b = assert(json.decode(r.body))
+        assert.are.equal("server-error", b.id)
+        assert.are.same({ -32600, "Bad Request: Missing session ID" }, { b.error.code, b.error.message })
+        -- the session still answers
+        r = rpc(t.url, sid, "8", "ping")
+        assert.are.equal('{"jsonrpc":"2.0","id":8,"result":{}}', r.body:match("data: (.-)\r\n"))
+      end)
+    end)
+  end)
 end)

@@ -14,6 +14,19 @@
 -- booleans and numbers. Integral numbers print as integers; json.float(x)
 -- prints a Python float ("1.0").
 --
+-- Numbers are doubles, except integer literals a double cannot hold
+-- exactly: decode keeps 9007199254740993 (2^53 + 1), -9223372036854775808
+-- or 123456789012345678901234567890 as an exact-integer value, a table
+-- holding the literal's text (json.is_integer_text(v); v[1] and
+-- tostring(v) are the text; two are == when their texts are), and encode
+-- writes that text as it is, so such integers round-trip like Python ints
+-- (JSON-RPC ids). It is not a Lua number: use tonumber(v[1]) for the
+-- nearest double. Other numbers beyond a double's range (1e400) are
+-- refused by decode; encode never writes NaN or Infinity (it raises).
+--
+-- Ordered objects are O(1) per assignment (json.lua's OBJECT below), so
+-- decoding an object of n keys is O(n).
+--
 -- Styles of json.encode (what the real server produces with each):
 --   "pretty"  json.dumps(indent=2, ensure_ascii=True): tool result text
 --   "python"  json.dumps(ensure_ascii=False): separators ", " and ": ",
@@ -32,23 +45,74 @@ local byte, char, sub, find, format, gsub, rep =
 
 local M = {}
 
-local KEYS = {}   -- private key: an object's key order
+-- An ordered object o keeps its values in o itself and its key order in
+-- o[KEYS], a private table:
+--   [1..n]  the keys in insertion order; a slot whose key was removed and
+--           assigned again later holds TOMB instead (json.pairs skips it:
+--           rawget(o, TOMB) is nil), and a key removed and not assigned
+--           again keeps its slot (skipped too: its value is nil)
+--   n       slots in use;  dead  slots holding TOMB
+--   pos     key -> its slot, built on first need (the decoder appends
+--           without it), then kept up to date
+-- so assigning a key is O(1) (amortized: once tombstones are half the
+-- slots, the slots are compacted).
+local KEYS = {}
+local TOMB = {}
+
+local function new_order() return { n = 0, dead = 0 } end
+
+local function slots_pos(st)
+  local pos = {}
+  for i = 1, st.n do pos[st[i]] = i end
+  pos[TOMB] = nil
+  st.pos = pos
+  return pos
+end
+
+-- A new order holding only o's live keys, in order.
+local function compact(o, st)
+  local new, n = new_order(), 0
+  for i = 1, st.n do
+    local k = st[i]
+    if rawget(o, k) ~= nil then
+      n = n + 1
+      new[n] = k
+    end
+  end
+  new.n = n
+  rawset(o, KEYS, new)
+  return new
+end
+
 -- Fires only for keys without a value: a new key, or one removed earlier
 -- (then it moves to the end, as in a Python dict).
 local OBJECT = {
   __newindex = function(o, k, v)
     if v ~= nil then
-      local keys = rawget(o, KEYS)
-      for i = #keys, 1, -1 do
-        if keys[i] == k then table.remove(keys, i) end
+      local st = rawget(o, KEYS)
+      local pos = st.pos or slots_pos(st)
+      local old = pos[k]
+      if old then
+        st[old] = TOMB
+        st.dead = st.dead + 1
+        if st.dead > 16 and 2 * st.dead > st.n then
+          st = compact(o, st)
+          pos = slots_pos(st)
+        end
       end
-      keys[#keys + 1] = k
+      local n = st.n + 1
+      st[n], st.n, pos[k] = k, n, n
     end
     rawset(o, k, v)
   end,
 }
 local ARRAY = {}
 local FLOAT = {}
+-- An exact integer the decoder could not hold in a double: { text }.
+local INTEGER = {
+  __tostring = function(v) return v[1] end,
+  __eq = function(a, b) return a[1] == b[1] end,
+}
 
 --- The null value (cjson.null is accepted as null too).
 M.null = setmetatable({}, { __tostring = function() return "null" end })
@@ -57,7 +121,7 @@ local NULL, CJSON_NULL = M.null, cjson.null
 --- json.object(k1, v1, k2, v2, ...) -> an ordered object. A pair whose value
 -- is nil is left out; assigning a new key later appends it.
 function M.object(...)
-  local o = setmetatable({ [KEYS] = {} }, OBJECT)
+  local o = setmetatable({ [KEYS] = new_order() }, OBJECT)
   for i = 1, select("#", ...), 2 do
     local k, v = select(i, ...)
     if v ~= nil then o[k] = v end
@@ -79,14 +143,18 @@ end
 function M.is_object(v) return getmetatable(v) == OBJECT end
 function M.is_array(v) return getmetatable(v) == ARRAY end
 
+--- Whether v is an integer json.decode kept as its text (one a double
+-- cannot hold exactly); v[1] and tostring(v) are the text.
+function M.is_integer_text(v) return getmetatable(v) == INTEGER end
+
 --- Iterates an ordered object's keys and values in order (keys removed by
 -- assigning nil are skipped).
 function M.pairs(o)
-  local keys, i = rawget(o, KEYS), 0
+  local st, i = rawget(o, KEYS), 0
   return function()
     while true do
       i = i + 1
-      local k = keys[i]
+      local k = st[i]
       if k == nil then return nil end
       local v = rawget(o, k)
       if v ~= nil then return k, v end
@@ -282,6 +350,8 @@ encode_value = function(out, v, style, depth)
     local mt = getmetatable(v)
     if mt == FLOAT then
       out[#out + 1] = encode_number(v[1], true)
+    elseif mt == INTEGER then
+      out[#out + 1] = v[1]
     elseif mt == ARRAY or (mt == nil and v[1] ~= nil) then
       encode_members(out, encode_array(v, style, depth), style, depth, "[", "]")
     else
@@ -387,9 +457,17 @@ local function read_number(text, pos)
     or s:match("^-?0[eE][-+]?%d+$") or s:match("^-?[1-9]%d*[eE][-+]?%d+$")
     or s:match("^-?0%.%d+[eE][-+]?%d+$") or s:match("^-?[1-9]%d*%.%d+[eE][-+]?%d+$"))
   if not ok then syntax(text, pos, "bad number") end
+  local n = tonumber(s)
+  -- an integer literal of 16 characters or more may not survive a double
+  -- (2^53 + 1, -2^63, 10^30): kept as its text unless the double prints
+  -- back as the same text (shorter ones always do); such literals are
+  -- never out of range, as Python's ints are not
+  if #s >= 16 and not find(s, "[.eE]")
+     and (not n or n == huge or n == -huge or encode_number(n) ~= s) then
+    return setmetatable({ s }, INTEGER), pos + #s
+  end
   -- beyond a double's range (1e400) or an exponent tonumber cannot read
   -- (1e9999999): refused, never decoded to an infinity or to nothing
-  local n = tonumber(s)
   if not n or n == huge or n == -huge then syntax(text, pos, "number out of range") end
   return n, pos + #s
 end
@@ -398,6 +476,7 @@ local LITERALS = { t = { "true", true }, f = { "false", false }, n = { "null", N
 
 local function read_object(text, pos, depth)
   local obj = M.object()
+  local st = rawget(obj, KEYS)
   pos = skip_ws(text, pos + 1)
   if sub(text, pos, pos) == "}" then return obj, pos + 1 end
   while true do
@@ -410,7 +489,10 @@ local function read_object(text, pos, depth)
     if sub(text, pos, pos) ~= ":" then syntax(text, pos, "expected ':'") end
     local v
     v, pos = read_value(text, pos + 1, depth + 1)
-    obj[key] = v
+    -- a new key (duplicates are refused above): appended without __newindex
+    local n = st.n + 1
+    st[n], st.n = key, n
+    rawset(obj, key, v)
     pos = skip_ws(text, pos)
     local d = sub(text, pos, pos)
     if d == "}" then return obj, pos + 1 end

@@ -117,8 +117,29 @@ end
 -- JSON-RPC
 ------------------------------------------------------------------------------
 
+-- JSON-RPC ids. The SDK's RequestId is `Annotated[int, Field(strict=True)]
+-- | str` over Python's json.loads, whose ints are exact: an id is a string
+-- or an integer (a finite integral number, or the exact-integer value of
+-- gofr_sim.json for 2^53 + 1 and beyond; a JSON-RPC error's id is lax
+-- `str | int`, the same here). The request is read with cjson, whose
+-- numbers are doubles, so an integral id of 2^53 or more is read again from
+-- the body by gofr_sim.json, which keeps the literal (then answered as
+-- written); when that reader refuses the body (a 1e999 or a duplicate key
+-- elsewhere in it) cjson's double stays.
+local floor, huge = math.floor, math.huge
 local function is_id(v)
-  return type(v) == "string" or (type(v) == "number" and v == math.floor(v))
+  local t = type(v)
+  return t == "string" or json.is_integer_text(v)
+    or (t == "number" and v == floor(v) and v > -huge and v < huge)
+end
+
+local function exact_id(msg, body)
+  local id = msg.id
+  if type(id) == "number" and id == floor(id) and (id >= 2 ^ 53 or id <= -2 ^ 53)
+     and id > -huge and id < huge then
+    local doc = json.decode(body)
+    if type(doc) == "table" and doc.id ~= nil then msg.id = doc.id end
+  end
 end
 
 -- -> "request" | "notification" | "response" | nil, why
@@ -131,9 +152,11 @@ local function message_kind(msg)
     if msg.params ~= nil and type(msg.params) ~= "table" then
       return nil, "params must be an object"
     end
-    if msg.id == nil then return "notification" end
+    -- an id that is no RequestId (1e999, 1.5, null, true): pydantic's union
+    -- takes the message as a JSONRPCNotification, whose extra="allow" keeps
+    -- the id as an extra field: 202 and no answer (python-sdk 1.23.1)
     if is_id(msg.id) then return "request" end
-    return nil, "id must be a string or an integer"
+    return "notification"
   end
   if is_id(msg.id) and (msg.result ~= nil or type(msg.error) == "table") then return "response" end
   return nil, "not a JSON-RPC request, notification or response"
@@ -243,6 +266,7 @@ function Transport:post(req, res, session)
   end
   local msg, perr = cjson.decode(req.body)
   if msg == nil then return rpc_failure(res, session, 400, "Parse error: " .. tostring(perr), -32700) end
+  if type(msg) == "table" then exact_id(msg, req.body) end
   local kind, why = message_kind(msg)
   if not kind then return rpc_failure(res, session, 400, "Validation error: " .. why, -32602) end
   if not (kind == "request" and msg.method == "initialize") and not headers_ok(res, session, req) then
