@@ -48,7 +48,7 @@ target_config() {
       SRCS=(src/core/jwt.c src/core/error.c)
       PKGS=(libjwt openssl) MAX_LEN=8192 TIMEOUT=5 ;;
     html)
-      SRCS=(src/core/html.c src/core/buf.c src/core/gumbo_doc.c src/core/error.c)
+      SRCS=(src/core/html*.c src/core/buf.c src/core/gumbo_doc.c src/core/error.c)
       PKGS=(gumbo) MAX_LEN=65536 TIMEOUT=20 ;;
     histogram)
       SRCS=(src/core/histogram.c src/core/error.c)
