@@ -45,13 +45,13 @@ target_config() {
       SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/error.c)
       PKGS=(libuv libcurl) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     jwt)
-      SRCS=(src/core/jwt.c src/core/error.c)
+      SRCS=(src/core/jwt.c src/core/base64.c src/core/error.c)
       PKGS=(libjwt openssl) MAX_LEN=8192 TIMEOUT=5 ;;
     html)
       SRCS=(src/core/html*.c src/core/buf.c src/core/gumbo_doc.c src/core/error.c)
       PKGS=(gumbo) MAX_LEN=65536 TIMEOUT=20 ;;
     histogram)
-      SRCS=(src/core/histogram.c src/core/error.c)
+      SRCS=(src/core/histogram.c src/core/base64.c src/core/error.c)
       PKGS=() MAX_LEN=8192 TIMEOUT=5 ;;
     json)
       SRCS=()

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gs/base64.h"
 #include "gs/error.h"
 
 #ifndef __SIZEOF_INT128__
@@ -210,7 +211,6 @@ uint64_t gs_hist_count_below(const gs_hist_t *h, uint64_t us) {
 
 /* ---- encoding ----------------------------------------------------------- */
 
-static const char GS_B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char GS_HIST_MAGIC[] = "HG1:";
 #define GS_HIST_MAGIC_LEN 4
 
@@ -252,76 +252,19 @@ int gs_hist_encode(const gs_hist_t *h, char **out, size_t *len) {
     n += gs_put_varint(buf + n, h->counts[i]);
     prev = i;
   }
-  size_t slen = GS_HIST_MAGIC_LEN + (n + 2) / 3 * 4;
+  size_t slen = GS_HIST_MAGIC_LEN + gs_base64_encoded_len(n, GS_BASE64_PAD);
   char *s = malloc(slen + 1);
   if (!s) {
     free(buf);
     return GS_ENOMEM;
   }
   memcpy(s, GS_HIST_MAGIC, GS_HIST_MAGIC_LEN);
-  char *o = s + GS_HIST_MAGIC_LEN;
-  for (size_t k = 0; k < n; k += 3) {
-    uint32_t w = (uint32_t)buf[k] << 16;
-    if (k + 1 < n)
-      w |= (uint32_t)buf[k + 1] << 8;
-    if (k + 2 < n)
-      w |= buf[k + 2];
-    *o++ = GS_B64[w >> 18];
-    *o++ = GS_B64[(w >> 12) & 63];
-    *o++ = k + 1 < n ? GS_B64[(w >> 6) & 63] : '=';
-    *o++ = k + 2 < n ? GS_B64[w & 63] : '=';
-  }
-  *o = '\0';
+  gs_base64_encode(buf, n, GS_BASE64_PAD, s + GS_HIST_MAGIC_LEN);
   free(buf);
   *out = s;
   if (len)
     *len = slen;
   return 0;
-}
-
-static int gs_b64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
-
-/* Strict base64 of the n (a multiple of 4) chars at s into buf; returns the
- * byte count or -1. Padding only at the very end, unused bits zero. */
-static long gs_b64_decode(const char *s, size_t n, uint8_t *buf) {
-  size_t o = 0;
-  for (size_t k = 0; k < n; k += 4) {
-    int last = k + 4 == n;
-    int v[4], pad = 0;
-    for (int j = 0; j < 4; j++) {
-      unsigned char c = (unsigned char)s[k + j];
-      if (c == '=' && last && j >= 2) {
-        pad++;
-        v[j] = 0;
-        continue;
-      }
-      if (pad) /* data after '=' */
-        return -1;
-      if ((v[j] = gs_b64_value(c)) < 0)
-        return -1;
-    }
-    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-    if ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff)))
-      return -1; /* non-canonical trailing bits */
-    buf[o++] = (uint8_t)(w >> 16);
-    if (pad < 2)
-      buf[o++] = (uint8_t)(w >> 8);
-    if (pad < 1)
-      buf[o++] = (uint8_t)w;
-  }
-  return (long)o;
 }
 
 /* Reads a canonical (minimal) LEB128 varint of at most `bits` bits. */
@@ -411,14 +354,17 @@ int gs_hist_decode(const char *s, size_t len, gs_hist_t **out) {
   size_t n = len - GS_HIST_MAGIC_LEN;
   if (n % 4)
     return GS_EINVAL;
-  uint8_t *buf = malloc(n / 4 * 3);
+  uint8_t *buf = malloc(gs_base64_decoded_max(n));
   if (!buf)
     return GS_ENOMEM;
-  long plen = gs_b64_decode(s + GS_HIST_MAGIC_LEN, n, buf);
+  /* strict: padded, '=' only at the end, unused bits zero */
+  size_t plen = 0;
+  int rc = gs_base64_decode(s + GS_HIST_MAGIC_LEN, n, GS_BASE64_PAD, buf, &plen);
   gs_hist_t *h = NULL;
-  int rc = plen < 0 ? GS_EINVAL : gs_hist_new(&h);
   if (rc == 0)
-    rc = gs_hist_parse(buf, (size_t)plen, h);
+    rc = gs_hist_new(&h);
+  if (rc == 0)
+    rc = gs_hist_parse(buf, plen, h);
   free(buf);
   if (rc) {
     gs_hist_free(h);

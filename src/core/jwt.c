@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gs/base64.h"
 #include "gs/error.h"
 
 #define GS__JSON_MAX_DEPTH 64
@@ -53,28 +54,14 @@ static void gs__jwt_printable(const char *s, size_t n, char *out, size_t outlen)
 
 /* ---- base64url ----------------------------------------------------------- */
 
-static int gs__b64url_val(unsigned char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
+/* What a JWT segment may be here: the URL-safe alphabet, no '=', not
+ * 4k + 1 characters long; the unused bits of the last character are
+ * ignored. */
+#define GS__JWT_B64 (GS_BASE64_URL | GS_BASE64_ANY_BITS)
 
 /* True when s[0..n) could be unpadded base64url. */
 static int gs__b64url_ok(const char *s, size_t n) {
-  if (n % 4 == 1)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (gs__b64url_val((unsigned char)s[i]) < 0)
-      return 0;
-  return 1;
+  return gs_base64_decode(s, n, GS__JWT_B64, NULL, NULL) == 0;
 }
 
 /* Decodes unpadded base64url s[0..n) into a malloc'd, NUL-terminated
@@ -84,23 +71,13 @@ static int gs__b64url_decode(const char *s, size_t n, char **out, size_t *outlen
   *out = NULL;
   if (!gs__b64url_ok(s, n))
     return GS_EINVAL;
-  unsigned char *buf = malloc(n / 4 * 3 + 3);
+  char *buf = malloc(gs_base64_decoded_max(n) + 1);
   if (!buf)
     return GS_ENOMEM;
   size_t k = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; i++) {
-    acc = (acc << 6) | (uint32_t)gs__b64url_val((unsigned char)s[i]);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      buf[k++] = (unsigned char)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
-  }
+  gs_base64_decode(s, n, GS__JWT_B64, buf, &k); /* cannot fail: checked above */
   buf[k] = '\0';
-  *out = (char *)buf;
+  *out = buf;
   *outlen = k;
   return 0;
 }
