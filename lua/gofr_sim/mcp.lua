@@ -154,6 +154,10 @@ end
 --- Bytes an answer may have (SSE stream or JSON body) unless connect's
 -- max_body says otherwise; more fails with body_too_large.
 M.MAX_BODY = 64 * 1024 * 1024
+--- Bytes read of an answer that is not a 2xx to a request (an HTTP error,
+-- say), or of any answer to a notification or DELETE: enough for the
+-- message; the rest is never read.
+M.MAX_ERROR_BODY = 64 * 1024
 --- Seconds a call waits, after its response arrived on an SSE stream, for
 -- the server to end the stream (so the connection is kept) before it
 -- cancels the rest of the transfer.
@@ -233,6 +237,21 @@ local function read_all(stream)
   end
 end
 
+-- The start of the rest of a streamed body, up to `limit` bytes (all of it
+-- when shorter), or nil, err_type, message.
+local function read_upto(stream, limit)
+  local parts, n = {}, 0
+  while n < limit do
+    local chunk, err_type, msg = stream:read()
+    if not chunk then return nil, err_type, msg end
+    if chunk == "" then break end
+    parts[#parts + 1] = chunk
+    n = n + #chunk
+  end
+  local body = table.concat(parts)
+  return n > limit and body:sub(1, limit) or body
+end
+
 -- Lets the server end a stream we are done with (up to STREAM_END_WAIT, the
 -- bytes discarded), then cancels whatever is left of it.
 local function settle(stream)
@@ -246,11 +265,13 @@ local function settle(stream)
   stream:close()
 end
 
--- A whole request: the response with its body, or nil, err_type, message.
+-- A request whose answer is only looked at for its status and message
+-- (notifications, DELETE): the response with at most MAX_ERROR_BODY bytes of
+-- its body, or nil, err_type, message.
 local function http(s, method, body, timeout, headers)
   local res, err_type, msg = open(s, method, body, timeout, headers)
   if not res then return nil, err_type, msg end
-  res.body, err_type, msg = read_all(res.stream)
+  res.body, err_type, msg = read_upto(res.stream, M.MAX_ERROR_BODY)
   res.stream:close()
   res.stream = nil
   if not res.body then return nil, err_type, msg end
@@ -312,6 +333,16 @@ end
 -- runs in the C decoder), so a flood of other events costs no Lua work.
 local RESPONSE_NEEDLES = { '"result"', '"error"', "\\u" }
 
+-- The start of a text for a message: at most 80 bytes in single quotes,
+-- control characters as \ddd, the full length when cut.
+local function snippet(text)
+  local cut = #text > 80
+  local s = (cut and text:sub(1, 80) or text):gsub("%c", function(c)
+    return ("\\%03d"):format(c:byte())
+  end)
+  return "'" .. s .. "'" .. (cut and ("... (%d bytes)"):format(#text) or "")
+end
+
 -- Decodes the SSE stream as it arrives until the response to `id`: result,
 -- or nil, err_type, message, code. Memory: one event (up to max_body) plus
 -- one read's bytes.
@@ -328,9 +359,10 @@ local function read_sse(s, res, id)
     if not events then return nil, dropped, why end
     s.stats.ignored = s.stats.ignored + dropped
     for i = 1, #events do
-      local m, err = json.decode(events[i].data)
+      local data = events[i].data
+      local m, err = json.decode(data)
       if is_mine(m, id) then return outcome(m, id) end
-      if m == nil and not bad then bad = err end
+      if m == nil and not bad then bad = ("%s: %s"):format(err, snippet(data)) end
       s.stats.ignored = s.stats.ignored + 1
     end
   end
@@ -391,10 +423,7 @@ local function cancel(s, id)
   }
   local headers, timeout = s._headers, min(s.timeout, 5)
   s._cancels[id] = core.spawn(function()
-    core.http_request {
-      method = "POST", url = s.url, headers = headers, body = body,
-      timeout = timeout, follow_redirects = true,
-    }
+    http(s, "POST", body, timeout, headers) -- redirects as for any request: within the origin
     s._cancels[id] = nil
   end)
 end
@@ -424,8 +453,8 @@ local function exchange(s, fname, method, params, timeout, headers)
     res.stream = nil
     if result or err_type ~= "network_timeout" then return result, err_type, msg, code, res end
     res = nil -- timed out reading the answer: cancel, as below
-  elseif res then
-    res.body, err_type, msg = read_all(res.stream)
+  elseif res then -- an HTTP error: its start is enough for the message
+    res.body, err_type, msg = read_upto(res.stream, M.MAX_ERROR_BODY)
     res.stream:close()
     res.stream = nil
     if not res.body then res = nil end

@@ -96,6 +96,7 @@ struct gs_http_request_s {
   int paused;      /* on_data refused bytes: the transfer waits for resume */
   int body_too_large;
   int oom;
+  int head_done; /* the current response's header block has ended */
   gs__http_buf_t head, body;
   char *effective_url; /* owned */
   char errbuf[CURL_ERROR_SIZE];
@@ -203,10 +204,23 @@ static double gs__http_secs(curl_off_t us) {
   return us > 0 ? (double)us / 1e6 : 0.0;
 }
 
+/* True when curl gave up on a response head that is too large. libcurl
+ * 7.88 fails a header line over CURL_MAX_HTTP_HEADER (100 KiB) with a bare
+ * CURLE_OUT_OF_MEMORY and no message (later versions say "Rejected ...
+ * header"), and a head over its total limit (300 KiB) with CURLE_RECV_ERROR
+ * "Too large response headers". An out-of-memory after the request was sent
+ * and before the response's head ended (a line still being read: our own
+ * allocation failures set req->oom) is taken as the former. */
+static int gs__http_head_too_large(const gs_http_request_t *req, CURLcode rc, long request_size) {
+  if (rc == CURLE_OUT_OF_MEMORY)
+    return strstr(req->errbuf, "header") || (request_size > 0 && !req->head_done);
+  return rc == CURLE_RECV_ERROR && strstr(req->errbuf, "Too large response headers");
+}
+
 static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
   CURL *e = req->easy;
   gs_http_response_t *res = &req->res;
-  long status = 0, redirects = 0, nconnects = 0, os_errno = 0;
+  long status = 0, redirects = 0, nconnects = 0, os_errno = 0, request_size = 0;
   curl_off_t nl = 0, conn = 0, app = 0, start = 0, total = 0;
   char *url = NULL;
 
@@ -215,6 +229,7 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
   curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconnects);
   curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
   curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+  curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &request_size);
   curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &nl);
   curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
   curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
@@ -250,11 +265,13 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
     snprintf(req->errbuf, sizeof req->errbuf,
              "response body exceeds max_body (%zu bytes, by Content-Length)", req->max_body);
     res->error_message = req->errbuf;
-  } else if (rc == CURLE_OUT_OF_MEMORY && strstr(req->errbuf, "header")) {
-    /* curl refuses a header line over CURL_MAX_HTTP_HEADER with "out of
-     * memory": the peer's fault, not ours. */
+  } else if (gs__http_head_too_large(req, rc, request_size)) {
+    /* the peer's fault, not ours: see gs__http_head_too_large */
     res->error = GS_EPROTO;
     static const char what[] = "response header too large: ";
+    if (!req->errbuf[0])
+      snprintf(req->errbuf, sizeof req->errbuf, "a header line exceeds libcurl's limit of %d bytes",
+               CURL_MAX_HTTP_HEADER);
     size_t n = strnlen(req->errbuf, sizeof req->errbuf - sizeof what);
     memmove(req->errbuf + sizeof what - 1, req->errbuf, n);
     memcpy(req->errbuf, what, sizeof what - 1);
@@ -492,6 +509,7 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   gs_http_request_t *req = ud;
   size_t len = size * n, l = len;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    req->head_done = 0;
     req->head.len = 0; /* a new response (redirect, 1xx): keep only the last */
     if (req->head.data)
       req->head.data[0] = '\0';
@@ -499,8 +517,10 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   }
   while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
     l--;
-  if (l == 0)
-    return len; /* the blank line ending the header block */
+  if (l == 0) {
+    req->head_done = 1; /* the blank line ending the header block */
+    return len;
+  }
   if (gs__http_buf_reserve(&req->head, req->head.len + l + 2)) {
     req->oom = 1;
     return 0;
