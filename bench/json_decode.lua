@@ -1,4 +1,4 @@
---- bench/json_decode.lua: gofr_sim.json.decode against lua-cjson's decode on
+--- bench/json_decode.lua: gofr_sim.util.json.decode against lua-cjson's decode on
 -- one flat object of N keys, side by side in one process.
 --
 --   LUA_PATH='lua/?.lua;;' luajit bench/json_decode.lua [N ...]
@@ -6,10 +6,10 @@
 -- N defaults to 4000 40000 400000. ROUNDS (default 5) rounds per size; each
 -- round decodes the same text with both readers, one after the other. Prints
 -- one line per size: the medians in seconds and their ratio, and (a check
--- that both read the same thing) the number of keys gofr_sim.json kept.
+-- that both read the same thing) the number of keys gofr_sim.util.json kept.
 -- The text is {"key0000001":1,"key0000002":"v2",...}, alternating integers
 -- and short strings, about 20 bytes a member.
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local cjson = require "cjson"
 
 local rounds = tonumber(os.getenv("ROUNDS") or "5")
@@ -51,7 +51,7 @@ for _, n in ipairs(sizes) do
     kept = #json.keys(assert(doc))
     theirs[r] = timed(cjson.decode, text)
   end
-  assert(kept == n, "gofr_sim.json kept " .. kept .. " keys of " .. n)
+  assert(kept == n, "gofr_sim.util.json kept " .. kept .. " keys of " .. n)
   local a, b = median(ours), median(theirs)
   print(("%-8d %8d %12.4f %12.4f %8.1f"):format(n, #text, a, b, a / b))
 end

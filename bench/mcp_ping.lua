@@ -15,7 +15,7 @@
 -- (transport failures, JSON-RPC errors, isError:true, success:false).
 -- Exits 1 when a session cannot connect.
 local sim = require "gofr_sim"
-local cli = require "gofr_sim.cli"
+local cli = require "gofr_sim.util.flags"
 local json = require "cjson.safe"
 
 local opts = cli.options(... or {}, {

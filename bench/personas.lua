@@ -11,7 +11,7 @@
 -- requests counts every completed attempt; errors those that failed or
 -- answered outside 200..399 (wrk's Requests/sec counts the same way).
 local sim = require "gofr_sim"
-local cli = require "gofr_sim.cli"
+local cli = require "gofr_sim.util.flags"
 
 local opts = cli.options(... or {}, {
   url = { type = "url" },

@@ -1,4 +1,4 @@
-/* libFuzzer target for the Lua JSON reader (lua/gofr_sim/json.lua), on an
+/* libFuzzer target for the Lua JSON reader (lua/gofr_sim/util/json.lua), on an
  * embedded LuaJIT: the input is the text, and fuzz/json_fuzz.lua (its
  * header has the oracle) checks it on one Lua state kept across inputs.
  * An oracle failure aborts with its message; a new kind of difference from
@@ -17,7 +17,7 @@
 
 #include "fuzz.h"
 
-#define GS__FUZZ_JSON_LUA "@" GS_SOURCE_DIR "/lua/gofr_sim/json.lua"
+#define GS__FUZZ_JSON_LUA "@" GS_SOURCE_DIR "/lua/gofr_sim/util/json.lua"
 
 static lua_State *gs__fuzz_L;
 /* Line pairs of json.lua, hashed; libFuzzer reads this section. */

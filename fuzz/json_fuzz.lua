@@ -4,12 +4,12 @@
 -- The chunk's argument is utf8_valid(s): whether s is well-formed UTF-8
 -- (fuzz.h's gs_fuzz_utf8_valid).
 --
--- check raises (an oracle failure) when gofr_sim.json breaks its contract:
+-- check raises (an oracle failure) when gofr_sim.util.json breaks its contract:
 -- decode either returns a value or nil and a "line L, column C: invalid
 -- JSON: ..." message, never raises; an accepted text encodes (compact) to a
 -- text that decodes to an equal value (same key order, same array lengths)
 -- and encodes again to the same text. It returns a string naming how
--- gofr_sim.json and lua-cjson differ on this text (acceptance or value) the
+-- gofr_sim.util.json and lua-cjson differ on this text (acceptance or value) the
 -- first time such a difference is seen, else nil: the project refuses some
 -- texts cjson takes on purpose (duplicate keys, depth), so differences are
 -- reported, not failures. One known break of the round trip is reported the
@@ -21,7 +21,7 @@
 -- exact-integer value (json.is_integer_text): equal to another when the
 -- texts are, and to cjson's number when its text reads as that double.
 local utf8_valid = ...
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local cjson = require("cjson").new()
 
 local seen = {}
@@ -38,7 +38,7 @@ local function same_string(a, b)
   return false
 end
 
--- Whether gofr_sim.json's value a equals b; b is cjson's when loose
+-- Whether gofr_sim.util.json's value a equals b; b is cjson's when loose
 -- (key order ignored, {} matches [] and json.null matches cjson.null).
 local function same(a, b, loose)
   if json.is_integer_text(a) then

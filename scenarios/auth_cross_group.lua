@@ -26,8 +26,8 @@
 -- One persona runs one iteration: every check, in order. Each check records
 -- what it saw (an error code, a group, a count); a failed check exits 1.
 local sim = require "gofr_sim"
-local target = require "gofr_sim.target"
-local mcp = require "gofr_sim.mcp"
+local target = require "gofr_sim.gofr_dig.target"
+local mcp = require "gofr_sim.engine.mcp"
 
 local GROUPS = { "apac", "emea", "us" }
 local PRIMARY = "apac" -- token_multi's groups are apac, emea, us: apac first

@@ -25,7 +25,7 @@
 -- with the same settings, its storage must be otherwise quiet, and its
 -- rate limit must allow a few hundred calls. Exit 1 when a check fails.
 local sim = require "gofr_sim"
-local target = require "gofr_sim.target"
+local target = require "gofr_sim.gofr_dig.target"
 
 local type, tostring, tonumber, ipairs, pairs = type, tostring, tonumber, ipairs, pairs
 local sort, concat = table.sort, table.concat
@@ -312,7 +312,7 @@ return {
 
   prepare = function(o)
     if o.depth > 3 then
-      require("gofr_sim.cli").usage_error(("--depth must be 1, 2 or 3, got %d"):format(o.depth))
+      require("gofr_sim.util.flags").usage_error(("--depth must be 1, 2 or 3, got %d"):format(o.depth))
     end
     tgt = target.new(o, {
       tokens = { "token_apac", "token_emea", "token_us" },

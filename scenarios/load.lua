@@ -19,7 +19,7 @@
 -- and picks one page per iteration from the persona's seeded stream;
 -- --mode live uses --target-url or the sites of --sites-file. The workload,
 -- stop conditions, report and thresholds are the runner's: docs/scenarios.md.
--- Page content that MCP tools return is classified by gofr_sim.blockpage
+-- Page content that MCP tools return is classified by gofr_sim.engine.blockpage
 -- (counter mcp.block_pages{class=,tool=}: docs/blockpages.md).
 --
 -- Expected outcomes (docs/scenarios.md): get_structure of a page the fixture
@@ -34,15 +34,15 @@
 -- then the recorder's, not a load run's.
 local flags = ...
 if type(flags) == "table" and flags.mode == "record" then
-  return require("gofr_sim.recorder").command(flags)
+  return require("gofr_sim.cli.record").command(flags)
 end
 
 local sim = require "gofr_sim"
-local cli = require "gofr_sim.cli"
-local personas = require "gofr_sim.personas"
-local json = require "gofr_sim.json"
-local target = require "gofr_sim.target"
-local blockpage = require "gofr_sim.blockpage"
+local cli = require "gofr_sim.util.flags"
+local personas = require "gofr_sim.runner.personas"
+local json = require "gofr_sim.util.json"
+local target = require "gofr_sim.gofr_dig.target"
+local blockpage = require "gofr_sim.engine.blockpage"
 
 -- MCP ------------------------------------------------------------------------
 

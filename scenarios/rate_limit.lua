@@ -19,7 +19,7 @@
 -- started with the same limits, be idle, and not have seen these callers in
 -- the last window. Exit 1 when a check fails (docs/scenarios.md).
 local sim = require "gofr_sim"
-local target = require "gofr_sim.target"
+local target = require "gofr_sim.gofr_dig.target"
 
 local type, tostring = type, tostring
 

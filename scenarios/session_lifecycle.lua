@@ -28,8 +28,8 @@
 -- order of target.serve_fixtures (path order; a recording's own order). Each get_content waits out
 -- gofr-dig's 1 s per-host politeness delay, so a page costs about a second.
 local sim = require "gofr_sim"
-local target = require "gofr_sim.target"
-local json = require "gofr_sim.json"
+local target = require "gofr_sim.gofr_dig.target"
+local json = require "gofr_sim.util.json"
 
 local OWNER = "apac" -- the group of the token that creates the sessions
 local ceil, max = math.ceil, math.max

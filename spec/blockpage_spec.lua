@@ -1,9 +1,9 @@
--- gofr_sim.blockpage: the classification table (block pages, CAPTCHAs,
+-- gofr_sim.engine.blockpage: the classification table (block pages, CAPTCHAs,
 -- paywalls, and ordinary pages that only mention them), and the wiring into
 -- sim.http (error_type, http.bytes, http.content_type) and MCP results.
 local sim = require "gofr_sim"
-local metrics = require "gofr_sim.metrics"
-local blockpage = require "gofr_sim.blockpage"
+local metrics = require "gofr_sim.engine.metrics"
+local blockpage = require "gofr_sim.engine.blockpage"
 local support = require "support"
 
 local HTML = "text/html; charset=utf-8"
@@ -110,7 +110,7 @@ local NEWS_WITH_SUBSCRIBE_LINK = page("Harbour council votes | The Daily Quay", 
 local SMALL_BLOG_ABOUT_BLOCKING = page("Notes on blocking | a small blog", [[
 <p>Our CSS uses display:block a lot. Access was denied to nobody. The page is blocked? No.</p>]])
 
-describe("gofr_sim.blockpage.classify", function()
+describe("gofr_sim.engine.blockpage.classify", function()
   local positives = {
     { "Cloudflare block (1020)", CLOUDFLARE_BLOCK, "block_page" },
     { "Cloudflare JS challenge", CLOUDFLARE_CHALLENGE, "block_page" },
@@ -188,7 +188,7 @@ describe("gofr_sim.blockpage.classify", function()
   end)
 end)
 
-describe("gofr_sim.blockpage.classify_text (page text, as MCP returns it)", function()
+describe("gofr_sim.engine.blockpage.classify_text (page text, as MCP returns it)", function()
   it("classifies short texts by their phrases", function()
     assert.are.equal("block_page", blockpage.classify_text(
       "Sorry, you have been blocked. You are unable to access example.com",
@@ -301,7 +301,7 @@ describe("sim.http and block pages", function()
 end)
 
 describe("load.lua counts block pages", function()
-  local dir, json = nil, require "gofr_sim.json"
+  local dir, json = nil, require "gofr_sim.util.json"
 
   setup(function()
     dir = os.tmpname()

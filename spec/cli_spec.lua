@@ -231,8 +231,8 @@ describe("gofr-sim fixtures", function()
   end)
 end)
 
-describe("gofr_sim.cli", function()
-  local cli = require "gofr_sim.cli"
+describe("gofr_sim.util.flags", function()
+  local cli = require "gofr_sim.util.flags"
 
   it("parses durations with units", function()
     assert.are.equal(0.5, cli.duration("500ms"))

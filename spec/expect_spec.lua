@@ -1,4 +1,4 @@
--- Expected outcomes (gofr_sim.expect) through the executable: declared by a
+-- Expected outcomes (gofr_sim.engine.expect) through the executable: declared by a
 -- call, a mix group, a scenario or --expect; counted apart from errors in
 -- the summary, the JSON and HTML reports; not counted against error_rate;
 -- an expectation that does not happen is a failed check.

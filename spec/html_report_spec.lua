@@ -1,4 +1,4 @@
--- The HTML report (lua/gofr_sim/html_report.lua): rendering of a synthetic
+-- The HTML report (lua/gofr_sim/report/html.lua): rendering of a synthetic
 -- report (escaping, failures, empty reports, determinism), `--html` on
 -- scenarios/load.lua through the executable (the tables hold the JSON
 -- report's numbers), and the same page in headless Chromium: it loads, the
@@ -6,8 +6,8 @@
 -- and a screenshot is taken (set GS_HTML_SCREENSHOT=path to keep it).
 local cjson = require "cjson"
 local core = require "gofr_sim.core"
-local report = require "gofr_sim.report"
-local html_report = require "gofr_sim.html_report"
+local report = require "gofr_sim.report.build"
+local html_report = require "gofr_sim.report.html"
 local support = require "support"
 
 local sq = support.shell_quote

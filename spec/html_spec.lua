@@ -1,6 +1,6 @@
--- gofr_sim.html: get_content / get_structure extraction on the fixture site,
+-- gofr_sim.engine.html: get_content / get_structure extraction on the fixture site,
 -- selectors, URL resolution, option errors and hostile input.
-local html = require "gofr_sim.html"
+local html = require "gofr_sim.engine.html"
 local support = require "support"
 
 local BASE = "http://127.0.0.1:8088/"
@@ -24,7 +24,7 @@ local function find(list, key, value)
   end
 end
 
-describe("gofr_sim.html", function()
+describe("gofr_sim.engine.html", function()
   after_each(function() support.assert_clean() end)
 
   describe("extract", function()

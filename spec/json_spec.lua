@@ -1,10 +1,10 @@
--- gofr_sim.json: ordered objects, the three writing styles of gofr-dig's
+-- gofr_sim.util.json: ordered objects, the three writing styles of gofr-dig's
 -- Python (checked against texts Python's json.dumps produces), and the
 -- order-keeping reader.
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local cjson = require "cjson"
 
-describe("gofr_sim.json", function()
+describe("gofr_sim.util.json", function()
   describe("ordered objects", function()
     it("keep the order keys were given and added in", function()
       local o = json.object("b", 1, "a", 2, "skipped", nil, "c", 3)
@@ -229,7 +229,7 @@ describe("gofr_sim.json", function()
     end)
 
     it("refuses what JSON cannot hold", function()
-      assert.has_error(function() json.encode(print) end, "gofr_sim.json: cannot encode a function")
+      assert.has_error(function() json.encode(print) end, "gofr_sim.util.json: cannot encode a function")
       local cyc = {}
       cyc.self = cyc
       assert.has_error(function() json.encode(cyc) end)

@@ -49,7 +49,7 @@ describe("sim.jwt", function()
   after_each(function() support.assert_clean() end)
 
   it("is exposed as sim.jwt", function()
-    assert.are.equal(require "gofr_sim.jwt", sim.jwt)
+    assert.are.equal(require "gofr_sim.engine.jwt", sim.jwt)
   end)
 
   it("mints tokens that verify, with typed claims", function()

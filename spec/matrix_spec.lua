@@ -4,7 +4,7 @@
 -- read), --filter, --parallel, expected failures and bad matrix files.
 local cjson = require "cjson"
 local support = require "support"
-local junit = require "gofr_sim.junit"
+local junit = require "gofr_sim.report.junit"
 
 local SRC = support.source_dir
 if SRC:sub(1, 1) ~= "/" then SRC = assert(io.popen("pwd")):read("*l") .. "/" .. SRC end
@@ -264,7 +264,7 @@ describe("gofr-sim matrix", function()
   end)
 end)
 
-describe("gofr_sim.junit", function()
+describe("gofr_sim.report.junit", function()
   it("escapes markup, quotes, newlines, control characters and invalid UTF-8", function()
     local nasty = "a<b>&\"c'\n\t\1\2\31 \255\192\128 ok é 漢 \237\160\128"
     local xml = junit.encode({ {

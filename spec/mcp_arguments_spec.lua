@@ -6,8 +6,8 @@
 -- compiled: it catches a JIT that drops keys from a pairs() loop (LuaJIT
 -- #827, issue 11 section 1; see docs/architecture.md, "LuaJIT").
 local sim = require "gofr_sim"
-local rng = require "gofr_sim.rng"
-local metrics = require "gofr_sim.metrics"
+local rng = require "gofr_sim.engine.rng"
+local metrics = require "gofr_sim.engine.metrics"
 local cjson = require "cjson"
 local support = require "support"
 

@@ -8,7 +8,7 @@
 -- Without node/npm (or when the install fails) the peer tests are pending.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local metrics = require "gofr_sim.metrics"
+local metrics = require "gofr_sim.engine.metrics"
 local cjson = require "cjson"
 local support = require "support"
 

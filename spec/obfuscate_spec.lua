@@ -1,10 +1,10 @@
--- gofr_sim.obfuscate: the page obfuscator through the Lua API, on a page
+-- gofr_sim.engine.obfuscate: the page obfuscator through the Lua API, on a page
 -- full of planted PII and on every fixture page: the element and attribute
 -- sequence is unchanged, the PII is gone, prices and ids survive, dates
 -- are shifted, the result is deterministic, and misuse raises naming the
 -- option.
-local obf = require "gofr_sim.obfuscate"
-local html = require "gofr_sim.html"
+local obf = require "gofr_sim.engine.obfuscate"
+local html = require "gofr_sim.engine.html"
 local support = require "support"
 
 local PLANTED = table.concat({
@@ -58,7 +58,7 @@ local function emails(s)
   return out
 end
 
-describe("gofr_sim.obfuscate", function()
+describe("gofr_sim.engine.obfuscate", function()
   after_each(function() support.assert_clean() end)
 
   it("removes planted PII and keeps the page's structure", function()
@@ -137,7 +137,7 @@ describe("gofr_sim.obfuscate", function()
       local ok, err = pcall(obf.page, "<p>x</p>", c[1])
       assert.is_false(ok)
       assert.is_truthy(err:find(c[2], 1, true), err)
-      assert.is_truthy(err:find("gofr_sim.obfuscate.page", 1, true), err)
+      assert.is_truthy(err:find("gofr_sim.engine.obfuscate.page", 1, true), err)
     end
     local ok, err = pcall(obf.page, 42)
     assert.is_false(ok)

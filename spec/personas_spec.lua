@@ -1,9 +1,9 @@
--- gofr_sim.personas: mix files (old schema, extensions, refusals, order),
+-- gofr_sim.runner.personas: mix files (old schema, extensions, refusals, order),
 -- persona expansion, task picking, token resolution and redaction.
-local personas = require "gofr_sim.personas"
-local jwt = require "gofr_sim.jwt"
-local cli = require "gofr_sim.cli"
-local rng = require "gofr_sim.rng"
+local personas = require "gofr_sim.runner.personas"
+local jwt = require "gofr_sim.engine.jwt"
+local cli = require "gofr_sim.util.flags"
+local rng = require "gofr_sim.engine.rng"
 
 -- (Not spec/support.lua: that loads the whole engine, which this module does not need.)
 local SOURCE_DIR = os.getenv("GS_SOURCE_DIR") or "."
@@ -63,7 +63,7 @@ local function count_keys(t)
   return n
 end
 
-describe("gofr_sim.personas", function()
+describe("gofr_sim.runner.personas", function()
   after_each(function()
     for _, p in ipairs(temp_files) do os.remove(p) end
     temp_files = {}

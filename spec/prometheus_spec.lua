@@ -1,10 +1,10 @@
--- gofr_sim.prometheus: the exposition text of a registry, the /metrics
+-- gofr_sim.report.prometheus: the exposition text of a registry, the /metrics
 -- endpoint, and `--metrics-listen` on a real run scraped twice and checked
 -- with Prometheus's own `promtool check metrics`.
 local sim = require "gofr_sim"
-local metrics = require "gofr_sim.metrics"
-local prometheus = require "gofr_sim.prometheus"
-local cli = require "gofr_sim.cli"
+local metrics = require "gofr_sim.engine.metrics"
+local prometheus = require "gofr_sim.report.prometheus"
+local cli = require "gofr_sim.util.flags"
 local support = require "support"
 
 local q = support.shell_quote

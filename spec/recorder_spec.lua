@@ -1,12 +1,12 @@
--- gofr_sim.recorder: recording sites from local servers (planted PII,
+-- gofr_sim.cli.record: recording sites from local servers (planted PII,
 -- depth 1, statuses, redirects, refused connections), the harness's
 -- meta.json, atomic re-recording, the `record` command's exit statuses, and
 -- record -> replay through scenarios/load.lua.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local json = require "gofr_sim.json"
-local html = require "gofr_sim.html"
-local recorder = require "gofr_sim.recorder"
+local json = require "gofr_sim.util.json"
+local html = require "gofr_sim.engine.html"
+local recorder = require "gofr_sim.cli.record"
 local storage = require "gofr_sim.twin.storage"
 local support = require "support"
 

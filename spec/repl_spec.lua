@@ -2,7 +2,7 @@
 -- types the lines and reads the screen), with piped input, and its pretty
 -- printer and chunk compiler on their own.
 local support = require "support"
-local repl = require "gofr_sim.repl"
+local repl = require "gofr_sim.cli.repl"
 local json = require "cjson"
 
 local q = support.shell_quote

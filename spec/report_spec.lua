@@ -1,7 +1,7 @@
 -- The JSON report: build from a registry, encode/decode, atomic write,
 -- merge (in process and through `gofr-sim merge`), terminal summary.
-local metrics = require "gofr_sim.metrics"
-local report = require "gofr_sim.report"
+local metrics = require "gofr_sim.engine.metrics"
+local report = require "gofr_sim.report.build"
 local support = require "support"
 
 local NULL = report.null

@@ -1,6 +1,6 @@
 -- sim.thresholds: parsing, evaluation against a registry, exit codes.
-local thresholds = require "gofr_sim.thresholds"
-local metrics = require "gofr_sim.metrics"
+local thresholds = require "gofr_sim.runner.thresholds"
+local metrics = require "gofr_sim.engine.metrics"
 
 -- A registry on a fake clock filled with known samples:
 --   http.get   90 x 50ms, 10 x 231.4ms (persona apac / emea)

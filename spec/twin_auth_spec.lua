@@ -7,8 +7,8 @@
 -- a deleted file (an empty store), a corrupt file (an error naming it), and
 -- the store's own atomic saves (no re-read, no temporary left behind).
 local core = require "gofr_sim.core"
-local json = require "gofr_sim.json"
-local jwt = require "gofr_sim.jwt"
+local json = require "gofr_sim.util.json"
+local jwt = require "gofr_sim.engine.jwt"
 local auth = require "gofr_sim.twin.auth"
 local support = require "support"
 

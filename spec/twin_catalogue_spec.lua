@@ -7,7 +7,7 @@
 -- those schemas (what the MCP SDK 1.23.1 reports after "Input validation
 -- error: ").
 local cjson = require "cjson"
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local catalogue = require "gofr_sim.twin.catalogue"
 local validate = require "gofr_sim.twin.validate"
 
@@ -374,7 +374,7 @@ describe("gofr_sim.twin.validate.check", function()
     assert.are.same({ false, "'url' is a required property" }, { check("get_content", nil) })
   end)
 
-  it("takes arguments decoded by cjson and by gofr_sim.json alike", function()
+  it("takes arguments decoded by cjson and by gofr_sim.util.json alike", function()
     local text = '{"url":"u","depth":"2","auth_token":null}'
     assert.are.same({ false, "'2' is not of type 'integer'" }, { check("get_content", cjson.decode(text)) })
     assert.are.same({ false, "'2' is not of type 'integer'" }, { check("get_content", json.decode(text)) })

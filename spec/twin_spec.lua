@@ -4,7 +4,7 @@
 -- storage. Each test starts its own twin inside sim.run.
 local sim = require "gofr_sim"
 local cjson = require "cjson"
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local twin_mod = require "gofr_sim.twin"
 local support = require "support"
 

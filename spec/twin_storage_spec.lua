@@ -5,7 +5,7 @@
 -- loop pruning while sessions arrive.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local storage = require "gofr_sim.twin.storage"
 local hk = require "gofr_sim.twin.housekeeper"
 local support = require "support"

@@ -1,4 +1,4 @@
--- The verdict line and the unhealthy-run rules (gofr_sim.verdict), through
+-- The verdict line and the unhealthy-run rules (gofr_sim.runner.verdict), through
 -- the executable: runs that did nothing useful exit 1 and say why in the
 -- last line, unless the scenario or a threshold says that is the outcome.
 local cjson = require "cjson"

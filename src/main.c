@@ -1,6 +1,6 @@
 /* gofr-sim: the executable. Embeds LuaJIT, registers the engine as
  * gofr_sim.core (and the REPL's terminal as gofr_sim.repl_core), and hands
- * the command line to lua/gofr_sim/main.lua, which returns the exit status.
+ * the command line to lua/gofr_sim/cli/main.lua, which returns the exit status.
  * The only exit point of the program is here. */
 #include <lauxlib.h>
 #include <lua.h>
@@ -38,11 +38,11 @@ static int gs_traceback(lua_State *L) {
   return 1;
 }
 
-/* Runs require("gofr_sim.main").main(argv) and returns its exit status. */
+/* Runs require("gofr_sim.cli.main").main(argv) and returns its exit status. */
 static int gs_run_main(lua_State *L, int argc, char **argv) {
   lua_pushcfunction(L, gs_traceback);
   lua_getglobal(L, "require");
-  lua_pushliteral(L, "gofr_sim.main");
+  lua_pushliteral(L, "gofr_sim.cli.main");
   if (lua_pcall(L, 1, 1, 1) != 0) {
     fprintf(stderr, "gofr-sim: cannot load the Lua half of the engine: %s\n", lua_tostring(L, -1));
     return 70;

@@ -10,18 +10,18 @@
 -- below yield the calling persona and resume it when their I/O completes,
 -- so scenario code reads sequentially. See docs/api.md.
 local core = require "gofr_sim.core"
-local metrics = require "gofr_sim.metrics"
+local metrics = require "gofr_sim.engine.metrics"
 
 local select, unpack, type, error = select, unpack, type, error
 
 local M = {
   _VERSION = "0.1.0",
-  http = require "gofr_sim.http",
-  fixtures = require "gofr_sim.fixtures",
-  rng = require "gofr_sim.rng",
-  jwt = require "gofr_sim.jwt",
-  server = require "gofr_sim.server",
-  mcp = require "gofr_sim.mcp",
+  http = require "gofr_sim.engine.http",
+  fixtures = require "gofr_sim.engine.fixtures",
+  rng = require "gofr_sim.engine.rng",
+  jwt = require "gofr_sim.engine.jwt",
+  server = require "gofr_sim.engine.server",
+  mcp = require "gofr_sim.engine.mcp",
 }
 
 --- sim.metrics: samples, counters and checks of the current run, tagged

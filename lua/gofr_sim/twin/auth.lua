@@ -28,8 +28,8 @@
 -- store:save writes the file atomically (core.fs_write_atomic: a temporary
 -- file renamed over it) and keeps what it wrote as the cache.
 local core = require "gofr_sim.core"
-local jwt = require "gofr_sim.jwt"
-local json = require "gofr_sim.json"
+local jwt = require "gofr_sim.engine.jwt"
+local json = require "gofr_sim.util.json"
 
 local type, pairs, ipairs, os_date = type, pairs, ipairs, os.date
 

@@ -5,7 +5,7 @@
 --   catalogue.by_name.get_content.inputSchema
 --
 -- Each tool is { name, description, inputSchema, annotations } as plain
--- Lua tables ready for gofr_sim.json (a plain table with t[1] ~= nil is an
+-- Lua tables ready for gofr_sim.util.json (a plain table with t[1] ~= nil is an
 -- array, any other plain table, empty included, is an object; so ping's
 -- `properties = {}` encodes as {}).
 --

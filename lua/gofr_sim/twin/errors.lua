@@ -10,7 +10,7 @@
 --        from the exception class (session not found -> SESSION_NOT_FOUND,
 --        a bad chunk index -> SESSION_VALIDATION) and whose message is
 --        "<code>: <message> (details: <Python repr of details>)".
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local validate = require "gofr_sim.twin.validate"
 
 local M = {}

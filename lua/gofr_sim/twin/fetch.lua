@@ -28,7 +28,7 @@
 -- ("HTTP 404 Not Found", "HTTP error after 4 attempts: ...", the SSRF texts)
 -- are gofr-dig's, since its error codes are derived from them.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 
 local type, pairs, tostring, tonumber, pcall = type, pairs, tostring, tonumber, pcall
 local byte, find, lower, sub, gsub, format = string.byte, string.find, string.lower,

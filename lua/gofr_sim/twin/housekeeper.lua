@@ -16,7 +16,7 @@
 -- event names and fields ("storage_manager.prune.*", "housekeeper.*");
 -- level is "info", "warning" or "error".
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 local storage = require "gofr_sim.twin.storage"
 
 local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs

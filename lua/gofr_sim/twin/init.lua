@@ -17,7 +17,7 @@
 -- GOFR_DIG_MAX_STORAGE_MB and the housekeeper's.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 local auth = require "gofr_sim.twin.auth"
 local ratelimit = require "gofr_sim.twin.ratelimit"
 local storage = require "gofr_sim.twin.storage"

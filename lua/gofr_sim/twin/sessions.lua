@@ -9,7 +9,7 @@
 -- points), sizes are in bytes, as the real server. Failures return nil and
 -- an error table {kind = "not_found"|"denied"|"validation", code=, message=,
 -- details=} that the tools turn into gofr-dig's error shapes.
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local core = require "gofr_sim.core"
 
 local byte, sub, gsub, ceil, select = string.byte, string.sub, string.gsub, math.ceil, select

@@ -26,8 +26,8 @@
 --
 -- The world failing (I/O) returns nil, err_type, message; misuse raises.
 local core = require "gofr_sim.core"
-local json = require "gofr_sim.json"
-local check = require "gofr_sim.check"
+local json = require "gofr_sim.util.json"
+local check = require "gofr_sim.engine.check"
 
 local type, setmetatable, format = type, setmetatable, string.format
 local concat, remove = table.concat, table.remove

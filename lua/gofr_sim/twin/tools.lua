@@ -9,8 +9,8 @@
 -- content_mismatch=}: the twin's parts (see twin/init.lua). Handlers may yield (page fetches).
 -- Every text is json.encode(..., "pretty"), as gofr-common's json_text
 -- writes it; schema violations give isError with plain text.
-local json = require "gofr_sim.json"
-local html = require "gofr_sim.html"
+local json = require "gofr_sim.util.json"
+local html = require "gofr_sim.engine.html"
 local catalogue = require "gofr_sim.twin.catalogue"
 local validate = require "gofr_sim.twin.validate"
 local sessions = require "gofr_sim.twin.sessions"
@@ -32,7 +32,7 @@ function M.new(ctx)
 end
 
 ------------------------------------------------------------------------------
--- Ordering the plain tables of gofr_sim.html the way the real dicts are
+-- Ordering the plain tables of gofr_sim.engine.html the way the real dicts are
 ------------------------------------------------------------------------------
 
 -- An ordered copy of plain table t: the `first` keys in that order (null

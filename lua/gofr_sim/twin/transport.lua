@@ -13,7 +13,7 @@
 -- ends) carrying one `message` event. Sessions are never expired, as in the
 -- real server; terminated ids are remembered so they answer 404.
 local cjson = require("cjson.safe").new()
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 local core = require "gofr_sim.core"
 local sim = require "gofr_sim"
 local catalogue = require "gofr_sim.twin.catalogue"
@@ -120,10 +120,10 @@ end
 -- JSON-RPC ids. The SDK's RequestId is `Annotated[int, Field(strict=True)]
 -- | str` over Python's json.loads, whose ints are exact: an id is a string
 -- or an integer (a finite integral number, or the exact-integer value of
--- gofr_sim.json for 2^53 + 1 and beyond; a JSON-RPC error's id is lax
+-- gofr_sim.util.json for 2^53 + 1 and beyond; a JSON-RPC error's id is lax
 -- `str | int`, the same here). The request is read with cjson, whose
 -- numbers are doubles, so an integral id of 2^53 or more is read again from
--- the body by gofr_sim.json, which keeps the literal (then answered as
+-- the body by gofr_sim.util.json, which keeps the literal (then answered as
 -- written); when that reader refuses the body (a 1e999 or a duplicate key
 -- elsewhere in it) cjson's double stays.
 local floor, huge = math.floor, math.huge

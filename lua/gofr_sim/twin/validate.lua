@@ -29,11 +29,11 @@
 --
 -- Instances: plain tables from lua-cjson (t[1] ~= nil is an array, else an
 -- object; an empty table is both an empty object and an empty array),
--- gofr_sim.json ordered objects and arrays, cjson.null and json.null (None),
+-- gofr_sim.util.json ordered objects and arrays, cjson.null and json.null (None),
 -- strings, booleans, numbers. A number is an "integer" when it is integral
 -- (jsonschema also accepts 1.0), and is printed as a Python int then.
 local cjson = require "cjson"
-local json = require "gofr_sim.json"
+local json = require "gofr_sim.util.json"
 
 local type, pairs, ipairs, next, tostring, tonumber, error, getmetatable, unpack =
   type, pairs, ipairs, next, tostring, tonumber, error, getmetatable, unpack
@@ -89,7 +89,7 @@ local function is_type(v, name)
   return check(v)
 end
 
--- Array elements 1..n (gofr_sim.json arrays carry n, as they may hold nulls).
+-- Array elements 1..n (gofr_sim.util.json arrays carry n, as they may hold nulls).
 local function array_length(v)
   return json.is_array(v) and v.n or #v
 end

@@ -2,7 +2,7 @@
 -- no external asset) rendered from a report table (docs/report.md), readable
 -- offline in any browser. docs/report.md "HTML report" shows it.
 --
---   local html_report = require "gofr_sim.html_report"
+--   local html_report = require "gofr_sim.report.html"
 --   local text = html_report.render(rep)          -- pure: same report, same bytes
 --   assert(html_report.write("out/report.html", rep))
 --
@@ -14,7 +14,7 @@
 -- `by-tool-persona`, `error-types`, `config`, `counters`; a table cell
 -- holding a number carries it unrounded in `data-value`.
 local core = require "gofr_sim.core"
-local report = require "gofr_sim.report"
+local report = require "gofr_sim.report.build"
 
 local type, pairs, ipairs, tostring, tonumber, error, pcall =
   type, pairs, ipairs, tostring, tonumber, error, pcall

@@ -16,7 +16,7 @@
 --   for _, r in ipairs(results) do print(r.message) end
 --   os.exit(thresholds.exit_code(all_ok, thresholds.checks_ok(registry), true))
 --
--- Metrics come from a gofr_sim.metrics registry (durations from the merged
+-- Metrics come from a gofr_sim.engine.metrics registry (durations from the merged
 -- histogram of the selected series, in seconds; rates as fractions) and from
 -- an `extra` table (iterations, dropped_iterations, script_errors). A
 -- threshold whose metric has no data fails with "no samples". docs/scenarios.md.

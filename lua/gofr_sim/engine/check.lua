@@ -8,8 +8,9 @@ local getinfo = debug.getinfo
 
 local M = {}
 
--- "@/path/to/lua/gofr_sim/" — the source prefix of this package's modules.
-local PACKAGE = getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@"
+-- "@/path/to/lua/gofr_sim/" — the source prefix of this package's modules
+-- (this file is gofr_sim/engine/check.lua).
+local PACKAGE = getinfo(1, "S").source:match("^(@.*/)engine/[^/]*$") or "@"
 
 --- "file:line: " of the first caller outside the gofr_sim modules, or "".
 function M.caller_position()

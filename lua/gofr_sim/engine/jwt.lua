@@ -12,7 +12,7 @@
 -- Refusal reasons use gofr-dig's wording ("Token has expired", ...).
 -- Misuse (a bad option, a non-string token) raises.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 local cjson = require("cjson.safe").new()
 
 local type, pairs, tostring = type, pairs, tostring

@@ -1,11 +1,11 @@
---- gofr_sim.recorder: records real sites into a fixture corpus that load runs
+--- gofr_sim.cli.record: records real sites into a fixture corpus that load runs
 -- replay (docs/recording.md).
 --
 --   gofr-sim record --sites fixtures/sites.json --out DIR [--depth 0|1]
 --                   [--max-pages N] [--timeout S] [--concurrency N]
 --   gofr-sim scenarios/load.lua --mode record --sites-file F --record-output-dir DIR
 --
---   local recorder = require "gofr_sim.recorder"
+--   local recorder = require "gofr_sim.cli.record"
 --   sim.run(function()
 --     local summary = recorder.record { sites = { { url = "https://example.com/" } },
 --                                       out = "corpus", depth = 1, max_pages = 5 }
@@ -14,7 +14,7 @@
 -- Layout of DIR (the Python harness's, plus the extra pages of depth 1):
 -- DIR/meta.json and DIR/<slug>/index.html per site (the front page), extra
 -- pages under DIR/<slug>/ at paths made from their URL paths. Every page
--- goes through gofr_sim.obfuscate with one seed and date shift for the
+-- goes through gofr_sim.engine.obfuscate with one seed and date shift for the
 -- whole recording. Any HTTP status is recorded with its status; a network
 -- failure fails the site, which keeps its earlier recording (files and
 -- meta.json entry). A site is written into DIR/.<slug>.tmp-<id>/ and then
@@ -25,11 +25,11 @@
 -- reported in the summary, misuse raises, usage errors (bad sites file,
 -- bad meta.json) raise cli usage errors.
 local core = require "gofr_sim.core"
-local cli = require "gofr_sim.cli"
-local json = require "gofr_sim.json"
-local html = require "gofr_sim.html"
-local obf = require "gofr_sim.obfuscate"
-local blockpage = require "gofr_sim.blockpage"
+local cli = require "gofr_sim.util.flags"
+local json = require "gofr_sim.util.json"
+local html = require "gofr_sim.engine.html"
+local obf = require "gofr_sim.engine.obfuscate"
+local blockpage = require "gofr_sim.engine.blockpage"
 local storage = require "gofr_sim.twin.storage"
 
 local type, ipairs, pairs, tostring, pcall = type, ipairs, pairs, tostring, pcall
@@ -427,7 +427,7 @@ local OPTION_TYPES = {
 }
 
 local function check_options(opts)
-  local o = require("gofr_sim.check").options("recorder.record", opts, OPTION_TYPES)
+  local o = require("gofr_sim.engine.check").options("recorder.record", opts, OPTION_TYPES)
   local c = {}
   for k, v in pairs(M.DEFAULTS) do c[k] = v end
   for k, v in pairs(o) do c[k] = v end

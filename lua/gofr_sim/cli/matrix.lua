@@ -17,9 +17,9 @@
 --     description = "..." }
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local cli = require "gofr_sim.cli"
-local report = require "gofr_sim.report"
-local junit = require "gofr_sim.junit"
+local cli = require "gofr_sim.util.flags"
+local report = require "gofr_sim.report.build"
+local junit = require "gofr_sim.report.junit"
 
 local type, tostring, pairs, ipairs, error = type, tostring, pairs, ipairs, error
 local format, concat, sort = string.format, table.concat, table.sort
@@ -382,7 +382,7 @@ local function threshold_cases(c, rep, cases)
   end
 end
 
--- The run's verdict (gofr_sim.verdict) as properties, and as a failed case
+-- The run's verdict (gofr_sim.runner.verdict) as properties, and as a failed case
 -- when the run was unhealthy (it did nothing useful).
 local function verdict_case(c, rep, suite, cases)
   local res, v = rep.result or {}, rep.verdict

@@ -1,4 +1,4 @@
---- gofr_sim.repl: `gofr-sim repl`, a Lua prompt with the engine loaded
+--- gofr_sim.cli.repl: `gofr-sim repl`, a Lua prompt with the engine loaded
 -- (docs/repl.md).
 --
 -- The REPL itself is a persona: it reads a line from the terminal (the C
@@ -15,7 +15,7 @@
 -- asks for more lines. Inputs run in the REPL's own environment table: user
 -- assignments land there, not in _G, which it falls back to for reads.
 local sim = require "gofr_sim"
-local cli = require "gofr_sim.cli"
+local cli = require "gofr_sim.util.flags"
 
 local type, tostring, pairs, rawget, rawset, select = type, tostring, pairs, rawget, rawset, select
 local concat, sort = table.concat, table.sort
@@ -158,7 +158,7 @@ end
 -- is the full token).
 local TOKENS_MT = {
   __tostring = function(t)
-    return "tokens{" .. require("gofr_sim.personas").describe_tokens(t) .. "}"
+    return "tokens{" .. require("gofr_sim.runner.personas").describe_tokens(t) .. "}"
   end,
 }
 
@@ -169,7 +169,7 @@ end
 -- The standard token set for a real server: GOFR_DIG_SIM_TOKEN_<NAME> from
 -- the environment, the rest minted when GOFR_DIG_JWT_SECRET is set.
 local function env_tokens()
-  local personas = require "gofr_sim.personas"
+  local personas = require "gofr_sim.runner.personas"
   local map = { token_invalid = personas.INVALID_TOKEN }
   local secret = trim(os.getenv(personas.SECRET_ENV) or "")
   local minted = secret ~= "" and sim.jwt.persona_tokens(secret) or {}

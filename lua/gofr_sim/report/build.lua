@@ -27,7 +27,7 @@ local NULL = cjson.null
 M.null = NULL
 
 --- Tables with this metatable encode as JSON arrays even when empty.
-local ARRAY = { __name = "gofr_sim.report.array" }
+local ARRAY = { __name = "gofr_sim.report.build.array" }
 function M.array(t)
   return setmetatable(t or {}, ARRAY)
 end
@@ -220,7 +220,7 @@ local function thresholds_section(list)
   return out
 end
 
--- The report form of a verdict (gofr_sim.verdict), or null.
+-- The report form of a verdict (gofr_sim.runner.verdict), or null.
 local function verdict_section(v)
   if v == nil then return NULL end
   local problems = M.array()

@@ -1,6 +1,6 @@
---- gofr_sim.personas: persona mix files and the tokens their personas send.
+--- gofr_sim.runner.personas: persona mix files and the tokens their personas send.
 --
---   local personas = require "gofr_sim.personas"
+--   local personas = require "gofr_sim.runner.personas"
 --   local mix = assert(personas.load_mix("fixtures/mixes/default.json"))
 --   local list = personas.expand(mix)            -- {id=, name=, token_name=, rate=, tasks=}
 --   local tokens = assert(personas.resolve_tokens(mix, { source = "auto" }))
@@ -12,11 +12,11 @@
 --   {"groups": {"apac": {"count": 3, "token": "token_apac"}, ...}}
 -- and adds per group `rate` (iterations/s of each persona of the group) and
 -- `tasks` (a weighted task mix). Groups keep their order in the file: this
--- module reads JSON with gofr_sim.json (lua-cjson forgets key order). docs/personas.md.
-local jwt = require "gofr_sim.jwt"
-local cli = require "gofr_sim.cli"
-local json = require "gofr_sim.json"
-local expect = require "gofr_sim.expect"
+-- module reads JSON with gofr_sim.util.json (lua-cjson forgets key order). docs/personas.md.
+local jwt = require "gofr_sim.engine.jwt"
+local cli = require "gofr_sim.util.flags"
+local json = require "gofr_sim.util.json"
+local expect = require "gofr_sim.engine.expect"
 
 local type, pairs, ipairs, tostring, error, setmetatable, pcall =
   type, pairs, ipairs, tostring, error, setmetatable, pcall
@@ -117,7 +117,7 @@ local function bad(parts, msg)
 end
 
 -- A group's "expect": an array of outcomes, or an object tool -> array
--- (gofr_sim.expect), compiled with the group's name as its label.
+-- (gofr_sim.engine.expect), compiled with the group's name as its label.
 local function check_expect(name, raw)
   local plain
   if json.is_array(raw) then
@@ -289,7 +289,7 @@ end
 -- index = 1.. within the group, token_name = token or nil (anonymous),
 -- rate = number or nil (use the run's rate), tasks = {{name=, weight=}, ...}
 -- or nil (DEFAULT_TASK), expect = the group's compiled expected outcomes
--- (gofr_sim.expect) or nil}.
+-- (gofr_sim.engine.expect) or nil}.
 function M.expand(mix)
   if type(mix) ~= "table" or type(mix.groups) ~= "table" then
     error("personas.expand: expected a mix from load_mix", 2)

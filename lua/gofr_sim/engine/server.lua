@@ -14,7 +14,7 @@
 -- The request/response API is in C (src/lua/lua_server.c); routing and
 -- protocol helpers belong here or in their users (the twin). See docs/server.md.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 
 local tostring = tostring
 local concat = table.concat

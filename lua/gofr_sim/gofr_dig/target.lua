@@ -1,8 +1,8 @@
---- gofr_sim.target: the gofr-dig a scenario drives — a real server given by
+--- gofr_sim.gofr_dig.target: the gofr-dig a scenario drives — a real server given by
 -- --mcp-url, or else the embedded twin started for the run — and the tokens
 -- it accepts.
 --
---   local target = require "gofr_sim.target"
+--   local target = require "gofr_sim.gofr_dig.target"
 --   local tgt                                      -- one per run
 --   return {
 --     flags = target.flags,                          -- --mcp-url, --twin-faults
@@ -23,9 +23,9 @@
 -- are only accepted by a server that knows them (its store).
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local cli = require "gofr_sim.cli"
-local personas = require "gofr_sim.personas"
-local json = require "gofr_sim.json"
+local cli = require "gofr_sim.util.flags"
+local personas = require "gofr_sim.runner.personas"
+local json = require "gofr_sim.util.json"
 
 local pairs, ipairs, type, error, setmetatable = pairs, ipairs, type, error, setmetatable
 

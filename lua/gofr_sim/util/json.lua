@@ -1,7 +1,7 @@
---- gofr_sim.json: JSON that keeps object key order, written the way
+--- gofr_sim.util.json: JSON that keeps object key order, written the way
 -- gofr-dig's Python writes it.
 --
---   local json = require "gofr_sim.json"
+--   local json = require "gofr_sim.util.json"
 --   local o = json.object("success", true, "url", url)   -- keys keep this order
 --   o.total = 3                                          -- appended after "url"
 --   json.encode(o, "pretty")   --> {\n  "success": true,\n  "url": ..., ...}
@@ -281,7 +281,7 @@ local function plain_keys(t)
   local keys = {}
   for k in pairs(t) do
     if type(k) ~= "string" and type(k) ~= "number" then
-      error("gofr_sim.json: object keys must be strings, got " .. type(k), 0)
+      error("gofr_sim.util.json: object keys must be strings, got " .. type(k), 0)
     end
     keys[#keys + 1] = tostring(k)
   end
@@ -346,7 +346,7 @@ encode_value = function(out, v, style, depth)
   elseif v == NULL or v == CJSON_NULL or v == nil then
     out[#out + 1] = "null"
   elseif t == "table" then
-    if depth > 200 then error("gofr_sim.json: nested too deeply (a cycle?)", 0) end
+    if depth > 200 then error("gofr_sim.util.json: nested too deeply (a cycle?)", 0) end
     local mt = getmetatable(v)
     if mt == FLOAT then
       out[#out + 1] = encode_number(v[1], true)
@@ -358,7 +358,7 @@ encode_value = function(out, v, style, depth)
       encode_members(out, encode_object(v, style, depth, mt == OBJECT), style, depth, "{", "}")
     end
   else
-    error("gofr_sim.json: cannot encode a " .. t, 0)
+    error("gofr_sim.util.json: cannot encode a " .. t, 0)
   end
 end
 
@@ -366,7 +366,7 @@ end
 -- (default "compact"). Raises on values JSON cannot hold.
 function M.encode(v, style)
   local s = STYLES[style or "compact"]
-  if not s then error("gofr_sim.json.encode: unknown style '" .. tostring(style) .. "'", 2) end
+  if not s then error("gofr_sim.util.json.encode: unknown style '" .. tostring(style) .. "'", 2) end
   local out = {}
   encode_value(out, v, s, 0)
   return concat(out)

@@ -5,7 +5,7 @@
 -- expected outcomes. Tags are strings; the reserved ones are `tool`,
 -- `persona`, `error_type` (a sample with an error_type is an error) and
 -- `expected` (with an error_type: an expected outcome, counted apart and not
--- an error: gofr_sim.expect). Every sim.http request records itself as
+-- an error: gofr_sim.engine.expect). Every sim.http request records itself as
 -- name = tool = "http.<method>"; scenarios record their own samples, counters
 -- and checks. Reports and thresholds read series back through aggregate().
 --

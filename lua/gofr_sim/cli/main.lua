@@ -2,7 +2,7 @@
 -- 0 success, 1 a script error or failed run, 2 bad usage, 130/143 stopped
 -- by SIGINT/SIGTERM.
 local core = require "gofr_sim.core"
-local cli = require "gofr_sim.cli"
+local cli = require "gofr_sim.util.flags"
 local sim = require "gofr_sim"
 
 local io, type, xpcall, tostring = io, type, xpcall, tostring
@@ -85,7 +85,7 @@ local function run_script(path, argv)
   local status = protected(function()
     local result = chunk(flags)
     if type(result) == "table" then
-      return require("gofr_sim.scenario").run(result, flags, path)
+      return require("gofr_sim.runner.scenario").run(result, flags, path)
     end
     -- Personas spawned at top level without sim.run still get to run.
     if core.stats().live > 0 then sim.run(function() end) end
@@ -171,7 +171,7 @@ end
 
 -- gofr-sim merge A.json B.json ... -o OUT.json [--print]
 local function merge_reports(argv)
-  local report = require "gofr_sim.report"
+  local report = require "gofr_sim.report.build"
   local words = {}
   for i = 2, #argv do
     local a = argv[i]
@@ -248,12 +248,12 @@ dispatch = function(argv)
   if cmd == "fixtures" then return protected(serve_fixtures, argv) end
   if cmd == "merge" then return protected(merge_reports, argv) end
   if cmd == "matrix" then
-    return final_status(protected(function() return require("gofr_sim.matrix").main(argv) end))
+    return final_status(protected(function() return require("gofr_sim.cli.matrix").main(argv) end))
   end
   if cmd == "twin" then return protected(serve_twin, argv) end
-  if cmd == "repl" then return protected(require("gofr_sim.repl").main, argv) end
+  if cmd == "repl" then return protected(require("gofr_sim.cli.repl").main, argv) end
   if cmd == "record" then
-    return final_status(protected(function() return require("gofr_sim.recorder").main(argv) end))
+    return final_status(protected(function() return require("gofr_sim.cli.record").main(argv) end))
   end
   if cmd:match("^%-") then
     say("unknown option '%s' (see gofr-sim --help)", cmd)

@@ -1,8 +1,8 @@
---- gofr_sim.blockpage: tells a real page from a 200 that is not one — a
+--- gofr_sim.engine.blockpage: tells a real page from a 200 that is not one — a
 -- bot block, a CAPTCHA or a paywall interstitial (docs/blockpages.md has
 -- the heuristics and why each is there).
 --
---   local blockpage = require "gofr_sim.blockpage"
+--   local blockpage = require "gofr_sim.engine.blockpage"
 --   blockpage.classify(200, res.headers["content-type"], res.body)
 --     -> nil | "block_page" | "captcha" | "paywall"
 --   blockpage.classify_text(text, title)   -- page text, as gofr-dig returns it
@@ -16,7 +16,7 @@
 -- captcha, block_page, paywall; the first that matches wins. Each rule is
 -- guarded by a cheap anchor search, so an ordinary page costs one
 -- lower-casing and a handful of plain searches. Never raises on any input.
-local metrics = require "gofr_sim.metrics"
+local metrics = require "gofr_sim.engine.metrics"
 
 local type, find, lower, sub, match = type, string.find, string.lower, string.sub, string.match
 

@@ -21,8 +21,8 @@
 -- its "*", then the scenario's entry for the tool, its "*". Tool names are
 -- metric names ("mcp.get_content", "http.get"); a bare name means "mcp.<name>".
 -- docs/scenarios.md "Expected outcomes".
-local metrics = require "gofr_sim.metrics"
-local check = require "gofr_sim.check"
+local metrics = require "gofr_sim.engine.metrics"
+local check = require "gofr_sim.engine.check"
 
 local type, tostring, pairs, ipairs, error, setmetatable = type, tostring, pairs, ipairs, error,
   setmetatable

@@ -1,4 +1,4 @@
---- gofr_sim.html: what gofr-dig's get_content and get_structure extract from
+--- gofr_sim.engine.html: what gofr-dig's get_content and get_structure extract from
 -- a page (C core on gumbo; see docs/html.md for the details and for where it
 -- differs from the real server).
 --
@@ -12,7 +12,7 @@
 -- absent, and keys it reports as null are nil: the caller's serialiser
 -- knows the key lists (M.PAGE_KEYS ...). Misuse (a bad option) raises.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 
 local type = type
 local next = next
@@ -74,7 +74,7 @@ end
 -- selector counts as none, as in gofr-dig. With a selector the page has
 -- title, language and text only (the text of every match).
 function M.extract(body, base_url, opts)
-  local fname = "gofr_sim.html.extract"
+  local fname = "gofr_sim.engine.html.extract"
   arg_string(fname, "body", body)
   arg_string(fname, "base_url", base_url)
   opts = check.options(fname, opts or {}, EXTRACT_OPTS)
@@ -105,7 +105,7 @@ end
 -- EXTRACTION_ERROR with the same message; the codes returned are the
 -- precise ones.
 function M.structure(body, base_url, opts)
-  local fname = "gofr_sim.html.structure"
+  local fname = "gofr_sim.engine.html.structure"
   arg_string(fname, "body", body)
   arg_string(fname, "base_url", base_url)
   opts = check.options(fname, opts or {}, STRUCTURE_OPTS)
@@ -123,7 +123,7 @@ end
 --- Every element matching selector (the subset of docs/html.md), in
 -- document order; text is the element's strings joined by single spaces.
 function M.select(body, selector)
-  local fname = "gofr_sim.html.select"
+  local fname = "gofr_sim.engine.html.select"
   arg_string(fname, "body", body)
   arg_string(fname, "selector", selector)
   local elements, err_type, message = core.html_select(body, selector)
@@ -133,7 +133,7 @@ end
 
 --- ref resolved against base (RFC 3986 section 5.2, dot segments removed).
 function M.resolve_url(base, ref)
-  local fname = "gofr_sim.html.resolve_url"
+  local fname = "gofr_sim.engine.html.resolve_url"
   arg_string(fname, "base", base)
   arg_string(fname, "ref", ref)
   return core.html_resolve_url(base, ref)

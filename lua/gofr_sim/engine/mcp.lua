@@ -18,9 +18,9 @@
 -- and records the sample `mcp.<tool>` in sim.metrics. Other methods follow the
 -- engine's convention: value, or nil, err_type, message. See docs/mcp.md.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
-local metrics = require "gofr_sim.metrics"
-local expect = require "gofr_sim.expect"
+local check = require "gofr_sim.engine.check"
+local metrics = require "gofr_sim.engine.metrics"
+local expect = require "gofr_sim.engine.expect"
 local json = require("cjson.safe").new()
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
@@ -623,7 +623,7 @@ local CALL_OPTIONS = { auth_token = "string", timeout = "number", expect = "tabl
 --- session:call(tool, args, opts) -> result table (see the module comment).
 -- opts.auth_token is added to the arguments as `auth_token` (omitted when
 -- nil); opts.timeout overrides the session's; opts.expect lists the
--- outcomes this call expects (gofr_sim.expect: r.expected is then true for
+-- outcomes this call expects (gofr_sim.engine.expect: r.expected is then true for
 -- an expected error). Records `mcp.<tool>`.
 function Session:call(tool, args, opts)
   check_open(self, "session:call")

@@ -1,6 +1,6 @@
 --- Live metrics in the Prometheus text exposition format (version 0.0.4).
 --
---   local prometheus = require "gofr_sim.prometheus"
+--   local prometheus = require "gofr_sim.report.prometheus"
 --   local text = prometheus.render(metrics.current, { live = 3, iterations = 120 })
 --   local host, port = prometheus.parse_listen("127.0.0.1:9464")  -- usage error if malformed
 --   local exporter = prometheus.serve(host, port, run_fn, quiet)    -- inside sim.run
@@ -21,8 +21,8 @@
 -- series that would print the same labels are merged, so none is duplicated.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local cli = require "gofr_sim.cli"
-local metrics = require "gofr_sim.metrics"
+local cli = require "gofr_sim.util.flags"
+local metrics = require "gofr_sim.engine.metrics"
 
 local pairs, ipairs, tostring, tonumber = pairs, ipairs, tostring, tonumber
 local concat, sort = table.concat, table.sort

@@ -2,8 +2,8 @@
 -- loop) and helpers to list a site's pages. Fault injection by query
 -- parameter is documented in docs/fixtures.md.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
-local server = require "gofr_sim.server"
+local check = require "gofr_sim.engine.check"
+local server = require "gofr_sim.engine.server"
 
 local sort = table.sort
 
@@ -14,7 +14,7 @@ for k in pairs(server.LIMITS) do SERVE_OPTIONS[k] = "number" end
 
 --- The fixture site shipped with gofr-sim (fixtures/html of the source tree).
 function M.default_root()
-  local here = debug.getinfo(1, "S").source:match("^@(.*)/lua/gofr_sim/[^/]+$")
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/lua/gofr_sim/engine/[^/]+$")
   return (here or ".") .. "/fixtures/html"
 end
 

@@ -8,10 +8,10 @@
 --       network_protocol, network_error, body_too_large)
 -- An HTTP 4xx/5xx is a response, not an error. See docs/api.md.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
-local metrics = require "gofr_sim.metrics"
-local blockpage = require "gofr_sim.blockpage"
-local expect = require "gofr_sim.expect"
+local check = require "gofr_sim.engine.check"
+local metrics = require "gofr_sim.engine.metrics"
+local blockpage = require "gofr_sim.engine.blockpage"
+local expect = require "gofr_sim.engine.expect"
 
 local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
 local floor, min, random = math.floor, math.min, math.random
@@ -30,7 +30,7 @@ local OPTION_TYPES = {
   max_body = "number",
   path_as_is = "boolean",
   retry = "table|boolean",
-  expect = "table", -- expected outcomes (gofr_sim.expect), e.g. { 404 }
+  expect = "table", -- expected outcomes (gofr_sim.engine.expect), e.g. { 404 }
 }
 
 local fail = check.fail
@@ -164,7 +164,7 @@ end
 
 local tool_names = {} -- method -> "http.<method>"
 
---- When true (the default), a 200 HTML response that gofr_sim.blockpage
+--- When true (the default), a 200 HTML response that gofr_sim.engine.blockpage
 -- classifies as a bot block, a CAPTCHA or a paywall is recorded as an error
 -- of that type (block_page, captcha, paywall): docs/blockpages.md.
 M.classify_block_pages = true

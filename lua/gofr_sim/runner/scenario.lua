@@ -8,27 +8,27 @@
 --     iteration = function(ctx) ... end,             -- one iteration of one persona
 --     teardown = function(ctx, report) end,          -- once, with the report
 --     thresholds = { ["p95{tool=http.get}"] = "< 200ms" },
---     expect = { get_content = { "AUTH_ERROR" } },   -- expected outcomes (gofr_sim.expect)
+--     expect = { get_content = { "AUTH_ERROR" } },   -- expected outcomes (gofr_sim.engine.expect)
 --     accept_unhealthy = { "no_success" },            -- verdict rules it waives
 --   }
 --
 -- and run() drives it: flags, setup, the workload, per-iteration metrics,
 -- a live progress line, the summary, thresholds, the verdict, the JSON
 -- report and the exit status (0 ok, 99 a threshold failed, 1 a check failed,
--- the run was unhealthy (gofr_sim.verdict) or could not complete, 2 bad
+-- the run was unhealthy (gofr_sim.runner.verdict) or could not complete, 2 bad
 -- usage; a signal's 130/143 is applied by the executable). See
 -- docs/scenarios.md.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
-local cli = require "gofr_sim.cli"
-local metrics = require "gofr_sim.metrics"
-local workload = require "gofr_sim.workload"
-local report = require "gofr_sim.report"
-local thresholds = require "gofr_sim.thresholds"
-local personas = require "gofr_sim.personas"
-local prometheus = require "gofr_sim.prometheus"
-local expect = require "gofr_sim.expect"
-local verdict = require "gofr_sim.verdict"
+local cli = require "gofr_sim.util.flags"
+local metrics = require "gofr_sim.engine.metrics"
+local workload = require "gofr_sim.runner.workload"
+local report = require "gofr_sim.report.build"
+local thresholds = require "gofr_sim.runner.thresholds"
+local personas = require "gofr_sim.runner.personas"
+local prometheus = require "gofr_sim.report.prometheus"
+local expect = require "gofr_sim.engine.expect"
+local verdict = require "gofr_sim.runner.verdict"
 
 local pairs, type, tostring, setmetatable = pairs, type, tostring, setmetatable
 local io, os = io, os
@@ -47,13 +47,13 @@ M.FLAGS = {
   stages = { type = "string" },
   grace = { type = "duration", min = 0 },
   output = { type = "string" },
-  html = { type = "string" }, -- the HTML report (lua/gofr_sim/html_report.lua)
+  html = { type = "string" }, -- the HTML report (lua/gofr_sim/report/html.lua)
   seed = { type = "integer" },
   quiet = { type = "boolean" },
   threshold = { type = "string", repeatable = true },
-  metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/prometheus.lua)
-  accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/verdict.lua)
-  expect = { type = "string", repeatable = true }, -- [TOOL=]OUTCOME,... (lua/gofr_sim/expect.lua)
+  metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/report/prometheus.lua)
+  accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/runner/verdict.lua)
+  expect = { type = "string", repeatable = true }, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
 }
 -- Persona mixes: --mix-file, --token-source, --jwt-secret-file (docs/personas.md).
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
@@ -77,7 +77,7 @@ function M.validate(sc, path)
     local want = SCENARIO_KEYS[k]
     if not want then
       fail(path, ("unknown scenario key '%s' (accepted: %s)"):format(tostring(k),
-        require("gofr_sim.check").names(SCENARIO_KEYS)))
+        require("gofr_sim.engine.check").names(SCENARIO_KEYS)))
     end
     if type(v) ~= want then
       fail(path, ("scenario key '%s' must be a %s, got %s"):format(k, want, type(v)))
@@ -346,7 +346,7 @@ end
 -- Writes --output and --html; false when one could not be written.
 local function write_reports(o, rep)
   local ok = true
-  local writers = { output = report.write, html = o.html and require("gofr_sim.html_report").write }
+  local writers = { output = report.write, html = o.html and require("gofr_sim.report.html").write }
   for _, key in ipairs({ "output", "html" }) do
     if o[key] then
       local wok, err = writers[key](o[key], rep)

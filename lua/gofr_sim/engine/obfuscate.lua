@@ -1,4 +1,4 @@
---- gofr_sim.obfuscate: a recorded page made safe to commit as a fixture (C
+--- gofr_sim.engine.obfuscate: a recorded page made safe to commit as a fixture (C
 -- core on gumbo; docs/obfuscation.md has the rules).
 --
 --   obf.page(html, opts) -> obfuscated_html, stats
@@ -15,7 +15,7 @@
 -- how many of each were rewritten. The same html and opts always give the
 -- same output. Misuse raises, naming the option; any html is accepted.
 local core = require "gofr_sim.core"
-local check = require "gofr_sim.check"
+local check = require "gofr_sim.engine.check"
 
 local type, floor = type, math.floor
 
@@ -49,7 +49,7 @@ end
 
 --- html obfuscated, and what was rewritten (see the top of this file).
 function M.page(html, opts)
-  local fname = "gofr_sim.obfuscate.page"
+  local fname = "gofr_sim.engine.obfuscate.page"
   if type(html) ~= "string" then
     check.fail(fname, "html must be a string, got " .. type(html))
   end
