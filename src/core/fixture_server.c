@@ -91,7 +91,7 @@ static const char read_error_body[] = "cannot read file\n";
 
 /* ---- content types ----------------------------------------------------------- */
 
-static const char *content_type(const char *path) {
+static const char *gs__content_type(const char *path) {
   static const struct {
     const char *ext;
     const char *type;
@@ -126,7 +126,7 @@ static const char *content_type(const char *path) {
 
 /* ---- query parameters ------------------------------------------------------- */
 
-static int hexval(char c) {
+static int gs__hexval(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -138,7 +138,7 @@ static int hexval(char c) {
 
 /* Decodes a query value ('+' is a space) into out (cap bytes with NUL).
  * Returns 0, or -1 when malformed or too long. */
-static int query_decode(const char *s, size_t len, char *out, size_t cap) {
+static int gs__query_decode(const char *s, size_t len, char *out, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
@@ -147,7 +147,7 @@ static int query_decode(const char *s, size_t len, char *out, size_t cap) {
     } else if (c == '%') {
       if (i + 2 >= len)
         return -1;
-      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+      int hi = gs__hexval(s[i + 1]), lo = gs__hexval(s[i + 2]);
       if (hi < 0 || lo < 0)
         return -1;
       c = (char)(hi * 16 + lo);
@@ -162,7 +162,7 @@ static int query_decode(const char *s, size_t len, char *out, size_t cap) {
 }
 
 /* Parses a decimal integer 0..max: digits only, no sign. */
-static int parse_uint(const char *s, long max, long *out) {
+static int gs__parse_uint(const char *s, long max, long *out) {
   if (!*s)
     return -1;
   long v = 0;
@@ -178,7 +178,7 @@ static int parse_uint(const char *s, long max, long *out) {
 }
 
 /* Retry-After: delay-seconds or an HTTP-date-like string. */
-static int retry_after_ok(const char *s) {
+static int gs__retry_after_ok(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > RETRY_AFTER_MAX || s[0] == ' ')
     return 0;
@@ -186,8 +186,8 @@ static int retry_after_ok(const char *s) {
 }
 
 /* Applies one key=value pair. Returns NULL or the message of a 400. */
-static const char *fault_set(fx_faults_t *f, const char *key, size_t klen, const char *val,
-                             size_t vlen) {
+static const char *gs__fault_set(fx_faults_t *f, const char *key, size_t klen, const char *val,
+                                 size_t vlen) {
   static const struct {
     const char *name;
     const char *msg;
@@ -208,27 +208,27 @@ static const char *fault_set(fx_faults_t *f, const char *key, size_t klen, const
     return NULL; /* unknown parameters are ignored (cache busters, ...) */
   char v[RETRY_AFTER_MAX + 1];
   long n = 0;
-  int ok = query_decode(val, vlen, v, sizeof v) == 0;
+  int ok = gs__query_decode(val, vlen, v, sizeof v) == 0;
   switch (which) {
   case 0:
-    ok = ok && parse_uint(v, MAX_MS, &f->delay_ms) == 0;
+    ok = ok && gs__parse_uint(v, MAX_MS, &f->delay_ms) == 0;
     break;
   case 1:
-    ok = ok && parse_uint(v, MAX_MS, &f->slow_ms) == 0;
+    ok = ok && gs__parse_uint(v, MAX_MS, &f->slow_ms) == 0;
     break;
   case 2:
-    ok = ok && parse_uint(v, MAX_BYTES, &f->bytes) == 0;
+    ok = ok && gs__parse_uint(v, MAX_BYTES, &f->bytes) == 0;
     break;
   case 3:
-    ok = ok && parse_uint(v, 599, &n) == 0 && n >= 100;
+    ok = ok && gs__parse_uint(v, 599, &n) == 0 && n >= 100;
     f->status = (int)n;
     break;
   case 4:
-    ok = ok && parse_uint(v, 1, &n) == 0;
+    ok = ok && gs__parse_uint(v, 1, &n) == 0;
     f->close = (int)n;
     break;
   default:
-    ok = ok && retry_after_ok(v);
+    ok = ok && gs__retry_after_ok(v);
     if (ok)
       memcpy(f->retry_after, v, strlen(v) + 1);
     break;
@@ -237,7 +237,7 @@ static const char *fault_set(fx_faults_t *f, const char *key, size_t klen, const
 }
 
 /* Parses the query string (without '?'). Returns NULL or a 400 message. */
-static const char *faults_parse(fx_faults_t *f, const char *q, size_t len) {
+static const char *gs__faults_parse(fx_faults_t *f, const char *q, size_t len) {
   memset(f, 0, sizeof *f);
   f->delay_ms = f->slow_ms = f->bytes = -1;
   size_t i = 0;
@@ -249,7 +249,7 @@ static const char *faults_parse(fx_faults_t *f, const char *q, size_t len) {
     size_t klen = eq ? (size_t)(eq - (q + i)) : end - i;
     const char *val = eq ? eq + 1 : q + end;
     size_t vlen = eq ? (size_t)(q + end - val) : 0;
-    const char *err = fault_set(f, q + i, klen, val, vlen);
+    const char *err = gs__fault_set(f, q + i, klen, val, vlen);
     if (err)
       return err;
     i = end + 1;
@@ -263,7 +263,7 @@ static const char *faults_parse(fx_faults_t *f, const char *q, size_t len) {
  * could leave the root or name something odd: no leading '/', "//", a
  * backslash, an encoded '/', '\' or NUL, control bytes, a malformed escape,
  * "." or ".." segments. */
-static int path_decode(const char *raw, size_t len, char *out) {
+static int gs__path_decode(const char *raw, size_t len, char *out) {
   if (len == 0 || raw[0] != '/')
     return -1;
   size_t n = 0;
@@ -272,8 +272,8 @@ static int path_decode(const char *raw, size_t len, char *out) {
     if (c == '\\' || (c == '/' && i + 1 < len && raw[i + 1] == '/'))
       return -1;
     if (c == '%') {
-      int hi = i + 1 < len ? hexval(raw[i + 1]) : -1;
-      int lo = i + 2 < len ? hexval(raw[i + 2]) : -1;
+      int hi = i + 1 < len ? gs__hexval(raw[i + 1]) : -1;
+      int lo = i + 2 < len ? gs__hexval(raw[i + 2]) : -1;
       if (hi < 0 || lo < 0)
         return -1;
       c = (unsigned char)(hi * 16 + lo);
@@ -297,7 +297,7 @@ static int path_decode(const char *raw, size_t len, char *out) {
 }
 
 /* Is `real` (a realpath result) the root or below it? */
-static int inside_root(const gs_fixture_server_t *fx, const char *real) {
+static int gs__inside_root(const gs_fixture_server_t *fx, const char *real) {
   size_t n = fx->root_len;
   if (strncmp(real, fx->root, n) != 0)
     return 0;
@@ -308,8 +308,8 @@ typedef enum { R_FILE, R_DIR_REDIRECT, R_MISSING, R_REFUSED } resolve_t;
 
 /* Maps a decoded URL path to a file. On R_FILE, real (PATH_MAX) holds the
  * resolved path and `name` the path whose extension gives the type. */
-static resolve_t path_resolve(const gs_fixture_server_t *fx, const char *upath, char *fs,
-                              char *real) {
+static resolve_t gs__path_resolve(const gs_fixture_server_t *fx, const char *upath, char *fs,
+                                  char *real) {
   if (fx->root_len + strlen(upath) + sizeof "index.html" >= PATH_MAX)
     return R_MISSING;
   sprintf(fs, "%s%s", fx->root, upath);
@@ -318,7 +318,7 @@ static resolve_t path_resolve(const gs_fixture_server_t *fx, const char *upath, 
     return R_MISSING;
   if (!realpath(fs, real))
     return R_MISSING;
-  if (!inside_root(fx, real))
+  if (!gs__inside_root(fx, real))
     return R_REFUSED;
   if (S_ISDIR(st.st_mode)) {
     size_t ul = strlen(upath);
@@ -327,7 +327,7 @@ static resolve_t path_resolve(const gs_fixture_server_t *fx, const char *upath, 
     strcat(fs, "index.html");
     if (stat(fs, &st) < 0 || !realpath(fs, real))
       return R_MISSING;
-    if (!inside_root(fx, real))
+    if (!gs__inside_root(fx, real))
       return R_REFUSED;
   }
   return S_ISREG(st.st_mode) ? R_FILE : R_MISSING;
@@ -335,18 +335,18 @@ static resolve_t path_resolve(const gs_fixture_server_t *fx, const char *upath, 
 
 /* The server's scratch buffer as n bytes for the caller to fill (owned by
  * fx, valid until the next call), or NULL when out of memory. */
-static char *scratch_get(gs_fixture_server_t *fx, size_t n) {
+static char *gs__scratch_get(gs_fixture_server_t *fx, size_t n) {
   gs_buf_clear(&fx->scratch);
   return gs_buf_extend(&fx->scratch, n);
 }
 
-static void scratch_trim(gs_fixture_server_t *fx) {
+static void gs__scratch_trim(gs_fixture_server_t *fx) {
   gs_buf_reset(&fx->scratch, KEEP_SCRATCH);
 }
 
 /* Reads up to len bytes at off into buf; returns how many (fewer for a
  * file that shrank). */
-static size_t file_pread(int fd, char *buf, size_t len, size_t off) {
+static size_t gs__file_pread(int fd, char *buf, size_t len, size_t off) {
   size_t got = 0;
   while (got < len) {
     ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
@@ -362,7 +362,7 @@ static size_t file_pread(int fd, char *buf, size_t len, size_t off) {
 /* Opens a regular file for the job: up to INLINE_MAX bytes are read into
  * the scratch buffer (job->body), a larger file stays open (job->fd).
  * Returns 0, GS_ENOENT, GS_EIO (too large) or GS_ENOMEM. */
-static int file_open(gs_fixture_server_t *fx, const char *path, fx_job_t *job) {
+static int gs__file_open(gs_fixture_server_t *fx, const char *path, fx_job_t *job) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0)
     return GS_ENOENT;
@@ -378,10 +378,10 @@ static int file_open(gs_fixture_server_t *fx, const char *path, fx_job_t *job) {
     job->body_len = (size_t)st.st_size;
     return 0;
   } else {
-    char *body = scratch_get(fx, (size_t)st.st_size);
+    char *body = gs__scratch_get(fx, (size_t)st.st_size);
     if (body) {
       job->body = body;
-      job->body_len = file_pread(fd, body, (size_t)st.st_size, 0);
+      job->body_len = gs__file_pread(fd, body, (size_t)st.st_size, 0);
     } else {
       rc = GS_ENOMEM;
     }
@@ -392,7 +392,7 @@ static int file_open(gs_fixture_server_t *fx, const char *path, fx_job_t *job) {
 
 /* bytes=N: 'a'..'z' repeating, a newline ending every 64-byte line; the n
  * bytes from offset off of that pattern. */
-static void pattern_fill(char *p, size_t off, size_t n) {
+static void gs__pattern_fill(char *p, size_t off, size_t n) {
   for (size_t i = 0; i < n; i++) {
     size_t col = (off + i) % 64;
     p[i] = col == 63 ? '\n' : (char)('a' + col % 26);
@@ -401,8 +401,8 @@ static void pattern_fill(char *p, size_t off, size_t n) {
 
 /* ---- answering ---------------------------------------------------------------- */
 
-static void respond_simple(gs_http_exchange_t *ex, int status, const char *ctype, const char *body,
-                           size_t len, const gs_http_header_t *extra) {
+static void gs__respond_simple(gs_http_exchange_t *ex, int status, const char *ctype,
+                               const char *body, size_t len, const gs_http_header_t *extra) {
   gs_http_header_t h[2] = {{"Content-Type", ctype}, {0}};
   size_t n = 1;
   if (extra)
@@ -411,7 +411,7 @@ static void respond_simple(gs_http_exchange_t *ex, int status, const char *ctype
 }
 
 /* The job's headers into h (at least 3 entries); returns how many. */
-static size_t job_headers(const fx_job_t *job, gs_http_header_t *h) {
+static size_t gs__job_headers(const fx_job_t *job, gs_http_header_t *h) {
   size_t n = 0;
   h[n++] = (gs_http_header_t){"Content-Type", job->ctype};
   if (job->location)
@@ -421,15 +421,15 @@ static size_t job_headers(const fx_job_t *job, gs_http_header_t *h) {
   return n;
 }
 
-static void job_respond(fx_job_t *job) {
+static void gs__job_respond(fx_job_t *job) {
   gs_http_header_t h[3];
-  size_t n = job_headers(job, h);
+  size_t n = gs__job_headers(job, h);
   gs_http_exchange_t *ex = job->ex;
   job->ex = NULL;
   gs_http_exchange_respond(ex, job->status, h, n, job->body, job->body_len);
 }
 
-static void fx_maybe_finish(gs_fixture_server_t *fx) {
+static void gs__fx_maybe_finish(gs_fixture_server_t *fx) {
   if (!fx->closing || !fx->http_closed || fx->njobs)
     return;
   void (*cb)(void *) = fx->on_closed;
@@ -441,7 +441,7 @@ static void fx_maybe_finish(gs_fixture_server_t *fx) {
     cb(data);
 }
 
-static void job_closed(uv_handle_t *h) {
+static void gs__job_closed(uv_handle_t *h) {
   fx_job_t *job = h->data;
   gs_fixture_server_t *fx = job->fx;
   free(job->location);
@@ -451,88 +451,88 @@ static void job_closed(uv_handle_t *h) {
     close(job->fd);
   free(job);
   fx->njobs--;
-  fx_maybe_finish(fx);
+  gs__fx_maybe_finish(fx);
 }
 
 /* Ends a deferred job: its exchange is no longer touched; freed on close. */
-static void job_finish(fx_job_t *job) {
+static void gs__job_finish(fx_job_t *job) {
   if (job->finishing)
     return;
   job->finishing = 1;
   job->ex = NULL;
   uv_timer_stop(&job->timer);
-  uv_close((uv_handle_t *)&job->timer, job_closed);
+  uv_close((uv_handle_t *)&job->timer, gs__job_closed);
 }
 
-static void job_abort(gs_http_exchange_t *ex, void *data) {
-  job_finish(data);
+static void gs__job_abort(gs_http_exchange_t *ex, void *data) {
+  gs__job_finish(data);
 }
 
-static void job_drop(fx_job_t *job) {
+static void gs__job_drop(fx_job_t *job) {
   if (job->ex)
     gs_http_exchange_drop(job->ex);
-  job_finish(job);
+  gs__job_finish(job);
 }
 
 /* The body bytes [off, off + len) of a streamed job, or NULL when the file
  * cannot be read (valid until the next call). */
-static const char *job_slice(fx_job_t *job, size_t off, size_t len) {
+static const char *gs__job_slice(fx_job_t *job, size_t off, size_t len) {
   if (job->body)
     return job->body + off;
-  char *buf = scratch_get(job->fx, SLICE);
+  char *buf = gs__scratch_get(job->fx, SLICE);
   if (!buf)
     return NULL;
   if (job->fd < 0)
-    pattern_fill(buf, off, len);
-  else if (file_pread(job->fd, buf, len, off) != len)
+    gs__pattern_fill(buf, off, len);
+  else if (gs__file_pread(job->fd, buf, len, off) != len)
     return NULL; /* the file shrank: the body cannot be completed */
   return buf;
 }
 
-static void job_pump(fx_job_t *job);
+static void gs__job_pump(fx_job_t *job);
 
-static void job_on_drain(gs_http_exchange_t *ex, void *data) {
-  job_pump(data);
+static void gs__job_on_drain(gs_http_exchange_t *ex, void *data) {
+  gs__job_pump(data);
 }
 
 /* Writes what is due while the connection is not congested; ends the
  * response once every piece is due and written. */
-static void job_pump(fx_job_t *job) {
+static void gs__job_pump(fx_job_t *job) {
   while (job->sent < job->due && !gs_http_exchange_congested(job->ex)) {
     size_t n = job->due - job->sent < SLICE ? job->due - job->sent : SLICE;
-    const char *p = job_slice(job, job->sent, n);
+    const char *p = gs__job_slice(job, job->sent, n);
     if (!p || gs_http_exchange_write(job->ex, p, n) < 0 || !job->ex) {
-      job_drop(job); /* a failed write aborted the exchange already */
+      gs__job_drop(job); /* a failed write aborted the exchange already */
       return;
     }
     job->sent += n;
   }
   if (job->sent < job->due) {
-    gs_http_exchange_on_drain(job->ex, job_on_drain, job);
+    gs_http_exchange_on_drain(job->ex, gs__job_on_drain, job);
   } else if (job->sent == job->body_len && job->next_piece == job->pieces) {
     gs_http_exchange_t *ex = job->ex;
     job->ex = NULL;
     gs_http_exchange_end(ex);
-    job_finish(job);
+    gs__job_finish(job);
   }
 }
 
 /* slow_ms: the next piece becomes due. */
-static void on_piece_timer(uv_timer_t *t) {
+static void gs__on_piece_timer(uv_timer_t *t) {
   fx_job_t *job = t->data;
   size_t k = ++job->next_piece;
   job->due = job->head ? job->body_len : job->body_len * k / job->pieces;
   if (k == job->pieces)
     uv_timer_stop(&job->timer);
-  job_pump(job);
+  gs__job_pump(job);
 }
 
 /* Sends the head; with pieces == 1 the whole body is due at once. */
-static int job_begin(fx_job_t *job, size_t pieces) {
+static int gs__job_begin(fx_job_t *job, size_t pieces) {
   gs_http_header_t h[3];
-  size_t n = job_headers(job, h);
+  size_t n = gs__job_headers(job, h);
   if (gs_http_exchange_begin(job->ex, job->status, h, n, (int64_t)job->body_len) < 0) {
-    job_drop(job);
+    gs__job_drop(job);
     return -1;
   }
   job->pieces = pieces;
@@ -545,7 +545,7 @@ static int job_begin(fx_job_t *job, size_t pieces) {
 
 /* slow_ms: pieces at equal intervals, the first at once and the last after
  * about slow_ms (bodies under 2 bytes: everything after slow_ms). */
-static void job_start_slow(fx_job_t *job) {
+static void gs__job_start_slow(fx_job_t *job) {
   size_t pieces = 1;
   if (job->body_len >= 2) {
     pieces = (size_t)job->faults.slow_ms / PIECE_MS + 1;
@@ -553,53 +553,53 @@ static void job_start_slow(fx_job_t *job) {
     if (pieces > job->body_len)
       pieces = job->body_len;
   }
-  if (job_begin(job, pieces) < 0)
+  if (gs__job_begin(job, pieces) < 0)
     return;
   uint64_t interval = (uint64_t)job->faults.slow_ms / (pieces >= 2 ? pieces - 1 : 1);
   if (interval == 0)
     interval = 1;
   if (pieces >= 2) {
-    on_piece_timer(&job->timer);
+    gs__on_piece_timer(&job->timer);
     if (!job->ex)
       return;
   }
-  uv_timer_start(&job->timer, on_piece_timer, interval, interval);
+  uv_timer_start(&job->timer, gs__on_piece_timer, interval, interval);
 }
 
 /* A streamed body: all due at once, written as the client takes it. */
-static void job_start_stream(fx_job_t *job) {
-  if (job_begin(job, 1) < 0)
+static void gs__job_start_stream(fx_job_t *job) {
+  if (gs__job_begin(job, 1) < 0)
     return;
-  on_piece_timer(&job->timer);
+  gs__on_piece_timer(&job->timer);
 }
 
-static void job_start(fx_job_t *job) {
+static void gs__job_start(fx_job_t *job) {
   if (job->faults.slow_ms > 0) {
-    job_start_slow(job);
+    gs__job_start_slow(job);
   } else if (job->body) {
-    job_respond(job);
-    job_finish(job);
+    gs__job_respond(job);
+    gs__job_finish(job);
   } else {
-    job_start_stream(job);
+    gs__job_start_stream(job);
   }
 }
 
-static void on_delay_timer(uv_timer_t *t) {
+static void gs__on_delay_timer(uv_timer_t *t) {
   fx_job_t *job = t->data;
   if (job->faults.close) {
     gs_http_exchange_t *ex = job->ex;
     job->ex = NULL;
     gs_http_exchange_drop(ex);
-    job_finish(job);
+    gs__job_finish(job);
   } else {
-    job_start(job);
+    gs__job_start(job);
   }
 }
 
 /* Moves a prepared answer into a heap job with a timer (an in-memory body
  * is copied, a file descriptor changes owner). On failure answers 500 at
  * once. */
-static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t *tmpl) {
+static void gs__job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t *tmpl) {
   fx_job_t *job = malloc(sizeof *job);
   char *body = NULL;
   if (job) {
@@ -611,7 +611,7 @@ static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t 
       (tmpl->location && !(job->location = strdup(tmpl->location)))) {
     free(body);
     free(job);
-    respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
+    gs__respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
     return;
   }
   if (body)
@@ -624,28 +624,28 @@ static void job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t 
   uv_timer_init(fx->loop, &job->timer);
   job->timer.data = job;
   fx->njobs++;
-  gs_http_exchange_on_abort(ex, job_abort, job);
+  gs_http_exchange_on_abort(ex, gs__job_abort, job);
   if (job->faults.delay_ms > 0) {
     /* +1: libuv's loop clock is whole milliseconds, so N alone may fire up to
      * 1 ms early; the delay is a lower bound that latency tests rely on. */
     uv_update_time(fx->loop);
-    uv_timer_start(&job->timer, on_delay_timer, (uint64_t)job->faults.delay_ms + 1, 0);
+    uv_timer_start(&job->timer, gs__on_delay_timer, (uint64_t)job->faults.delay_ms + 1, 0);
   } else {
-    job_start(job);
+    gs__job_start(job);
   }
 }
 
 /* Fills job with the answer for the URL path: file, redirect or 404 (the
  * file is not opened when read_file is 0). Returns 0, or -1 when the path
  * was refused (the caller answers 404). */
-static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw, size_t rlen,
-                         const char *query, size_t qlen, int read_file) {
+static int gs__job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw, size_t rlen,
+                             const char *query, size_t qlen, int read_file) {
   char upath[PATH_MAX], fs[PATH_MAX], real[PATH_MAX];
   if (rlen >= sizeof upath)
     return 0; /* longer than any file name under the root: 404 */
-  if (path_decode(raw, rlen, upath) < 0)
+  if (gs__path_decode(raw, rlen, upath) < 0)
     return -1;
-  switch (path_resolve(fx, upath, fs, real)) {
+  switch (gs__path_resolve(fx, upath, fs, real)) {
   case R_REFUSED:
     return -1;
   case R_MISSING:
@@ -662,10 +662,10 @@ static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw
   case R_FILE: {
     if (!read_file)
       break;
-    int frc = file_open(fx, real, job);
+    int frc = gs__file_open(fx, real, job);
     if (frc == 0) {
       job->status = 200;
-      job->ctype = content_type(fs);
+      job->ctype = gs__content_type(fs);
     } else if (frc != GS_ENOENT) {
       job->status = 500;
       job->ctype = "text/plain";
@@ -680,7 +680,7 @@ static int job_from_path(gs_fixture_server_t *fx, fx_job_t *job, const char *raw
 
 /* bytes=N: replaces whatever the path gave with N generated bytes (made
  * here up to INLINE_MAX, else as they are streamed). */
-static int fault_bytes(gs_fixture_server_t *fx, fx_job_t *job) {
+static int gs__fault_bytes(gs_fixture_server_t *fx, fx_job_t *job) {
   size_t n = (size_t)job->faults.bytes;
   free(job->location);
   job->location = NULL;
@@ -690,19 +690,19 @@ static int fault_bytes(gs_fixture_server_t *fx, fx_job_t *job) {
   job->body_len = n;
   if (n > INLINE_MAX)
     return 0;
-  char *p = scratch_get(fx, n);
+  char *p = gs__scratch_get(fx, n);
   if (!p)
     return GS_ENOMEM;
-  pattern_fill(p, 0, n);
+  gs__pattern_fill(p, 0, n);
   job->body = p;
   return 0;
 }
 
-static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req, void *data) {
+static void gs__on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req, void *data) {
   gs_fixture_server_t *fx = data;
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
     gs_http_header_t allow = {"Allow", "GET, HEAD"};
-    respond_simple(ex, 405, "text/plain", "method not allowed\n", 19, &allow);
+    gs__respond_simple(ex, 405, "text/plain", "method not allowed\n", 19, &allow);
     return;
   }
   const char *t = req->target, *q = memchr(t, '?', req->target_len);
@@ -713,9 +713,9 @@ static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req
   memset(&job, 0, sizeof job);
   job.fd = -1;
   job.head = req->method[0] == 'H';
-  const char *err = faults_parse(&job.faults, query, qlen);
+  const char *err = gs__faults_parse(&job.faults, query, qlen);
   if (err) {
-    respond_simple(ex, 400, "text/plain", err, strlen(err), NULL);
+    gs__respond_simple(ex, 400, "text/plain", err, strlen(err), NULL);
     return;
   }
   job.status = 404;
@@ -723,30 +723,30 @@ static void on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req
   job.body = (char *)not_found_body;
   job.body_len = sizeof not_found_body - 1;
   int gen = job.faults.bytes >= 0;
-  if (job_from_path(fx, &job, t, plen, query, qlen, !gen) < 0) {
-    respond_simple(ex, 404, "text/html; charset=utf-8", not_found_body, sizeof not_found_body - 1,
-                   NULL);
+  if (gs__job_from_path(fx, &job, t, plen, query, qlen, !gen) < 0) {
+    gs__respond_simple(ex, 404, "text/html; charset=utf-8", not_found_body,
+                       sizeof not_found_body - 1, NULL);
     return;
   }
-  if (gen && fault_bytes(fx, &job) < 0) {
-    respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
+  if (gen && gs__fault_bytes(fx, &job) < 0) {
+    gs__respond_simple(ex, 500, "text/plain", "out of memory\n", 14, NULL);
     return;
   }
   if (job.faults.status)
     job.status = job.faults.status;
   if (job.faults.delay_ms > 0 || (job.faults.slow_ms > 0 && !job.faults.close) ||
       (!job.body && !job.faults.close)) {
-    job_defer(fx, ex, &job);
+    gs__job_defer(fx, ex, &job);
   } else if (job.faults.close) {
     gs_http_exchange_drop(ex);
   } else {
     job.ex = ex;
-    job_respond(&job);
+    gs__job_respond(&job);
   }
-  free(job.location); /* job_defer made its own copy */
+  free(job.location); /* gs__job_defer made its own copy */
   if (job.fd >= 0)
     close(job.fd); /* not handed to a job */
-  scratch_trim(fx);
+  gs__scratch_trim(fx);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
@@ -774,7 +774,7 @@ int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
   gs_http_server_opts_t hopts = opts->limits;
   hopts.host = opts->host;
   hopts.port = opts->port;
-  hopts.on_request = on_request;
+  hopts.on_request = gs__on_request;
   hopts.data = fx;
   int rc = gs_http_server_start(loop, &hopts, &fx->http);
   if (rc < 0) {
@@ -790,11 +790,11 @@ int gs_fixture_server_port(const gs_fixture_server_t *srv) {
   return gs_http_server_port(srv->http);
 }
 
-static void on_http_closed(void *data) {
+static void gs__on_http_closed(void *data) {
   gs_fixture_server_t *fx = data;
   fx->http = NULL;
   fx->http_closed = 1;
-  fx_maybe_finish(fx);
+  gs__fx_maybe_finish(fx);
 }
 
 void gs_fixture_server_close(gs_fixture_server_t *srv, void (*on_closed)(void *data), void *data) {
@@ -803,6 +803,6 @@ void gs_fixture_server_close(gs_fixture_server_t *srv, void (*on_closed)(void *d
   srv->closing = 1;
   srv->on_closed = on_closed;
   srv->closed_data = data;
-  /* Aborts pending exchanges: job_abort closes their timers. */
-  gs_http_server_close(srv->http, on_http_closed, srv);
+  /* Aborts pending exchanges: gs__job_abort closes their timers. */
+  gs_http_server_close(srv->http, gs__on_http_closed, srv);
 }

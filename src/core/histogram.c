@@ -37,13 +37,13 @@ _Static_assert(GS_HIST_BYTES == sizeof(struct gs_hist_s) + GS_HIST_COUNTS * size
                "GS_HIST_BYTES");
 _Static_assert((UINT64_C(2048) << (GS_BUCKETS - 1)) > GS_HIST_MAX_US, "buckets cover the range");
 
-static inline uint32_t gs_hist_index(uint64_t v) {
+static inline uint32_t gs__hist_index(uint64_t v) {
   int bucket = 64 - __builtin_clzll(v | GS_SUB_MASK) - GS_SUB_BITS; /* 0..21 for v <= max */
   return (uint32_t)(((uint64_t)(bucket + 1) << GS_HALF_BITS) + (v >> bucket) - GS_HALF_COUNT);
 }
 
 /* Lowest value counted at index i, and the width of its range. */
-static inline uint64_t gs_hist_lowest(uint32_t i, uint64_t *width) {
+static inline uint64_t gs__hist_lowest(uint32_t i, uint64_t *width) {
   if (i < GS_HALF_COUNT) {
     *width = 1;
     return i;
@@ -69,7 +69,7 @@ void gs_hist_free(gs_hist_t *h) {
  * is cleared, so a reset does not touch (or fault in) the whole array. */
 void gs_hist_reset(gs_hist_t *h) {
   if (h->count) {
-    uint32_t lo = gs_hist_index(h->min), hi = gs_hist_index(h->max);
+    uint32_t lo = gs__hist_index(h->min), hi = gs__hist_index(h->max);
     memset(h->counts + lo, 0, (hi - lo + 1) * sizeof h->counts[0]);
   }
   h->count = h->max = 0;
@@ -77,10 +77,10 @@ void gs_hist_reset(gs_hist_t *h) {
   h->sum = h->sumsq = 0;
 }
 
-static inline void gs_hist_add(gs_hist_t *h, uint64_t us, uint64_t n) {
+static inline void gs__hist_add(gs_hist_t *h, uint64_t us, uint64_t n) {
   if (us > GS_HIST_MAX_US)
     us = GS_HIST_MAX_US;
-  h->counts[gs_hist_index(us)] += n;
+  h->counts[gs__hist_index(us)] += n;
   h->count += n;
   if (us < h->min)
     h->min = us;
@@ -91,18 +91,18 @@ static inline void gs_hist_add(gs_hist_t *h, uint64_t us, uint64_t n) {
 }
 
 void gs_hist_record(gs_hist_t *h, uint64_t us) {
-  gs_hist_add(h, us, 1);
+  gs__hist_add(h, us, 1);
 }
 
 void gs_hist_record_n(gs_hist_t *h, uint64_t us, uint64_t n) {
   if (n)
-    gs_hist_add(h, us, n);
+    gs__hist_add(h, us, n);
 }
 
 void gs_hist_merge(gs_hist_t *dst, const gs_hist_t *src) {
   if (!src->count)
     return;
-  uint32_t lo = gs_hist_index(src->min), hi = gs_hist_index(src->max);
+  uint32_t lo = gs__hist_index(src->min), hi = gs__hist_index(src->max);
   for (uint32_t i = lo; i <= hi; i++)
     dst->counts[i] += src->counts[i];
   dst->count += src->count;
@@ -131,7 +131,7 @@ double gs_hist_mean(const gs_hist_t *h) {
 }
 
 /* Square root by Newton's method (the core does not link libm); x > 0. */
-static double gs_sqrt(double x) {
+static double gs__sqrt(double x) {
   uint64_t bits;
   memcpy(&bits, &x, sizeof bits);
   bits = (bits >> 1) + (UINT64_C(1023) << 51); /* halves the exponent: within 6% */
@@ -155,7 +155,7 @@ double gs_hist_stddev(const gs_hist_t *h) {
     long double mean = (long double)h->sum / (long double)n;
     var = (long double)h->sumsq / (long double)n - mean * mean;
   }
-  return var > 0 ? gs_sqrt((double)var) : 0.0;
+  return var > 0 ? gs__sqrt((double)var) : 0.0;
 }
 
 uint64_t gs_hist_percentile(const gs_hist_t *h, double p) {
@@ -177,14 +177,14 @@ uint64_t gs_hist_percentile(const gs_hist_t *h, double p) {
     if (rank == 0)
       rank = 1;
   }
-  uint32_t i = gs_hist_index(h->min), last = gs_hist_index(h->max);
+  uint32_t i = gs__hist_index(h->min), last = gs__hist_index(h->max);
   uint64_t seen = 0;
   for (; i < last; i++) {
     seen += h->counts[i];
     if (seen >= rank)
       break;
   }
-  uint64_t width, v = gs_hist_lowest(i, &width);
+  uint64_t width, v = gs__hist_lowest(i, &width);
   v += width >> 1;
   if (v < h->min)
     v = h->min;
@@ -200,11 +200,11 @@ uint64_t gs_hist_count_below(const gs_hist_t *h, uint64_t us) {
     return h->count;
   /* min < us <= max: counters lo..i-1 lie wholly below us; counter i (the
    * one holding us) counts when its lowest value is below us. */
-  uint32_t lo = gs_hist_index(h->min), i = gs_hist_index(us);
+  uint32_t lo = gs__hist_index(h->min), i = gs__hist_index(us);
   uint64_t width, n = 0;
   for (uint32_t j = lo; j < i; j++)
     n += h->counts[j];
-  if (gs_hist_lowest(i, &width) < us)
+  if (gs__hist_lowest(i, &width) < us)
     n += h->counts[i];
   return n;
 }
@@ -214,7 +214,7 @@ uint64_t gs_hist_count_below(const gs_hist_t *h, uint64_t us) {
 static const char GS_HIST_MAGIC[] = "HG1:";
 #define GS_HIST_MAGIC_LEN 4
 
-static size_t gs_put_varint(uint8_t *p, gs_u128 v) {
+static size_t gs__put_varint(uint8_t *p, gs_u128 v) {
   size_t n = 0;
   while (v >= 0x80) {
     p[n++] = (uint8_t)(v | 0x80);
@@ -229,8 +229,8 @@ int gs_hist_encode(const gs_hist_t *h, char **out, size_t *len) {
   size_t pairs = 0;
   uint32_t lo = 0, hi = 0;
   if (h->count) {
-    lo = gs_hist_index(h->min);
-    hi = gs_hist_index(h->max);
+    lo = gs__hist_index(h->min);
+    hi = gs__hist_index(h->max);
     for (uint32_t i = lo; i <= hi; i++)
       pairs += h->counts[i] != 0;
   }
@@ -239,17 +239,17 @@ int gs_hist_encode(const gs_hist_t *h, char **out, size_t *len) {
   if (!buf)
     return GS_ENOMEM;
   size_t n = 0;
-  n += gs_put_varint(buf + n, h->count);
-  n += gs_put_varint(buf + n, gs_hist_min(h));
-  n += gs_put_varint(buf + n, h->max);
-  n += gs_put_varint(buf + n, h->sum);
-  n += gs_put_varint(buf + n, h->sumsq);
+  n += gs__put_varint(buf + n, h->count);
+  n += gs__put_varint(buf + n, gs_hist_min(h));
+  n += gs__put_varint(buf + n, h->max);
+  n += gs__put_varint(buf + n, h->sum);
+  n += gs__put_varint(buf + n, h->sumsq);
   uint32_t prev = 0;
   for (uint32_t i = lo; pairs && i <= hi; i++) {
     if (!h->counts[i])
       continue;
-    n += gs_put_varint(buf + n, i - prev);
-    n += gs_put_varint(buf + n, h->counts[i]);
+    n += gs__put_varint(buf + n, i - prev);
+    n += gs__put_varint(buf + n, h->counts[i]);
     prev = i;
   }
   size_t slen = GS_HIST_MAGIC_LEN + gs_base64_encoded_len(n, GS_BASE64_PAD);
@@ -268,7 +268,7 @@ int gs_hist_encode(const gs_hist_t *h, char **out, size_t *len) {
 }
 
 /* Reads a canonical (minimal) LEB128 varint of at most `bits` bits. */
-static int gs_get_varint(const uint8_t *p, size_t n, size_t *pos, int bits, gs_u128 *v) {
+static int gs__get_varint(const uint8_t *p, size_t n, size_t *pos, int bits, gs_u128 *v) {
   gs_u128 x = 0;
   for (int shift = 0; *pos < n; shift += 7) {
     uint8_t b = p[(*pos)++];
@@ -285,34 +285,34 @@ static int gs_get_varint(const uint8_t *p, size_t n, size_t *pos, int bits, gs_u
   return -1; /* truncated */
 }
 
-static int gs_get_u64(const uint8_t *p, size_t n, size_t *pos, uint64_t *v) {
+static int gs__get_u64(const uint8_t *p, size_t n, size_t *pos, uint64_t *v) {
   gs_u128 x;
-  if (gs_get_varint(p, n, pos, 64, &x))
+  if (gs__get_varint(p, n, pos, 64, &x))
     return -1;
   *v = (uint64_t)x;
   return 0;
 }
 
 /* Parses and checks the payload into h (fresh, empty). */
-static int gs_hist_parse(const uint8_t *p, size_t n, gs_hist_t *h) {
+static int gs__hist_parse(const uint8_t *p, size_t n, gs_hist_t *h) {
   size_t pos = 0;
   uint64_t count, min, max;
   gs_u128 sum, sumsq;
-  if (gs_get_u64(p, n, &pos, &count) || gs_get_u64(p, n, &pos, &min) ||
-      gs_get_u64(p, n, &pos, &max) || gs_get_varint(p, n, &pos, 128, &sum) ||
-      gs_get_varint(p, n, &pos, 128, &sumsq))
+  if (gs__get_u64(p, n, &pos, &count) || gs__get_u64(p, n, &pos, &min) ||
+      gs__get_u64(p, n, &pos, &max) || gs__get_varint(p, n, &pos, 128, &sum) ||
+      gs__get_varint(p, n, &pos, 128, &sumsq))
     return GS_EINVAL;
   if (!count)
     return min == 0 && max == 0 && sum == 0 && sumsq == 0 && pos == n ? 0 : GS_EINVAL;
   if (min > max || max > GS_HIST_MAX_US)
     return GS_EINVAL;
-  uint32_t lo = gs_hist_index(min), hi = gs_hist_index(max);
+  uint32_t lo = gs__hist_index(min), hi = gs__hist_index(max);
   uint64_t total = 0, index = 0;
   gs_u128 sum_lo = 0, sum_hi = 0, sq_lo = 0, sq_hi = 0; /* bounds from the counters */
   int first = 1;
   while (pos < n) {
     uint64_t delta, c;
-    if (gs_get_u64(p, n, &pos, &delta) || gs_get_u64(p, n, &pos, &c))
+    if (gs__get_u64(p, n, &pos, &delta) || gs__get_u64(p, n, &pos, &c))
       return GS_EINVAL;
     if ((!first && delta == 0) || delta > hi || c == 0)
       return GS_EINVAL;
@@ -322,7 +322,7 @@ static int gs_hist_parse(const uint8_t *p, size_t n, gs_hist_t *h) {
     first = 0;
     total += c;
     h->counts[index] = c;
-    uint64_t width, low = gs_hist_lowest((uint32_t)index, &width), high = low + width - 1;
+    uint64_t width, low = gs__hist_lowest((uint32_t)index, &width), high = low + width - 1;
     if (low < min)
       low = min;
     if (high > max)
@@ -364,7 +364,7 @@ int gs_hist_decode(const char *s, size_t len, gs_hist_t **out) {
   if (rc == 0)
     rc = gs_hist_new(&h);
   if (rc == 0)
-    rc = gs_hist_parse(buf, plen, h);
+    rc = gs__hist_parse(buf, plen, h);
   free(buf);
   if (rc) {
     gs_hist_free(h);

@@ -63,7 +63,7 @@ struct gs_http_exchange_s {
 };
 
 /* Where one request header lives inside conn_t.arena while headers arrive
- * (the arena may move, so pointers are made in on_headers_complete). */
+ * (the arena may move, so pointers are made in gs__on_headers_complete). */
 typedef struct {
   size_t name_off;
   size_t value_off;
@@ -74,12 +74,12 @@ typedef enum { PH_URL, PH_FIELD, PH_VALUE, PH_DONE, PH_TRAILER } hdr_phase_t;
 /* Where the connection is in reading requests (for its deadline). */
 typedef enum { R_IDLE, R_HEAD, R_BODY } read_state_t;
 
-/* head_scan's states; SC_DONE once the header block's empty line is seen. */
+/* gs__head_scan's states; SC_DONE once the header block's empty line is seen. */
 enum { SC_START, SC_START_CR, SC_LINE, SC_CR, SC_LINE_START, SC_END_CR, SC_DONE, SC_BAD };
 
 struct conn_s {
   uv_tcp_t tcp;
-  uv_timer_t timer; /* the deadline of the current state (conn_arm_timer) */
+  uv_timer_t timer; /* the deadline of the current state (gs__conn_arm_timer) */
   uv_shutdown_t shutdown_req;
   gs_http_server_t *srv;
   conn_t *prev, *next; /* srv->conns list */
@@ -95,7 +95,7 @@ struct conn_s {
   hdr_phase_t phase;
   read_state_t rstate;
   uint64_t deadline; /* loop time at which the timer fires (reading states) */
-  int scan;          /* head_scan state of the header block being read */
+  int scan;          /* gs__head_scan state of the header block being read */
   int expect_continue;
   gs_http_request_info_t req;
   gs_http_exchange_t ex;
@@ -154,11 +154,11 @@ struct gs_http_server_s {
   char readbuf[READ_BUF_SIZE];
 };
 
-static void conn_close(conn_t *c);
-static void conn_process(conn_t *c);
-static void conn_after_writes(conn_t *c);
-static void conn_update_reading(conn_t *c);
-static void conn_arm_timer(conn_t *c);
+static void gs__conn_close(conn_t *c);
+static void gs__conn_process(conn_t *c);
+static void gs__conn_after_writes(conn_t *c);
+static void gs__conn_update_reading(conn_t *c);
+static void gs__conn_arm_timer(conn_t *c);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -261,7 +261,7 @@ const char *gs_http_status_text(int status) {
   }
 }
 
-static const char *server_date(gs_http_server_t *srv) {
+static const char *gs__server_date(gs_http_server_t *srv) {
   static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -278,21 +278,21 @@ static const char *server_date(gs_http_server_t *srv) {
 
 /* ---- the connection's timer ------------------------------------------------- */
 
-static void on_conn_timer(uv_timer_t *t);
+static void gs__on_conn_timer(uv_timer_t *t);
 
-static void conn_timer_start(conn_t *c, uint64_t ms) {
-  uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+static void gs__conn_timer_start(conn_t *c, uint64_t ms) {
+  uv_timer_start(&c->timer, gs__on_conn_timer, ms, 0);
 }
 
 /* Enters a reading state whose deadline is `ms` from now. */
-static void conn_read_state(conn_t *c, read_state_t st, uint64_t ms) {
+static void gs__conn_read_state(conn_t *c, read_state_t st, uint64_t ms) {
   c->rstate = st;
   c->deadline = uv_now(c->srv->loop) + ms;
 }
 
 /* ---- writes ---------------------------------------------------------------- */
 
-static wreq_t *wreq_get(gs_http_server_t *srv, size_t len) {
+static wreq_t *gs__wreq_get(gs_http_server_t *srv, size_t len) {
   if (len <= WREQ_POOL_CAP && srv->wreq_pool) {
     wreq_t *w = srv->wreq_pool;
     srv->wreq_pool = w->next_free;
@@ -306,7 +306,7 @@ static wreq_t *wreq_get(gs_http_server_t *srv, size_t len) {
   return w;
 }
 
-static void wreq_put(gs_http_server_t *srv, wreq_t *w) {
+static void gs__wreq_put(gs_http_server_t *srv, wreq_t *w) {
   if (w->cap == WREQ_POOL_CAP && srv->wreq_pooled < WREQ_POOL_MAX) {
     w->next_free = srv->wreq_pool;
     srv->wreq_pool = w;
@@ -316,38 +316,38 @@ static void wreq_put(gs_http_server_t *srv, wreq_t *w) {
   free(w);
 }
 
-static size_t conn_queued(const conn_t *c) {
+static size_t gs__conn_queued(const conn_t *c) {
   return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
 }
 
 /* Calls the exchange's drain callback once the queue is low enough. */
-static void conn_maybe_drain(conn_t *c) {
+static void gs__conn_maybe_drain(conn_t *c) {
   gs_http_drain_cb cb = c->ex.drain_cb;
-  if (!c->ex_active || !cb || conn_queued(c) > c->srv->max_output_bytes / 2)
+  if (!c->ex_active || !cb || gs__conn_queued(c) > c->srv->max_output_bytes / 2)
     return;
   c->ex.drain_cb = NULL;
   cb(&c->ex, c->ex.drain_data);
 }
 
-static void on_write(uv_write_t *req, int status) {
+static void gs__on_write(uv_write_t *req, int status) {
   wreq_t *w = (wreq_t *)req;
   conn_t *c = w->conn;
-  wreq_put(c->srv, w);
+  gs__wreq_put(c->srv, w);
   c->pending_writes--;
   if (status < 0) {
-    conn_close(c);
+    gs__conn_close(c);
     return;
   }
   if (c->pending_writes && !c->lingering) /* progress: the stalled-write deadline restarts */
-    conn_timer_start(c, c->srv->write_timeout_ms);
-  conn_maybe_drain(c);
-  conn_after_writes(c);
-  conn_arm_timer(c);
+    gs__conn_timer_start(c, c->srv->write_timeout_ms);
+  gs__conn_maybe_drain(c);
+  gs__conn_after_writes(c);
+  gs__conn_arm_timer(c);
 }
 
 /* Sends the concatenation of bufs. Bytes the socket takes at once are not
- * copied; the rest is copied into a write request owned until on_write. */
-static int conn_send(conn_t *c, const uv_buf_t *bufs, unsigned nbufs) {
+ * copied; the rest is copied into a write request owned until gs__on_write. */
+static int gs__conn_send(conn_t *c, const uv_buf_t *bufs, unsigned nbufs) {
   if (c->closing)
     return 0;
   size_t total = 0;
@@ -359,13 +359,13 @@ static int conn_send(conn_t *c, const uv_buf_t *bufs, unsigned nbufs) {
   if (c->pending_writes == 0) {
     int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
     if (n > 0)
-      done = (size_t)n; /* errors other than EAGAIN resurface in on_write */
+      done = (size_t)n; /* errors other than EAGAIN resurface in gs__on_write */
     if (done == total)
       return 0;
   }
-  wreq_t *w = wreq_get(c->srv, total - done);
+  wreq_t *w = gs__wreq_get(c->srv, total - done);
   if (!w) {
-    conn_close(c);
+    gs__conn_close(c);
     return GS_ENOMEM;
   }
   size_t skip = done, len = 0;
@@ -381,20 +381,20 @@ static int conn_send(conn_t *c, const uv_buf_t *bufs, unsigned nbufs) {
   }
   w->conn = c;
   uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, gs__on_write);
   if (rc < 0) {
-    wreq_put(c->srv, w);
-    conn_close(c);
+    gs__wreq_put(c->srv, w);
+    gs__conn_close(c);
     return GS_ENETWORK;
   }
   if (c->pending_writes++ == 0 && !c->lingering)
-    conn_timer_start(c, c->srv->write_timeout_ms);
+    gs__conn_timer_start(c, c->srv->write_timeout_ms);
   return 0;
 }
 
 /* ---- closing --------------------------------------------------------------- */
 
-static void server_maybe_finish(gs_http_server_t *srv) {
+static void gs__server_maybe_finish(gs_http_server_t *srv) {
   if (!srv->closing || srv->listener_open || srv->nconns)
     return;
   gs_http_server_closed_cb cb = srv->on_closed;
@@ -410,7 +410,7 @@ static void server_maybe_finish(gs_http_server_t *srv) {
     cb(data);
 }
 
-static void conn_free(conn_t *c) {
+static void gs__conn_free(conn_t *c) {
   gs_http_server_t *srv = c->srv;
   if (c->prev)
     c->prev->next = c->next;
@@ -427,17 +427,17 @@ static void conn_free(conn_t *c) {
   gs_buf_free(&c->body);
   gs_buf_free(&c->in);
   free(c);
-  server_maybe_finish(srv);
+  gs__server_maybe_finish(srv);
 }
 
-static void on_conn_handle_closed(uv_handle_t *h) {
+static void gs__on_conn_handle_closed(uv_handle_t *h) {
   conn_t *c = h->data;
   if (--c->handles == 0)
-    conn_free(c);
+    gs__conn_free(c);
 }
 
 /* Closes at once. A pending exchange is aborted (its callback runs first). */
-static void conn_close(conn_t *c) {
+static void gs__conn_close(conn_t *c) {
   if (c->closing)
     return;
   c->closing = 1;
@@ -449,60 +449,60 @@ static void conn_close(conn_t *c) {
     if (cb)
       cb(&c->ex, c->ex.abort_data);
   }
-  uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
-  uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+  uv_close((uv_handle_t *)&c->tcp, gs__on_conn_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, gs__on_conn_handle_closed);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status) {
+static void gs__on_shutdown(uv_shutdown_t *req, int status) {
   if (status < 0)
-    conn_close(req->data);
+    gs__conn_close(req->data);
 }
 
 /* Error close: sends FIN after the response and keeps reading (discarding)
  * until the peer closes or LINGER_MS pass, so unread request bytes do not
  * turn into a reset that destroys the response in flight. */
-static void conn_linger(conn_t *c) {
+static void gs__conn_linger(conn_t *c) {
   if (c->closing)
     return;
   c->lingering = 1;
-  conn_timer_start(c, LINGER_MS);
+  gs__conn_timer_start(c, LINGER_MS);
   c->shutdown_req.data = c;
-  if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
-    conn_close(c);
+  if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, gs__on_shutdown) < 0)
+    gs__conn_close(c);
 }
 
 /* Called whenever writes may have drained. */
-static void conn_after_writes(conn_t *c) {
+static void gs__conn_after_writes(conn_t *c) {
   if (c->closing)
     return;
   if (c->close_after_write) {
     if (c->pending_writes == 0 && !c->lingering) {
       if (c->error_status && !c->eof)
-        conn_linger(c);
+        gs__conn_linger(c);
       else
-        conn_close(c);
+        gs__conn_close(c);
     }
     return;
   }
   if (!c->ex_active && c->in.len > c->in_off)
-    conn_process(c);
+    gs__conn_process(c);
   /* A half-closed peer: close once every request it sent is answered. */
   if (!c->closing && c->eof && !c->ex_active && !c->processing && c->pending_writes == 0 &&
       c->in_off == c->in.len)
-    conn_close(c);
+    gs__conn_close(c);
 }
 
 /* ---- responses ------------------------------------------------------------- */
 
-static int status_has_body(int status) {
+static int gs__status_has_body(int status) {
   return !(status < 200 || status == 204 || status == 304);
 }
 
-static int header_is(const gs_http_header_t *h, const char *name) {
+static int gs__header_is(const gs_http_header_t *h, const char *name) {
   return strcasecmp(h->name, name) == 0;
 }
 
-static int headers_valid(const gs_http_header_t *headers, size_t n) {
+static int gs__headers_valid(const gs_http_header_t *headers, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const char *name = headers[i].name, *value = headers[i].value;
     if (!name || !value || !*name || strpbrk(name, "\r\n: \t") || strpbrk(value, "\r\n"))
@@ -512,7 +512,7 @@ static int headers_valid(const gs_http_header_t *headers, size_t n) {
 }
 
 /* Appends the header line "name: value\r\n". */
-static int head_add_field(gs_buf_t *b, const char *name, const char *value) {
+static int gs__head_add_field(gs_buf_t *b, const char *name, const char *value) {
   if (gs_buf_add(b, name, strlen(name)) || gs_buf_add(b, ": ", 2) ||
       gs_buf_add(b, value, strlen(value)) || gs_buf_add(b, "\r\n", 2))
     return GS_ENOMEM;
@@ -520,44 +520,44 @@ static int head_add_field(gs_buf_t *b, const char *name, const char *value) {
 }
 
 /* Builds the status line and headers into srv->scratch (owned by the server,
- * valid until the next call; head_buf hands it to a write). content_length
+ * valid until the next call; gs__head_buf hands it to a write). content_length
  * < 0 means chunked. Returns 0, or GS_ENOMEM with the connection as it was.
  * Handler headers are emitted as given, except Content-Length and
  * Transfer-Encoding, which the server owns; a handler's "Connection: close"
  * makes the connection close after the response. */
-static int head_build(conn_t *c, int status, const gs_http_header_t *headers, size_t n,
-                      int64_t content_length) {
+static int gs__head_build(conn_t *c, int status, const gs_http_header_t *headers, size_t n,
+                          int64_t content_length) {
   gs_http_server_t *srv = c->srv;
   gs_buf_t *b = &srv->scratch;
   unsigned keep_alive = c->keep_alive;
   gs_buf_clear(b);
   int rc = gs_buf_addf(b, "HTTP/1.1 %d %s\r\n", status, gs_http_status_text(status));
-  rc = rc ? rc : head_add_field(b, "Date", server_date(srv));
+  rc = rc ? rc : gs__head_add_field(b, "Date", gs__server_date(srv));
   int has_connection = 0;
   for (size_t i = 0; i < n && !rc; i++) {
     const gs_http_header_t *h = &headers[i];
-    if (header_is(h, "content-length") || header_is(h, "transfer-encoding"))
+    if (gs__header_is(h, "content-length") || gs__header_is(h, "transfer-encoding"))
       continue;
-    if (header_is(h, "connection")) {
+    if (gs__header_is(h, "connection")) {
       has_connection = 1;
       if (strcasecmp(h->value, "close") == 0)
         c->keep_alive = 0;
     }
-    rc = head_add_field(b, h->name, h->value);
+    rc = gs__head_add_field(b, h->name, h->value);
   }
   if (status < 200)
     c->keep_alive = 0; /* a 1xx as final answer: nothing can follow it */
-  if (!rc && status_has_body(status)) {
+  if (!rc && gs__status_has_body(status)) {
     if (content_length == GS_HTTP_CHUNKED)
-      rc = head_add_field(b, "Transfer-Encoding", "chunked");
+      rc = gs__head_add_field(b, "Transfer-Encoding", "chunked");
     else if (content_length != CLOSE_DELIMITED)
       rc = gs_buf_addf(b, "Content-Length: %lld\r\n", (long long)content_length);
   }
   if (!rc && !has_connection) {
     if (!c->keep_alive)
-      rc = head_add_field(b, "Connection", "close");
+      rc = gs__head_add_field(b, "Connection", "close");
     else if (c->req.http_major == 1 && c->req.http_minor == 0)
-      rc = head_add_field(b, "Connection", "keep-alive");
+      rc = gs__head_add_field(b, "Connection", "keep-alive");
   }
   rc = rc ? rc : gs_buf_add(b, "\r\n", 2);
   if (rc) {
@@ -567,13 +567,13 @@ static int head_build(conn_t *c, int status, const gs_http_header_t *headers, si
   return 0;
 }
 
-/* The head head_build made, for conn_send. */
-static uv_buf_t head_buf(const gs_http_server_t *srv) {
+/* The head gs__head_build made, for gs__conn_send. */
+static uv_buf_t gs__head_buf(const gs_http_server_t *srv) {
   return uv_buf_init(srv->scratch.p, (unsigned)srv->scratch.len);
 }
 
 /* Drops request buffers that grew past what an idle connection should hold. */
-static void conn_trim(conn_t *c) {
+static void gs__conn_trim(conn_t *c) {
   gs_buf_reset(&c->arena, KEEP_ARENA);
   gs_buf_reset(&c->body, KEEP_BODY);
   if (c->in_off == c->in.len) {
@@ -583,27 +583,27 @@ static void conn_trim(conn_t *c) {
 }
 
 /* The exchange is answered: close or go on with the next request. */
-static void conn_exchange_done(conn_t *c) {
+static void gs__conn_exchange_done(conn_t *c) {
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
   c->ex.drain_cb = NULL;
   c->ex.streaming = 0;
-  conn_read_state(c, R_IDLE, c->srv->idle_timeout_ms);
+  gs__conn_read_state(c, R_IDLE, c->srv->idle_timeout_ms);
   c->nhdrs = 0;
-  conn_trim(c); /* empties the arena and the body */
+  gs__conn_trim(c); /* empties the arena and the body */
   if (c->closing)
     return;
   if (!c->keep_alive) {
     c->close_after_write = 1;
-    conn_after_writes(c);
+    gs__conn_after_writes(c);
     return;
   }
-  conn_after_writes(c);
-  conn_update_reading(c);
+  gs__conn_after_writes(c);
+  gs__conn_update_reading(c);
 }
 
 /* Sends a server-generated error response and closes the connection. */
-static void conn_fail(conn_t *c, int status) {
+static void gs__conn_fail(conn_t *c, int status) {
   if (c->closing || c->close_after_write)
     return;
   static const char body_fmt[] = "%d %s\n";
@@ -613,13 +613,13 @@ static void conn_fail(conn_t *c, int status) {
   c->keep_alive = 0;
   c->error_status = status;
   c->close_after_write = 1;
-  if (head_build(c, status, &ct, 1, blen) < 0) {
-    conn_close(c);
+  if (gs__head_build(c, status, &ct, 1, blen) < 0) {
+    gs__conn_close(c);
     return;
   }
-  uv_buf_t bufs[2] = {head_buf(c->srv), uv_buf_init(body, (unsigned)blen)};
-  if (conn_send(c, bufs, 2) == 0)
-    conn_after_writes(c);
+  uv_buf_t bufs[2] = {gs__head_buf(c->srv), uv_buf_init(body, (unsigned)blen)};
+  if (gs__conn_send(c, bufs, 2) == 0)
+    gs__conn_after_writes(c);
 }
 
 int gs_http_exchange_respond(gs_http_exchange_t *ex, int status, const gs_http_header_t *headers,
@@ -629,7 +629,7 @@ int gs_http_exchange_respond(gs_http_exchange_t *ex, int status, const gs_http_h
     return GS_EINVAL;
   int rc = 0;
   if (status < 100 || status > 999 || (nheaders && !headers) || (body_len && !body) ||
-      !headers_valid(headers, nheaders)) {
+      !gs__headers_valid(headers, nheaders)) {
     /* Misuse still finishes the exchange, so the peer is not left hanging. */
     static const char msg[] = "invalid response from handler\n";
     status = 500;
@@ -639,23 +639,23 @@ int gs_http_exchange_respond(gs_http_exchange_t *ex, int status, const gs_http_h
     body_len = sizeof msg - 1;
     rc = GS_EINVAL;
   }
-  int send_body = status_has_body(status) && c->parser.method != HTTP_HEAD;
+  int send_body = gs__status_has_body(status) && c->parser.method != HTTP_HEAD;
   /* From here on the exchange is finished: a failing send closes the
    * connection without calling the abort callback. */
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
   c->ex.drain_cb = NULL;
-  int brc = head_build(c, status, headers, nheaders, (int64_t)body_len);
+  int brc = gs__head_build(c, status, headers, nheaders, (int64_t)body_len);
   if (brc < 0) {
-    conn_close(c);
+    gs__conn_close(c);
     return brc;
   }
-  uv_buf_t bufs[2] = {head_buf(c->srv),
+  uv_buf_t bufs[2] = {gs__head_buf(c->srv),
                       uv_buf_init((char *)body, send_body ? (unsigned)body_len : 0)};
-  int src = conn_send(c, bufs, send_body && body_len ? 2 : 1);
+  int src = gs__conn_send(c, bufs, send_body && body_len ? 2 : 1);
   if (src < 0)
     return src;
-  conn_exchange_done(c);
+  gs__conn_exchange_done(c);
   return rc;
 }
 
@@ -663,25 +663,25 @@ int gs_http_exchange_begin(gs_http_exchange_t *ex, int status, const gs_http_hea
                            size_t nheaders, int64_t content_length) {
   conn_t *c = ex->conn;
   if (!c->ex_active || ex->streaming || status < 100 || status > 999 || (nheaders && !headers) ||
-      !headers_valid(headers, nheaders) ||
+      !gs__headers_valid(headers, nheaders) ||
       (content_length < 0 && content_length != GS_HTTP_CHUNKED))
     return GS_EINVAL;
-  int has_body = status_has_body(status);
+  int has_body = gs__status_has_body(status);
   if (content_length == GS_HTTP_CHUNKED && has_body && c->req.http_major == 1 &&
       c->req.http_minor == 0) {
     /* HTTP/1.0 peers do not know chunked: the body ends at close. */
     content_length = CLOSE_DELIMITED;
     c->keep_alive = 0;
   }
-  int rc = head_build(c, status, headers, nheaders, content_length);
+  int rc = gs__head_build(c, status, headers, nheaders, content_length);
   if (rc < 0)
     return rc;
   ex->streaming = 1;
   ex->no_body = !has_body || c->parser.method == HTTP_HEAD;
   ex->chunked = content_length == GS_HTTP_CHUNKED && has_body;
   ex->remaining = ex->no_body || ex->chunked ? 0 : content_length;
-  uv_buf_t b = head_buf(c->srv);
-  return conn_send(c, &b, 1);
+  uv_buf_t b = gs__head_buf(c->srv);
+  return gs__conn_send(c, &b, 1);
 }
 
 int gs_http_exchange_write(gs_http_exchange_t *ex, const char *data, size_t len) {
@@ -695,7 +695,7 @@ int gs_http_exchange_write(gs_http_exchange_t *ex, const char *data, size_t len)
     int ll = snprintf(line, sizeof line, "%zx\r\n", len);
     uv_buf_t bufs[3] = {uv_buf_init(line, (unsigned)ll), uv_buf_init((char *)data, (unsigned)len),
                         uv_buf_init("\r\n", 2)};
-    return conn_send(c, bufs, 3);
+    return gs__conn_send(c, bufs, 3);
   }
   if (ex->remaining != CLOSE_DELIMITED) {
     if ((uint64_t)len > (uint64_t)ex->remaining)
@@ -703,7 +703,7 @@ int gs_http_exchange_write(gs_http_exchange_t *ex, const char *data, size_t len)
     ex->remaining -= (int64_t)len;
   }
   uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-  return conn_send(c, &b, 1);
+  return gs__conn_send(c, &b, 1);
 }
 
 int gs_http_exchange_end(gs_http_exchange_t *ex) {
@@ -713,12 +713,12 @@ int gs_http_exchange_end(gs_http_exchange_t *ex) {
   int rc = 0;
   if (ex->chunked && !ex->no_body) {
     uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
-    rc = conn_send(c, &b, 1);
+    rc = gs__conn_send(c, &b, 1);
   } else if (ex->remaining > 0 && ex->remaining != CLOSE_DELIMITED) {
     c->keep_alive = 0; /* short body: framing is broken, close */
     rc = GS_EINVAL;
   }
-  conn_exchange_done(c);
+  gs__conn_exchange_done(c);
   return rc;
 }
 
@@ -729,7 +729,7 @@ void gs_http_exchange_drop(gs_http_exchange_t *ex) {
   c->ex_active = 0;
   c->ex.abort_cb = NULL;
   c->ex.drain_cb = NULL;
-  conn_close(c);
+  gs__conn_close(c);
 }
 
 void gs_http_exchange_on_abort(gs_http_exchange_t *ex, gs_http_abort_cb cb, void *data) {
@@ -738,7 +738,7 @@ void gs_http_exchange_on_abort(gs_http_exchange_t *ex, gs_http_abort_cb cb, void
 }
 
 int gs_http_exchange_congested(const gs_http_exchange_t *ex) {
-  return conn_queued(ex->conn) > ex->conn->srv->max_output_bytes;
+  return gs__conn_queued(ex->conn) > ex->conn->srv->max_output_bytes;
 }
 
 void gs_http_exchange_on_drain(gs_http_exchange_t *ex, gs_http_drain_cb cb, void *data) {
@@ -752,7 +752,7 @@ uv_loop_t *gs_http_exchange_loop(const gs_http_exchange_t *ex) {
 
 /* ---- request parsing ------------------------------------------------------- */
 
-static int arena_append(conn_t *c, const char *at, size_t len, int lower) {
+static int gs__arena_append(conn_t *c, const char *at, size_t len, int lower) {
   char *dst = gs_buf_extend(&c->arena, len);
   if (!dst)
     return GS_ENOMEM;
@@ -767,12 +767,12 @@ static int arena_append(conn_t *c, const char *at, size_t len, int lower) {
   return 0;
 }
 
-static int arena_terminate(conn_t *c) {
-  return arena_append(c, "", 1, 0);
+static int gs__arena_terminate(conn_t *c) {
+  return gs__arena_append(c, "", 1, 0);
 }
 
 /* Counts header-block bytes; 431 when over the limit. */
-static int count_header_bytes(conn_t *c, size_t len) {
+static int gs__count_header_bytes(conn_t *c, size_t len) {
   c->header_bytes += len;
   if (c->header_bytes > c->srv->max_header_bytes) {
     c->error_status = 431;
@@ -787,7 +787,7 @@ static int count_header_bytes(conn_t *c, size_t len) {
  * Runs over the bytes before the parser sees them, up to the empty line
  * that ends the header block (body and trailers are not scanned). Returns
  * -1 at the first violation. Everything else is the parser's. */
-static int head_scan(conn_t *c, const char *data, size_t len) {
+static int gs__head_scan(conn_t *c, const char *data, size_t len) {
   int st = c->scan;
   for (size_t i = 0; i < len && st != SC_DONE && st != SC_BAD; i++) {
     char ch = data[i];
@@ -815,10 +815,10 @@ static int head_scan(conn_t *c, const char *data, size_t len) {
   return st == SC_BAD ? -1 : 0;
 }
 
-static int on_message_begin(http_parser *p) {
+static int gs__on_message_begin(http_parser *p) {
   conn_t *c = p->data;
   if (c->rstate == R_IDLE)
-    conn_read_state(c, R_HEAD, c->srv->header_timeout_ms);
+    gs__conn_read_state(c, R_HEAD, c->srv->header_timeout_ms);
   gs_buf_clear(&c->arena);
   c->nhdrs = 0;
   gs_buf_clear(&c->body);
@@ -828,16 +828,16 @@ static int on_message_begin(http_parser *p) {
   return 0;
 }
 
-static int on_url(http_parser *p, const char *at, size_t len) {
+static int gs__on_url(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
-  if (count_header_bytes(c, len) < 0)
+  if (gs__count_header_bytes(c, len) < 0)
     return -1;
-  return arena_append(c, at, len, 0) < 0 ? -1 : 0;
+  return gs__arena_append(c, at, len, 0) < 0 ? -1 : 0;
 }
 
-static int on_header_field(http_parser *p, const char *at, size_t len) {
+static int gs__on_header_field(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
-  if (count_header_bytes(c, len + 4) < 0) /* + ": " and CRLF */
+  if (gs__count_header_bytes(c, len + 4) < 0) /* + ": " and CRLF */
     return -1;
   if (memchr(at, ' ', len))
     return -1; /* http-parser takes SP as a name byte: "a b: v", "name : v" (400) */
@@ -847,7 +847,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
   }
   if (c->phase != PH_FIELD) {
     /* a new header starts: terminate the target or the previous value */
-    if (arena_terminate(c) < 0)
+    if (gs__arena_terminate(c) < 0)
       return -1;
     if (c->nhdrs == c->hdrs_cap) {
       size_t ncap = c->hdrs_cap ? c->hdrs_cap * 2 : 16;
@@ -866,27 +866,27 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
     c->nhdrs++;
     c->phase = PH_FIELD;
   }
-  return arena_append(c, at, len, 1) < 0 ? -1 : 0;
+  return gs__arena_append(c, at, len, 1) < 0 ? -1 : 0;
 }
 
-static int on_header_value(http_parser *p, const char *at, size_t len) {
+static int gs__on_header_value(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
-  if (count_header_bytes(c, len) < 0)
+  if (gs__count_header_bytes(c, len) < 0)
     return -1;
   if (c->phase >= PH_DONE)
     return 0; /* a trailer field's value */
   if (c->phase != PH_VALUE) {
-    if (arena_terminate(c) < 0)
+    if (gs__arena_terminate(c) < 0)
       return -1;
     c->hoffs[c->nhdrs - 1].value_off = c->arena.len;
     c->phase = PH_VALUE;
   }
-  return arena_append(c, at, len, 0) < 0 ? -1 : 0;
+  return gs__arena_append(c, at, len, 0) < 0 ? -1 : 0;
 }
 
-static int on_headers_complete(http_parser *p) {
+static int gs__on_headers_complete(http_parser *p) {
   conn_t *c = p->data;
-  if (arena_terminate(c) < 0)
+  if (gs__arena_terminate(c) < 0)
     return -1;
   if (c->phase == PH_FIELD) {
     /* a name without value cannot happen with http-parser; be safe */
@@ -897,7 +897,7 @@ static int on_headers_complete(http_parser *p) {
     c->error_status = 413;
     return -1;
   }
-  conn_read_state(c, R_BODY, c->srv->idle_timeout_ms);
+  gs__conn_read_state(c, R_BODY, c->srv->idle_timeout_ms);
   for (size_t i = 0; i < c->nhdrs; i++)
     if (strcmp(c->arena.p + c->hoffs[i].name_off, "expect") == 0 &&
         strcasecmp(c->arena.p + c->hoffs[i].value_off, "100-continue") == 0)
@@ -910,12 +910,12 @@ static int on_headers_complete(http_parser *p) {
   if (c->expect_continue && p->http_minor >= 1 && (p->flags & F_CHUNKED || p->content_length)) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
-    conn_send(c, &b, 1);
+    gs__conn_send(c, &b, 1);
   }
   return 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len) {
+static int gs__on_body(http_parser *p, const char *at, size_t len) {
   conn_t *c = p->data;
   if (c->body.len + len > c->srv->max_body_bytes) {
     c->error_status = 413;
@@ -924,7 +924,7 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   return gs_buf_add(&c->body, at, len) < 0 ? -1 : 0;
 }
 
-static int on_message_complete(http_parser *p) {
+static int gs__on_message_complete(http_parser *p) {
   conn_t *c = p->data;
   c->rstate = R_IDLE;
   c->scan = SC_START;
@@ -935,7 +935,7 @@ static int on_message_complete(http_parser *p) {
 
 /* Points the request at the arena and header array, which stay untouched
  * until the exchange is done. */
-static void conn_dispatch(conn_t *c) {
+static void gs__conn_dispatch(conn_t *c) {
   gs_http_server_t *srv = c->srv;
   c->msg_ready = 0;
   gs_http_request_info_t *r = &c->req;
@@ -962,30 +962,30 @@ static void conn_dispatch(conn_t *c) {
 
 /* Parses len bytes and dispatches complete requests until one is pending.
  * Returns the number of bytes consumed; the connection may be closing. */
-static size_t conn_parse(conn_t *c, const char *data, size_t len) {
+static size_t gs__conn_parse(conn_t *c, const char *data, size_t len) {
   size_t off = 0;
   while (off < len && !c->ex_active && !c->closing && !c->close_after_write) {
-    if (conn_queued(c) > c->srv->max_output_bytes)
-      break; /* the peer does not read its answers: wait for on_write */
+    if (gs__conn_queued(c) > c->srv->max_output_bytes)
+      break; /* the peer does not read its answers: wait for gs__on_write */
     if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)
       http_parser_pause(&c->parser, 0);
-    if (c->scan != SC_DONE && head_scan(c, data + off, len - off) < 0) {
-      conn_fail(c, 400);
+    if (c->scan != SC_DONE && gs__head_scan(c, data + off, len - off) < 0) {
+      gs__conn_fail(c, 400);
       return len;
     }
     size_t n = http_parser_execute(&c->parser, &c->srv->settings, data + off, len - off);
     off += n;
     enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
     if (c->msg_ready) {
-      conn_dispatch(c);
+      gs__conn_dispatch(c);
       continue;
     }
     if (err == HPE_HEADER_OVERFLOW) {
-      conn_fail(c, 431);
+      gs__conn_fail(c, 431);
       return len;
     }
     if (err != HPE_OK && err != HPE_PAUSED) {
-      conn_fail(c, c->error_status ? c->error_status : 400);
+      gs__conn_fail(c, c->error_status ? c->error_status : 400);
       return len;
     }
     if (n == 0)
@@ -996,13 +996,13 @@ static size_t conn_parse(conn_t *c, const char *data, size_t len) {
 
 /* Parses buffered input (conn->in). Re-entry from a handler answering
  * synchronously is turned into another turn of this loop. */
-static void conn_process(conn_t *c) {
+static void gs__conn_process(conn_t *c) {
   if (c->processing)
     return;
   c->processing = 1;
   while (!c->closing && !c->ex_active && c->in_off < c->in.len) {
     size_t before = c->in_off;
-    c->in_off += conn_parse(c, c->in.p + c->in_off, c->in.len - c->in_off);
+    c->in_off += gs__conn_parse(c, c->in.p + c->in_off, c->in.len - c->in_off);
     if (c->in_off == before)
       break;
   }
@@ -1013,66 +1013,66 @@ static void conn_process(conn_t *c) {
     c->in_off = 0;
     gs_buf_clear(&c->in);
   }
-  conn_update_reading(c);
+  gs__conn_update_reading(c);
 }
 
 /* Keeps unparsed input; the parsed part in front goes once it is over half
  * the buffer (or all of it), so appending stays amortised O(1). */
-static void conn_buffer(conn_t *c, const char *data, size_t len) {
+static void gs__conn_buffer(conn_t *c, const char *data, size_t len) {
   if (c->in_off == c->in.len || c->in_off > c->in.cap / 2) {
     gs_buf_consume(&c->in, c->in_off);
     c->in_off = 0;
   }
   if (gs_buf_add(&c->in, data, len) < 0)
-    conn_close(c);
+    gs__conn_close(c);
 }
 
 /* ---- reading --------------------------------------------------------------- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+static void gs__on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   conn_t *c = h->data;
-  /* Shared per-server buffer: on_read consumes or copies what it keeps. */
+  /* Shared per-server buffer: gs__on_read consumes or copies what it keeps. */
   *buf = uv_buf_init(c->srv->readbuf, READ_BUF_SIZE);
 }
 
 /* A reset closes at once (aborting a pending exchange). At EOF the peer
  * may only have half-closed: every complete request it sent is still
- * answered; conn_after_writes closes after the last answer. */
-static void on_eof(conn_t *c, ssize_t nread) {
+ * answered; gs__conn_after_writes closes after the last answer. */
+static void gs__on_eof(conn_t *c, ssize_t nread) {
   if (c->lingering || nread != UV_EOF) {
-    conn_close(c);
+    gs__conn_close(c);
     return;
   }
   c->reading = 0; /* libuv stops reading at EOF */
   c->eof = 1;
-  conn_after_writes(c);
+  gs__conn_after_writes(c);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+static void gs__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn_t *c = s->data;
   if (nread < 0) {
-    on_eof(c, nread);
+    gs__on_eof(c, nread);
     return;
   }
   if (nread == 0 || c->closing || c->close_after_write || c->lingering)
     return; /* nothing, or input after the last answer: discarded */
   size_t len = (size_t)nread;
   if (c->ex_active || c->in.len > c->in_off) {
-    conn_buffer(c, buf->base, len);
+    gs__conn_buffer(c, buf->base, len);
     if (!c->ex_active)
-      conn_process(c);
+      gs__conn_process(c);
   } else {
-    size_t used = conn_parse(c, buf->base, len);
+    size_t used = gs__conn_parse(c, buf->base, len);
     if (used < len && !c->closing && !c->close_after_write)
-      conn_buffer(c, buf->base + used, len - used);
+      gs__conn_buffer(c, buf->base + used, len - used);
   }
-  conn_update_reading(c);
+  gs__conn_update_reading(c);
 }
 
 /* Arms the timer for the connection's state: queued output keeps the
  * stalled-write deadline (restarted by write progress), a handler at work
  * has none, a reading state has its deadline. */
-static void conn_arm_timer(conn_t *c) {
+static void gs__conn_arm_timer(conn_t *c) {
   if (c->closing || c->lingering || c->pending_writes)
     return;
   if (c->ex_active || c->msg_ready) {
@@ -1080,36 +1080,36 @@ static void conn_arm_timer(conn_t *c) {
     return;
   }
   uint64_t now = uv_now(c->srv->loop);
-  conn_timer_start(c, c->deadline > now ? c->deadline - now : 0);
+  gs__conn_timer_start(c, c->deadline > now ? c->deadline - now : 0);
 }
 
 /* Linger over, stalled write, or a reading deadline passed: a partial
  * request gets 408, an idle connection is closed. */
-static void on_conn_timer(uv_timer_t *t) {
+static void gs__on_conn_timer(uv_timer_t *t) {
   conn_t *c = t->data;
   if (c->lingering || c->pending_writes)
-    conn_close(c);
+    gs__conn_close(c);
   else if (c->ex_active || c->msg_ready)
     return;
   else if (c->rstate == R_IDLE)
-    conn_close(c);
+    gs__conn_close(c);
   else
-    conn_fail(c, 408);
+    gs__conn_fail(c, 408);
 }
 
 /* Reads unless too much input waits for a pending exchange. */
-static void conn_update_reading(conn_t *c) {
+static void gs__conn_update_reading(conn_t *c) {
   if (c->closing || c->eof)
     return;
   int want = c->close_after_write || c->lingering || c->in.len - c->in_off < IN_HIGH_WATER;
   if (want && !c->reading) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+    if (uv_read_start((uv_stream_t *)&c->tcp, gs__on_alloc, gs__on_read) == 0)
       c->reading = 1;
   } else if (!want && c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
   }
-  conn_arm_timer(c);
+  gs__conn_arm_timer(c);
 }
 
 /* ---- accepting ------------------------------------------------------------- */
@@ -1117,25 +1117,25 @@ static void conn_update_reading(conn_t *c) {
 /* Over max_connections a new connection is answered 503 (and lingers like
  * any error close); while max_connections more are being turned away, it
  * is closed at once. */
-static void conn_admit(conn_t *c) {
+static void gs__conn_admit(conn_t *c) {
   gs_http_server_t *srv = c->srv;
   if (srv->nconns - srv->nrejected <= srv->max_connections) {
-    conn_update_reading(c);
+    gs__conn_update_reading(c);
     if (!c->reading)
-      conn_close(c);
+      gs__conn_close(c);
     return;
   }
   if (srv->nrejected >= srv->max_connections) {
-    conn_close(c);
+    gs__conn_close(c);
     return;
   }
   c->rejected = 1;
   srv->nrejected++;
-  conn_update_reading(c);
-  conn_fail(c, 503);
+  gs__conn_update_reading(c);
+  gs__conn_fail(c, 503);
 }
 
-static void on_connection(uv_stream_t *l, int status) {
+static void gs__on_connection(uv_stream_t *l, int status) {
   gs_http_server_t *srv = l->data;
   if (status < 0 || srv->closing)
     return;
@@ -1159,18 +1159,18 @@ static void on_connection(uv_stream_t *l, int status) {
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->ex.conn = c;
-  conn_read_state(c, R_IDLE, srv->header_timeout_ms); /* the first byte is due */
+  gs__conn_read_state(c, R_IDLE, srv->header_timeout_ms); /* the first byte is due */
   if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
-    conn_close(c);
+    gs__conn_close(c);
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  conn_admit(c);
+  gs__conn_admit(c);
 }
 
 /* ---- server ---------------------------------------------------------------- */
 
-static int resolve(const char *host, int port, struct sockaddr_storage *ss) {
+static int gs__resolve(const char *host, int port, struct sockaddr_storage *ss) {
   if (!host || strcmp(host, "localhost") == 0)
     host = "127.0.0.1";
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
@@ -1182,7 +1182,7 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss) {
 
 /* Binds and listens on a plain socket so failures are reported at once
  * without a libuv handle to close. Returns the fd or GS_EADDR. */
-static int listen_socket(const struct sockaddr_storage *ss) {
+static int gs__listen_socket(const struct sockaddr_storage *ss) {
   int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return GS_EADDR;
@@ -1197,15 +1197,15 @@ static int listen_socket(const struct sockaddr_storage *ss) {
   return fd;
 }
 
-static void on_listener_closed(uv_handle_t *h) {
+static void gs__on_listener_closed(uv_handle_t *h) {
   gs_http_server_t *srv = h->data;
   srv->listener_open = 0;
-  server_maybe_finish(srv);
+  gs__server_maybe_finish(srv);
 }
 
 #define OPT_OR(v, dflt) ((v) ? (v) : (dflt))
 
-static void server_limits(gs_http_server_t *srv, const gs_http_server_opts_t *o) {
+static void gs__server_limits(gs_http_server_t *srv, const gs_http_server_opts_t *o) {
   srv->max_header_bytes = OPT_OR(o->max_header_bytes, GS_HTTP_DEFAULT_MAX_HEADER);
   srv->max_body_bytes = OPT_OR(o->max_body_bytes, GS_HTTP_DEFAULT_MAX_BODY);
   srv->max_output_bytes = OPT_OR(o->max_output_bytes, GS_HTTP_DEFAULT_MAX_OUTPUT);
@@ -1215,15 +1215,15 @@ static void server_limits(gs_http_server_t *srv, const gs_http_server_opts_t *o)
   srv->write_timeout_ms = OPT_OR(o->write_timeout_ms, GS_HTTP_DEFAULT_WRITE_TIMEOUT_MS);
 }
 
-static void init_settings(http_parser_settings *s) {
+static void gs__init_settings(http_parser_settings *s) {
   http_parser_settings_init(s);
-  s->on_message_begin = on_message_begin;
-  s->on_url = on_url;
-  s->on_header_field = on_header_field;
-  s->on_header_value = on_header_value;
-  s->on_headers_complete = on_headers_complete;
-  s->on_body = on_body;
-  s->on_message_complete = on_message_complete;
+  s->on_message_begin = gs__on_message_begin;
+  s->on_url = gs__on_url;
+  s->on_header_field = gs__on_header_field;
+  s->on_header_value = gs__on_header_value;
+  s->on_headers_complete = gs__on_headers_complete;
+  s->on_body = gs__on_body;
+  s->on_message_complete = gs__on_message_complete;
 }
 
 int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
@@ -1233,21 +1233,21 @@ int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
   *out = NULL;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  if (resolve(opts->host, opts->port, &ss) < 0)
+  if (gs__resolve(opts->host, opts->port, &ss) < 0)
     return GS_EADDR;
   gs_http_server_t *srv = calloc(1, sizeof *srv);
   if (!srv)
     return GS_ENOMEM;
-  int fd = listen_socket(&ss);
+  int fd = gs__listen_socket(&ss);
   if (fd < 0) {
     free(srv);
     return fd;
   }
   srv->loop = loop;
-  server_limits(srv, opts);
+  gs__server_limits(srv, opts);
   srv->on_request = opts->on_request;
   srv->data = opts->data;
-  init_settings(&srv->settings);
+  gs__init_settings(&srv->settings);
   uv_tcp_init(loop, &srv->listener);
   srv->listener.data = srv;
   srv->listener_open = 1;
@@ -1257,10 +1257,10 @@ int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
   if (rc < 0)
     close(fd); /* not adopted by the handle */
   if (rc < 0 || uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &blen) < 0 ||
-      uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, on_connection) < 0) {
+      uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, gs__on_connection) < 0) {
     /* The handle is live: it frees the server when the loop closes it. */
     srv->closing = 1;
-    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&srv->listener, gs__on_listener_closed);
     return GS_EADDR;
   }
   srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
@@ -1283,9 +1283,9 @@ void gs_http_server_close(gs_http_server_t *srv, gs_http_server_closed_cb on_clo
   srv->closing = 1;
   srv->on_closed = on_closed;
   srv->closed_data = data;
-  uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+  uv_close((uv_handle_t *)&srv->listener, gs__on_listener_closed);
   /* Closing never frees synchronously, so walking the list is safe; abort
-   * callbacks run from conn_close. */
+   * callbacks run from gs__conn_close. */
   for (conn_t *c = srv->conns; c; c = c->next)
-    conn_close(c);
+    gs__conn_close(c);
 }

@@ -16,13 +16,13 @@ static const unsigned char GS_SSE_BOM[3] = {0xEF, 0xBB, 0xBF};
 /* ---- buffers ------------------------------------------------------------- */
 
 /* b becomes s[0..n); the memory is kept (the fields it holds are short). */
-static int buf_set(gs_buf_t *b, const char *s, size_t n) {
+static int gs__sse_buf_set(gs_buf_t *b, const char *s, size_t n) {
   gs_buf_clear(b);
   return gs_buf_add(b, s, n);
 }
 
 /* b's bytes, "" when empty (b may hold no memory). */
-static const char *buf_str(const gs_buf_t *b) {
+static const char *gs__sse_buf_str(const gs_buf_t *b) {
   return b->len ? b->p : "";
 }
 
@@ -44,7 +44,7 @@ void gs_sse_free(gs_sse_parser_t *p) {
 
 /* Forgets the stream in progress (partial line, incomplete event, BOM state);
  * keeps the committed last event ID and the reconnection time. */
-static void stream_restart(gs_sse_parser_t *p) {
+static void gs__sse_stream_restart(gs_sse_parser_t *p) {
   gs_buf_reset(&p->line, GS_SSE_KEEP_BYTES);
   gs_buf_reset(&p->data, GS_SSE_KEEP_BYTES);
   gs_buf_reset(&p->type, GS_SSE_KEEP_BYTES);
@@ -58,7 +58,7 @@ static void stream_restart(gs_sse_parser_t *p) {
 int gs_sse_reset(gs_sse_parser_t *p) {
   if (p->in_callback)
     return GS_EINVAL;
-  stream_restart(p);
+  gs__sse_stream_restart(p);
   gs_buf_reset(&p->id, GS_SSE_KEEP_BYTES);
   gs_buf_reset(&p->last_id, GS_SSE_KEEP_BYTES);
   p->error = 0;
@@ -70,13 +70,13 @@ int gs_sse_reset(gs_sse_parser_t *p) {
 const char *gs_sse_last_event_id(const gs_sse_parser_t *p, size_t *len) {
   if (len)
     *len = p->last_id.len;
-  return buf_str(&p->last_id);
+  return gs__sse_buf_str(&p->last_id);
 }
 
 /* ---- lines and events ---------------------------------------------------- */
 
 /* A blank line: commit the id, dispatch the event if there is data. */
-static int dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
+static int gs__sse_dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
   p->in_event = 0;
   if (p->id_dirty) { /* commit: swap, so nothing is allocated here */
     gs_buf_t t = p->last_id;
@@ -95,7 +95,7 @@ static int dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
       .type_len = p->type.len ? p->type.len : 7,
       .data = p->data.p,
       .data_len = p->data.len,
-      .id = buf_str(&p->last_id),
+      .id = gs__sse_buf_str(&p->last_id),
       .id_len = p->last_id.len,
       .retry = p->retry,
   };
@@ -112,7 +112,7 @@ static int dispatch(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
 }
 
 /* "retry" value: one or more ASCII digits, else -1 (ignored). */
-static long long parse_retry(const char *v, size_t n) {
+static long long gs__sse_parse_retry(const char *v, size_t n) {
   if (n == 0)
     return -1;
   long long r = 0;
@@ -126,10 +126,10 @@ static long long parse_retry(const char *v, size_t n) {
 }
 
 /* One complete line (terminator excluded, len <= max_bytes). */
-static int process_line(gs_sse_parser_t *p, const char *line, size_t len, gs_sse_event_cb cb,
-                        void *data) {
+static int gs__sse_process_line(gs_sse_parser_t *p, const char *line, size_t len,
+                                gs_sse_event_cb cb, void *data) {
   if (len == 0)
-    return dispatch(p, cb, data);
+    return gs__sse_dispatch(p, cb, data);
   if (line[0] == ':') {
     p->comments++;
     return 0;
@@ -154,16 +154,16 @@ static int process_line(gs_sse_parser_t *p, const char *line, size_t len, gs_sse
     memcpy(dst, value, vlen);
     dst[vlen] = '\n';
   } else if (flen == 5 && memcmp(line, "event", 5) == 0) {
-    if (buf_set(&p->type, value, vlen))
+    if (gs__sse_buf_set(&p->type, value, vlen))
       return GS_ENOMEM;
   } else if (flen == 2 && memcmp(line, "id", 2) == 0) {
     if (!memchr(value, '\0', vlen)) {
-      if (buf_set(&p->id, value, vlen))
+      if (gs__sse_buf_set(&p->id, value, vlen))
         return GS_ENOMEM;
       p->id_dirty = 1;
     }
   } else if (flen == 5 && memcmp(line, "retry", 5) == 0) {
-    long long r = parse_retry(value, vlen);
+    long long r = gs__sse_parse_retry(value, vlen);
     if (r >= 0)
       p->retry = r;
   }
@@ -171,7 +171,8 @@ static int process_line(gs_sse_parser_t *p, const char *line, size_t len, gs_sse
 }
 
 /* Parses s[0..n) after the BOM check. */
-static int process(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb, void *data) {
+static int gs__sse_process(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb,
+                           void *data) {
   const char *end = s + n;
   /* Cached positions of the next LF / CR at or after s (end: none left), so
    * each byte is scanned by memchr at most once per character searched. */
@@ -202,10 +203,10 @@ static int process(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb 
     if (p->line.len) {
       if (gs_buf_add(&p->line, s, seg))
         return GS_ENOMEM;
-      rc = process_line(p, p->line.p, p->line.len, cb, data);
+      rc = gs__sse_process_line(p, p->line.p, p->line.len, cb, data);
       gs_buf_reset(&p->line, GS_SSE_KEEP_BYTES);
     } else {
-      rc = process_line(p, s, seg, cb, data);
+      rc = gs__sse_process_line(p, s, seg, cb, data);
     }
     if (rc)
       return rc;
@@ -221,7 +222,8 @@ static int process(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb 
 }
 
 /* Skips a leading BOM (possibly split across feeds), then parses. */
-static int feed(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb, void *data) {
+static int gs__sse_feed(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb,
+                        void *data) {
   if (p->bom < 3) {
     size_t i = 0;
     while (i < n && p->bom < 3 && (unsigned char)s[i] == GS_SSE_BOM[p->bom]) {
@@ -235,7 +237,7 @@ static int feed(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb,
       unsigned held = p->bom - (unsigned)i;
       p->bom = 3;
       if (held) {
-        int rc = process(p, (const char *)GS_SSE_BOM, held, cb, data);
+        int rc = gs__sse_process(p, (const char *)GS_SSE_BOM, held, cb, data);
         if (rc)
           return rc;
       }
@@ -244,7 +246,7 @@ static int feed(gs_sse_parser_t *p, const char *s, size_t n, gs_sse_event_cb cb,
     s += i;
     n -= i;
   }
-  return process(p, s, n, cb, data);
+  return gs__sse_process(p, s, n, cb, data);
 }
 
 int gs_sse_feed(gs_sse_parser_t *p, const char *bytes, size_t len, gs_sse_event_cb cb, void *data) {
@@ -254,7 +256,7 @@ int gs_sse_feed(gs_sse_parser_t *p, const char *bytes, size_t len, gs_sse_event_
     return p->error;
   if (len == 0)
     return 0;
-  int rc = feed(p, bytes, len, cb, data);
+  int rc = gs__sse_feed(p, bytes, len, cb, data);
   if (rc)
     p->error = rc;
   return rc;
@@ -268,7 +270,7 @@ int gs_sse_finish(gs_sse_parser_t *p, gs_sse_event_cb cb, void *data) {
   if (p->error)
     return p->error;
   int pending = p->line.len > 0 || p->in_event || (p->bom > 0 && p->bom < 3);
-  stream_restart(p);
+  gs__sse_stream_restart(p);
   if (pending)
     p->discarded++;
   return pending;

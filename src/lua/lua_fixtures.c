@@ -19,13 +19,13 @@ typedef struct {
   gs_fixture_server_t *srv; /* NULL once closed */
 } gs_lua_fixtures_t;
 
-static gs_lua_fixtures_t *gs_check_fixtures(lua_State *L) {
+static gs_lua_fixtures_t *gs__check_fixtures(lua_State *L) {
   return luaL_checkudata(L, 1, GS_FIXTURES_MT);
 }
 
 /* core.fixtures_serve(root, host, port, limits) -> server | nil, err_type, message
  * (limits: as core.server_listen's) */
-static int l_fixtures_serve(lua_State *L) {
+static int gs__lfix_serve(lua_State *L) {
   gs_fixture_opts_t opts = {
       .root = luaL_checkstring(L, 1),
       .host = luaL_optstring(L, 2, "127.0.0.1"),
@@ -50,8 +50,8 @@ static int l_fixtures_serve(lua_State *L) {
   return 1;
 }
 
-static int l_fixtures_port(lua_State *L) {
-  gs_lua_fixtures_t *ud = gs_check_fixtures(L);
+static int gs__lfix_port(lua_State *L) {
+  gs_lua_fixtures_t *ud = gs__check_fixtures(L);
   if (!ud->srv)
     return luaL_error(L, "fixture server: already closed");
   lua_pushinteger(L, gs_fixture_server_port(ud->srv));
@@ -59,8 +59,8 @@ static int l_fixtures_port(lua_State *L) {
 }
 
 /* Closing twice is harmless. */
-static int l_fixtures_close(lua_State *L) {
-  gs_lua_fixtures_t *ud = gs_check_fixtures(L);
+static int gs__lfix_close(lua_State *L) {
+  gs_lua_fixtures_t *ud = gs__check_fixtures(L);
   if (ud->srv) {
     gs_fixture_server_close(ud->srv, NULL, NULL);
     ud->srv = NULL;
@@ -68,7 +68,7 @@ static int l_fixtures_close(lua_State *L) {
   return 0;
 }
 
-static int gs_collect_page(const char *relpath, void *data) {
+static int gs__collect_page(const char *relpath, void *data) {
   lua_State *L = data;
   lua_pushstring(L, relpath);
   lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
@@ -77,10 +77,10 @@ static int gs_collect_page(const char *relpath, void *data) {
 
 /* core.fixtures_pages(root) -> array of the .html files under root, relative
  * paths, unsorted | nil, err_type, message */
-static int l_fixtures_pages(lua_State *L) {
+static int gs__lfix_pages(lua_State *L) {
   const char *root = luaL_checkstring(L, 1);
   lua_newtable(L);
-  int err = gs_fs_walk(root, ".html", gs_collect_page, L);
+  int err = gs_fs_walk(root, ".html", gs__collect_page, L);
   if (err) {
     lua_pushnil(L);
     lua_pushstring(L, gs_err_type(err));
@@ -93,16 +93,16 @@ static int l_fixtures_pages(lua_State *L) {
 void gs_lua_open_fixtures(lua_State *L) {
   if (luaL_newmetatable(L, GS_FIXTURES_MT)) {
     static const luaL_Reg methods[] = {
-        {"port", l_fixtures_port}, {"close", l_fixtures_close}, {NULL, NULL}};
+        {"port", gs__lfix_port}, {"close", gs__lfix_close}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_fixtures_close);
+    lua_pushcfunction(L, gs__lfix_close);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_fixtures_serve);
+  lua_pushcfunction(L, gs__lfix_serve);
   lua_setfield(L, -2, "fixtures_serve");
-  lua_pushcfunction(L, l_fixtures_pages);
+  lua_pushcfunction(L, gs__lfix_pages);
   lua_setfield(L, -2, "fixtures_pages");
 }

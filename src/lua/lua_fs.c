@@ -79,7 +79,7 @@ static int gs__lfs_push_stat(lua_State *L, const gs_fs_stat_t *st) {
 }
 
 /* core.fs_mkdirs(path) -> true | nil, err_type, message */
-static int l_fs_mkdirs(lua_State *L) {
+static int gs__lfs_mkdirs(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_mkdirs");
   int rc = gs_fs_mkdirs(path);
   if (rc)
@@ -89,7 +89,7 @@ static int l_fs_mkdirs(lua_State *L) {
 }
 
 /* core.fs_create_excl(path [, data]) -> created | nil, err_type, message */
-static int l_fs_create_excl(lua_State *L) {
+static int gs__lfs_create_excl(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_create_excl");
   size_t len = 0;
   const char *data = "";
@@ -108,7 +108,7 @@ static int l_fs_create_excl(lua_State *L) {
 
 /* core.fs_stat(path) -> {mtime=, size=, mtime_sec=, mtime_nsec=, ino=, dev=} | nil, err_type,
  * message */
-static int l_fs_stat(lua_State *L) {
+static int gs__lfs_stat(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_stat");
   gs_fs_stat_t st;
   int rc = gs_fs_stat(path, &st);
@@ -116,7 +116,7 @@ static int l_fs_stat(lua_State *L) {
 }
 
 /* core.fs_remove(path) -> true | nil, err_type, message */
-static int l_fs_remove(lua_State *L) {
+static int gs__lfs_remove(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_remove");
   int rc = gs_fs_remove(path);
   if (rc)
@@ -127,7 +127,7 @@ static int l_fs_remove(lua_State *L) {
 
 /* core.fs_write_atomic(path, data [, durable]) -> the new file's stat table | nil, err_type,
  * message */
-static int l_fs_write_atomic(lua_State *L) {
+static int gs__lfs_write_atomic(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_write_atomic");
   if (lua_type(L, 2) != LUA_TSTRING)
     return luaL_error(L, "fs_write_atomic: data must be a string, got %s", luaL_typename(L, 2));
@@ -139,7 +139,7 @@ static int l_fs_write_atomic(lua_State *L) {
 }
 
 /* core.fs_sweep_temps(path) -> removed | nil, err_type, message */
-static int l_fs_sweep_temps(lua_State *L) {
+static int gs__lfs_sweep_temps(lua_State *L) {
   const char *path = gs__lfs_path(L, 1, "fs_sweep_temps");
   int removed = 0;
   int rc = gs_fs_sweep_temps(path, &removed);
@@ -190,7 +190,7 @@ static int gs__lfs_names_table(lua_State *L) {
 }
 
 /* core.fs_list(dir) -> {name, ...} | nil, err_type, message */
-static int l_fs_list(lua_State *L) {
+static int gs__lfs_list(lua_State *L) {
   const char *dir = gs__lfs_path(L, 1, "fs_list");
   gs__lfs_names_t names = {NULL, 0, 0, 0};
   int rc = gs_fs_list(dir, gs__lfs_collect, &names);
@@ -212,7 +212,7 @@ static int l_fs_list(lua_State *L) {
 }
 
 /* core.fs_now() -> seconds, microseconds */
-static int l_fs_now(lua_State *L) {
+static int gs__lfs_now(lua_State *L) {
   int64_t sec;
   int32_t usec;
   if (gs_fs_now(&sec, &usec))
@@ -223,14 +223,14 @@ static int l_fs_now(lua_State *L) {
 }
 
 void gs_lua_open_fs(lua_State *L) {
-  static const luaL_Reg fns[] = {{"fs_mkdirs", l_fs_mkdirs},
-                                 {"fs_create_excl", l_fs_create_excl},
-                                 {"fs_stat", l_fs_stat},
-                                 {"fs_remove", l_fs_remove},
-                                 {"fs_write_atomic", l_fs_write_atomic},
-                                 {"fs_sweep_temps", l_fs_sweep_temps},
-                                 {"fs_list", l_fs_list},
-                                 {"fs_now", l_fs_now},
+  static const luaL_Reg fns[] = {{"fs_mkdirs", gs__lfs_mkdirs},
+                                 {"fs_create_excl", gs__lfs_create_excl},
+                                 {"fs_stat", gs__lfs_stat},
+                                 {"fs_remove", gs__lfs_remove},
+                                 {"fs_write_atomic", gs__lfs_write_atomic},
+                                 {"fs_sweep_temps", gs__lfs_sweep_temps},
+                                 {"fs_list", gs__lfs_list},
+                                 {"fs_now", gs__lfs_now},
                                  {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);

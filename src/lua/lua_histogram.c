@@ -26,7 +26,7 @@ typedef struct {
   gs_hist_t *h; /* NULL only before gs_hist_new succeeds or after __gc */
 } gs_lua_hist_t;
 
-static gs_hist_t *gs_check_hist(lua_State *L, int idx) {
+static gs_hist_t *gs__check_hist(lua_State *L, int idx) {
   gs_lua_hist_t *ud = luaL_checkudata(L, idx, GS_HIST_MT);
   if (!ud->h)
     luaL_error(L, "histogram: already freed");
@@ -34,7 +34,7 @@ static gs_hist_t *gs_check_hist(lua_State *L, int idx) {
 }
 
 /* A new userdata with no histogram yet, on top of the stack. */
-static gs_lua_hist_t *gs_push_hist(lua_State *L) {
+static gs_lua_hist_t *gs__push_hist(lua_State *L) {
   gs_lua_hist_t *ud = lua_newuserdata(L, sizeof *ud);
   ud->h = NULL;
   luaL_getmetatable(L, GS_HIST_MT);
@@ -43,8 +43,8 @@ static gs_lua_hist_t *gs_push_hist(lua_State *L) {
 }
 
 /* Argument idx as microseconds: `scale` converts it; raises unless a number. */
-static uint64_t gs_check_us(lua_State *L, int idx, double scale, const char *fname,
-                            const char *what) {
+static uint64_t gs__check_us(lua_State *L, int idx, double scale, const char *fname,
+                             const char *what) {
   if (lua_type(L, idx) != LUA_TNUMBER)
     luaL_error(L, "histogram:%s: %s must be a number, got %s", fname, what, luaL_typename(L, idx));
   double us = lua_tonumber(L, idx) * scale;
@@ -57,25 +57,25 @@ static uint64_t gs_check_us(lua_State *L, int idx, double scale, const char *fna
   return (uint64_t)(us + 0.5);
 }
 
-static void gs_push_seconds(lua_State *L, double us) {
+static void gs__push_seconds(lua_State *L, double us) {
   lua_pushnumber(L, us / 1e6);
 }
 
 /* core.hist_new() -> histogram */
-static int l_hist_new(lua_State *L) {
-  gs_lua_hist_t *ud = gs_push_hist(L);
+static int gs__lhist_new(lua_State *L) {
+  gs_lua_hist_t *ud = gs__push_hist(L);
   if (gs_hist_new(&ud->h))
     return luaL_error(L, "hist_new: out of memory");
   return 1;
 }
 
 /* core.hist_decode(s) -> histogram | nil, err_type, message */
-static int l_hist_decode(lua_State *L) {
+static int gs__lhist_decode(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "hist_decode: expected a string, got %s", luaL_typename(L, 1));
   size_t len;
   const char *s = lua_tolstring(L, 1, &len);
-  gs_lua_hist_t *ud = gs_push_hist(L);
+  gs_lua_hist_t *ud = gs__push_hist(L);
   int rc = gs_hist_decode(s, len, &ud->h);
   if (rc) {
     lua_pushnil(L);
@@ -89,68 +89,68 @@ static int l_hist_decode(lua_State *L) {
   return 1;
 }
 
-static int l_hist_record(lua_State *L) {
-  gs_hist_t *h = gs_check_hist(L, 1);
-  gs_hist_record(h, gs_check_us(L, 2, 1e6, "record", "seconds"));
+static int gs__lhist_record(lua_State *L) {
+  gs_hist_t *h = gs__check_hist(L, 1);
+  gs_hist_record(h, gs__check_us(L, 2, 1e6, "record", "seconds"));
   return 0;
 }
 
-static int l_hist_record_us(lua_State *L) {
-  gs_hist_t *h = gs_check_hist(L, 1);
-  gs_hist_record(h, gs_check_us(L, 2, 1.0, "record_us", "us"));
+static int gs__lhist_record_us(lua_State *L) {
+  gs_hist_t *h = gs__check_hist(L, 1);
+  gs_hist_record(h, gs__check_us(L, 2, 1.0, "record_us", "us"));
   return 0;
 }
 
-static int l_hist_merge(lua_State *L) {
-  gs_hist_merge(gs_check_hist(L, 1), gs_check_hist(L, 2));
+static int gs__lhist_merge(lua_State *L) {
+  gs_hist_merge(gs__check_hist(L, 1), gs__check_hist(L, 2));
   lua_settop(L, 1);
   return 1;
 }
 
-static int l_hist_reset(lua_State *L) {
-  gs_hist_reset(gs_check_hist(L, 1));
+static int gs__lhist_reset(lua_State *L) {
+  gs_hist_reset(gs__check_hist(L, 1));
   return 0;
 }
 
-static int l_hist_count(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)gs_hist_count(gs_check_hist(L, 1)));
+static int gs__lhist_count(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)gs_hist_count(gs__check_hist(L, 1)));
   return 1;
 }
 
-static int l_hist_min(lua_State *L) {
-  gs_push_seconds(L, (double)gs_hist_min(gs_check_hist(L, 1)));
+static int gs__lhist_min(lua_State *L) {
+  gs__push_seconds(L, (double)gs_hist_min(gs__check_hist(L, 1)));
   return 1;
 }
 
-static int l_hist_max(lua_State *L) {
-  gs_push_seconds(L, (double)gs_hist_max(gs_check_hist(L, 1)));
+static int gs__lhist_max(lua_State *L) {
+  gs__push_seconds(L, (double)gs_hist_max(gs__check_hist(L, 1)));
   return 1;
 }
 
-static int l_hist_mean(lua_State *L) {
-  gs_push_seconds(L, gs_hist_mean(gs_check_hist(L, 1)));
+static int gs__lhist_mean(lua_State *L) {
+  gs__push_seconds(L, gs_hist_mean(gs__check_hist(L, 1)));
   return 1;
 }
 
-static int l_hist_stddev(lua_State *L) {
-  gs_push_seconds(L, gs_hist_stddev(gs_check_hist(L, 1)));
+static int gs__lhist_stddev(lua_State *L) {
+  gs__push_seconds(L, gs_hist_stddev(gs__check_hist(L, 1)));
   return 1;
 }
 
-static int l_hist_percentile(lua_State *L) {
-  gs_hist_t *h = gs_check_hist(L, 1);
+static int gs__lhist_percentile(lua_State *L) {
+  gs_hist_t *h = gs__check_hist(L, 1);
   if (lua_type(L, 2) != LUA_TNUMBER)
     return luaL_error(L, "histogram:percentile: p must be a number in 0..100, got %s",
                       luaL_typename(L, 2));
   double p = lua_tonumber(L, 2);
   if (!(p >= 0 && p <= 100))
     return luaL_error(L, "histogram:percentile: p must be in 0..100, got %s", lua_tostring(L, 2));
-  gs_push_seconds(L, (double)gs_hist_percentile(h, p));
+  gs__push_seconds(L, (double)gs_hist_percentile(h, p));
   return 1;
 }
 
-static int l_hist_count_below(lua_State *L) {
-  gs_hist_t *h = gs_check_hist(L, 1);
+static int gs__lhist_count_below(lua_State *L) {
+  gs_hist_t *h = gs__check_hist(L, 1);
   if (lua_type(L, 2) != LUA_TNUMBER)
     return luaL_error(L, "histogram:count_below: seconds must be a number, got %s",
                       luaL_typename(L, 2));
@@ -164,23 +164,23 @@ static int l_hist_count_below(lua_State *L) {
   return 1;
 }
 
-static int l_hist_encode(lua_State *L) {
+static int gs__lhist_encode(lua_State *L) {
   char *s;
   size_t len;
-  if (gs_hist_encode(gs_check_hist(L, 1), &s, &len))
+  if (gs_hist_encode(gs__check_hist(L, 1), &s, &len))
     return luaL_error(L, "histogram:encode: out of memory");
   lua_pushlstring(L, s, len);
   free(s);
   return 1;
 }
 
-static int l_hist_tostring(lua_State *L) {
-  gs_hist_t *h = gs_check_hist(L, 1);
+static int gs__lhist_tostring(lua_State *L) {
+  gs_hist_t *h = gs__check_hist(L, 1);
   lua_pushfstring(L, "gofr_sim.histogram (count %f)", (lua_Number)gs_hist_count(h));
   return 1;
 }
 
-static int l_hist_gc(lua_State *L) {
+static int gs__lhist_gc(lua_State *L) {
   gs_lua_hist_t *ud = luaL_checkudata(L, 1, GS_HIST_MT);
   gs_hist_free(ud->h);
   ud->h = NULL;
@@ -189,30 +189,30 @@ static int l_hist_gc(lua_State *L) {
 
 void gs_lua_open_histogram(lua_State *L) {
   if (luaL_newmetatable(L, GS_HIST_MT)) {
-    static const luaL_Reg methods[] = {{"record", l_hist_record},
-                                       {"record_us", l_hist_record_us},
-                                       {"merge", l_hist_merge},
-                                       {"reset", l_hist_reset},
-                                       {"count", l_hist_count},
-                                       {"min", l_hist_min},
-                                       {"max", l_hist_max},
-                                       {"mean", l_hist_mean},
-                                       {"stddev", l_hist_stddev},
-                                       {"percentile", l_hist_percentile},
-                                       {"encode", l_hist_encode},
-                                       {"count_below", l_hist_count_below},
+    static const luaL_Reg methods[] = {{"record", gs__lhist_record},
+                                       {"record_us", gs__lhist_record_us},
+                                       {"merge", gs__lhist_merge},
+                                       {"reset", gs__lhist_reset},
+                                       {"count", gs__lhist_count},
+                                       {"min", gs__lhist_min},
+                                       {"max", gs__lhist_max},
+                                       {"mean", gs__lhist_mean},
+                                       {"stddev", gs__lhist_stddev},
+                                       {"percentile", gs__lhist_percentile},
+                                       {"encode", gs__lhist_encode},
+                                       {"count_below", gs__lhist_count_below},
                                        {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_hist_gc);
+    lua_pushcfunction(L, gs__lhist_gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_hist_tostring);
+    lua_pushcfunction(L, gs__lhist_tostring);
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_hist_new);
+  lua_pushcfunction(L, gs__lhist_new);
   lua_setfield(L, -2, "hist_new");
-  lua_pushcfunction(L, l_hist_decode);
+  lua_pushcfunction(L, gs__lhist_decode);
   lua_setfield(L, -2, "hist_decode");
 }

@@ -156,7 +156,7 @@ static void gs__lhtml_strings(lua_State *L, char *const *v, size_t n) {
 }
 
 /* core.html_extract(body, opts) */
-static int l_html_extract(lua_State *L) {
+static int gs__lhtml_extract(lua_State *L) {
   static const char fname[] = "html_extract";
   size_t len;
   if (lua_type(L, 1) != LUA_TSTRING)
@@ -245,7 +245,7 @@ static void gs__lhtml_forms(lua_State *L, const gs_html_structure_t *s) {
 }
 
 /* core.html_structure(body, opts) */
-static int l_html_structure(lua_State *L) {
+static int gs__lhtml_structure(lua_State *L) {
   static const char fname[] = "html_structure";
   size_t len;
   if (lua_type(L, 1) != LUA_TSTRING)
@@ -291,7 +291,7 @@ static int gs__lhtml_push_structure(lua_State *L) {
 }
 
 /* core.html_select(body, selector) */
-static int l_html_select(lua_State *L) {
+static int gs__lhtml_select(lua_State *L) {
   static const char fname[] = "html_select";
   size_t len;
   if (lua_type(L, 1) != LUA_TSTRING)
@@ -327,7 +327,7 @@ static int gs__lhtml_push_selection(lua_State *L) {
 }
 
 /* core.html_resolve_url(base, ref) -> url */
-static int l_html_resolve_url(lua_State *L) {
+static int gs__lhtml_resolve_url(lua_State *L) {
   static const char fname[] = "html_resolve_url";
   const char *base = gs__lhtml_str(L, 1, fname, "base", 0);
   const char *ref = gs__lhtml_str(L, 2, fname, "ref", 0);
@@ -340,10 +340,10 @@ static int l_html_resolve_url(lua_State *L) {
 }
 
 void gs_lua_open_html(lua_State *L) {
-  static const luaL_Reg fns[] = {{"html_extract", l_html_extract},
-                                 {"html_structure", l_html_structure},
-                                 {"html_select", l_html_select},
-                                 {"html_resolve_url", l_html_resolve_url},
+  static const luaL_Reg fns[] = {{"html_extract", gs__lhtml_extract},
+                                 {"html_structure", gs__lhtml_structure},
+                                 {"html_select", gs__lhtml_select},
+                                 {"html_resolve_url", gs__lhtml_resolve_url},
                                  {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);

@@ -58,7 +58,7 @@ static const char *gs__ljwt_optstr(lua_State *L, int t, const char *fname, const
 }
 
 /* core.jwt_mint(opts) -> token */
-static int l_jwt_mint(lua_State *L) {
+static int gs__ljwt_mint(lua_State *L) {
   static const char fname[] = "jwt_mint";
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "secret");
@@ -111,7 +111,7 @@ static int l_jwt_mint(lua_State *L) {
 }
 
 /* core.jwt_verify(token, secret [, opts]) -> claims_json | nil, "auth_error", reason */
-static int l_jwt_verify(lua_State *L) {
+static int gs__ljwt_verify(lua_State *L) {
   static const char fname[] = "jwt_verify";
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "%s: token must be a string, got %s", fname, luaL_typename(L, 1));
@@ -153,7 +153,7 @@ static int l_jwt_verify(lua_State *L) {
 }
 
 /* core.jwt_decode(token) -> header_json, claims_json | nil, "invalid_argument", reason */
-static int l_jwt_decode(lua_State *L) {
+static int gs__ljwt_decode(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "jwt_decode: token must be a string, got %s", luaL_typename(L, 1));
   size_t tlen;
@@ -178,7 +178,7 @@ static int l_jwt_decode(lua_State *L) {
 }
 
 /* core.uuid4() -> a random UUID4 string (36 characters) */
-static int l_uuid4(lua_State *L) {
+static int gs__ljwt_uuid4(lua_State *L) {
   char id[37];
   if (gs_jwt_uuid4(id))
     return luaL_error(L, "uuid4: the random generator failed");
@@ -187,7 +187,7 @@ static int l_uuid4(lua_State *L) {
 }
 
 /* core.sha256_hex(s) -> hex */
-static int l_sha256_hex(lua_State *L) {
+static int gs__ljwt_sha256_hex(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "sha256_hex: expected a string, got %s", luaL_typename(L, 1));
   size_t n;
@@ -200,9 +200,10 @@ static int l_sha256_hex(lua_State *L) {
 }
 
 void gs_lua_open_jwt(lua_State *L) {
-  static const luaL_Reg fns[] = {{"jwt_mint", l_jwt_mint},     {"jwt_verify", l_jwt_verify},
-                                 {"jwt_decode", l_jwt_decode}, {"sha256_hex", l_sha256_hex},
-                                 {"uuid4", l_uuid4},           {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"jwt_mint", gs__ljwt_mint},     {"jwt_verify", gs__ljwt_verify},
+      {"jwt_decode", gs__ljwt_decode}, {"sha256_hex", gs__ljwt_sha256_hex},
+      {"uuid4", gs__ljwt_uuid4},       {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);
     lua_setfield(L, -2, f->name);

@@ -34,7 +34,7 @@ static int gs__lnet_table(lua_State *L) {
 }
 
 /* core.resolve(host) -> {addrs} | nil, err_type, message */
-static int l_resolve(lua_State *L) {
+static int gs__lnet_resolve(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "resolve: host must be a string, got %s", luaL_typename(L, 1));
   size_t n;
@@ -64,7 +64,7 @@ static int l_resolve(lua_State *L) {
 }
 
 /* core.ip_is_private(addr) -> boolean */
-static int l_ip_is_private(lua_State *L) {
+static int gs__lnet_ip_is_private(lua_State *L) {
   size_t n = 0;
   const char *addr = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
   lua_pushboolean(L, addr && strlen(addr) == n && gs_net_is_private(addr));
@@ -73,7 +73,7 @@ static int l_ip_is_private(lua_State *L) {
 
 void gs_lua_open_net(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"resolve", l_resolve}, {"ip_is_private", l_ip_is_private}, {NULL, NULL}};
+      {"resolve", gs__lnet_resolve}, {"ip_is_private", gs__lnet_ip_is_private}, {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);
     lua_setfield(L, -2, f->name);

@@ -55,7 +55,7 @@ static int gs__lobf_push(lua_State *L) {
 }
 
 /* core.obfuscate_page(html, seed, date_shift_days, placeholder_image) */
-static int l_obfuscate_page(lua_State *L) {
+static int gs__lobf_page(lua_State *L) {
   size_t len;
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "obfuscate_page: html must be a string, got %s", luaL_typename(L, 1));
@@ -95,6 +95,6 @@ static int l_obfuscate_page(lua_State *L) {
 }
 
 void gs_lua_open_obfuscate(lua_State *L) {
-  lua_pushcfunction(L, l_obfuscate_page);
+  lua_pushcfunction(L, gs__lobf_page);
   lua_setfield(L, -2, "obfuscate_page");
 }

@@ -158,7 +158,7 @@ static uint64_t gs__lproc_timeout(lua_State *L) {
   return (uint64_t)ceil(t * 1000);
 }
 
-static int l_spawn_process(lua_State *L) {
+static int gs__lproc_spawn_process(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   gs_process_opts_t o = {0};
@@ -200,7 +200,7 @@ static int l_spawn_process(lua_State *L) {
 }
 
 /* core.process_cwd() -> path | nil, err_type, message */
-static int l_process_cwd(lua_State *L) {
+static int gs__lproc_cwd(lua_State *L) {
   char buf[4096];
   size_t n = sizeof buf;
   int rc = uv_cwd(buf, &n);
@@ -215,25 +215,25 @@ static int l_process_cwd(lua_State *L) {
 }
 
 /* core.process_id() -> pid */
-static int l_process_id(lua_State *L) {
+static int gs__lproc_id(lua_State *L) {
   lua_pushnumber(L, (lua_Number)uv_os_getpid());
   return 1;
 }
 
 /* core.process_alive(pid) -> boolean */
-static int l_process_alive(lua_State *L) {
+static int gs__lproc_alive(lua_State *L) {
   lua_Number pid = luaL_checknumber(L, 1);
   lua_pushboolean(L, pid >= 1 && pid <= 4194304 && gs_process_alive((long)pid));
   return 1;
 }
 
 void gs_lua_open_process(lua_State *L) {
-  lua_pushcfunction(L, l_spawn_process);
+  lua_pushcfunction(L, gs__lproc_spawn_process);
   lua_setfield(L, -2, "spawn_process");
-  lua_pushcfunction(L, l_process_cwd);
+  lua_pushcfunction(L, gs__lproc_cwd);
   lua_setfield(L, -2, "process_cwd");
-  lua_pushcfunction(L, l_process_id);
+  lua_pushcfunction(L, gs__lproc_id);
   lua_setfield(L, -2, "process_id");
-  lua_pushcfunction(L, l_process_alive);
+  lua_pushcfunction(L, gs__lproc_alive);
   lua_setfield(L, -2, "process_alive");
 }

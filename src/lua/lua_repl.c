@@ -69,7 +69,7 @@ static gs_repl_t *gs_repl_active;
 /* ---- ending a read ------------------------------------------------------ */
 
 /* Records how the pending read ended and queues its persona. */
-static void gs_repl_finish_read(gs_repl_t *r, enum gs_repl_outcome outcome, char *line) {
+static void gs__repl_finish_read(gs_repl_t *r, enum gs_repl_outcome outcome, char *line) {
   if (r->pollable)
     uv_poll_stop(&r->poll);
   r->outcome = outcome;
@@ -78,7 +78,7 @@ static void gs_repl_finish_read(gs_repl_t *r, enum gs_repl_outcome outcome, char
 }
 
 /* libedit's line callback: line is malloc'd (ours now), NULL at end of input. */
-static void gs_repl_on_line(char *line) {
+static void gs__repl_on_line(char *line) {
   gs_repl_t *r = gs_repl_active;
   rl_callback_handler_remove();
   if (!r || !r->reader || r->outcome != GS_REPL_NONE) {
@@ -87,14 +87,14 @@ static void gs_repl_on_line(char *line) {
   }
   if (!line)
     fputc('\n', rl_outstream ? rl_outstream : stdout); /* the shell starts on a new line */
-  gs_repl_finish_read(r, line ? GS_REPL_LINE : GS_REPL_EOF, line);
+  gs__repl_finish_read(r, line ? GS_REPL_LINE : GS_REPL_EOF, line);
 }
 
 /* ---- plain (non-terminal) input ----------------------------------------- */
 
 /* Takes the first complete line of r->pending (or, at end of input, what is
  * left); returns it malloc'd, or NULL when there is none yet. */
-static char *gs_repl_take_line(gs_repl_t *r) {
+static char *gs__repl_take_line(gs_repl_t *r) {
   char *nl = r->npending ? memchr(r->pending, '\n', r->npending) : NULL;
   size_t len = nl ? (size_t)(nl - r->pending) : r->npending;
   if (!nl && !(r->input_eof && len > 0))
@@ -114,7 +114,7 @@ static char *gs_repl_take_line(gs_repl_t *r) {
 
 /* Appends one read() of standard input to r->pending; sets input_eof at
  * the end of input or on an error. */
-static void gs_repl_fill(gs_repl_t *r) {
+static void gs__repl_fill(gs_repl_t *r) {
   char buf[4096];
   ssize_t n;
   do
@@ -137,15 +137,15 @@ static void gs_repl_fill(gs_repl_t *r) {
 }
 
 /* Ends the pending plain read if a line (or the end) is available. */
-static void gs_repl_try_plain(gs_repl_t *r) {
-  char *line = gs_repl_take_line(r);
+static void gs__repl_try_plain(gs_repl_t *r) {
+  char *line = gs__repl_take_line(r);
   if (line)
-    gs_repl_finish_read(r, GS_REPL_LINE, line);
+    gs__repl_finish_read(r, GS_REPL_LINE, line);
   else if (r->input_eof)
-    gs_repl_finish_read(r, GS_REPL_EOF, NULL);
+    gs__repl_finish_read(r, GS_REPL_EOF, NULL);
 }
 
-static void gs_repl_readable(uv_poll_t *h, int status, int events) {
+static void gs__repl_readable(uv_poll_t *h, int status, int events) {
   gs_repl_t *r = h->data;
   if (!r->reader || r->outcome != GS_REPL_NONE)
     return;
@@ -153,13 +153,13 @@ static void gs_repl_readable(uv_poll_t *h, int status, int events) {
     rl_callback_read_char();
     return;
   }
-  gs_repl_fill(r);
-  gs_repl_try_plain(r);
+  gs__repl_fill(r);
+  gs__repl_try_plain(r);
 }
 
 /* ---- the read operation ------------------------------------------------- */
 
-static int gs_repl_read_retvals(lua_State *co, void *data) {
+static int gs__repl_read_retvals(lua_State *co, void *data) {
   gs_repl_t *r = data;
   static const char *const why[] = {"", "", "eof", "interrupt", "terminate"};
   int n = 1;
@@ -178,7 +178,7 @@ static int gs_repl_read_retvals(lua_State *co, void *data) {
 
 /* The reader was aborted (the run is torn down): stop reading, give the
  * terminal back its cooked mode. */
-static void gs_repl_read_cleanup(void *data) {
+static void gs__repl_read_cleanup(void *data) {
   gs_repl_t *r = data;
   if (r->pollable && !r->closed)
     uv_poll_stop(&r->poll);
@@ -189,10 +189,10 @@ static void gs_repl_read_cleanup(void *data) {
   r->reader = NULL;
 }
 
-static const gs_op_type_t gs_repl_read_op = {"term:read", gs_repl_read_retvals,
-                                             gs_repl_read_cleanup};
+static const gs_op_type_t gs_repl_read_op = {"term:read", gs__repl_read_retvals,
+                                             gs__repl_read_cleanup};
 
-static gs_repl_t *gs_repl_check(lua_State *L) {
+static gs_repl_t *gs__repl_check(lua_State *L) {
   gs_repl_t **ud = luaL_checkudata(L, 1, GS_REPL_MT);
   if (!*ud || (*ud)->closed)
     luaL_error(L, "term: the terminal is closed");
@@ -202,10 +202,10 @@ static gs_repl_t *gs_repl_check(lua_State *L) {
 /* Plain input already buffered (or a regular file, whose read() does not
  * block): pushes term:read's results and returns how many, or returns 0
  * when the read must wait for the poll. */
-static int gs_repl_read_now(lua_State *L, gs_repl_t *r) {
+static int gs__repl_read_now(lua_State *L, gs_repl_t *r) {
   char *line;
-  while (!(line = gs_repl_take_line(r)) && !r->input_eof && !r->pollable)
-    gs_repl_fill(r);
+  while (!(line = gs__repl_take_line(r)) && !r->input_eof && !r->pollable)
+    gs__repl_fill(r);
   if (line) {
     lua_pushstring(L, line);
     free(line);
@@ -221,8 +221,8 @@ static int gs_repl_read_now(lua_State *L, gs_repl_t *r) {
 /* term:read(prompt) -> line | nil, "eof"|"interrupt"|"terminate". Yields
  * the calling persona until a line is entered; the loop turns meanwhile.
  * The prompt is shown on a terminal only. */
-static int l_repl_read(lua_State *L) {
-  gs_repl_t *r = gs_repl_check(L);
+static int gs__lrepl_read(lua_State *L) {
+  gs_repl_t *r = gs__repl_check(L);
   const char *prompt = luaL_optstring(L, 2, "> ");
   if (r->reader)
     return luaL_error(L, "term:read: a read is already pending");
@@ -232,22 +232,22 @@ static int l_repl_read(lua_State *L) {
     return 2;
   }
   gs_persona_t *p = gs_persona_current(L, "term:read");
-  int n = r->tty ? 0 : gs_repl_read_now(L, r);
+  int n = r->tty ? 0 : gs__repl_read_now(L, r);
   if (n)
     return n;
   r->reader = p;
   r->outcome = GS_REPL_NONE;
   if (r->tty) {
     fflush(stdout);
-    rl_callback_handler_install(prompt, gs_repl_on_line);
+    rl_callback_handler_install(prompt, gs__repl_on_line);
   }
-  uv_poll_start(&r->poll, UV_READABLE, gs_repl_readable);
+  uv_poll_start(&r->poll, UV_READABLE, gs__repl_readable);
   return gs_persona_yield(L, p, &gs_repl_read_op, r);
 }
 
 /* ---- guard and signals -------------------------------------------------- */
 
-static void gs_repl_unguard(lua_State *L, gs_repl_t *r) {
+static void gs__repl_unguard(lua_State *L, gs_repl_t *r) {
   if (r->guard_ref != LUA_NOREF)
     luaL_unref(L, LUA_REGISTRYINDEX, r->guard_ref);
   r->guard_ref = LUA_NOREF;
@@ -255,9 +255,9 @@ static void gs_repl_unguard(lua_State *L, gs_repl_t *r) {
 }
 
 /* term:guard(handle|nil): the persona a SIGINT aborts from now on (nil: none). */
-static int l_repl_guard(lua_State *L) {
-  gs_repl_t *r = gs_repl_check(L);
-  gs_repl_unguard(L, r);
+static int gs__lrepl_guard(lua_State *L) {
+  gs_repl_t *r = gs__repl_check(L);
+  gs__repl_unguard(L, r);
   if (!lua_isnoneornil(L, 2)) {
     r->guarded = gs_persona_check(L, 2);
     lua_pushvalue(L, 2);
@@ -266,7 +266,7 @@ static int l_repl_guard(lua_State *L) {
   return 0;
 }
 
-static void gs_repl_on_signal(uv_signal_t *h, int signum) {
+static void gs__repl_on_signal(uv_signal_t *h, int signum) {
   gs_repl_t *r = h->data;
   if (r->reader && r->outcome == GS_REPL_NONE) {
     if (r->tty) {
@@ -274,7 +274,7 @@ static void gs_repl_on_signal(uv_signal_t *h, int signum) {
       fputs(signum == SIGINT ? "^C\n" : "\n", rl_outstream ? rl_outstream : stdout);
       fflush(rl_outstream ? rl_outstream : stdout);
     }
-    gs_repl_finish_read(r, signum == SIGINT ? GS_REPL_INTERRUPT : GS_REPL_TERM, NULL);
+    gs__repl_finish_read(r, signum == SIGINT ? GS_REPL_INTERRUPT : GS_REPL_TERM, NULL);
     return;
   }
   if (signum == SIGTERM)
@@ -283,7 +283,7 @@ static void gs_repl_on_signal(uv_signal_t *h, int signum) {
     gs_persona_abort_live(r->guarded);
 }
 
-static void gs_repl_on_winch(uv_signal_t *h, int signum) {
+static void gs__repl_on_winch(uv_signal_t *h, int signum) {
   rl_resize_terminal();
 }
 
@@ -291,8 +291,8 @@ static void gs_repl_on_winch(uv_signal_t *h, int signum) {
 
 /* term:add_history(line): remembers a line and rewrites the history file
  * (so it survives a kill). Terminal input only. */
-static int l_repl_add_history(lua_State *L) {
-  gs_repl_t *r = gs_repl_check(L);
+static int gs__lrepl_add_history(lua_State *L) {
+  gs_repl_t *r = gs__repl_check(L);
   const char *line = luaL_checkstring(L, 2);
   if (r->tty && *line) {
     add_history(line);
@@ -303,14 +303,14 @@ static int l_repl_add_history(lua_State *L) {
 }
 
 /* term:is_tty() -> whether standard input is a terminal (line editing on). */
-static int l_repl_is_tty(lua_State *L) {
-  lua_pushboolean(L, gs_repl_check(L)->tty);
+static int gs__lrepl_is_tty(lua_State *L) {
+  lua_pushboolean(L, gs__repl_check(L)->tty);
   return 1;
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-static void gs_repl_on_close(uv_handle_t *h) {
+static void gs__repl_on_close(uv_handle_t *h) {
   gs_repl_t *r = h->data;
   if (--r->nopen > 0)
     return;
@@ -319,48 +319,48 @@ static void gs_repl_on_close(uv_handle_t *h) {
   free(r);
 }
 
-static void gs_repl_close(lua_State *L, gs_repl_t *r) {
+static void gs__repl_close(lua_State *L, gs_repl_t *r) {
   if (r->closed)
     return;
   r->closed = 1;
   if (r->tty)
     rl_callback_handler_remove();
-  gs_repl_unguard(L, r);
+  gs__repl_unguard(L, r);
   if (gs_repl_active == r)
     gs_repl_active = NULL;
-  uv_close((uv_handle_t *)&r->sigint, gs_repl_on_close);
-  uv_close((uv_handle_t *)&r->sigterm, gs_repl_on_close);
-  uv_close((uv_handle_t *)&r->sigwinch, gs_repl_on_close);
+  uv_close((uv_handle_t *)&r->sigint, gs__repl_on_close);
+  uv_close((uv_handle_t *)&r->sigterm, gs__repl_on_close);
+  uv_close((uv_handle_t *)&r->sigwinch, gs__repl_on_close);
   if (r->pollable) {
-    uv_close((uv_handle_t *)&r->poll, gs_repl_on_close);
+    uv_close((uv_handle_t *)&r->poll, gs__repl_on_close);
     if (r->stdin_flags >= 0)
       fcntl(STDIN_FILENO, F_SETFL, r->stdin_flags);
   }
 }
 
 /* term:close(): stops reading and signal handling; the terminal is cooked. */
-static int l_repl_close(lua_State *L) {
+static int gs__lrepl_close(lua_State *L) {
   gs_repl_t **ud = luaL_checkudata(L, 1, GS_REPL_MT);
   if (*ud && (*ud)->reader)
     return luaL_error(L, "term:close: a read is pending");
   if (*ud)
-    gs_repl_close(L, *ud);
+    gs__repl_close(L, *ud);
   return 0;
 }
 
-static int l_repl_gc(lua_State *L) {
+static int gs__lrepl_gc(lua_State *L) {
   gs_repl_t **ud = lua_touserdata(L, 1);
   /* With a read pending (the state is closing while its REPL persona is
    * suspended) the read's cleanup still needs r: leave it to the runtime's
    * teardown, which aborts the reader and closes every handle. */
   if (*ud && !(*ud)->reader)
-    gs_repl_close(L, *ud);
+    gs__repl_close(L, *ud);
   *ud = NULL;
   return 0;
 }
 
-static void gs_repl_start_signal(gs_repl_t *r, uv_loop_t *loop, uv_signal_t *s, uv_signal_cb cb,
-                                 int signum) {
+static void gs__repl_start_signal(gs_repl_t *r, uv_loop_t *loop, uv_signal_t *s, uv_signal_cb cb,
+                                  int signum) {
   uv_signal_init(loop, s);
   s->data = r;
   uv_signal_start(s, cb, signum);
@@ -369,7 +369,7 @@ static void gs_repl_start_signal(gs_repl_t *r, uv_loop_t *loop, uv_signal_t *s, 
 
 /* libedit for the terminal: its own signal handlers stay out (they would
  * re-raise SIGINT to the whole process group), the history is bounded. */
-static void gs_repl_init_editing(gs_repl_t *r, int history_size) {
+static void gs__repl_init_editing(gs_repl_t *r, int history_size) {
   rl_catch_signals = 0;
   rl_catch_sigwinch = 0;
   rl_readline_name = "gofr-sim";
@@ -383,7 +383,7 @@ static void gs_repl_init_editing(gs_repl_t *r, int history_size) {
 /* repl_core.open{history = FILE|nil, history_size = 1000} -> terminal.
  * SIGINT keeps the loop alive while the terminal is open (the REPL waits
  * for it), so an input stuck with nothing pending can still be cancelled. */
-static int l_repl_open(lua_State *L) {
+static int gs__lrepl_open(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "history");
   const char *history = luaL_optstring(L, -1, NULL);
@@ -410,13 +410,13 @@ static int l_repl_open(lua_State *L) {
     r->nopen++;
   }
   r->tty = r->pollable && isatty(STDIN_FILENO);
-  gs_repl_start_signal(r, loop, &r->sigint, gs_repl_on_signal, SIGINT);
-  gs_repl_start_signal(r, loop, &r->sigterm, gs_repl_on_signal, SIGTERM);
-  gs_repl_start_signal(r, loop, &r->sigwinch, gs_repl_on_winch, SIGWINCH);
+  gs__repl_start_signal(r, loop, &r->sigint, gs__repl_on_signal, SIGINT);
+  gs__repl_start_signal(r, loop, &r->sigterm, gs__repl_on_signal, SIGTERM);
+  gs__repl_start_signal(r, loop, &r->sigwinch, gs__repl_on_winch, SIGWINCH);
   uv_unref((uv_handle_t *)&r->sigterm);
   uv_unref((uv_handle_t *)&r->sigwinch);
   if (r->tty)
-    gs_repl_init_editing(r, history_size);
+    gs__repl_init_editing(r, history_size);
   gs_repl_active = r;
   return 1;
 }
@@ -425,18 +425,21 @@ LUALIB_API int luaopen_gofr_sim_repl_core(lua_State *L);
 
 LUALIB_API int luaopen_gofr_sim_repl_core(lua_State *L) {
   if (luaL_newmetatable(L, GS_REPL_MT)) {
-    static const luaL_Reg methods[] = {
-        {"read", l_repl_read},     {"guard", l_repl_guard}, {"add_history", l_repl_add_history},
-        {"is_tty", l_repl_is_tty}, {"close", l_repl_close}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"read", gs__lrepl_read},
+                                       {"guard", gs__lrepl_guard},
+                                       {"add_history", gs__lrepl_add_history},
+                                       {"is_tty", gs__lrepl_is_tty},
+                                       {"close", gs__lrepl_close},
+                                       {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_repl_gc);
+    lua_pushcfunction(L, gs__lrepl_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
   lua_newtable(L);
-  lua_pushcfunction(L, l_repl_open);
+  lua_pushcfunction(L, gs__lrepl_open);
   lua_setfield(L, -2, "open");
   return 1;
 }

@@ -80,12 +80,12 @@ static const char *const GS_PERSONA_MT = "gofr_sim.persona";
 static const char *const GS_RUNTIME_MT = "gofr_sim.runtime";
 static const char *const GS_ERROR_MT = "gofr_sim.persona_error";
 
-static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end);
-static void gs_spin_cb(uv_idle_t *h);
+static void gs__persona_finish(gs_persona_t *p, enum gs_persona_end end);
+static void gs__spin_cb(uv_idle_t *h);
 
 /* ---- ready queue ------------------------------------------------------- */
 
-static void gs_ready_push(gs_persona_t *p) {
+static void gs__ready_push(gs_persona_t *p) {
   gs_runtime_t *rt = p->rt;
   p->state = GS_P_READY;
   p->ready_next = NULL;
@@ -95,10 +95,10 @@ static void gs_ready_push(gs_persona_t *p) {
     rt->ready_head = p;
   rt->ready_tail = p;
   if (!uv_is_active((uv_handle_t *)&rt->spin))
-    uv_idle_start(&rt->spin, gs_spin_cb);
+    uv_idle_start(&rt->spin, gs__spin_cb);
 }
 
-static void gs_ready_remove(gs_persona_t *p) {
+static void gs__ready_remove(gs_persona_t *p) {
   gs_runtime_t *rt = p->rt;
   gs_persona_t **link = &rt->ready_head, *prev = NULL;
   while (*link && *link != p) {
@@ -115,7 +115,7 @@ static void gs_ready_remove(gs_persona_t *p) {
 
 /* ---- live list --------------------------------------------------------- */
 
-static void gs_live_add(gs_persona_t *p) {
+static void gs__live_add(gs_persona_t *p) {
   gs_runtime_t *rt = p->rt;
   p->live_prev = NULL;
   p->live_next = rt->live;
@@ -125,7 +125,7 @@ static void gs_live_add(gs_persona_t *p) {
   rt->nlive++;
 }
 
-static void gs_live_remove(gs_persona_t *p) {
+static void gs__live_remove(gs_persona_t *p) {
   gs_runtime_t *rt = p->rt;
   if (p->live_prev)
     p->live_prev->live_next = p->live_next;
@@ -142,7 +142,7 @@ static void gs_live_remove(gs_persona_t *p) {
 /* ---- persona lookup ---------------------------------------------------- */
 
 /* The persona whose coroutine is `L`, or NULL. */
-static gs_persona_t *gs_persona_of(lua_State *L, gs_runtime_t *rt) {
+static gs_persona_t *gs__persona_of(lua_State *L, gs_runtime_t *rt) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->threads_ref);
   lua_pushthread(L);
   lua_rawget(L, -2);
@@ -153,7 +153,7 @@ static gs_persona_t *gs_persona_of(lua_State *L, gs_runtime_t *rt) {
 
 gs_persona_t *gs_persona_current(lua_State *L, const char *fname) {
   gs_runtime_t *rt = gs_runtime_get(L);
-  gs_persona_t *p = gs_persona_of(L, rt);
+  gs_persona_t *p = gs__persona_of(L, rt);
   if (!p)
     luaL_error(L,
                "%s: must be called from a persona (inside sim.run or sim.spawn), "
@@ -172,7 +172,7 @@ int gs_persona_yield(lua_State *L, gs_persona_t *p, const gs_op_type_t *op, void
 
 void gs_persona_wake(gs_persona_t *p) {
   if (p->state == GS_P_WAITING)
-    gs_ready_push(p);
+    gs__ready_push(p);
 }
 
 gs_worker_t *gs_runtime_worker(gs_runtime_t *rt) {
@@ -182,7 +182,7 @@ gs_worker_t *gs_runtime_worker(gs_runtime_t *rt) {
 /* ---- resuming ---------------------------------------------------------- */
 
 /* Pushes the persona's environment table on rt->L. */
-static void gs_persona_push_env(gs_persona_t *p) {
+static void gs__persona_push_env(gs_persona_t *p) {
   lua_State *L = p->rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->self_ref);
   lua_getfenv(L, -1);
@@ -190,9 +190,9 @@ static void gs_persona_push_env(gs_persona_t *p) {
 }
 
 /* Moves the `n` values on top of co into a results table in the env. */
-static void gs_persona_store_results(gs_persona_t *p, int n) {
+static void gs__persona_store_results(gs_persona_t *p, int n) {
   lua_State *L = p->rt->L;
-  gs_persona_push_env(p);
+  gs__persona_push_env(p);
   lua_createtable(L, n, 1);
   lua_xmove(p->co, L, n);
   for (int i = n; i >= 1; i--)
@@ -206,7 +206,7 @@ static void gs_persona_store_results(gs_persona_t *p, int n) {
 /* xpcall message handler, run on the failing persona's own stack (so the
  * traceback is where the error happened): wraps the raw error value with
  * its message and traceback in a table marked with GS_ERROR_MT. */
-static int gs_persona_on_error(lua_State *L) {
+static int gs__persona_on_error(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (!msg)
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -223,7 +223,7 @@ static int gs_persona_on_error(lua_State *L) {
 }
 
 /* Counts an error by message; prints it with its traceback the first time. */
-static void gs_persona_report_error(gs_persona_t *p, const char *msg, const char *trace) {
+static void gs__persona_report_error(gs_persona_t *p, const char *msg, const char *trace) {
   lua_State *L = p->rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->rt->errors_ref);
   lua_getfield(L, -1, msg);
@@ -236,10 +236,10 @@ static void gs_persona_report_error(gs_persona_t *p, const char *msg, const char
     fprintf(stderr, "gofr-sim: persona %u failed: %s\n", p->id, trace);
 }
 
-/* Takes the error on top of co - a wrapper from gs_persona_on_error, or a
+/* Takes the error on top of co - a wrapper from gs__persona_on_error, or a
  * raw value when the failure happened outside the persona's xpcall - and
  * keeps the raw value (sim.run re-raises it as is) and its message. */
-static void gs_persona_store_error(gs_persona_t *p) {
+static void gs__persona_store_error(gs_persona_t *p) {
   lua_State *L = p->rt->L;
   int base = lua_gettop(L);
   lua_xmove(p->co, L, 1);
@@ -261,8 +261,8 @@ static void gs_persona_store_error(gs_persona_t *p) {
   }
   /* base+1: what came back, +2: raw error, +3: message, +4: traceback */
   if (!p->is_root)
-    gs_persona_report_error(p, lua_tostring(L, base + 3), lua_tostring(L, base + 4));
-  gs_persona_push_env(p);
+    gs__persona_report_error(p, lua_tostring(L, base + 3), lua_tostring(L, base + 4));
+  gs__persona_push_env(p);
   lua_pushvalue(L, base + 2);
   lua_setfield(L, -2, "err");
   lua_pushvalue(L, base + 3);
@@ -270,7 +270,7 @@ static void gs_persona_store_error(gs_persona_t *p) {
   lua_settop(L, base);
 }
 
-static void gs_persona_resume(gs_persona_t *p) {
+static void gs__persona_resume(gs_persona_t *p) {
   int nargs;
   if (p->op) {
     const gs_op_type_t *op = p->op;
@@ -291,26 +291,26 @@ static void gs_persona_resume(gs_persona_t *p) {
       p->state = GS_P_WAITING;
     } else {
       lua_settop(p->co, 0); /* bare coroutine.yield: let the others run */
-      gs_ready_push(p);
+      gs__ready_push(p);
     }
     return;
   }
   if (status == 0 && lua_toboolean(p->co, 1)) { /* xpcall's true, then the results */
     lua_remove(p->co, 1);
-    gs_persona_store_results(p, lua_gettop(p->co));
-    gs_persona_finish(p, GS_END_OK);
+    gs__persona_store_results(p, lua_gettop(p->co));
+    gs__persona_finish(p, GS_END_OK);
   } else {
     if (status == 0)
       lua_settop(p->co, 2); /* xpcall's false, then the wrapped error */
-    gs_persona_store_error(p);
-    gs_persona_finish(p, GS_END_ERROR);
+    gs__persona_store_error(p);
+    gs__persona_finish(p, GS_END_ERROR);
   }
 }
 
 /* Resumes the personas that were ready when the drain began; those queued
  * meanwhile (spawned, or yielding again) wait for the next loop turn, so
  * I/O is polled between turns even if a persona never waits on any. */
-static void gs_drain_cb(uv_check_t *h) {
+static void gs__drain_cb(uv_check_t *h) {
   gs_runtime_t *rt = h->data;
   gs_persona_t *last = rt->ready_tail;
   while (rt->ready_head) {
@@ -319,7 +319,7 @@ static void gs_drain_cb(uv_check_t *h) {
     if (!rt->ready_head)
       rt->ready_tail = NULL;
     p->ready_next = NULL;
-    gs_persona_resume(p);
+    gs__persona_resume(p);
     if (p == last)
       break;
   }
@@ -327,17 +327,17 @@ static void gs_drain_cb(uv_check_t *h) {
     uv_idle_stop(&rt->spin);
 }
 
-static void gs_spin_cb(uv_idle_t *h) {
+static void gs__spin_cb(uv_idle_t *h) {
   /* Present only to keep the poll phase from blocking while personas are ready. */
 }
 
 /* ---- finishing and aborting -------------------------------------------- */
 
-static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end) {
+static void gs__persona_finish(gs_persona_t *p, enum gs_persona_end end) {
   gs_runtime_t *rt = p->rt;
   p->state = GS_P_DONE;
   p->end = end;
-  gs_live_remove(p);
+  gs__live_remove(p);
   rt->finished++;
   if (end == GS_END_ERROR)
     rt->script_errors++;
@@ -364,7 +364,7 @@ static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end) {
   /* Drop the coroutine and the anchor; the handle keeps the results. */
   lua_State *L = rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->threads_ref);
-  gs_persona_push_env(p);
+  gs__persona_push_env(p);
   lua_rawgeti(L, -1, 1);
   lua_pushnil(L);
   lua_rawset(L, -4); /* threads[co] = nil */
@@ -376,9 +376,9 @@ static void gs_persona_finish(gs_persona_t *p, enum gs_persona_end end) {
   p->self_ref = LUA_NOREF;
 }
 
-static void gs_persona_abort(gs_persona_t *p) {
+static void gs__persona_abort(gs_persona_t *p) {
   if (p->state == GS_P_READY)
-    gs_ready_remove(p);
+    gs__ready_remove(p);
   if (p->op) {
     const gs_op_type_t *op = p->op;
     void *data = p->op_data;
@@ -386,17 +386,17 @@ static void gs_persona_abort(gs_persona_t *p) {
     p->op_data = NULL;
     op->cleanup(data);
   }
-  gs_persona_finish(p, GS_END_ABORTED);
+  gs__persona_finish(p, GS_END_ABORTED);
 }
 
 int gs_persona_abort_live(gs_persona_t *p) {
   if (p->state == GS_P_DONE)
     return 0;
-  gs_persona_abort(p);
+  gs__persona_abort(p);
   return 1;
 }
 
-static void gs_runtime_abort_all(gs_runtime_t *rt) {
+static void gs__runtime_abort_all(gs_runtime_t *rt) {
   /* Empty the ready queue at once rather than unlinking each persona from it
    * (a linear search); personas woken while aborting are queued anew. */
   for (gs_persona_t *p = rt->ready_head, *next; p; p = next) {
@@ -405,7 +405,7 @@ static void gs_runtime_abort_all(gs_runtime_t *rt) {
   }
   rt->ready_head = rt->ready_tail = NULL;
   while (rt->live)
-    gs_persona_abort(rt->live);
+    gs__persona_abort(rt->live);
 }
 
 /* ---- sleep ------------------------------------------------------------- */
@@ -417,43 +417,43 @@ typedef struct {
   int interrupted;
 } gs_sleep_t;
 
-static void gs_sleep_free(uv_handle_t *h) {
+static void gs__sleep_free(uv_handle_t *h) {
   free(h->data);
 }
 
 /* Milliseconds to arm for the remaining time, rounded up. */
-static uint64_t gs_sleep_ms(uint64_t due_us, uint64_t now_us) {
+static uint64_t gs__sleep_ms(uint64_t due_us, uint64_t now_us) {
   return due_us > now_us ? (due_us - now_us + 999) / 1000 : 0;
 }
 
 /* libuv's loop clock is whole milliseconds, so a timer may fire up to 1 ms
  * early: re-arm for the rest, so that a sleep is never shorter than asked. */
-static void gs_sleep_fired(uv_timer_t *t) {
+static void gs__sleep_fired(uv_timer_t *t) {
   gs_sleep_t *s = t->data;
   uint64_t now = gs_now_us();
   if (now < s->due_us) {
-    uv_timer_start(t, gs_sleep_fired, gs_sleep_ms(s->due_us, now), 0);
+    uv_timer_start(t, gs__sleep_fired, gs__sleep_ms(s->due_us, now), 0);
     return;
   }
   gs_persona_wake(s->p);
 }
 
-static int gs_sleep_retvals(lua_State *co, void *data) {
+static int gs__sleep_retvals(lua_State *co, void *data) {
   gs_sleep_t *s = data;
   lua_pushboolean(co, !s->interrupted);
-  uv_close((uv_handle_t *)&s->timer, gs_sleep_free);
+  uv_close((uv_handle_t *)&s->timer, gs__sleep_free);
   return 1;
 }
 
-static void gs_sleep_cleanup(void *data) {
+static void gs__sleep_cleanup(void *data) {
   gs_sleep_t *s = data;
-  uv_close((uv_handle_t *)&s->timer, gs_sleep_free);
+  uv_close((uv_handle_t *)&s->timer, gs__sleep_free);
 }
 
-static const gs_op_type_t gs_sleep_op = {"sim.sleep", gs_sleep_retvals, gs_sleep_cleanup};
+static const gs_op_type_t gs_sleep_op = {"sim.sleep", gs__sleep_retvals, gs__sleep_cleanup};
 
 /* sim.sleep(seconds) -> true, or false when interrupted by a stop. */
-static int l_sleep(lua_State *L) {
+static int gs__lrt_sleep(lua_State *L) {
   double seconds = luaL_checknumber(L, 1);
   if (!(seconds >= 0) || isinf(seconds))
     return luaL_argerror(L, 1, "sim.sleep: seconds must be a finite number >= 0");
@@ -472,12 +472,12 @@ static int l_sleep(lua_State *L) {
   uv_timer_init(&rt->worker.loop, &s->timer);
   s->timer.data = s;
   uv_update_time(&rt->worker.loop);
-  uv_timer_start(&s->timer, gs_sleep_fired, gs_sleep_ms(s->due_us, now), 0);
+  uv_timer_start(&s->timer, gs__sleep_fired, gs__sleep_ms(s->due_us, now), 0);
   return gs_persona_yield(L, p, &gs_sleep_op, s);
 }
 
 /* Ends the sleeps in progress early (they return false). */
-static void gs_runtime_interrupt_sleeps(gs_runtime_t *rt) {
+static void gs__runtime_interrupt_sleeps(gs_runtime_t *rt) {
   for (gs_persona_t *p = rt->live; p; p = p->live_next) {
     if (p->op == &gs_sleep_op && p->state == GS_P_WAITING) {
       gs_sleep_t *s = p->op_data;
@@ -502,7 +502,7 @@ gs_persona_t *gs_persona_check(lua_State *L, int idx) {
 
 /* Pushes the outcome of finished persona `t` (its handle at index idx of L):
  * its return values, or nil, "script_error"|"aborted", message. */
-static int gs_push_outcome(lua_State *L, int idx, gs_persona_t *t) {
+static int gs__push_outcome(lua_State *L, int idx, gs_persona_t *t) {
   lua_getfenv(L, idx);
   if (t->end == GS_END_OK) {
     lua_getfield(L, -1, "results");
@@ -528,18 +528,18 @@ static int gs_push_outcome(lua_State *L, int idx, gs_persona_t *t) {
   return 3;
 }
 
-static int gs_join_retvals(lua_State *co, void *data) {
+static int gs__join_retvals(lua_State *co, void *data) {
   gs_join_t *j = data;
   lua_rawgeti(co, LUA_REGISTRYINDEX, j->target_ref);
   int base = lua_gettop(co);
-  int n = gs_push_outcome(co, base, j->target);
+  int n = gs__push_outcome(co, base, j->target);
   lua_remove(co, base);
   luaL_unref(co, LUA_REGISTRYINDEX, j->target_ref);
   free(j);
   return n;
 }
 
-static void gs_join_cleanup(void *data) {
+static void gs__join_cleanup(void *data) {
   gs_join_t *j = data;
   gs_runtime_t *rt = j->target->rt;
   /* The waiter is being aborted: unlink it if the target has not finished. */
@@ -555,13 +555,13 @@ static void gs_join_cleanup(void *data) {
   free(j);
 }
 
-static const gs_op_type_t gs_join_op = {"sim.wait", gs_join_retvals, gs_join_cleanup};
+static const gs_op_type_t gs_join_op = {"sim.wait", gs__join_retvals, gs__join_cleanup};
 
-/* core.join(handle) -> the persona's results (see gs_push_outcome). */
-static int l_join(lua_State *L) {
+/* core.join(handle) -> the persona's results (see gs__push_outcome). */
+static int gs__lrt_join(lua_State *L) {
   gs_persona_t *t = gs_persona_check(L, 1);
   if (t->state == GS_P_DONE)
-    return gs_push_outcome(L, 1, t);
+    return gs__push_outcome(L, 1, t);
   gs_persona_t *p = gs_persona_current(L, "sim.wait");
   if (p == t)
     return luaL_error(L, "sim.wait: a persona cannot wait for itself");
@@ -581,7 +581,7 @@ static int l_join(lua_State *L) {
 
 /* Creates a persona running the function at index `base` of L with the
  * arguments above it; pushes its handle on L. */
-static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt, int base) {
+static gs_persona_t *gs__persona_spawn(lua_State *L, gs_runtime_t *rt, int base) {
   int nargs = lua_gettop(L) - base;
   gs_persona_t *p = lua_newuserdata(L, sizeof *p);
   memset(p, 0, sizeof *p);
@@ -601,7 +601,7 @@ static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt, int base) 
    * frame and would run the caller's xpcall handler on the wrong stack. */
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->xpcall_ref);
   lua_pushvalue(L, base);
-  lua_pushcfunction(L, gs_persona_on_error);
+  lua_pushcfunction(L, gs__persona_on_error);
   for (int i = base + 1; i <= base + nargs; i++)
     lua_pushvalue(L, i);
   lua_xmove(L, p->co, nargs + 3);
@@ -615,22 +615,22 @@ static gs_persona_t *gs_persona_spawn(lua_State *L, gs_runtime_t *rt, int base) 
   lua_pushvalue(L, -1);
   p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   rt->spawned++;
-  gs_live_add(p);
-  gs_ready_push(p);
+  gs__live_add(p);
+  gs__ready_push(p);
   return p;
 }
 
 /* sim.spawn(fn, ...) -> handle */
-static int l_spawn(lua_State *L) {
+static int gs__lrt_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  gs_persona_spawn(L, gs_runtime_get(L), 1);
+  gs__persona_spawn(L, gs_runtime_get(L), 1);
   return 1;
 }
 
 gs_persona_t *gs_runtime_spawn(lua_State *L, int nargs, gs_persona_done_cb on_done, void *data) {
   int base = lua_gettop(L) - nargs;
   luaL_checktype(L, base, LUA_TFUNCTION);
-  gs_persona_t *p = gs_persona_spawn(L, gs_runtime_get(L), base);
+  gs_persona_t *p = gs__persona_spawn(L, gs_runtime_get(L), base);
   p->on_done = on_done;
   p->done_data = data;
   lua_replace(L, base); /* the handle takes the function's slot */
@@ -640,14 +640,14 @@ gs_persona_t *gs_runtime_spawn(lua_State *L, int nargs, gs_persona_done_cb on_do
 
 /* ---- run, stop --------------------------------------------------------- */
 
-static void gs_grace_expired(uv_timer_t *t) {
-  gs_runtime_abort_all(t->data);
+static void gs__grace_expired(uv_timer_t *t) {
+  gs__runtime_abort_all(t->data);
 }
 
-static void gs_runtime_stop(gs_runtime_t *rt, double grace) {
+static void gs__runtime_stop(gs_runtime_t *rt, double grace) {
   if (!rt->stopping) {
     rt->stopping = 1;
-    gs_runtime_interrupt_sleeps(rt);
+    gs__runtime_interrupt_sleeps(rt);
   }
   if (rt->nlive == 0)
     return;
@@ -657,11 +657,11 @@ static void gs_runtime_stop(gs_runtime_t *rt, double grace) {
   if (uv_is_active((uv_handle_t *)&rt->grace_timer) && uv_now(loop) + ms >= rt->grace_due)
     return; /* an earlier deadline stands */
   rt->grace_due = uv_now(loop) + ms;
-  uv_timer_start(&rt->grace_timer, gs_grace_expired, ms, 0);
+  uv_timer_start(&rt->grace_timer, gs__grace_expired, ms, 0);
 }
 
 /* Errors are printed once; say how often each happened in the end. */
-static void gs_runtime_report_repeats(gs_runtime_t *rt) {
+static void gs__runtime_report_repeats(gs_runtime_t *rt) {
   lua_State *L = rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->errors_ref);
   lua_pushnil(L);
@@ -680,7 +680,7 @@ static void gs_runtime_report_repeats(gs_runtime_t *rt) {
  * LuaJIT 2.1.0-beta3 can crash when a C function that re-entered the VM
  * (here: resumed personas) throws while called from a stitched trace. The
  * Lua side (sim.run) raises it. */
-static int l_run(lua_State *L) {
+static int gs__lrt_run(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   gs_runtime_t *rt = gs_runtime_get(L);
   if (rt->running)
@@ -690,7 +690,7 @@ static int l_run(lua_State *L) {
     rt->stopping = 0;
   lua_newtable(L);
   lua_rawseti(L, LUA_REGISTRYINDEX, rt->errors_ref);
-  gs_persona_t *root = gs_persona_spawn(L, rt, 1);
+  gs_persona_t *root = gs__persona_spawn(L, rt, 1);
   root->is_root = 1;
   int handle = lua_gettop(L);
   rt->running = 1;
@@ -701,16 +701,16 @@ static int l_run(lua_State *L) {
               "gofr-sim: deadlock: %zu persona(s) wait with nothing pending; aborting "
               "them\n",
               rt->nlive);
-      gs_runtime_abort_all(rt);
+      gs__runtime_abort_all(rt);
     }
   }
   /* Only daemons are left: they end with the run (their cleanup hooks run). */
   rt->retiring = 1;
-  gs_runtime_abort_all(rt);
+  gs__runtime_abort_all(rt);
   rt->retiring = 0;
   uv_run(&rt->worker.loop, UV_RUN_NOWAIT); /* let close callbacks run */
   rt->running = 0;
-  gs_runtime_report_repeats(rt);
+  gs__runtime_report_repeats(rt);
   if (root->end == GS_END_ERROR) {
     lua_pushboolean(L, 0);
     lua_getfenv(L, handle);
@@ -719,14 +719,14 @@ static int l_run(lua_State *L) {
     return 2;
   }
   lua_pushboolean(L, 1);
-  return 1 + gs_push_outcome(L, handle, root);
+  return 1 + gs__push_outcome(L, handle, root);
 }
 
 /* core.daemon(handle) -> handle: the persona no longer keeps sim.run going;
  * once every other persona has finished, the run aborts it (its pending
  * operation is cleaned up) without counting it as aborted. For background
  * loops: servers' tickers, housekeepers, progress lines. */
-static int l_daemon(lua_State *L) {
+static int gs__lrt_daemon(lua_State *L) {
   gs_persona_t *p = gs_persona_check(L, 1);
   if (p->is_root)
     return luaL_error(L, "sim.daemon: the function of sim.run cannot be a daemon");
@@ -743,7 +743,7 @@ static int l_daemon(lua_State *L) {
  * (its I/O cancelled) and its waiters get nil, "aborted", message; personas
  * it spawned go on. A persona cannot abort itself (it would have to unwind
  * its own running coroutine): raise an error instead. */
-static int l_abort(lua_State *L) {
+static int gs__lrt_abort(lua_State *L) {
   gs_persona_t *p = gs_persona_check(L, 1);
   if (p->state == GS_P_RUNNING)
     return luaL_error(L, "core.abort: a persona cannot abort itself (raise an error instead)");
@@ -753,36 +753,36 @@ static int l_abort(lua_State *L) {
 
 /* sim.stop([grace]) — stop starting work; personas still running after
  * `grace` seconds (default: the runtime's grace, 5 s) are aborted. */
-static int l_stop(lua_State *L) {
+static int gs__lrt_stop(lua_State *L) {
   gs_runtime_t *rt = gs_runtime_get(L);
   double grace = luaL_optnumber(L, 1, rt->grace);
-  gs_runtime_stop(rt, grace);
+  gs__runtime_stop(rt, grace);
   return 0;
 }
 
-static int l_stopping(lua_State *L) {
+static int gs__lrt_stopping(lua_State *L) {
   lua_pushboolean(L, gs_runtime_get(L)->stopping);
   return 1;
 }
 
-static int l_now(lua_State *L) {
+static int gs__lrt_now(lua_State *L) {
   lua_pushnumber(L, (double)gs_now_us() / 1e6);
   return 1;
 }
 
-static int l_in_persona(lua_State *L) {
-  lua_pushboolean(L, gs_persona_of(L, gs_runtime_get(L)) != NULL);
+static int gs__lrt_in_persona(lua_State *L) {
+  lua_pushboolean(L, gs__persona_of(L, gs_runtime_get(L)) != NULL);
   return 1;
 }
 
-static int l_set_grace(lua_State *L) {
+static int gs__lrt_set_grace(lua_State *L) {
   double grace = luaL_checknumber(L, 1);
   luaL_argcheck(L, grace >= 0, 1, "grace must be >= 0 seconds");
   gs_runtime_get(L)->grace = grace;
   return 0;
 }
 
-static void gs_count_handle(uv_handle_t *h, void *arg) {
+static void gs__count_handle(uv_handle_t *h, void *arg) {
   gs_runtime_t *rt = ((void **)arg)[0];
   size_t *n = ((void **)arg)[1];
   if (h == (uv_handle_t *)&rt->spin || h == (uv_handle_t *)&rt->drain ||
@@ -794,11 +794,11 @@ static void gs_count_handle(uv_handle_t *h, void *arg) {
 }
 
 /* core.stats() -> counters of the scheduler and of open I/O. */
-static int l_stats(lua_State *L) {
+static int gs__lrt_stats(lua_State *L) {
   gs_runtime_t *rt = gs_runtime_get(L);
   size_t handles = 0;
   void *arg[2] = {rt, &handles};
-  uv_walk(&rt->worker.loop, gs_count_handle, arg);
+  uv_walk(&rt->worker.loop, gs__count_handle, arg);
   lua_createtable(L, 0, 10);
 #define GS_FIELD(name, value)                                                                      \
   lua_pushnumber(L, (lua_Number)(value));                                                          \
@@ -822,31 +822,31 @@ static int l_stats(lua_State *L) {
 
 /* ---- signals ----------------------------------------------------------- */
 
-static void gs_signal_cb(uv_signal_t *h, int signum) {
+static void gs__signal_cb(uv_signal_t *h, int signum) {
   gs_runtime_t *rt = h->data;
   if (rt->signal || rt->stopping) {
     if (rt->signal)
       fprintf(stderr, "gofr-sim: second signal, aborting now\n");
     rt->signal = signum;
-    gs_runtime_abort_all(rt);
+    gs__runtime_abort_all(rt);
     return;
   }
   rt->signal = signum;
   fprintf(stderr, "gofr-sim: %s received, stopping (in-flight work gets %.1f s; again to abort)\n",
           signum == SIGINT ? "SIGINT" : "SIGTERM", rt->grace);
-  gs_runtime_stop(rt, rt->grace);
+  gs__runtime_stop(rt, rt->grace);
 }
 
 /* core.handle_signals() — SIGINT/SIGTERM stop the run (the executable only). */
-static int l_handle_signals(lua_State *L) {
+static int gs__lrt_handle_signals(lua_State *L) {
   gs_runtime_t *rt = gs_runtime_get(L);
   if (rt->signals_installed)
     return 0;
   uv_signal_init(&rt->worker.loop, &rt->sigint);
   uv_signal_init(&rt->worker.loop, &rt->sigterm);
   rt->sigint.data = rt->sigterm.data = rt;
-  uv_signal_start(&rt->sigint, gs_signal_cb, SIGINT);
-  uv_signal_start(&rt->sigterm, gs_signal_cb, SIGTERM);
+  uv_signal_start(&rt->sigint, gs__signal_cb, SIGINT);
+  uv_signal_start(&rt->sigterm, gs__signal_cb, SIGTERM);
   uv_unref((uv_handle_t *)&rt->sigint);
   uv_unref((uv_handle_t *)&rt->sigterm);
   rt->signals_installed = 1;
@@ -854,34 +854,34 @@ static int l_handle_signals(lua_State *L) {
 }
 
 /* core.signal() -> the signal number received (0 if none). */
-static int l_signal(lua_State *L) {
+static int gs__lrt_signal(lua_State *L) {
   lua_pushinteger(L, gs_runtime_get(L)->signal);
   return 1;
 }
 
 /* core.stdout_is_tty() -> whether standard output is a terminal (progress lines). */
-static int l_stdout_is_tty(lua_State *L) {
+static int gs__lrt_stdout_is_tty(lua_State *L) {
   lua_pushboolean(L, uv_guess_handle(1) == UV_TTY);
   return 1;
 }
 
 /* ---- runtime lifetime -------------------------------------------------- */
 
-static int gs_runtime_gc(lua_State *L) {
+static int gs__runtime_gc(lua_State *L) {
   gs_runtime_t *rt = lua_touserdata(L, 1);
   rt->closing = 1;
-  gs_runtime_abort_all(rt);
+  gs__runtime_abort_all(rt);
   gs_worker_close(&rt->worker);
   return 0;
 }
 
-static void gs_runtime_init_handles(gs_runtime_t *rt) {
+static void gs__runtime_init_handles(gs_runtime_t *rt) {
   uv_loop_t *loop = &rt->worker.loop;
   uv_idle_init(loop, &rt->spin);
   uv_check_init(loop, &rt->drain);
   uv_timer_init(loop, &rt->grace_timer);
   rt->spin.data = rt->drain.data = rt->grace_timer.data = rt;
-  uv_check_start(&rt->drain, gs_drain_cb);
+  uv_check_start(&rt->drain, gs__drain_cb);
   uv_unref((uv_handle_t *)&rt->drain);
   uv_unref((uv_handle_t *)&rt->grace_timer);
 }
@@ -903,9 +903,9 @@ gs_runtime_t *gs_runtime_get(lua_State *L) {
   }
   rt->worker.script = rt;
   rt->grace = 5.0;
-  gs_runtime_init_handles(rt);
+  gs__runtime_init_handles(rt);
   luaL_newmetatable(L, GS_RUNTIME_MT);
-  lua_pushcfunction(L, gs_runtime_gc);
+  lua_pushcfunction(L, gs__runtime_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_pushlightuserdata(L, &gs_runtime_key);
@@ -931,7 +931,7 @@ gs_runtime_t *gs_runtime_get(lua_State *L) {
 /* ---- handle methods ---------------------------------------------------- */
 
 /* handle:status() -> "ready"|"running"|"waiting"|"done"|"failed"|"aborted" */
-static int l_persona_status(lua_State *L) {
+static int gs__lrt_persona_status(lua_State *L) {
   gs_persona_t *p = gs_persona_check(L, 1);
   static const char *const live[] = {"ready", "running", "waiting"};
   static const char *const ended[] = {"done", "failed", "aborted"};
@@ -939,12 +939,12 @@ static int l_persona_status(lua_State *L) {
   return 1;
 }
 
-static int l_persona_id(lua_State *L) {
+static int gs__lrt_persona_id(lua_State *L) {
   lua_pushinteger(L, gs_persona_check(L, 1)->id);
   return 1;
 }
 
-static int l_persona_tostring(lua_State *L) {
+static int gs__lrt_persona_tostring(lua_State *L) {
   gs_persona_t *p = gs_persona_check(L, 1);
   lua_pushfstring(L, "gofr_sim.persona(%d)", (int)p->id);
   return 1;
@@ -953,29 +953,29 @@ static int l_persona_tostring(lua_State *L) {
 void gs_runtime_open(lua_State *L) {
   if (luaL_newmetatable(L, GS_PERSONA_MT)) {
     static const luaL_Reg methods[] = {
-        {"status", l_persona_status}, {"id", l_persona_id}, {NULL, NULL}};
+        {"status", gs__lrt_persona_status}, {"id", gs__lrt_persona_id}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_persona_tostring);
+    lua_pushcfunction(L, gs__lrt_persona_tostring);
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
-  static const luaL_Reg fns[] = {{"spawn", l_spawn},
-                                 {"join", l_join},
-                                 {"daemon", l_daemon},
-                                 {"abort", l_abort},
-                                 {"sleep", l_sleep},
-                                 {"now", l_now},
-                                 {"run", l_run},
-                                 {"stop", l_stop},
-                                 {"stopping", l_stopping},
-                                 {"in_persona", l_in_persona},
-                                 {"set_grace", l_set_grace},
-                                 {"stats", l_stats},
-                                 {"handle_signals", l_handle_signals},
-                                 {"signal", l_signal},
-                                 {"stdout_is_tty", l_stdout_is_tty},
+  static const luaL_Reg fns[] = {{"spawn", gs__lrt_spawn},
+                                 {"join", gs__lrt_join},
+                                 {"daemon", gs__lrt_daemon},
+                                 {"abort", gs__lrt_abort},
+                                 {"sleep", gs__lrt_sleep},
+                                 {"now", gs__lrt_now},
+                                 {"run", gs__lrt_run},
+                                 {"stop", gs__lrt_stop},
+                                 {"stopping", gs__lrt_stopping},
+                                 {"in_persona", gs__lrt_in_persona},
+                                 {"set_grace", gs__lrt_set_grace},
+                                 {"stats", gs__lrt_stats},
+                                 {"handle_signals", gs__lrt_handle_signals},
+                                 {"signal", gs__lrt_signal},
+                                 {"stdout_is_tty", gs__lrt_stdout_is_tty},
                                  {NULL, NULL}};
   luaL_register(L, NULL, fns);
 }

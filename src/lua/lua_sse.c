@@ -63,7 +63,7 @@ typedef struct {
 
 /* Argument 1 as a live parser. `quiet` (reset): recover from an interrupted
  * feed without raising. */
-static gs_lua_sse_t *gs_check_sse_ex(lua_State *L, const char *fname, int quiet) {
+static gs_lua_sse_t *gs__check_sse_ex(lua_State *L, const char *fname, int quiet) {
   gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
   if (!ud->live)
     luaL_error(L, "sse:%s: parser already freed", fname);
@@ -81,11 +81,11 @@ static gs_lua_sse_t *gs_check_sse_ex(lua_State *L, const char *fname, int quiet)
   return ud;
 }
 
-static gs_lua_sse_t *gs_check_sse(lua_State *L, const char *fname) {
-  return gs_check_sse_ex(L, fname, 0);
+static gs_lua_sse_t *gs__check_sse(lua_State *L, const char *fname) {
+  return gs__check_sse_ex(L, fname, 0);
 }
 
-static int gs_sse_push_error(lua_State *L, int rc, size_t max_bytes) {
+static int gs__sse_push_error(lua_State *L, int rc, size_t max_bytes) {
   lua_pushnil(L);
   lua_pushstring(L, gs_err_type(rc));
   if (rc == GS_EBODYTOOLARGE)
@@ -97,7 +97,7 @@ static int gs_sse_push_error(lua_State *L, int rc, size_t max_bytes) {
 }
 
 /* core.sse_new([max_bytes]) -> parser */
-static int l_sse_new(lua_State *L) {
+static int gs__lsse_new(lua_State *L) {
   size_t max_bytes = 0;
   if (!lua_isnoneornil(L, 1)) {
     if (lua_type(L, 1) != LUA_TNUMBER)
@@ -121,7 +121,7 @@ static int l_sse_new(lua_State *L) {
 }
 
 /* True when p:select lets the event through. */
-static int gs_sse_selected(const gs_lua_sse_t *ud, const gs_sse_event_t *ev) {
+static int gs__sse_selected(const gs_lua_sse_t *ud, const gs_sse_event_t *ev) {
   if (!ud->type)
     return 1;
   if (ev->type_len != ud->type_len || memcmp(ev->type, ud->type, ud->type_len) != 0)
@@ -134,12 +134,12 @@ static int gs_sse_selected(const gs_lua_sse_t *ud, const gs_sse_event_t *ev) {
   return 0;
 }
 
-static int gs_sse_collect(const gs_sse_event_t *ev, void *data) {
+static int gs__sse_collect(const gs_sse_event_t *ev, void *data) {
   gs_sse_collect_t *c = data;
   lua_State *L = c->L;
   if (c->ud->type && ev->data_len == 0)
     return 0; /* a priming event: not even counted */
-  if (!gs_sse_selected(c->ud, ev)) {
+  if (!gs__sse_selected(c->ud, ev)) {
     c->dropped++;
     return 0;
   }
@@ -158,8 +158,8 @@ static int gs_sse_collect(const gs_sse_event_t *ev, void *data) {
   return 0;
 }
 
-static int l_sse_feed(lua_State *L) {
-  gs_lua_sse_t *ud = gs_check_sse(L, "feed");
+static int gs__lsse_feed(lua_State *L) {
+  gs_lua_sse_t *ud = gs__check_sse(L, "feed");
   if (lua_type(L, 2) != LUA_TSTRING)
     return luaL_error(L, "sse:feed: chunk must be a string, got %s", luaL_typename(L, 2));
   size_t len;
@@ -167,17 +167,17 @@ static int l_sse_feed(lua_State *L) {
   lua_newtable(L);
   gs_sse_collect_t c = {L, ud, lua_gettop(L), 0, 0};
   ud->busy = 1;
-  int rc = gs_sse_feed(&ud->p, chunk, len, gs_sse_collect, &c);
+  int rc = gs_sse_feed(&ud->p, chunk, len, gs__sse_collect, &c);
   ud->busy = 0;
   if (rc)
-    return gs_sse_push_error(L, rc, ud->p.max_bytes);
+    return gs__sse_push_error(L, rc, ud->p.max_bytes);
   if (!ud->type)
     return 1;
   lua_pushnumber(L, c.dropped);
   return 2;
 }
 
-static void gs_sse_unselect(gs_lua_sse_t *ud) {
+static void gs__sse_unselect(gs_lua_sse_t *ud) {
   free(ud->type);
   ud->type = NULL;
   for (int i = 0; i < ud->nneedles; i++)
@@ -185,7 +185,7 @@ static void gs_sse_unselect(gs_lua_sse_t *ud) {
   ud->nneedles = 0;
 }
 
-static char *gs_sse_dup(const char *s, size_t n) {
+static char *gs__sse_dup(const char *s, size_t n) {
   char *d = malloc(n + 1);
   if (d) {
     memcpy(d, s, n);
@@ -195,8 +195,8 @@ static char *gs_sse_dup(const char *s, size_t n) {
 }
 
 /* p:select(type, needles) */
-static int l_sse_select(lua_State *L) {
-  gs_lua_sse_t *ud = gs_check_sse(L, "select");
+static int gs__lsse_select(lua_State *L) {
+  gs_lua_sse_t *ud = gs__check_sse(L, "select");
   size_t tlen;
   const char *type = luaL_checklstring(L, 2, &tlen);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -209,14 +209,14 @@ static int l_sse_select(lua_State *L) {
       return luaL_error(L, "sse:select: needles[%d] must be a non-empty string", i);
     lua_pop(L, 1);
   }
-  gs_sse_unselect(ud);
-  ud->type = gs_sse_dup(type, tlen);
+  gs__sse_unselect(ud);
+  ud->type = gs__sse_dup(type, tlen);
   ud->type_len = tlen;
   for (int i = 0; ud->type && i < n; i++) {
     size_t len;
     lua_rawgeti(L, 3, i + 1);
     const char *s = lua_tolstring(L, -1, &len);
-    ud->needles[i] = gs_sse_dup(s, len);
+    ud->needles[i] = gs__sse_dup(s, len);
     ud->needle_len[i] = len;
     lua_pop(L, 1);
     if (!ud->needles[i])
@@ -224,35 +224,35 @@ static int l_sse_select(lua_State *L) {
     ud->nneedles++;
   }
   if (!ud->type || ud->nneedles != n) {
-    gs_sse_unselect(ud);
+    gs__sse_unselect(ud);
     return luaL_error(L, "sse:select: out of memory");
   }
   return 0;
 }
 
-static int l_sse_finish(lua_State *L) {
-  gs_lua_sse_t *ud = gs_check_sse(L, "finish");
+static int gs__lsse_finish(lua_State *L) {
+  gs_lua_sse_t *ud = gs__check_sse(L, "finish");
   int rc = gs_sse_finish(&ud->p, NULL, NULL);
   if (rc < 0)
-    return gs_sse_push_error(L, rc, ud->p.max_bytes);
+    return gs__sse_push_error(L, rc, ud->p.max_bytes);
   lua_pushboolean(L, rc > 0);
   return 1;
 }
 
-static int l_sse_reset(lua_State *L) {
-  gs_sse_reset(&gs_check_sse_ex(L, "reset", 1)->p);
+static int gs__lsse_reset(lua_State *L) {
+  gs_sse_reset(&gs__check_sse_ex(L, "reset", 1)->p);
   return 0;
 }
 
-static int l_sse_last_event_id(lua_State *L) {
+static int gs__lsse_last_event_id(lua_State *L) {
   size_t len;
-  const char *id = gs_sse_last_event_id(&gs_check_sse(L, "last_event_id")->p, &len);
+  const char *id = gs_sse_last_event_id(&gs__check_sse(L, "last_event_id")->p, &len);
   lua_pushlstring(L, id, len);
   return 1;
 }
 
-static int l_sse_retry(lua_State *L) {
-  long long retry = gs_check_sse(L, "retry")->p.retry;
+static int gs__lsse_retry(lua_State *L) {
+  long long retry = gs__check_sse(L, "retry")->p.retry;
   if (retry < 0)
     lua_pushnil(L);
   else
@@ -260,22 +260,22 @@ static int l_sse_retry(lua_State *L) {
   return 1;
 }
 
-static int l_sse_comments(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)gs_check_sse(L, "comments")->p.comments);
+static int gs__lsse_comments(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)gs__check_sse(L, "comments")->p.comments);
   return 1;
 }
 
-static int l_sse_tostring(lua_State *L) {
-  gs_lua_sse_t *ud = gs_check_sse(L, "__tostring");
+static int gs__lsse_tostring(lua_State *L) {
+  gs_lua_sse_t *ud = gs__check_sse(L, "__tostring");
   lua_pushfstring(L, "gofr_sim.sse (events %f)", (lua_Number)ud->p.events);
   return 1;
 }
 
-static int l_sse_gc(lua_State *L) {
+static int gs__lsse_gc(lua_State *L) {
   gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
   if (ud->live) {
     gs_sse_free(&ud->p);
-    gs_sse_unselect(ud);
+    gs__sse_unselect(ud);
     ud->live = 0;
   }
   return 0;
@@ -283,23 +283,23 @@ static int l_sse_gc(lua_State *L) {
 
 void gs_lua_open_sse(lua_State *L) {
   if (luaL_newmetatable(L, GS_SSE_MT)) {
-    static const luaL_Reg methods[] = {{"feed", l_sse_feed},
-                                       {"finish", l_sse_finish},
-                                       {"reset", l_sse_reset},
-                                       {"select", l_sse_select},
-                                       {"last_event_id", l_sse_last_event_id},
-                                       {"retry", l_sse_retry},
-                                       {"comments", l_sse_comments},
+    static const luaL_Reg methods[] = {{"feed", gs__lsse_feed},
+                                       {"finish", gs__lsse_finish},
+                                       {"reset", gs__lsse_reset},
+                                       {"select", gs__lsse_select},
+                                       {"last_event_id", gs__lsse_last_event_id},
+                                       {"retry", gs__lsse_retry},
+                                       {"comments", gs__lsse_comments},
                                        {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_sse_gc);
+    lua_pushcfunction(L, gs__lsse_gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_sse_tostring);
+    lua_pushcfunction(L, gs__lsse_tostring);
     lua_setfield(L, -2, "__tostring");
   }
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_sse_new);
+  lua_pushcfunction(L, gs__lsse_new);
   lua_setfield(L, -2, "sse_new");
 }
