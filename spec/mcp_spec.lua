@@ -1,4 +1,5 @@
--- sim.mcp: result decoding and error classes (no peers), then the client
+-- sim.mcp: result decoding (MCP's rules, and gofr-dig's on top:
+-- gofr_sim.gofr_dig.results) and error classes (no peers), then the client
 -- against real peers on 127.0.0.1, run as child processes from build/test-peers
 -- (scripts/install-test-peers.sh, run from here when needed):
 --   * the official MCP TypeScript SDK server (test/peers/sdk-server.js) in its
@@ -9,6 +10,7 @@
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local metrics = require "gofr_sim.engine.metrics"
+local results = require "gofr_sim.gofr_dig.results"
 local cjson = require "cjson"
 local support = require "support"
 
@@ -122,20 +124,25 @@ describe("sim.mcp.decode_result", function()
     end
   end)
 
-  it("treats a missing success key as success and success:false as a failure", function()
-    local r = mcp.decode_result(text_result('{"sessions": [], "total": 0}'))
+  it("reads gofr-dig's success:false as a failure (results.decode_result, what session:call uses)", function()
+    local r = results.decode_result(text_result('{"sessions": [], "total": 0}'))
     assert.is_true(r.ok)
     assert.is_nil(r.error_type)
-    r = mcp.decode_result(text_result(
+    r = results.decode_result(text_result(
       '{"success": false, "error_code": "AUTH_ERROR", "error": "bad token", "recovery_strategy": "x"}'))
     assert.is_false(r.ok)
     assert.is_false(r.is_error)
     assert.are.equal("AUTH_ERROR", r.error_code)
     assert.are.equal("auth_error", r.error_type)
     assert.are.equal("bad token", r.message)
-    r = mcp.decode_result(text_result('{"success": false, "error": "Access denied: robots", "url": "u"}'))
+    r = results.decode_result(text_result('{"success": false, "error": "Access denied: robots", "url": "u"}'))
     assert.are.equal("mcp_tool_failed", r.error_type)
     assert.are.equal("Access denied: robots", r.message)
+    local plain = text_result('{"a": 1}')
+    assert.are.same(mcp.decode_result(plain), results.decode_result(plain))
+    local mcp_only = mcp.decode_result(text_result('{"success": false, "error_code": "AUTH_ERROR"}'))
+    assert.is_true(mcp_only.ok, "MCP's rules alone know no success key")
+    assert.is_nil(mcp_only.error_type)
   end)
 
   it("makes isError:true a failure of type mcp_invalid_arguments carrying the text", function()
@@ -157,7 +164,7 @@ describe("sim.mcp.decode_result", function()
   end)
 end)
 
-describe("sim.mcp.error_class", function()
+describe("gofr_dig.results.error_class", function()
   it("maps error types onto the old harness's categories", function()
     local want = {
       auth_error = "auth_error", rate_limit_exceeded = "rate_limited", rate_limited = "rate_limited",
@@ -171,10 +178,10 @@ describe("sim.mcp.error_class", function()
       http_500 = "mcp_tool_failed", invalid_rate_limit = "rate_limited",
       token_expired = "auth_error", something_else = "mcp_tool_failed",
     }
-    for t, class in pairs(want) do assert.are.equal(class, mcp.error_class(t), t) end
-    assert.is_nil(mcp.error_class(nil))
-    for t, class in pairs(mcp.ERROR_CLASSES) do
-      assert.are.equal(class, mcp.error_class(t))
+    for t, class in pairs(want) do assert.are.equal(class, results.error_class(t), t) end
+    assert.is_nil(results.error_class(nil))
+    for t, class in pairs(results.ERROR_CLASSES) do
+      assert.are.equal(class, results.error_class(t))
     end
   end)
 end)
@@ -638,7 +645,7 @@ describe("sim.mcp against MCP peers", function()
       assert.are.equal("session_not_found", rs[2].error_type)
       assert.are.equal("SESSION_NOT_FOUND: Session not found: x", rs[2].message)
       assert.are.equal("rate_limit_exceeded", rs[3].error_type)
-      assert.are.equal("rate_limited", mcp.error_class(rs[3].error_type))
+      assert.are.equal("rate_limited", results.error_class(rs[3].error_type))
       assert.is_true(rs[4].ok)
       assert.are.equal('{"success": true, "url": "http://x/"}', rs[4].data)
       assert.are.equal("mcp_invalid_arguments", rs[5].error_type)
@@ -726,7 +733,7 @@ describe("sim.mcp against MCP peers", function()
       assert.are.equal("HTTP 500: Internal Server Error", rs[1].message)
       assert.are.equal("http_401", rs[2].error_type)
       assert.are.equal("HTTP 401: Unauthorized", rs[2].message)
-      assert.are.equal("auth_error", mcp.error_class(rs[2].error_type))
+      assert.are.equal("auth_error", results.error_class(rs[2].error_type))
       assert.are.equal("mcp_rpc_error", rs[3].error_type)
       assert.are.equal(-32602, rs[3].code)
       assert.are.equal("mcp_rpc_error", rs[4].error_type)

@@ -24,6 +24,11 @@ local M = {
   mcp = require "gofr_sim.engine.mcp",
 }
 
+-- The facade composes the engine with the conventions of the server it
+-- simulates: sim.mcp reads gofr-dig's application errors (success:false and
+-- error_code) in tool results. The one edge from here to gofr_dig/.
+M.mcp.use_result_decoder(require("gofr_sim.gofr_dig.results").decode_result)
+
 --- sim.metrics: samples, counters and checks of the current run, tagged
 -- with the calling persona (docs/api.md). `sim.metrics.registry()` is the
 -- registry itself (aggregate, series, checks ...).

@@ -36,77 +36,6 @@ M.PROTOCOL_VERSION = "2025-11-25"
 M.null = require("cjson").null
 local NULL = M.null
 
---- The old Python harness's coarse error categories of each error type this
--- module produces (docs/mcp.md). Types not listed go through M.error_class.
-M.ERROR_CLASSES = {
-  -- transport
-  network_timeout = "network_timeout",
-  network_connect = "network_error",
-  network_protocol = "network_error",
-  network_error = "network_error",
-  body_too_large = "network_error",
-  mcp_protocol = "network_error",
-  mcp_session_lost = "network_error",
-  mcp_foreign_redirect = "network_error",
-  -- MCP-level failures
-  mcp_rpc_error = "mcp_tool_failed",
-  mcp_invalid_arguments = "mcp_tool_failed",
-  mcp_tool_failed = "mcp_tool_failed",
-  -- gofr-dig error codes (success:false), lower-cased
-  auth_error = "auth_error",
-  permission_denied = "mcp_tool_failed",
-  rate_limit_exceeded = "rate_limited",
-  rate_limited = "rate_limited",
-  timeout_error = "network_timeout",
-  fetch_error = "network_error",
-  connection_error = "network_error",
-  invalid_url = "mcp_tool_failed",
-  url_not_found = "mcp_tool_failed",
-  access_denied = "mcp_tool_failed",
-  ssrf_blocked = "mcp_tool_failed",
-  robots_blocked = "mcp_tool_failed",
-  extraction_error = "mcp_tool_failed",
-  selector_not_found = "mcp_tool_failed",
-  invalid_selector = "mcp_tool_failed",
-  encoding_error = "mcp_tool_failed",
-  parse_error = "mcp_tool_failed",
-  content_too_large = "mcp_tool_failed",
-  invalid_argument = "mcp_tool_failed",
-  session_error = "mcp_tool_failed",
-  session_not_found = "mcp_tool_failed",
-  session_validation = "mcp_tool_failed",
-  unknown_tool = "mcp_tool_failed",
-}
-
---- The old harness's category of any error type: ERROR_CLASSES, then
--- http_401/403 -> auth_error, http_429 -> rate_limited, other http_* ->
--- mcp_tool_failed, then the harness's own substring rules (auth/token/
--- unauthorized, rate/429/throttl, timeout, fetch/network/connect, else
--- mcp_tool_failed). nil for nil (a success).
-function M.error_class(err_type)
-  if err_type == nil then return nil end
-  local c = M.ERROR_CLASSES[err_type]
-  if c then return c end
-  local t = tostring(err_type):lower()
-  local status = t:match("^http_(%d+)$")
-  if status then
-    if status == "401" or status == "403" then return "auth_error" end
-    if status == "429" then return "rate_limited" end
-    return "mcp_tool_failed"
-  end
-  if t:find("auth", 1, true) or t:find("token", 1, true) or t:find("unauthorized", 1, true) then
-    return "auth_error"
-  end
-  if t:find("rate", 1, true) or t:find("429", 1, true) or t:find("throttl", 1, true) then
-    return "rate_limited"
-  end
-  if t:find("timeout", 1, true) then return "network_timeout" end
-  if t:find("fetch", 1, true) or t:find("network", 1, true) or t:find("connect", 1, true) then
-    return "network_error"
-  end
-  return "mcp_tool_failed"
-end
-
 -- Misuse ----------------------------------------------------------------------
 
 local fail = check.fail
@@ -573,8 +502,10 @@ local function decode_text(text)
   return text
 end
 
---- Interprets a raw tools/call result (gofr-dig's rules as the default,
--- valid for any MCP server): the result table session:call returns.
+--- Interprets a raw tools/call result by MCP's rules alone: the first text
+-- block (decoded as JSON when it is JSON), else structuredContent; isError
+-- makes it a failure of type mcp_invalid_arguments. -> the result table
+-- { ok=, data=, text=, result=, is_error=, error_type=, message= }.
 function M.decode_result(result)
   local r = { result = result, is_error = result.isError == true }
   local text
@@ -592,29 +523,27 @@ function M.decode_result(result)
   elseif type(result.structuredContent) == "table" then
     r.data = result.structuredContent
   end
+  r.ok = not r.is_error
   if r.is_error then
-    r.ok = false
     r.error_type = "mcp_invalid_arguments"
     r.message = text or "the tool result has isError:true and no text"
-    return r
   end
-  local d = r.data
-  if type(d) == "table" and d.success == false then
-    r.ok = false
-    local code = d.error_code
-    if type(code) == "string" and code ~= "" then
-      r.error_code = code
-      r.error_type = code:lower()
-    else
-      r.error_type = "mcp_tool_failed"
-    end
-    local m = d.message
-    if type(m) ~= "string" then m = d.error end
-    r.message = type(m) == "string" and m or nil
-    return r
-  end
-  r.ok = true
   return r
+end
+
+-- What session:call makes of a result (M.decode_result, or the decoder
+-- given to use_result_decoder).
+local result_decoder = M.decode_result
+
+--- mcp.use_result_decoder(fn): fn(raw tools/call result) -> result table
+-- becomes how every session:call reads results, in place of decode_result.
+-- The facade (require "gofr_sim") installs gofr-dig's application errors
+-- this way: gofr_sim.gofr_dig.results.decode_result.
+function M.use_result_decoder(fn)
+  if type(fn) ~= "function" then
+    fail("sim.mcp.use_result_decoder", "expected a function, got " .. type(fn))
+  end
+  result_decoder = fn
 end
 
 local metric_names = {} -- tool -> "mcp.<tool>"
@@ -651,7 +580,7 @@ function Session:call(tool, args, opts)
     { name = tool, arguments = arguments }, opts.timeout or self.timeout)
   local r
   if result then
-    r = M.decode_result(result)
+    r = result_decoder(result)
   else
     r = { ok = false, error_type = err_type, message = msg, code = code, is_error = false }
   end
