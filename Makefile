@@ -21,7 +21,8 @@ build-asan: deps
 run: build
 	$(BUILD)/gofr-sim scenarios/load.lua $(RUN_FLAGS)
 
-# The suite twice: the release build, then the ASan+UBSan build.
+# The suite twice: on the ASan+UBSan build first, then on the release build
+# (both are built before either runs).
 test: build build-asan
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -1,35 +1,44 @@
-/* Binding of the file-system helpers (gs/fs.h); the Lua users are
- * gofr_sim/twin/storage.lua, gofr_sim/twin/housekeeper.lua, the recorder and
- * gofr_sim/report.lua (reports, written durably).
+/* Binding of the file-system helpers of gs/fs.h (src/core/fs.c) as
+ * core.fs_*. Their Lua users: the twin (session storage, housekeeper, token
+ * store), the recorder, reports (written durably), the matrix and the
+ * target. They block the loop: start-up work and small files only.
  *
  *   core.fs_mkdirs(path) -> true | nil, err_type, message
- *   core.fs_create_excl(path [, data]) -> true (created) | false (it existed)
+ *       (mkdir -p, mode 0755 under the umask; an existing directory is fine)
+ *   core.fs_create_excl(path [, data]) -> true (created, data written)
+ *                                         | false (it existed, untouched)
  *                                         | nil, err_type, message
- *   core.fs_stat(path) -> {mtime=, size=, mtime_sec=, mtime_nsec=, ino=, dev=}
- *                         | nil, err_type, message
+ *   core.fs_stat(path) -> stat | nil, err_type, message  (symlinks followed)
  *   core.fs_remove(path) -> true | nil, err_type, message
- *   core.fs_write_atomic(path, data [, durable]) -> the fs_stat table of the new file
- *                                       | nil, err_type, message
- *       (durable: fsync the file and its directory, for reports)
+ *       (a file, a symlink itself, or an empty directory)
+ *   core.fs_write_atomic(path, data [, durable]) -> stat of the new file
+ *                                                  | nil, err_type, message
+ *       (a hidden temporary file in the same directory, renamed over path;
+ *       durable (any true value): fsync the file, and its directory after
+ *       the rename, for reports; the stat is taken before the rename)
  *   core.fs_sweep_temps(path) -> how many temporary files of dead writers
  *                                next to path were removed | nil, err_type, message
  *   core.fs_list(dir) -> {name, ...} | nil, err_type, message
- *   core.fs_now() -> seconds, microseconds (the wall clock, two integers)
+ *       (readdir order; dot files included, "." and ".." not)
+ *   core.fs_now() -> seconds, microseconds (the wall clock that stamps
+ *                    mtimes, two integers; raises if it is unavailable)
  *
- * mtime is seconds since the epoch with the fraction (a double: about a
- * quarter of a microsecond apart today); mtime_sec and mtime_nsec are the
- * exact whole seconds and nanoseconds. ino and dev are the inode and device
- * numbers (exact below 2^53). mtime_sec, mtime_nsec, size, ino and dev
- * together are the stamp that tells a file changed (a rename over the path
- * changes ino). err_type is
- * "not_found", "io_error", "invalid_argument" or "out_of_memory"; message is
- * "<path>: <the system's reason>". Paths and data that are not strings, and
- * paths containing NUL bytes, raise.
+ * stat is {mtime=, size=, mtime_sec=, mtime_nsec=, ino=, dev=}
+ * (gs_fs_stat_t): mtime is seconds since the epoch with the fraction (a
+ * double: about a quarter of a microsecond apart today); mtime_sec and
+ * mtime_nsec are the exact whole seconds and nanoseconds; size is in bytes;
+ * ino and dev are the inode and device numbers (exact below 2^53).
+ * mtime_sec, mtime_nsec, size, ino and dev together are the stamp that tells
+ * a file changed (a rename over the path changes ino).
+ *
+ * err_type is "not_found", "io_error", "invalid_argument" (a path too long)
+ * or "out_of_memory"; message is "<path>: <the system's reason>". Paths and
+ * data that are not strings, and paths containing NUL bytes, raise.
  *
  * Ownership: fs_list collects the names in a malloc'd buffer (no Lua call
  * can raise while the directory is open), copies them into a table under
- * lua_pcall and frees the buffer whatever happens. fs_remove removes files,
- * symlinks and empty directories. */
+ * lua_pcall and frees the buffer whatever happens. Nothing else is kept
+ * past a call. */
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
