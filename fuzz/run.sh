@@ -42,7 +42,7 @@ target_config() {
       SRCS=(fuzz/fuzz_uv.c src/core/http_server.c src/core/buf.c src/core/error.c)
       PKGS=(libuv) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     http_client)
-      SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/error.c)
+      SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/buf.c src/core/error.c)
       PKGS=(libuv libcurl) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     jwt)
       SRCS=(src/core/jwt.c src/core/base64.c src/core/error.c)

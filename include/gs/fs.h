@@ -48,7 +48,9 @@ int gs_fs_mkdirs(const char *path);
  * 0. A failed write removes the new file again. */
 int gs_fs_create_excl(const char *path, const void *data, size_t len, int *existed);
 
-/* Modification time and size of `path` (symlinks followed). */
+/* Fills every field of *st for `path` (symlinks followed: the target's):
+ * mtime, size, the exact mtime_sec/mtime_nsec, ino and dev. *st is not
+ * touched on failure. */
 int gs_fs_stat(const char *path, gs_fs_stat_t *st);
 
 /* Removes the file or empty directory `path` (a symlink itself, never its
@@ -66,10 +68,14 @@ enum {
  * reader sees the old or the new content, never a mix. Without
  * GS_FS_DURABLE in flags it is atomic against readers, not durable across a
  * power loss; with it the file is fsync'ed before the rename and the
- * directory after it. On failure the temporary file is removed and `path`
- * is unchanged. When st is not NULL it receives the new file's mtime and
- * size (taken before the rename, so a writer racing after it cannot be
- * mistaken for this one). */
+ * directory after it. On a failure up to the rename the temporary file is
+ * removed and `path` is unchanged; the directory's fsync failing (after the
+ * rename: `path` is already replaced) is reported too. When st is not NULL
+ * it receives the new file's stat, every field of gs_fs_stat_t (mtime, size,
+ * mtime_sec/mtime_nsec, ino, dev; the rename keeps the inode, so ino and dev
+ * are those `path` then has), taken from the written file before the
+ * rename, so a writer racing after it cannot be mistaken for this one. On
+ * failure *st is unspecified. */
 int gs_fs_write_atomic(const char *path, const void *data, size_t len, gs_fs_stat_t *st, int flags);
 
 /* Removes the temporary files that gs_fs_write_atomic left next to `path`

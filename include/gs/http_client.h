@@ -57,6 +57,10 @@ typedef struct {
   double dns, connect, tls, ttfb, total;
 } gs_http_timings_t;
 
+/* The done callback's response and its strings (error_message, headers,
+ * body, effective_url) are owned by the request: valid until
+ * gs_http_request_free(); copy them to keep them. (A data callback's head is
+ * valid only during that call.) */
 struct gs_http_response_s {
   int error;                 /* 0 or GS_E* (see gs/error.h) */
   const char *error_message; /* NUL-terminated detail when error != 0, else "" */

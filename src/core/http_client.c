@@ -25,8 +25,10 @@
  *   - the client owns the multi, the timer, the socket contexts, the pool of
  *     idle easy handles and the list of live requests;
  *   - a request owns its copies of the body and header lines, its response
- *     buffers (the body's stays empty when streaming) and, while in flight,
- *     one easy handle borrowed from the pool;
+ *     buffers (gs_buf_t head and body; the body's stays empty when
+ *     streaming), which the response's headers and body point into until
+ *     gs_http_request_free() frees them, and, while in flight, one easy
+ *     handle borrowed from the pool;
  *   - the caller owns the request until gs_http_request_free(). */
 #include "gs/http_client.h"
 
@@ -43,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gs/buf.h"
 #include "gs/error.h"
 
 #define GS_HTTP_POOL_MAX 4096           /* idle easy handles kept for reuse */
@@ -50,11 +53,6 @@
 #define GS_HTTP_BUFFERSIZE 16384L       /* per-transfer receive buffer */
 #define GS_HTTP_PRESIZE_MAX (64u << 20) /* trust Content-Length up to this */
 #define GS_HTTP_USER_AGENT "gofr-sim/0.1"
-
-typedef struct {
-  char *data; /* malloc'd, NUL-terminated when non-NULL */
-  size_t len, cap;
-} gs__http_buf_t;
 
 /* A socket being watched (or a parked connection socket). Freed in
  * gs__http_sock_closed; listed in client->socks[fd] until closed. */
@@ -96,39 +94,17 @@ struct gs_http_request_s {
   int paused;      /* on_data refused bytes: the transfer waits for resume */
   int body_too_large;
   int oom;
-  int head_done; /* the current response's header block has ended */
-  gs__http_buf_t head, body;
+  int head_done;       /* the current response's header block has ended */
+  gs_buf_t head;       /* the current response's header lines, "Name: value\r\n" each */
+  gs_buf_t body;       /* the body when buffered (empty when streaming) */
   char *effective_url; /* owned */
   char errbuf[CURL_ERROR_SIZE];
   gs_http_response_t res;
 };
 
-/* ---- buffers ---------------------------------------------------------- */
-
-static int gs__http_buf_reserve(gs__http_buf_t *b, size_t need) {
-  if (need + 1 <= b->cap)
-    return 0;
-  size_t cap = b->cap ? b->cap : 1024;
-  while (cap < need + 1) {
-    if (cap > SIZE_MAX / 2)
-      return GS_ENOMEM;
-    cap *= 2;
-  }
-  char *p = realloc(b->data, cap);
-  if (!p)
-    return GS_ENOMEM;
-  b->data = p;
-  b->cap = cap;
-  return 0;
-}
-
-static int gs__http_buf_append(gs__http_buf_t *b, const char *p, size_t n) {
-  if (n > SIZE_MAX - b->len - 1 || gs__http_buf_reserve(b, b->len + n))
-    return GS_ENOMEM;
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-  return 0;
+/* A buffer's bytes as the C string a response hands out ("" when empty). */
+static const char *gs__http_str(const gs_buf_t *b) {
+  return b->p ? b->p : "";
 }
 
 /* ---- easy handle pool --------------------------------------------------- */
@@ -294,9 +270,9 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
     res->error_message = req->errbuf;
   }
 
-  res->headers = req->head.data ? req->head.data : "";
+  res->headers = gs__http_str(&req->head);
   res->headers_len = req->head.len;
-  res->body = req->body.data ? req->body.data : "";
+  res->body = gs__http_str(&req->body);
   res->body_len = req->body.len;
 
   req->cb(req, res, req->data); /* may free req */
@@ -510,9 +486,7 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   size_t len = size * n, l = len;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     req->head_done = 0;
-    req->head.len = 0; /* a new response (redirect, 1xx): keep only the last */
-    if (req->head.data)
-      req->head.data[0] = '\0';
+    gs_buf_clear(&req->head); /* a new response (redirect, 1xx): keep only the last */
     return len;
   }
   while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
@@ -521,13 +495,13 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
     req->head_done = 1; /* the blank line ending the header block */
     return len;
   }
-  if (gs__http_buf_reserve(&req->head, req->head.len + l + 2)) {
+  char *line = gs_buf_extend(&req->head, l + 2);
+  if (!line) {
     req->oom = 1;
     return 0;
   }
-  memcpy(req->head.data + req->head.len, p, l);
-  memcpy(req->head.data + req->head.len + l, "\r\n", 3);
-  req->head.len += l + 2;
+  memcpy(line, p, l);
+  memcpy(line + l, "\r\n", 2);
   return len;
 }
 
@@ -538,7 +512,7 @@ static size_t gs__http_deliver(gs_http_request_t *req, char *p, size_t len) {
   curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &head->status);
   curl_easy_getinfo(req->easy, CURLINFO_EFFECTIVE_URL, &url);
   head->effective_url = url ? url : "";
-  head->headers = req->head.data ? req->head.data : "";
+  head->headers = gs__http_str(&req->head);
   head->headers_len = req->head.len;
   int rc = req->on_data(req, head, p, len, req->data);
   memset(head, 0, sizeof *head);
@@ -559,13 +533,13 @@ static size_t gs__http_on_body(char *p, size_t size, size_t n, void *ud) {
   }
   if (req->on_data)
     return gs__http_deliver(req, p, len);
-  if (!req->body.data) {
+  if (!req->body.p) {
     curl_off_t cl = -1;
     curl_easy_getinfo(req->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     if (cl > 0 && (uint64_t)cl <= GS_HTTP_PRESIZE_MAX)
-      gs__http_buf_reserve(&req->body, (size_t)cl); /* best effort */
+      (void)gs_buf_reserve(&req->body, (size_t)cl); /* best effort: gs_buf_add tries again */
   }
-  if (gs__http_buf_append(&req->body, p, len)) {
+  if (gs_buf_add(&req->body, p, len)) {
     req->oom = 1;
     return 0;
   }
@@ -803,8 +777,8 @@ void gs_http_request_free(gs_http_request_t *req) {
     c->reqs = req->next;
   if (req->next)
     req->next->prev = req->prev;
-  free(req->head.data);
-  free(req->body.data);
+  gs_buf_free(&req->head);
+  gs_buf_free(&req->body);
   free(req->effective_url);
   free(req);
 }
