@@ -7,7 +7,8 @@
 --
 -- --protocol mcp (the default) runs the Python harness's MCP flow per
 -- persona (get_structure -> get_content session=true -> get_session_info ->
--- get_session_chunk 0), or the tasks its mix group weights, against
+-- get_session_chunk 0: the task structure_then_content), or the tasks its
+-- mix group weights (the scenario's `tasks`, below), against
 -- --mcp-url (default $GOFR_DIG_MCP_URL) or, without one, against the
 -- embedded gofr-dig twin started in-process with tokens minted for it.
 -- Without --mix-file the embedded twin's run uses fixtures/mixes/default.json
@@ -29,19 +30,13 @@
 -- at least one successful call of every tool the run used; a --threshold on
 -- the same key replaces one.
 --
--- --mode record records --sites-file into --record-output-dir (or --out)
--- and exits with the recorder's status (docs/recording.md); the flags are
--- then the recorder's, not a load run's.
-local flags = ...
-if type(flags) == "table" and flags.mode == "record" then
-  return require("gofr_sim.cli.record").command(flags)
-end
+-- Recording sites into a corpus is `gofr-sim record` (docs/recording.md).
 
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
-local personas = require "gofr_sim.runner.personas"
 local json = require "gofr_sim.util.json"
 local target = require "gofr_sim.gofr_dig.target"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 local blockpage = require "gofr_sim.engine.blockpage"
 
 -- MCP ------------------------------------------------------------------------
@@ -89,37 +84,45 @@ local function session_reads(ctx, s, sid)
   call(ctx, s, "get_session_chunk", { session_id = sid, chunk_index = 0 })
 end
 
+-- The tasks a mix group may weight, each run(ctx, session, url). Without a
+-- group's `tasks` every iteration is structure_then_content (the only
+-- weight > 0).
 local TASKS = {
-  -- The Python harness's fixed sequence (reference §8.2).
-  structure_then_content = function(ctx, s, url)
-    call(ctx, s, "get_structure", { url = url }, ctx.robots_disallowed[url] and ROBOTS_BLOCKED)
-    local sid = content_session(ctx, s, url)
-    if sid then session_reads(ctx, s, sid) end
-  end,
-  content_only = function(ctx, s, url)
-    call(ctx, s, "get_content", { url = url, parse_results = false })
-  end,
-  content_session_reads = function(ctx, s, url)
-    local sid = content_session(ctx, s, url)
-    if sid then session_reads(ctx, s, sid) end
-  end,
-  list_sessions = function(ctx, s)
-    call(ctx, s, "list_sessions", {})
-  end,
-  get_session_full = function(ctx, s, url)
-    local sid = content_session(ctx, s, url)
-    if sid then call(ctx, s, "get_session", { session_id = sid }) end
-  end,
-  ping = function(_, s)
-    s:call("ping", {}) -- ping takes no token
-  end,
+  { name = "structure_then_content", weight = 1, -- the Python harness's fixed sequence (reference §8.2)
+    run = function(ctx, s, url)
+      call(ctx, s, "get_structure", { url = url }, ctx.robots_disallowed[url] and ROBOTS_BLOCKED)
+      local sid = content_session(ctx, s, url)
+      if sid then session_reads(ctx, s, sid) end
+    end },
+  { name = "content_only", weight = 0,
+    run = function(ctx, s, url)
+      call(ctx, s, "get_content", { url = url, parse_results = false })
+    end },
+  { name = "content_session_reads", weight = 0,
+    run = function(ctx, s, url)
+      local sid = content_session(ctx, s, url)
+      if sid then session_reads(ctx, s, sid) end
+    end },
+  { name = "list_sessions", weight = 0,
+    run = function(ctx, s)
+      call(ctx, s, "list_sessions", {})
+    end },
+  { name = "get_session_full", weight = 0,
+    run = function(ctx, s, url)
+      local sid = content_session(ctx, s, url)
+      if sid then call(ctx, s, "get_session", { session_id = sid }) end
+    end },
+  { name = "ping", weight = 0,
+    run = function(_, s)
+      s:call("ping", {}) -- ping takes no token
+    end },
 }
 
 local function mcp_iteration(ctx)
   local s = session_of(ctx)
   if not s then return end
-  local task = TASKS[personas.pick_task(ctx.persona, ctx.rng)] or TASKS.structure_then_content
-  task(ctx, s, ctx.rng:pick(ctx.urls))
+  local task = ctx:pick_task() -- drawn before the page: the seeded stream's order
+  task.run(ctx, s, ctx.rng:pick(ctx.urls))
 end
 
 local tgt -- the gofr-dig of this run (MCP mode), made by prepare
@@ -153,8 +156,10 @@ return {
   name = "load",
   description = "personas drive gofr-dig's MCP tools (embedded twin or --mcp-url), or GET pages",
   options = { consumers = 4, rate = 10, duration = 10 },
+  tasks = TASKS,
+  tokens = tokens.resolver,
   flags = target.with_flags {
-    mode = { type = "enum", values = { "live", "fixture", "record" } },
+    mode = { type = "enum", values = { "live", "fixture" } },
     sites_file = { type = "string" },
     target_url = { type = "url" },
     fixtures_dir = { type = "string" },

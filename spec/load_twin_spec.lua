@@ -103,7 +103,7 @@ describe("scenarios/load.lua against the embedded twin", function()
 
   it("refuses --mode record and --mode live without pages, in one line", function()
     for _, case in ipairs {
-      { { "--mode", "record" }, "record: give --sites FILE" },
+      { { "--mode", "record" }, "--mode must be one of live, fixture, got 'record'" },
       { { "--mode", "live" }, "--mode live needs --target-url URL or --sites-file FILE" },
       { { "--token-source", "env" }, "--token-source env: the embedded twin" },
     } do

@@ -1,13 +1,15 @@
--- gofr_sim.cli.record: recording sites from local servers (planted PII,
--- depth 1, statuses, redirects, refused connections), the harness's
--- meta.json, atomic re-recording, the `record` command's exit statuses, and
--- record -> replay through scenarios/load.lua.
+-- gofr_sim.cli.record (the command) and its recorder, crawl and corpus:
+-- recording sites from local servers (planted PII, depth 1, statuses,
+-- redirects, refused connections), the harness's meta.json, atomic
+-- re-recording, the `record` command's exit statuses and the harness's flag
+-- names, and record -> replay through scenarios/load.lua.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local json = require "gofr_sim.util.json"
 local html = require "gofr_sim.engine.html"
-local recorder = require "gofr_sim.cli.record"
-local storage = require "gofr_sim.twin.storage"
+local recorder = require "gofr_sim.cli.record.recorder"
+local corpus = require "gofr_sim.cli.record.corpus"
+local fs = require "gofr_sim.util.fs"
 local support = require "support"
 
 local LOAD = support.source_dir .. "/scenarios/load.lua"
@@ -123,21 +125,21 @@ local function listing(dir)
   return out
 end
 
-describe("recorder.slug", function()
+describe("corpus.slug", function()
   it("is the harness's url_to_slug", function()
-    assert.are.equal("www_scmp_com_business", recorder.slug("https://www.scmp.com/business"))
-    assert.are.equal("example_com_a_b_c_d_e", recorder.slug("https://example.com/a?b=c&d=e"))
-    assert.are.equal("asia_nikkei_com", recorder.slug("https://asia.nikkei.com/"))
-    assert.are.equal("example_com_x", recorder.slug("http://Example.COM//x///"))
-    assert.are.equal("ftp_example_com", recorder.slug("ftp://example.com"))
-    assert.are.equal("unknown", recorder.slug("https://"))
-    assert.are.equal("unknown", recorder.slug("___"))
-    assert.are.equal("caf_com", recorder.slug("http://café.com"))
-    assert.are.equal("k_com", recorder.slug("http://\226\132\170.com"))  -- KELVIN SIGN lowers to k
+    assert.are.equal("www_scmp_com_business", corpus.slug("https://www.scmp.com/business"))
+    assert.are.equal("example_com_a_b_c_d_e", corpus.slug("https://example.com/a?b=c&d=e"))
+    assert.are.equal("asia_nikkei_com", corpus.slug("https://asia.nikkei.com/"))
+    assert.are.equal("example_com_x", corpus.slug("http://Example.COM//x///"))
+    assert.are.equal("ftp_example_com", corpus.slug("ftp://example.com"))
+    assert.are.equal("unknown", corpus.slug("https://"))
+    assert.are.equal("unknown", corpus.slug("___"))
+    assert.are.equal("caf_com", corpus.slug("http://café.com"))
+    assert.are.equal("k_com", corpus.slug("http://\226\132\170.com"))  -- KELVIN SIGN lowers to k
   end)
 end)
 
-describe("recorder.page_path", function()
+describe("corpus.page_path", function()
   it("makes safe relative .html paths from URL paths", function()
     local cases = {
       { "http://h/", "index.html" }, { "http://h", "index.html" },
@@ -150,13 +152,13 @@ describe("recorder.page_path", function()
       { "http://h/%2e%2e/%2Fetc", "_./_etc.html" }, { "http://h/./.hidden", "_/_hidden.html" },
       { "http://h//a//b", "a/b.html" },
     }
-    for _, c in ipairs(cases) do assert.are.equal(c[2], recorder.page_path(c[1]), c[1]) end
-    local deep = recorder.page_path("http://h/1/2/3/4/5/6/7/8/9/10/11/page")
+    for _, c in ipairs(cases) do assert.are.equal(c[2], corpus.page_path(c[1]), c[1]) end
+    local deep = corpus.page_path("http://h/1/2/3/4/5/6/7/8/9/10/11/page")
     assert.are.equal(8, select(2, deep:gsub("/", "")))
-    local long = recorder.page_path("http://h/" .. ("x"):rep(500))
+    local long = corpus.page_path("http://h/" .. ("x"):rep(500))
     assert.is_true(#long <= 64 + #".html")
     for _, c in ipairs(cases) do
-      local p = recorder.page_path(c[1])
+      local p = corpus.page_path(c[1])
       assert.is_nil(p:find("^/"))
       for seg in p:gmatch("[^/]+") do
         assert.is_false(seg == "." or seg == "..")
@@ -185,7 +187,7 @@ describe("recorder.record", function()
     srv.close()
     ext.close()
     sim.run(function() sim.sleep(0.01) end)
-    storage.remove_tree(out)
+    fs.remove_tree(out)
     support.assert_clean()
   end)
 
@@ -208,10 +210,10 @@ describe("recorder.record", function()
   local summary
 
   it("records every site, keeps any status, reports refused connections", function()
-    slug_a = recorder.slug(srv.url .. "/")
-    slug_b = recorder.slug(srv.url .. "/siteb/")
-    slug_c = recorder.slug(srv.url .. "/gone")
-    slug_d = recorder.slug(("http://127.0.0.1:%d/"):format(closed_port))
+    slug_a = corpus.slug(srv.url .. "/")
+    slug_b = corpus.slug(srv.url .. "/siteb/")
+    slug_c = corpus.slug(srv.url .. "/gone")
+    slug_d = corpus.slug(("http://127.0.0.1:%d/"):format(closed_port))
     -- an earlier recording of the site that will fail
     assert(core.fs_mkdirs(out .. "/" .. slug_d))
     assert(core.fs_write_atomic(out .. "/" .. slug_d .. "/index.html", "<html>earlier</html>"))
@@ -363,7 +365,7 @@ describe("recorder.record", function()
     assert.is_false(ok)
     assert.matches("not a recording's meta.json", tostring(err))
     assert.are.equal("[1, 2", support.read_file(dir .. "/meta.json"))
-    storage.remove_tree(dir)
+    fs.remove_tree(dir)
   end)
 end)
 
@@ -404,7 +406,7 @@ describe("gofr-sim record (the command) and record -> replay", function()
 
   teardown(function()
     stop()
-    storage.remove_tree(dir)
+    fs.remove_tree(dir)
   end)
 
   it("exits 2 on bad usage", function()
@@ -437,17 +439,17 @@ describe("gofr-sim record (the command) and record -> replay", function()
 
   it("records the fixture site; load.lua replays it over HTTP and MCP", function()
     write_sites(sites_file, { url .. "/" })
-    local corpus = dir .. "/corpus"
-    local r = support.run_cli { "record", "--sites", sites_file, "--out", corpus, "--depth", "1",
+    local corpus_dir = dir .. "/corpus"
+    local r = support.run_cli { "record", "--sites", sites_file, "--out", corpus_dir, "--depth", "1",
                                 "--max-pages", "20", "--timeout", "10s", "--concurrency", "2" }
     assert.are.equal(0, r.status, r.stdout .. r.stderr)
     assert.matches("1 recorded, 0 failed", r.stdout)
     assert.matches("replay: gofr%-sim scenarios/load.lua %-%-fixtures%-dir", r.stdout)
-    local meta = read_meta(corpus)
+    local meta = read_meta(corpus_dir)
     assert.are.equal(1, #meta.sites)
     assert.is_true(#meta.sites[1].files > 5)
     local report = dir .. "/http.json"
-    r = support.run_cli { LOAD, "--protocol", "http", "--fixtures-dir", corpus, "--total-requests", "20",
+    r = support.run_cli { LOAD, "--protocol", "http", "--fixtures-dir", corpus_dir, "--total-requests", "20",
                           "--rate", "1000", "--quiet", "--output", report }
     assert.are.equal(0, r.status, r.stdout .. r.stderr)
     local rep = assert(json.decode(support.read_file(report)))
@@ -455,21 +457,21 @@ describe("gofr-sim record (the command) and record -> replay", function()
     assert.are.equal(0, rep.metrics.overall.error_count)
     assert.are.equal(20, rep.counters["http.content_type{tool=http.get,type=text/html}"])
     assert.is_true(rep.counters["http.bytes{tool=http.get}"] > 20 * 1000)
-    r = support.run_cli { LOAD, "--fixtures-dir", corpus, "--total-requests", "6", "--quiet",
+    r = support.run_cli { LOAD, "--fixtures-dir", corpus_dir, "--total-requests", "6", "--quiet",
                           "--output", dir .. "/mcp.json" }
     assert.are.equal(0, r.status, r.stdout .. r.stderr)
     rep = assert(json.decode(support.read_file(dir .. "/mcp.json")))
     assert.is_true(rep.metrics.overall.count >= 6)
   end)
 
-  it("is reachable as load.lua --mode record with the harness's flag names", function()
+  it("takes the harness's flag names --sites-file, --record-output-dir, --timeout-seconds", function()
     write_sites(sites_file, { url .. "/about.html" })
-    local r = support.run_cli { LOAD, "--mode", "record", "--sites-file", sites_file,
+    local r = support.run_cli { "record", "--sites-file", sites_file,
                                 "--record-output-dir", dir .. "/viaload", "--timeout-seconds", "5" }
     assert.are.equal(0, r.status, r.stdout .. r.stderr)
     local meta = read_meta(dir .. "/viaload")
-    assert.are.equal(recorder.slug(url .. "/about.html"), meta.sites[1].slug)
-    r = support.run_cli { LOAD, "--mode", "record", "--sites-file", sites_file }
+    assert.are.equal(corpus.slug(url .. "/about.html"), meta.sites[1].slug)
+    r = support.run_cli { "record", "--sites-file", sites_file }
     assert.are.equal(2, r.status)
   end)
 end)

@@ -18,8 +18,12 @@
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
-local report = require "gofr_sim.report.build"
+local json = require "gofr_sim.util.json"
+local build = require "gofr_sim.report.build"
+local write = require "gofr_sim.report.write"
 local junit = require "gofr_sim.report.junit"
+local fs = require "gofr_sim.util.fs"
+local common = require "gofr_sim.cli.common"
 
 local type, tostring, pairs, ipairs, error = type, tostring, pairs, ipairs, error
 local format, concat, sort = string.format, table.concat, table.sort
@@ -192,14 +196,6 @@ end
 
 -- Running a cell --------------------------------------------------------------
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 -- The last `n` lines of text.
 local function tail(text, n)
   local lines = {}
@@ -215,10 +211,6 @@ local function fresh_dir(base)
   local ok, err_type, msg = core.fs_mkdirs(dir)
   if not ok then error(("cannot create a data directory: %s (%s)"):format(msg, err_type), 0) end
   return dir
-end
-
-local function remove_tree(path)
-  require("gofr_sim.twin.storage").remove_tree(path)
 end
 
 -- The child's argv for cell c.
@@ -275,14 +267,14 @@ local function run_cell(run, c)
   }
   c.duration = sim.now() - t0
   c.finished = c.started + c.duration
-  if own_data then remove_tree(own_data) end
-  local r = { stderr = read_file(c.stderr_path) or "" }
+  if own_data then fs.remove_tree(own_data) end
+  local r = { stderr = fs.read_file(c.stderr_path) or "" }
   if not res then
     r.status, r.why = "error", ("cannot start gofr-sim: %s (%s)"):format(msg, err_type)
   else
     r.exit_status, r.signal = res.status, res.signal
-    local text = read_file(c.report)
-    r.report = text and text ~= "" and report.decode(text) or nil
+    local text = fs.read_file(c.report)
+    r.report = text and text ~= "" and write.decode(text) or nil
     r.status, r.why = outcome(res, r.report)
   end
   r.met = (r.status == "pass" and c.expect == "pass") or (r.status == "fail" and c.expect == "fail")
@@ -358,7 +350,7 @@ local function check_cases(c, rep, cases)
     local ch = rep.checks[name]
     local case = { name = name, classname = c.name, time = 0 }
     if ch.fails > 0 then
-      local observed = ch.observed ~= nil and ch.observed ~= report.null and tostring(ch.observed) or "none"
+      local observed = ch.observed ~= nil and ch.observed ~= build.null and tostring(ch.observed) or "none"
       case.failure = { type = "check",
         message = ("observed %s; bound 0 failures (%d of %d failed)")
           :format(observed, ch.fails, ch.fails + ch.passes) }
@@ -372,11 +364,11 @@ local function threshold_cases(c, rep, cases)
     local case = { name = ("threshold %s %s"):format(tostring(th.key), tostring(th.condition)),
                    classname = c.name, time = 0 }
     if th.ok ~= true then
-      local value = th.value ~= report.null and th.value or nil
+      local value = th.value ~= build.null and th.value or nil
       case.failure = { type = "threshold",
         message = ("observed %s; bound %s %s (%s)"):format(num(value),
           tostring(th.condition):match("([<>=!]+)") or "",
-          num(th.bound ~= report.null and th.bound or nil), tostring(th.message)) }
+          num(th.bound ~= build.null and th.bound or nil), tostring(th.message)) }
     end
     cases[#cases + 1] = case
   end
@@ -446,14 +438,14 @@ local function matrix_json(cells, run)
   for i, c in ipairs(cells) do
     local r = c.result or {}
     local cp, ct, tp, tt = tallies(r.report)
-    out[i] = { name = c.name, scenario = c.scenario, flags = report.array(c.flags), expect = c.expect,
+    out[i] = { name = c.name, scenario = c.scenario, flags = json.array(c.flags), expect = c.expect,
       status = c.result and M.status_label(c) or "not run", met = r.met == true,
       exit_status = r.exit_status, signal = r.signal, why = r.why,
       checks_passed = cp, checks = ct, thresholds_passed = tp, thresholds = tt,
       started_seconds = c.started, finished_seconds = c.finished, duration_seconds = c.duration,
       report = r.report and c.report or nil, stdout = c.stdout_path, stderr = c.stderr_path }
   end
-  return { matrix = run.path, root = run.root, parallel = run.parallel, cells = report.array(out),
+  return { matrix = run.path, root = run.root, parallel = run.parallel, cells = json.array(out),
            duration_seconds = run.duration }
 end
 
@@ -490,12 +482,10 @@ local FLAGS = {
 --- gofr-sim matrix FILE [--parallel N] [--filter GLOBS] [--junit OUT.xml]
 --  [--out-dir DIR] [--timeout D] [--seed N] [--list] [--quiet] -> exit status
 function M.main(argv)
-  local flags = cli.parse(argv, 2)
-  local path = flags[1]
+  local words, named = common.split(cli.parse(argv, 2))
+  local path = words[1]
   if not path then cli.usage_error("matrix: give the matrix file (e.g. ci/matrix.lua)") end
-  if flags[2] then cli.usage_error(("matrix: unexpected argument '%s'"):format(flags[2])) end
-  local named = {}
-  for k, v in pairs(flags) do if type(k) ~= "number" then named[k] = v end end
+  if words[2] then cli.usage_error(("matrix: unexpected argument '%s'"):format(words[2])) end
   local o = cli.options(named, FLAGS)
   local cwd = assert(core.process_cwd())
   local m = M.load(path, cwd)
@@ -516,10 +506,10 @@ function M.main(argv)
   }
   local ok, err_type, msg = core.fs_mkdirs(run.out_dir)
   if not ok then cli.usage_error(("--out-dir: %s (%s)"):format(msg, err_type)) end
-  ok, msg = report.check_writable(run.out_dir .. "/matrix.json")
+  ok, msg = write.check_writable(run.out_dir .. "/matrix.json")
   if not ok then cli.usage_error("--out-dir: " .. msg) end
   if o.junit then
-    ok, msg = report.check_writable(o.junit)
+    ok, msg = write.check_writable(o.junit)
     if not ok then cli.usage_error("--junit: " .. msg) end
   end
   core.handle_signals()
@@ -537,13 +527,13 @@ function M.main(argv)
     all_met = all_met and c.result ~= nil and c.result.met
   end
   io.stdout:write("\n", M.summary(cells, run.out_dir))
-  local wrote, werr = report.write(run.out_dir .. "/matrix.json", matrix_json(cells, run))
-  if not wrote then io.stderr:write("gofr-sim: matrix.json: ", werr, "\n"); all_met = false end
+  local wrote, werr = write.json(run.out_dir .. "/matrix.json", matrix_json(cells, run))
+  if not wrote then common.say("matrix.json: %s", werr); all_met = false end
   if o.junit then
     local suites = {}
     for i, c in ipairs(done) do suites[i] = M.suite(c) end
-    local jok, jerr = report.write_text(o.junit, junit.encode(suites, "gofr-sim matrix " .. path))
-    if not jok then io.stderr:write("gofr-sim: --junit: ", jerr, "\n"); all_met = false end
+    local jok, jerr = write.text(o.junit, junit.encode(suites, "gofr-sim matrix " .. path))
+    if not jok then common.say("--junit: %s", jerr); all_met = false end
   end
   return all_met and 0 or 1
 end

@@ -1,0 +1,77 @@
+--- gofr_sim.cli.merge: `gofr-sim merge A.json B.json ... (-o OUT.json |
+-- --print)`, merging the reports of runs made side by side
+-- (docs/report.md): the merged report is written to OUT.json (and its
+-- summary printed) or printed as JSON on standard output.
+local cli = require "gofr_sim.util.flags"
+local json = require "gofr_sim.util.json"
+local merge = require "gofr_sim.report.merge"
+local summary = require "gofr_sim.report.summary"
+local write = require "gofr_sim.report.write"
+local common = require "gofr_sim.cli.common"
+
+local ipairs = ipairs
+
+local M = {}
+
+local FLAGS = {
+  out = { type = "string" },
+  print = { type = "boolean", default = false },
+}
+
+-- The words of argv[2..] for cli.parse: -o is the one short flag (--out);
+-- --print never takes a value (a file may follow it).
+local function words_of(argv)
+  local words = {}
+  for i = 2, #argv do
+    local a = argv[i]
+    words[#words + 1] = (a == "-o" and "--out") or (a == "--print" and "--print=true") or a
+  end
+  return words
+end
+
+-- The reports of the files at paths, decoded; an unreadable file or one
+-- that is not a report is a usage error.
+local function read_reports(paths)
+  local reports = {}
+  for i, path in ipairs(paths) do
+    local f, err = io.open(path, "rb")
+    if not f then
+      if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
+      cli.usage_error(("merge: cannot read '%s': %s"):format(path, err))
+    end
+    local text = f:read("*a")
+    f:close()
+    local r, why = write.decode(text or "")
+    if not r then cli.usage_error(("merge: '%s' is %s"):format(path, why)) end
+    reports[i] = r
+  end
+  return reports
+end
+
+--- gofr-sim merge ...: argv as the executable's (argv[1] == "merge").
+-- -> 0, or 1 when OUT.json cannot be written; usage errors raise.
+function M.main(argv)
+  local paths, named = common.split(cli.parse(words_of(argv)))
+  local opts = cli.options(named, FLAGS)
+  if #paths == 0 then cli.usage_error("merge: give at least one report file") end
+  if not opts.out and not opts.print then
+    cli.usage_error("merge: give -o OUT.json (or --print for standard output)")
+  end
+  local merged, why = merge.reports(read_reports(paths), paths)
+  if not merged then cli.usage_error("merge: " .. why) end
+  if opts.out then
+    local ok, werr = write.json(opts.out, merged)
+    if not ok then
+      common.say("%s", werr)
+      return 1
+    end
+  end
+  if opts.print then
+    io.stdout:write(json.encode(merged, "sorted"), "\n")
+  else
+    io.stdout:write(summary.text(merged))
+  end
+  return 0
+end
+
+return M
