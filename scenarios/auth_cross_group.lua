@@ -23,10 +23,12 @@
 -- group's session by id (--expect-anonymous-read allowed|denied), and
 -- get_structure never looks at the token (--expect-structure-ignores-token).
 --
--- One persona runs one iteration: every check, in order. Each check records
--- what it saw (an error code, a group, a count); a failed check exits 1.
+-- A check scenario (docs/scenarios.md): one persona runs every check once,
+-- in order. Each check records what it saw (an error code, a group, a
+-- count); a failed check exits 1.
 local sim = require "gofr_sim"
 local target = require "gofr_sim.gofr_dig.target"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 local mcp = require "gofr_sim.engine.mcp"
 
 local GROUPS = { "apac", "emea", "us" }
@@ -313,7 +315,7 @@ end
 return {
   name = "auth_cross_group",
   description = "gofr-dig's group rules on sessions: reads, denials, lists, bad tokens, findings",
-  options = { consumers = 1, total_requests = 1 },
+  tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
     fixtures_dir = { type = "string" },
     timeout = { type = "duration", default = 30, above = 0 },
@@ -334,12 +336,8 @@ return {
     return { site = site, urls = urls }
   end,
 
-  iteration = function(ctx)
-    -- A step that raises would end the iteration with checks missing and
-    -- the run still passing: count it as a failed check instead.
-    local ok, err = pcall(run_checks, ctx)
-    sim.check(ok, "every step of the scenario ran", ok and "yes" or tostring(err))
-  end,
+  check = run_checks, -- once; a raise fails the completion check
+  completion_check = "every step of the scenario ran",
 
   teardown = function(ctx)
     if tgt then tgt:stop() end

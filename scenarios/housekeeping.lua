@@ -26,6 +26,7 @@
 -- rate limit must allow a few hundred calls. Exit 1 when a check fails.
 local sim = require "gofr_sim"
 local target = require "gofr_sim.gofr_dig.target"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 
 local type, tostring, tonumber, ipairs, pairs = type, tostring, tonumber, ipairs, pairs
 local sort, concat = table.sort, table.concat
@@ -299,7 +300,7 @@ end
 return {
   name = "housekeeping",
   description = "gofr-dig's storage housekeeper: past the size limit, the oldest sessions go",
-  options = { consumers = 1, total_requests = 1 },
+  tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
     max_storage_mb = { type = "integer", min = 1, default = 1 },
     housekeeping_interval = { type = "number", above = 0, default = 3 },
@@ -333,11 +334,7 @@ return {
     return { site = site, start_url = start_url }
   end,
 
-  iteration = function(ctx)
-    -- a raise midway must fail the run, not just retire the persona
-    local ok, err = pcall(run_checks, ctx)
-    sim.check(ok, "the checks ran to the end", ok and "yes" or tostring(err))
-  end,
+  check = run_checks, -- once; a raise fails "the checks ran to the end"
 
   teardown = function(ctx)
     if tgt then tgt:stop() end

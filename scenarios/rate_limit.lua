@@ -4,8 +4,9 @@
 --   gofr-sim scenarios/rate_limit.lua --rate-limit-calls 60 --rate-limit-window 60 \
 --     --mcp-url http://127.0.0.1:8070/mcp --token-source env
 --
--- One iteration bursts list_sessions (cheap, limited, no side effects) past
--- the limit and checks: the first N calls of a window pass and the next is
+-- A check scenario (docs/scenarios.md): its check bursts list_sessions
+-- (cheap, limited, no side effects) past the limit and checks: the first N
+-- calls of a window pass and the next is
 -- RATE_LIMIT_EXCEEDED with details {remaining = 0, limit = N, reset_seconds};
 -- buckets are per primary group (multi, whose primary group is apac, shares
 -- apac's; emea has its own); anonymous callers share one bucket, and so do
@@ -20,6 +21,7 @@
 -- the last window. Exit 1 when a check fails (docs/scenarios.md).
 local sim = require "gofr_sim"
 local target = require "gofr_sim.gofr_dig.target"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 
 local type, tostring = type, tostring
 
@@ -186,7 +188,7 @@ end
 return {
   name = "rate_limit",
   description = "gofr-dig's inbound rate limiter: limits, buckets, ping exemption, recovery",
-  options = { consumers = 1, total_requests = 1 },
+  tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
     rate_limit_calls = { type = "integer", min = 1, default = 10 },
     rate_limit_window = { type = "integer", min = 1, default = 3 },
@@ -208,11 +210,7 @@ return {
     return { mcp_url = tgt.url }
   end,
 
-  iteration = function(ctx)
-    -- a raise midway must fail the run, not just retire the persona
-    local ok, err = pcall(run_checks, ctx)
-    sim.check(ok, "the checks ran to the end", ok and "yes" or tostring(err))
-  end,
+  check = run_checks, -- once; a raise fails "the checks ran to the end"
 
   teardown = function()
     if tgt then tgt:stop() end

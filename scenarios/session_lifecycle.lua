@@ -29,6 +29,7 @@
 -- gofr-dig's 1 s per-host politeness delay, so a page costs about a second.
 local sim = require "gofr_sim"
 local target = require "gofr_sim.gofr_dig.target"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 local json = require "gofr_sim.util.json"
 
 local OWNER = "apac" -- the group of the token that creates the sessions
@@ -271,7 +272,7 @@ end
 return {
   name = "session_lifecycle",
   description = "create -> info -> chunks -> get_session -> urls -> list, content checked end to end",
-  options = { consumers = 1, total_requests = 1 },
+  tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
     fixtures_dir = { type = "string" },
     timeout = { type = "duration", default = 30, above = 0 },
@@ -292,12 +293,8 @@ return {
     return { site = site, pages = pages }
   end,
 
-  iteration = function(ctx)
-    -- A step that raises would end the iteration with checks missing and
-    -- the run still passing: count it as a failed check instead.
-    local ok, err = pcall(run_checks, ctx)
-    sim.check(ok, "every step of the scenario ran", ok and "yes" or tostring(err))
-  end,
+  check = run_checks, -- once; a raise fails the completion check
+  completion_check = "every step of the scenario ran",
 
   teardown = function(ctx)
     if tgt then tgt:stop() end

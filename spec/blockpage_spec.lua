@@ -311,7 +311,7 @@ describe("load.lua counts block pages", function()
   end)
 
   teardown(function()
-    require("gofr_sim.twin.storage").remove_tree(dir)
+    require("gofr_sim.util.fs").remove_tree(dir)
   end)
 
   local function run(extra, status)

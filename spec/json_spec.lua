@@ -1,6 +1,6 @@
 -- gofr_sim.util.json: ordered objects, the three writing styles of gofr-dig's
--- Python (checked against texts Python's json.dumps produces), and the
--- order-keeping reader.
+-- Python (checked against texts Python's json.dumps produces), gofr-sim's
+-- own "sorted" style, and the order-keeping reader.
 local json = require "gofr_sim.util.json"
 local cjson = require "cjson"
 
@@ -234,6 +234,58 @@ describe("gofr_sim.util.json", function()
       cyc.self = cyc
       assert.has_error(function() json.encode(cyc) end)
       assert.has_error(function() json.encode({}, "yaml") end)
+    end)
+
+    it("names where the value it refuses is", function()
+      assert.has_error(function() json.encode({ a = { 1, { f = print } } }) end,
+        "gofr_sim.util.json: $.a[2].f: cannot encode a function")
+      assert.has_error(function() json.encode({ x = { [true] = 1 } }, "pretty") end,
+        "gofr_sim.util.json: $.x: object keys must be strings, got boolean")
+      assert.has_error(function() json.encode({ n = { 0 / 0 } }, "python") end,
+        "gofr_sim.util.json: $.n[1]: nan is not a JSON number")
+    end)
+
+    it("keeps a false value under a number key of an object", function()
+      assert.are.equal('{"2":false,"x":true}', json.encode({ [2] = false, x = true }))
+    end)
+
+    describe("'sorted' (gofr-sim's own files: the JSON report)", function()
+      it("indents by 2, sorts keys, keeps UTF-8 and escapes controls and DEL", function()
+        local o = json.object("z", 1, "a", json.array())
+        assert.are.equal(table.concat({
+          "{",
+          '  "b": {',
+          '    "a": [],',
+          '    "z": 1',
+          "  },",
+          '  "c": [',
+          '    "é\\u007f\\n\\u0001",',
+          "    null,",
+          "    {}",
+          "  ]",
+          "}" }, "\n"),
+          json.encode({ c = { "é\127\n\1", cjson.null, {} }, b = o }, "sorted"))
+      end)
+
+      it("writes NaN and the infinities as null", function()
+        assert.are.equal("[\n  null,\n  null,\n  null,\n  1.5\n]",
+          json.encode({ 0 / 0, math.huge, -math.huge, 1.5 }, "sorted"))
+      end)
+
+      it("writes a plain table that is not a sequence as an object, dropping nothing", function()
+        assert.are.equal('{\n  "1": 1,\n  "2": 2,\n  "x": 3\n}', json.encode({ 1, 2, x = 3 }, "sorted"))
+        assert.are.equal('{\n  "1": "a",\n  "3": "c"\n}', json.encode({ [1] = "a", [3] = "c" }, "sorted"))
+        assert.are.equal("[\n  1,\n  2\n]", json.encode({ 1, 2 }, "sorted"))
+        -- the other styles keep their rule: t[1] makes an array of 1..#t
+        assert.are.equal("[1,2]", json.encode({ 1, 2, x = 3 }))
+      end)
+
+      it("gives the same text for the same table", function()
+        local t = { b = { 3, 2, 1 }, a = { y = 1, x = { z = false, w = "s" } } }
+        assert.are.equal(json.encode(t, "sorted"), json.encode(t, "sorted"))
+        local back = assert(json.decode(json.encode(t, "sorted")))
+        assert.are.equal(json.encode(t, "sorted"), json.encode(back, "sorted"))
+      end)
     end)
   end)
 

@@ -1,5 +1,5 @@
--- sim.jwt: minting, verifying and decoding HS256 tokens, the standard
--- persona tokens, redaction, and option errors.
+-- sim.jwt: minting, verifying and decoding HS256 tokens, redaction, and
+-- option errors. (The standard persona tokens: spec/tokens_spec.lua.)
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local support = require "support"
@@ -174,75 +174,9 @@ describe("sim.jwt", function()
     assert.matches('"groups":%["emea"%]', cj)
   end)
 
-  describe("persona_tokens", function()
-    local tokens = jwt.persona_tokens(SECRET, { now = T0 })
-    local function check(name, opts) return jwt.verify(tokens[name], SECRET, opts or { now = T0 }) end
-
-    it("has the eight standard tokens", function()
-      local names = {}
-      for k, v in pairs(tokens) do
-        names[#names + 1] = k
-        assert.is_string(v)
-      end
-      table.sort(names)
-      assert.are.same({ "token_alg_none", "token_apac", "token_bad_signature", "token_emea",
-                        "token_expired", "token_invalid", "token_multi", "token_us" }, names)
-      assert.are.equal("invalid.invalid.invalid", tokens.token_invalid)
-    end)
-
-    it("verifies the group tokens, primary group first", function()
-      assert.are.same({ "apac" }, check("token_apac").groups)
-      assert.are.same({ "emea" }, check("token_emea").groups)
-      assert.are.same({ "us" }, check("token_us").groups)
-      local multi = check("token_multi")
-      assert.are.same({ "apac", "emea", "us" }, multi.groups)
-      assert.are.equal("gofr-api", multi.aud)
-      assert.are.equal(T0 + 3600, multi.exp)
-    end)
-
-    it("refuses the bad ones, each with its reason", function()
-      local want = {
-        token_invalid = "^Invalid token: Invalid header string",
-        token_expired = "^Token has expired$",
-        token_bad_signature = "^Invalid token: Signature verification failed$",
-        token_alg_none = "^Invalid token: The specified alg value is not allowed %(alg 'none'",
-      }
-      for name, pattern in pairs(want) do
-        local ok, err_type, reason = check(name)
-        assert.is_nil(ok, name)
-        assert.are.equal("auth_error", err_type, name)
-        assert.matches(pattern, reason)
-      end
-      -- expired 60 s ago: valid a minute earlier it would not be, either
-      local _, claims = jwt.decode(tokens.token_expired)
-      assert.are.equal(T0 - 60, claims.exp)
-      assert.are.same({ "apac" }, claims.groups)
-    end)
-
-    it("builds alg none and bad-signature tokens that look genuine", function()
-      local header, claims = jwt.decode(tokens.token_alg_none)
-      assert.are.same({ alg = "none" }, header)
-      assert.are.same({ "apac" }, claims.groups)
-      assert.matches(UUID4, claims.jti)
-      assert.are.equal("", select(3, segments(tokens.token_alg_none)))
-      local bh, bc = jwt.decode(tokens.token_bad_signature)
-      assert.are.same({ alg = "HS256", typ = "JWT" }, bh)
-      assert.are.same({ "apac" }, bc.groups)
-      -- it is signed with another secret, not this one
-      assert.is_nil(jwt.verify(tokens.token_bad_signature, SECRET, { now = T0 }))
-    end)
-
-    it("takes aud and ttl", function()
-      local t = jwt.persona_tokens(SECRET, { now = T0, ttl = 10, aud = "x" })
-      local c = assert(jwt.verify(t.token_us, SECRET, { now = T0, aud = "x" }))
-      assert.are.equal(T0 + 10, c.exp)
-      assert.are.equal(T0 - 60, (select(2, jwt.decode(t.token_expired))).exp)
-    end)
-  end)
-
   describe("redact", function()
     it("never shows the payload or the signature", function()
-      for name, token in pairs(jwt.persona_tokens(SECRET)) do
+      for name, token in pairs(require("gofr_sim.gofr_dig.tokens").mint_symbolic(SECRET)) do
         local r = jwt.redact(token)
         assert.matches("^[^.]*…%x%x%x%x%x%x%x%x%x%x%x%x$", r)
         local _, payload, sig = segments(token)
@@ -297,15 +231,13 @@ describe("sim.jwt", function()
       raises("jwt_spec.lua:%d+: sim.jwt.mint", jwt.mint, { secret = SECRET })
     end)
 
-    it("in verify, decode, persona_tokens and redact", function()
+    it("in verify, decode and redact", function()
       raises("sim.jwt.verify: token must be a string", jwt.verify, nil, SECRET)
       raises("sim.jwt.verify: secret must be a string", jwt.verify, "a.b.c")
       raises("sim.jwt.verify: secret must not be empty", jwt.verify, "a.b.c", "")
       raises("unknown option 'audience'", jwt.verify, "a.b.c", SECRET, { audience = "x" })
       raises("option 'leeway' must not be negative", jwt.verify, "a.b.c", SECRET, { leeway = -1 })
       raises("sim.jwt.decode: token must be a string", jwt.decode, 42)
-      raises("sim.jwt.persona_tokens: secret must be a string", jwt.persona_tokens)
-      raises("unknown option 'groups'", jwt.persona_tokens, SECRET, { groups = {} })
       raises("sim.jwt.redact: token must be a string", jwt.redact, nil)
       raises("jwt_verify: token must be a string", core.jwt_verify, 1, SECRET)
       raises("sha256_hex: expected a string", core.sha256_hex, {})

@@ -265,6 +265,12 @@ describe("gofr-sim matrix", function()
 end)
 
 describe("gofr_sim.report.junit", function()
+  it("cleans U+FFFE and U+FFFF, which XML forbids, wherever they are", function()
+    assert.are.equal("a?b?", junit.clean("a\239\191\190b\239\191\191"))
+    assert.are.equal("?x", junit.clean("\239\191\191x"))
+    assert.are.equal("\239\191\189 \239\191\189", junit.clean("\239\191\189 \239\191\189")) -- U+FFFD stays
+  end)
+
   it("escapes markup, quotes, newlines, control characters and invalid UTF-8", function()
     local nasty = "a<b>&\"c'\n\t\1\2\31 \255\192\128 ok é 漢 \237\160\128"
     local xml = junit.encode({ {

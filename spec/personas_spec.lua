@@ -1,15 +1,22 @@
--- gofr_sim.runner.personas: mix files (old schema, extensions, refusals, order),
--- persona expansion, task picking, token resolution and redaction.
+-- gofr_sim.runner.personas: mix files (old schema, extensions, refusals, order)
+-- read with a scenario's names (load.lua's tasks, gofr-dig's symbolic tokens),
+-- persona expansion, and from_options with a token resolver.
 local personas = require "gofr_sim.runner.personas"
+local tasks = require "gofr_sim.runner.tasks"
+local dig_tokens = require "gofr_sim.gofr_dig.tokens"
 local jwt = require "gofr_sim.engine.jwt"
 local cli = require "gofr_sim.util.flags"
-local rng = require "gofr_sim.engine.rng"
 
--- (Not spec/support.lua: that loads the whole engine, which this module does not need.)
+-- (Not spec/support.lua: these tests need no event loop.)
 local SOURCE_DIR = os.getenv("GS_SOURCE_DIR") or "."
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
+
+-- The names a mix may use under scenarios/load.lua: its declared tasks and
+-- the symbolic tokens of its resolver (gofr-dig's).
+local LOAD = dofile(SOURCE_DIR .. "/scenarios/load.lua")
+local KNOWN = { tasks = tasks.names(LOAD.tasks), tokens = LOAD.tokens.names }
 
 local SECRET = "test-secret-key-for-secure-testing-do-not-use-in-production"
 local MIXES = SOURCE_DIR .. "/fixtures/mixes"
@@ -44,23 +51,13 @@ local function fake_env(vars)
 end
 
 local function mix_of(groups_json)
-  return assert(personas.parse_mix('{"groups": {' .. groups_json .. '}}', "inline.json"))
+  return assert(personas.parse_mix('{"groups": {' .. groups_json .. '}}', "inline.json", KNOWN))
 end
 
 local function names(mix)
   local out = {}
   for i, g in ipairs(mix.groups) do out[i] = g.name end
   return out
-end
-
-local function signature(token)
-  return token:match("%.([^.]*)$")
-end
-
-local function count_keys(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n
 end
 
 describe("gofr_sim.runner.personas", function()
@@ -74,7 +71,7 @@ describe("gofr_sim.runner.personas", function()
       local listing = assert(io.popen("ls " .. shell_quote(MIXES) .. "/*.json"))
       local seen = {}
       for path in listing:lines() do
-        local mix, err = personas.load_mix(path)
+        local mix, err = personas.load_mix(path, KNOWN)
         assert.is_nil(err, path)
         assert.is_true(mix.total > 0)
         assert.is_true(#mix.groups > 0)
@@ -87,7 +84,7 @@ describe("gofr_sim.runner.personas", function()
     end)
 
     it("reads the old example mix unchanged", function()
-      local mix = assert(personas.load_mix(temp_mix(OLD_EXAMPLE)))
+      local mix = assert(personas.load_mix(temp_mix(OLD_EXAMPLE), KNOWN))
       assert.are.same({ "apac", "emea", "us", "multi", "public", "attacker" }, names(mix))
       assert.are.equal(12, mix.total)
       local g = mix.groups
@@ -107,7 +104,7 @@ describe("gofr_sim.runner.personas", function()
 
     it("ships default, small and large in the example's proportions", function()
       local function shape(file)
-        local mix = assert(personas.load_mix(MIXES .. "/" .. file))
+        local mix = assert(personas.load_mix(MIXES .. "/" .. file, KNOWN))
         local out = {}
         for _, g in ipairs(mix.groups) do
           out[#out + 1] = { g.name, g.count, g.token or "null" }
@@ -117,7 +114,7 @@ describe("gofr_sim.runner.personas", function()
         return out, mix.total
       end
       local default, n = shape("default.json")
-      assert.are.same((assert(personas.parse_mix(OLD_EXAMPLE))).groups[1].name, default[1][1])
+      assert.are.same((assert(personas.parse_mix(OLD_EXAMPLE, nil, KNOWN))).groups[1].name, default[1][1])
       assert.are.equal(12, n)
       assert.are.same({ { "apac", 3, "token_apac" }, { "emea", 3, "token_emea" },
                         { "us", 3, "token_us" }, { "multi", 1, "token_multi" },
@@ -137,7 +134,7 @@ describe("gofr_sim.runner.personas", function()
     end)
 
     it("reads the extensions: rate and weighted tasks", function()
-      local mix = assert(personas.load_mix(MIXES .. "/weighted.json"))
+      local mix = assert(personas.load_mix(MIXES .. "/weighted.json", KNOWN))
       local apac = mix.groups[1]
       assert.are.equal("apac", apac.name)
       assert.are.equal(2, apac.rate)
@@ -152,7 +149,7 @@ describe("gofr_sim.runner.personas", function()
         for _, t in ipairs(g.tasks) do used[t.name] = true end
         if g.token then used[g.token] = true end
       end
-      for _, t in ipairs(personas.TASKS) do assert.is_true(used[t], t .. " is used") end
+      for _, t in ipairs(KNOWN.tasks) do assert.is_true(used[t], t .. " is used") end
       assert.is_true(used.token_expired and used.token_bad_signature and used.token_alg_none)
       local list = personas.expand(mix)
       assert.are.equal(mix.total, #list)
@@ -187,7 +184,7 @@ describe("gofr_sim.runner.personas", function()
       assert.are.equal(2, mix.total)
       assert.are.same({ 1, 2 }, { personas.expand(mix)[1].id, personas.expand(mix)[2].id })
       local _, err = personas.parse_mix('{"groups": {"idle": {"count": 0, "rate": -1}, "b": {"count": 1}}}',
-        "m.json")
+        "m.json", KNOWN)
       assert.are.equal("mix file m.json: groups.idle.rate: expected a number > 0 "
         .. "(iterations per second of each persona), got -1", err)
     end)
@@ -273,275 +270,89 @@ describe("gofr_sim.runner.personas", function()
       for i, case in ipairs(cases) do
         it(("#%d %s"):format(i, case[2]:sub(1, 60)), function()
           local path = temp_mix(case[1])
-          local mix, err = personas.load_mix(path)
+          local mix, err = personas.load_mix(path, KNOWN)
           assert.is_nil(mix)
           assert.are.equal("mix file " .. path .. ": " .. case[2], err)
         end)
       end
 
       it("a file that cannot be opened", function()
-        local mix, err = personas.load_mix("/nonexistent/dir/mix.json")
+        local mix, err = personas.load_mix("/nonexistent/dir/mix.json", KNOWN)
         assert.is_nil(mix)
         assert.matches("^mix file /nonexistent/dir/mix%.json: cannot open: ", err)
       end)
     end)
   end)
 
-  describe("pick_task", function()
-    it("draws tasks by weight, repeatably for a seed", function()
-      local persona = mix_of('"a": {"count": 1, "tasks": {"structure_then_content": 3, '
-        .. '"content_only": 1, "ping": 0.5, "list_sessions": 0.5}}')
-      persona = personas.expand(persona)[1]
-      local r = rng.new(42)
-      local n, counts = 40000, {}
-      for _ = 1, n do
-        local t = personas.pick_task(persona, r)
-        counts[t] = (counts[t] or 0) + 1
+  describe("the scenario's names", function()
+    it("refuses tasks and tokens the scenario does not declare, naming the known ones", function()
+      local function err_of(groups_json, known)
+        local mix, err = personas.parse_mix('{"groups": {' .. groups_json .. '}}', "m.json", known)
+        assert.is_nil(mix)
+        return err
       end
-      assert.are.equal(4, count_keys(counts))
-      assert.is_true(math.abs(counts.structure_then_content / n - 0.6) < 0.015)
-      assert.is_true(math.abs(counts.content_only / n - 0.2) < 0.015)
-      assert.is_true(math.abs(counts.ping / n - 0.1) < 0.01)
-      assert.is_true(math.abs(counts.list_sessions / n - 0.1) < 0.01)
-      local a, b, seq_a, seq_b = rng.new(7), rng.new(7), {}, {}
-      for i = 1, 50 do
-        seq_a[i] = personas.pick_task(persona, a)
-        seq_b[i] = personas.pick_task(persona, b)
-      end
-      assert.are.same(seq_a, seq_b)
-    end)
-
-    it("gives the default task, without drawing, when the group has no tasks", function()
-      local persona = personas.expand(mix_of('"a": {"count": 1}'))[1]
-      local r, twin = rng.new(1), rng.new(1)
-      assert.are.equal("structure_then_content", personas.pick_task(persona, r))
-      assert.are.equal(personas.DEFAULT_TASK, personas.pick_task(persona, nil))
-      assert.are.equal(twin:float(), r:float())                       -- nothing drawn
-      local single = personas.expand(mix_of('"a": {"count": 1, "tasks": {"ping": 2}}'))[1]
-      assert.are.equal("ping", personas.pick_task(single, r))
-    end)
-  end)
-
-  describe("resolve_tokens", function()
-    local ALL_ENV = {
-      GOFR_DIG_SIM_TOKEN_APAC = "  env.apac.sig\n", GOFR_DIG_SIM_TOKEN_EMEA = "env.emea.sig",
-      GOFR_DIG_SIM_TOKEN_US = "env.us.sig", GOFR_DIG_SIM_TOKEN_MULTI = "env.multi.sig",
-    }
-
-    it("reads the environment (trimmed) and maps token_invalid to its literal", function()
-      local mix = assert(personas.parse_mix(OLD_EXAMPLE, "example.json"))
-      local tokens = assert(personas.resolve_tokens(mix, { source = "env", env = fake_env(ALL_ENV) }))
-      assert.are.equal("env.apac.sig", tokens.token_apac)
-      assert.are.equal("env.emea.sig", tokens.token_emea)
-      assert.are.equal("env.us.sig", tokens.token_us)
-      assert.are.equal("env.multi.sig", tokens.token_multi)
-      assert.are.equal("invalid.invalid.invalid", tokens.token_invalid)
-      assert.are.equal(5, count_keys(tokens))                 -- only the tokens the mix uses
-      local list = personas.expand(mix)
-      assert.are.equal("env.apac.sig", personas.token_for(list[1], tokens))
-      assert.is_nil(personas.token_for(list[11], tokens))     -- public: anonymous
-    end)
-
-    it("requires only the tokens the mix uses", function()
-      local mix = mix_of('"us": {"count": 2, "token": "token_us"}, "anon": {"count": 1, "token": null}')
-      local tokens = assert(personas.resolve_tokens(mix, { source = "env",
-        env = fake_env { GOFR_DIG_SIM_TOKEN_US = "u.s.t" } }))
-      assert.are.same({ token_us = "u.s.t" }, { token_us = tokens.token_us })
-      assert.are.equal(1, count_keys(tokens))
-      local only_invalid = mix_of('"attacker": {"count": 1, "token": "token_invalid"}')
-      local t2 = assert(personas.resolve_tokens(only_invalid, { source = "env", env = fake_env {} }))
-      assert.are.equal("invalid.invalid.invalid", t2.token_invalid)
-    end)
-
-    it("refuses an unresolved token under env before the run, naming it and how to set it", function()
-      local mix = mix_of('"apac": {"count": 1, "token": "token_apac"},'
-        .. '"late": {"count": 1, "token": "token_expired"}, "late2": {"count": 1, "token": "token_expired"}')
-      local tokens, err = personas.resolve_tokens(mix, { source = "env",
-        env = fake_env { GOFR_DIG_SIM_TOKEN_APAC = "a.b.c", GOFR_DIG_JWT_SECRET = SECRET,
-                         GOFR_DIG_SIM_TOKEN_EXPIRED = "   " } })
-      assert.is_nil(tokens)
-      assert.are.equal("unresolved tokens for mix inline.json: token_expired (groups late, late2): "
-        .. "set GOFR_DIG_SIM_TOKEN_EXPIRED (--token-source env reads only the environment; "
-        .. "--token-source auto or mint mints tokens from a signing secret: set GOFR_DIG_JWT_SECRET "
-        .. "or pass --jwt-secret-file)", err)
-    end)
-
-    it("mints every symbolic token with a secret, ignoring the environment", function()
-      local mix = assert(personas.load_mix(MIXES .. "/weighted.json"))
-      local now = os.time()
-      for _, how in ipairs {
-        { secret = SECRET, env = fake_env(ALL_ENV) },
-        { env = fake_env { GOFR_DIG_JWT_SECRET = " " .. SECRET .. "\n", GOFR_DIG_SIM_TOKEN_APAC = "x.y.z" } },
-      } do
-        how.source = "mint"
-        local tokens = assert(personas.resolve_tokens(mix, how))
-        local function groups(name)
-          return assert(jwt.verify(tokens[name], SECRET, { now = now })).groups
-        end
-        assert.are.same({ "apac" }, groups("token_apac"))
-        assert.are.same({ "emea" }, groups("token_emea"))
-        assert.are.same({ "us" }, groups("token_us"))
-        assert.are.same({ "apac", "emea", "us" }, groups("token_multi"))
-        assert.are.equal("invalid.invalid.invalid", tokens.token_invalid)
-        local _, _, why = jwt.verify(tokens.token_expired, SECRET)
-        assert.are.equal("Token has expired", why)
-        _, _, why = jwt.verify(tokens.token_bad_signature, SECRET)
-        assert.are.equal("Invalid token: Signature verification failed", why)
-        assert.is_nil((jwt.verify(tokens.token_alg_none, SECRET)))
-        assert.are.equal(8, count_keys(tokens))
-      end
-    end)
-
-    it("passes ttl and audience to the minted tokens", function()
-      local mix = mix_of('"us": {"count": 1, "token": "token_us"}')
-      local tokens = assert(personas.resolve_tokens(mix, { source = "mint", secret = SECRET,
-        ttl = 7200, aud = "elsewhere", now = 1700000000 }))
-      local _, claims = jwt.decode(tokens.token_us)
-      assert.are.equal(1700000000 + 7200, claims.exp)
-      assert.are.equal("elsewhere", claims.aud)
-    end)
-
-    it("refuses mint without a secret", function()
-      local mix = assert(personas.parse_mix(OLD_EXAMPLE, "example.json"))
-      local tokens, err = personas.resolve_tokens(mix, { source = "mint", env = fake_env(ALL_ENV) })
-      assert.is_nil(tokens)
-      assert.are.equal("unresolved tokens for mix example.json: token_apac (group apac), token_emea "
-        .. "(group emea), token_us (group us), token_multi (group multi): --token-source mint needs a "
-        .. "signing secret: set GOFR_DIG_JWT_SECRET or pass --jwt-secret-file", err)
-    end)
-
-    it("auto: environment first, then mints what is missing", function()
-      local mix = mix_of('"apac": {"count": 1, "token": "token_apac"},'
-        .. '"us": {"count": 1, "token": "token_us"}, "late": {"count": 1, "token": "token_expired"}')
-      local tokens = assert(personas.resolve_tokens(mix, {
-        env = fake_env { GOFR_DIG_SIM_TOKEN_APAC = "from.env.apac", GOFR_DIG_JWT_SECRET = SECRET } }))
-      assert.are.equal("from.env.apac", tokens.token_apac)
-      assert.are.same({ "us" }, assert(jwt.verify(tokens.token_us, SECRET)).groups)
-      local _, _, why = jwt.verify(tokens.token_expired, SECRET)
-      assert.are.equal("Token has expired", why)
-      -- all four env tokens set: token_expired is still minted, never sent literally
-      local env = {}
-      for k, v in pairs(ALL_ENV) do env[k] = v end
-      env.GOFR_DIG_JWT_SECRET = SECRET
-      tokens = assert(personas.resolve_tokens(mix, { source = "auto", env = fake_env(env) }))
-      assert.are.equal("env.us.sig", tokens.token_us)
-      assert.are_not.equal("token_expired", tokens.token_expired)
-      assert.is_table((jwt.decode(tokens.token_expired)))
-    end)
-
-    it("auto: without a secret the environment must cover every used token", function()
-      local mix = assert(personas.parse_mix(OLD_EXAMPLE, "example.json"))
-      assert.is_table(personas.resolve_tokens(mix, { env = fake_env(ALL_ENV) }))
-      local env = { GOFR_DIG_SIM_TOKEN_APAC = "a.b.c", GOFR_DIG_SIM_TOKEN_EMEA = "d.e.f" }
-      local tokens, err = personas.resolve_tokens(mix, { source = "auto", env = fake_env(env) })
-      assert.is_nil(tokens)
-      assert.are.equal("unresolved tokens for mix example.json: token_us (group us), token_multi "
-        .. "(group multi): set GOFR_DIG_SIM_TOKEN_US, GOFR_DIG_SIM_TOKEN_MULTI, or give a signing "
-        .. "secret to mint them: set GOFR_DIG_JWT_SECRET or pass --jwt-secret-file", err)
-      local one = mix_of('"late": {"count": 1, "token": "token_expired"}')
-      local _, err1 = personas.resolve_tokens(one, { env = fake_env {} })
-      assert.are.equal("unresolved tokens for mix inline.json: token_expired (group late): set "
-        .. "GOFR_DIG_SIM_TOKEN_EXPIRED, or give a signing secret to mint it: set GOFR_DIG_JWT_SECRET "
-        .. "or pass --jwt-secret-file", err1)
-    end)
-
-    it("reads the secret from a file (trimmed), which wins over the environment", function()
-      local path = temp_mix(SECRET .. "\n")
-      local mix = mix_of('"us": {"count": 1, "token": "token_us"}')
-      local tokens = assert(personas.resolve_tokens(mix, { source = "mint", secret_file = path,
-        env = fake_env { GOFR_DIG_JWT_SECRET = "another-secret" } }))
-      assert.are.same({ "us" }, assert(jwt.verify(tokens.token_us, SECRET)).groups)
-    end)
-
-    it("refuses a secret file that is missing or empty, naming it", function()
-      local mix = mix_of('"us": {"count": 1, "token": "token_us"}')
-      local tokens, err = personas.resolve_tokens(mix, { source = "mint",
-        secret_file = "/nonexistent/jwt-secret", env = fake_env {} })
-      local _
-      assert.is_nil(tokens)
-      assert.matches("^JWT secret file /nonexistent/jwt%-secret: cannot open: ", err)
-      -- named explicitly, it must work even when the environment has every token
-      _, err = personas.resolve_tokens(mix, { source = "auto", secret_file = "/nonexistent/jwt-secret",
-        env = fake_env(ALL_ENV) })
-      assert.matches("^JWT secret file /nonexistent/jwt%-secret: cannot open: ", err)
-      local empty = temp_mix(" \n")
-      _, err = personas.resolve_tokens(mix, { source = "mint", secret_file = empty, env = fake_env {} })
-      assert.are.equal("JWT secret file " .. empty .. " is empty", err)
-      _, err = personas.resolve_tokens(mix, { source = "env", secret_file = empty, env = fake_env(ALL_ENV) })
-      assert.are.equal("--jwt-secret-file has no effect with --token-source env (use auto or mint)", err)
-    end)
-
-    it("passes literal tokens through under every source", function()
-      local literal = jwt.mint { secret = SECRET, groups = { "emea" } }
-      local mix = mix_of(('"lit": {"count": 2, "token": "%s"}, "odd": {"count": 1, "token": "opaque"}')
-        :format(literal))
-      for _, source in ipairs { "env", "auto", "mint" } do
-        local tokens = assert(personas.resolve_tokens(mix, { source = source, env = fake_env {},
-          secret = source ~= "env" and SECRET or nil }))
-        assert.are.equal(literal, tokens[literal])
-        assert.are.equal("opaque", tokens.opaque)
-        assert.are.equal(literal, personas.token_for(personas.expand(mix)[2], tokens))
-      end
-    end)
-
-    it("refuses an unknown source", function()
-      local _, err = personas.resolve_tokens(mix_of('"a": {"count": 1}'), { source = "vault" })
-      assert.are.equal("--token-source must be one of auto, env, mint, got 'vault'", err)
-    end)
-
-    it("describes tokens without ever showing a signature", function()
-      local literal = jwt.mint { secret = SECRET, groups = { "emea" } }
-      local mix = assert(personas.load_mix(MIXES .. "/weighted.json"))
-      mix.groups[#mix.groups + 1] = { name = "lit", count = 1, token = literal }
-      local tokens = assert(personas.resolve_tokens(mix, { source = "mint", secret = SECRET }))
-      local text = personas.describe_tokens(tokens)
-      local shown = tostring(tokens)
-      assert.are.equal("tokens{" .. text .. "}", shown)
-      for name, token in pairs(tokens) do
-        local sig = signature(token)
-        if sig and #sig > 16 then                 -- token_invalid's "invalid" is no secret
-          assert.is_nil(text:find(sig, 1, true), name)
-          assert.is_nil(shown:find(sig, 1, true), name)
-        end
-        local payload = token:match("^[^.]*%.([^.]+)")
-        if payload and #payload > 16 then assert.is_nil(text:find(payload, 1, true), name) end
-        assert.is_truthy(text:find(jwt.redact(token), 1, true))
-      end
-      assert.matches("token_apac=eyJhbGci…%x+", text)
-      assert.matches("literal=eyJhbGci…%x+", text)
-      assert.is_nil(text:find(literal, 1, true))
+      assert.are.equal("mix file m.json: groups.a.tasks: this scenario declares no tasks (scenario key "
+        .. "'tasks')", err_of('"a": {"count": 1, "tasks": {"ping": 1}}', { tokens = KNOWN.tokens }))
+      assert.are.equal("mix file m.json: groups.a.token: this scenario resolves no tokens (it has no "
+        .. "scenario key 'tokens'): expected null, got the string \"eyJh.eyJg.c2ln\"",
+        err_of('"a": {"count": 1, "token": "eyJh.eyJg.c2ln"}', { tasks = KNOWN.tasks }))
+      local own = { tasks = { "browse", "search" }, tokens = { "token_a" } }
+      assert.are.equal("mix file m.json: groups.a.tasks.ping: unknown task (tasks: browse, search)",
+        err_of('"a": {"count": 1, "tasks": {"ping": 1}}', own))
+      assert.are.equal('mix file m.json: groups.a.tasks: expected an object of task weights like '
+        .. '{"browse": 3, "search": 1}, got an array', err_of('"a": {"count": 1, "tasks": ["browse"]}', own))
+      assert.are.equal('mix file m.json: groups.a.token: unknown symbolic token "token_apac" (known: '
+        .. "token_a; a literal JWT passes through as is)",
+        err_of('"a": {"count": 1, "token": "token_apac"}', own))
+      assert.are.equal('mix file m.json: groups.a: expected an object like {"count": 3}, got 3',
+        err_of('"a": 3', {}))
+      local mix = assert(personas.parse_mix('{"groups": {"a": {"count": 2, "token": "token_a", '
+        .. '"tasks": {"search": 1}}, "b": {"count": 1}}}', "m.json", own))
+      assert.are.same({ { name = "search", weight = 1 } }, mix.groups[1].tasks)
+      assert.is_table(personas.parse_mix('{"groups": {"a": {"count": 2}}}'))  -- no names needed
     end)
   end)
 
   describe("flags and from_options", function()
-    it("gives cli specs for --mix-file, --token-source and --jwt-secret-file", function()
-      local o = cli.options(cli.parse { "--mix-file", "m.json", "--jwt-secret-file=/s" }, personas.flags)
-      assert.are.same({ mix_file = "m.json", jwt_secret_file = "/s", token_source = "auto" }, o)
-      o = cli.options(cli.parse { "--token-source", "env" }, personas.flags)
-      assert.are.equal("env", o.token_source)
-      local ok, e = pcall(cli.options, cli.parse { "--token-source", "vault" }, personas.flags)
-      assert.is_false(ok)
-      assert.is_true(cli.is_usage_error(e))
-      assert.are.equal("--token-source must be one of auto, env, mint, got 'vault'", e.message)
+    it("gives the cli spec for --mix-file", function()
+      local o = cli.options(cli.parse { "--mix-file", "m.json" }, personas.flags)
+      assert.are.same({ mix_file = "m.json" }, o)
     end)
 
+    -- from_options's resolve(mix), as the runner makes it of a scenario's `tokens`.
+    local function resolver(o, extra)
+      return function(mix) return dig_tokens.resolver.resolve(mix, o, extra) end
+    end
+
     it("loads and resolves from options, or raises a usage error", function()
-      assert.is_nil(personas.from_options({ token_source = "auto" }))
-      local set = personas.from_options({ mix_file = MIXES .. "/small.json", token_source = "mint",
-        jwt_secret_file = temp_mix(SECRET) }, { env = fake_env {} })
+      assert.is_nil(personas.from_options({ token_source = "auto" }, KNOWN, resolver({})))
+      local o = { mix_file = MIXES .. "/small.json", token_source = "mint",
+                  jwt_secret_file = temp_mix(SECRET) }
+      local set = personas.from_options(o, KNOWN, resolver(o, { env = fake_env {} }))
       assert.are.equal(6, #set.personas)
       assert.are.equal(6, set.mix.total)
       assert.are.same({ "apac" }, assert(jwt.verify(set.tokens.token_apac, SECRET)).groups)
-      local ok, e = pcall(personas.from_options, { mix_file = temp_mix('{"groups": {}}'),
-        token_source = "auto" })
+      o = { mix_file = temp_mix('{"groups": {}}'), token_source = "auto" }
+      local ok, e = pcall(personas.from_options, o, KNOWN, resolver(o))
       assert.is_false(ok)
       assert.is_true(cli.is_usage_error(e))
       assert.matches(": groups: expected at least one group$", e.message)
-      ok, e = pcall(personas.from_options, { mix_file = MIXES .. "/default.json", token_source = "env" },
-        { env = fake_env {} })
+      o = { mix_file = MIXES .. "/default.json", token_source = "env" }
+      ok, e = pcall(personas.from_options, o, KNOWN, resolver(o, { env = fake_env {} }))
       assert.is_false(ok)
       assert.is_true(cli.is_usage_error(e))
       assert.matches("^unresolved tokens for mix ", e.message)
+    end)
+
+    it("needs no resolver for anonymous personas, and refuses one that leaves a token out", function()
+      local anonymous = temp_mix('{"groups": {"a": {"count": 2}}}')
+      local set = personas.from_options({ mix_file = anonymous }, {})
+      assert.are.same({}, set.tokens)
+      assert.are.equal(2, #set.personas)
+      local ok, e = pcall(personas.from_options, { mix_file = MIXES .. "/small.json" }, KNOWN,
+        function() return {} end)
+      assert.is_false(ok)
+      assert.are.equal("personas: the token resolver left the token of group apac unresolved", e)
     end)
   end)
 end)

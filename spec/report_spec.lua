@@ -1,7 +1,11 @@
 -- The JSON report: build from a registry, encode/decode, atomic write,
 -- merge (in process and through `gofr-sim merge`), terminal summary.
 local metrics = require "gofr_sim.engine.metrics"
+local json = require "gofr_sim.util.json"
 local report = require "gofr_sim.report.build"
+local merge = require "gofr_sim.report.merge"
+local summary = require "gofr_sim.report.summary"
+local write = require "gofr_sim.report.write"
 local support = require "support"
 
 local NULL = report.null
@@ -228,7 +232,7 @@ describe("sim report", function()
       end
       assert.are.equal(0, rep0.result.throughput_rps)
       assert.are.equal(NULL, rep0.started_at)
-      local text = report.encode(rep0)
+      local text = json.encode(rep0, "sorted")
       assert.matches('"error_types": {}', text, 1, true)
       assert.matches('"thresholds": []', text, 1, true)
       assert.matches('"timeseries": []', text, 1, true)
@@ -283,7 +287,7 @@ describe("sim report", function()
     end)
 
     it("summarises by tool, persona, thresholds and checks in aligned columns", function()
-      local text = report.summary(rep)
+      local text = summary.text(rep)
       assert.matches("1001 requests, 40 errors in 4s", text, 1, true)
       local lines = {}
       for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
@@ -307,8 +311,8 @@ describe("sim report", function()
 
   describe("encode and decode", function()
     it("writes sorted keys, 2-space indent, integers without decimals", function()
-      local text = report.encode { b = 1, a = { 1.5, "x" }, c = { z = NULL, y = true },
-                                   d = report.array(), e = {} }
+      local text = json.encode({ b = 1, a = { 1.5, "x" }, c = { z = NULL, y = true },
+                                 d = json.array(), e = {} }, "sorted")
       assert.are.equal(table.concat({
         "{",
         '  "a": [',
@@ -326,7 +330,7 @@ describe("sim report", function()
     end)
 
     it("writes numbers exactly and as short as it can", function()
-      local function enc(x) return report.encode { x } :match("^%[\n  (.-)\n%]$") end
+      local function enc(x) return json.encode({ x }, "sorted"):match("^%[\n  (.-)\n%]$") end
       assert.are.equal("3", enc(3))
       assert.are.equal("-42", enc(-42))
       assert.are.equal("0.1", enc(0.1))
@@ -340,9 +344,9 @@ describe("sim report", function()
 
     it("escapes strings and lets UTF-8 through", function()
       local s = 'q"b\\s/n\nt\tc\1z\127 é 中'
-      local text = report.encode { s = s }
+      local text = json.encode({ s = s }, "sorted")
       assert.matches([["q\"b\\s/n\nt\tc\u0001z\u007f é 中"]], text, 1, true)
-      assert.are.equal(s, report.decode(text).s)
+      assert.are.equal(s, write.decode(text).s)
     end)
 
     it("is deterministic and round-trips a report", function()
@@ -352,25 +356,25 @@ describe("sim report", function()
         reg:count("n", 1)
         return report.build { registry = reg, duration = 3, started_at = "2025-01-01T00:00:00Z" }
       end
-      local text = report.encode(build())
-      assert.are.equal(text, report.encode(build()))
-      local back = assert(report.decode(text))
+      local text = json.encode(build(), "sorted")
+      assert.are.equal(text, json.encode(build(), "sorted"))
+      local back = assert(write.decode(text))
       assert.are.equal(NULL, back.config.mcp_url)
-      assert.are.equal(text, report.encode(back))
-      local empty = report.encode(report.build { registry = registry() })
-      assert.are.equal(empty, report.encode(assert(report.decode(empty))))
+      assert.are.equal(text, json.encode(back, "sorted"))
+      local empty = json.encode(report.build { registry = registry() }, "sorted")
+      assert.are.equal(empty, json.encode(assert(write.decode(empty)), "sorted"))
     end)
 
     it("refuses what JSON cannot hold, naming where", function()
-      assert.has_error(function() report.encode { a = { f = print } } end,
-        "report.encode: $.a.f: cannot encode a function")
+      assert.has_error(function() json.encode({ a = { f = print } }, "sorted") end,
+        "gofr_sim.util.json: $.a.f: cannot encode a function")
       local cyc = {}
       cyc.self = cyc
-      assert.has_error(function() report.encode(cyc) end)
-      local bad, msg = report.decode("{nope")
+      assert.has_error(function() json.encode(cyc, "sorted") end)
+      local bad, msg = write.decode("{nope")
       assert.is_nil(bad)
       assert.matches("^not valid JSON", msg)
-      bad, msg = report.decode("[1]")
+      bad, msg = write.decode("[1]")
       assert.is_nil(bad)
       assert.are.equal("not a JSON object", msg)
     end)
@@ -380,10 +384,10 @@ describe("sim report", function()
     it("creates parent directories and replaces the file atomically", function()
       local dir = tmpdir()
       local path = dir .. "/out dir/it's/report.json"
-      assert.is_true(report.write(path, { a = 1 }))
+      assert.is_true(write.json(path, { a = 1 }))
       assert.are.equal('{\n  "a": 1\n}\n', slurp(path))
       assert.are.same({ "report.json" }, ls(dir .. "/out dir/it's"))
-      assert.is_true(report.write(path, { a = 2 }))
+      assert.is_true(write.json(path, { a = 2 }))
       assert.are.equal('{\n  "a": 2\n}\n', slurp(path))
       assert.are.same({ "report.json" }, ls(dir .. "/out dir/it's"))
       rm_rf(dir)
@@ -392,7 +396,7 @@ describe("sim report", function()
     it("fails with a message naming the path", function()
       local dir = tmpdir()
       spit(dir .. "/file", "x")
-      local ok, msg = report.write(dir .. "/file/report.json", { a = 1 })
+      local ok, msg = write.json(dir .. "/file/report.json", { a = 1 })
       assert.is_nil(ok)
       assert.matches("cannot write report '" .. dir .. "/file/report.json'", msg, 1, true)
       assert.are.same({ "file" }, ls(dir))
@@ -427,13 +431,13 @@ describe("sim report", function()
       rc:record("custom", 0.5)
       both = run(rc, { duration = 4 })
       -- through JSON, as the merge command sees them
-      a = assert(report.decode(report.encode(a)))
-      b = assert(report.decode(report.encode(b)))
+      a = assert(write.decode(json.encode(a, "sorted")))
+      b = assert(write.decode(json.encode(b, "sorted")))
     end)
 
     it("equals the report of one registry holding both sample sets", function()
-      local m = assert(report.merge { a, b })
-      assert.are.equal(report.encode(both.metrics), report.encode(m.metrics))
+      local m = assert(merge.reports { a, b })
+      assert.are.equal(json.encode(both.metrics, "sorted"), json.encode(m.metrics, "sorted"))
       -- seconds: counts exact; percentiles request-weighted (no per-second histograms)
       assert.are.equal(#both.timeseries, #m.timeseries)
       for i, e in ipairs(both.timeseries) do
@@ -448,7 +452,7 @@ describe("sim report", function()
     end)
 
     it("adds counts, counters and checks; takes the longest duration", function()
-      local m = assert(report.merge({ a, b }, { "a.json", "b.json" }))
+      local m = assert(merge.reports({ a, b }, { "a.json", "b.json" }))
       assert.are.equal(2, m.merged_from)
       assert.are.equal(1000, m.result.request_count)
       assert.are.equal(40, m.result.error_count)
@@ -469,31 +473,31 @@ describe("sim report", function()
       assert.is_false(m.thresholds[1].evaluated)
       assert.matches("not re-evaluated after merge (passed in a.json)", m.thresholds[1].message, 1, true)
       -- a merged report merges again
-      local mm = assert(report.merge { m, a })
+      local mm = assert(merge.reports { m, a })
       assert.are.equal(3, mm.merged_from)
       assert.are.equal(1500, mm.result.request_count)
     end)
 
     it("refuses unknown schema versions and reports without histograms", function()
-      local bad = report.decode(report.encode(a))
+      local bad = write.decode(json.encode(a, "sorted"))
       bad.schema_version = 2
-      local m, msg = report.merge({ a, bad }, { "a.json", "b.json" })
+      local m, msg = merge.reports({ a, bad }, { "a.json", "b.json" })
       assert.is_nil(m)
       assert.are.equal("b.json: schema_version 2 is not supported (this gofr-sim reads 1)", msg)
-      bad = report.decode(report.encode(a))
+      bad = write.decode(json.encode(a, "sorted"))
       bad.metrics.by_tool["mcp.get_content"].histogram = nil
-      m, msg = report.merge({ bad }, { "x.json" })
+      m, msg = merge.reports({ bad }, { "x.json" })
       assert.is_nil(m)
       assert.matches("x.json: metrics.by_tool[mcp.get_content] has no histogram", msg, 1, true)
-      bad = report.decode(report.encode(a))
+      bad = write.decode(json.encode(a, "sorted"))
       bad.timeseries[1].requests = "many"
-      m, msg = report.merge({ bad })
+      m, msg = merge.reports({ bad })
       assert.is_nil(m)
       assert.matches("report 1: timeseries[1].requests", msg, 1, true)
-      m, msg = report.merge({ { hello = 1 } })
+      m, msg = merge.reports({ { hello = 1 } })
       assert.is_nil(m)
       assert.matches("not a gofr-sim report", msg, 1, true)
-      m, msg = report.merge({})
+      m, msg = merge.reports({})
       assert.is_nil(m)
       assert.matches("nothing to merge", msg, 1, true)
     end)
@@ -511,9 +515,10 @@ describe("sim report", function()
       end
       local ra, rb = one(1, 3), one(2, 4)
       fa, fb = dir .. "/a.json", dir .. "/b.json"
-      assert(report.write(fa, ra))
-      assert(report.write(fb, rb))
-      expected = report.encode(assert(report.merge { report.decode(slurp(fa)), report.decode(slurp(fb)) }))
+      assert(write.json(fa, ra))
+      assert(write.json(fb, rb))
+      local merged = assert(merge.reports { write.decode(slurp(fa)), write.decode(slurp(fb)) })
+      expected = json.encode(merged, "sorted")
     end)
 
     teardown(function()
@@ -552,9 +557,9 @@ describe("sim report", function()
         "cannot read '" .. dir .. "/missing.json'")
       spit(dir .. "/bad.json", "{ not json")
       usage({ "merge", fa, dir .. "/bad.json", "--print" }, "'" .. dir .. "/bad.json' is not valid JSON")
-      local v2 = report.decode(slurp(fa))
+      local v2 = write.decode(slurp(fa))
       v2.schema_version = 99
-      assert(report.write(dir .. "/v2.json", v2))
+      assert(write.json(dir .. "/v2.json", v2))
       usage({ "merge", fa, dir .. "/v2.json", "--print" }, dir .. "/v2.json: schema_version 99")
       usage({ "merge", fa, "--bogus", "--print" }, "unknown flag --bogus")
       assert.is_nil(io.open(dir .. "/x.json"))

@@ -217,6 +217,41 @@ describe("scenario workloads", function()
     assert.is_true(math.abs(by.fast - 50) <= 3, "fast " .. tostring(by.fast))
   end)
 
+  it("runs the tasks it declares: by their weights, or a mix group's; refuses undeclared ones", function()
+    local declaring = [[
+      local sim = require "gofr_sim"
+      local function task(name, weight)
+        return { name = name, weight = weight, run = function() sim.metrics.count("task." .. name, 1) end }
+      end
+      return {
+        tasks = { task("read", 1), task("write", 0) },
+        iteration = function(ctx) ctx:pick_task().run(ctx) end,
+      }
+    ]]
+    local r, rep = run_scenario(tmpfile(declaring), { "--total-requests", "20" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.same({ default = 20 }, counters(rep, "task.read", "persona"))  -- the only weight > 0
+    assert.are.same({}, counters(rep, "task.write", "persona"))
+    local mix = tmpfile([[{"groups": {"writers": {"count": 1, "tasks": {"write": 1}},
+                           "readers": {"count": 1}}}]], ".json")
+    r, rep = run_scenario(tmpfile(declaring), { "--mix-file", mix, "--total-requests", "20" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.is_nil(counters(rep, "task.read", "persona").writers)
+    assert.is_true(counters(rep, "task.write", "persona").writers > 0)
+    assert.is_true(counters(rep, "task.read", "persona").readers > 0)
+    local bad = tmpfile([[{"groups": {"a": {"count": 1, "tasks": {"delete": 1}}}}]], ".json")
+    r = run_scenario(tmpfile(declaring), { "--mix-file", bad, "--total-requests", "1" })
+    os.remove(mix)
+    os.remove(bad)
+    assert.are.equal(2, r.status)
+    assert.matches("mix file " .. bad .. ": groups.a.tasks.delete: unknown task (tasks: read, write)",
+      r.stderr, 1, true)
+    r = run_scenario(tmpfile("return { tasks = { { name = 'x', weight = 0, run = print } }, "
+      .. "iteration = function() end }\n"), { "--total-requests", "1" })
+    assert.are.equal(2, r.status)
+    assert.matches("scenario key tasks: at least one task needs a weight > 0", r.stderr, 1, true)
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })

@@ -164,6 +164,21 @@ describe("twin token store file (auth.store{file=})", function()
     assert.are.same({ "apac" }, (a:verify(token)))
   end)
 
+  it("registers every JWT of a token map in one write, skipping what is no JWT", function()
+    local apac, apac_jti = mint { "apac" }
+    local multi, multi_jti = mint { "apac", "emea" }
+    assert.are.equal(0, store:register_all { token_invalid = "invalid.invalid.invalid", opaque = "x" })
+    assert.is_nil(core.fs_stat(file))                          -- nothing to register: no file written
+    assert.are.equal(2, store:register_all { token_apac = apac, token_multi = multi,
+                                             token_invalid = "invalid.invalid.invalid" })
+    assert.are.same({ "apac" }, (a:verify(apac)))
+    assert.are.same({ "apac", "emea" }, (a:verify(multi)))
+    local doc = json.decode(support.read_file(file))
+    assert.are.same({ "active", "active" }, { doc[apac_jti].status, doc[multi_jti].status })
+    assert.are.same({ "apac", "emea" }, { unpack(doc[multi_jti].groups) })
+    assert.are.equal(1, store:register_all { multi })          -- an array too
+  end)
+
   it("keeps its own saves as the cache, written atomically", function()
     local token, jti = mint()
     store:register(token)

@@ -274,6 +274,7 @@ describe("gofr_sim.twin.validate.check", function()
     { "set_antidetection", { profile = 1 }, "1 is not of type 'string'" },
     { "set_antidetection", { profile = NULL }, "None is not of type 'string'" },
     { "set_antidetection", { profile = "it's" }, "\"it's\" is not one of " .. PROFILES },
+    { "set_antidetection", { profile = "\237\160\128" }, "'\\ud800' is not one of " .. PROFILES },
     -- auth_token: null is refused by every tool that takes one
     { "get_content", { url = "u", auth_token = NULL }, "None is not of type 'string'" },
     { "get_structure", { url = "u", auth_token = 12 }, "12 is not of type 'string'" },
@@ -418,6 +419,11 @@ describe("gofr_sim.twin.validate.python_repr", function()
     { "\u{E000}", "'\\ue000'" },          -- private use
     { "\u{F0000}", "'\\U000f0000'" },
     { "\255", "'\\xff'" },                -- not UTF-8
+    { "\192\175", "'\\xc0\\xaf'" },        -- an overlong form: not UTF-8
+    -- encoded surrogates, read as gofr-dig's json.loads(bytes) reads a
+    -- request (surrogatepass): lone surrogates, which repr escapes
+    { "\237\160\128", "'\\ud800'" },
+    { "a\237\191\191", "'a\\udfff'" },
     { true, "True" },
     { false, "False" },
     { NULL, "None" },

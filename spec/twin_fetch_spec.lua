@@ -1,9 +1,13 @@
 -- gofr_sim.twin.fetch: gofr-dig's fetcher (SSRF guard, politeness delay,
 -- retries, classification, robots.txt) against the fixture site and ad-hoc
--- Lua servers on 127.0.0.1. No test needs the internet or a DNS server.
+-- Lua servers on 127.0.0.1, with the robots.txt rules (gofr_sim.twin.robots)
+-- and URL parsing (gofr_sim.twin.urlparse) it uses. No test needs the
+-- internet or a DNS server.
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local fetch = require "gofr_sim.twin.fetch"
+local robots_txt = require "gofr_sim.twin.robots"
+local urlparse = require("gofr_sim.twin.urlparse").urlparse
 local support = require "support"
 
 -- A fetcher that may reach 127.0.0.1, with no politeness delay and short
@@ -138,14 +142,14 @@ describe("twin.fetch", function()
     end)
 
     it("parses URLs like urllib.parse.urlparse", function()
-      local u = fetch.urlparse("HTTP://user:pw@Example.COM:8080/a/b;p?q=1#frag")
+      local u = urlparse("HTTP://user:pw@Example.COM:8080/a/b;p?q=1#frag")
       assert.are.same({ scheme = "http", netloc = "user:pw@Example.COM:8080", path = "/a/b",
         query = "q=1", hostname = "example.com" }, u)
-      assert.are.equal("::1", fetch.urlparse("http://[::1]:80/").hostname)
-      assert.is_nil(fetch.urlparse("http:///x").hostname)
-      assert.are.equal("ftp", fetch.urlparse("ftp://h/").scheme)
-      assert.are.equal("", fetch.urlparse("example.com/x").scheme)
-      assert.is_nil(fetch.urlparse("http://[::1/"))
+      assert.are.equal("::1", urlparse("http://[::1]:80/").hostname)
+      assert.is_nil(urlparse("http:///x").hostname)
+      assert.are.equal("ftp", urlparse("ftp://h/").scheme)
+      assert.are.equal("", urlparse("example.com/x").scheme)
+      assert.is_nil(urlparse("http://[::1/"))
     end)
 
     it("reads Retry-After as Python's int()", function()
@@ -197,7 +201,7 @@ describe("twin.fetch", function()
 
   describe("robots.txt rules (gofr-dig's RobotsParser)", function()
     local function allowed(text, path)
-      return fetch.robots_path_allowed(fetch.robots_parse(text), "http://h" .. path)
+      return robots_txt.path_allowed(robots_txt.parse(text), "http://h" .. path)
     end
 
     it("lets the longest matching rule win, Allow on a tie", function()

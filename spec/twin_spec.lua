@@ -590,3 +590,29 @@ describe("the twin", function()
     end)
   end)
 end)
+
+describe("the twin's faults", function()
+  it("are parsed from 'a,b' by one function, which names the known ones on a typo", function()
+    assert.are.same({}, twin_mod.parse_faults(nil))
+    assert.are.same({ groups_leak = true, list_all = true }, twin_mod.parse_faults("groups_leak, list_all"))
+    local set, why = twin_mod.parse_faults("groups_leak,bogus")
+    assert.is_nil(set)
+    assert.matches("^unknown fault 'bogus' %(known: accept_expired, groups_leak, ", why)
+    -- twin.start refuses them before it makes a data directory
+    local core = require "gofr_sim.core"
+    local tmp = (os.getenv("TMPDIR") or ""):gsub("/+$", "")
+    if tmp == "" then tmp = "/tmp" end
+    local function own_dirs()
+      local n, prefix = 0, "gofr-sim-twin." .. core.process_id() .. "."
+      for _, name in ipairs(core.fs_list(tmp) or {}) do
+        if name:sub(1, #prefix) == prefix then n = n + 1 end
+      end
+      return n
+    end
+    local before = own_dirs()
+    local ok, err = pcall(twin_mod.start, { faults = "bogus" })
+    assert.is_false(ok)
+    assert.are.equal("twin: " .. why, err)
+    assert.are.equal(before, own_dirs())
+  end)
+end)

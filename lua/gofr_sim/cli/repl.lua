@@ -154,44 +154,14 @@ end
 
 -- The embedded twin, MCP sessions and tokens ---------------------------------
 
--- Prints a token map by name with the tokens redacted (tokens.token_apac
--- is the full token).
-local TOKENS_MT = {
-  __tostring = function(t)
-    return "tokens{" .. require("gofr_sim.runner.personas").describe_tokens(t) .. "}"
-  end,
-}
-
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
-
--- The standard token set for a real server: GOFR_DIG_SIM_TOKEN_<NAME> from
--- the environment, the rest minted when GOFR_DIG_JWT_SECRET is set.
-local function env_tokens()
-  local personas = require "gofr_sim.runner.personas"
-  local map = { token_invalid = personas.INVALID_TOKEN }
-  local secret = trim(os.getenv(personas.SECRET_ENV) or "")
-  local minted = secret ~= "" and sim.jwt.persona_tokens(secret) or {}
-  for _, name in ipairs(personas.SYMBOLIC_TOKENS) do
-    local var = personas.token_env_var(name)
-    local v = var and trim(os.getenv(var) or "") or ""
-    map[name] = v ~= "" and v or map[name] or minted[name]
-  end
-  return setmetatable(map, TOKENS_MT)
-end
-
--- sim.jwt.persona_tokens for the twin's secret, each JWT registered in its
--- token store (as gofr-dig must know every token it accepts).
+-- The standard token set (gofr_sim.gofr_dig.tokens; it prints redacted:
+-- tokens.token_apac is the full token): every symbolic token minted for the
+-- twin's secret and registered in its token store (as gofr-dig must know
+-- every token it accepts).
 local function twin_tokens(twin)
-  local map = sim.jwt.persona_tokens(twin.secret)
-  for _, token in pairs(map) do
-    local _, claims = sim.jwt.decode(token)
-    if type(claims) == "table" and type(claims.jti) == "string" then
-      twin.store:register(token)
-    end
-  end
-  return setmetatable(map, TOKENS_MT)
+  local map = require("gofr_sim.gofr_dig.tokens").mint_symbolic(twin.secret)
+  twin.store:register_all(map)
+  return map
 end
 
 -- A session whose calls carry a token: session:call(tool, args, opts) with
@@ -242,8 +212,10 @@ function Context:connect(url, token)
   return setmetatable({ session = s, token = token }, WITH_TOKEN_MT)
 end
 
+-- For a real server: GOFR_DIG_SIM_TOKEN_<NAME> from the environment, the
+-- rest minted when GOFR_DIG_JWT_SECRET is set.
 function Context:tokens()
-  if self.mcp_url then return env_tokens() end
+  if self.mcp_url then return require("gofr_sim.gofr_dig.tokens").available() end
   return twin_tokens(self:twin())
 end
 

@@ -2,8 +2,10 @@
 -- names the function and the option and points at the caller's file:line:
 -- the first frame outside lua/gofr_sim, so a scenario's author sees their
 -- own line, not ours.
+local tables = require "gofr_sim.util.tables"
+
 local type, error, tostring, pairs = type, error, tostring, pairs
-local concat, sort = table.concat, table.sort
+local concat = table.concat
 local getinfo = debug.getinfo
 
 local M = {}
@@ -31,10 +33,7 @@ end
 
 --- The keys of spec, sorted and joined with ", " (for "accepted: ..." messages).
 local function names(spec)
-  local out = {}
-  for k in pairs(spec) do out[#out + 1] = k end
-  sort(out)
-  return concat(out, ", ")
+  return concat(tables.sorted_keys(spec), ", ")
 end
 
 M.names = names

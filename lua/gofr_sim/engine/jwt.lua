@@ -5,7 +5,6 @@
 --   sim.jwt.verify(token, secret, {aud="gofr-api", now=, leeway=0})
 --     -> claims | nil, "auth_error", reason
 --   sim.jwt.decode(token) -> header, claims | nil, "invalid_argument", reason
---   sim.jwt.persona_tokens(secret, {aud=, ttl=, now=}) -> {token_apac=, ...}
 --   sim.jwt.redact(token) -> "eyJhbGci…3f2a9c01b7de"
 --
 -- Times are epoch seconds (whole numbers); `now` defaults to the wall clock.
@@ -22,10 +21,6 @@ local M = {}
 
 --- The audience gofr-dig's servers and the Python simulator use.
 M.DEFAULT_AUDIENCE = "gofr-api"
---- The literal token the Python harness sends as token_invalid.
-M.INVALID_TOKEN = "invalid.invalid.invalid"
---- base64url of {"alg":"none"}.
-local ALG_NONE_HEADER = "eyJhbGciOiJub25lIn0"
 
 local function fail(fname, msg)
   check.fail("sim.jwt." .. fname, msg)
@@ -148,37 +143,6 @@ function M.decode(token)
     return nil, "invalid_argument", "sim.jwt.decode: header or claims are not JSON objects"
   end
   return header, claims
-end
-
-local PERSONA_OPTIONS = { aud = audience, ttl = seconds, now = seconds }
-
---- sim.jwt.persona_tokens(secret, {aud="gofr-api", ttl=3600, now=os.time()})
---   -> { token_apac=, token_emea=, token_us=, token_multi= (apac, emea, us:
---        apac primary), token_invalid = "invalid.invalid.invalid",
---        token_expired= (apac, expired 60 s ago), token_bad_signature= (apac,
---        signed with another secret), token_alg_none= (header {"alg":"none"},
---        apac claims, empty signature) }
--- The standard tokens of the Python harness's persona mixes.
-function M.persona_tokens(secret, opts)
-  local why = secret_string(secret)
-  if why then fail("persona_tokens", "secret " .. why) end
-  opts = check_options("persona_tokens", opts, PERSONA_OPTIONS)
-  local now = opts.now or os.time()
-  local function mint(groups, ttl, key)
-    return M.mint { secret = key or secret, groups = groups, ttl = ttl or opts.ttl or 3600,
-                    aud = opts.aud, now = now }
-  end
-  local apac_payload = mint { "apac" }:match("^[^.]+%.([^.]+)%.")
-  return {
-    token_apac = mint { "apac" },
-    token_emea = mint { "emea" },
-    token_us = mint { "us" },
-    token_multi = mint { "apac", "emea", "us" },
-    token_invalid = M.INVALID_TOKEN,
-    token_expired = mint({ "apac" }, -60),
-    token_bad_signature = mint({ "apac" }, nil, "gofr-sim-not-the-signing-secret:" .. secret),
-    token_alg_none = ALG_NONE_HEADER .. "." .. apac_payload .. ".",
-  }
 end
 
 --- sim.jwt.redact(token) -> up to 8 leading characters, "…", and the first

@@ -6,10 +6,11 @@
 --   local tgt                                      -- one per run
 --   return {
 --     flags = target.flags,                          -- --mcp-url, --twin-faults
+--     tokens = require("gofr_sim.gofr_dig.tokens").resolver, -- --token-source ...; a mix's tokens
 --     prepare = function(o)
 --       tgt = target.new(o, { tokens = { "token_apac", "token_expired" },
 --                             twin_env = { GOFR_DIG_RATE_LIMIT_CALLS = "20" } })
---       return tgt:mix_extra()                       -- how the runner mints a mix's tokens
+--       return tgt:mix_extra()                       -- how the resolver mints a mix's tokens
 --     end,
 --     setup = function(ctx) tgt:start(ctx); return { mcp_url = tgt.url } end,
 --     iteration = function(ctx) local s = tgt:connect(tgt.tokens.token_apac) ... end,
@@ -19,13 +20,16 @@
 -- Against the embedded twin every token is minted with a secret made for
 -- the run and registered in the twin's store (the runner's mix tokens too:
 -- start() registers ctx.tokens). Against a real server the tokens come from
--- --token-source env|mint|auto as for a mix (docs/personas.md); minted ones
--- are only accepted by a server that knows them (its store).
+-- --token-source env|mint|auto as for a mix (gofr_sim.gofr_dig.tokens,
+-- docs/personas.md); minted ones are only accepted by a server that knows
+-- them (its store).
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
-local personas = require "gofr_sim.runner.personas"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 local json = require "gofr_sim.util.json"
+local fs = require "gofr_sim.util.fs"
+local robots_txt = require "gofr_sim.twin.robots"
 
 local pairs, ipairs, type, error, setmetatable = pairs, ipairs, type, error, setmetatable
 
@@ -90,13 +94,11 @@ end
 -- ROBOTS_BLOCKED, so scenarios expect that outcome there.
 local function robots_disallowed(root, urls)
   local set = {}
-  local f = io.open(root .. "/robots.txt", "rb")
-  if not f then return set end
-  local fetch = require "gofr_sim.twin.fetch"
-  local robots = fetch.robots_parse(f:read("*a") or "")
-  f:close()
+  local text = fs.read_file(root .. "/robots.txt")
+  if not text then return set end
+  local robots = robots_txt.parse(text)
   for _, url in ipairs(urls) do
-    if not fetch.robots_path_allowed(robots, url) then set[url] = true end
+    if not robots_txt.path_allowed(robots, url) then set[url] = true end
   end
   return set
 end
@@ -131,23 +133,6 @@ end
 local Target = {}
 Target.__index = Target
 
--- Resolves symbolic token names through the persona machinery, as if a mix
--- had one group per token. -> map name -> token
-local function resolve(names, o, secret)
-  if #names == 0 then return {} end
-  local groups = {}
-  for i, name in ipairs(names) do groups[i] = { name = "scenario" .. i, token = name, count = 1 } end
-  local map, err = personas.resolve_tokens({ groups = groups, source = "the scenario's tokens" }, {
-    source = secret and "mint" or o.token_source, secret_file = not secret and o.jwt_secret_file or nil,
-    secret = secret, env = secret and function() return nil end or nil,
-  })
-  if not map then cli.usage_error(err) end
-  local out = {}
-  for _, name in ipairs(names) do out[name] = map[name] end
-  if o.token_store then personas.register_tokens(out, o.token_store) end
-  return out
-end
-
 --- target.new(options, {tokens = {symbolic names}, twin_env = {GOFR_DIG_*},
 --   twin = {twin.start options, e.g. housekeeping_interval}})
 -- Called from a scenario's prepare: decides embedded vs remote, resolves the
@@ -168,32 +153,20 @@ function M.new(o, spec)
   elseif o.twin_faults then
     cli.usage_error("--twin-faults: only the embedded twin can be broken on purpose (no --mcp-url)")
   end
-  local faults = require("gofr_sim.twin").FAULTS
-  for name in (o.twin_faults or ""):gmatch("[^,%s]+") do
-    if not faults[name] then
-      local known = {}
-      for k in pairs(faults) do known[#known + 1] = k end
-      table.sort(known)
-      cli.usage_error(("--twin-faults: unknown fault '%s' (known: %s)")
-        :format(name, table.concat(known, ", ")))
-    end
-  end
-  t.tokens = resolve(spec.tokens or {}, o, t.secret)
+  local faults, unknown = require("gofr_sim.twin").parse_faults(o.twin_faults)
+  if not faults then cli.usage_error("--twin-faults: " .. unknown) end
+  local map, err = tokens.for_names(spec.tokens or {}, o, t:mix_extra())
+  if not map then cli.usage_error(err) end
+  t.tokens = map
   return t
 end
 
---- What the runner needs to mint a mix's tokens for the embedded twin
--- (prepare's return value); nil against a real server.
+--- What the token resolver (gofr_sim.gofr_dig.tokens.for_run) needs to
+-- mint a mix's tokens for the embedded twin (prepare's return value); nil
+-- against a real server.
 function Target:mix_extra()
   if not self.embedded then return nil end
   return { secret = self.secret, env = function() return nil end }
-end
-
-local function register_all(store, tokens)
-  for _, token in pairs(tokens or {}) do
-    local _, claims = sim.jwt.decode(token)
-    if type(claims) == "table" and type(claims.jti) == "string" then store:register(token) end
-  end
 end
 
 --- Starts the embedded twin (when there is no --mcp-url) and registers the
@@ -209,8 +182,8 @@ function Target:start(ctx)
   for k, v in pairs(self.twin_opts) do opts[k] = v end
   local twin, err_type, msg = require("gofr_sim.twin").start(opts)
   if not twin then error(("cannot start the embedded twin: %s (%s)"):format(msg, err_type), 0) end
-  register_all(twin.store, ctx and ctx.tokens)
-  register_all(twin.store, self.tokens)
+  twin.store:register_all(ctx and ctx.tokens or {})
+  twin.store:register_all(self.tokens)
   self.twin, self.url = twin, twin.url
   o.mcp_url = twin.url
   return self

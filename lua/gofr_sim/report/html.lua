@@ -14,14 +14,17 @@
 -- `by-tool-persona`, `error-types`, `config`, `counters`; a table cell
 -- holding a number carries it unrounded in `data-value`.
 local core = require "gofr_sim.core"
-local report = require "gofr_sim.report.build"
+local json = require "gofr_sim.util.json"
+local tables = require "gofr_sim.util.tables"
+local build = require "gofr_sim.report.build"
+local write = require "gofr_sim.report.write"
 
-local type, pairs, ipairs, tostring, tonumber, error, pcall =
-  type, pairs, ipairs, tostring, tonumber, error, pcall
-local format, concat, sort = string.format, table.concat, table.sort
+local type, ipairs, tostring, tonumber, error, pcall =
+  type, ipairs, tostring, tonumber, error, pcall
+local format, concat = string.format, table.concat
 local floor, ceil, log10, max, huge = math.floor, math.ceil, math.log10, math.max, math.huge
 
-local NULL = report.null
+local NULL = build.null
 
 local M = {}
 
@@ -47,7 +50,7 @@ local function num_text(v)
   return format("%.6g", v)
 end
 
--- Milliseconds with two decimals (as report.summary shows them).
+-- Milliseconds with two decimals (as report/summary.lua shows them).
 local function ms_text(v)
   if not is_num(v) then return "–" end
   return format("%.2f", v)
@@ -66,20 +69,12 @@ local function exact(v)
   return format("%.14g", v)
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  if type(t) ~= "table" then return keys end
-  for k in pairs(t) do keys[#keys + 1] = k end
-  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
 -- A table value (config, counters) as compact text.
 local function value_text(v)
   if v == nil or v == NULL then return "null" end
   if type(v) == "number" then return num_text(v) end
   if type(v) ~= "table" then return tostring(v) end
-  local ok, text = pcall(report.encode, v)
+  local ok, text = pcall(json.encode, v, "sorted")
   return ok and (text:gsub("%s+", " ")) or tostring(v)
 end
 
@@ -145,7 +140,7 @@ local function agg_table(id, names, map, split, overall)
   for _, n in ipairs(names) do header[#header + 1] = n end
   for _, h in ipairs(AGG_HEADER) do header[#header + 1] = h end
   local rows = {}
-  for _, k in ipairs(sorted_keys(map)) do
+  for _, k in ipairs(tables.sorted_keys(map)) do
     rows[#rows + 1] = agg_cells(split(k), map[k])
   end
   if overall then
@@ -401,7 +396,7 @@ local function status_of(rep)
   for _, t in ipairs(type(rep.thresholds) == "table" and rep.thresholds or {}) do
     if type(t) == "table" and t.ok == false then failed[#failed + 1] = "threshold" break end
   end
-  for _, name in ipairs(sorted_keys(rep.checks)) do
+  for _, name in ipairs(tables.sorted_keys(rep.checks)) do
     local c = rep.checks[name]
     if type(c) == "table" and is_num(c.fails) and c.fails > 0 then failed[#failed + 1] = "check" break end
   end
@@ -476,7 +471,7 @@ local function thresholds_section(rep)
 end
 
 local function checks_section(rep)
-  local names = sorted_keys(rep.checks)
+  local names = tables.sorted_keys(rep.checks)
   if #names == 0 then return '<p class="empty" id="checks">No checks.</p>' end
   local rows, failed = {}, {}
   for i, name in ipairs(names) do
@@ -496,7 +491,7 @@ end
 -- the unexpected errors; expected_types: the expected outcomes).
 local function types_section(overall, key, id, title, empty)
   local types = type(overall) == "table" and field(overall, key) or nil
-  local keys = sorted_keys(types)
+  local keys = tables.sorted_keys(types)
   if #keys == 0 then return '<p class="empty" id="' .. id .. '">' .. empty .. "</p>" end
   local rows = {}
   for i, k in ipairs(keys) do rows[i] = { k, num_cell(types[k]) } end
@@ -504,7 +499,7 @@ local function types_section(overall, key, id, title, empty)
 end
 
 local function kv_section(id, t, empty)
-  local keys = sorted_keys(t)
+  local keys = tables.sorted_keys(t)
   if #keys == 0 then return '<p class="empty" id="' .. id .. '">' .. empty .. "</p>" end
   local rows = {}
   for i, k in ipairs(keys) do rows[i] = { k, { text = value_text(t[k]), class = "value" } } end
@@ -616,13 +611,13 @@ function M.render(rep)
   }, "\n")
 end
 
---- Renders `rep` and writes it to `path` atomically (as report.write does):
+--- Renders `rep` and writes it to `path` atomically (report/write.lua):
 -- true, or nil and a message.
 function M.write(path, rep)
   if type(path) ~= "string" or path == "" then
     error("html_report.write: path must be a non-empty string, got " .. tostring(path), 2)
   end
-  return report.write_text(path, M.render(rep))
+  return write.text(path, M.render(rep))
 end
 
 return M

@@ -8,52 +8,22 @@
 --   cases = {{name=, classname=, time=, failure={message=, type=, text=}
 --             | error={...} | skipped={message=}}}, system_out=, system_err=}
 -- The counts (tests, failures, errors, skipped) are computed from the cases.
+local utf8 = require "gofr_sim.util.utf8"
+
 local type, tostring, ipairs, string_format = type, tostring, ipairs, string.format
 local concat = table.concat
+local gsub = string.gsub
 
 local M = {}
 
--- A UTF-8 sequence's length from its lead byte, or nil when it cannot start one.
-local function seq_len(b)
-  if b < 0x80 then return 1 end
-  if b >= 0xC2 and b <= 0xDF then return 2 end
-  if b >= 0xE0 and b <= 0xEF then return 3 end
-  if b >= 0xF0 and b <= 0xF4 then return 4 end
-  return nil
-end
-
---- Text made safe for XML 1.0: invalid UTF-8 bytes and characters XML
--- forbids (controls other than tab, newline and return) become "?".
+--- Text made safe for XML 1.0: each byte that is not valid UTF-8 and each
+-- character XML forbids (controls other than tab, newline and return;
+-- U+FFFE and U+FFFF) becomes "?".
 function M.clean(s)
   s = tostring(s == nil and "" or s)
-  if not s:find("[%z\1-\8\11\12\14-\31\127-\255]") then return s end
-  local out, i, n = {}, 1, #s
-  while i <= n do
-    local b = s:byte(i)
-    local len = seq_len(b)
-    local ok = len ~= nil and i + len - 1 <= n
-    for k = 1, (ok and len - 1 or 0) do
-      local c = s:byte(i + k)
-      if c < 0x80 or c > 0xBF then ok = false end
-    end
-    if ok and len == 1 and (b < 32 and b ~= 9 and b ~= 10 and b ~= 13) then ok = false end
-    if ok and len == 3 then -- no surrogates, no overlongs, no U+FFFE/U+FFFF
-      local c1, c2, c3 = s:byte(i + 1, i + 3)
-      if (b == 0xE0 and c1 < 0xA0) or (b == 0xED and c1 >= 0xA0)
-        or (b == 0xEF and c1 == 0xBF and c2 == 0xBF and c3 >= 0xBE) then ok = false end
-    elseif ok and len == 4 then
-      local c1 = s:byte(i + 1)
-      if (b == 0xF0 and c1 < 0x90) or (b == 0xF4 and c1 > 0x8F) then ok = false end
-    end
-    if ok then
-      out[#out + 1] = s:sub(i, i + len - 1)
-      i = i + len
-    else
-      out[#out + 1] = "?"
-      i = i + 1
-    end
-  end
-  return concat(out)
+  s = gsub(s, "[%z\1-\8\11\12\14-\31]", "?")
+  s = gsub(s, "\239\191[\190\191]", "?") -- EF BF BE/BF: U+FFFE, U+FFFF
+  return utf8.replace_invalid(s, "?")
 end
 
 local ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;",

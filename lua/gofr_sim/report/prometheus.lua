@@ -23,11 +23,11 @@ local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
 local metrics = require "gofr_sim.engine.metrics"
+local utf8 = require "gofr_sim.util.utf8"
 
 local pairs, ipairs, tostring, tonumber = pairs, ipairs, tostring, tonumber
 local concat, sort = table.concat, table.sort
 local floor, huge = math.floor, math.huge
-local byte = string.byte
 
 local M = {}
 
@@ -52,46 +52,13 @@ function M.number(v)
 end
 local number = M.number
 
--- s with every byte that does not start a valid UTF-8 sequence replaced by
--- U+FFFD (the exposition format is UTF-8; Prometheus rejects anything else).
-local function valid_utf8(s)
-  if not s:find("[\128-\255]") then return s end
-  local out, i, n = {}, 1, #s
-  while i <= n do
-    local c, len = byte(s, i), 0
-    if c < 0x80 then len = 1
-    elseif c >= 0xC2 and c <= 0xDF then len = 2
-    elseif c >= 0xE0 and c <= 0xEF then len = 3
-    elseif c >= 0xF0 and c <= 0xF4 then len = 4 end
-    local ok = len > 0 and i + len - 1 <= n
-    for j = i + 1, ok and i + len - 1 or i, 1 do
-      local d = byte(s, j)
-      if d < 0x80 or d > 0xBF then ok = false end
-    end
-    if ok and len == 3 then -- no overlong forms, no surrogates
-      local d = byte(s, i + 1)
-      ok = not (c == 0xE0 and d < 0xA0) and not (c == 0xED and d > 0x9F)
-    elseif ok and len == 4 then -- no overlong forms, nothing above U+10FFFF
-      local d = byte(s, i + 1)
-      ok = not (c == 0xF0 and d < 0x90) and not (c == 0xF4 and d > 0x8F)
-    end
-    if ok then
-      out[#out + 1] = s:sub(i, i + len - 1)
-      i = i + len
-    else
-      out[#out + 1] = "\239\191\189"
-      i = i + 1
-    end
-  end
-  return concat(out)
-end
-
 local LABEL_ESCAPES = { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }
 
---- A label value as written between the quotes: valid UTF-8, with \, " and
--- newline escaped.
+--- A label value as written between the quotes: valid UTF-8 (the exposition
+-- format is UTF-8, Prometheus rejects anything else: each invalid byte
+-- becomes U+FFFD), with \, " and newline escaped.
 function M.label_value(v)
-  return (valid_utf8(tostring(v)):gsub('[\\"\n]', LABEL_ESCAPES))
+  return (utf8.replace_invalid(tostring(v)):gsub('[\\"\n]', LABEL_ESCAPES))
 end
 
 -- Label names the families use themselves; a tag of that name is renamed tag_<name>.

@@ -10,9 +10,16 @@
 --     thresholds = { ["p95{tool=http.get}"] = "< 200ms" },
 --     expect = { get_content = { "AUTH_ERROR" } },   -- expected outcomes (gofr_sim.engine.expect)
 --     accept_unhealthy = { "no_success" },            -- verdict rules it waives
+--     tasks = { { name = "browse", weight = 1, run = fn }, ... },  -- ctx:pick_task() (gofr_sim.runner.tasks)
+--     tokens = resolver,                               -- a mix's tokens (gofr_sim.gofr_dig.tokens.resolver)
 --   }
 --
--- and run() drives it: flags, setup, the workload, per-iteration metrics,
+-- A check scenario has `check = function(ctx) ... end` instead of
+-- `iteration` (and no `tasks`): the runner calls it once, in one persona,
+-- with no workload (no workload flags, no --mix-file); a raise is the failed
+-- check `completion_check` (default M.COMPLETION_CHECK).
+--
+-- run() drives either: flags, setup, the workload or the check, metrics,
 -- a live progress line, the summary, thresholds, the verdict, the JSON
 -- report and the exit status (0 ok, 99 a threshold failed, 1 a check failed,
 -- the run was unhealthy (gofr_sim.runner.verdict) or could not complete, 2 bad
@@ -23,9 +30,12 @@ local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
 local metrics = require "gofr_sim.engine.metrics"
 local workload = require "gofr_sim.runner.workload"
-local report = require "gofr_sim.report.build"
+local build = require "gofr_sim.report.build"
+local summary = require "gofr_sim.report.summary"
+local write = require "gofr_sim.report.write"
 local thresholds = require "gofr_sim.runner.thresholds"
 local personas = require "gofr_sim.runner.personas"
+local tasks = require "gofr_sim.runner.tasks"
 local prometheus = require "gofr_sim.report.prometheus"
 local expect = require "gofr_sim.engine.expect"
 local verdict = require "gofr_sim.runner.verdict"
@@ -55,7 +65,8 @@ M.FLAGS = {
   accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/runner/verdict.lua)
   expect = { type = "string", repeatable = true }, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
 }
--- Persona mixes: --mix-file, --token-source, --jwt-secret-file (docs/personas.md).
+-- Persona mixes: --mix-file (docs/personas.md); the flags of a scenario's
+-- token resolver (its `tokens`) are added per scenario.
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
 
 local DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_lateness = 10,
@@ -64,11 +75,42 @@ local DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_l
 local SCENARIO_KEYS = {
   name = "string", description = "string", options = "table", flags = "table",
   setup = "function", iteration = "function", teardown = "function", thresholds = "table",
-  prepare = "function", expect = "table", accept_unhealthy = "table",
+  prepare = "function", expect = "table", accept_unhealthy = "table", tasks = "table",
+  tokens = "table", check = "function", completion_check = "string",
 }
+
+--- The check a check scenario records when its check(ctx) returns (passed)
+-- or raises (failed, observed: the error), unless it names its own
+-- (`completion_check`).
+M.COMPLETION_CHECK = "the checks ran to the end"
+
+-- The flags that shape a workload and its personas: a check scenario has
+-- none of them.
+local WORKLOAD_FLAGS = { workload = true, consumers = true, rate = true, duration = true,
+  total_requests = true, max_personas = true, max_lateness = true, stages = true }
+for k in pairs(personas.flags) do WORKLOAD_FLAGS[k] = true end
 
 local function fail(path, msg)
   cli.usage_error(("%s: %s"):format(path, msg))
+end
+
+-- A scenario runs iteration(ctx) in a workload or is a check scenario
+-- (check(ctx), once): one of the two, and nothing of the other form.
+local function check_form(sc, path)
+  if sc.iteration and sc.check then
+    fail(path, "a scenario has an iteration(ctx) or a check(ctx) function, not both")
+  end
+  if not sc.check then
+    if not sc.iteration then
+      fail(path, "a scenario needs an iteration(ctx) function (or check(ctx): a check scenario)")
+    end
+    if sc.completion_check then fail(path, "scenario key 'completion_check' needs check(ctx)") end
+    return
+  end
+  if sc.tasks then fail(path, "scenario key 'tasks': a check scenario has no iterations to run them") end
+  for k in pairs(sc.options or {}) do
+    if WORKLOAD_FLAGS[k] then fail(path, ("option '%s': a check scenario has no workload"):format(k)) end
+  end
 end
 
 --- Checks the shape of a scenario table; usage errors name the file and key.
@@ -83,18 +125,25 @@ function M.validate(sc, path)
       fail(path, ("scenario key '%s' must be a %s, got %s"):format(k, want, type(v)))
     end
   end
-  if not sc.iteration then fail(path, "a scenario needs an iteration(ctx) function") end
+  check_form(sc, path)
+  local why = (sc.tasks and tasks.check(sc.tasks)) or (sc.tokens and personas.check_resolver(sc.tokens))
+  if why then fail(path, "scenario key " .. why) end
 end
 
 local INFERRED = { number = "number", string = "string", boolean = "boolean" }
 
--- The flag spec: the common flags, the scenario's own, and options whose
--- defaults tell their type; defaults from DEFAULTS then the scenario.
+-- The flag spec: the common flags (a check scenario's without the
+-- workload's), the scenario's own, and options whose defaults tell their
+-- type; defaults from DEFAULTS then the scenario.
 local function flag_spec(sc, path)
   local spec = {}
-  for k, rule in pairs(M.FLAGS) do spec[k] = { type = rule.type, values = rule.values,
-    min = rule.min, above = rule.above, repeatable = rule.repeatable,
-    default = DEFAULTS[k] == nil and rule.default or DEFAULTS[k] } end
+  for k, rule in pairs(M.FLAGS) do
+    if not (sc.check and WORKLOAD_FLAGS[k]) then
+      spec[k] = { type = rule.type, values = rule.values, min = rule.min, above = rule.above,
+        repeatable = rule.repeatable, default = DEFAULTS[k] == nil and rule.default or DEFAULTS[k] }
+    end
+  end
+  for k, rule in pairs(sc.tokens and sc.tokens.flags or {}) do spec[k] = rule end
   for k, rule in pairs(sc.flags or {}) do spec[k] = rule end
   for k, v in pairs(sc.options or {}) do
     if not spec[k] then
@@ -182,7 +231,7 @@ end
 local function check_outputs(o)
   for _, key in ipairs({ "output", "html" }) do
     if o[key] then
-      local ok, why = report.check_writable(o[key])
+      local ok, why = write.check_writable(o[key])
       if not ok then cli.usage_error(("--%s: %s"):format(key, why)) end
     end
   end
@@ -190,6 +239,8 @@ end
 
 -- Progress ---------------------------------------------------------------------
 
+-- "  3s/10s  iterations 120  dropped 0  40 req/s  errors 0  p95 2.1ms"; a
+-- check scenario's run has no iterations to count.
 local function progress_line(state)
   local run, reg = state.run, state.registry
   local elapsed = sim.now() - state.started
@@ -197,8 +248,9 @@ local function progress_line(state)
   local last = reg.seconds[n > 1 and n - 1 or n] -- the last whole second
   local planned = state.opts.duration and ("/%ds"):format(state.opts.duration) or ""
   local p95 = reg.live and reg.live:count() > 0 and reg.live:percentile(95) * 1e3
-  return ("\r%5.0fs%s  iterations %d  dropped %d  %d req/s  errors %d  p95 %s   ")
-    :format(elapsed, planned, run.iterations, run.dropped, last and last.requests or 0,
+  local counts = run and ("  iterations %d  dropped %d"):format(run.iterations, run.dropped) or ""
+  return ("\r%5.0fs%s%s  %d req/s  errors %d  p95 %s   ")
+    :format(elapsed, planned, counts, last and last.requests or 0,
       reg.total_errors, p95 and ("%.1fms"):format(p95) or "-")
 end
 
@@ -220,14 +272,33 @@ end
 -- Slot i takes persona i of personas.expand(mix); slots past the mix's total
 -- (open models, ramping stages) cycle through it again. The persona's token
 -- was resolved before the run; a group's own `rate` paces its personas in
--- the closed model instead of --rate.
+-- the closed model instead of --rate; its `tasks` weight the scenario's
+-- declared tasks (without them: the declared weights).
+
+-- The mix of --mix-file (nil without one), read with the names the scenario
+-- declares (its tasks, its token resolver's tokens), its tokens resolved by
+-- the scenario's resolver with prepare's extras. Problems are usage errors.
+local function mix_of(sc, o, extra)
+  local resolver = sc.tokens
+  local known = { tasks = tasks.names(sc.tasks), tokens = resolver and resolver.names }
+  return personas.from_options(o, known,
+    resolver and function(mix) return resolver.resolve(mix, o, extra) end)
+end
 
 local function persona_of(state, id)
-  local mix = state.mix
-  if not mix then return { id = id, name = "default" } end
+  local mix, declared = state.mix, state.scenario.tasks
+  if not mix then return { id = id, name = "default", tasks = tasks.bind(declared, nil) } end
   local p = mix.personas[(id - 1) % #mix.personas + 1]
-  return { id = id, name = p.name, token = personas.token_for(p, mix.tokens), tasks = p.tasks,
-           rate = p.rate, expect = p.expect }
+  return { id = id, name = p.name, token = p.token_name and mix.tokens[p.token_name],
+           tasks = tasks.bind(declared, p.tasks), rate = p.rate, expect = p.expect }
+end
+
+-- ctx:pick_task() -> the task this iteration runs ({name=, weight=, run=}),
+-- drawn by weight with ctx.rng from the persona's tasks.
+local function pick_task(ctx)
+  local list = ctx.persona.tasks
+  if not list then error("ctx:pick_task(): the scenario declares no tasks (scenario key 'tasks')", 2) end
+  return tasks.pick(list, ctx.rng)
 end
 
 local function new_slot(state, id)
@@ -244,15 +315,22 @@ local function new_slot(state, id)
     iteration = 0,
     metrics = sim.metrics,
     check = sim.check,
+    pick_task = pick_task,
   }, { __index = state.shared })
   return { id = id, ctx = ctx, tags = tags, rate = persona.rate,
            scopes = #scopes > 0 and scopes or nil }
 end
 
-local function iterate(state, slot, intended)
+-- The running coroutine acts as slot's persona: its samples carry the
+-- persona's tags, its calls the persona's expected outcomes.
+local function act_as(slot)
   local co = coroutine.running()
   metrics.set_persona_tags(co, slot.tags)
   expect.set_scopes(co, slot.scopes)
+end
+
+local function iterate(state, slot, intended)
+  act_as(slot)
   local started = sim.now()
   slot.ctx.iteration = slot.ctx.iteration + 1
   state.scenario.iteration(slot.ctx)
@@ -272,43 +350,72 @@ local function serve_metrics(state)
   end, state.opts.quiet)
 end
 
-local function drive(state)
-  local sc, o = state.scenario, state.opts
-  if o.metrics_listen then state.exporter = serve_metrics(state) end
-  local base = { options = o, seed = state.seed, rng = sim.rng.new(state.seed, 0),
+-- Runs setup(ctx) once; its fields reach every ctx. -> true, or false
+-- when it failed (state.setup_error says why; teardown is told). A usage
+-- error it raises is raised again (exit 2, no report).
+local function set_up(state)
+  local sc = state.scenario
+  local base = { options = state.opts, seed = state.seed, rng = sim.rng.new(state.seed, 0),
                  metrics = sim.metrics, check = sim.check,
                  tokens = state.mix and state.mix.tokens or nil }
   state.base = base
+  local shared = {}
   if sc.setup then
-    local ok, shared = pcall(sc.setup, base)
+    local ok, returned = pcall(sc.setup, base)
     if not ok then
-      if cli.is_usage_error(shared) then error(shared, 0) end
-      state.setup_error = tostring(shared)
-      return -- no workload; teardown is told (ctx.setup_error)
+      if cli.is_usage_error(returned) then error(returned, 0) end
+      state.setup_error = tostring(returned)
+      return false
     end
-    state.shared = shared or {}
-  else
-    state.shared = {}
+    shared = returned or {}
   end
-  if type(state.shared) ~= "table" then
-    state.setup_error = "setup(ctx) must return a table or nothing, got " .. type(state.shared)
-    return
+  if type(shared) ~= "table" then
+    state.setup_error = "setup(ctx) must return a table or nothing, got " .. type(shared)
+    return false
   end
-  for k, v in pairs(state.shared) do base[k] = v end
-  state.started = sim.now()
+  state.shared = shared
+  for k, v in pairs(shared) do base[k] = v end
+  return true
+end
+
+-- The workload: personas run iterations until a stop condition.
+local function run_workload(state)
   local run = workload.new {
-    opts = o,
+    opts = state.opts,
     iterate = function(slot, intended) iterate(state, slot, intended) end,
     new_slot = function(id) return new_slot(state, id) end,
   }
   state.run = run
-  if state.progress then sim.spawn(show_progress, state) end
-  run:run(o.workload)
+  run:run(state.opts.workload)
   for _, slot in pairs(run.slots) do
     if slot.handle then sim.wait(slot.handle) end
   end
   run:finish()
-  state.stopped, state.budget_spent = sim.stopping(), run.budget <= 0
+  state.budget_spent = run.budget <= 0
+end
+
+-- A check scenario: check(ctx) once, on a persona of its own (persona 1:
+-- its ctx, tags and expected outcomes as an iteration's would be). A raise
+-- would leave checks missing and the run passing, so it is the failed
+-- completion check instead, with the error as what it saw.
+local function run_check(state)
+  local sc = state.scenario
+  local slot = new_slot(state, 1)
+  sim.wait(sim.spawn(function()
+    act_as(slot)
+    state.check_ran = true
+    local ok, err = pcall(sc.check, slot.ctx)
+    sim.check(ok, sc.completion_check or M.COMPLETION_CHECK, ok and "yes" or tostring(err))
+  end))
+end
+
+local function drive(state)
+  if state.opts.metrics_listen then state.exporter = serve_metrics(state) end
+  if not set_up(state) then return end -- nothing runs; teardown is told (ctx.setup_error)
+  state.started = sim.now()
+  if state.progress then sim.spawn(show_progress, state) end
+  if state.scenario.check then run_check(state) else run_workload(state) end
+  state.stopped = sim.stopping()
   state.elapsed = sim.now() - state.started
   if state.exporter then state.exporter.close() end
   state.done = true
@@ -316,10 +423,12 @@ end
 
 local function config_of(state)
   local o = state.opts
+  local token_flags = state.scenario.tokens and state.scenario.tokens.flags or {} -- flags, not config
   local config = {
     scenario = state.name, workload = o.workload, seed = state.seed,
-    consumers = o.workload == "closed" and (o.stages and state.run and #state.run.slots or o.consumers)
-      or (state.run and state.run.npersonas or 0),
+    consumers = not state.scenario.check and (o.workload == "closed"
+      and (o.stages and state.run and #state.run.slots or o.consumers)
+      or (state.run and state.run.npersonas or 0)) or nil,
     rate_per_consumer_per_sec = o.workload == "closed" and o.rate or nil,
     arrival_rate_per_sec = o.workload == "constant-arrival-rate" and o.rate or nil,
     max_personas = o.workload ~= "closed" and o.max_personas or nil,
@@ -328,7 +437,9 @@ local function config_of(state)
     mix_file = o.mix_file,
   }
   for k, v in pairs(o) do
-    if config[k] == nil and not M.FLAGS[k] and type(v) ~= "table" then config[k] = v end
+    if config[k] == nil and not M.FLAGS[k] and not token_flags[k] and type(v) ~= "table" then
+      config[k] = v
+    end
   end
   return config
 end
@@ -346,7 +457,7 @@ end
 -- Writes --output and --html; false when one could not be written.
 local function write_reports(o, rep)
   local ok = true
-  local writers = { output = report.write, html = o.html and require("gofr_sim.report.html").write }
+  local writers = { output = write.json, html = o.html and require("gofr_sim.report.html").write }
   for _, key in ipairs({ "output", "html" }) do
     if o[key] then
       local wok, err = writers[key](o[key], rep)
@@ -367,9 +478,9 @@ function M.run(sc, flags, path)
   -- prepare(options) may settle options before the mix and its tokens are
   -- resolved, and return extras for that (e.g. {secret=} of an embedded twin).
   local extra = sc.prepare and sc.prepare(o) or nil
-  local mix = personas.from_options(o, extra) -- nil without --mix-file; bad mix or tokens: usage error
+  local mix = mix_of(sc, o, extra) -- nil without --mix-file; bad mix or tokens: usage error
   if mix then o.consumers = mix.mix.total end
-  check_workload(o)
+  if not sc.check then check_workload(o) end
   if o.metrics_listen then prometheus.parse_listen(o.metrics_listen) end -- bad: usage error now
   local specs = parse_thresholds(sc, o, path)
   local scope, accept = parse_expectations(sc, o, path)
@@ -410,8 +521,9 @@ function M.run(sc, flags, path)
     errors = stats.errors, planned_duration = o.duration, elapsed = state.elapsed or duration,
     budget_spent = state.budget_spent, stopped = state.stopped, signal = stats.signal,
     failure = failure and failure:gsub("\n.*", ""),
+    check_ran = sc.check and state.check_ran == true, -- nil for a workload's run
   }
-  local rep = report.build {
+  local rep = build.build {
     registry = state.registry, config = config_of(state), started_at = started_at,
     duration = duration, interrupted = stats.signal ~= "", signal = stats.signal,
     iterations = iterations,
@@ -420,7 +532,7 @@ function M.run(sc, flags, path)
   }
   teardown(state, rep)
   metrics.install(previous)
-  io.stdout:write(report.summary(rep), "\n")
+  io.stdout:write(summary.text(rep), "\n")
   if failure then io.stderr:write("gofr-sim: ", failure, "\n") end
   if not write_reports(o, rep) then completed = false end
   return thresholds.exit_code(thresholds_ok, thresholds.checks_ok(state.registry),

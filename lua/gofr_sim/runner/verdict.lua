@@ -9,7 +9,9 @@
 --                          iterations left, and nobody asked it to
 --   no_success             requests were made and none succeeded (expected
 --                          outcomes count as successes)
---   nothing_ran            no iteration started at all
+--   nothing_ran            no iteration started at all (a check scenario's
+--                          run, which has no iterations: its check(ctx)
+--                          did not start)
 --
 -- unless the scenario accepts the rule (`accept_unhealthy = { "no_success" }`
 -- or --accept-unhealthy no_success,...) or a threshold on the same metric
@@ -90,7 +92,11 @@ local function problems_of(run, totals)
   local found = {}
   if run.signal ~= "" then return found end
   local iterations = run.iterations or 0
-  if iterations == 0 then
+  if run.check_ran ~= nil then -- a check scenario's run: no iterations
+    if not run.check_ran then
+      found[#found + 1] = { rule = "nothing_ran", message = "the checks did not run" }
+    end
+  elseif iterations == 0 then
     found[#found + 1] = { rule = "nothing_ran", message = "no iteration ran" }
   elseif (run.completed or 0) == 0 then
     local first = top_error(run.errors)
@@ -142,7 +148,9 @@ end
 -- (sim.stats().errors), planned_duration= (seconds or nil), elapsed=,
 -- budget_spent= (the iteration budget ran out), stopped= (sim.stop was
 -- called), signal= ("" or the signal's name), failure= (why the run could
--- not complete, one line, e.g. "setup failed: ...", or nil)}.
+-- not complete, one line, e.g. "setup failed: ...", or nil), check_ran=
+-- (a check scenario's run only: whether its check(ctx) started; nil for a
+-- workload's run)}.
 -- -> {ok=, healthy=, problems=, line=}: ok when healthy, complete, every
 -- threshold and every check passed.
 function M.judge(run)

@@ -4,6 +4,7 @@
 --   local store = auth.store()                       -- in-process
 --   local store = auth.store { file = "tokens.json" } -- shared with another process
 --   store:register(token)                            -- a token minted elsewhere
+--   store:register_all(tokens)                       -- every JWT of a token map
 --   local a = auth.new { secret = s, store = store }
 --   local groups, why = a:groups_of(auth_token)      -- nil: anonymous; false, why: AUTH_ERROR
 --
@@ -107,19 +108,43 @@ local function iso(t)
   return t and os_date("!%Y-%m-%dT%H:%M:%S", t) or json.null
 end
 
---- store:register(token) -> jti: records a minted token as active.
-function Store:register(token)
+-- The claims of a JWT with a jti claim, else nil (not a token a store can know).
+local function claims_with_jti(token)
   local _, claims = jwt.decode(token)
-  if type(claims) ~= "table" or type(claims.jti) ~= "string" then
-    error("auth.store:register: not a token with a jti claim", 2)
-  end
-  local records = self:load()
-  records[claims.jti] = json.object(
+  if type(claims) == "table" and type(claims.jti) == "string" then return claims end
+  return nil
+end
+
+-- The store's record of an active token (gofr-common's TokenRecord).
+local function active_record(claims)
+  return json.object(
     "id", claims.jti, "name", json.null, "groups", json.array(claims.groups or {}),
     "status", "active", "created_at", iso(claims.iat), "expires_at", iso(claims.exp),
     "revoked_at", json.null, "fingerprint", json.null)
+end
+
+--- store:register(token) -> jti: records a minted token as active.
+function Store:register(token)
+  local claims = claims_with_jti(token)
+  if not claims then error("auth.store:register: not a token with a jti claim", 2) end
+  local records = self:load()
+  records[claims.jti] = active_record(claims)
   self:save(records)
   return claims.jti
+end
+
+--- store:register_all(tokens) -> the number registered: records as active
+-- every value of `tokens` (a map or an array) that is a JWT with a jti
+-- claim, in one write; the others (token_invalid's literal, opaque strings)
+-- are no tokens a server could know, and are skipped.
+function Store:register_all(tokens)
+  local found = {}
+  for _, token in pairs(tokens) do found[#found + 1] = claims_with_jti(token) end
+  if #found == 0 then return 0 end
+  local records = self:load()
+  for _, claims in ipairs(found) do records[claims.jti] = active_record(claims) end
+  self:save(records)
+  return #found
 end
 
 --- store:revoke(jti) -> true | false (unknown jti)

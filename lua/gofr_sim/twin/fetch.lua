@@ -1,6 +1,7 @@
 --- The twin's page fetcher: gofr-dig's HTTPFetcher, RobotsChecker and
 -- SSRF guard (app/scraping/fetcher.py, robots.py, url_validator.py) on the
--- engine's HTTP client.
+-- engine's HTTP client; robots.txt's rules are twin/robots.lua's, URLs are
+-- read by twin/urlparse.lua.
 --
 --   local fetch = require "gofr_sim.twin.fetch"
 --   local f = fetch.new{ allow_private = false, delay = 1.0, retry_base = 1.0,
@@ -29,6 +30,10 @@
 -- are gofr-dig's, since its error codes are derived from them.
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.engine.check"
+local utf8 = require "gofr_sim.util.utf8"
+local tables = require "gofr_sim.util.tables"
+local robots_txt = require "gofr_sim.twin.robots"
+local urlparse = require("gofr_sim.twin.urlparse").urlparse
 
 local type, pairs, tostring, tonumber, pcall = type, pairs, tostring, tonumber, pcall
 local byte, find, lower, sub, gsub, format = string.byte, string.find, string.lower,
@@ -74,52 +79,6 @@ local REASONS = {
   [511] = "Network Authentication Required",
 }
 
--- URLs ---------------------------------------------------------------------
-
---- Python's urllib.parse.urlparse, for what gofr-dig reads of it: returns
--- {scheme= (lower-case), netloc=, path= (without ;params), query=, hostname=
--- (lower-case, brackets removed, or nil)} or nil, "Invalid IPv6 URL".
-function M.urlparse(url)
-  url = gsub(url, "^[%z\1- ]+", "")
-  url = gsub(url, "[%z\1- ]+$", "")
-  url = gsub(url, "[\t\r\n]", "")
-  local u = { scheme = "", netloc = "", path = "", query = "" }
-  local colon = find(url, ":", 1, true)
-  if colon and colon > 1 and find(sub(url, 1, colon - 1), "^%a[%w+.-]*$") then
-    u.scheme = lower(sub(url, 1, colon - 1))
-    url = sub(url, colon + 1)
-  end
-  if sub(url, 1, 2) == "//" then
-    local stop = find(url, "[/?#]", 3) or #url + 1
-    u.netloc = sub(url, 3, stop - 1)
-    url = sub(url, stop)
-    local open, close = find(u.netloc, "[", 1, true), find(u.netloc, "]", 1, true)
-    if (open and not close) or (close and not open) then return nil, "Invalid IPv6 URL" end
-  end
-  url = gsub(url, "#.*$", "")
-  local q = find(url, "?", 1, true)
-  if q then
-    u.query = sub(url, q + 1)
-    url = sub(url, 1, q - 1)
-  end
-  -- ;params of the last segment are not part of the path (http uses params)
-  local last_slash = 0
-  for i = #url, 1, -1 do
-    if byte(url, i) == 47 then last_slash = i; break end
-  end
-  local semi = find(url, ";", last_slash + 1, true)
-  u.path = semi and sub(url, 1, semi - 1) or url
-  local hostport = u.netloc:match("^.*@(.*)$") or u.netloc
-  local host
-  if find(hostport, "[", 1, true) then
-    host = hostport:match("%[([^%]]*)") or ""
-  else
-    host = hostport:match("^[^:]*")
-  end
-  u.hostname = host ~= "" and lower(host) or nil
-  return u
-end
-
 -- Python's str.isdigit-free int(): optional sign, digits with single "_"
 -- between them, surrounding whitespace. Returns an integer or nil.
 local function python_int(s)
@@ -140,52 +99,18 @@ end
 
 -- UTF-8 --------------------------------------------------------------------
 
--- Second-byte ranges of multi-byte sequences (Unicode's well-formed table).
-local function second_range(b)
-  if b == 0xE0 then return 0xA0, 0xBF end
-  if b == 0xED then return 0x80, 0x9F end
-  if b == 0xF0 then return 0x90, 0xBF end
-  if b == 0xF4 then return 0x80, 0x8F end
-  return 0x80, 0xBF
-end
-
 --- nil when s is valid UTF-8, else the message of Python's strict
 -- bytes.decode("utf-8") ("'utf-8' codec can't decode byte 0x89 in position
--- 0: invalid start byte").
+-- 0: invalid start byte"), which names the bytes of the first error (0-based).
 function M.utf8_error(s)
-  local i = find(s, "[\128-\255]")
-  local n = #s
-  while i and i <= n do
-    local b = byte(s, i)
-    local need
-    if b >= 0xC2 and b <= 0xDF then
-      need = 1
-    elseif b >= 0xE0 and b <= 0xEF then
-      need = 2
-    elseif b >= 0xF0 and b <= 0xF4 then
-      need = 3
-    else
-      return format("'utf-8' codec can't decode byte 0x%02x in position %d: invalid start byte",
-        b, i - 1)
-    end
-    local good = 0 -- continuation bytes that fit (the maximal subpart)
-    for k = 1, need do
-      local c = byte(s, i + k)
-      local lo, hi = 0x80, 0xBF
-      if k == 1 then lo, hi = second_range(b) end
-      if not c or c < lo or c > hi then
-        local why = c and "invalid continuation byte" or "unexpected end of data"
-        if good == 0 then
-          return format("'utf-8' codec can't decode byte 0x%02x in position %d: %s", b, i - 1, why)
-        end
-        return format("'utf-8' codec can't decode bytes in position %d-%d: %s",
-          i - 1, i - 1 + good, why)
-      end
-      good = good + 1
-    end
-    i = find(s, "[\128-\255]", i + need + 1)
+  local i, problem, span = utf8.first_invalid(s)
+  if not i then return nil end
+  if span == 1 then
+    return format("'utf-8' codec can't decode byte 0x%02x in position %d: %s", byte(s, i), i - 1,
+      problem)
   end
-  return nil
+  return format("'utf-8' codec can't decode bytes in position %d-%d: %s", i - 1, i - 2 + span,
+    problem)
 end
 
 -- Whether a Content-Type's charset makes Python decode as (strict) UTF-8:
@@ -197,114 +122,6 @@ local function decodes_as_utf8(content_type)
   cs = cs and cs:match("^%s*(.-)%s*$")
   if not cs or cs == "" then return true end
   return UTF8_ALIASES[(gsub(cs, "[-_ ]", ""))] == true
-end
-
--- Robots -------------------------------------------------------------------
-
--- A rule's pattern as an anchored Lua pattern ("*" any run, a final "$" the
--- end; a "$" elsewhere is a regex end anchor too, so what follows it must
--- match nothing), or false when it can never match.
-local function rule_pattern(path)
-  local out, n = { "^" }, #path
-  for i = 1, n do
-    local c = sub(path, i, i)
-    if c == "*" then
-      out[#out + 1] = ".*"
-    elseif c == "$" then
-      if not find(sub(path, i + 1), "^[*$]*$") then return false end
-      out[#out + 1] = "$"
-      break
-    elseif find(c, "%w") then
-      out[#out + 1] = c
-    else
-      out[#out + 1] = "%" .. c
-    end
-  end
-  return table.concat(out)
-end
-
--- Python's len() of the pattern without its trailing "*" and "$": code points.
-local function rule_length(path)
-  local stripped = gsub(path, "[*$]+$", "")
-  local _, cont = gsub(stripped, "[\128-\191]", "")
-  return #stripped - cont
-end
-
---- Parses robots.txt text as gofr-dig's RobotsParser does. Returns
--- {agents = {[agent] = rules}, order = {agent, ...}} where rules is an
--- array of {path=, allow=, pattern=, length=}. Groups without rules are
--- dropped; a later group for the same agent replaces the earlier one.
-function M.robots_parse(text)
-  local robots = { agents = {}, order = {} }
-  local agents, rules = {}, {}
-  local function save()
-    if #agents == 0 or #rules == 0 then return end
-    for _, agent in pairs(agents) do
-      if not robots.agents[agent] then robots.order[#robots.order + 1] = agent end
-      local copy = {}
-      for i, r in pairs(rules) do copy[i] = r end
-      robots.agents[agent] = copy
-    end
-  end
-  -- str.splitlines() boundaries (ASCII ones, plus U+0085/2028/2029 in UTF-8)
-  text = gsub(text, "\194\133", "\n")
-  text = gsub(text, "\226\128[\168\169]", "\n")
-  text = gsub(text, "\r\n", "\n")
-  for line in (gsub(text, "[\r\v\f\28\29\30]", "\n") .. "\n"):gmatch("([^\n]*)\n") do
-    line = line:match("^[^#]*")
-    line = line:match("^[%s\28-\31]*(.-)[%s\28-\31]*$")
-    local directive, value = line:match("^([^:]*):(.*)$")
-    if directive then
-      directive = lower(directive:match("^[%s\28-\31]*(.-)[%s\28-\31]*$"))
-      value = value:match("^[%s\28-\31]*(.-)[%s\28-\31]*$")
-      if directive == "user-agent" then
-        if #rules > 0 then
-          save()
-          agents, rules = {}, {}
-        end
-        agents[#agents + 1] = value
-      elseif directive == "disallow" or directive == "allow" then
-        rules[#rules + 1] = { path = value, allow = directive == "allow",
-          pattern = value ~= "" and rule_pattern(value), length = rule_length(value) }
-      end
-    end
-  end
-  save()
-  return robots
-end
-
--- The rules gofr-dig applies for user agent "*": the "*" group, else a
--- group whose agent is empty (a prefix of "*"), else none.
-local function star_rules(robots)
-  if robots.agents["*"] then return robots.agents["*"] end
-  for _, agent in pairs(robots.order) do
-    if agent == "" then return robots.agents[agent] end
-  end
-  return nil
-end
-
---- Whether robots (from robots_parse, or nil: allow all) lets user agent
--- "*" fetch url: the longest matching rule wins, Allow on a tie.
-function M.robots_path_allowed(robots, url)
-  local rules = robots and star_rules(robots)
-  if not rules then return true end
-  local u = M.urlparse(url)
-  local path = u and u.path ~= "" and u.path or "/"
-  if u and u.query ~= "" then path = path .. "?" .. u.query end
-  local best, best_len = nil, -1
-  for _, r in pairs(rules) do
-    local hit
-    if r.path == "" then
-      hit = r.allow -- an empty Disallow matches nothing, an empty Allow all
-    else
-      hit = r.pattern and find(path, r.pattern) ~= nil
-    end
-    if hit and (r.length > best_len or (r.length == best_len and r.allow and not best.allow)) then
-      best, best_len = r, r.length
-    end
-  end
-  if best then return best.allow end
-  return true
 end
 
 -- Classification -----------------------------------------------------------
@@ -392,8 +209,7 @@ function M.new(opts)
   if opts.rng and type(opts.rng.float) ~= "function" then
     fail(fname, "option 'rng' must have a float() method (see sim.rng)")
   end
-  local headers = {}
-  for k, v in pairs(opts.headers or {}) do headers[k] = v end
+  local headers = tables.copy(opts.headers or {})
   return setmetatable({
     allow_private = opts.allow_private == true,
     delay = opts.delay or 1.0,
@@ -428,7 +244,7 @@ local function load_robots(self, robots_url)
   })
   if not ok or not res or res.status ~= 200 then return false end
   if decodes_as_utf8(res.headers["content-type"]) and M.utf8_error(res.body) then return false end
-  return M.robots_parse(res.body)
+  return robots_txt.parse(res.body)
 end
 
 --- f:robots_allowed(url) -> true | false, "Disallowed by robots.txt for *"
@@ -438,7 +254,7 @@ end
 function Fetcher:robots_allowed(url)
   if type(url) ~= "string" then fail("fetcher:robots_allowed", "url must be a string") end
   in_persona("fetcher:robots_allowed")
-  local u = M.urlparse(url)
+  local u = urlparse(url)
   if not u then return true end
   local robots_url = u.scheme .. "://" .. u.netloc .. "/robots.txt"
   local robots = self.robots_cache[robots_url]
@@ -446,7 +262,7 @@ function Fetcher:robots_allowed(url)
     robots = load_robots(self, robots_url)
     self.robots_cache[robots_url] = robots
   end
-  if robots and not M.robots_path_allowed(robots, url) then
+  if robots and not robots_txt.path_allowed(robots, url) then
     return false, "Disallowed by robots.txt for *"
   end
   return true
@@ -462,7 +278,7 @@ end
 
 -- gofr-dig's validate_url without the bypass: nil when safe, else the reason.
 local function ssrf_reason(url)
-  local u, err = M.urlparse(url)
+  local u, err = urlparse(url)
   if not u then return err end
   if u.scheme ~= "http" and u.scheme ~= "https" then return scheme_reason(u.scheme) end
   if not u.hostname then return "URL has no hostname." end
@@ -548,7 +364,7 @@ end
 -- the answer is a bare TimeoutError whose text is "" (so FETCH_ERROR).
 function M.client_error_text(err_type, msg, url)
   msg = msg or ""
-  local u = M.urlparse(url)
+  local u = urlparse(url)
   if err_type == "network_timeout" then
     if find(msg, "^Connection timed out") or find(msg, "^Resolving timed out")
       or find(msg, "^Failed to connect") then
@@ -634,7 +450,7 @@ function Fetcher:get(url, opts)
   end
   in_persona(fname)
 
-  local u, perr = M.urlparse(url)
+  local u, perr = urlparse(url)
   if not u then return failure(0, perr, url, 0, false) end
   if u.scheme ~= "http" and u.scheme ~= "https" then
     return failure(0, scheme_reason(u.scheme), url, 0, false)

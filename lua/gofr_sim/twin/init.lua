@@ -18,6 +18,8 @@
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.engine.check"
+local fs = require "gofr_sim.util.fs"
+local tables = require "gofr_sim.util.tables"
 local auth = require "gofr_sim.twin.auth"
 local ratelimit = require "gofr_sim.twin.ratelimit"
 local storage = require "gofr_sim.twin.storage"
@@ -56,15 +58,16 @@ M.FAULTS = {
   session_content_mismatch = "get_session's content differs from its chunks joined",
 }
 
--- "a,b" -> {a = true, b = true}; an unknown name raises, naming the known.
-local function parse_faults(text)
+--- twin.parse_faults(text) -> {name = true, ...} | nil, message
+-- The set of M.FAULTS named in text ("a,b", commas or blanks between; nil
+-- names none), or nil and "unknown fault 'x' (known: a, b, ...)" for the
+-- first name that is not one. twin.start and --twin-faults check with it.
+function M.parse_faults(text)
   local set = {}
   for name in (text or ""):gmatch("[^,%s]+") do
     if not M.FAULTS[name] then
-      local known = {}
-      for k in pairs(M.FAULTS) do known[#known + 1] = k end
-      table.sort(known)
-      error(("twin: unknown fault '%s' (known: %s)"):format(name, table.concat(known, ", ")), 0)
+      return nil, ("unknown fault '%s' (known: %s)"):format(name,
+        table.concat(tables.sorted_keys(M.FAULTS), ", "))
     end
     set[name] = true
   end
@@ -120,7 +123,7 @@ end
 local function sweep_stale_dirs(root)
   for _, name in ipairs(core.fs_list(root) or {}) do
     local pid = name:sub(1, #DIR_PREFIX) == DIR_PREFIX and tonumber(name:match("^[^.]*%.(%d+)%.%d+$"))
-    if pid and not core.process_alive(pid) then storage.remove_tree(root .. "/" .. name) end
+    if pid and not core.process_alive(pid) then fs.remove_tree(root .. "/" .. name) end
   end
 end
 
@@ -154,7 +157,7 @@ function Twin:close()
   if self.site then self.site.close() end
   if self.housekeeper then self.housekeeper:stop() end
   if self.own_data_dir then
-    storage.remove_tree(self.data_dir)
+    fs.remove_tree(self.data_dir)
     open_twins[self] = nil
   end
 end
@@ -163,7 +166,7 @@ end
 -- (the executable calls it on its way out, whatever ended the run).
 function M.remove_data_dirs()
   for twin in pairs(open_twins) do
-    storage.remove_tree(twin.data_dir)
+    fs.remove_tree(twin.data_dir)
     open_twins[twin] = nil
   end
 end
@@ -180,8 +183,7 @@ end
 
 -- The HTTP server's options: opts.limits (sim.server.LIMITS) over `base`.
 local function with_limits(base, limits)
-  for k, v in pairs(limits or {}) do base[k] = v end
-  return base
+  return tables.copy(limits or {}, base)
 end
 
 local function serve_site(opts)
@@ -208,13 +210,14 @@ function M.start(opts)
   check.options("twin.start", opts, START_OPTIONS)
   local env = env_reader(opts.env)
   local log = opts.log or function() end
+  local faults, unknown = M.parse_faults(opts.faults or env("GOFR_SIM_TWIN_FAULTS"))
+  if not faults then error("twin: " .. unknown, 0) end
   local data_dir, own = opts.data_dir or env("GOFR_DIG_DATA_DIR"), false
   if not data_dir or data_dir == "" then data_dir, own = fresh_data_dir() end
   local store_dir = data_dir .. "/storage/sessions"
   local st, err_type, msg = storage.open(store_dir)
   if not st then return nil, err_type, ("twin: data directory %s: %s"):format(store_dir, msg) end
 
-  local faults = parse_faults(opts.faults or env("GOFR_SIM_TWIN_FAULTS"))
   local twin = setmetatable({
     data_dir = data_dir, own_data_dir = own, storage = st, faults = faults,
     secret = opts.secret or env("GOFR_DIG_JWT_SECRET") or M.TEST_STACK_SECRET,

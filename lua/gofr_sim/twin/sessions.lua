@@ -10,39 +10,12 @@
 -- an error table {kind = "not_found"|"denied"|"validation", code=, message=,
 -- details=} that the tools turn into gofr-dig's error shapes.
 local json = require "gofr_sim.util.json"
+local utf8 = require "gofr_sim.util.utf8"
 local core = require "gofr_sim.core"
 
-local byte, sub, gsub, ceil, select = string.byte, string.sub, string.gsub, math.ceil, select
+local ceil = math.ceil
 
 local M = {}
-
---- Characters (code points) of UTF-8 text.
-local function char_count(s)
-  return #s - select(2, gsub(s, "[\128-\191]", ""))
-end
-M.char_count = char_count
-
--- Byte offset where character number `n` (0-based) starts; #s + 1 past the end.
-local function byte_offset(s, n, from_byte, from_char)
-  local i, c = from_byte or 1, from_char or 0
-  local len = #s
-  while i <= len do
-    local b = byte(s, i)
-    if b < 0x80 or b >= 0xC0 then
-      if c == n then return i end
-      c = c + 1
-    end
-    i = i + 1
-  end
-  return len + 1
-end
-
---- Characters [first, first + count) of UTF-8 text (0-based first).
-function M.char_slice(s, first, count)
-  local a = byte_offset(s, first)
-  local b = byte_offset(s, first + count, a, first)
-  return sub(s, a, b - 1)
-end
 
 local Manager = {}
 Manager.__index = Manager
@@ -64,7 +37,7 @@ end
 function Manager:create(s)
   local c_size = s.chunk_size
   if not c_size or c_size == 0 then c_size = self.default_chunk_size end
-  local chars = char_count(s.content)
+  local chars = utf8.char_count(s.content)
   local id = core.uuid4()
   local ok, _, msg = self.storage:save(id, s.content, {
     group = s.group, url = s.url, chunk_size = c_size,
@@ -126,7 +99,7 @@ function Manager:chunk(id, index, groups)
                   message = ("Invalid chunk index %d. Valid range: 0\226\128\147%d"):format(index, total - 1),
                   details = json.object("chunk_index", index, "total_chunks", total) }
   end
-  return M.char_slice(text, index * info.chunk_size, info.chunk_size)
+  return utf8.char_slice(text, index * info.chunk_size, info.chunk_size)
 end
 
 --- mgr:list(groups) -> array of infos: all sessions for anonymous callers;

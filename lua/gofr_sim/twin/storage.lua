@@ -9,7 +9,7 @@
 --                                 total_chunks = 1, total_chars = 12 }))
 --   local bytes = st:load(guid)            -- nil, "not_found", msg when absent
 --   st:meta(guid), st:list(), st:delete(guid), st:total_size()
---   storage.utcnow_iso(), storage.remove_tree(path)
+--   storage.utcnow_iso()
 --
 -- Layout of dir: metadata.json, one object keyed by GUID in insertion
 -- order, rewritten whole on every change as Python's json.dump(data,
@@ -28,6 +28,7 @@
 local core = require "gofr_sim.core"
 local json = require "gofr_sim.util.json"
 local check = require "gofr_sim.engine.check"
+local fs = require "gofr_sim.util.fs"
 
 local type, setmetatable, format = type, setmetatable, string.format
 local concat, remove = table.concat, table.remove
@@ -67,15 +68,6 @@ local function member_text(guid, entry)
   return json.encode_string(guid, true) .. ": " .. body
 end
 
-local function read_file(path)
-  local f, msg, errno = io.open(path, "rb")
-  if not f then return nil, errno == 2 and "not_found" or "io_error", msg end
-  local data = f:read("*a")
-  f:close()
-  if not data then return nil, "io_error", path .. ": read failed" end
-  return data
-end
-
 -- Replaces the in-memory state with the content of metadata.json (text
 -- nil: empty).
 function Store:_set_state(text)
@@ -100,7 +92,7 @@ function Store:_refresh()
     self.seen = false                               -- false: seen missing
     return
   end
-  local text = read_file(self.metadata_path)
+  local text = fs.read_file(self.metadata_path)
   if not text then return end                       -- unreadable: keep the last state
   self:_set_state(text)
   self.seen = st
@@ -190,7 +182,7 @@ function Store:load(guid)
   if not entry then return nil, "not_found", "no session " .. guid end
   local fmt = entry.format
   if not is_name(fmt) then return nil, "not_found", "session " .. guid .. " has no usable format" end
-  return read_file(self:_blob_path(guid, fmt))
+  return fs.read_file(self:_blob_path(guid, fmt))
 end
 
 --- st:meta(guid) -> a copy of the metadata entry (ordered object) | nil
@@ -268,25 +260,6 @@ function Store:delete(guid)
   end
   if blob_deleted then return true end
   return nil, "not_found", "no session " .. guid
-end
-
---- storage.remove_tree(path) -> true | nil, err_type, message
--- Removes path and everything under it, as `rm -rf` (symlinks are removed,
--- never followed); a missing path is success. For the twin's own data
--- directory when it made a temporary one.
-function M.remove_tree(path)
-  if type(path) ~= "string" or path == "" or path == "/" then
-    check.fail("storage.remove_tree", "path must be a non-empty string other than '/'")
-  end
-  local ok, err_type, msg = core.fs_remove(path)
-  if ok or err_type == "not_found" then return true end
-  local names = core.fs_list(path)
-  if not names then return nil, err_type, msg end          -- not a directory
-  for _, name in ipairs(names) do
-    local done, e, m = M.remove_tree(path .. "/" .. name)
-    if not done then return nil, e, m end
-  end
-  return core.fs_remove(path)
 end
 
 --- storage.open(dir) -> store | nil, err_type, message

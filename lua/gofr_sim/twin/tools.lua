@@ -8,15 +8,18 @@
 -- ctx = {auth=, limiter=, sessions=, fetcher=, state=, env=, build=,
 -- content_mismatch=}: the twin's parts (see twin/init.lua). Handlers may yield (page fetches).
 -- Every text is json.encode(..., "pretty"), as gofr-common's json_text
--- writes it; schema violations give isError with plain text.
+-- writes it; schema violations give isError with plain text. get_content's
+-- crawl of a site (depth 2 and 3) is twin/crawl.lua's.
 local json = require "gofr_sim.util.json"
+local utf8 = require "gofr_sim.util.utf8"
+local tables = require "gofr_sim.util.tables"
 local html = require "gofr_sim.engine.html"
 local catalogue = require "gofr_sim.twin.catalogue"
 local validate = require "gofr_sim.twin.validate"
-local sessions = require "gofr_sim.twin.sessions"
+local crawl = require "gofr_sim.twin.crawl"
 local errors = require "gofr_sim.twin.errors"
 
-local type, ipairs, pairs, next, tostring, os_date = type, ipairs, pairs, next, tostring, os.date
+local type, ipairs, next, tostring, os_date = type, ipairs, next, tostring, os.date
 local max, min, floor = math.max, math.min, math.floor
 
 local M = {}
@@ -45,12 +48,9 @@ local function ordered(t, first)
     if v == nil then v = json.null end
     o[k], done[k] = v, true
   end
-  local rest = {}
-  for k in pairs(t) do
-    if not done[k] then rest[#rest + 1] = k end
+  for _, k in ipairs(tables.sorted_keys(t)) do
+    if not done[k] then o[k] = t[k] end
   end
-  table.sort(rest)
-  for _, k in ipairs(rest) do o[k] = t[k] end
   return o
 end
 
@@ -110,8 +110,8 @@ end
 local TRUNCATED_NOTE = "\n\n[Content truncated due to size limit]"
 
 local function truncate_chars(text, max_chars)
-  if sessions.char_count(text) <= max_chars then return text, false end
-  local cut = sessions.char_slice(text, 0, max_chars)
+  if utf8.char_count(text) <= max_chars then return text, false end
+  local cut = utf8.char_slice(text, 0, max_chars)
   -- prefer ending at the last ". " or newline when that keeps 80 %
   local last = 0
   for pos in cut:gmatch("()%. ") do last = pos end
@@ -119,8 +119,8 @@ local function truncate_chars(text, max_chars)
     if pos > last then last = pos end
   end
   if last > 0 then
-    local break_char = sessions.char_count(cut:sub(1, last - 1))
-    if break_char > max_chars * 0.8 then cut = sessions.char_slice(cut, 0, break_char + 1) end
+    local break_char = utf8.char_count(cut:sub(1, last - 1))
+    if break_char > max_chars * 0.8 then cut = utf8.char_slice(cut, 0, break_char + 1) end
   end
   return (cut:gsub("%s+$", "")) .. TRUNCATED_NOTE, true
 end
@@ -130,14 +130,14 @@ local function apply_char_limit(page, max_chars)
   local text, cut = truncate_chars(page.text, max_chars)
   if cut then
     page.truncated = true
-    page.original_chars = sessions.char_count(page.text)
-    page.returned_chars = sessions.char_count(text)
+    page.original_chars = utf8.char_count(page.text)
+    page.returned_chars = utf8.char_count(text)
     page.text = text
   end
   return page
 end
 
-local function text_chars(p) return sessions.char_count(p.text or "") end
+local function text_chars(p) return utf8.char_count(p.text or "") end
 
 -- Deepest pages first: drop or cut them until the total fits.
 local function apply_char_limit_multipage(results, max_chars)
@@ -229,34 +229,6 @@ local function content_options(args)
   return o
 end
 
-local function host_of(url)
-  return (url:match("^%a[%w+.-]*://([^/?#]*)") or ""):lower()
-end
-
-local function strip_slash(u) return (u:gsub("/+$", "")) end
-
--- Same-host, not yet visited links of a page, in page order.
-local function internal_links(page, host, visited)
-  local out = {}
-  for _, link in ipairs(page.links or {}) do
-    local u = link.url or ""
-    if link.external == false and u:match("^http") and host_of(u) == host
-        and not visited[strip_slash(u)] then
-      out[#out + 1] = u
-    end
-  end
-  return out
-end
-
-local function first_n(list, n)
-  local out, seen = {}, {}
-  for _, v in ipairs(list) do
-    if #out >= n then break end
-    if not seen[v] then seen[v], out[#out + 1] = true, v end
-  end
-  return out
-end
-
 local function inline_too_large(value, o, url, extra_details)
   local size = #json.encode(value, "python")
   if size <= o.max_bytes then return nil end
@@ -269,7 +241,7 @@ end
 
 -- Stores `content` as a session owned by the caller's primary group.
 -- -> session response text
-function Tools:store_session(args, url, content, o, crawl)
+function Tools:store_session(args, url, content, o, crawled)
   local groups, why = self.auth:groups_of(args.auth_token)
   if groups == false then return error_response("AUTH_ERROR", why) end
   local id, why_not = self.sessions:create {
@@ -284,14 +256,13 @@ function Tools:store_session(args, url, content, o, crawl)
   local out = json.object("success", true, "response_type", "session", "session_id", id,
     "url", url, "total_chunks", info.total_chunks, "total_size", info.total_size_bytes,
     "chunk_size", info.chunk_size, "created_at", info.created_at)
-  if crawl then
-    out.crawl_depth, out.total_pages = crawl.depth, crawl.total_pages
+  if crawled then
+    out.crawl_depth, out.total_pages = crawled.depth, crawled.total_pages
   end
   return pretty(out)
 end
 
-function Tools:get_content_single(args, url, o, visited)
-  visited[strip_slash(url)] = true
+function Tools:get_content_single(args, url, o)
   local page = self:fetch_page(url, o)
   if o.parse_results and page.success ~= false then
     page.depth = nil
@@ -308,48 +279,11 @@ function Tools:get_content_single(args, url, o, visited)
   return inline_too_large(page, o, url) or pretty(page)
 end
 
-function Tools:crawl_level(results, links, depth, visited, o)
-  local next_links, count = {}, 0
-  for _, link in ipairs(links) do
-    if not visited[strip_slash(link)] then
-      visited[strip_slash(link)] = true
-      local page = self:fetch_page(link, o)
-      if page.success then
-        page.depth = depth
-        results.pages[#results.pages + 1] = page
-        results.summary.total_pages = results.summary.total_pages + 1
-        results.summary.total_text_length = results.summary.total_text_length + text_chars(page)
-        count = count + 1
-        if depth < o.depth then
-          for _, l in ipairs(internal_links(page, o.host, visited)) do next_links[#next_links + 1] = l end
-        end
-      end
-    end
-  end
-  results.summary.pages_by_depth[tostring(depth)] = count
-  return first_n(next_links, o.max_pages)
-end
-
-function Tools:get_content_crawl(args, url, o, visited)
-  o.host = host_of(url)
-  visited[strip_slash(url)] = true
-  local root = self:fetch_page(url, o)
-  if not root.success then return pretty(root) end
-  local results = json.object("success", true, "crawl_depth", o.depth,
-    "max_pages_per_level", o.max_pages, "start_url", url, "url", root.url, "title", root.title,
-    "text", root.text, "language", root.language, "pages", json.array(),
-    "summary", json.object("total_pages", 1, "total_text_length", text_chars(root),
-      "pages_by_depth", json.object("1", 1)))
-  for _, k in ipairs { "headings", "links", "images", "meta" } do
-    if root[k] then results[k] = root[k] end
-  end
-  root.depth = 1
-  results.pages[1] = root
-  local links = first_n(internal_links(root, o.host, visited), o.max_pages)
-  for depth = 2, o.depth do
-    if #links == 0 then break end
-    links = self:crawl_level(results, links, depth, visited, o)
-  end
+function Tools:get_content_crawl(args, url, o)
+  local results, failed_root = crawl.run(url, o, function(page_url)
+    return self:fetch_page(page_url, o)
+  end)
+  if not results then return pretty(failed_root) end
   local summary = results.summary
   if o.parse_results then results = news_feed(url, results.pages, o.depth, summary) end
   local function drop_links()
@@ -376,8 +310,8 @@ function Tools:get_content(args)
     return error_response("INVALID_ARGUMENT", "timeout_seconds must be a positive number",
       json.object("provided_value", o.timeout))
   end
-  if o.depth == 1 then return self:get_content_single(args, url, o, {}) end
-  return self:get_content_crawl(args, url, o, {})
+  if o.depth == 1 then return self:get_content_single(args, url, o) end
+  return self:get_content_crawl(args, url, o)
 end
 
 ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 -- real server; terminated ids are remembered so they answer 404.
 local cjson = require("cjson.safe").new()
 local json = require "gofr_sim.util.json"
+local tables = require "gofr_sim.util.tables"
 local core = require "gofr_sim.core"
 local sim = require "gofr_sim"
 local catalogue = require "gofr_sim.twin.catalogue"
@@ -83,9 +84,7 @@ local SSE_HEADERS = {
 }
 
 local function sse_headers(session)
-  local h = {}
-  for k, v in pairs(SSE_HEADERS) do h[k] = v end
-  return session_headers(session, h)
+  return session_headers(session, tables.copy(SSE_HEADERS))
 end
 
 local function sse_message(payload)

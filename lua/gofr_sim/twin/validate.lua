@@ -34,6 +34,8 @@
 -- (jsonschema also accepts 1.0), and is printed as a Python int then.
 local cjson = require "cjson"
 local json = require "gofr_sim.util.json"
+local utf8 = require "gofr_sim.util.utf8"
+local tables = require "gofr_sim.util.tables"
 
 local type, pairs, ipairs, next, tostring, tonumber, error, getmetatable, unpack =
   type, pairs, ipairs, next, tostring, tonumber, error, getmetatable, unpack
@@ -98,10 +100,7 @@ end
 -- sorted (as strings) for plain tables, whose order is lost.
 local function object_keys(v)
   if json.is_object(v) then return json.keys(v) end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
+  return tables.sorted_keys(v)
 end
 
 ------------------------------------------------------------------------------
@@ -132,26 +131,6 @@ local function printable(cp)
   return true
 end
 
--- Decodes the UTF-8 sequence at i: code point (nil for an invalid byte) and
--- the index after it.
-local function utf8_at(s, i)
-  local c = byte(s, i)
-  local n, cp, min
-  if c < 0x80 then return c, i + 1
-  elseif c < 0xC2 then return nil, i + 1
-  elseif c < 0xE0 then n, cp, min = 1, c - 0xC0, 0x80
-  elseif c < 0xF0 then n, cp, min = 2, c - 0xE0, 0x800
-  elseif c < 0xF5 then n, cp, min = 3, c - 0xF0, 0x10000
-  else return nil, i + 1 end
-  for j = i + 1, i + n do
-    local d = byte(s, j)
-    if not d or d < 0x80 or d > 0xBF then return nil, i + 1 end
-    cp = cp * 64 + (d - 0x80)
-  end
-  if cp < min or cp > 0x10FFFF then return nil, i + 1 end
-  return cp, i + n + 1
-end
-
 local SHORT_ESCAPES = { [0x5C] = "\\\\", [0x09] = "\\t", [0x0A] = "\\n", [0x0D] = "\\r" }
 
 local function escape_code_point(cp)
@@ -162,12 +141,14 @@ end
 
 -- repr(str): single quotes unless the text has ' and no ", then double
 -- quotes; backslash, the quote, \t \n \r and non-printables escaped; other
--- characters (non-ASCII included) kept. Bytes that are not UTF-8 print as \xNN.
+-- characters (non-ASCII included) kept. The bytes are read as gofr-dig's
+-- json.loads(bytes) reads a request (surrogatepass: ED A0 80 is the lone
+-- surrogate U+D800, printed '\ud800'); other bytes that are not UTF-8 print
+-- as \xNN.
 local function str_repr(s)
   local quote = (s:find("'", 1, true) and not s:find('"', 1, true)) and '"' or "'"
-  local out, i, n = { quote }, 1, #s
-  while i <= n do
-    local cp, after = utf8_at(s, i)
+  local out = { quote }
+  for i, cp, after in utf8.codes(s, true) do
     local piece
     if cp == nil then
       piece = format("\\x%02x", byte(s, i))
@@ -183,7 +164,6 @@ local function str_repr(s)
       piece = escape_code_point(cp)
     end
     out[#out + 1] = piece
-    i = after
   end
   out[#out + 1] = quote
   return concat(out)

@@ -33,15 +33,21 @@
 --             non-ASCII kept (session blobs)
 --   "compact" pydantic's model_dump_json: no spaces, non-ASCII kept
 --             (JSON-RPC envelopes)
+-- and gofr-sim's own files:
+--   "sorted"  2-space indent, keys sorted in every object, non-ASCII kept,
+--             DEL escaped, NaN and infinities written as null: the same
+--             table always gives the same text (the JSON report,
+--             docs/report.md; matrix.json)
 local cjson = require "cjson"
+local utf8 = require "gofr_sim.util.utf8"
 
 local type, pairs, ipairs, tostring, tonumber, error, setmetatable, getmetatable, pcall =
   type, pairs, ipairs, tostring, tonumber, error, setmetatable, getmetatable, pcall
 local rawget, rawset, select = rawget, rawset, select
 local concat, sort = table.concat, table.sort
 local floor, huge = math.floor, math.huge
-local byte, char, sub, find, format, gsub, rep =
-  string.byte, string.char, string.sub, string.find, string.format, string.gsub, string.rep
+local byte, sub, find, format, gsub, rep =
+  string.byte, string.sub, string.find, string.format, string.gsub, string.rep
 
 local M = {}
 
@@ -181,45 +187,14 @@ local function escape_control(c)
   return SHORT_ESCAPES[c] or format("\\u%04x", byte(c))
 end
 
-local REPLACEMENT = "\239\191\189"   -- U+FFFD for bytes that are not UTF-8
-
--- Decodes the UTF-8 sequence at i: code point, next index (U+FFFD, i + 1
--- for an invalid byte).
-local function utf8_at(s, i)
-  local c = byte(s, i)
-  local n, cp, min
-  if c < 0xC2 then return 0xFFFD, i + 1
-  elseif c < 0xE0 then n, cp, min = 1, c - 0xC0, 0x80
-  elseif c < 0xF0 then n, cp, min = 2, c - 0xE0, 0x800
-  elseif c < 0xF5 then n, cp, min = 3, c - 0xF0, 0x10000
-  else return 0xFFFD, i + 1 end
-  for j = i + 1, i + n do
-    local d = byte(s, j)
-    if not d or d < 0x80 or d > 0xBF then return 0xFFFD, i + 1 end
-    cp = cp * 64 + (d - 0x80)
-  end
-  if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then
-    return 0xFFFD, i + 1
-  end
-  return cp, i + n + 1
-end
-
--- The index of the first byte of s that is not part of valid UTF-8, or nil.
-local function invalid_utf8(s)
-  local i = find(s, "[\128-\255]")
-  while i do
-    local cp, j = utf8_at(s, i)
-    if cp == 0xFFFD and j == i + 1 then return i end
-    i = find(s, "[\128-\255]", j)
-  end
-  return nil
-end
-
+-- \u escapes of a run of bytes >= 0x80 (surrogate pairs beyond U+FFFF);
+-- a byte that is not UTF-8 is written as U+FFFD.
 local function ascii_escape_run(run)
-  local out, i = {}, 1
-  while i <= #run do
+  local out, i, n = {}, 1, #run
+  while i <= n do
     local cp
-    cp, i = utf8_at(run, i)
+    cp, i = utf8.decode(run, i)
+    cp = cp or 0xFFFD
     if cp < 0x10000 then
       out[#out + 1] = format("\\u%04x", cp)
     else
@@ -230,33 +205,22 @@ local function ascii_escape_run(run)
   return concat(out)
 end
 
--- Keeps valid UTF-8 sequences, replaces stray bytes with U+FFFD.
-local function utf8_clean_run(run)
-  local out, i = {}, 1
-  while i <= #run do
-    local cp, j = utf8_at(run, i)
-    out[#out + 1] = (cp == 0xFFFD and j == i + 1) and REPLACEMENT or sub(run, i, j - 1)
-    i = j
-  end
-  return concat(out)
-end
-
 -- Python escapes the C0 controls, '"' and '\\'; with ensure_ascii also
--- DEL and everything beyond ASCII.
-local function encode_string(s, ascii)
+-- DEL and everything beyond ASCII; with del (the sorted style) also DEL.
+local function encode_string(s, ascii, del)
   if not find(s, '[%z\1-\31\127"\\\128-\255]') then return '"' .. s .. '"' end
-  s = gsub(s, ascii and '[%z\1-\31\127"\\]' or '[%z\1-\31"\\]', escape_control)
-  s = gsub(s, "[\128-\255]+", ascii and ascii_escape_run or utf8_clean_run)
+  s = gsub(s, (ascii or del) and '[%z\1-\31\127"\\]' or '[%z\1-\31"\\]', escape_control)
+  s = ascii and gsub(s, "[\128-\255]+", ascii_escape_run) or utf8.replace_invalid(s)
   return '"' .. s .. '"'
 end
 M.encode_string = encode_string
 
--- NaN and the infinities are not JSON: encode refuses them rather than
--- write Python's NaN/Infinity, which no JSON reader (ours included) reads.
+-- The JSON text of a finite number, or nil for NaN and the infinities,
+-- which are not JSON (encode refuses them, or writes null in the sorted
+-- style, rather than write Python's NaN/Infinity, which no JSON reader,
+-- ours included, reads).
 local function encode_number(x, as_float)
-  if x ~= x or x == huge or x == -huge then
-    error("json.encode: " .. tostring(x) .. " is not a JSON number", 0)
-  end
+  if x ~= x or x == huge or x == -huge then return nil end
   if floor(x) == x and x > -2 ^ 63 and x < 2 ^ 63 then
     local s = format("%d", x)
     return as_float and (x >= 1e16 or x <= -1e16) and format("%.17g", x)
@@ -269,21 +233,67 @@ local function encode_number(x, as_float)
   return format("%.17g", x)
 end
 
+-- indent: spaces per level (none: one line); item, key: the separators;
+-- ascii: \u-escape DEL and beyond ASCII; del: \u-escape DEL (\u007f) even
+-- when not ascii; sorted: every object's keys sorted, ordered objects'
+-- too; nonfinite_null: NaN and the infinities written as null (else
+-- refused); strict_arrays: a plain table is an array only when its keys
+-- are exactly 1..#t, else an object (its number keys as strings), so that
+-- nothing is dropped (else any plain table with t[1] is an array of 1..#t).
 local STYLES = {
   pretty = { indent = 2, item = ",", key = ": ", ascii = true },
   python = { item = ", ", key = ": ", ascii = false },
   compact = { item = ",", key = ":", ascii = false },
+  sorted = { indent = 2, item = ",", key = ": ", ascii = false, del = true, sorted = true,
+             nonfinite_null = true, strict_arrays = true },
 }
 
 local encode_value
 
-local function plain_keys(t)
+-- Whether plain table t holds nothing but t[1..#t].
+local function is_sequence(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
+
+-- Whether table v, of metatable mt, is written as an array.
+local function as_array(v, mt, style)
+  if mt == ARRAY then return true end
+  if mt ~= nil or v[1] == nil then return false end
+  return not style.strict_arrays or is_sequence(v)
+end
+
+-- Where the value at `depth` is, from path[1..depth] (keys, array
+-- indexes): "$.a[2].f: ", or "" for the top-level value.
+local function where(path, depth)
+  if depth == 0 then return "" end
+  local parts = { "$" }
+  for d = 1, depth do
+    local k = path[d]
+    parts[d + 1] = type(k) == "number" and "[" .. k .. "]" or "." .. k
+  end
+  return concat(parts) .. ": "
+end
+
+-- Raises "gofr_sim.util.json: <where>: <what>" for the value at depth.
+local function refuse(path, depth, what)
+  error("gofr_sim.util.json: " .. where(path, depth) .. what, 0)
+end
+
+-- The keys of object t as strings, sorted (an ordered object's are taken
+-- in its order, then sorted).
+local function sorted_names(t, ordered, path, depth)
   local keys = {}
-  for k in pairs(t) do
-    if type(k) ~= "string" and type(k) ~= "number" then
-      error("gofr_sim.util.json: object keys must be strings, got " .. type(k), 0)
+  if ordered then
+    for k in M.pairs(t) do keys[#keys + 1] = tostring(k) end
+  else
+    for k in pairs(t) do
+      if type(k) ~= "string" and type(k) ~= "number" then
+        refuse(path, depth, "object keys must be strings, got " .. type(k))
+      end
+      keys[#keys + 1] = tostring(k)
     end
-    keys[#keys + 1] = tostring(k)
   end
   sort(keys)
   return keys
@@ -308,39 +318,53 @@ local function encode_members(out, items, style, depth, open, close)
   out[#out + 1] = newline(style, depth) .. close
 end
 
-local function encode_object(v, style, depth, ordered)
+-- The "key": value items of object v (at depth, reached by path).
+local function encode_object(v, style, depth, path, ordered)
   local items = {}
   local function add(k, val)
-    local parts = { encode_string(tostring(k), style.ascii), style.key }
-    encode_value(parts, val, style, depth + 1)
+    local name = tostring(k)
+    path[depth + 1] = name
+    local parts = { encode_string(name, style.ascii, style.del), style.key }
+    encode_value(parts, val, style, depth + 1, path)
     items[#items + 1] = concat(parts)
   end
-  if ordered then
+  if ordered and not style.sorted then
     for k, val in M.pairs(v) do add(k, val) end
   else
-    for _, k in ipairs(plain_keys(v)) do
-      add(k, v[k] == nil and v[tonumber(k)] or v[k])
+    for _, k in ipairs(sorted_names(v, ordered, path, depth)) do
+      local val = v[k]
+      if val == nil then val = v[tonumber(k)] end -- a number key
+      add(k, val)
     end
   end
   return items
 end
 
-local function encode_array(v, style, depth)
+local function encode_array(v, style, depth, path)
   local items = {}
   for i = 1, v.n or #v do
+    path[depth + 1] = i
     local parts = {}
-    encode_value(parts, v[i] == nil and NULL or v[i], style, depth + 1)
+    encode_value(parts, v[i] == nil and NULL or v[i], style, depth + 1, path)
     items[#items + 1] = concat(parts)
   end
   return items
 end
 
-encode_value = function(out, v, style, depth)
+-- The text of a number that is not JSON (NaN, an infinity) at depth: null
+-- in a style that writes them so, else refused.
+local function nonfinite(x, style, depth, path)
+  if style.nonfinite_null then return "null" end
+  refuse(path, depth, tostring(x) .. " is not a JSON number")
+end
+
+-- Appends the text of v (at depth, reached by path[1..depth]) to out.
+encode_value = function(out, v, style, depth, path)
   local t = type(v)
   if t == "string" then
-    out[#out + 1] = encode_string(v, style.ascii)
+    out[#out + 1] = encode_string(v, style.ascii, style.del)
   elseif t == "number" then
-    out[#out + 1] = encode_number(v)
+    out[#out + 1] = encode_number(v) or nonfinite(v, style, depth, path)
   elseif t == "boolean" then
     out[#out + 1] = v and "true" or "false"
   elseif v == NULL or v == CJSON_NULL or v == nil then
@@ -349,26 +373,28 @@ encode_value = function(out, v, style, depth)
     if depth > 200 then error("gofr_sim.util.json: nested too deeply (a cycle?)", 0) end
     local mt = getmetatable(v)
     if mt == FLOAT then
-      out[#out + 1] = encode_number(v[1], true)
+      out[#out + 1] = encode_number(v[1], true) or nonfinite(v[1], style, depth, path)
     elseif mt == INTEGER then
       out[#out + 1] = v[1]
-    elseif mt == ARRAY or (mt == nil and v[1] ~= nil) then
-      encode_members(out, encode_array(v, style, depth), style, depth, "[", "]")
+    elseif as_array(v, mt, style) then
+      encode_members(out, encode_array(v, style, depth, path), style, depth, "[", "]")
     else
-      encode_members(out, encode_object(v, style, depth, mt == OBJECT), style, depth, "{", "}")
+      encode_members(out, encode_object(v, style, depth, path, mt == OBJECT), style, depth, "{", "}")
     end
   else
-    error("gofr_sim.util.json: cannot encode a " .. t, 0)
+    refuse(path, depth, "cannot encode a " .. t)
   end
 end
 
---- json.encode(value, style) -> text; style "pretty" | "python" | "compact"
--- (default "compact"). Raises on values JSON cannot hold.
+--- json.encode(value, style) -> text; style "pretty" | "python" |
+-- "compact" (default) | "sorted" (STYLES above). Raises on values JSON
+-- cannot hold, naming where: "gofr_sim.util.json: $.a[2].f: cannot encode
+-- a function".
 function M.encode(v, style)
   local s = STYLES[style or "compact"]
   if not s then error("gofr_sim.util.json.encode: unknown style '" .. tostring(style) .. "'", 2) end
   local out = {}
-  encode_value(out, v, s, 0)
+  encode_value(out, v, s, 0, {})
   return concat(out)
 end
 
@@ -379,17 +405,6 @@ end
 
 local MAX_DEPTH = 64
 local ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
-
-local function utf8_char(cp)
-  if cp < 0x80 then return char(cp) end
-  if cp < 0x800 then return char(0xC0 + floor(cp / 0x40), 0x80 + cp % 0x40) end
-  if cp < 0x10000 then
-    return char(0xE0 + floor(cp / 0x1000), 0x80 + floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-  end
-  return char(0xF0 + floor(cp / 0x40000), 0x80 + floor(cp / 0x1000) % 0x40,
-              0x80 + floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-end
-M.utf8_char = utf8_char
 
 -- Raised inside the reader; caught by decode.
 local function syntax(text, pos, msg)
@@ -418,11 +433,11 @@ local function read_escape_u(text, j)
     if not lcp or lcp < 0xDC00 or lcp > 0xDFFF then
       syntax(text, j, "unpaired UTF-16 surrogate in \\u escape")
     end
-    return utf8_char(0x10000 + (cp - 0xD800) * 0x400 + (lcp - 0xDC00)), i + 6
+    return utf8.char(0x10000 + (cp - 0xD800) * 0x400 + (lcp - 0xDC00)), i + 6
   elseif cp >= 0xDC00 and cp <= 0xDFFF then
     syntax(text, j, "unpaired UTF-16 surrogate in \\u escape")
   end
-  return utf8_char(cp), i
+  return utf8.char(cp), i
 end
 
 local function read_string(text, pos)
@@ -432,7 +447,7 @@ local function read_string(text, pos)
     local j = find(text, '["\\%z\1-\31]', i)
     if not j then syntax(text, pos, "unterminated string") end
     local raw = sub(text, i, j - 1)
-    local bad = invalid_utf8(raw)
+    local bad = utf8.first_invalid(raw)
     if bad then syntax(text, i + bad - 1, "invalid UTF-8 in string") end
     parts[#parts + 1] = raw
     local c = sub(text, j, j)

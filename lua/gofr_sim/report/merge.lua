@@ -1,0 +1,269 @@
+--- gofr_sim.report.merge: one report from the reports of runs made side by
+-- side (shards of one load): histograms merge exactly, counts add, the
+-- duration is the longest. docs/report.md ("Merging reports") says how each
+-- key combines.
+--
+--   local merge = require "gofr_sim.report.merge"
+--   local merged, why = merge.reports({ write.decode(a), write.decode(b) },
+--                                     { "a.json", "b.json" })
+local core = require "gofr_sim.core"
+local json = require "gofr_sim.util.json"
+local tables = require "gofr_sim.util.tables"
+local aggregate = require "gofr_sim.report.aggregate"
+local build = require "gofr_sim.report.build"
+
+local type, pairs, ipairs, tostring, error, pcall, collectgarbage =
+  type, pairs, ipairs, tostring, error, pcall, collectgarbage
+local setmetatable, getmetatable = setmetatable, getmetatable
+local max = math.max
+
+local M = {}
+
+local NULL = build.null
+
+-- Merge failures carry their message up to M.reports through error(..., 0).
+local MergeError = {}
+
+local function refuse(fmt, ...)
+  error(setmetatable({ message = fmt:format(...) }, MergeError), 0)
+end
+
+local function num(v, where)
+  if type(v) ~= "number" then refuse("%s must be a number, got %s", where, type(v)) end
+  return v
+end
+
+-- A decoded histogram holds ~184 KiB the collector does not see, so collect
+-- every so often rather than let thousands pile up before it runs.
+local decoded = 0
+
+-- report[key] of a merge input: a table (absent -> empty), else refused.
+local function part(item, key)
+  local v = item.report[key]
+  if v == nil or v == NULL then return {} end
+  if type(v) ~= "table" then refuse("%s: %s must be an object or array, got %s", item.label, key, type(v)) end
+  return v
+end
+
+local function decode_hist(encoded, where)
+  if type(encoded) ~= "string" then
+    refuse("%s has no histogram (reports without histograms cannot be merged)", where)
+  end
+  decoded = decoded + 1
+  if decoded % 64 == 0 then collectgarbage() end
+  local h, _, msg = core.hist_decode(encoded)
+  if not h then refuse("%s has an invalid histogram: %s", where, tostring(msg)) end
+  return h
+end
+
+-- Adds the counts of a report's type map a[key] (absent: none) to into.
+local function merge_types(into, a, key, where)
+  local types = a[key]
+  if types ~= nil and type(types) ~= "table" then refuse("%s.%s must be an object", where, key) end
+  for t, n in pairs(types or {}) do
+    into[t] = (into[t] or 0) + num(n, where .. "." .. key .. "." .. t)
+  end
+end
+
+-- Merges one AGG (found at `where`) into accumulator acc. Reports from
+-- before expected outcomes existed have no expected_count: none.
+local function merge_agg(acc, a, where)
+  if type(a) ~= "table" then refuse("%s must be an object", where) end
+  acc.hist:merge(decode_hist(a.histogram, where))
+  acc.count = acc.count + num(a.count, where .. ".count")
+  acc.errors = acc.errors + num(a.error_count, where .. ".error_count")
+  acc.expected = acc.expected + num(a.expected_count or 0, where .. ".expected_count")
+  merge_types(acc.error_types, a, "error_types", where)
+  merge_types(acc.expected_types, a, "expected_types", where)
+end
+
+local AGG_MAPS = { "by_tool", "by_tool_persona", "by_persona", "series" }
+
+local function merge_metrics(list)
+  local overall, maps = aggregate.new(), {}
+  for _, name in ipairs(AGG_MAPS) do maps[name] = {} end
+  for _, item in ipairs(list) do
+    local m = item.report.metrics
+    if type(m) ~= "table" then refuse("%s: metrics is missing", item.label) end
+    merge_agg(overall, m.overall, item.label .. ": metrics.overall")
+    for _, name in ipairs(AGG_MAPS) do
+      local section = m[name]
+      if section ~= nil and type(section) ~= "table" then
+        refuse("%s: metrics.%s must be an object", item.label, name)
+      end
+      for _, key in ipairs(tables.sorted_keys(section)) do
+        merge_agg(aggregate.of(maps[name], key), section[key],
+          ("%s: metrics.%s[%s]"):format(item.label, name, key))
+      end
+    end
+  end
+  local out = { overall = aggregate.report(overall) }
+  for _, name in ipairs(AGG_MAPS) do out[name] = aggregate.reports(maps[name]) end
+  return out
+end
+
+-- Seconds of several runs combined: counts add; each percentile is the
+-- request-weighted mean of the runs' (per-second histograms are not kept, so
+-- that a run's memory stays flat: an approximation, documented).
+local function merge_timeseries(list)
+  local by_second, last = {}, -1
+  for _, item in ipairs(list) do
+    local ts = part(item, "timeseries")
+    for i, e in ipairs(ts) do
+      local where = ("%s: timeseries[%d]"):format(item.label, i)
+      if type(e) ~= "table" then refuse("%s must be an object", where) end
+      local s = num(e.second, where .. ".second")
+      local acc = by_second[s]
+      if not acc then
+        acc = { requests = 0, errors = 0, expected = 0, weight = 0, p50 = 0, p95 = 0, p99 = 0 }
+        by_second[s] = acc
+      end
+      local n = num(e.requests, where .. ".requests")
+      acc.requests = acc.requests + n
+      acc.errors = acc.errors + num(e.errors, where .. ".errors")
+      acc.expected = acc.expected + num(e.expected or 0, where .. ".expected")
+      if n > 0 and e.p50_ms ~= NULL then
+        acc.weight = acc.weight + n
+        for _, p in ipairs({ "p50", "p95", "p99" }) do
+          acc[p] = acc[p] + n * num(e[p .. "_ms"], where .. "." .. p .. "_ms") / 1000
+        end
+      end
+      last = max(last, s)
+    end
+  end
+  local out = json.array()
+  for s = 0, last do
+    local acc = by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 }
+    local w = acc.weight
+    out[#out + 1] = build.timeseries_entry(s, {
+      requests = acc.requests, errors = acc.errors, expected = acc.expected,
+      p50 = w > 0 and acc.p50 / w or nil, p95 = w > 0 and acc.p95 / w or nil,
+      p99 = w > 0 and acc.p99 / w or nil,
+    })
+  end
+  return out
+end
+
+local function merge_checks(list)
+  local sums = {}
+  for _, item in ipairs(list) do
+    for name, c in pairs(part(item, "checks")) do
+      local where = ("%s: checks[%s]"):format(item.label, name)
+      if type(c) ~= "table" then refuse("%s must be an object", where) end
+      local s = sums[name] or { passes = 0, fails = 0 }
+      s.passes = s.passes + num(c.passes, where .. ".passes")
+      s.fails = s.fails + num(c.fails, where .. ".fails")
+      -- a failing run's observation wins over a passing one's
+      if type(c.observed) == "string" and (s.observed == nil or ((c.fails or 0) > 0 and not s.failed)) then
+        s.observed, s.failed = c.observed, (c.fails or 0) > 0
+      end
+      sums[name] = s
+    end
+  end
+  return build.checks_section(sums)
+end
+
+local function merge_counters(list)
+  local out = {}
+  for _, item in ipairs(list) do
+    for key, v in pairs(part(item, "counters")) do
+      out[key] = (out[key] or 0) + num(v, ("%s: counters[%s]"):format(item.label, key))
+    end
+  end
+  return out
+end
+
+-- Thresholds are judged on one run's numbers; after a merge they are kept
+-- (from the first report) but marked as not re-evaluated: ok becomes null.
+local function merge_thresholds(first)
+  local out = json.array()
+  for i, t in ipairs(part(first, "thresholds")) do
+    if type(t) ~= "table" then refuse("%s: thresholds[%d] must be an object", first.label, i) end
+    local row = tables.copy(t)
+    local was = row.ok == true and "passed" or row.ok == false and "failed" or "not evaluated"
+    row.ok = NULL
+    row.evaluated = false
+    row.message = ("not re-evaluated after merge (%s in %s%s)"):format(was, first.label,
+      type(t.message) == "string" and (": " .. t.message) or "")
+    out[i] = row
+  end
+  return out
+end
+
+-- Refuses an input that is not a report of this schema version.
+local function check_input(item)
+  local r = item.report
+  if type(r) ~= "table" then refuse("%s: not a report (expected an object)", item.label) end
+  if r.schema_version == nil then
+    refuse("%s: not a gofr-sim report (no schema_version)", item.label)
+  end
+  if r.schema_version ~= build.SCHEMA_VERSION then
+    refuse("%s: schema_version %s is not supported (this gofr-sim reads %d)",
+      item.label, tostring(r.schema_version == NULL and "null" or r.schema_version), build.SCHEMA_VERSION)
+  end
+  if type(r.result) ~= "table" then refuse("%s: result is missing", item.label) end
+end
+
+local function merge_all(list)
+  for _, item in ipairs(list) do check_input(item) end
+  local first = list[1]
+  local config = tables.copy(type(first.report.config) == "table" and first.report.config or {})
+  local consumers, started_at, interrupted, signal, merged_from = nil, nil, false, NULL, 0
+  local duration = 0
+  local sums = { request_count = 0, error_count = 0, expected_count = 0, iterations = 0,
+                 dropped_iterations = 0, script_errors = 0 }
+  for _, item in ipairs(list) do
+    local r, res = item.report, item.report.result
+    local c = type(r.config) == "table" and r.config.consumers
+    if type(c) == "number" then consumers = (consumers or 0) + c end
+    if type(r.started_at) == "string" and (not started_at or r.started_at < started_at) then
+      started_at = r.started_at
+    end
+    interrupted = interrupted or r.interrupted == true or res.interrupted == true
+    if signal == NULL and res.signal ~= nil and res.signal ~= NULL then signal = res.signal end
+    duration = max(duration, num(res.duration_seconds, item.label .. ": result.duration_seconds"))
+    for k in pairs(sums) do
+      local v = res[k]
+      if v ~= nil and v ~= NULL then sums[k] = sums[k] + num(v, item.label .. ": result." .. k) end
+    end
+    merged_from = merged_from + (type(r.merged_from) == "number" and r.merged_from or 1)
+  end
+  config.consumers = consumers or NULL
+  local metrics = merge_metrics(list)
+  return {
+    schema_version = build.SCHEMA_VERSION,
+    merged_from = merged_from,
+    started_at = started_at or NULL,
+    interrupted = interrupted,
+    config = config,
+    -- Shards run side by side, so the merged run lasted as long as the
+    -- longest: the throughput is over that duration.
+    result = build.result_section(duration, sums, interrupted, signal),
+    metrics = metrics,
+    counters = merge_counters(list),
+    checks = merge_checks(list),
+    thresholds = merge_thresholds(first),
+    verdict = NULL, -- judged on one run's numbers, like the thresholds
+    timeseries = merge_timeseries(list),
+  }
+end
+
+--- Merges reports (tables, e.g. from report/write.lua's decode) of runs
+-- that ran side by side into one; names[i] (optional) labels report i in
+-- messages. -> report | nil, message.
+function M.reports(reports, names)
+  if type(reports) ~= "table" then
+    error("report.merge: expected an array of reports, got " .. type(reports), 2)
+  end
+  if #reports == 0 then return nil, "nothing to merge (no reports given)" end
+  local list = {}
+  for i, r in ipairs(reports) do
+    list[i] = { report = r, label = names and names[i] or ("report " .. i) }
+  end
+  local ok, result = pcall(merge_all, list)
+  if ok then return result end
+  if getmetatable(result) == MergeError then return nil, result.message end
+  error(result, 0)
+end
+
+return M

@@ -1,0 +1,149 @@
+--- gofr_sim.report.summary: the plain-text summary of a report for the
+-- terminal (docs/report.md, "Summary"): the totals, latency by tool and by
+-- persona in aligned columns, then thresholds and checks, then the verdict
+-- line. Errors are the unexpected ones; expected outcomes have their own
+-- counts. A run prints it when it ends; `gofr-sim merge -o` prints the
+-- merged report's.
+--
+--   local summary = require "gofr_sim.report.summary"
+--   io.write(summary.text(rep))
+local tables = require "gofr_sim.util.tables"
+local build = require "gofr_sim.report.build"
+
+local type, ipairs, tostring, error = type, ipairs, tostring, error
+local format, rep, concat = string.format, string.rep, table.concat
+local floor, max = math.floor, math.max
+
+local M = {}
+
+local NULL = build.null
+
+local function cell(v)
+  if v == nil or v == NULL then return "-" end
+  if type(v) == "number" then
+    if v == floor(v) and v < 1e15 then return format("%d", v) end
+    return format("%.2f", v)
+  end
+  return tostring(v)
+end
+
+-- Aligned columns: columns 1..left are left-aligned, the others right-aligned, except the
+-- last one when last_left is set (free text such as a check's observation).
+local function table_text(rows, left, last_left)
+  local widths = {}
+  for _, row in ipairs(rows) do
+    for i, c in ipairs(row) do widths[i] = max(widths[i] or 0, #c) end
+  end
+  local lines = {}
+  for _, row in ipairs(rows) do
+    local parts = {}
+    for i, c in ipairs(row) do
+      local to_left = i <= left or (last_left and i == #row)
+      parts[i] = to_left and (c .. rep(" ", widths[i] - #c)) or (rep(" ", widths[i] - #c) .. c)
+    end
+    lines[#lines + 1] = ("  " .. concat(parts, "  ")):gsub(" +$", "")
+  end
+  return concat(lines, "\n")
+end
+
+local function number_text(v)
+  if type(v) ~= "number" then return cell(v) end
+  return format("%.6g", v)
+end
+
+local function cell_ms(v)
+  if type(v) ~= "number" then return "-" end
+  return format("%.2f", v)
+end
+
+-- One row; the "expected" column only when the run had expected outcomes.
+local function agg_row(name, a, with_expected)
+  local row = { name, cell(a.count), cell(a.error_count) }
+  if with_expected then row[#row + 1] = cell(a.expected_count or 0) end
+  for _, k in ipairs({ "p50_ms", "p95_ms", "p99_ms", "max_ms" }) do row[#row + 1] = cell_ms(a[k]) end
+  return row
+end
+
+local function agg_table_text(title, map, overall, with_expected)
+  local rows = { { title, "count", "errors" } }
+  if with_expected then rows[1][#rows[1] + 1] = "expected" end
+  for _, h in ipairs({ "p50 ms", "p95 ms", "p99 ms", "max ms" }) do rows[1][#rows[1] + 1] = h end
+  for _, k in ipairs(tables.sorted_keys(map)) do rows[#rows + 1] = agg_row(k, map[k], with_expected) end
+  if overall then rows[#rows + 1] = agg_row("all", overall, with_expected) end
+  return table_text(rows, 1)
+end
+
+-- "auth_error 5, robots_blocked 12" of a type -> count map, or nil when empty.
+local function types_line(types)
+  local names = tables.sorted_keys(types)
+  if #names == 0 then return nil end
+  for i, t in ipairs(names) do names[i] = ("%s %s"):format(t, cell(types[t])) end
+  return concat(names, ", ")
+end
+
+--- The summary of report table tbl (built, merged or decoded), as lines
+-- ending in a newline.
+function M.text(tbl)
+  if type(tbl) ~= "table" then
+    error("report.summary: expected a report table, got " .. type(tbl), 2)
+  end
+  local out = {}
+  local res, m = tbl.result or {}, tbl.metrics or {}
+  local signal = type(res.signal) == "string" and res.signal ~= "" and (" by " .. res.signal) or ""
+  local expected = type(res.expected_count) == "number" and res.expected_count or 0
+  out[#out + 1] = ("%s requests, %s in %ss (%s req/s)%s"):format(
+    cell(res.request_count),
+    expected > 0 and (cell(res.error_count) .. " unexpected errors, " .. cell(expected) .. " expected")
+      or (cell(res.error_count) .. " errors"),
+    cell(res.duration_seconds),
+    cell(res.throughput_rps), tbl.interrupted == true and (", interrupted" .. signal) or "")
+  out[#out + 1] = ("%s iterations, %s dropped, %s script errors"):format(
+    cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors))
+  local overall = m.overall or {}
+  local errors_text, expected_text = types_line(overall.error_types), types_line(overall.expected_types)
+  if errors_text then
+    out[#out + 1] = (expected > 0 and "unexpected errors by type: " or "errors by type: ") .. errors_text
+  end
+  if expected_text then out[#out + 1] = "expected by type: " .. expected_text end
+  if (overall.count or 0) > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = agg_table_text("tool", m.by_tool, overall, expected > 0)
+    out[#out + 1] = ""
+    out[#out + 1] = agg_table_text("persona", m.by_persona, nil, expected > 0)
+  end
+  local thresholds = tbl.thresholds or {}
+  if #thresholds > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = "thresholds"
+    for _, t in ipairs(thresholds) do
+      local mark = t.ok == true and "ok  " or t.ok == false and "FAIL" or "--  "
+      -- The threshold's own message already says what was measured against
+      -- which bound, in the metric's units; without one, show the numbers.
+      local text = type(t.message) == "string" and t.message
+        or ("%s %s: measured %s, bound %s"):format(cell(t.key), cell(t.condition),
+             number_text(t.value), number_text(t.bound))
+      out[#out + 1] = "  " .. mark .. "  " .. text
+    end
+  end
+  local names = tables.sorted_keys(tbl.checks)
+  if #names > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = "checks"
+    local rows = {}
+    for _, name in ipairs(names) do
+      local c = tbl.checks[name]
+      rows[#rows + 1] = { (c.fails or 0) > 0 and "FAIL" or "ok", name,
+                          cell(c.passes) .. " passed", cell(c.fails) .. " failed",
+                          type(c.observed) == "string" and "observed: " .. c.observed or "" }
+    end
+    out[#out + 1] = table_text(rows, 2, true)
+  end
+  local v = tbl.verdict
+  if type(v) == "table" and type(v.line) == "string" then
+    out[#out + 1] = ""
+    out[#out + 1] = v.line
+  end
+  return concat(out, "\n") .. "\n"
+end
+
+return M

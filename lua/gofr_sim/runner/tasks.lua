@@ -1,0 +1,104 @@
+--- gofr_sim.runner.tasks: the tasks a scenario declares, and the one an
+-- iteration runs, drawn by weight.
+--
+--   tasks = {                                        -- a scenario key, in declaration order
+--     { name = "browse", weight = 1, run = function(ctx, ...) end },
+--     { name = "search", weight = 0, run = function(ctx, ...) end }, -- only where a mix weights it
+--   }
+--   local why = tasks.check(sc.tasks)                -- nil, or what is wrong with the declaration
+--   local list = tasks.bind(sc.tasks, group.tasks)   -- {{name=, weight=, run=}, ...}
+--   local task = tasks.pick(list, rng)               -- then task.run(ctx, ...)
+--
+-- A persona mix group's `tasks` ({"browse": 3, "search": 1}) weights some of
+-- the declared tasks by name; names the scenario does not declare are refused
+-- when the mix is read (gofr_sim.runner.personas). A group without `tasks`,
+-- and a run without a mix, use the declared weights. docs/scenarios.md, "Tasks".
+local type, ipairs, pairs, tostring = type, ipairs, pairs, tostring
+local format = string.format
+local huge = math.huge
+
+local M = {}
+
+local TASK_KEYS = { name = true, weight = true, run = true }
+
+-- What is wrong with declared task i (nil: nothing); `seen` collects names.
+local function check_task(i, task, seen)
+  local at = format("tasks[%d]", i)
+  if type(task) ~= "table" then
+    return format("%s: expected {name=, weight=, run=}, got a %s", at, type(task))
+  end
+  for k in pairs(task) do
+    if not TASK_KEYS[k] then
+      return format("%s: unknown key '%s' (accepted: name, run, weight)", at, tostring(k))
+    end
+  end
+  local name, weight = task.name, task.weight
+  if type(name) ~= "string" or name == "" then return at .. ": 'name' must be a non-empty string" end
+  if seen[name] then return format("%s: task '%s' is declared twice", at, name) end
+  seen[name] = true
+  if type(weight) ~= "number" or weight < 0 or weight == huge or weight ~= weight then
+    return format("%s (%s): 'weight' must be a number >= 0, got %s", at, name, tostring(weight))
+  end
+  if type(task.run) ~= "function" then
+    return format("%s (%s): 'run' must be a function, got %s", at, name, type(task.run))
+  end
+end
+
+--- What is wrong with a scenario's `tasks` (nil: nothing): an array of
+-- {name=, weight=, run=}, names unique, weights >= 0 with at least one > 0
+-- (the weights of a persona whose mix group has no `tasks`).
+function M.check(declared)
+  if #declared == 0 then return "tasks: expected an array of {name=, weight=, run=}" end
+  local seen, positive = {}, false
+  for i, task in ipairs(declared) do
+    local why = check_task(i, task, seen)
+    if why then return why end
+    positive = positive or task.weight > 0
+  end
+  if not positive then
+    return "tasks: at least one task needs a weight > 0 (the weights used where a mix gives none)"
+  end
+end
+
+--- The declared task names in declaration order, or nil (no tasks).
+function M.names(declared)
+  if not declared then return nil end
+  local out = {}
+  for i, task in ipairs(declared) do out[i] = task.name end
+  return out
+end
+
+--- The tasks a persona draws from: its mix group's weights ({{name=,
+-- weight=}, ...}, every name declared) with the declared run functions, or,
+-- without them, the declared tasks whose weight is > 0. nil when the
+-- scenario declares no tasks.
+function M.bind(declared, weights)
+  if not declared then return nil end
+  local out = {}
+  if weights then
+    local run_of = {}
+    for _, task in ipairs(declared) do run_of[task.name] = task.run end
+    for i, w in ipairs(weights) do out[i] = { name = w.name, weight = w.weight, run = run_of[w.name] } end
+  else
+    for _, task in ipairs(declared) do
+      if task.weight > 0 then out[#out + 1] = task end
+    end
+  end
+  return out
+end
+
+--- One task of `list` (from bind, not nil), drawn by weight with one
+-- rng:float(); nothing is drawn when the list holds a single task.
+function M.pick(list, rng)
+  if #list == 1 then return list[1] end
+  local total = 0
+  for i = 1, #list do total = total + list[i].weight end
+  local x = rng:float() * total
+  for i = 1, #list do
+    x = x - list[i].weight
+    if x < 0 then return list[i] end
+  end
+  return list[#list]
+end
+
+return M
