@@ -34,9 +34,9 @@
 
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
-local json = require "gofr_sim.util.json"
 local target = require "gofr_sim.gofr_dig.target"
 local tokens = require "gofr_sim.gofr_dig.tokens"
+local recording = require "gofr_sim.gofr_dig.recording"
 local blockpage = require "gofr_sim.engine.blockpage"
 
 -- MCP ------------------------------------------------------------------------
@@ -129,24 +129,13 @@ local tgt -- the gofr-dig of this run (MCP mode), made by prepare
 
 -- Pages ------------------------------------------------------------------------
 
--- sites.json of the Python harness: {"<country>": [{"name":, "url":, "languages":}]};
--- entries that are not objects with a non-empty url are skipped.
-local function read_sites(path)
-  local f, err = io.open(path, "rb")
-  if not f then cli.usage_error(("--sites-file: cannot read '%s': %s"):format(path, err)) end
-  local doc, jerr = json.decode(f:read("*a") or "")
-  f:close()
-  if not doc then cli.usage_error(("--sites-file: %s: %s"):format(path, jerr)) end
+-- The URLs of --sites-file (the harness's sites.json); bad or empty: a
+-- usage error.
+local function site_urls(path)
+  local sites, why = recording.read_sites(path)
+  if not sites then cli.usage_error("--sites-file: " .. why) end
   local urls = {}
-  if json.is_object(doc) then
-    for _, list in json.pairs(doc) do
-      for _, site in ipairs(json.is_array(list) and list or {}) do
-        local url = json.is_object(site) and type(site.url) == "string" and site.url:match("^%s*(.-)%s*$")
-        if url and url ~= "" then urls[#urls + 1] = url end
-      end
-    end
-  end
-  if #urls == 0 then cli.usage_error(("--sites-file: no valid sites found in %s"):format(path)) end
+  for i, site in ipairs(sites) do urls[i] = site.url end
   return urls
 end
 
@@ -191,7 +180,7 @@ return {
       shared.site, shared.urls = target.serve_fixtures(o.fixtures_dir)
       shared.robots_disallowed = shared.site.robots_disallowed
     else
-      shared.urls = o.target_url and { o.target_url } or read_sites(o.sites_file)
+      shared.urls = o.target_url and { o.target_url } or site_urls(o.sites_file)
       shared.robots_disallowed = {} -- live sites: declare with --expect
     end
     if o.protocol == "mcp" then

@@ -31,6 +31,7 @@ local sim = require "gofr_sim"
 local target = require "gofr_sim.gofr_dig.target"
 local tokens = require "gofr_sim.gofr_dig.tokens"
 local json = require "gofr_sim.util.json"
+local fs = require "gofr_sim.util.fs"
 
 local OWNER = "apac" -- the group of the token that creates the sessions
 local ceil, max = math.ceil, math.max
@@ -65,10 +66,8 @@ end
 -- True when at least a tenth of the page file's bytes are non-ASCII: a page
 -- written in a non-Latin script (many pages have a stray "—" or "©").
 local function mostly_non_ascii(path)
-  local f = io.open(path, "rb")
-  if not f then return false end
-  local text = f:read("*a") or ""
-  f:close()
+  local text = fs.read_file(path)
+  if not text then return false end
   local _, n = text:gsub("[\128-\255]", "")
   return #text > 0 and n * 10 >= #text
 end

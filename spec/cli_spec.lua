@@ -204,7 +204,8 @@ describe("gofr-sim twin", function()
   it("refuses bad flags in one line, exit 2", function()
     for _, case in ipairs {
       { { "twin", "--port", "70000" }, "--port must be 0..65535" },
-      { { "twin", "--jwt-secret-file", "/nonexistent/secret" }, "--jwt-secret-file: cannot read" },
+      { { "twin", "--jwt-secret-file", "/nonexistent/secret" },
+        "--jwt-secret-file: JWT secret file /nonexistent/secret: cannot read: " },
       { { "twin", "--bogus", "1" }, "unknown flag --bogus" },
     } do
       local r = run(case[1])

@@ -276,11 +276,11 @@ describe("gofr_sim.gofr_dig.tokens", function()
         secret_file = "/nonexistent/jwt-secret", env = fake_env {} })
       local _
       assert.is_nil(tokens)
-      assert.matches("^JWT secret file /nonexistent/jwt%-secret: cannot open: ", err)
+      assert.matches("^JWT secret file /nonexistent/jwt%-secret: cannot read: ", err)
       -- named explicitly, it must work even when the environment has every token
       _, err = dig_tokens.resolve(mix, { source = "auto", secret_file = "/nonexistent/jwt-secret",
         env = fake_env(ALL_ENV) })
-      assert.matches("^JWT secret file /nonexistent/jwt%-secret: cannot open: ", err)
+      assert.matches("^JWT secret file /nonexistent/jwt%-secret: cannot read: ", err)
       local empty = temp_file(" \n")
       _, err = dig_tokens.resolve(mix, { source = "mint", secret_file = empty, env = fake_env {} })
       assert.are.equal("JWT secret file " .. empty .. " is empty", err)

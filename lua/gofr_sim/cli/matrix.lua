@@ -23,6 +23,7 @@ local build = require "gofr_sim.report.build"
 local write = require "gofr_sim.report.write"
 local junit = require "gofr_sim.report.junit"
 local fs = require "gofr_sim.util.fs"
+local tables = require "gofr_sim.util.tables"
 local common = require "gofr_sim.cli.common"
 
 local type, tostring, pairs, ipairs, error = type, tostring, pairs, ipairs, error
@@ -38,13 +39,6 @@ local FILE_KEYS = { root = "string", cells = "table" }
 
 local function bad(path, msg)
   cli.usage_error(("%s: %s"):format(path, msg))
-end
-
-local function sorted_keys(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = tostring(k) end
-  sort(ks)
-  return concat(ks, ", ")
 end
 
 local function check_type(path, where, key, v, want)
@@ -90,7 +84,8 @@ function M.validate_cell(cell, i, path, seen)
   for k, v in pairs(cell) do
     local want = CELL_KEYS[k]
     if not want then
-      bad(path, ("%s: unknown key '%s' (accepted: %s)"):format(where, tostring(k), sorted_keys(CELL_KEYS)))
+      local accepted = concat(tables.sorted_keys(CELL_KEYS), ", ")
+      bad(path, ("%s: unknown key '%s' (accepted: %s)"):format(where, tostring(k), accepted))
     end
     check_type(path, where, k, v, want)
   end

@@ -4,6 +4,7 @@
 -- summary printed) or printed as JSON on standard output.
 local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
+local fs = require "gofr_sim.util.fs"
 local merge = require "gofr_sim.report.merge"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
@@ -34,14 +35,12 @@ end
 local function read_reports(paths)
   local reports = {}
   for i, path in ipairs(paths) do
-    local f, err = io.open(path, "rb")
-    if not f then
+    local text, _, err = fs.read_file(path)
+    if not text then
       if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
       cli.usage_error(("merge: cannot read '%s': %s"):format(path, err))
     end
-    local text = f:read("*a")
-    f:close()
-    local r, why = write.decode(text or "")
+    local r, why = write.decode(text)
     if not r then cli.usage_error(("merge: '%s' is %s"):format(path, why)) end
     reports[i] = r
   end

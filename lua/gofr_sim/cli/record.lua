@@ -11,40 +11,14 @@
 local core = require "gofr_sim.core"
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
-local json = require "gofr_sim.util.json"
 local obf = require "gofr_sim.engine.obfuscate"
 local recorder = require "gofr_sim.cli.record.recorder"
+local recording = require "gofr_sim.gofr_dig.recording"
 
-local type, ipairs, tostring = type, ipairs, tostring
+local ipairs, tostring = ipairs, tostring
 local format, concat = string.format, table.concat
 
 local M = {}
-
--- The harness's sites.json: {"<country>": [{"name":, "url":, "languages":}]}.
--- -> array of {country=, name=, url=} in file order, or nil, why. Non-array
--- values and non-object entries are skipped, url is trimmed, empty ones
--- skipped, name defaults to the url.
-local function read_sites(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, format("cannot read '%s': %s", path, err) end
-  local doc, jerr = json.decode(f:read("*a") or "")
-  f:close()
-  if not doc then return nil, format("%s: %s", path, jerr) end
-  local sites = {}
-  if json.is_object(doc) then
-    for country, list in json.pairs(doc) do
-      for _, site in ipairs(json.is_array(list) and list or {}) do
-        local url = json.is_object(site) and type(site.url) == "string" and site.url:match("^%s*(.-)%s*$")
-        if url and url ~= "" then
-          local name = type(site.name) == "string" and site.name ~= "" and site.name or url
-          sites[#sites + 1] = { country = country, name = name, url = url }
-        end
-      end
-    end
-  end
-  if #sites == 0 then return nil, format("no valid sites found in %s", path) end
-  return sites
-end
 
 -- One line about a site's result.
 local function describe(r)
@@ -105,7 +79,7 @@ local function options(flags)
   if shift and (shift < -obf.MAX_SHIFT_DAYS or shift > obf.MAX_SHIFT_DAYS) then
     cli.usage_error(("--date-shift-days must be within +-%d"):format(obf.MAX_SHIFT_DAYS))
   end
-  local sites, why = read_sites(sites_path)
+  local sites, why = recording.read_sites(sites_path)
   if not sites then cli.usage_error("--sites: " .. why) end
   return {
     sites = sites, out = out, depth = o.depth, max_pages = o.max_pages,

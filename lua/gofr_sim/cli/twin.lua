@@ -9,6 +9,7 @@ local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
 local twin = require "gofr_sim.twin"
 local common = require "gofr_sim.cli.common"
+local tokens = require "gofr_sim.gofr_dig.tokens"
 
 local error = error
 
@@ -26,14 +27,10 @@ local FLAGS = {
   housekeeping_interval = { type = "duration", above = 0 },
 }
 
--- The JWT secret in the file at path, trailing white space removed; an
--- unreadable or empty file is a usage error.
+-- The JWT secret of --jwt-secret-file; unreadable or empty: a usage error.
 local function read_secret_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then cli.usage_error(("--jwt-secret-file: cannot read '%s': %s"):format(path, err)) end
-  local secret = (f:read("*a") or ""):gsub("%s+$", "")
-  f:close()
-  if secret == "" then cli.usage_error(("--jwt-secret-file: '%s' is empty"):format(path)) end
+  local secret, why = tokens.read_secret_file(path)
+  if not secret then cli.usage_error("--jwt-secret-file: " .. why) end
   return secret
 end
 

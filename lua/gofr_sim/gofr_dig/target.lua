@@ -27,6 +27,7 @@ local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
 local tokens = require "gofr_sim.gofr_dig.tokens"
+local recording = require "gofr_sim.gofr_dig.recording"
 local json = require "gofr_sim.util.json"
 local fs = require "gofr_sim.util.fs"
 local robots_txt = require "gofr_sim.twin.robots"
@@ -62,13 +63,10 @@ end
 -- recorded with a status of 400 or more (the fixture server answers with
 -- it); nil when root has no meta.json.
 local function recorded_pages(root)
-  local f = io.open(root .. "/meta.json", "rb")
-  if not f then return nil end
-  local doc, err = json.decode(f:read("*a") or "")
-  f:close()
-  if not (doc and json.is_object(doc) and json.is_array(doc.sites)) then
-    cli.usage_error(("--fixtures-dir: %s/meta.json is not a recording's meta.json (%s)")
-      :format(root, err or "no \"sites\" array"))
+  local doc, kind, why = recording.read_meta(root)
+  if not doc then
+    if kind == "not_found" then return nil end
+    cli.usage_error("--fixtures-dir: " .. why)
   end
   local pages = {}
   for _, site in ipairs(doc.sites) do

@@ -14,6 +14,7 @@
 local jwt = require "gofr_sim.engine.jwt"
 local check = require "gofr_sim.engine.check"
 local auth = require "gofr_sim.twin.auth"
+local fs = require "gofr_sim.util.fs"
 
 local type, pairs, ipairs, tostring, error, setmetatable, pcall =
   type, pairs, ipairs, tostring, error, setmetatable, pcall
@@ -145,12 +146,12 @@ end
 -- Resolution
 ------------------------------------------------------------------------------
 
-local function read_secret_file(path)
-  local f, oerr = io.open(path, "rb")
-  if not f then return nil, format("JWT secret file %s: cannot open: %s", path, oerr) end
-  local text, rerr = f:read("*a")
-  f:close()
-  if not text then return nil, format("JWT secret file %s: cannot read: %s", path, tostring(rerr)) end
+--- tokens.read_secret_file(path) -> the JWT signing secret in the file,
+-- white space around it removed | nil, why (unreadable or empty; why
+-- names the file).
+function M.read_secret_file(path)
+  local text, _, msg = fs.read_file(path)
+  if not text then return nil, format("JWT secret file %s: cannot read: %s", path, msg) end
   text = trim(text)
   if text == "" then return nil, format("JWT secret file %s is empty", path) end
   return text
@@ -164,7 +165,7 @@ local function find_secret(opts, env)
     end
     return opts.secret
   end
-  if opts.secret_file ~= nil then return read_secret_file(opts.secret_file) end
+  if opts.secret_file ~= nil then return M.read_secret_file(opts.secret_file) end
   return env_value(env, M.SECRET_ENV)
 end
 

@@ -17,6 +17,7 @@
 -- (lua-cjson forgets key order). docs/personas.md.
 local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
+local fs = require "gofr_sim.util.fs"
 local expect = require "gofr_sim.engine.expect"
 
 local type, ipairs, tostring, error, pcall = type, ipairs, tostring, error, pcall
@@ -283,11 +284,8 @@ function M.load_mix(path, known)
   if type(path) ~= "string" then
     error("personas.load_mix: path must be a string, got " .. type(path), 2)
   end
-  local f, oerr = io.open(path, "rb")
-  if not f then return nil, format("mix file %s: cannot open: %s", path, oerr) end
-  local text, rerr = f:read("*a")
-  f:close()
-  if not text then return nil, format("mix file %s: cannot read: %s", path, tostring(rerr)) end
+  local text, _, msg = fs.read_file(path)
+  if not text then return nil, format("mix file %s: cannot read: %s", path, msg) end
   return M.parse_mix(text, path, known)
 end
 

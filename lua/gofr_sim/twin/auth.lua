@@ -31,6 +31,7 @@
 local core = require "gofr_sim.core"
 local jwt = require "gofr_sim.engine.jwt"
 local json = require "gofr_sim.util.json"
+local fs = require "gofr_sim.util.fs"
 
 local type, pairs, ipairs, os_date = type, pairs, ipairs, os.date
 
@@ -73,15 +74,12 @@ function Store:load()
   if seen and same_stamp(st, seen) then return self.cache end
   -- The stamp is taken before the read: a change racing the read is seen
   -- again next time.
-  local f, why, errno = io.open(file, "rb")
-  if not f then
-    if errno == 2 then return self:_missing() end   -- removed since the stat
+  local text, read_err, why = fs.read_file(file)
+  if not text then
+    if read_err == "not_found" then return self:_missing() end   -- removed since the stat
     error("token store " .. why, 0)
   end
-  local text = f:read("*a")
-  f:close()
   self.stats.loads = self.stats.loads + 1
-  if not text then error(("token store %s: read failed"):format(file), 0) end
   local doc, err
   if text == "" then
     doc = json.object()

@@ -16,13 +16,14 @@ local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
 local fs = require "gofr_sim.util.fs"
+local recording = require "gofr_sim.gofr_dig.recording"
 
 local type, ipairs, tostring, setmetatable = type, ipairs, tostring, setmetatable
 local format, concat = string.format, table.concat
 
 local M = {}
 
-M.META = "meta.json"
+M.META = recording.META
 
 -- Names and paths ------------------------------------------------------------------
 
@@ -199,16 +200,11 @@ end
 -- {slug -> entry}; empty when there is none. A meta.json that is not a
 -- recording's is a usage error (never overwritten).
 local function load_meta(out)
-  local path = out .. "/" .. M.META
-  local f = io.open(path, "rb")
   local order, entries = {}, {}
-  if not f then return order, entries end
-  local text = f:read("*a") or ""
-  f:close()
-  local doc, err = json.decode(text)
-  if not (doc and json.is_object(doc) and json.is_array(doc.sites)) then
-    cli.usage_error(format("%s is not a recording's meta.json (%s): move it away or choose "
-      .. "another --out", path, err or "no \"sites\" array"))
+  local doc, kind, why = recording.read_meta(out)
+  if not doc then
+    if kind == "not_found" then return order, entries end
+    cli.usage_error(why .. ": move it away or choose another --out")
   end
   for _, entry in ipairs(doc.sites) do
     local slug = json.is_object(entry) and entry.slug
