@@ -2,56 +2,17 @@
 -- read with a scenario's names (load.lua's tasks, gofr-dig's symbolic tokens),
 -- persona expansion, and from_options with a token resolver.
 local personas = require "gofr_sim.runner.personas"
-local tasks = require "gofr_sim.runner.tasks"
 local dig_tokens = require "gofr_sim.gofr_dig.tokens"
 local jwt = require "gofr_sim.engine.jwt"
 local cli = require "gofr_sim.util.flags"
 
--- (Not spec/support.lua: these tests need no event loop.)
-local SOURCE_DIR = os.getenv("GS_SOURCE_DIR") or "."
+local fx = require "mix_fixtures"
+
+local MIXES, SECRET, KNOWN = fx.MIXES, fx.SECRET, fx.KNOWN
+local OLD_EXAMPLE, temp_mix, fake_env, mix_of = fx.OLD_EXAMPLE, fx.temp_file, fx.fake_env, fx.mix_of
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- The names a mix may use under scenarios/load.lua: its declared tasks and
--- the symbolic tokens of its resolver (gofr-dig's).
-local LOAD = dofile(SOURCE_DIR .. "/scenarios/load.lua")
-local KNOWN = { tasks = tasks.names(LOAD.tasks), tokens = LOAD.tokens.names }
-
-local SECRET = "test-secret-key-for-secure-testing-do-not-use-in-production"
-local MIXES = SOURCE_DIR .. "/fixtures/mixes"
-
--- The Python harness's simulator/mix.example.json, as documented.
-local OLD_EXAMPLE = [[
-{
-  "groups": {
-    "apac": {"count": 3, "token": "token_apac"},
-    "emea": {"count": 3, "token": "token_emea"},
-    "us": {"count": 3, "token": "token_us"},
-    "multi": {"count": 1, "token": "token_multi"},
-    "public": {"count": 1, "token": null},
-    "attacker": {"count": 1, "token": "token_invalid"}
-  }
-}
-]]
-
-local temp_files = {}
-
-local function temp_mix(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  temp_files[#temp_files + 1] = path
-  return path
-end
-
-local function fake_env(vars)
-  return function(name) return vars[name] end
-end
-
-local function mix_of(groups_json)
-  return assert(personas.parse_mix('{"groups": {' .. groups_json .. '}}', "inline.json", KNOWN))
 end
 
 local function names(mix)
@@ -61,10 +22,7 @@ local function names(mix)
 end
 
 describe("gofr_sim.runner.personas", function()
-  after_each(function()
-    for _, p in ipairs(temp_files) do os.remove(p) end
-    temp_files = {}
-  end)
+  after_each(fx.remove_temp_files)
 
   describe("mix files", function()
     it("loads every shipped mix", function()

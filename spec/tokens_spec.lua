@@ -4,54 +4,17 @@
 -- (resolver, for_names), the REPL's set (available) — and their redaction.
 local dig_tokens = require "gofr_sim.gofr_dig.tokens"
 local personas = require "gofr_sim.runner.personas"
-local tasks = require "gofr_sim.runner.tasks"
 local auth = require "gofr_sim.twin.auth"
 local jwt = require "gofr_sim.engine.jwt"
 local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
 
-local SOURCE_DIR = os.getenv("GS_SOURCE_DIR") or "."
-local SECRET = "test-secret-key-for-secure-testing-do-not-use-in-production"
-local MIXES = SOURCE_DIR .. "/fixtures/mixes"
+local fx = require "mix_fixtures"
+
+local SECRET, MIXES, KNOWN, OLD_EXAMPLE = fx.SECRET, fx.MIXES, fx.KNOWN, fx.OLD_EXAMPLE
+local temp_file, fake_env, mix_of = fx.temp_file, fx.fake_env, fx.mix_of
 local T0 = 1700000000
 local UUID4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
-
--- The names a mix may use under scenarios/load.lua (weighted.json weights its tasks).
-local KNOWN = { tasks = tasks.names(dofile(SOURCE_DIR .. "/scenarios/load.lua").tasks),
-                tokens = dig_tokens.SYMBOLIC_TOKENS }
-
--- The Python harness's simulator/mix.example.json.
-local OLD_EXAMPLE = [[
-{
-  "groups": {
-    "apac": {"count": 3, "token": "token_apac"},
-    "emea": {"count": 3, "token": "token_emea"},
-    "us": {"count": 3, "token": "token_us"},
-    "multi": {"count": 1, "token": "token_multi"},
-    "public": {"count": 1, "token": null},
-    "attacker": {"count": 1, "token": "token_invalid"}
-  }
-}
-]]
-
-local temp_files = {}
-
-local function temp_file(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  temp_files[#temp_files + 1] = path
-  return path
-end
-
-local function fake_env(vars)
-  return function(name) return vars[name] end
-end
-
-local function mix_of(groups_json)
-  return assert(personas.parse_mix('{"groups": {' .. groups_json .. '}}', "inline.json", KNOWN))
-end
 
 local function segments(token)
   return token:match("^([^.]*)%.([^.]*)%.([^.]*)$")
@@ -68,10 +31,7 @@ local function count_keys(t)
 end
 
 describe("gofr_sim.gofr_dig.tokens", function()
-  after_each(function()
-    for _, p in ipairs(temp_files) do os.remove(p) end
-    temp_files = {}
-  end)
+  after_each(fx.remove_temp_files)
 
   describe("mint_symbolic", function()
     local tokens = dig_tokens.mint_symbolic(SECRET, { now = T0 })
