@@ -9,7 +9,27 @@
  *   its timer, its body source (a copy of at most INLINE_MAX bytes, an open
  *   file, or the bytes=N pattern) and its header strings; it is freed in the
  *   timer's close callback. Its exchange pointer is cleared when the
- *   exchange is answered, dropped or aborted.
+ *   exchange is answered, dropped or aborted. While it is in the server's
+ *   due list the server points at it (not an ownership: finishing the job
+ *   unlinks it).
+ *
+ * Timing: delay_ms and slow_ms's pieces are deadlines in uv_hrtime()
+ * nanoseconds, from when the request was taken up (delay_ms) and from when
+ * the head was due (slow_ms: piece k = 0..n-1 of n is due slow_ms * k /
+ * (n - 1) after it). libuv's timers alone cannot keep them: the loop clock
+ * is whole milliseconds, floored, cached at the start of a loop turn, and
+ * the poll timeout derived from it counts from the moment epoll_wait is
+ * called, so a timer fires anywhere in about [N - 1, N + 1] ms of its real
+ * start (the old code added 1 ms to stay above N, and answered delay_ms=50
+ * after about 51.3 ms; slow_ms's repeating timer truncated the interval and
+ * drifted). A job first waits on its own uv timer until about 1 ms before
+ * its deadline (that timer may fire up to about 1 ms late: still before the
+ * deadline unless the loop is busy), then in the server's due list, sorted
+ * by deadline, on one timerfd per server armed at the earliest deadline
+ * (absolute, CLOCK_MONOTONIC: uv_hrtime's clock), so it is released at its
+ * deadline to within the kernel's timer slack, never before, without
+ * busy-waiting. Without timerfd (not Linux) the due list runs on a uv timer
+ * rounded up to whole milliseconds.
  *
  * Bodies up to INLINE_MAX are read whole and answered at once; larger ones
  * are streamed in SLICE pieces, read (pread) or generated as the client
@@ -32,6 +52,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__linux__) && !defined(GS_FIXTURE_NO_TIMERFD)
+#define GS_FX_TIMERFD 1
+#include <sys/timerfd.h>
+#endif
+
 #define MAX_BYTES (64u * 1024 * 1024) /* bytes=N and file size limit */
 #define MAX_MS 600000                 /* delay_ms and slow_ms limit (10 min) */
 #define MAX_PIECES 64                 /* slow_ms: most pieces a body is cut into */
@@ -40,6 +65,10 @@
 #define INLINE_MAX (64 * 1024)        /* larger bodies are streamed */
 #define SLICE (64 * 1024)             /* bytes read or generated per streamed write */
 #define RETRY_AFTER_MAX 64
+#define NS_PER_MS 1000000ull
+#define DUE_LIST_NS (2 * NS_PER_MS) /* deadlines this near go to the due list at once */
+
+typedef struct fx_job_s fx_job_t;
 
 struct gs_fixture_server_s {
   uv_loop_t *loop;
@@ -52,6 +81,17 @@ struct gs_fixture_server_s {
   void (*on_closed)(void *data);
   void *closed_data;
   gs_buf_t scratch; /* body of an immediate answer, or a streamed slice (owned) */
+  /* The due list: jobs within DUE_LIST_NS of their deadline, earliest first
+   * (borrowed; a job unlinks itself when it finishes). */
+  fx_job_t *due_head, *due_tail;
+  uint64_t armed_ns; /* deadline the tick is armed for; 0: not armed */
+#ifdef GS_FX_TIMERFD
+  uv_poll_t tick; /* readable when the timerfd expires */
+  int tfd;        /* the timerfd (owned), closed with the tick */
+#else
+  uv_timer_t tick;
+#endif
+  int tick_closed; /* the tick handle's close callback has run */
 };
 
 /* Fault-injection parameters of one request; -1 / 0 when absent. */
@@ -65,8 +105,13 @@ typedef struct {
 } fx_faults_t;
 
 /* One answer being prepared or delivered. */
-typedef struct {
-  uv_timer_t timer; /* initialised only for deferred answers */
+struct fx_job_s {
+  uv_timer_t timer; /* initialised only for deferred answers: the wait until
+                     * the job goes to the due list */
+  uint64_t due_ns;  /* deadline of the pending step (uv_hrtime clock) */
+  void (*on_due)(fx_job_t *job);
+  fx_job_t *due_prev, *due_next; /* in the server's due list when in_due */
+  int in_due;
   gs_fixture_server_t *fx;
   gs_http_exchange_t *ex; /* NULL once answered, dropped or aborted */
   int status;
@@ -80,8 +125,9 @@ typedef struct {
   fx_faults_t faults;
   size_t pieces, next_piece; /* trickle: pieces due so far */
   size_t sent, due;          /* body bytes written / allowed so far */
+  uint64_t slow_start_ns;    /* slow_ms: when the head was due */
   int finishing;
-} fx_job_t;
+};
 
 static const char not_found_body[] =
     "<!doctype html>\n<html><head><title>404 Not Found</title></head>"
@@ -399,6 +445,135 @@ static void gs__pattern_fill(char *p, size_t off, size_t n) {
   }
 }
 
+/* ---- deadlines ---------------------------------------------------------------- */
+
+static void gs__fx_maybe_finish(gs_fixture_server_t *fx);
+static void gs__due_run(gs_fixture_server_t *fx);
+
+#ifdef GS_FX_TIMERFD
+static void gs__on_tick(uv_poll_t *h, int status, int events) {
+  gs_fixture_server_t *fx = h->data;
+  uint64_t expirations;
+  while (read(fx->tfd, &expirations, sizeof expirations) < 0 && errno == EINTR) {
+  }
+  fx->armed_ns = 0; /* a one-shot timerfd is disarmed once it expired */
+  gs__due_run(fx);
+}
+
+/* Arms the tick for due_ns (0: disarms it). */
+static void gs__tick_set(gs_fixture_server_t *fx, uint64_t due_ns) {
+  if (due_ns == fx->armed_ns)
+    return;
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  its.it_value.tv_sec = (time_t)(due_ns / 1000000000u);
+  its.it_value.tv_nsec = (long)(due_ns % 1000000000u);
+  timerfd_settime(fx->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+  fx->armed_ns = due_ns;
+}
+
+static void gs__on_tick_closed(uv_handle_t *h) {
+  gs_fixture_server_t *fx = h->data;
+  close(fx->tfd);
+  fx->tfd = -1;
+  fx->tick_closed = 1;
+  gs__fx_maybe_finish(fx);
+}
+#else
+static void gs__on_tick(uv_timer_t *t) {
+  gs_fixture_server_t *fx = t->data;
+  fx->armed_ns = 0;
+  gs__due_run(fx);
+}
+
+/* Arms the tick for due_ns (0: stops it), rounded up to whole milliseconds. */
+static void gs__tick_set(gs_fixture_server_t *fx, uint64_t due_ns) {
+  if (due_ns == fx->armed_ns)
+    return;
+  fx->armed_ns = due_ns;
+  if (!due_ns) {
+    uv_timer_stop(&fx->tick);
+    return;
+  }
+  uv_update_time(fx->loop);
+  uint64_t now = uv_hrtime();
+  uint64_t ms = due_ns > now ? (due_ns - now + NS_PER_MS - 1) / NS_PER_MS : 0;
+  uv_timer_start(&fx->tick, gs__on_tick, ms, 0);
+}
+
+static void gs__on_tick_closed(uv_handle_t *h) {
+  gs_fixture_server_t *fx = h->data;
+  fx->tick_closed = 1;
+  gs__fx_maybe_finish(fx);
+}
+#endif
+
+/* Puts the job into the due list, after every job due no later (jobs come
+ * roughly in deadline order: the walk from the tail is short). */
+static void gs__due_insert(fx_job_t *job) {
+  gs_fixture_server_t *fx = job->fx;
+  fx_job_t *p = fx->due_tail;
+  while (p && p->due_ns > job->due_ns)
+    p = p->due_prev;
+  job->due_prev = p;
+  job->due_next = p ? p->due_next : fx->due_head;
+  if (job->due_next)
+    job->due_next->due_prev = job;
+  else
+    fx->due_tail = job;
+  if (p)
+    p->due_next = job;
+  else
+    fx->due_head = job;
+  job->in_due = 1;
+  gs__tick_set(fx, fx->due_head->due_ns);
+}
+
+static void gs__due_unlink(fx_job_t *job) {
+  gs_fixture_server_t *fx = job->fx;
+  if (job->due_prev)
+    job->due_prev->due_next = job->due_next;
+  else
+    fx->due_head = job->due_next;
+  if (job->due_next)
+    job->due_next->due_prev = job->due_prev;
+  else
+    fx->due_tail = job->due_prev;
+  job->due_prev = job->due_next = NULL;
+  job->in_due = 0;
+}
+
+/* Runs every job whose deadline has come, then arms the tick for the next. */
+static void gs__due_run(gs_fixture_server_t *fx) {
+  uint64_t now = uv_hrtime();
+  fx_job_t *job;
+  while ((job = fx->due_head) && job->due_ns <= now) {
+    gs__due_unlink(job);
+    job->on_due(job); /* may finish the job, or make it wait again */
+  }
+  gs__tick_set(fx, fx->due_head ? fx->due_head->due_ns : 0);
+}
+
+static void gs__on_job_timer(uv_timer_t *t) {
+  gs__due_insert(t->data);
+}
+
+/* Calls on_due(job) from the loop once uv_hrtime() >= due_ns, never before
+ * and never from within this call. */
+static void gs__job_wait(fx_job_t *job, uint64_t due_ns, void (*on_due)(fx_job_t *)) {
+  job->due_ns = due_ns;
+  job->on_due = on_due;
+  uv_update_time(job->fx->loop);
+  uint64_t now = uv_hrtime();
+  if (due_ns < now + DUE_LIST_NS) {
+    gs__due_insert(job);
+    return;
+  }
+  /* Whole milliseconds, one short of the remaining time: the timer may fire
+   * up to about 1 ms after its nominal time, still before the deadline. */
+  uv_timer_start(&job->timer, gs__on_job_timer, (due_ns - now) / NS_PER_MS - 1, 0);
+}
+
 /* ---- answering ---------------------------------------------------------------- */
 
 static void gs__respond_simple(gs_http_exchange_t *ex, int status, const char *ctype,
@@ -430,7 +605,7 @@ static void gs__job_respond(fx_job_t *job) {
 }
 
 static void gs__fx_maybe_finish(gs_fixture_server_t *fx) {
-  if (!fx->closing || !fx->http_closed || fx->njobs)
+  if (!fx->closing || !fx->http_closed || !fx->tick_closed || fx->njobs)
     return;
   void (*cb)(void *) = fx->on_closed;
   void *data = fx->closed_data;
@@ -461,6 +636,11 @@ static void gs__job_finish(fx_job_t *job) {
   job->finishing = 1;
   job->ex = NULL;
   uv_timer_stop(&job->timer);
+  if (job->in_due) {
+    gs_fixture_server_t *fx = job->fx;
+    gs__due_unlink(job);
+    gs__tick_set(fx, fx->due_head ? fx->due_head->due_ns : 0);
+  }
   uv_close((uv_handle_t *)&job->timer, gs__job_closed);
 }
 
@@ -517,14 +697,22 @@ static void gs__job_pump(fx_job_t *job) {
   }
 }
 
-/* slow_ms: the next piece becomes due. */
-static void gs__on_piece_timer(uv_timer_t *t) {
-  fx_job_t *job = t->data;
+/* slow_ms: when piece k (1..pieces) is due: the first with the head, the
+ * last slow_ms later, the others evenly between (one piece: after slow_ms). */
+static uint64_t gs__piece_due(const fx_job_t *job, size_t k) {
+  uint64_t slow = (uint64_t)job->faults.slow_ms * NS_PER_MS;
+  if (job->pieces < 2)
+    return job->slow_start_ns + slow;
+  return job->slow_start_ns + slow * (k - 1) / (job->pieces - 1);
+}
+
+/* The next piece becomes due; the one after it is waited for. */
+static void gs__job_piece(fx_job_t *job) {
   size_t k = ++job->next_piece;
   job->due = job->head ? job->body_len : job->body_len * k / job->pieces;
-  if (k == job->pieces)
-    uv_timer_stop(&job->timer);
-  gs__job_pump(job);
+  if (k < job->pieces)
+    gs__job_wait(job, gs__piece_due(job, k + 1), gs__job_piece);
+  gs__job_pump(job); /* may finish the job, which cancels the wait */
 }
 
 /* Sends the head; with pieces == 1 the whole body is due at once. */
@@ -543,8 +731,9 @@ static int gs__job_begin(fx_job_t *job, size_t pieces) {
   return 0;
 }
 
-/* slow_ms: pieces at equal intervals, the first at once and the last after
- * about slow_ms (bodies under 2 bytes: everything after slow_ms). */
+/* slow_ms: pieces at equal intervals from when the head was due (job->due_ns),
+ * the first at once and the last slow_ms later (bodies under 2 bytes:
+ * everything after slow_ms). */
 static void gs__job_start_slow(fx_job_t *job) {
   size_t pieces = 1;
   if (job->body_len >= 2) {
@@ -553,24 +742,20 @@ static void gs__job_start_slow(fx_job_t *job) {
     if (pieces > job->body_len)
       pieces = job->body_len;
   }
+  job->slow_start_ns = job->due_ns;
   if (gs__job_begin(job, pieces) < 0)
     return;
-  uint64_t interval = (uint64_t)job->faults.slow_ms / (pieces >= 2 ? pieces - 1 : 1);
-  if (interval == 0)
-    interval = 1;
-  if (pieces >= 2) {
-    gs__on_piece_timer(&job->timer);
-    if (!job->ex)
-      return;
-  }
-  uv_timer_start(&job->timer, gs__on_piece_timer, interval, interval);
+  if (pieces >= 2)
+    gs__job_piece(job);
+  else
+    gs__job_wait(job, gs__piece_due(job, 1), gs__job_piece);
 }
 
 /* A streamed body: all due at once, written as the client takes it. */
 static void gs__job_start_stream(fx_job_t *job) {
   if (gs__job_begin(job, 1) < 0)
     return;
-  gs__on_piece_timer(&job->timer);
+  gs__job_piece(job);
 }
 
 static void gs__job_start(fx_job_t *job) {
@@ -584,8 +769,8 @@ static void gs__job_start(fx_job_t *job) {
   }
 }
 
-static void gs__on_delay_timer(uv_timer_t *t) {
-  fx_job_t *job = t->data;
+/* delay_ms is over. */
+static void gs__job_delayed(fx_job_t *job) {
   if (job->faults.close) {
     gs_http_exchange_t *ex = job->ex;
     job->ex = NULL;
@@ -597,9 +782,11 @@ static void gs__on_delay_timer(uv_timer_t *t) {
 }
 
 /* Moves a prepared answer into a heap job with a timer (an in-memory body
- * is copied, a file descriptor changes owner). On failure answers 500 at
+ * is copied, a file descriptor changes owner); its delay counts from
+ * arrived_ns, when the request was taken up. On failure answers 500 at
  * once. */
-static void gs__job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t *tmpl) {
+static void gs__job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_job_t *tmpl,
+                          uint64_t arrived_ns) {
   fx_job_t *job = malloc(sizeof *job);
   char *body = NULL;
   if (job) {
@@ -625,14 +812,13 @@ static void gs__job_defer(gs_fixture_server_t *fx, gs_http_exchange_t *ex, fx_jo
   job->timer.data = job;
   fx->njobs++;
   gs_http_exchange_on_abort(ex, gs__job_abort, job);
-  if (job->faults.delay_ms > 0) {
-    /* +1: libuv's loop clock is whole milliseconds, so N alone may fire up to
-     * 1 ms early; the delay is a lower bound that latency tests rely on. */
-    uv_update_time(fx->loop);
-    uv_timer_start(&job->timer, gs__on_delay_timer, (uint64_t)job->faults.delay_ms + 1, 0);
-  } else {
+  /* The deadline is exact (see Timing above): never before delay_ms. */
+  uint64_t delay_ms = job->faults.delay_ms > 0 ? (uint64_t)job->faults.delay_ms : 0;
+  job->due_ns = arrived_ns + delay_ms * NS_PER_MS;
+  if (job->faults.delay_ms > 0)
+    gs__job_wait(job, job->due_ns, gs__job_delayed);
+  else
     gs__job_start(job);
-  }
 }
 
 /* Fills job with the answer for the URL path: file, redirect or 404 (the
@@ -699,6 +885,7 @@ static int gs__fault_bytes(gs_fixture_server_t *fx, fx_job_t *job) {
 }
 
 static void gs__on_request(gs_http_exchange_t *ex, const gs_http_request_info_t *req, void *data) {
+  uint64_t arrived_ns = uv_hrtime(); /* delay_ms counts from here */
   gs_fixture_server_t *fx = data;
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
     gs_http_header_t allow = {"Allow", "GET, HEAD"};
@@ -736,7 +923,7 @@ static void gs__on_request(gs_http_exchange_t *ex, const gs_http_request_info_t 
     job.status = job.faults.status;
   if (job.faults.delay_ms > 0 || (job.faults.slow_ms > 0 && !job.faults.close) ||
       (!job.body && !job.faults.close)) {
-    gs__job_defer(fx, ex, &job);
+    gs__job_defer(fx, ex, &job, arrived_ns);
   } else if (job.faults.close) {
     gs_http_exchange_drop(ex);
   } else {
@@ -750,6 +937,8 @@ static void gs__on_request(gs_http_exchange_t *ex, const gs_http_request_info_t 
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
+
+static void gs__on_http_closed(void *data);
 
 int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
                             gs_fixture_server_t **out) {
@@ -771,6 +960,14 @@ int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
   if (fx->root_len == 1)
     fx->root_len = 0; /* root is "/": paths are appended to "" */
   fx->loop = loop;
+#ifdef GS_FX_TIMERFD
+  fx->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fx->tfd < 0) {
+    free(fx->root);
+    free(fx);
+    return GS_ENOMEM; /* out of file descriptors or kernel memory */
+  }
+#endif
   gs_http_server_opts_t hopts = opts->limits;
   hopts.host = opts->host;
   hopts.port = opts->port;
@@ -778,10 +975,36 @@ int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
   hopts.data = fx;
   int rc = gs_http_server_start(loop, &hopts, &fx->http);
   if (rc < 0) {
+#ifdef GS_FX_TIMERFD
+    close(fx->tfd);
+#endif
     free(fx->root);
     free(fx);
     return rc;
   }
+  /* The tick: always waiting, but unreferenced, so it never keeps the loop
+   * alive by itself (the listener and the connections do). */
+#ifdef GS_FX_TIMERFD
+  rc = uv_poll_init(loop, &fx->tick, fx->tfd);
+  if (rc < 0) {
+    close(fx->tfd); /* a failed uv_poll_init leaves no handle to close */
+    fx->tick_closed = 1;
+  } else {
+    fx->tick.data = fx;
+    rc = uv_poll_start(&fx->tick, UV_READABLE, gs__on_tick);
+  }
+#else
+  rc = uv_timer_init(loop, &fx->tick);
+  fx->tick.data = fx;
+#endif
+  if (rc < 0) {
+    /* The HTTP server (and the tick, if initialised) are live: closing them
+     * frees everything once the loop has run their close callbacks. */
+    fx->closing = 1;
+    gs_http_server_close(fx->http, gs__on_http_closed, fx);
+    return GS_ENOMEM;
+  }
+  uv_unref((uv_handle_t *)&fx->tick);
   *out = fx;
   return 0;
 }
@@ -794,6 +1017,9 @@ static void gs__on_http_closed(void *data) {
   gs_fixture_server_t *fx = data;
   fx->http = NULL;
   fx->http_closed = 1;
+  /* Every exchange was aborted, so the due list is empty: the tick goes. */
+  if (!fx->tick_closed && !uv_is_closing((uv_handle_t *)&fx->tick))
+    uv_close((uv_handle_t *)&fx->tick, gs__on_tick_closed);
   gs__fx_maybe_finish(fx);
 }
 
