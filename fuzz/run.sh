@@ -42,8 +42,11 @@ target_config() {
       SRCS=(fuzz/fuzz_uv.c src/core/http_server.c src/core/buf.c src/core/error.c)
       PKGS=(libuv) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     http_client)
-      SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/buf.c src/core/error.c)
-      PKGS=(libuv libcurl) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
+      SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/http1_client.c src/core/buf.c src/core/error.c)
+      PKGS=(libuv libcurl) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
+    http1_client)
+      SRCS=(fuzz/fuzz_uv.c src/core/http_client.c src/core/http1_client.c src/core/buf.c src/core/error.c)
+      PKGS=(libuv libcurl) LIBS=(-lhttp_parser) DICT=fuzz/http.dict MAX_LEN=16384 TIMEOUT=10 ;;
     jwt)
       SRCS=(src/core/jwt.c src/core/base64.c src/core/error.c)
       PKGS=(libjwt openssl) MAX_LEN=8192 TIMEOUT=5 ;;

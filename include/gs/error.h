@@ -18,7 +18,8 @@
   X(ENOENT, -9, "not_found", "no such file or directory")                                          \
   X(ECANCELED, -10, "canceled", "operation canceled")                                              \
   X(EIO, -11, "io_error", "input/output error")                                                    \
-  X(EAUTH, -12, "auth_error", "authentication failed")
+  X(EAUTH, -12, "auth_error", "authentication failed")                                             \
+  X(ERESET, -13, "network_reset", "connection closed before any response byte")
 
 enum {
 #define GS_ERRNO_ENUM(name, code, type, msg) GS_##name = code,

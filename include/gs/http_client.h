@@ -1,8 +1,20 @@
-/* Asynchronous HTTP client: libcurl's multi-socket API driven by a libuv loop.
+/* Asynchronous HTTP client on a libuv loop, with two engines behind one API.
  *
- * One gs_http_client_t per loop. All easy handles share the multi handle's
- * connection cache, so keep-alive connections are reused across requests and
- * across personas. Thousands of transfers may be in flight at once.
+ *   - native (src/core/http1_client.c): HTTP/1.1 on libuv + http-parser for
+ *     http:// URLs. Per-origin pools of keep-alive connections shared by all
+ *     requests and personas, idle expiry, an optional cap per origin. A
+ *     request whose REUSED connection fails before any response byte is
+ *     re-sent once on a new connection only when its method is idempotent
+ *     (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) or opts->retry_unsafe is set;
+ *     otherwise it fails with GS_ERESET and is not re-sent (libcurl would
+ *     re-send it silently). res->connection_retries counts the re-sends. It
+ *     does not follow a redirect to https://: that fails with GS_EPROTO
+ *     naming the URL (use engine = GS_HTTP_ENGINE_CURL for such targets).
+ *   - curl (src/core/http_client.c): libcurl's multi-socket API for https://,
+ *     proxies, and whenever a request asks for it. All easy handles share the
+ *     multi's connection cache.
+ * Both give the same response shape, error types and messages' meaning.
+ * Thousands of transfers may be in flight at once.
  *
  * Threading: everything here runs on the loop's thread. */
 #ifndef GS_HTTP_CLIENT_H
@@ -33,6 +45,13 @@ typedef struct gs_http_response_s gs_http_response_t;
 typedef int (*gs_http_data_cb)(gs_http_request_t *req, const gs_http_response_t *head,
                                const char *bytes, size_t len, void *data);
 
+/* Which engine runs a request (gs_http_request_opts_t.engine). AUTO: native
+ * for an http:// URL when no proxy is configured in the environment
+ * (http_proxy, HTTP_PROXY, all_proxy or ALL_PROXY non-empty: curl, which
+ * honours them), curl otherwise. NATIVE with a URL that is not http:// is
+ * GS_EINVAL. */
+enum { GS_HTTP_ENGINE_AUTO = 0, GS_HTTP_ENGINE_CURL, GS_HTTP_ENGINE_NATIVE };
+
 typedef struct {
   const char *method;         /* "GET" when NULL */
   const char *url;            /* required */
@@ -47,6 +66,10 @@ typedef struct {
   size_t max_body;         /* bytes; 0 means unlimited */
   int path_as_is;          /* non-zero: send "/../" and "/./" segments unchanged */
   gs_http_data_cb on_data; /* non-NULL: stream the body to it (called with the start's data) */
+  int engine;              /* GS_HTTP_ENGINE_*; 0 (AUTO) when zeroed */
+  int retry_unsafe;        /* non-zero: a non-idempotent request may be re-sent on a new
+                              connection when its reused one fails before any response byte
+                              (native engine; curl re-sends regardless) */
 } gs_http_request_opts_t;
 
 /* Phase durations in seconds, each measured from the previous phase's end
@@ -72,6 +95,9 @@ struct gs_http_response_s {
   size_t body_len;
   long redirects;            /* redirects followed */
   long new_connections;      /* connections opened for this request (0: all reused) */
+  long connection_retries;   /* times the request was re-sent on a new connection because a
+                                reused keep-alive connection failed before any response byte
+                                (native engine; always 0 on curl's) */
   const char *effective_url; /* last URL used */
   gs_http_timings_t timings;
 };
@@ -92,7 +118,8 @@ void gs_http_client_free(gs_http_client_t *client);
 
 /* Starts a transfer. On success *out is the request, owned by the caller
  * until gs_http_request_free(). Strings in opts are copied. Returns 0 or
- * GS_EINVAL (bad option, e.g. URL curl refuses) / GS_ENOMEM. */
+ * GS_EINVAL (bad option, e.g. URL curl refuses, or engine NATIVE with a URL
+ * that is not http://) / GS_ENOMEM. */
 int gs_http_request_start(gs_http_client_t *client, const gs_http_request_opts_t *opts,
                           gs_http_done_cb cb, void *data, gs_http_request_t **out);
 
@@ -105,7 +132,16 @@ void gs_http_request_free(gs_http_request_t *req);
  * Returns 0, or GS_ENETWORK when the engine refuses. */
 int gs_http_request_resume(gs_http_request_t *req);
 
-/* Transfers currently in flight on this client. */
+/* Connection limits of both engines: at most max_conns_per_origin
+ * connections to one host:port (0: unlimited, the default; requests over it
+ * wait for a free connection, their timeout running), and idle keep-alive
+ * connections older than idle_timeout_secs are closed (default 118 s, as
+ * curl's CURLOPT_MAXAGE_CONN; <= 0 keeps the current value). Applies to
+ * requests started afterwards. Returns 0 or GS_EINVAL. */
+int gs_http_client_set_limits(gs_http_client_t *client, size_t max_conns_per_origin,
+                              double idle_timeout_secs);
+
+/* Transfers currently in flight on this client (both engines). */
 size_t gs_http_client_active(const gs_http_client_t *client);
 
 #endif

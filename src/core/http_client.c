@@ -1,6 +1,10 @@
-/* Asynchronous HTTP client: libcurl multi-socket API driven by libuv.
+/* Asynchronous HTTP client: the public entry points of gs/http_client.h,
+ * which dispatch each request to an engine (gs__http_engine: the native
+ * HTTP/1.1 engine of http1_client.c, or libcurl here; a request's first
+ * member says which, see http_client_internal.h), and the libcurl engine:
+ * the multi-socket API driven by libuv.
  *
- * How it fits together:
+ * How the curl engine fits together:
  *   - one CURLM per client; every easy handle is added to it, so they share
  *     the multi's connection cache (keep-alive reuse) and DNS cache;
  *   - CURLMOPT_SOCKETFUNCTION: curl says which sockets to watch; each gets a
@@ -47,12 +51,14 @@
 
 #include "gs/buf.h"
 #include "gs/error.h"
+#include "http_client_internal.h"
 
-#define GS_HTTP_POOL_MAX 4096           /* idle easy handles kept for reuse */
-#define GS_HTTP_MAXCONNECTS 20000L      /* connection cache size of the multi */
-#define GS_HTTP_BUFFERSIZE 16384L       /* per-transfer receive buffer */
-#define GS_HTTP_PRESIZE_MAX (64u << 20) /* trust Content-Length up to this */
-#define GS_HTTP_USER_AGENT "gofr-sim/0.1"
+/* What GS_HTTP_ENGINE_AUTO means for a plain http:// URL without a proxy. */
+#define GS_HTTP_ENGINE_AUTO_IS GS_HTTP_ENGINE_CURL
+
+#define GS_HTTP_POOL_MAX 4096      /* idle easy handles kept for reuse */
+#define GS_HTTP_MAXCONNECTS 20000L /* connection cache size of the multi */
+#define GS_HTTP_BUFFERSIZE 16384L  /* per-transfer receive buffer */
 
 /* A socket being watched (or a parked connection socket). Freed in
  * gs__http_sock_closed; listed in client->socks[fd] until closed. */
@@ -65,14 +71,18 @@ typedef struct gs__http_sock_s {
   gs_http_client_t *client;
 } gs__http_sock_t;
 
+typedef struct gs__http_creq_s gs__http_creq_t;
+
 struct gs_http_client_s {
   uv_loop_t *loop;
+  gs_http1_t *h1;   /* the native engine, owned */
+  long maxage_conn; /* CURLOPT_MAXAGE_CONN of new transfers, 0: curl's default */
   CURLM *multi;
   uv_timer_t timer;
   gs__http_sock_t **socks; /* fd -> context (not closing), NULL where none */
   size_t nsocks;           /* capacity of socks */
   unsigned char *conn_fds; /* fd -> 1 when opened by gs__http_open_socket */
-  gs_http_request_t *reqs; /* every request not yet freed */
+  gs__http_creq_t *reqs;   /* every request not yet freed */
   CURL **pool;             /* idle, reset easy handles */
   size_t npool, cappool;
   size_t active;         /* transfers in flight */
@@ -80,12 +90,13 @@ struct gs_http_client_s {
   int closing;
 };
 
-struct gs_http_request_s {
+struct gs__http_creq_s {
+  gs_http_request_t pub; /* engine = GS_HTTP_ENGINE_CURL; first */
   gs_http_client_t *client;
-  gs_http_request_t *prev, *next; /* client->reqs */
-  CURL *easy;                     /* non-NULL while in flight */
-  struct curl_slist *hdrs;        /* owned; freed when the transfer ends */
-  char *post;                     /* owned copy of the body */
+  gs__http_creq_t *prev, *next; /* client->reqs */
+  CURL *easy;                   /* non-NULL while in flight */
+  struct curl_slist *hdrs;      /* owned; freed when the transfer ends */
+  char *post;                   /* owned copy of the body */
   gs_http_done_cb cb;
   gs_http_data_cb on_data; /* NULL: the body is buffered */
   void *data;
@@ -134,7 +145,7 @@ static void gs__http_easy_put(gs_http_client_t *c, CURL *e) {
 }
 
 /* Detaches the in-flight easy handle from the multi and returns it to the pool. */
-static void gs__http_detach(gs_http_request_t *req) {
+static void gs__http_detach(gs__http_creq_t *req) {
   gs_http_client_t *c = req->client;
   curl_multi_remove_handle(c->multi, req->easy);
   gs__http_easy_put(c, req->easy);
@@ -187,13 +198,13 @@ static double gs__http_secs(curl_off_t us) {
  * "Too large response headers". An out-of-memory after the request was sent
  * and before the response's head ended (a line still being read: our own
  * allocation failures set req->oom) is taken as the former. */
-static int gs__http_head_too_large(const gs_http_request_t *req, CURLcode rc, long request_size) {
+static int gs__http_head_too_large(const gs__http_creq_t *req, CURLcode rc, long request_size) {
   if (rc == CURLE_OUT_OF_MEMORY)
     return strstr(req->errbuf, "header") || (request_size > 0 && !req->head_done);
   return rc == CURLE_RECV_ERROR && strstr(req->errbuf, "Too large response headers");
 }
 
-static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
+static void gs__http_finish(gs__http_creq_t *req, CURLcode rc) {
   CURL *e = req->easy;
   gs_http_response_t *res = &req->res;
   long status = 0, redirects = 0, nconnects = 0, os_errno = 0, request_size = 0;
@@ -275,7 +286,7 @@ static void gs__http_finish(gs_http_request_t *req, CURLcode rc) {
   res->body = gs__http_str(&req->body);
   res->body_len = req->body.len;
 
-  req->cb(req, res, req->data); /* may free req */
+  req->cb(&req->pub, res, req->data); /* may free req */
 }
 
 /* Reads finished transfers and calls their callbacks. Messages are read one
@@ -291,7 +302,7 @@ static void gs__http_drain(gs_http_client_t *c) {
     CURLcode rc = msg->data.result; /* msg dies with curl_multi_remove_handle */
     char *priv = NULL;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-    gs_http_request_t *req = (gs_http_request_t *)priv;
+    gs__http_creq_t *req = (gs__http_creq_t *)priv;
     if (req && req->easy == e)
       gs__http_finish(req, rc);
   }
@@ -482,7 +493,7 @@ static int gs__http_timer_cb(CURLM *m, long timeout_ms, void *userp) {
 /* ---- curl data callbacks -------------------------------------------- */
 
 static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
-  gs_http_request_t *req = ud;
+  gs__http_creq_t *req = ud;
   size_t len = size * n, l = len;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     req->head_done = 0;
@@ -506,7 +517,7 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
 }
 
 /* Offers body bytes to the request's data callback. */
-static size_t gs__http_deliver(gs_http_request_t *req, char *p, size_t len) {
+static size_t gs__http_deliver(gs__http_creq_t *req, char *p, size_t len) {
   char *url = NULL;
   gs_http_response_t *head = &req->res;
   curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &head->status);
@@ -514,7 +525,7 @@ static size_t gs__http_deliver(gs_http_request_t *req, char *p, size_t len) {
   head->effective_url = url ? url : "";
   head->headers = gs__http_str(&req->head);
   head->headers_len = req->head.len;
-  int rc = req->on_data(req, head, p, len, req->data);
+  int rc = req->on_data(&req->pub, head, p, len, req->data);
   memset(head, 0, sizeof *head);
   if (rc == GS_HTTP_PAUSE) {
     req->paused = 1;
@@ -525,7 +536,7 @@ static size_t gs__http_deliver(gs_http_request_t *req, char *p, size_t len) {
 }
 
 static size_t gs__http_on_body(char *p, size_t size, size_t n, void *ud) {
-  gs_http_request_t *req = ud;
+  gs__http_creq_t *req = ud;
   size_t len = size * n;
   if (req->max_body && (len > req->max_body || req->received > req->max_body - len)) {
     req->body_too_large = 1;
@@ -564,6 +575,8 @@ int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out) {
   c->multi = curl_multi_init();
   if (!c->multi)
     goto fail;
+  if (gs_http1_new(loop, &c->h1) != 0)
+    goto fail;
   if (uv_timer_init(loop, &c->timer) != 0)
     goto fail;
   c->timer.data = c;
@@ -578,6 +591,7 @@ int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out) {
   return 0;
 fail:
   if (c) {
+    gs_http1_free(c->h1); /* frees itself once the loop runs its close callback */
     if (c->multi)
       curl_multi_cleanup(c->multi);
     free(c->socks);
@@ -592,7 +606,9 @@ void gs_http_client_free(gs_http_client_t *c) {
   if (!c)
     return;
   while (c->reqs)
-    gs_http_request_free(c->reqs); /* cancels; callbacks are not called */
+    gs_http_request_free(&c->reqs->pub); /* cancels; callbacks are not called */
+  gs_http1_free(c->h1);                  /* the native engine's requests and connections likewise */
+  c->h1 = NULL;
   c->closing = 1;
   for (size_t i = 0; i < c->npool; i++)
     curl_easy_cleanup(c->pool[i]);
@@ -611,6 +627,34 @@ void gs_http_client_free(gs_http_client_t *c) {
 static int gs__http_is_header(const char *line, const char *name) {
   size_t n = strlen(name);
   return strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
+}
+
+/* True when the environment configures a proxy for http:// URLs: libcurl
+ * honours http_proxy, all_proxy and ALL_PROXY (and, by the brief of the
+ * engine choice, HTTP_PROXY counts too), so such requests stay on curl. */
+static int gs__http_proxy_env(void) {
+  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && v[0])
+      return 1;
+  }
+  return 0;
+}
+
+/* The engine for a request (see GS_HTTP_ENGINE_AUTO), or GS_EINVAL. */
+static int gs__http_engine(const gs_http_request_opts_t *o) {
+  int is_http = strncasecmp(o->url, "http://", 7) == 0;
+  switch (o->engine) {
+  case GS_HTTP_ENGINE_CURL:
+    return GS_HTTP_ENGINE_CURL;
+  case GS_HTTP_ENGINE_NATIVE:
+    return is_http ? GS_HTTP_ENGINE_NATIVE : GS_EINVAL;
+  case GS_HTTP_ENGINE_AUTO:
+    return is_http && !gs__http_proxy_env() ? GS_HTTP_ENGINE_AUTO_IS : GS_HTTP_ENGINE_CURL;
+  default:
+    return GS_EINVAL;
+  }
 }
 
 /* Absolute http(s) URL that curl can parse: 1 yes, 0 no, GS_ENOMEM. A fresh
@@ -648,7 +692,11 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   for (const char *m = method; *m; m++)
     if (*m <= ' ' || *m >= 127)
       return GS_EINVAL;
-  int valid = gs__http_valid_url(o->url);
+  int engine = gs__http_engine(o);
+  if (engine < 0)
+    return engine;
+  /* The native engine parses (and caches) URLs by curl's rules itself. */
+  int valid = engine == GS_HTTP_ENGINE_NATIVE ? 1 : gs__http_valid_url(o->url);
   if (valid <= 0)
     return valid < 0 ? valid : GS_EINVAL;
 
@@ -660,10 +708,13 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
     has_ua |= gs__http_is_header(h, "User-Agent");
     has_expect |= gs__http_is_header(h, "Expect");
   }
+  if (engine == GS_HTTP_ENGINE_NATIVE)
+    return gs_http1_start(c->h1, o, cb, data, out);
 
-  gs_http_request_t *req = calloc(1, sizeof *req);
+  gs__http_creq_t *req = calloc(1, sizeof *req);
   if (!req)
     return GS_ENOMEM;
+  req->pub.engine = GS_HTTP_ENGINE_CURL;
   req->client = c;
   req->cb = cb;
   req->on_data = o->on_data;
@@ -745,6 +796,8 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
   if (o->path_as_is)
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+  if (c->maxage_conn > 0)
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, c->maxage_conn);
 
   if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
     goto nomem_easy;
@@ -753,7 +806,7 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   if (c->reqs)
     c->reqs->prev = req;
   c->reqs = req;
-  *out = req;
+  *out = &req->pub;
   return 0;
 
 nomem_easy:
@@ -765,9 +818,14 @@ nomem:
   return GS_ENOMEM;
 }
 
-void gs_http_request_free(gs_http_request_t *req) {
-  if (!req)
+void gs_http_request_free(gs_http_request_t *pub) {
+  if (!pub)
     return;
+  if (pub->engine == GS_HTTP_ENGINE_NATIVE) {
+    gs_http1_request_free(pub);
+    return;
+  }
+  gs__http_creq_t *req = (gs__http_creq_t *)pub;
   gs_http_client_t *c = req->client;
   if (req->easy)
     gs__http_detach(req); /* in flight: cancel; the callback never runs */
@@ -783,7 +841,10 @@ void gs_http_request_free(gs_http_request_t *req) {
   free(req);
 }
 
-int gs_http_request_resume(gs_http_request_t *req) {
+int gs_http_request_resume(gs_http_request_t *pub) {
+  if (pub && pub->engine == GS_HTTP_ENGINE_NATIVE)
+    return gs_http1_request_resume(pub);
+  gs__http_creq_t *req = (gs__http_creq_t *)pub;
   if (!req || !req->easy || !req->paused)
     return 0;
   req->paused = 0;
@@ -791,5 +852,18 @@ int gs_http_request_resume(gs_http_request_t *req) {
 }
 
 size_t gs_http_client_active(const gs_http_client_t *c) {
-  return c ? c->active : 0;
+  return c ? c->active + gs_http1_active(c->h1) : 0;
+}
+
+int gs_http_client_set_limits(gs_http_client_t *c, size_t max_conns_per_origin,
+                              double idle_timeout_secs) {
+  if (!c || c->closing || isnan(idle_timeout_secs) || max_conns_per_origin > LONG_MAX)
+    return GS_EINVAL;
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_conns_per_origin);
+  if (idle_timeout_secs > 0) {
+    double s = idle_timeout_secs < 1 ? 1 : idle_timeout_secs; /* curl counts whole seconds */
+    c->maxage_conn = s >= (double)LONG_MAX ? LONG_MAX : (long)s;
+  }
+  gs_http1_set_limits(c->h1, max_conns_per_origin, idle_timeout_secs);
+  return 0;
 }
