@@ -10,6 +10,9 @@
 #   GOFR_SIM          gofr-sim binary (default build/gofr-sim, from the repo root)
 #   NGINX             nginx binary (default /usr/sbin/nginx)
 #   BENCH_PORT_FIRST  first port to try for nginx (default 18080)
+#   GOFR_SIM_HTTP_ENGINE  auto|curl|native: sim.http's engine for the gofr-sim
+#                     runs (issue 14); exported as given (default auto), see
+#                     bench_engine
 
 # The repository root; the scripts run from there so relative paths
 # (build/gofr-sim, bench/*.lua) work from any working directory.
@@ -32,9 +35,59 @@ BENCH_PORT=""       # port nginx listens on
 BENCH_URL=""        # http://127.0.0.1:$BENCH_PORT/4k.bin
 
 bench_log() { printf '%s\n' "$*" >&2; }
+
+# sim.http's engine for every gofr-sim the scripts start (issue 14): auto
+# (native for plain http://, libcurl otherwise), curl or native.
+GOFR_SIM_HTTP_ENGINE=${GOFR_SIM_HTTP_ENGINE:-auto}
+case $GOFR_SIM_HTTP_ENGINE in
+  auto | curl | native) export GOFR_SIM_HTTP_ENGINE ;;
+  *) printf 'error: GOFR_SIM_HTTP_ENGINE must be auto, curl or native, not %s\n' "$GOFR_SIM_HTTP_ENGINE" >&2; exit 2 ;;
+esac
+
+# bench_engine — the engine the gofr-sim runs measure, as the build itself
+# reports it (bench/engine.lua); a build that ignores GOFR_SIM_HTTP_ENGINE
+# says "curl" and names the ignored request.
+bench_engine() {
+  local line
+  line=$("$GOFR_SIM" bench/engine.lua 2>&1 | grep '^engine: ' | tail -n 1) ||
+    bench_die "$GOFR_SIM bench/engine.lua did not print its engine"
+  echo "${line#engine: }"
+}
+
+# bench_wrk_ms VALUE — a wrk latency (850.00us, 50.32ms, 1.20s, 2.00m) in ms.
+bench_wrk_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (match(v, /^[0-9.]+/) == 0) exit 1
+    n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
+    if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000
+    else if (u == "m") f = 60000; else exit 1
+    printf "%.3f\n", n * f
+  }'
+}
+
+# bench_ratio A B — A / B with two decimals, or n/a when B is not positive.
+bench_ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "n/a" }'
+}
+
+# bench_verdict VALUE OP BAR — PASS or MISS: VALUE >= BAR (OP ge), <= (le) or < (lt).
+bench_verdict() {
+  awk -v v="$1" -v op="$2" -v b="$3" 'BEGIN {
+    if (v == "n/a") { print "n/a"; exit }
+    ok = (op == "ge") ? v + 0 >= b + 0 : (op == "le") ? v + 0 <= b + 0 : v + 0 < b + 0
+    print ok ? "PASS" : "MISS"
+  }'
+}
+
+# bench_run_failed WHAT RC OUT — prints the failed run's output, stops with status 3.
+bench_run_failed() {
+  bench_log "$1 failed (exit $2); its output:"
+  tail -n 20 "$3" >&2
+  exit 3
+}
 bench_die() { bench_log "error: $*"; exit 2; }
 
-# bench_require WHAT... — WHAT is one of: nginx wrk time gofr-sim.
+# bench_require WHAT... — WHAT is one of: nginx wrk h2load time gofr-sim.
 # Reports every missing prerequisite with how to get it, then exits 2.
 bench_require() {
   local what missing=0
@@ -48,6 +101,11 @@ bench_require() {
       wrk)
         if ! command -v wrk >/dev/null 2>&1; then
           bench_log "missing: wrk — install it with: apt-get install wrk"
+          missing=1
+        fi ;;
+      h2load)
+        if ! command -v h2load >/dev/null 2>&1; then
+          bench_log "missing: h2load — install it with: apt-get install nghttp2-client"
           missing=1
         fi ;;
       time)
@@ -149,13 +207,13 @@ bench_nginx_write_conf() {
     fi
     cat <<CONF
 worker_processes 1;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile 32768;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 
 events {
-    worker_connections 8192;
+    worker_connections 16384;
 }
 
 http {

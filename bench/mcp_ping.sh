@@ -8,16 +8,18 @@
 #   wrk       bench/mcp_ping_wrk.lua: -t1, one session set up here with curl
 #             (initialize, notifications/initialized), its id passed to the script;
 #   SDK       test/peers/sdk-client.js bench: one Client + transport per session.
-# Prints the medians of calls/s (and of each client's CPU time per call) and
-# the ratios gofr-sim/wrk and gofr-sim/SDK
-# (a report, no target). Exit status: 0 fine, 2 setup failure, 3 a measured run
+# Prints the medians of calls/s (and of each client's CPU time per call), the
+# ratios gofr-sim/wrk and gofr-sim/SDK of calls/s, and gofr-sim/wrk of client
+# CPU per call against issue 14's bar (<= 1.20; moonshot <= 1.00): a report,
+# not the exit status. Exit status: 0 fine, 2 setup failure, 3 a measured run
 # failed or reported errors (failed calls, wrk non-2xx or socket errors).
 #
 # Environment: DURATION (default 10s), ROUNDS (default 5), CONCURRENCY (default
 # 32), GOFR_SIM (default build/gofr-sim), GS_TEST_PEERS (where the SDK peers
 # are installed, default build/test-peers; scripts/install-test-peers.sh runs
 # first), MCP_URL (use this MCP endpoint instead of starting the twin), TOOL
-# (default ping; called with empty arguments).
+# (default ping; called with empty arguments), GOFR_SIM_HTTP_ENGINE
+# (auto|curl|native, sim.http's engine for the gofr-sim client, default auto).
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -135,16 +137,9 @@ session_close() {
   SESSION_ID=""
 }
 
-# Prints the failed run's output and stops with status 3.
-run_failed() {
-  local what=$1 rc=$2 out=$3
-  bench_log "$what failed (exit $rc); its output:"
-  tail -n 20 "$out" >&2
-  exit 3
-}
-
 echo "MCP tools/call $TOOL: gofr-sim vs wrk vs the MCP TypeScript SDK client, $MCP_URL"
-echo "$CONCURRENCY sessions/connections, ${secs}s per run, $ROUNDS rounds; gofr-sim: $GOFR_SIM;" \
+engine=$(bench_engine)
+echo "$CONCURRENCY sessions/connections, ${secs}s per run, $ROUNDS rounds; gofr-sim: $GOFR_SIM, engine: $engine;" \
   "wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'); node $(node --version);" \
   "SDK $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$PEERS/node_modules/@modelcontextprotocol/sdk/package.json" | head -n 1)"
 
@@ -154,7 +149,7 @@ measure() {
   local name=$1 out=$2 rc=0
   shift 2
   /usr/bin/time -f '%U %S' -o "$out.cpu" timeout --foreground -k 10 "$limit" "$@" >"$out" 2>&1 || rc=$?
-  ((rc == 0)) || run_failed "$name" "$rc" "$out"
+  ((rc == 0)) || bench_run_failed "$name" "$rc" "$out"
 }
 
 # cpu_per_call OUT CALLS — client CPU microseconds per call.
@@ -171,7 +166,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   measure gofr-sim "$out" "$GOFR_SIM" bench/mcp_ping.lua --url "$MCP_URL" \
     --sessions "$CONCURRENCY" --duration "${secs}s" --tool "$TOOL"
   line=$(grep -E '^sessions: [0-9]+ calls: [0-9]+ errors: [0-9]+ duration: [0-9.]+ calls_per_sec: [0-9.]+$' "$out" | tail -n 1) ||
-    run_failed "gofr-sim (no summary line)" 0 "$out"
+    bench_run_failed "gofr-sim (no summary line)" 0 "$out"
   g_rate=${line##* calls_per_sec: }
   g_err=$(sed -E 's/.* errors: ([0-9]+) .*/\1/' <<<"$line")
   g_cpu=$(cpu_per_call "$out" "$(sed -E 's/.* calls: ([0-9]+) .*/\1/' <<<"$line")")
@@ -184,7 +179,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     -s bench/mcp_ping_wrk.lua "$MCP_URL" -- "$SESSION_ID" "$PROTOCOL_VERSION" "$TOOL"
   session_close
   w_rate=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-  [[ -n $w_rate ]] || run_failed "wrk (no Requests/sec line)" 0 "$out"
+  [[ -n $w_rate ]] || bench_run_failed "wrk (no Requests/sec line)" 0 "$out"
   w_err=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
   w_cpu=$(cpu_per_call "$out" "$(awk '/ requests in / { print $1 }' "$out")")
   wrk_rate+=("$w_rate") wrk_cpu+=("$w_cpu")
@@ -194,7 +189,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   measure "SDK client" "$out" node "$PEERS/sdk-client.js" --url "$MCP_URL" bench \
     --duration "$secs" --concurrency "$CONCURRENCY" --tool "$TOOL"
   line=$(grep -E '^\{"calls":[0-9]+,"errors":[0-9]+,"seconds":[0-9.]+,"calls_per_sec":[0-9.]+\}$' "$out" | tail -n 1) ||
-    run_failed "SDK client (no summary line)" 0 "$out"
+    bench_run_failed "SDK client (no summary line)" 0 "$out"
   s_rate=$(sed -E 's/.*"calls_per_sec":([0-9.]+).*/\1/' <<<"$line")
   s_err=$(sed -E 's/.*"errors":([0-9]+).*/\1/' <<<"$line")
   s_cpu=$(cpu_per_call "$out" "$(sed -E 's/.*"calls":([0-9]+).*/\1/' <<<"$line")")
@@ -208,13 +203,13 @@ done
 g_med=$(bench_median "${gofr_rate[@]}")
 w_med=$(bench_median "${wrk_rate[@]}")
 s_med=$(bench_median "${sdk_rate[@]}")
-printf 'median: gofr-sim %.1f calls/s (%s µs CPU/call) | wrk %.1f req/s (%s µs) | SDK %.1f calls/s (%s µs)\n' \
-  "$g_med" "$(bench_median "${gofr_cpu[@]}")" "$w_med" "$(bench_median "${wrk_cpu[@]}")" \
-  "$s_med" "$(bench_median "${sdk_cpu[@]}")"
-awk -v g="$g_med" -v w="$w_med" -v s="$s_med" 'BEGIN {
-  printf "ratio gofr-sim/wrk: %s | ratio gofr-sim/SDK: %s\n",
-    (w > 0) ? sprintf("%.2f", g / w) : "n/a", (s > 0) ? sprintf("%.2f", g / s) : "n/a"
-}'
+g_cpu_med=$(bench_median "${gofr_cpu[@]}")
+w_cpu_med=$(bench_median "${wrk_cpu[@]}")
+printf 'median: gofr-sim %.1f calls/s (%s µs CPU/call, engine: %s) | wrk %.1f req/s (%s µs) | SDK %.1f calls/s (%s µs)\n' \
+  "$g_med" "$g_cpu_med" "$engine" "$w_med" "$w_cpu_med" "$s_med" "$(bench_median "${sdk_cpu[@]}")"
+echo "ratio gofr-sim/wrk: $(bench_ratio "$g_med" "$w_med") | ratio gofr-sim/SDK: $(bench_ratio "$g_med" "$s_med")"
+cpu_ratio=$(bench_ratio "$g_cpu_med" "$w_cpu_med")
+echo "client CPU per call gofr-sim/wrk: $cpu_ratio (bar <= 1.20): $(bench_verdict "$cpu_ratio" le 1.20)"
 if ((total_errors > 0)); then
   bench_log "error: $total_errors failed calls or responses over the runs (see the rounds above)"
   exit 3

@@ -2,9 +2,12 @@
 --
 --   gofr-sim bench/personas.lua --url URL [--personas 32] [--duration 10s] [--think 0s]
 --   gofr-sim bench/personas.lua --personas 10000 --think 500ms     (no --url: idle sleepers)
+--   gofr-sim bench/personas.lua --url URL --personas 10000 --requests 1 --duration 10s
 --
 -- With --url each persona GETs it, then waits --think, until the duration is
--- over; without, each persona only sleeps --think at a time. Prints one line:
+-- over; without, each persona only sleeps --think at a time. With --requests
+-- N a persona stops after N requests and holds (sleeps) until the duration
+-- is over, keeping its keep-alive connection open. Prints one line:
 --
 --   personas: <finished> requests: <n> errors: <e> duration: <s> rps: <n/s>
 --
@@ -18,13 +21,20 @@ local opts = cli.options(... or {}, {
   personas = { type = "integer", default = 32, min = 1 },
   duration = { type = "duration", default = 10, above = 0 },
   think = { type = "duration", min = 0 },
+  requests = { type = "integer", min = 1 },
 })
 local think = opts.think or (opts.url and 0 or 0.5)
 
 local finished, ok, errors = 0, 0, 0
 
 local function persona(deadline)
+  local done = 0
   while sim.now() < deadline do
+    if opts.requests and done >= opts.requests then
+      sim.sleep(deadline - sim.now()) -- hold: the connection stays in the pool
+      break
+    end
+    done = done + 1
     if opts.url then
       local res = sim.http.get(opts.url)
       if res and res.status >= 200 and res.status <= 399 then ok = ok + 1 else errors = errors + 1 end

@@ -3,7 +3,7 @@
 # else. Idempotent: a second run installs nothing and changes nothing.
 #
 #   scripts/install-deps.sh            build + test packages
-#   scripts/install-deps.sh --bench    also the benchmark peers (nginx, wrk, ab)
+#   scripts/install-deps.sh --bench    also the benchmark peers (nginx, wrk, ab, h2load)
 set -euo pipefail
 
 # LuaJIT is OpenResty's maintained branch (luajit2): Debian's plain luajit
@@ -14,7 +14,7 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libjwt-dev libgumbo-dev libhttp-parser-dev libedit-dev)
 # clang and its runtime carry libFuzzer for the fuzz targets (fuzz/).
 TEST_PKGS=(lua-busted lua-check clang-format clang libclang-rt-14-dev python3 prometheus chromium)
-BENCH_PKGS=(nginx-light wrk apache2-utils time)
+BENCH_PKGS=(nginx-light wrk apache2-utils nghttp2-client time iproute2)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 case "${1:-}" in
