@@ -192,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   GS_FUZZ_CHECK(gs_http_client_new(&gs__fuzz_loop, &client) == 0);
   gs_http_request_opts_t o = {.method = r.head ? "HEAD" : "GET",
                               .url = gs__fuzz_url,
+                              .engine = GS_HTTP_ENGINE_CURL, /* libcurl's; see http1_client */
                               .timeout = r.mode == 2 ? 0.02 : 2.0,
                               .max_body = r.max_body};
   GS_FUZZ_CHECK(gs_http_request_start(client, &o, gs__fuzz_done, &r, &req) == 0);

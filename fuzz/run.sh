@@ -24,7 +24,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-TARGETS=(obfuscate sse http_server http_client jwt html histogram json)
+TARGETS=(obfuscate sse http_server http_client http1_client jwt html histogram json)
 
 # What each target is built from and how it is run: its core sources, its
 # pkg-config modules, other libraries, its libFuzzer dictionary (none: ""),

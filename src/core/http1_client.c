@@ -9,8 +9,10 @@
  *     a connection under that cap; origins live as long as the engine;
  *   - connections (gs__h1_conn_t: uv_tcp_t + http_parser) carry one request
  *     at a time; idle ones stay in their origin's stack and in the engine's
- *     idle list (oldest first), which one timer expires; an idle socket
- *     keeps reading, and any byte or EOF on it closes and drops it;
+ *     idle list (oldest first), swept for the idle timeout whenever a request
+ *     starts or a connection goes idle. An idle socket is not read (no active
+ *     handle, no epoll wake-up); before reuse a non-blocking peek drops one
+ *     the server closed or wrote to, as curl checks its cached connections;
  *   - reading uses one engine-wide buffer (gs__h1_alloc): bytes are parsed
  *     synchronously in the read callback, so an idle connection holds no
  *     read buffer; what must outlive the callback (body bytes a paused
@@ -47,6 +49,7 @@
  *     request until then); its struct is freed in its timer's close callback
  *     or kept as a spare. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <http_parser.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -55,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "gs/buf.h"
 #include "gs/error.h"
@@ -187,7 +191,6 @@ struct gs_http1_s {
   gs__h1_req_t *spare; /* freed, kept for reuse */
   size_t nspare;
   gs__h1_conn_t *idle_head, *idle_tail;
-  uv_timer_t idle_timer;
   size_t active;
   size_t max_per_origin;
   uint64_t idle_ns;
@@ -426,22 +429,25 @@ static void gs__h1_idle_remove(gs__h1_conn_t *conn) {
   conn->in_idle = 0;
 }
 
-static void gs__h1_idle_expire(uv_timer_t *t);
-
-static void gs__h1_idle_arm(gs_http1_t *h1) {
-  if (h1->closing || !h1->idle_head)
-    return;
-  uint64_t now = uv_hrtime(), due = h1->idle_head->idle_since + h1->idle_ns;
-  uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
-  uv_timer_start(&h1->idle_timer, gs__h1_idle_expire, ms, 0);
+/* Closes the idle connections past the idle timeout (oldest first). Runs
+ * whenever a request starts or a connection goes idle: no timer, so an idle
+ * pool leaves no active handle on the loop. */
+static void gs__h1_idle_sweep(gs_http1_t *h1) {
+  uint64_t now = uv_hrtime();
+  while (h1->idle_head && now - h1->idle_head->idle_since >= h1->idle_ns)
+    gs__h1_conn_close(h1->idle_head);
 }
 
-static void gs__h1_idle_expire(uv_timer_t *t) {
-  gs_http1_t *h1 = t->data;
-  uint64_t now = uv_hrtime();
-  while (h1->idle_head && h1->idle_head->idle_since + h1->idle_ns <= now)
-    gs__h1_conn_close(h1->idle_head);
-  gs__h1_idle_arm(h1);
+/* True when an idle connection can still carry a request: the server has
+ * neither closed it nor sent anything unasked (a non-blocking peek, as curl
+ * checks a cached connection before reusing it). */
+static int gs__h1_conn_alive(gs__h1_conn_t *conn) {
+  uv_os_fd_t fd;
+  char c;
+  if (uv_fileno((uv_handle_t *)&conn->tcp, &fd) != 0)
+    return 0;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 /* The connection finished a response and stays open: it serves the first
@@ -466,7 +472,7 @@ static void gs__h1_conn_release(gs__h1_conn_t *conn) {
   }
   conn->state = GS__H1_IDLE;
   conn->idle_since = uv_hrtime();
-  (void)uv_read_start((uv_stream_t *)&conn->tcp, gs__h1_alloc, gs__h1_read); /* see EOF */
+  uv_read_stop((uv_stream_t *)&conn->tcp); /* idle: checked by gs__h1_conn_alive on reuse */
   conn->next = conn->origin->idle;
   conn->origin->idle = conn;
   conn->iprev = h1->idle_tail;
@@ -477,8 +483,7 @@ static void gs__h1_conn_release(gs__h1_conn_t *conn) {
     h1->idle_head = conn;
   h1->idle_tail = conn;
   conn->in_idle = 1;
-  if (!uv_is_active((uv_handle_t *)&h1->idle_timer))
-    gs__h1_idle_arm(h1);
+  gs__h1_idle_sweep(h1);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -1257,7 +1262,7 @@ static void gs__h1_acquire(gs__h1_req_t *req) {
   uint64_t now = uv_hrtime();
   while (o->idle && !req->force_new) {
     gs__h1_conn_t *conn = o->idle;
-    if (now - conn->idle_since >= h1->idle_ns) {
+    if (now - conn->idle_since >= h1->idle_ns || !gs__h1_conn_alive(conn)) {
       gs__h1_conn_close(conn);
       continue;
     }
@@ -1374,12 +1379,6 @@ int gs_http1_new(uv_loop_t *loop, gs_http1_t **out) {
   h1->settings.on_headers_complete = gs__h1_on_headers_complete;
   h1->settings.on_body = gs__h1_on_body;
   h1->settings.on_message_complete = gs__h1_on_message_complete;
-  if (uv_timer_init(loop, &h1->idle_timer) != 0) {
-    free(h1);
-    return GS_ENOMEM;
-  }
-  h1->idle_timer.data = h1;
-  uv_unref((uv_handle_t *)&h1->idle_timer); /* idle connections do not keep a loop alive */
   /* http-parser's head limit is process-wide (80 KiB by default); ours are
    * curl's 100 KiB line and 300 KiB block, counted in the callbacks above,
    * so the parser's must be above them. The server counts its own limit
@@ -1403,10 +1402,6 @@ static void gs__h1_req_buffers(gs__h1_req_t *req, size_t keep) {
     gs_buf_reset(bufs[i], keep);
 }
 
-static void gs__h1_idle_closed(uv_handle_t *h) {
-  gs__h1_release_engine(h->data);
-}
-
 void gs_http1_free(gs_http1_t *h1) {
   if (!h1)
     return;
@@ -1423,8 +1418,8 @@ void gs_http1_free(gs_http1_t *h1) {
   }
   h1->spare = NULL;
   h1->nspare = 0;
-  h1->pending_closes++;
-  uv_close((uv_handle_t *)&h1->idle_timer, gs__h1_idle_closed);
+  h1->pending_closes++; /* released at once: frees the engine now if nothing is closing */
+  gs__h1_release_engine(h1);
 }
 
 static int gs__h1_name_is(const char *h, size_t n, const char *name) {
@@ -1494,6 +1489,7 @@ int gs_http1_start(gs_http1_t *h1, const gs_http_request_opts_t *o, gs_http_done
   *out = NULL;
   if (h1->closing)
     return GS_EINVAL;
+  gs__h1_idle_sweep(h1);
   const gs__h1_url_t *u;
   int rc = gs__h1_url_get(h1, o->url, o->path_as_is, &u);
   if (rc)
@@ -1610,8 +1606,6 @@ void gs_http1_set_limits(gs_http1_t *h1, size_t max_conns_per_origin, double idl
   h1->max_per_origin = max_conns_per_origin;
   if (idle_timeout_secs > 0) {
     h1->idle_ns = (uint64_t)(idle_timeout_secs * 1e9);
-    if (uv_is_active((uv_handle_t *)&h1->idle_timer))
-      uv_timer_stop(&h1->idle_timer);
-    gs__h1_idle_arm(h1);
+    gs__h1_idle_sweep(h1);
   }
 }

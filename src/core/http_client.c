@@ -54,7 +54,7 @@
 #include "http_client_internal.h"
 
 /* What GS_HTTP_ENGINE_AUTO means for a plain http:// URL without a proxy. */
-#define GS_HTTP_ENGINE_AUTO_IS GS_HTTP_ENGINE_CURL
+#define GS_HTTP_ENGINE_AUTO_IS GS_HTTP_ENGINE_NATIVE
 
 #define GS_HTTP_POOL_MAX 4096      /* idle easy handles kept for reuse */
 #define GS_HTTP_MAXCONNECTS 20000L /* connection cache size of the multi */
