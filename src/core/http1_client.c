@@ -800,6 +800,8 @@ static int gs__h1_on_headers_complete(http_parser *p) {
       return -1;
   }
   req->status = p->status_code;
+  if (req->status < 100 || req->status > 999) /* http-parser takes "012"; curl 7.88 too */
+    return gs__h1_perr(req, GS_EPROTO, "invalid HTTP status line (status %ld)", req->status);
   if (req->status / 100 == 1 && req->status != 101)
     return 0; /* interim: no body; its message_complete resets */
   req->head_done = 1;
