@@ -47,8 +47,23 @@ foreach(spec ${GS_SPECS})
   set_tests_properties(spec/${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${GS_SPEC_ENV}")
 endforeach()
 
+# The specs of HTTP client behaviour run on both engines of sim.http: as
+# registered above on the default engine (auto: native for http://), and
+# once more as spec/<name>@curl on libcurl (GOFR_SIM_HTTP_ENGINE=curl, which
+# the gofr-sim processes they start inherit).
+set(GS_ENGINE_SPECS http_spec client_hardening_spec mcp_spec mcp_arguments_spec
+    mcp_cancel_spec load_mcp_spec load_twin_spec twin_spec twin_fetch_spec)
+foreach(name ${GS_ENGINE_SPECS})
+  add_test(NAME spec/${name}@curl
+    COMMAND ${GS_BUSTED} --lua=${GS_LUAJIT_BIN} --cpath=${CMAKE_BINARY_DIR}/lua/?.so --output=TAP
+            ${CMAKE_SOURCE_DIR}/spec/${name}.lua
+    WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(spec/${name}@curl PROPERTIES TIMEOUT 300
+    ENVIRONMENT "${GS_SPEC_ENV};GOFR_SIM_HTTP_ENGINE=curl")
+endforeach()
+
 # Specs that install the npm test peers into build/test-peers take turns.
-foreach(name mcp_spec twin_sdk_spec)
+foreach(name mcp_spec mcp_spec@curl twin_sdk_spec)
   if(TEST spec/${name})
     set_tests_properties(spec/${name} PROPERTIES RESOURCE_LOCK test_peers)
   endif()

@@ -3,7 +3,14 @@
  *   opts = { url = "http://...",            -- required
  *            method = "GET", headers = {...}, body = "...",
  *            timeout = 30, connect_timeout = 5, follow_redirects = false,
- *            max_redirects = 10, max_body = 64 MiB, stream = false }
+ *            max_redirects = 10, max_body = 64 MiB, stream = false,
+ *            engine = "auto" | "curl" | "native", retry_unsafe = false }
+ *
+ * engine: which HTTP engine runs the transfer (gs/http_client.h); without
+ * it, the process-wide default core.http_set_engine(name) set ("auto" until
+ * then). retry_unsafe: a non-idempotent request may be re-sent on a new
+ * connection when its reused one closed before any response byte (native
+ * engine; otherwise it fails with network_reset).
  *
  * max_body: bytes of body accepted (default GS__LHTTP_MAX_BODY, 64 MiB; 0:
  * no limit); a longer body fails with body_too_large.
@@ -11,7 +18,8 @@
  * `headers` is either a map name -> value or an array of "Name: value"
  * lines (both may be mixed). Returns
  *   { status =, headers = { [lower-case name] = value, ... }, body =, url =,
- *     redirects =, reused =, timings = { dns =, connect =, tls =, ttfb =, total = } }
+ *     redirects =, reused =, connection_retries =,
+ *     timings = { dns =, connect =, tls =, ttfb =, total = } }
  * or nil, err_type, message when the network fails. Repeated response
  * headers are joined with ", ". Bad options raise.
  *
@@ -47,6 +55,14 @@
 #define GS__LHTTP_STREAM_MT "gofr_sim.http_stream"
 #define GS__LHTTP_MAX_BODY ((size_t)64 << 20)   /* default max_body */
 #define GS__LHTTP_HIGH_WATER ((size_t)64 << 10) /* unread stream bytes before pausing */
+
+/* The engine names of opts.engine and core.http_set_engine, in
+ * GS_HTTP_ENGINE_* order. */
+static const char *const gs__lhttp_engines[] = {"auto", "curl", "native", NULL};
+
+/* The engine of requests that name none: process-wide, set by
+ * core.http_set_engine (the runner's --http-engine, GOFR_SIM_HTTP_ENGINE). */
+static int gs__lhttp_default_engine = GS_HTTP_ENGINE_AUTO;
 
 typedef struct {
   gs_persona_t *p;               /* waiting for this transfer, or NULL */
@@ -192,6 +208,8 @@ static void gs__lhttp_push_response(lua_State *co, const gs_http_response_t *res
   lua_setfield(co, -2, "redirects");
   lua_pushboolean(co, res->new_connections == 0);
   lua_setfield(co, -2, "reused");
+  lua_pushinteger(co, (lua_Integer)res->connection_retries);
+  lua_setfield(co, -2, "connection_retries");
   lua_createtable(co, 0, 5);
   gs__lhttp_setnum(co, "dns", res->timings.dns);
   gs__lhttp_setnum(co, "connect", res->timings.connect);
@@ -459,6 +477,18 @@ static const char *const *gs__lhttp_headers(lua_State *L, size_t *count) {
   return lines;
 }
 
+/* The GS_HTTP_ENGINE_* named by the string at idx; raises an argument error
+ * on argument arg naming `what` for any other name. */
+static int gs__lhttp_engine(lua_State *L, int idx, int arg, const char *what) {
+  const char *name = lua_tostring(L, idx);
+  for (int i = 0; gs__lhttp_engines[i]; i++)
+    if (strcmp(name, gs__lhttp_engines[i]) == 0)
+      return i;
+  return luaL_argerror(
+      L, arg,
+      lua_pushfstring(L, "%s must be \"auto\", \"curl\" or \"native\", got '%s'", what, name));
+}
+
 /* ---- the function ------------------------------------------------------ */
 
 static int gs__lhttp_request(lua_State *L) {
@@ -477,6 +507,11 @@ static int gs__lhttp_request(lua_State *L) {
     o.follow_redirects = lua_toboolean(L, -1);
   if (gs__lhttp_field(L, "path_as_is", LUA_TBOOLEAN, "a boolean"))
     o.path_as_is = lua_toboolean(L, -1);
+  if (gs__lhttp_field(L, "retry_unsafe", LUA_TBOOLEAN, "a boolean"))
+    o.retry_unsafe = lua_toboolean(L, -1);
+  o.engine = gs__lhttp_default_engine;
+  if (gs__lhttp_field(L, "engine", LUA_TSTRING, "a string"))
+    o.engine = gs__lhttp_engine(L, -1, 1, "opts.engine");
   o.max_redirects = (long)gs__lhttp_number(L, "max_redirects", 1);
   lua_getfield(L, 1, "max_body");
   int default_max = lua_isnil(L, -1);
@@ -509,6 +544,13 @@ static int gs__lhttp_request(lua_State *L) {
   return gs_persona_yield(L, p, &gs__lhttp_op_type, op);
 }
 
+/* core.http_set_engine(name): the engine of requests that name none. */
+static int gs__lhttp_set_engine(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TSTRING);
+  gs__lhttp_default_engine = gs__lhttp_engine(L, 1, 1, "engine");
+  return 0;
+}
+
 static int gs__lhttp_stream_gc(lua_State *L) {
   gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
   if (*box && !(*box)->p) /* a reader keeps its stream alive: never the case here */
@@ -530,4 +572,6 @@ void gs_lua_open_http(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, gs__lhttp_request);
   lua_setfield(L, -2, "http_request");
+  lua_pushcfunction(L, gs__lhttp_set_engine);
+  lua_setfield(L, -2, "http_set_engine");
 }

@@ -1,11 +1,15 @@
---- sim.http: HTTP requests from personas (libcurl multi on the engine's loop).
+--- sim.http: HTTP requests from personas, on the engine's loop: the native
+-- HTTP/1.1 engine for http:// (src/core/http1_client.c), libcurl for the
+-- rest (docs/api.md, "Engines").
 --
 -- sim.http.request{method=, url=, headers=, body=, timeout=, connect_timeout=,
---                  follow_redirects=, max_redirects=, max_body=, retry=, expect=}
+--                  follow_redirects=, max_redirects=, max_body=, retry=, expect=,
+--                  engine=, retry_unsafe=}
 --   -> {status=, headers= (lower-case keys), body=, url=, redirects=, reused=,
---       timings={dns=, connect=, tls=, ttfb=, total=}, attempts=, retries=}
+--       connection_retries=, timings={dns=, connect=, tls=, ttfb=, total=},
+--       attempts=, retries=}
 --   or nil, err_type, message  (err_type: network_timeout, network_connect,
---       network_protocol, network_error, body_too_large)
+--       network_protocol, network_reset, network_error, body_too_large)
 -- An HTTP 4xx/5xx is a response, not an error. See docs/api.md.
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.engine.check"
@@ -31,7 +35,15 @@ local OPTION_TYPES = {
   path_as_is = "boolean",
   retry = "table|boolean",
   expect = "table", -- expected outcomes (gofr_sim.engine.expect), e.g. { 404 }
+  engine = "string", -- "auto" (default), "curl" or "native"
+  retry_unsafe = "boolean", -- a POST etc. may be re-sent when its reused connection died
 }
+
+--- The engines a request may name (engine=), and sim.http.set_engine takes.
+M.ENGINES = { auto = true, curl = true, native = true }
+
+--- The environment variable naming the default engine of a process.
+M.ENGINE_ENV = "GOFR_SIM_HTTP_ENGINE"
 
 local fail = check.fail
 
@@ -53,6 +65,9 @@ local function normalise(fname, opts)
   o.method = (o.method or "GET"):upper()
   if not o.method:match("^[A-Z]+$") then
     fail(fname, ("option 'method' must be an HTTP method name, got '%s'"):format(o.method))
+  end
+  if o.engine ~= nil and not M.ENGINES[o.engine] then
+    fail(fname, ("option 'engine' must be auto, curl or native, got '%s'"):format(o.engine))
   end
   check_positive(fname, o, "timeout")
   check_positive(fname, o, "connect_timeout")
@@ -211,6 +226,9 @@ local function record(method, decl, started, res, err_type, msg)
     tool = tool, error_type = error_type, expected = expected and "true" or nil,
   })
   if res then
+    if (res.connection_retries or 0) > 0 then -- (a stream head has none)
+      reg:count("http.connection_retries", res.connection_retries, { tool = tool })
+    end
     reg:count("http.bytes", #(res.body or ""), { tool = tool })
     reg:count("http.content_type", 1, { tool = tool, type = media_type(res.headers["content-type"]) })
   end
@@ -258,6 +276,31 @@ function M.post(url, body, opts)
     fail("sim.http.post", "body must be a string, got " .. type(body))
   end
   return with_url("sim.http.post", url, opts, "POST", body)
+end
+
+--- sim.http.set_engine(name): the engine of requests that name none, for
+-- the whole process ("auto": native for http:// without a proxy, curl
+-- otherwise). The runner's --http-engine sets it; GOFR_SIM_HTTP_ENGINE
+-- sets it when this module loads.
+local default_engine = "auto"
+
+function M.set_engine(name)
+  if not M.ENGINES[name] then
+    fail("sim.http.set_engine", ("engine must be auto, curl or native, got '%s'"):format(tostring(name)))
+  end
+  core.http_set_engine(name)
+  default_engine = name
+end
+
+--- sim.http.engine() -> the name set_engine last set ("auto" until then).
+function M.engine() return default_engine end
+
+local env_engine = os.getenv(M.ENGINE_ENV)
+if env_engine and env_engine ~= "" then
+  if not M.ENGINES[env_engine] then
+    error(("%s must be auto, curl or native, got '%s'"):format(M.ENGINE_ENV, env_engine), 0)
+  end
+  M.set_engine(env_engine)
 end
 
 --- The old harness's error class of a final HTTP status: nil for 1xx-3xx,

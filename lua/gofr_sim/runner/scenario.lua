@@ -64,6 +64,7 @@ M.FLAGS = {
   metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/report/prometheus.lua)
   accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/runner/verdict.lua)
   expect = { type = "string", repeatable = true }, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
+  http_engine = { type = "enum", values = { "auto", "curl", "native" } }, -- sim.http.set_engine
 }
 -- Persona mixes: --mix-file (docs/personas.md); the flags of a scenario's
 -- token resolver (its `tokens`) are added per scenario.
@@ -434,7 +435,7 @@ local function config_of(state)
     max_personas = o.workload ~= "closed" and o.max_personas or nil,
     duration_seconds = o.duration, total_requests = o.total_requests,
     timeout_seconds = o.timeout, target_url = o.target_url,
-    mix_file = o.mix_file,
+    mix_file = o.mix_file, http_engine = sim.http.engine(),
   }
   for k, v in pairs(o) do
     if config[k] == nil and not M.FLAGS[k] and not token_flags[k] and type(v) ~= "table" then
@@ -485,6 +486,7 @@ function M.run(sc, flags, path)
   local specs = parse_thresholds(sc, o, path)
   local scope, accept = parse_expectations(sc, o, path)
   check_outputs(o)
+  if o.http_engine then sim.http.set_engine(o.http_engine) end
   core.set_grace(o.grace)
   local state = {
     scenario = sc, opts = o, name = sc.name or path:match("([^/]+)%.lua$") or path,
