@@ -624,14 +624,6 @@ static void gs__h1_finish_soon(gs__h1_req_t *req, int err) {
   uv_timer_start(&req->timer, gs__h1_timer_cb, 0, 0);
 }
 
-static int gs__h1_idempotent(const char *m) {
-  static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"};
-  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-    if (strcmp(m, ok[i]) == 0)
-      return 1;
-  return 0;
-}
-
 /* The current connection failed with `status` (UV_EOF, a read or write
  * error). Applies the re-send rule when no response byte came. `soon`:
  * report through the timer (the caller may not run callbacks). */
@@ -641,7 +633,7 @@ static void gs__h1_conn_lost(gs__h1_req_t *req, int status, int soon) {
   if (!req->got_byte) {
     if (reused && status != UV_ETIMEDOUT) {
       const char *m = gs__h1_str(&req->method);
-      if ((gs__h1_idempotent(m) || req->retry_unsafe) && req->res.connection_retries == 0) {
+      if ((gs_http_method_idempotent(m) || req->retry_unsafe) && req->res.connection_retries == 0) {
         req->res.connection_retries++;
         req->conn = NULL;
         gs__h1_conn_close(conn);
@@ -653,8 +645,8 @@ static void gs__h1_conn_lost(gs__h1_req_t *req, int status, int soon) {
                "connection to %s closed (%s) before any response byte: a reused keep-alive "
                "connection; the %s request was not re-sent (%s)",
                req->origin->key, uv_strerror(status), m,
-               gs__h1_idempotent(m) ? "it was already re-sent once"
-                                    : "not idempotent; retry_unsafe allows it");
+               gs_http_method_idempotent(m) ? "it was already re-sent once"
+                                            : "not idempotent; retry_unsafe allows it");
       if (soon)
         gs__h1_finish_soon(req, GS_ERESET);
       else

@@ -105,7 +105,15 @@ struct gs__http_creq_s {
   int paused;      /* on_data refused bytes: the transfer waits for resume */
   int body_too_large;
   int oom;
-  int head_done;       /* the current response's header block has ended */
+  int head_done; /* the current response's header block has ended */
+  /* The re-send rule (gs/http_client.h) on libcurl, which re-sends on its
+   * own: every attempt passes the pre-request callback, and an attempt
+   * after one that got no response byte is a re-send. */
+  int resend_ok;       /* idempotent method or retry_unsafe */
+  int attempts;        /* pre-request callbacks so far */
+  int answered;        /* a response byte came since the last attempt began */
+  int resend_refused;  /* the pre-request callback aborted a re-send */
+  char method[16];     /* for the network_reset message (truncated) */
   gs_buf_t head;       /* the current response's header lines, "Name: value\r\n" each */
   gs_buf_t body;       /* the body when buffered (empty when streaming) */
   char *effective_url; /* owned */
@@ -204,6 +212,19 @@ static int gs__http_head_too_large(const gs__http_creq_t *req, CURLcode rc, long
   return rc == CURLE_RECV_ERROR && strstr(req->errbuf, "Too large response headers");
 }
 
+/* A re-send the pre-request callback refused: GS_ERESET, as the native
+ * engine words it. */
+static void gs__http_refused_resend(gs__http_creq_t *req, gs_http_response_t *res) {
+  res->error = GS_ERESET;
+  snprintf(req->errbuf, sizeof req->errbuf,
+           "a reused keep-alive connection closed before any response byte; the %s request was "
+           "not re-sent (%s)",
+           req->method,
+           req->resend_ok ? "it was already re-sent once"
+                          : "not idempotent; retry_unsafe allows it");
+  res->error_message = req->errbuf;
+}
+
 static void gs__http_finish(gs__http_creq_t *req, CURLcode rc) {
   CURL *e = req->easy;
   gs_http_response_t *res = &req->res;
@@ -240,7 +261,9 @@ static void gs__http_finish(gs__http_creq_t *req, CURLcode rc) {
   gs__http_detach(req); /* before the message: curl may still write errbuf */
   res->error = gs__http_map_error(rc);
   res->error_message = "";
-  if (req->oom) {
+  if (req->resend_refused && rc == CURLE_ABORTED_BY_CALLBACK) {
+    gs__http_refused_resend(req, res);
+  } else if (req->oom) {
     res->error = GS_ENOMEM;
     res->error_message = "out of memory buffering the response";
   } else if (req->body_too_large) {
@@ -495,6 +518,7 @@ static int gs__http_timer_cb(CURLM *m, long timeout_ms, void *userp) {
 static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   gs__http_creq_t *req = ud;
   size_t len = size * n, l = len;
+  req->answered = 1;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     req->head_done = 0;
     gs_buf_clear(&req->head); /* a new response (redirect, 1xx): keep only the last */
@@ -514,6 +538,27 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   memcpy(line, p, l);
   memcpy(line + l, "\r\n", 2);
   return len;
+}
+
+/* CURLOPT_PREREQFUNCTION: called before each attempt's request is sent
+ * (the first, each redirect, and libcurl's own re-sends after a reused
+ * connection died before answering). An attempt after one that got no
+ * response byte is such a re-send: counted when the rule allows it (once),
+ * else aborted before a byte of it is written. */
+static int gs__http_on_prereq(void *ud, char *conn_ip, char *local_ip, int conn_port,
+                              int local_port) {
+  gs__http_creq_t *req = ud;
+  (void)conn_ip, (void)local_ip, (void)conn_port, (void)local_port;
+  int resend = req->attempts++ > 0 && !req->answered;
+  req->answered = 0;
+  if (!resend)
+    return CURL_PREREQFUNC_OK;
+  if (req->resend_ok && req->res.connection_retries == 0) {
+    req->res.connection_retries++;
+    return CURL_PREREQFUNC_OK;
+  }
+  req->resend_refused = 1;
+  return CURL_PREREQFUNC_ABORT;
 }
 
 /* Offers body bytes to the request's data callback. */
@@ -624,6 +669,14 @@ void gs_http_client_free(gs_http_client_t *c) {
 }
 
 /* Case-insensitive "does this header line set `name`". */
+int gs_http_method_idempotent(const char *method) {
+  static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"};
+  for (size_t i = 0; i < sizeof idempotent / sizeof *idempotent; i++)
+    if (strcmp(method, idempotent[i]) == 0)
+      return 1;
+  return 0;
+}
+
 static int gs__http_is_header(const char *line, const char *name) {
   size_t n = strlen(name);
   return strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
@@ -720,6 +773,8 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   req->on_data = o->on_data;
   req->data = data;
   req->max_body = o->max_body;
+  req->resend_ok = gs_http_method_idempotent(method) || o->retry_unsafe;
+  snprintf(req->method, sizeof req->method, "%s", method);
 
   int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
   int is_post = strcmp(method, "POST") == 0;
@@ -770,6 +825,8 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gs__http_on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, gs__http_on_prereq);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, req);
 
   if (is_head) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

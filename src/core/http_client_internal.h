@@ -27,6 +27,12 @@ struct gs_http_request_s {
 #define GS_HTTP_MAX_HEADER_BLOCK (3 * GS_HTTP_MAX_HEADER_LINE) /* and its whole-head limit */
 #define GS_HTTP_IDLE_TIMEOUT 118.0 /* seconds, as curl's CURLOPT_MAXAGE_CONN default */
 
+/* True for the methods whose request may be re-sent on a new connection
+ * when a reused one closed before any response byte (RFC 9110's idempotent
+ * methods: GET, HEAD, OPTIONS, PUT, DELETE, TRACE). Both engines' re-send
+ * rule (gs/http_client.h). */
+int gs_http_method_idempotent(const char *method);
+
 /* The native engine of one client. Owned by that client. */
 typedef struct gs_http1_s gs_http1_t;
 

@@ -1,0 +1,116 @@
+-- sim.http's engines (native HTTP/1.1 for http://, libcurl) and the re-send
+-- rule they share: a request whose REUSED keep-alive connection closes
+-- before any response byte is re-sent once on a new connection only when it
+-- is idempotent (or retry_unsafe is set); a POST is not re-sent and fails
+-- with network_reset; every re-send shows in the result
+-- (connection_retries) and in the metrics (http.connection_retries).
+local sim = require "gofr_sim"
+local metrics = require "gofr_sim.engine.metrics"
+local support = require "support"
+
+-- A server that answers its requests with 200 "ok <n>" (n counts the
+-- requests it read, by method) except the request numbered `drop_at`, which
+-- it reads and then drops: the connection closes with no response byte.
+local function dropping_server(drop_at)
+  local seen = { total = 0 }
+  local srv = assert(sim.server.listen {
+    handler = function(req, res)
+      seen.total = seen.total + 1
+      seen[req.method] = (seen[req.method] or 0) + 1
+      if seen.total == drop_at then return res:drop() end
+      res:send(200, { ["content-type"] = "text/plain" }, "ok " .. seen.total)
+    end,
+  })
+  return srv, seen
+end
+
+-- Two requests of `method` in a row on one persona (so the second finds the
+-- first's kept-alive connection), the server dropping the second; -> the
+-- two results ({res} or {nil, err_type, msg}) and what the server saw.
+local function twice(engine, method, opts)
+  local srv, seen = dropping_server(2)
+  local results = sim.run(function()
+    local out = {}
+    for i = 1, 2 do
+      local o = { method = method, url = srv.url .. "/r", engine = engine,
+                  body = method == "POST" and '{"n":' .. i .. "}" or nil }
+      for k, v in pairs(opts or {}) do o[k] = v end
+      out[i] = { sim.http.request(o) }
+    end
+    return out
+  end)
+  support.close_site(srv)
+  return results, seen
+end
+
+for _, engine in ipairs { "native", "curl" } do
+  describe("sim.http on the " .. engine .. " engine", function()
+    teardown(function() support.assert_clean() end)
+
+    it("re-sends a GET once when its reused connection closes before any byte", function()
+      local r, seen = twice(engine, "GET")
+      local first, second = r[1][1], r[2][1]
+      assert.are.equal(200, first.status)
+      assert.are.equal(0, first.connection_retries)
+      assert.is_table(second, tostring(r[2][2]) .. ": " .. tostring(r[2][3]))
+      assert.are.equal(200, second.status)
+      assert.are.equal("ok 3", second.body) -- the third request the server read
+      assert.are.equal(1, second.connection_retries)
+      assert.are.equal(3, seen.GET)
+    end)
+
+    it("does not re-send a POST: network_reset, and the server saw each POST once", function()
+      local r, seen = twice(engine, "POST")
+      assert.are.equal(200, r[1][1].status)
+      local res, err_type, msg = r[2][1], r[2][2], r[2][3]
+      assert.is_nil(res)
+      assert.are.equal("network_reset", err_type)
+      assert.matches("before any response byte", msg)
+      assert.are.equal(2, seen.POST)
+    end)
+
+    it("re-sends a POST when the caller allows it (retry_unsafe)", function()
+      local r, seen = twice(engine, "POST", { retry_unsafe = true })
+      local second = r[2][1]
+      assert.is_table(second, tostring(r[2][2]) .. ": " .. tostring(r[2][3]))
+      assert.are.equal(200, second.status)
+      assert.are.equal(1, second.connection_retries)
+      assert.are.equal(3, seen.POST)
+    end)
+
+    it("counts re-sends in the metrics as http.connection_retries", function()
+      local srv = dropping_server(2)
+      local reg = metrics.new()
+      local previous = metrics.install(reg)
+      sim.run(function()
+        for _ = 1, 2 do sim.http.get(srv.url .. "/r", { engine = engine }) end
+      end)
+      metrics.install(previous)
+      support.close_site(srv)
+      local key = metrics.key("http.connection_retries", { tool = "http.get" })
+      assert.is_table(reg.counters[key], "no http.connection_retries counter")
+      assert.are.equal(1, reg.counters[key].value)
+    end)
+  end)
+end
+
+describe("sim.http engine choice", function()
+  it("refuses an unknown engine, naming the option", function()
+    local ok, err = pcall(sim.run, function()
+      return sim.http.get("http://127.0.0.1:1/", { engine = "h3" })
+    end)
+    assert.is_false(ok)
+    assert.matches("option 'engine' must be auto, curl or native, got 'h3'", err, 1, true)
+    ok, err = pcall(sim.http.set_engine, "fast")
+    assert.is_false(ok)
+    assert.matches("engine must be auto, curl or native, got 'fast'", err, 1, true)
+  end)
+
+  it("refuses the native engine for https://", function()
+    local ok, err = pcall(sim.run, function()
+      return sim.http.get("https://127.0.0.1:1/", { engine = "native" })
+    end)
+    assert.is_false(ok)
+    assert.matches("invalid request", err, 1, true)
+  end)
+end)
