@@ -78,6 +78,25 @@ for _, engine in ipairs { "native", "curl" } do
       assert.are.equal(3, seen.POST)
     end)
 
+    it("reports a streamed request's re-send on its head (what sim.mcp reads)", function()
+      local srv, seen = dropping_server(2)
+      local core = require "gofr_sim.core"
+      local heads = sim.run(function()
+        local out = {}
+        for i = 1, 2 do
+          local res = assert(core.http_request { url = srv.url .. "/s", engine = engine, stream = true })
+          local body = assert(res.stream:read())
+          res.stream:close()
+          out[i] = { retries = res.connection_retries, body = body }
+        end
+        return out
+      end)
+      support.close_site(srv)
+      assert.are.same({ retries = 0, body = "ok 1" }, heads[1])
+      assert.are.same({ retries = 1, body = "ok 3" }, heads[2])
+      assert.are.equal(3, seen.GET)
+    end)
+
     it("counts re-sends in the metrics as http.connection_retries", function()
       local srv = dropping_server(2)
       local reg = metrics.new()

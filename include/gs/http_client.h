@@ -32,8 +32,9 @@ typedef struct gs_http_response_s gs_http_response_t;
 
 /* Streaming: receives the final response's body as it arrives, in pieces of
  * any size, instead of the request buffering it (the done callback's
- * res->body is then ""). `head` holds the final response's status, headers
- * and effective_url (the other fields are zero); it and `bytes` are valid
+ * res->body is then ""). `head` holds the final response's status, headers,
+ * effective_url and connection_retries so far (the other fields are zero);
+ * it and `bytes` are valid
  * only during the call. max_body still counts every byte delivered. The
  * callback runs on the loop's thread from inside the engine (and from inside
  * gs_http_request_resume): it must not start, free or resume requests of

@@ -824,6 +824,7 @@ static int gs__h1_deliver(gs__h1_req_t *req, const char *at, size_t len) {
   head.headers = gs__h1_str(&req->head);
   head.headers_len = req->head.len;
   head.effective_url = gs__h1_str(&req->url);
+  head.connection_retries = req->res.connection_retries;
   head.body = "";
   head.error_message = "";
   return req->on_data(&req->pub, &head, at, len, req->data);

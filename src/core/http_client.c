@@ -571,7 +571,9 @@ static size_t gs__http_deliver(gs__http_creq_t *req, char *p, size_t len) {
   head->headers = gs__http_str(&req->head);
   head->headers_len = req->head.len;
   int rc = req->on_data(&req->pub, head, p, len, req->data);
+  long resends = head->connection_retries; /* the request's own count: kept */
   memset(head, 0, sizeof *head);
+  head->connection_retries = resends;
   if (rc == GS_HTTP_PAUSE) {
     req->paused = 1;
     return CURL_WRITEFUNC_PAUSE; /* curl keeps the bytes and offers them again */

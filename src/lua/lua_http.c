@@ -24,8 +24,9 @@
  * headers are joined with ", ". Bad options raise.
  *
  * stream = true returns as soon as the response's head is in (or the
- * transfer ended): { status =, headers =, url =, stream = s } without body,
- * redirects, reused or timings; the body is then read with
+ * transfer ended): { status =, headers =, url =, connection_retries =,
+ * stream = s } without body, redirects, reused or timings; the body is then
+ * read with
  *   s:read([wait]) -> bytes (what arrived since the last read, never "")
  *                   | "" at the end of the body | false when `wait` seconds
  *                   passed with nothing new | nil, err_type, message
@@ -72,10 +73,11 @@ typedef struct {
   int stream;
   int has_head; /* status/headers/url below are set */
   long status;
-  gs_buf_t headers, url; /* copies of the head's */
-  gs_buf_t unread;       /* body bytes received, not read yet */
-  uv_timer_t *timer;     /* read(wait)'s; malloc'd, freed in its close callback */
-  int waited_out;        /* the timer fired before anything arrived */
+  long connection_retries; /* the head's */
+  gs_buf_t headers, url;   /* copies of the head's */
+  gs_buf_t unread;         /* body bytes received, not read yet */
+  uv_timer_t *timer;       /* read(wait)'s; malloc'd, freed in its close callback */
+  int waited_out;          /* the timer fired before anything arrived */
 } gs__lhttp_op_t;
 
 /* ---- completion ---------------------------------------------------------- */
@@ -107,6 +109,7 @@ static int gs__lhttp_data(gs_http_request_t *req, const gs_http_response_t *head
         gs__lhttp_copy(&op->url, head->effective_url, strlen(head->effective_url)))
       return GS_HTTP_PAUSE; /* out of memory: try again on the next read */
     op->status = head->status;
+    op->connection_retries = head->connection_retries;
     op->has_head = 1;
   }
   if (gs_buf_add(&op->unread, bytes, len))
@@ -223,7 +226,7 @@ static void gs__lhttp_push_response(lua_State *co, const gs_http_response_t *res
  * op over. */
 static void gs__lhttp_push_head(lua_State *co, gs__lhttp_op_t *op) {
   const gs_http_response_t *res = op->res;
-  lua_createtable(co, 0, 4);
+  lua_createtable(co, 0, 5);
   lua_pushinteger(co, (lua_Integer)(op->has_head ? op->status : res->status));
   lua_setfield(co, -2, "status");
   if (op->has_head)
@@ -233,6 +236,9 @@ static void gs__lhttp_push_head(lua_State *co, gs__lhttp_op_t *op) {
   lua_setfield(co, -2, "headers");
   lua_pushstring(co, op->has_head ? op->url.p : res->effective_url);
   lua_setfield(co, -2, "url");
+  lua_pushinteger(co,
+                  (lua_Integer)(op->has_head ? op->connection_retries : res->connection_retries));
+  lua_setfield(co, -2, "connection_retries");
   gs__lhttp_op_t **box = lua_newuserdata(co, sizeof *box);
   *box = op;
   luaL_getmetatable(co, GS__LHTTP_STREAM_MT);

@@ -226,7 +226,7 @@ local function record(method, decl, started, res, err_type, msg)
     tool = tool, error_type = error_type, expected = expected and "true" or nil,
   })
   if res then
-    if (res.connection_retries or 0) > 0 then -- (a stream head has none)
+    if res.connection_retries > 0 then
       reg:count("http.connection_retries", res.connection_retries, { tool = tool })
     end
     reg:count("http.bytes", #(res.body or ""), { tool = tool })

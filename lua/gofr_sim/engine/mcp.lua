@@ -146,6 +146,10 @@ local function open(s, method, body, timeout, headers)
       timeout = left, follow_redirects = false, max_body = s.max_body, stream = true,
     }
     if not res then return nil, err_type, msg end
+    if res.connection_retries > 0 then -- re-sent on a new connection (docs/api.md, "Engines")
+      metrics.current:count("http.connection_retries", res.connection_retries,
+        metrics.with_persona_tags { tool = "mcp", method = method })
+    end
     local location = res.headers.location
     if (res.status ~= 307 and res.status ~= 308) or not location then return res end
     res.stream:close()
