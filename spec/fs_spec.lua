@@ -6,28 +6,10 @@ local support = require "support"
 
 local q = support.shell_quote
 
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
--- os.execute's success under LuaJIT (0) and Lua 5.2 (true).
-local function sh(cmd)
-  local r = os.execute(cmd)
-  return r == 0 or r == true
-end
-
-local function exists(path)
-  return core.fs_stat(path) ~= nil
-end
+local spit, sh, exists = support.write_file, support.sh_ok, support.exists
 
 -- A fresh directory name under /tmp (not created).
-local function temp_dir()
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ".gs-fs"
-end
+local function temp_dir() return support.temp_path(".gs-fs") end
 
 describe("gofr_sim.util.fs", function()
   local root

@@ -85,11 +85,7 @@ local function slurp(path)
   return s
 end
 
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local spit = support.write_file
 
 describe("sim report", function()
   teardown(function()

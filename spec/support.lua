@@ -30,6 +30,26 @@ function M.read_file(path)
   return s
 end
 
+--- Writes text to path (created or truncated); raises when it cannot.
+function M.write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+--- True when something (a file, a directory, a link) is at path.
+function M.exists(path)
+  return require("gofr_sim.core").fs_stat(path) ~= nil
+end
+
+--- A fresh path under /tmp ending in suffix, not created (the caller
+-- removes what it makes there).
+function M.temp_path(suffix)
+  local p = os.tmpname()
+  os.remove(p)
+  return p .. suffix
+end
+
 --- Writes contents to a new temporary file named with suffix (default
 -- ".lua"); -> its path (the caller removes it).
 function M.tmpfile(contents, suffix)

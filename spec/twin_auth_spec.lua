@@ -16,11 +16,7 @@ local q = support.shell_quote
 local SECRET = "twin-auth-spec-secret"
 local LUAJIT = os.getenv("GS_LUAJIT") or "luajit"
 
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local spit = support.write_file
 
 local function sh(cmd)
   assert(support.sh_ok(cmd), "command failed: " .. cmd)
