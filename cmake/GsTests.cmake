@@ -3,7 +3,8 @@
 file(GLOB GS_C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/test/core/test_*.c)
 foreach(src ${GS_C_TESTS})
   get_filename_component(name ${src} NAME_WE)
-  add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/test/core/gs_test_client.c)
+  add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/test/core/gs_test_client.c
+    ${CMAKE_SOURCE_DIR}/test/core/gs_test_server.c)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/test/core)
   target_link_libraries(${name} PRIVATE gs_core pthread)
   add_test(NAME core/${name} COMMAND ${name})

@@ -1,5 +1,9 @@
-/* Writing a fuzz input in pieces; see fuzz_uv.h. */
+/* Writing a fuzz input in pieces, the client targets' listener; see
+ * fuzz_uv.h. */
 #include "fuzz_uv.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
 
 #include "fuzz.h"
 
@@ -56,4 +60,24 @@ void gs_fuzz_writer_start(gs_fuzz_writer_t *w) {
 
 void gs_fuzz_writer_close(gs_fuzz_writer_t *w, uv_close_cb close_cb) {
   uv_close((uv_handle_t *)&w->turn, close_cb);
+}
+
+int gs_fuzz_listen(uv_loop_t *loop, uv_tcp_t *listener, uv_connection_cb on_connection, char *url,
+                   size_t url_size) {
+  struct sockaddr_in addr;
+  struct sockaddr_storage bound;
+  int len = sizeof bound, rc;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  if ((rc = uv_tcp_init(loop, listener)) != 0 ||
+      (rc = uv_tcp_bind(listener, (const struct sockaddr *)&addr, 0)) != 0 ||
+      (rc = uv_listen((uv_stream_t *)listener, 64, on_connection)) != 0 ||
+      (rc = uv_tcp_getsockname(listener, (struct sockaddr *)&bound, &len)) != 0)
+    return rc;
+  snprintf(url, url_size, "http://127.0.0.1:%d/", ntohs(((struct sockaddr_in *)&bound)->sin_port));
+  return 0;
+}
+
+void gs_fuzz_read_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static char space[16 * 1024];
+  *buf = uv_buf_init(space, sizeof space);
 }

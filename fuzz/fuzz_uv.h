@@ -1,10 +1,12 @@
-/* Writing a fuzz input to a libuv stream in pieces, for the network
- * targets (fuzz/http_server_fuzz.c, fuzz/http_client_fuzz.c; built into
- * them by fuzz/run.sh).
+/* libuv helpers of the network targets (fuzz/http_server_fuzz.c,
+ * fuzz/http_client_fuzz.c, fuzz/http1_client_fuzz.c; built into them by
+ * fuzz/run.sh): writing a fuzz input to a stream in pieces, and the
+ * loopback peer's listener and read buffer of the client targets.
  *
  * Ownership: the caller owns the gs_fuzz_writer_t (it must not move while
  * writing) and the bytes, which must outlive the writing; the writer owns
- * its timer, closed by gs_fuzz_writer_close. */
+ * its timer, closed by gs_fuzz_writer_close. The caller owns the listener
+ * handle of gs_fuzz_listen (it stays open for the whole run). */
 #ifndef GS_FUZZ_UV_H
 #define GS_FUZZ_UV_H
 
@@ -43,5 +45,16 @@ void gs_fuzz_writer_start(gs_fuzz_writer_t *w);
 /* Closes the timer (close_cb gets it, may be NULL); pending writes end with
  * the stream. */
 void gs_fuzz_writer_close(gs_fuzz_writer_t *w, uv_close_cb close_cb);
+
+/* Initialises listener on loop, binds it to 127.0.0.1 on a free port and
+ * listens (backlog 64) with on_connection; writes "http://127.0.0.1:PORT/"
+ * to url[0..url_size). Returns 0, or a libuv error from the first step
+ * that failed. */
+int gs_fuzz_listen(uv_loop_t *loop, uv_tcp_t *listener, uv_connection_cb on_connection, char *url,
+                   size_t url_size);
+
+/* A uv_alloc_cb handing out one static 16 KiB buffer, for peers that only
+ * look at the bytes they read during the read callback (one thread). */
+void gs_fuzz_read_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 #endif

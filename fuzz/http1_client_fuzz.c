@@ -131,11 +131,6 @@ static void gs__fuzz_peer_request(gs__fuzz_peer_t *p) {
   gs_fuzz_writer_start(w);
 }
 
-static void gs__fuzz_peer_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char space[16 * 1024];
-  *buf = uv_buf_init(space, sizeof space);
-}
-
 static void gs__fuzz_peer_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   gs__fuzz_peer_t *p = s->data;
   if (n < 0) {
@@ -172,8 +167,7 @@ static void gs__fuzz_on_connection(uv_stream_t *l, int status) {
   p->handles = 1;
   p->run->peers++;
   GS_FUZZ_CHECK(uv_accept(l, (uv_stream_t *)&p->tcp) == 0);
-  GS_FUZZ_CHECK(uv_read_start((uv_stream_t *)&p->tcp, gs__fuzz_peer_alloc, gs__fuzz_peer_read) ==
-                0);
+  GS_FUZZ_CHECK(uv_read_start((uv_stream_t *)&p->tcp, gs_fuzz_read_alloc, gs__fuzz_peer_read) == 0);
 }
 
 /* ---- the client ------------------------------------------------------------ */
@@ -251,16 +245,8 @@ static void gs__fuzz_hang(uv_timer_t *t) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   GS_FUZZ_CHECK(uv_loop_init(&gs__fuzz_loop) == 0);
-  struct sockaddr_in addr;
-  struct sockaddr_storage bound;
-  int len = sizeof bound;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  GS_FUZZ_CHECK(uv_tcp_init(&gs__fuzz_loop, &gs__fuzz_listener) == 0 &&
-                uv_tcp_bind(&gs__fuzz_listener, (const struct sockaddr *)&addr, 0) == 0 &&
-                uv_listen((uv_stream_t *)&gs__fuzz_listener, 64, gs__fuzz_on_connection) == 0 &&
-                uv_tcp_getsockname(&gs__fuzz_listener, (struct sockaddr *)&bound, &len) == 0);
-  snprintf(gs__fuzz_url, sizeof gs__fuzz_url, "http://127.0.0.1:%d/",
-           ntohs(((struct sockaddr_in *)&bound)->sin_port));
+  GS_FUZZ_CHECK(gs_fuzz_listen(&gs__fuzz_loop, &gs__fuzz_listener, gs__fuzz_on_connection,
+                               gs__fuzz_url, sizeof gs__fuzz_url) == 0);
   return 0;
 }
 

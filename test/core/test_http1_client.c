@@ -1,8 +1,8 @@
 /* Tests of the native HTTP/1.1 engine (src/core/http1_client.c) against raw
- * servers on 127.0.0.1 written here on the same loop: each connection reads
- * requests up to "\r\n\r\n" plus Content-Length bytes and hands them to the
- * test's answer function, which writes whatever bytes it likes (hostile
- * servers included). test_http_client.c runs the shared cases on both
+ * servers on 127.0.0.1 on the same loop (gs_test_server.h): each connection
+ * reads requests up to "\r\n\r\n" plus Content-Length bytes and hands them
+ * to the test's answer function, which writes whatever bytes it likes
+ * (hostile servers included). test_http_client.c runs the shared cases on both
  * engines; this file covers what is the native engine's own: the pool, the
  * re-send rule, the parser's cases, limits and allocation counts. */
 #include <arpa/inet.h>
@@ -19,6 +19,7 @@
 #include "gs/error.h"
 #include "gs/http_client.h"
 #include "gs_test.h"
+#include "gs_test_server.h"
 
 /* ---- allocation counting (not under ASan, which owns malloc) ------------ */
 
@@ -44,292 +45,152 @@ void *realloc(void *p, size_t n) {
 }
 #endif
 
-/* ---- raw server ------------------------------------------------------------ */
-
-#define RBUF (512 * 1024)
+/* ---- raw server (on gs_test_server.h) ------------------------------------ */
 
 typedef struct rsrv_s rsrv_t;
-typedef struct rconn_s rconn_t;
 
-/* Answers one request; nth counts the connection's requests from 1. */
-typedef void (*answer_fn)(rconn_t *c, const char *method, const char *path, const char *head,
+/* Answers one request; nth counts the connection's requests from 1; head is
+ * the whole request, NUL-terminated after its body. */
+typedef void (*answer_fn)(gs_test_conn_t *c, const char *method, const char *path, const char *head,
                           const char *body, size_t body_len, int nth);
 
-struct rconn_s {
-  uv_tcp_t tcp;
-  rsrv_t *srv;
-  char *buf;
-  size_t len;
-  int nth;
-  int closing;
-  rconn_t *prev, *next;
-};
-
+/* The server (base: port, accepted, closed, requests, conns) and what these
+ * tests also record of the requests it reads. */
 struct rsrv_s {
-  uv_loop_t *loop;
-  uv_tcp_t listener;
-  int port;
-  int accepted, requests, posts, closed;
+  gs_test_server_t base;
+  int posts;
   answer_fn answer;
   char last_head[4096]; /* head of the last request */
   char last_method[16];
-  rconn_t *conns;
 };
 
-typedef struct {
-  uv_write_t w;
-  rconn_t *c;
-  int close_after;
-  char data[];
-} rwrite_t;
-
-static void rconn_closed(uv_handle_t *h) {
-  rconn_t *c = h->data;
-  c->srv->closed++;
-  free(c->buf);
-  free(c);
+static void rsrv_answer(gs_test_conn_t *c, const gs_test_request_t *rq) {
+  rsrv_t *srv = c->srv->data;
+  srv->posts += strcmp(rq->method, "POST") == 0;
+  snprintf(srv->last_head, sizeof srv->last_head, "%.*s", (int)rq->head_len, rq->head);
+  snprintf(srv->last_method, sizeof srv->last_method, "%s", rq->method);
+  srv->answer(c, rq->method, rq->path, rq->head, rq->body, rq->body_len, rq->nth);
 }
 
-static void rconn_close(rconn_t *c) {
-  if (c->closing)
-    return;
-  c->closing = 1;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    c->srv->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  uv_close((uv_handle_t *)&c->tcp, rconn_closed);
-}
-
-static void rconn_written(uv_write_t *w, int status) {
-  rwrite_t *t = (rwrite_t *)w;
-  if (t->close_after && status != UV_ECANCELED)
-    rconn_close(t->c);
-  free(t);
-}
-
-/* Writes bytes (uv_try_write first: no allocation for small answers). */
-static void rconn_send(rconn_t *c, const char *p, size_t n, int close_after) {
-  uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-  int k = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-  if (k < 0)
-    k = 0;
-  if ((size_t)k == n) {
-    if (close_after)
-      rconn_close(c);
-    return;
-  }
-  rwrite_t *t = malloc(sizeof *t + n - (size_t)k);
-  memcpy(t->data, p + k, n - (size_t)k);
-  t->c = c;
-  t->close_after = close_after;
-  b = uv_buf_init(t->data, (unsigned)(n - (size_t)k));
-  if (uv_write(&t->w, (uv_stream_t *)&c->tcp, &b, 1, rconn_written) != 0)
-    free(t);
-}
-
-static void rconn_sends(rconn_t *c, const char *s) {
-  rconn_send(c, s, strlen(s), 0);
-}
-
-static void rconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
-  rconn_t *c = h->data;
-  *b = uv_buf_init(c->buf + c->len, (unsigned)(RBUF - 1 - c->len));
-}
-
-static size_t content_length(const char *h, size_t n) {
-  static const char key[] = "\r\ncontent-length:";
-  for (size_t i = 0; i + sizeof key - 1 < n; i++)
-    if (strncasecmp(h + i, key, sizeof key - 1) == 0)
-      return strtoul(h + i + sizeof key - 1, NULL, 10);
-  return 0;
-}
-
-static void rconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
-  rconn_t *c = s->data;
-  if (nread < 0) {
-    rconn_close(c);
-    return;
-  }
-  c->len += (size_t)nread;
-  c->buf[c->len] = '\0';
-  while (!c->closing) {
-    char *end = strstr(c->buf, "\r\n\r\n");
-    if (!end)
-      return;
-    size_t hlen = (size_t)(end - c->buf) + 4;
-    size_t blen = content_length(c->buf, hlen);
-    if (c->len < hlen + blen)
-      return;
-    char method[16] = "", path[512] = "";
-    sscanf(c->buf, "%15s %511s", method, path);
-    rsrv_t *srv = c->srv;
-    srv->requests++;
-    srv->posts += strcmp(method, "POST") == 0;
-    snprintf(srv->last_head, sizeof srv->last_head, "%.*s", (int)hlen, c->buf);
-    snprintf(srv->last_method, sizeof srv->last_method, "%s", method);
-    c->nth++;
-    char save = c->buf[hlen + blen];
-    c->buf[hlen + blen] = '\0';
-    srv->answer(c, method, path, c->buf, c->buf + hlen, blen, c->nth);
-    c->buf[hlen + blen] = save;
-    if (c->closing)
-      return;
-    memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen + 1);
-    c->len -= hlen + blen;
-  }
-}
-
-static void rsrv_on_conn(uv_stream_t *l, int status) {
-  rsrv_t *srv = l->data;
-  if (status < 0)
-    return;
-  rconn_t *c = calloc(1, sizeof *c);
-  c->buf = malloc(RBUF);
-  c->srv = srv;
-  uv_tcp_init(srv->loop, &c->tcp);
-  c->tcp.data = c;
-  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
-    srv->closed--;
-    uv_close((uv_handle_t *)&c->tcp, rconn_closed);
-    return;
-  }
-  srv->accepted++;
-  c->next = srv->conns;
-  if (srv->conns)
-    srv->conns->prev = c;
-  srv->conns = c;
-  uv_read_start((uv_stream_t *)&c->tcp, rconn_alloc, rconn_read);
-}
-
+/* Starts srv on 127.0.0.1 with answer; the caller owns srv (rsrv_stop). */
 static void rsrv_start(rsrv_t *srv, uv_loop_t *loop, answer_fn answer) {
-  struct sockaddr_in addr;
-  struct sockaddr_storage name;
-  int namelen = sizeof name;
   memset(srv, 0, sizeof *srv);
-  srv->loop = loop;
   srv->answer = answer;
-  uv_tcp_init(loop, &srv->listener);
-  srv->listener.data = srv;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  GS_CHECK_INT(uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0), 0);
-  GS_CHECK_INT(uv_listen((uv_stream_t *)&srv->listener, 1024, rsrv_on_conn), 0);
-  uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&name, &namelen);
-  srv->port = ntohs(((struct sockaddr_in *)&name)->sin_port);
+  GS_CHECK_INT(gs_test_server_start(&srv->base, loop, rsrv_answer, srv), 0);
+  GS_CHECK(srv->base.port > 0);
 }
 
 static void rsrv_stop(rsrv_t *srv) {
-  while (srv->conns)
-    rconn_close(srv->conns);
-  uv_close((uv_handle_t *)&srv->listener, NULL);
+  gs_test_server_stop(&srv->base);
 }
 
 /* ---- answers ------------------------------------------------------------ */
 
 static char g_big_line[110 * 1024];
 
-static void answer_main(rconn_t *c, const char *method, const char *path, const char *head,
+static void answer_main(gs_test_conn_t *c, const char *method, const char *path, const char *head,
                         const char *body, size_t body_len, int nth) {
   char out[1024];
   if (strcmp(path, "/ok") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: 1\r\n\r\nhello");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: 1\r\n\r\nhello");
   } else if (strcmp(path, "/chunked") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n"
-                   "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n"
+                          "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n");
   } else if (strcmp(path, "/close") == 0) {
-    rconn_send(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", 52, 1);
+    gs_test_conn_send(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", 52, 1);
   } else if (strcmp(path, "/http10") == 0) {
-    rconn_sends(c, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n10");
+    gs_test_conn_sends(c, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n10");
   } else if (strcmp(path, "/1xx") == 0) {
-    rconn_sends(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"
-                   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: 1\r\n\r\nok");
+    gs_test_conn_sends(c,
+                       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"
+                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: 1\r\n\r\nok");
   } else if (strcmp(path, "/head") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
   } else if (strcmp(path, "/204") == 0) {
-    rconn_sends(c, "HTTP/1.1 204 No Content\r\nX-N: 1\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 204 No Content\r\nX-N: 1\r\n\r\n");
   } else if (strcmp(path, "/304") == 0) {
-    rconn_sends(c, "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n");
   } else if (strcmp(path, "/303") == 0) {
-    rconn_sends(c, "HTTP/1.1 303 See Other\r\nLocation: /echo\r\nContent-Length: 3\r\n\r\nabc");
+    gs_test_conn_sends(c,
+                       "HTTP/1.1 303 See Other\r\nLocation: /echo\r\nContent-Length: 3\r\n\r\nabc");
   } else if (strcmp(path, "/307") == 0) {
-    rconn_sends(c, "HTTP/1.1 307 Temporary Redirect\r\nLocation: echo?x=1\r\n"
-                   "Content-Length: 0\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 307 Temporary Redirect\r\nLocation: echo?x=1\r\n"
+                          "Content-Length: 0\r\n\r\n");
   } else if (strcmp(path, "/302") == 0) {
-    rconn_sends(c, "HTTP/1.1 302 Found\r\nLocation: /a/../echo#frag\r\nContent-Length: 0\r\n\r\n");
+    gs_test_conn_sends(
+        c, "HTTP/1.1 302 Found\r\nLocation: /a/../echo#frag\r\nContent-Length: 0\r\n\r\n");
   } else if (strncmp(path, "/echo", 5) == 0) {
     int n = snprintf(out, sizeof out, "%s %s %zu %.*s", method, path, body_len,
                      (int)(body_len > 100 ? 100 : body_len), body);
     char h[128];
     snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", n);
-    rconn_sends(c, h);
-    rconn_send(c, out, (size_t)n, 0);
+    gs_test_conn_sends(c, h);
+    gs_test_conn_send(c, out, (size_t)n, 0);
   } else if (strcmp(path, "/loop") == 0) {
-    rconn_sends(c, "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n");
   } else if (strcmp(path, "/tohttps") == 0) {
-    rconn_sends(c, "HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:1/x\r\n"
-                   "Content-Length: 0\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:1/x\r\n"
+                          "Content-Length: 0\r\n\r\n");
   } else if (strcmp(path, "/cl_big") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nxx");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nxx");
   } else if (strcmp(path, "/chunk_big") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n");
     memset(out, 'z', 1024);
-    rconn_send(c, out, 1024, 0);
-    rconn_sends(c, "\r\n0\r\n\r\n");
+    gs_test_conn_send(c, out, 1024, 0);
+    gs_test_conn_sends(c, "\r\n0\r\n\r\n");
   } else if (strcmp(path, "/bigheader") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nX-Big: ");
-    rconn_send(c, g_big_line, sizeof g_big_line, 0);
-    rconn_sends(c, "\r\nContent-Length: 0\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nX-Big: ");
+    gs_test_conn_send(c, g_big_line, sizeof g_big_line, 0);
+    gs_test_conn_sends(c, "\r\nContent-Length: 0\r\n\r\n");
   } else if (strcmp(path, "/hang") == 0) {
     /* never answers */
   } else if (strcmp(path, "/garbage") == 0) {
-    rconn_send(c, "SPDY/9 what\r\n\r\n", 15, 1);
+    gs_test_conn_send(c, "SPDY/9 what\r\n\r\n", 15, 1);
   } else if (strcmp(path, "/partial") == 0) {
-    rconn_send(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 42, 1);
+    gs_test_conn_send(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 42, 1);
   } else if (strcmp(path, "/stream") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 10; i++) {
       char piece[32];
       int n = snprintf(piece, sizeof piece, "3\r\n%03d\r\n", i);
-      rconn_send(c, piece, (size_t)n, 0);
+      gs_test_conn_send(c, piece, (size_t)n, 0);
     }
-    rconn_sends(c, "0\r\n\r\n");
+    gs_test_conn_sends(c, "0\r\n\r\n");
   } else if (strcmp(path, "/closelater") == 0) {
-    rconn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   } else {
-    rconn_sends(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
   }
 }
 
 /* The re-send proof's server: answers a connection's first request, reads
  * its second and closes without a byte of answer. */
-static void answer_drop_second(rconn_t *c, const char *method, const char *path, const char *head,
-                               const char *body, size_t body_len, int nth) {
+static void answer_drop_second(gs_test_conn_t *c, const char *method, const char *path,
+                               const char *head, const char *body, size_t body_len, int nth) {
   if (nth >= 2) {
-    rconn_close(c);
+    gs_test_conn_close(c);
     return;
   }
-  rconn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  gs_test_conn_sends(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 }
 
 /* Echoes the request head as the body (redirect header checks). */
-static void answer_echo_head(rconn_t *c, const char *method, const char *path, const char *head,
-                             const char *body, size_t body_len, int nth) {
+static void answer_echo_head(gs_test_conn_t *c, const char *method, const char *path,
+                             const char *head, const char *body, size_t body_len, int nth) {
   char h[128];
   size_t n = strlen(head);
   snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
-  rconn_sends(c, h);
-  rconn_send(c, head, n, 0);
+  gs_test_conn_sends(c, h);
+  gs_test_conn_send(c, head, n, 0);
 }
 
 static int g_other_port;
 
-static void answer_foreign(rconn_t *c, const char *method, const char *path, const char *head,
-                           const char *body, size_t body_len, int nth) {
+static void answer_foreign(gs_test_conn_t *c, const char *method, const char *path,
+                           const char *head, const char *body, size_t body_len, int nth) {
   char h[256];
   if (strcmp(path, "/same") == 0) {
-    rconn_sends(c, "HTTP/1.1 302 Found\r\nLocation: /echohead\r\nContent-Length: 0\r\n\r\n");
+    gs_test_conn_sends(c, "HTTP/1.1 302 Found\r\nLocation: /echohead\r\nContent-Length: 0\r\n\r\n");
     return;
   }
   if (strcmp(path, "/echohead") == 0) {
@@ -339,7 +200,7 @@ static void answer_foreign(rconn_t *c, const char *method, const char *path, con
   snprintf(h, sizeof h,
            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/x\r\nContent-Length: 0\r\n\r\n",
            g_other_port);
-  rconn_sends(c, h);
+  gs_test_conn_sends(c, h);
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -438,7 +299,7 @@ static int fetch_port(fx_t *fx, int port, const char *path, gs_http_request_opts
 
 static int fetch(fx_t *fx, const char *path, gs_http_request_opts_t o, result_t *r) {
   r->copy = 1;
-  return fetch_port(fx, fx->srv.port, path, o, r);
+  return fetch_port(fx, fx->srv.base.port, path, o, r);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -459,7 +320,7 @@ static void test_keepalive_and_bodies(void) {
   GS_CHECK_INT(fetch(&fx, "/ok", opts0(), &r), 0);
   GS_CHECK_INT(r.new_conns, 0);
   GS_CHECK(r.t.dns == 0 && r.t.connect == 0 && r.t.ttfb > 0);
-  GS_CHECK_INT(fx.srv.accepted, 1);
+  GS_CHECK_INT(fx.srv.base.accepted, 1);
 
   GS_CHECK_INT(fetch(&fx, "/chunked", opts0(), &r), 0);
   GS_CHECK_INT(r.error, 0);
@@ -513,13 +374,13 @@ static void test_keepalive_and_bodies(void) {
            "POST /echo/b?q=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/plain\r\n"
            "X-Empty:\r\nX-A: 1\r\nContent-Length: 3\r\n"
            "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
-           fx.srv.port);
+           fx.srv.base.port);
   GS_CHECK_STR(fx.srv.last_head, want);
   o = opts0();
   o.path_as_is = 1;
   GS_CHECK_INT(fetch(&fx, "/echo/./a/../b", o, &r), 0);
   GS_CHECK_STR(r.body, "GET /echo/./a/../b 0 ");
-  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d", fx.srv.port);
+  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d", fx.srv.base.port);
   o = opts0();
   o.url = g_url;
   gs_http_request_t *req;
@@ -548,14 +409,14 @@ static void test_redirects(void) {
   GS_CHECK(strstr(fx.srv.last_head, "Content-Length") == NULL);
   GS_CHECK_INT(fetch(&fx, "/307", o, &r), 0);
   GS_CHECK_STR(r.body, "POST /echo?x=1 5 abc=1");
-  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/echo?x=1", fx.srv.port);
+  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/echo?x=1", fx.srv.base.port);
   GS_CHECK_STR(r.url, g_url);
   GS_CHECK_INT(fetch(&fx, "/302", o, &r), 0);
   GS_CHECK_STR(r.body, "GET /echo 0 ");
   o.method = "PUT";
   GS_CHECK_INT(fetch(&fx, "/302", o, &r), 0);
   GS_CHECK_STR(r.body, "PUT /echo 5 abc=1"); /* 301/302 change POST only */
-  GS_CHECK_INT(fx.srv.accepted, 1);          /* all hops on the one kept-alive connection */
+  GS_CHECK_INT(fx.srv.base.accepted, 1);     /* all hops on the one kept-alive connection */
 
   o = opts0();
   o.follow_redirects = 1;
@@ -576,7 +437,7 @@ static void test_redirects(void) {
   fx_setup(&fx, answer_foreign);
   rsrv_t other;
   rsrv_start(&other, &fx.loop, answer_echo_head);
-  g_other_port = other.port;
+  g_other_port = other.base.port;
   const char *hdrs[] = {"Authorization: Bearer t", "Cookie: s=1", "X-Keep: 1"};
   o = opts0();
   o.follow_redirects = 1;
@@ -588,7 +449,7 @@ static void test_redirects(void) {
   GS_CHECK(strstr(r.body, "Authorization") == NULL);
   GS_CHECK(strstr(r.body, "Cookie") == NULL);
   char host[64];
-  snprintf(host, sizeof host, "Host: 127.0.0.1:%d\r\n", other.port);
+  snprintf(host, sizeof host, "Host: 127.0.0.1:%d\r\n", other.base.port);
   GS_CHECK(strstr(r.body, host) != NULL);
   GS_CHECK_INT(fetch(&fx, "/same", o, &r), 0);
   GS_CHECK(strstr(r.body, "Authorization: Bearer t") != NULL);
@@ -749,7 +610,7 @@ static void test_stream_pause(void) {
   uv_timer_init(&fx.loop, &s.resume);
   s.resume.data = &s;
   gs_http_request_opts_t o = opts0();
-  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/stream", fx.srv.port);
+  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/stream", fx.srv.base.port);
   o.url = g_url;
   o.on_data = on_stream_data;
   GS_CHECK_INT(gs_http_request_start(fx.client, &o, on_stream_done, &s, &s.req), 0);
@@ -774,36 +635,34 @@ static void test_pool(void) {
   GS_CHECK_INT(fetch(&fx, "/ok", opts0(), &r), 0);
   GS_CHECK_INT(r.new_conns, 1);
   fx_run_for(&fx, 0.3);
-  GS_CHECK_INT(fx.srv.closed, 0); /* expiry is swept when the engine next does something */
+  GS_CHECK_INT(fx.srv.base.closed, 0); /* expiry is swept when the engine next does something */
   GS_CHECK_INT(fetch(&fx, "/ok", opts0(), &r), 0);
   GS_CHECK_INT(r.new_conns, 1); /* the expired connection was closed, not reused */
   GS_CHECK_INT(r.retries, 0);
   fx_run_for(&fx, 0.05);
-  GS_CHECK_INT(fx.srv.closed, 1);
+  GS_CHECK_INT(fx.srv.base.closed, 1);
 
   /* The server closes an idle connection: the pool drops it, no re-send. */
   GS_CHECK_INT(gs_http_client_set_limits(fx.client, 0, 118), 0);
-  while (fx.srv.conns)
-    rconn_close(fx.srv.conns);
+  gs_test_server_close_conns(&fx.srv.base);
   fx_run_for(&fx, 0.05);
-  int reqs = fx.srv.requests;
+  int reqs = fx.srv.base.requests;
   GS_CHECK_INT(fetch(&fx, "/ok", opts0(), &r), 0);
   GS_CHECK_INT(r.error, 0);
   GS_CHECK_INT(r.new_conns, 1);
   GS_CHECK_INT(r.retries, 0);
-  GS_CHECK_INT(fx.srv.requests, reqs + 1);
+  GS_CHECK_INT(fx.srv.base.requests, reqs + 1);
 
   /* A cap of 2 connections per origin: 20 concurrent requests share them. */
   GS_CHECK_INT(gs_http_client_set_limits(fx.client, 2, 0), 0);
-  while (fx.srv.conns)
-    rconn_close(fx.srv.conns);
+  gs_test_server_close_conns(&fx.srv.base);
   fx_run_for(&fx, 0.05);
-  int accepted = fx.srv.accepted;
+  int accepted = fx.srv.base.accepted;
   result_t many[20];
   int all = 0;
   gs_http_request_t *req;
   gs_http_request_opts_t o = opts0();
-  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/ok", fx.srv.port);
+  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/ok", fx.srv.base.port);
   o.url = g_url;
   memset(many, 0, sizeof many);
   for (int i = 0; i < 20; i++)
@@ -820,7 +679,7 @@ static void test_pool(void) {
   for (int i = 0; i < 20; i++)
     ok += many[i].status == 200;
   GS_CHECK_INT(ok, 20);
-  GS_CHECK_INT(fx.srv.accepted - accepted, 2);
+  GS_CHECK_INT(fx.srv.base.accepted - accepted, 2);
   fx_teardown(&fx);
 }
 
@@ -838,7 +697,7 @@ static void test_resend_rule(void) {
   GS_CHECK_INT(r.status, 200);
   GS_CHECK_INT(r.retries, 1);
   GS_CHECK_INT(r.new_conns, 1);
-  GS_CHECK_INT(fx.srv.requests, 3);
+  GS_CHECK_INT(fx.srv.base.requests, 3);
 
   /* POST: not re-sent; network_reset; the server saw each POST once. */
   gs_http_request_opts_t o = opts0();
@@ -875,10 +734,10 @@ static void test_allocations(void) {
   fx_setup(&fx, answer_main);
   r.copy = 0;
   for (int i = 0; i < 20; i++) /* warm up: connection, spare request, URL cache */
-    fetch_port(&fx, fx.srv.port, "/ok", opts0(), &r);
+    fetch_port(&fx, fx.srv.base.port, "/ok", opts0(), &r);
   long before = g_allocs;
   for (int i = 0; i < 200; i++)
-    fetch_port(&fx, fx.srv.port, "/ok", opts0(), &r);
+    fetch_port(&fx, fx.srv.base.port, "/ok", opts0(), &r);
   long per = (g_allocs - before);
   printf("  allocations for 200 keep-alive GETs (client and server): %ld\n", per);
   GS_CHECK_INT(r.status, 200);
@@ -896,8 +755,8 @@ static void test_client_free_with_idle_and_live(void) {
   gs_http_request_t *req;
   gs_http_request_opts_t o = opts0();
   char hang[128];
-  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/ok", fx.srv.port);
-  snprintf(hang, sizeof hang, "http://127.0.0.1:%d/hang", fx.srv.port);
+  snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/ok", fx.srv.base.port);
+  snprintf(hang, sizeof hang, "http://127.0.0.1:%d/hang", fx.srv.base.port);
   memset(rs, 0, sizeof rs);
   for (int i = 0; i < 50; i++) {
     o.url = i % 2 ? hang : g_url;

@@ -1,7 +1,8 @@
-/* Tests of the HTTP client against a tiny canned HTTP/1.1 server written
- * here on the same loop (no dependency on http_server.c). Every test runs
- * once per engine (g_engine: curl, then native); requests made here are all
- * http://, so both engines must pass the same checks.
+/* Tests of the HTTP client against a tiny canned HTTP/1.1 server on the
+ * same loop (gs_test_server.h, with the answers here; no dependency on
+ * http_server.c). Every test runs once per engine (g_engine: curl, then
+ * native); requests made here are all http://, so both engines must pass
+ * the same checks.
  *
  * The server reads requests up to "\r\n\r\n" (plus Content-Length bytes of
  * body), keeps connections alive, and answers by path:
@@ -30,79 +31,26 @@
 #include "gs/http_client.h"
 #include "gs/worker.h"
 #include "gs_test.h"
+#include "gs_test_server.h"
 
 #define BIG_LEN (1024 * 1024)
 
-/* ---- canned server ------------------------------------------------------ */
+/* ---- canned server (on gs_test_server.h) ------------------------------- */
 
-typedef struct tsrv_s tsrv_t;
-
-typedef struct tconn_s {
-  uv_tcp_t tcp;
-  tsrv_t *srv;
-  char *buf; /* malloc'd request bytes not yet consumed */
-  size_t len, cap;
-  int closing;
-  struct tconn_s *prev, *next;
-} tconn_t;
-
-struct tsrv_s {
-  uv_loop_t *loop;
-  uv_tcp_t listener;
-  int port;
-  int accepted; /* connections accepted */
-  int requests; /* requests parsed */
-  tconn_t *conns;
-};
-
-typedef struct {
-  uv_write_t w;
-  tconn_t *conn;
-  int close_after;
-  char data[]; /* the bytes written */
-} twrite_t;
-
-static void tconn_closed(uv_handle_t *h) {
-  tconn_t *c = h->data;
-  free(c->buf);
-  free(c);
-}
-
-static void tconn_close(tconn_t *c) {
-  if (c->closing)
-    return;
-  c->closing = 1;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    c->srv->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  uv_close((uv_handle_t *)&c->tcp, tconn_closed);
-}
-
-static void tconn_written(uv_write_t *w, int status) {
-  twrite_t *t = (twrite_t *)w;
-  if (t->close_after && status != UV_ECANCELED)
-    tconn_close(t->conn);
-  free(t);
-}
-
-static void tconn_write(tconn_t *c, const char *head, const char *body, size_t body_len,
+/* Sends head then body[0..body_len) in one write; closes c after it with
+ * close_after. */
+static void tconn_write(gs_test_conn_t *c, const char *head, const char *body, size_t body_len,
                         int close_after) {
   size_t hl = strlen(head);
-  twrite_t *t = malloc(sizeof *t + hl + body_len);
-  memcpy(t->data, head, hl);
+  char *out = malloc(hl + body_len);
+  memcpy(out, head, hl);
   if (body_len)
-    memcpy(t->data + hl, body, body_len);
-  t->conn = c;
-  t->close_after = close_after;
-  uv_buf_t b = uv_buf_init(t->data, (unsigned)(hl + body_len));
-  if (uv_write(&t->w, (uv_stream_t *)&c->tcp, &b, 1, tconn_written) != 0)
-    free(t);
+    memcpy(out + hl, body, body_len);
+  gs_test_conn_send(c, out, hl + body_len, close_after);
+  free(out);
 }
 
-static void tconn_reply(tconn_t *c, const char *status, const char *extra, const char *body,
+static void tconn_reply(gs_test_conn_t *c, const char *status, const char *extra, const char *body,
                         size_t body_len, int is_head) {
   char head[512];
   snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Length: %zu\r\n%s\r\n", status, body_len,
@@ -110,7 +58,7 @@ static void tconn_reply(tconn_t *c, const char *status, const char *extra, const
   tconn_write(c, head, body, is_head ? 0 : body_len, 0);
 }
 
-static void tconn_handle(tconn_t *c, const char *method, const char *path, const char *hdrs,
+static void tconn_handle(gs_test_conn_t *c, const char *method, const char *path, const char *hdrs,
                          size_t hdrs_len, const char *body, size_t body_len) {
   int head = strcmp(method, "HEAD") == 0;
   if (strcmp(path, "/ok") == 0) {
@@ -147,7 +95,7 @@ static void tconn_handle(tconn_t *c, const char *method, const char *path, const
   } else if (strcmp(path, "/hang") == 0) {
     /* never answer */
   } else if (strcmp(path, "/drop") == 0) {
-    tconn_close(c);
+    gs_test_conn_close(c);
   } else if (strcmp(path, "/garbage") == 0) {
     tconn_write(c, "NOT HTTP AT ALL\r\n\r\n", NULL, 0, 1);
   } else {
@@ -155,95 +103,17 @@ static void tconn_handle(tconn_t *c, const char *method, const char *path, const
   }
 }
 
-static size_t tconn_content_length(const char *h, size_t n) {
-  static const char key[] = "\r\ncontent-length:";
-  for (size_t i = 0; i + sizeof key - 1 < n; i++)
-    if (strncasecmp(h + i, key, sizeof key - 1) == 0)
-      return strtoul(h + i + sizeof key - 1, NULL, 10);
-  return 0;
-}
-
-static void tconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
-  tconn_t *c = h->data;
-  if (c->cap - c->len < 65536) {
-    c->cap = c->cap ? c->cap * 2 : 131072;
-    c->buf = realloc(c->buf, c->cap);
-  }
-  *b = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len - 1));
-}
-
-static void tconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
-  tconn_t *c = s->data;
-  if (nread < 0) {
-    tconn_close(c);
-    return;
-  }
-  c->len += (size_t)nread;
-  c->buf[c->len] = '\0';
-  while (!c->closing) {
-    char *end = strstr(c->buf, "\r\n\r\n");
-    if (!end)
-      return;
-    size_t hlen = (size_t)(end - c->buf) + 4;
-    size_t blen = tconn_content_length(c->buf, hlen);
-    if (c->len < hlen + blen)
-      return;
-    char method[16] = "", path[256] = "";
-    sscanf(c->buf, "%15s %255s", method, path);
-    char *q = strchr(path, '?');
-    if (q)
-      *q = '\0';
-    const char *hdrs = strstr(c->buf, "\r\n") + 2;
-    c->srv->requests++;
-    tconn_handle(c, method, path, hdrs, (size_t)(end + 2 - hdrs), c->buf + hlen, blen);
-    if (c->closing)
-      return;
-    memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen + 1);
-    c->len -= hlen + blen;
-  }
-}
-
-static void tsrv_on_conn(uv_stream_t *l, int status) {
-  tsrv_t *srv = l->data;
-  if (status < 0)
-    return;
-  tconn_t *c = calloc(1, sizeof *c);
-  c->srv = srv;
-  uv_tcp_init(srv->loop, &c->tcp);
-  c->tcp.data = c;
-  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
-    uv_close((uv_handle_t *)&c->tcp, tconn_closed);
-    return;
-  }
-  srv->accepted++;
-  c->next = srv->conns;
-  if (srv->conns)
-    srv->conns->prev = c;
-  srv->conns = c;
-  uv_read_start((uv_stream_t *)&c->tcp, tconn_alloc, tconn_read);
-}
-
-static int tsrv_start(tsrv_t *srv, uv_loop_t *loop) {
-  struct sockaddr_in addr;
-  struct sockaddr_storage name;
-  int namelen = sizeof name;
-  memset(srv, 0, sizeof *srv);
-  srv->loop = loop;
-  uv_tcp_init(loop, &srv->listener);
-  srv->listener.data = srv;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  if (uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0) != 0 ||
-      uv_listen((uv_stream_t *)&srv->listener, 4096, tsrv_on_conn) != 0)
-    return -1;
-  uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&name, &namelen);
-  srv->port = ntohs(((struct sockaddr_in *)&name)->sin_port);
-  return 0;
-}
-
-static void tsrv_stop(tsrv_t *srv) {
-  while (srv->conns)
-    tconn_close(srv->conns);
-  uv_close((uv_handle_t *)&srv->listener, NULL);
+/* The server's answer callback: the path without its query (at most 255
+ * bytes) and the header lines after the request line. */
+static void tconn_answer(gs_test_conn_t *c, const gs_test_request_t *rq) {
+  char path[256];
+  snprintf(path, sizeof path, "%s", rq->path);
+  char *q = strchr(path, '?');
+  if (q)
+    *q = '\0';
+  const char *hdrs = strstr(rq->head, "\r\n") + 2;
+  tconn_handle(c, rq->method, path, hdrs, (size_t)(rq->head + rq->head_len - 2 - hdrs), rq->body,
+               rq->body_len);
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -251,7 +121,7 @@ static void tsrv_stop(tsrv_t *srv) {
 typedef struct {
   uv_loop_t loop;
   uv_timer_t guard; /* keeps UV_RUN_ONCE from blocking forever */
-  tsrv_t srv;
+  gs_test_server_t srv;
   gs_http_client_t *client;
 } fx_t;
 
@@ -259,7 +129,7 @@ static void fx_tick(uv_timer_t *t) {}
 
 static void fx_setup(fx_t *fx) {
   GS_CHECK_INT(uv_loop_init(&fx->loop), 0);
-  GS_CHECK_INT(tsrv_start(&fx->srv, &fx->loop), 0);
+  GS_CHECK_INT(gs_test_server_start(&fx->srv, &fx->loop, tconn_answer, NULL), 0);
   uv_timer_init(&fx->loop, &fx->guard);
   uv_unref((uv_handle_t *)&fx->guard);
   GS_CHECK_INT(gs_http_client_new(&fx->loop, &fx->client), 0);
@@ -267,7 +137,7 @@ static void fx_setup(fx_t *fx) {
 
 static void fx_teardown(fx_t *fx) {
   gs_http_client_free(fx->client);
-  tsrv_stop(&fx->srv);
+  gs_test_server_stop(&fx->srv);
   uv_close((uv_handle_t *)&fx->guard, NULL);
   uv_run(&fx->loop, UV_RUN_DEFAULT);
   GS_CHECK_INT(uv_loop_close(&fx->loop), 0); /* no handle left behind */
@@ -838,12 +708,12 @@ static void test_client_free_in_flight(void) {
 static void test_worker(void) {
   gs_worker_t w;
   result_t r;
-  tsrv_t srv;
+  gs_test_server_t srv;
   char url[128];
   gs_http_request_t *req;
   memset(&r, 0, sizeof r);
   GS_CHECK_INT(gs_worker_init(&w), 0);
-  GS_CHECK_INT(tsrv_start(&srv, &w.loop), 0);
+  GS_CHECK_INT(gs_test_server_start(&srv, &w.loop, tconn_answer, NULL), 0);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", srv.port);
   gs_http_request_opts_t o = opts0();
   o.url = url;
@@ -856,14 +726,8 @@ static void test_worker(void) {
   GS_CHECK(b >= a);
   /* The server and its keep-alive connection are left open on purpose:
    * gs_worker_close must close them (their memory is the test's). */
-  tconn_t *leftover = srv.conns;
   gs_worker_close(&w);
-  while (leftover) {
-    tconn_t *n = leftover->next;
-    free(leftover->buf);
-    free(leftover);
-    leftover = n;
-  }
+  gs_test_server_free_conns(&srv);
 }
 
 int main(void) {
