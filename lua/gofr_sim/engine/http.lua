@@ -278,12 +278,12 @@ function M.post(url, body, opts)
   return with_url("sim.http.post", url, opts, "POST", body)
 end
 
+local default_engine = "auto" -- what core.http_set_engine was last given
+
 --- sim.http.set_engine(name): the engine of requests that name none, for
 -- the whole process ("auto": native for http:// without a proxy, curl
 -- otherwise). The runner's --http-engine sets it; GOFR_SIM_HTTP_ENGINE
 -- sets it when this module loads.
-local default_engine = "auto"
-
 function M.set_engine(name)
   if not M.ENGINES[name] then
     fail("sim.http.set_engine", ("engine must be auto, curl or native, got '%s'"):format(tostring(name)))
