@@ -73,6 +73,24 @@ describe("scenarios/housekeeping.lua", function()
     for _, name in ipairs { PASSED, pruned_in(3), TOTAL } do assert_passed(rep, name) end
   end)
 
+  it("judges prunes made while the writers wrote by their order, not as the oldest gone", function()
+    -- a 0.1 s interval prunes during the fill (the snapshot then lists fewer
+    -- sessions than ours); up to 3 runs until one did
+    local r, rep, listed, ours
+    for _ = 1, 3 do
+      r, rep = run({ "--twin-faults", "housekeeper_newest_first", "--housekeeping-interval", "0.1" })
+      assert.is_table(rep, r.stdout .. r.stderr)
+      listed, ours = rep.checks[PASSED].observed:match("in (%d+) sessions %((%d+) ours")
+      assert.is_truthy(listed, rep.checks[PASSED].observed)
+      if tonumber(listed) < tonumber(ours) then break end
+    end
+    assert.is_true(tonumber(listed) < tonumber(ours),
+      "no prune during the fill in 3 runs: " .. rep.checks[PASSED].observed)
+    assert.are.equal(1, r.status, r.stdout .. r.stderr)
+    for _, name in ipairs { OLDEST, NEWEST, ORDER } do assert_failed(r, rep, name) end
+    assert.matches("^0 of %d+ gone", rep.checks[OLDEST].observed) -- the newest-first prunes are not "oldest"
+  end)
+
   it("fails 'total at most the limit' and 'oldest gone' when the housekeeper deletes nothing", function()
     local r, rep = run({ "--twin-faults", "housekeeper_noop", "--housekeeping-interval", "2" })
     assert.are.equal(1, r.status, r.stdout .. r.stderr)
