@@ -48,9 +48,9 @@ typedef int (*gs_http_data_cb)(gs_http_request_t *req, const gs_http_response_t 
 
 /* Which engine runs a request (gs_http_request_opts_t.engine). AUTO: native
  * for an http:// URL when no proxy is configured in the environment
- * (http_proxy, HTTP_PROXY, all_proxy or ALL_PROXY non-empty: curl, which
- * honours them), curl otherwise. NATIVE with a URL that is not http:// is
- * GS_EINVAL. */
+ * (http_proxy, HTTP_PROXY, all_proxy or ALL_PROXY non-empty when the
+ * client was created: curl, which honours them), curl otherwise. NATIVE with a URL that is not
+ * http:// is GS_EINVAL. */
 enum { GS_HTTP_ENGINE_AUTO = 0, GS_HTTP_ENGINE_CURL, GS_HTTP_ENGINE_NATIVE };
 
 typedef struct {

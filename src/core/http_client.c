@@ -77,6 +77,7 @@ struct gs_http_client_s {
   uv_loop_t *loop;
   gs_http1_t *h1;   /* the native engine, owned */
   long maxage_conn; /* CURLOPT_MAXAGE_CONN of new transfers, 0: curl's default */
+  int proxy_env;    /* a proxy for http:// in the environment at creation (gs__http_proxy_env) */
   CURLM *multi;
   uv_timer_t timer;
   gs__http_sock_t **socks; /* fd -> context (not closing), NULL where none */
@@ -607,6 +608,20 @@ static size_t gs__http_on_body(char *p, size_t size, size_t n, void *ud) {
 
 /* ---- public API ---------------------------------------------------- */
 
+/* True when the environment configures a proxy for http:// URLs: libcurl
+ * honours http_proxy, all_proxy and ALL_PROXY (and HTTP_PROXY counts too),
+ * so AUTO keeps such requests on curl. Read once, when a client is created,
+ * not on every request. */
+static int gs__http_proxy_env(void) {
+  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && v[0])
+      return 1;
+  }
+  return 0;
+}
+
 int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out) {
   if (!loop || !out)
     return GS_EINVAL;
@@ -619,6 +634,7 @@ int gs_http_client_new(uv_loop_t *loop, gs_http_client_t **out) {
   if (!c)
     goto fail;
   c->loop = loop;
+  c->proxy_env = gs__http_proxy_env();
   c->multi = curl_multi_init();
   if (!c->multi)
     goto fail;
@@ -684,21 +700,8 @@ static int gs__http_is_header(const char *line, const char *name) {
   return strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
 }
 
-/* True when the environment configures a proxy for http:// URLs: libcurl
- * honours http_proxy, all_proxy and ALL_PROXY (and, by the brief of the
- * engine choice, HTTP_PROXY counts too), so such requests stay on curl. */
-static int gs__http_proxy_env(void) {
-  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
-  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-    const char *v = getenv(vars[i]);
-    if (v && v[0])
-      return 1;
-  }
-  return 0;
-}
-
 /* The engine for a request (see GS_HTTP_ENGINE_AUTO), or GS_EINVAL. */
-static int gs__http_engine(const gs_http_request_opts_t *o) {
+static int gs__http_engine(const gs_http_client_t *c, const gs_http_request_opts_t *o) {
   int is_http = strncasecmp(o->url, "http://", 7) == 0;
   switch (o->engine) {
   case GS_HTTP_ENGINE_CURL:
@@ -706,7 +709,7 @@ static int gs__http_engine(const gs_http_request_opts_t *o) {
   case GS_HTTP_ENGINE_NATIVE:
     return is_http ? GS_HTTP_ENGINE_NATIVE : GS_EINVAL;
   case GS_HTTP_ENGINE_AUTO:
-    return is_http && !gs__http_proxy_env() ? GS_HTTP_ENGINE_AUTO_IS : GS_HTTP_ENGINE_CURL;
+    return is_http && !c->proxy_env ? GS_HTTP_ENGINE_AUTO_IS : GS_HTTP_ENGINE_CURL;
   default:
     return GS_EINVAL;
   }
@@ -747,7 +750,7 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   for (const char *m = method; *m; m++)
     if (*m <= ' ' || *m >= 127)
       return GS_EINVAL;
-  int engine = gs__http_engine(o);
+  int engine = gs__http_engine(c, o);
   if (engine < 0)
     return engine;
   /* The native engine parses (and caches) URLs by curl's rules itself. */

@@ -725,6 +725,47 @@ static void test_resend_rule(void) {
   fx_teardown(&fx);
 }
 
+/* AUTO and a proxy: a client created while http_proxy names the test
+ * server sends AUTO http:// requests through it on libcurl (the absolute
+ * URL as the request target); a client created before the variable was set
+ * runs them natively (the environment is read at creation): the made-up
+ * host does not resolve, and the server sees nothing. */
+static void test_auto_engine_and_proxy(void) {
+  fx_t fx;
+  result_t r = {.copy = 1};
+  char proxy[64];
+  static const char url[] = "http://gofr-sim.invalid/via-proxy";
+  static const char target[] = "GET http://gofr-sim.invalid/via-proxy HTTP/1.1\r\n";
+  gs_http_request_t *req;
+  gs_http_request_opts_t o = opts0();
+  o.engine = GS_HTTP_ENGINE_AUTO;
+  o.url = url;
+
+  fx_setup(&fx, answer_echo_head); /* a first client, created with no proxy set */
+  gs_http_client_t *plain = fx.client;
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", fx.srv.base.port);
+  GS_CHECK_INT(setenv("http_proxy", proxy, 1), 0);
+  GS_CHECK_INT(gs_http_client_new(&fx.loop, &fx.client), 0);
+
+  GS_CHECK_INT(gs_http_request_start(fx.client, &o, on_done, &r, &req), 0);
+  fx_run_until(&fx, &r.calls, 10);
+  GS_CHECK_INT(r.error, 0);
+  GS_CHECK_INT(r.status, 200);
+  GS_CHECK(strncmp(fx.srv.last_head, target, sizeof target - 1) == 0);
+  GS_CHECK_INT(fx.srv.base.requests, 1);
+
+  memset(&r, 0, sizeof r);
+  r.copy = 1;
+  GS_CHECK_INT(gs_http_request_start(plain, &o, on_done, &r, &req), 0);
+  fx_run_until(&fx, &r.calls, 10);
+  GS_CHECK_INT(r.error, GS_ECONNECT);
+  GS_CHECK_INT(fx.srv.base.requests, 1);
+  GS_CHECK_INT(unsetenv("http_proxy"), 0);
+
+  gs_http_client_free(plain); /* fx_teardown frees the proxied one */
+  fx_teardown(&fx);
+}
+
 /* ---- allocations on the steady state --------------------------------------- */
 
 static void test_allocations(void) {
@@ -788,6 +829,7 @@ int main(void) {
   GS_RUN(test_stream_pause);
   GS_RUN(test_pool);
   GS_RUN(test_resend_rule);
+  GS_RUN(test_auto_engine_and_proxy);
   GS_RUN(test_allocations);
   GS_RUN(test_client_free_with_idle_and_live);
   return gs_test_report();
