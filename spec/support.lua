@@ -97,13 +97,19 @@ end
 --- Runs gofr-sim with the given arguments; returns {status=, stdout=, stderr=}.
 -- opts.signal = {name = "INT", after = seconds, again = seconds} sends a
 -- signal after a delay, and optionally a second one later; opts.cwd runs it
--- from another directory.
+-- from another directory; opts.env = {NAME = value} adds to its environment.
 function M.run_cli(args, opts)
   opts = opts or {}
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = shell_quote(a) end
   local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
   local cmd = shell_quote(M.bin) .. " " .. table.concat(quoted, " ")
+  if opts.env then -- {NAME = value}: the child's environment besides ours
+    local assign = {}
+    for k, v in pairs(opts.env) do assign[#assign + 1] = k .. "=" .. shell_quote(v) end
+    table.sort(assign)
+    cmd = "env " .. table.concat(assign, " ") .. " " .. cmd
+  end
   if opts.cwd then cmd = "(cd " .. shell_quote(opts.cwd) .. " && exec " .. cmd .. ")" end
   local script
   if opts.signal then

@@ -74,6 +74,10 @@ local COMMANDS = {
 -- The status of the command of argv.
 local function dispatch(argv)
   local cmd = argv[1]
+  if sim.http.environment_error then
+    common.say("%s", sim.http.environment_error)
+    return 2
+  end
   if cmd == nil then
     io.stderr:write(USAGE)
     return 2

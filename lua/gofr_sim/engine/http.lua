@@ -242,6 +242,7 @@ end
 -- {status=, delay=} per retry. Network failures are not retried.
 -- Every request is recorded in sim.metrics (see docs/api.md).
 function M.request(opts)
+  if M.environment_error then error(M.environment_error, 2) end
   local o = normalise("sim.http.request", opts)
   local retry, decl = o.retry, o.expect and expect.compile_call("sim.http.request", o.expect)
   o.retry, o.expect = nil, nil
@@ -295,12 +296,18 @@ end
 --- sim.http.engine() -> the name set_engine last set ("auto" until then).
 function M.engine() return default_engine end
 
+--- GOFR_SIM_HTTP_ENGINE is applied when this module loads. A bad value is
+-- kept here instead (loading must not fail): the gofr-sim command refuses
+-- to start with it (exit 2), and sim.http.request raises it.
+M.environment_error = nil
+
 local env_engine = os.getenv(M.ENGINE_ENV)
 if env_engine and env_engine ~= "" then
-  if not M.ENGINES[env_engine] then
-    error(("%s must be auto, curl or native, got '%s'"):format(M.ENGINE_ENV, env_engine), 0)
+  if M.ENGINES[env_engine] then
+    M.set_engine(env_engine)
+  else
+    M.environment_error = ("%s must be auto, curl or native, got '%s'"):format(M.ENGINE_ENV, env_engine)
   end
-  M.set_engine(env_engine)
 end
 
 --- The old harness's error class of a final HTTP status: nil for 1xx-3xx,
