@@ -113,6 +113,29 @@ for _, engine in ipairs { "native", "curl" } do
   end)
 end
 
+describe("the native engine's idle pool", function()
+  it("keeps a connection for the next request without counting it as an open handle", function()
+    local url, stop = support.fixtures_process() -- its sockets are not on our loop
+    local first, handles, second, elapsed
+    local t0 = sim.now()
+    sim.run(function()
+      first = sim.http.get(url .. "/index.html", { engine = "native" })
+    end)
+    elapsed = sim.now() - t0 -- the idle connection does not keep sim.run going
+    handles = sim.stats().handles
+    sim.run(function()
+      second = sim.http.get(url .. "/index.html", { engine = "native" })
+    end)
+    stop()
+    assert.are.equal(200, first.status)
+    assert.is_false(first.reused)
+    assert.are.equal(0, handles, "the idle pooled connection counted as an open handle")
+    assert.is_true(elapsed < 1, ("sim.run took %.2f s"):format(elapsed))
+    assert.are.equal(200, second.status)
+    assert.is_true(second.reused, "the pooled connection was not reused")
+  end)
+end)
+
 describe("sim.http engine choice", function()
   it("refuses an unknown engine, naming the option", function()
     local ok, err = pcall(sim.run, function()

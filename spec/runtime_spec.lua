@@ -154,6 +154,61 @@ describe("sim.sleep and sim.now", function()
   end)
 end)
 
+describe("the garbage collector's floor", function()
+  -- Run in a fresh gofr-sim: its heap is the engine's few hundred KiB (this
+  -- process's is tens of MiB). Prints "<heap KiB> <pause>" after a cycle
+  -- with a small heap, then with about 16 MiB kept alive.
+  local SCRIPT = [[
+local sim = require "gofr_sim"
+local function pause_now()
+  local p = collectgarbage("setpause", 200)
+  collectgarbage("setpause", p)
+  return p
+end
+-- Garbage across loop turns until a cycle swept (the heap shrank) and one
+-- more turn ran: the heap after the sweep and the pause set then.
+local function churn()
+  local last, ring = collectgarbage("count"), {}
+  for _ = 1, 20000 do
+    for j = 1, 200 do ring[j] = { 1, 2, 3 } end -- kept a turn: not sunk by the JIT
+    coroutine.yield()
+    local now = collectgarbage("count")
+    if now < last then
+      coroutine.yield()
+      print(("%d %d"):format(now, pause_now()))
+      return
+    end
+    last = now
+  end
+  error("no collection cycle in 4 million tables")
+end
+collectgarbage()
+sim.run(churn)
+local keep = {}
+for i = 1, 400000 do keep[i] = { i } end
+sim.run(churn)
+print(#keep)
+]]
+
+  it("starts a cycle no earlier than 4 MiB above a small heap, LuaJIT's 200% above a large one", function()
+    local script = support.tmpfile(SCRIPT, ".lua")
+    local r = support.run_cli({ script })
+    os.remove(script)
+    assert.are.equal(0, r.status, r.stderr)
+    local small_heap, small_pause, large_heap, large_pause =
+      r.stdout:match("^(%d+) (%d+)\n(%d+) (%d+)\n400000\n$")
+    assert.is_truthy(small_heap, "output: " .. r.stdout)
+    small_heap, small_pause = tonumber(small_heap), tonumber(small_pause)
+    large_heap, large_pause = tonumber(large_heap), tonumber(large_pause)
+    assert.is_true(small_heap < 3072, "a fresh engine's heap is " .. small_heap .. " KiB")
+    local want = math.floor(100 * (small_heap + 4096) / small_heap)
+    assert.is_true(small_pause > 200 and math.abs(small_pause - want) <= want * 0.25,
+      ("pause %d for a %d KiB heap, want about %d"):format(small_pause, small_heap, want))
+    assert.is_true(large_heap > 8192, "heap " .. large_heap .. " KiB")
+    assert.are.equal(200, large_pause)
+  end)
+end)
+
 describe("sim.run", function()
   after_each(support.assert_clean)
 

@@ -10,9 +10,13 @@
  *   - connections (gs__h1_conn_t: uv_tcp_t + http_parser) carry one request
  *     at a time; idle ones stay in their origin's stack and in the engine's
  *     idle list (oldest first), swept for the idle timeout whenever a request
- *     starts or a connection goes idle. An idle socket is not read (no active
- *     handle, no epoll wake-up); before reuse a non-blocking peek drops one
- *     the server closed or wrote to, as curl checks its cached connections;
+ *     starts or a connection goes idle. A connection is read from its first
+ *     request to its close, idle or not (no epoll_ctl per request): an idle
+ *     one the server closes or writes to is closed as the loop sees it. Idle
+ *     handles are unreferenced, so an idle pool does not keep the loop alive;
+ *     one idle for GS__H1_PEEK_AFTER_NS or more is also peeked at before
+ *     reuse (as curl checks its cached connections), for a close the loop has
+ *     not polled for yet (the loop was not running: the REPL between lines);
  *   - reading uses one engine-wide buffer (gs__h1_alloc): bytes are parsed
  *     synchronously in the read callback, so an idle connection holds no
  *     read buffer; what must outlive the callback (body bytes a paused
@@ -71,7 +75,8 @@
 #define GS__H1_URL_CACHE 64              /* parsed URLs remembered (direct-mapped) */
 #define GS__H1_DNS_TTL_NS 60000000000ull /* curl's DNS cache timeout, 60 s */
 #define GS__H1_MAX_ADDRS 4
-#define GS__H1_CONNECT_DEFAULT 300.0 /* seconds, curl's default connect timeout */
+#define GS__H1_CONNECT_DEFAULT 300.0    /* seconds, curl's default connect timeout */
+#define GS__H1_PEEK_AFTER_NS 1000000ull /* idle this long (1 ms): peek before reuse */
 
 typedef struct gs__h1_conn_s gs__h1_conn_t;
 typedef struct gs__h1_origin_s gs__h1_origin_t;
@@ -132,6 +137,7 @@ struct gs__h1_conn_s {
   int writing; /* a uv_write is pending */
   int closing;
   int in_idle; /* in the idle lists */
+  int reading; /* uv_read_start is in effect */
 };
 
 struct gs__h1_req_s {
@@ -439,8 +445,7 @@ static void gs__h1_idle_sweep(gs_http1_t *h1) {
 }
 
 /* True when an idle connection can still carry a request: the server has
- * neither closed it nor sent anything unasked (a non-blocking peek, as curl
- * checks a cached connection before reusing it). */
+ * neither closed it nor sent anything unasked (a non-blocking peek). */
 static int gs__h1_conn_alive(gs__h1_conn_t *conn) {
   uv_os_fd_t fd;
   char c;
@@ -448,6 +453,16 @@ static int gs__h1_conn_alive(gs__h1_conn_t *conn) {
     return 0;
   ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Starts or stops reading conn (on: 1/0); idempotent. */
+static void gs__h1_conn_read(gs__h1_conn_t *conn, int on) {
+  if (conn->reading == on)
+    return;
+  if (on)
+    conn->reading = uv_read_start((uv_stream_t *)&conn->tcp, gs__h1_alloc, gs__h1_read) == 0;
+  else
+    conn->reading = uv_read_stop((uv_stream_t *)&conn->tcp) != 0;
 }
 
 /* The connection finished a response and stays open: it serves the first
@@ -472,7 +487,8 @@ static void gs__h1_conn_release(gs__h1_conn_t *conn) {
   }
   conn->state = GS__H1_IDLE;
   conn->idle_since = uv_hrtime();
-  uv_read_stop((uv_stream_t *)&conn->tcp); /* idle: checked by gs__h1_conn_alive on reuse */
+  gs__h1_conn_read(conn, 1);           /* sees the server close it (reading was paused?) */
+  uv_unref((uv_handle_t *)&conn->tcp); /* an idle pool does not keep the loop alive */
   conn->next = conn->origin->idle;
   conn->origin->idle = conn;
   conn->iprev = h1->idle_tail;
@@ -919,7 +935,8 @@ static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn) {
   req->t_send = uv_hrtime();
   http_parser_init(&conn->parser, HTTP_RESPONSE);
   conn->parser.data = conn;
-  (void)uv_read_start((uv_stream_t *)&conn->tcp, gs__h1_alloc, gs__h1_read); /* idle ones read */
+  uv_ref((uv_handle_t *)&conn->tcp);
+  gs__h1_conn_read(conn, 1);
   gs__h1_arm_timer(req);
   if (gs__h1_build(req, &h1->scratch)) {
     snprintf(req->errmsg, sizeof req->errmsg, "out of memory building the request");
@@ -1096,7 +1113,7 @@ static void gs__h1_feed(gs__h1_conn_t *conn, const char *data, size_t len) {
   } else if (conn->parser.upgrade) {
     gs__h1_fail(req, GS_EPROTO, "unexpected 101 Switching Protocols");
   } else if (req->paused) {
-    uv_read_stop((uv_stream_t *)&conn->tcp);
+    gs__h1_conn_read(conn, 0);
   }
 }
 
@@ -1257,7 +1274,8 @@ static void gs__h1_acquire(gs__h1_req_t *req) {
   uint64_t now = uv_hrtime();
   while (o->idle && !req->force_new) {
     gs__h1_conn_t *conn = o->idle;
-    if (now - conn->idle_since >= h1->idle_ns || !gs__h1_conn_alive(conn)) {
+    uint64_t idle = now - conn->idle_since;
+    if (idle >= h1->idle_ns || (idle >= GS__H1_PEEK_AFTER_NS && !gs__h1_conn_alive(conn))) {
       gs__h1_conn_close(conn);
       continue;
     }
@@ -1588,7 +1606,7 @@ int gs_http1_request_resume(gs_http_request_t *pub) {
     req->complete_held = 0;
     gs__h1_finish_soon(req, 0); /* the done callback must not run from here */
   } else if (req->conn) {
-    (void)uv_read_start((uv_stream_t *)&req->conn->tcp, gs__h1_alloc, gs__h1_read);
+    gs__h1_conn_read(req->conn, 1);
   }
   return 0;
 }

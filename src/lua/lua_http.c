@@ -137,6 +137,22 @@ static int gs__lhttp_is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
+/* Pushes s[0..n) lower-cased (ASCII), through a stack buffer when it fits. */
+static void gs__lhttp_push_lower(lua_State *L, const char *s, size_t n) {
+  char small[128];
+  if (n > sizeof small) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i++)
+      luaL_addchar(&b, s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + ('a' - 'A')) : s[i]);
+    luaL_pushresult(&b);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    small[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + ('a' - 'A')) : s[i];
+  lua_pushlstring(L, small, n);
+}
+
 /* Parses raw "Name: value\r\n" lines into the table at index `t`. Names are
  * lower-cased; a repeated name gets its values joined with ", ". */
 static void gs__lhttp_push_headers(lua_State *L, const char *p, size_t len) {
@@ -151,13 +167,7 @@ static void gs__lhttp_push_headers(lua_State *L, const char *p, size_t len) {
       le--;
     const char *colon = memchr(p, ':', (size_t)(le - p));
     if (colon && colon > p) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char *c = p; c < colon; c++) {
-        char ch = *c;
-        luaL_addchar(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch + ('a' - 'A')) : ch);
-      }
-      luaL_pushresult(&b); /* name */
+      gs__lhttp_push_lower(L, p, (size_t)(colon - p)); /* name */
       const char *v = colon + 1, *ve = le;
       while (v < ve && gs__lhttp_is_space(*v))
         v++;
@@ -427,16 +437,20 @@ static void gs__lhttp_check_line(lua_State *L, const char *s) {
     luaL_argerror(L, 1, lua_pushfstring(L, "opts.headers: '%s' contains CR or LF", s));
 }
 
-/* Collects header lines into an anchor table and returns a userdata array
- * of pointers to them (both left on the stack; GC-owned). */
-static const char *const *gs__lhttp_headers(lua_State *L, size_t *count) {
+#define GS__LHTTP_SMALL_HEADERS 32 /* header pointers kept on the C stack up to this */
+
+/* Collects the lines of opts.headers (an array of "Name: value" strings, a
+ * map name -> value, or both) as pointers: into `small` (nsmall slots) when
+ * they fit, else into a userdata left on the stack. Array lines are anchored
+ * by the headers table, map lines (formatted here) by the Lua stack, where
+ * they are left: no table per request. */
+static const char *const *gs__lhttp_headers(lua_State *L, const char **small, size_t nsmall,
+                                            size_t *count) {
   *count = 0;
   if (!gs__lhttp_field(L, "headers", LUA_TTABLE, "a table"))
     return NULL;
   int h = lua_gettop(L);
-  lua_newtable(L);
-  int anchor = h + 1;
-  size_t n = 0, narr = lua_objlen(L, h);
+  size_t nmap = 0, narr = lua_objlen(L, h);
   for (size_t i = 1; i <= narr; i++) {
     lua_rawgeti(L, h, (int)i);
     if (lua_type(L, -1) != LUA_TSTRING)
@@ -447,10 +461,10 @@ static const char *const *gs__lhttp_headers(lua_State *L, size_t *count) {
     if (!strchr(line, ':'))
       luaL_argerror(L, 1, lua_pushfstring(L, "opts.headers[%d] ('%s') has no ':'", (int)i, line));
     gs__lhttp_check_line(L, line);
-    lua_rawseti(L, anchor, (int)++n);
+    lua_pop(L, 1);
   }
   lua_pushnil(L);
-  while (lua_next(L, h)) {
+  while (lua_next(L, h)) { /* stack: map lines so far, key, value */
     int kt = lua_type(L, -2);
     if (kt == LUA_TNUMBER) {
       lua_Number k = lua_tonumber(L, -2);
@@ -468,17 +482,24 @@ static const char *const *gs__lhttp_headers(lua_State *L, size_t *count) {
     const char *name = lua_tostring(L, -2);
     if (!name[0] || strpbrk(name, ":\r\n"))
       luaL_argerror(L, 1, lua_pushfstring(L, "opts.headers: bad header name '%s'", name));
+    luaL_checkstack(L, 4, GS__LHTTP_NAME);
     lua_pushfstring(L, "%s: %s", name, lua_tostring(L, -1)); /* value is a copy: safe */
     gs__lhttp_check_line(L, lua_tostring(L, -1));
-    lua_rawseti(L, anchor, (int)++n);
-    lua_pop(L, 1); /* value; keep the key for lua_next */
+    lua_replace(L, -2); /* key, line */
+    lua_insert(L, -2);  /* line, key: the key on top for lua_next */
+    nmap++;
   }
-  const char **lines = lua_newuserdata(L, (n ? n : 1) * sizeof *lines);
-  for (size_t i = 0; i < n; i++) {
-    lua_rawgeti(L, anchor, (int)(i + 1));
-    lines[i] = lua_tostring(L, -1); /* anchored in the anchor table */
+  size_t n = narr + nmap;
+  const char **lines = small;
+  if (n > nsmall)
+    lines = lua_newuserdata(L, n * sizeof *lines);
+  for (size_t i = 0; i < narr; i++) {
+    lua_rawgeti(L, h, (int)(i + 1));
+    lines[i] = lua_tostring(L, -1); /* anchored in the headers table */
     lua_pop(L, 1);
   }
+  for (size_t i = 0; i < nmap; i++)
+    lines[narr + i] = lua_tostring(L, h + 1 + (int)i); /* anchored on the stack */
   *count = n;
   return lines;
 }
@@ -528,7 +549,8 @@ static int gs__lhttp_request(lua_State *L) {
     stream = lua_toboolean(L, -1);
   if (stream)
     o.on_data = gs__lhttp_data;
-  o.headers = gs__lhttp_headers(L, &o.nheaders);
+  const char *small_headers[GS__LHTTP_SMALL_HEADERS];
+  o.headers = gs__lhttp_headers(L, small_headers, GS__LHTTP_SMALL_HEADERS, &o.nheaders);
 
   gs_persona_t *p = gs_persona_current(L, GS__LHTTP_NAME); /* raises outside a persona */
   gs_worker_t *w = gs_runtime_worker(gs_runtime_get(L));

@@ -73,6 +73,7 @@ struct gs_runtime_s {
   uint64_t grace_due; /* loop time (ms) at which the grace timer fires */
   int closing;        /* runtime __gc in progress: no more Lua calls */
   unsigned long spawned, finished, script_errors, aborted;
+  int gc_heap_kib; /* Lua heap at the last gs__gc_floor check */
 };
 
 static char gs_runtime_key;
@@ -310,6 +311,27 @@ static void gs__persona_resume(gs_persona_t *p) {
 /* Resumes the personas that were ready when the drain began; those queued
  * meanwhile (spawned, or yielding again) wait for the next loop turn, so
  * I/O is polled between turns even if a persona never waits on any. */
+/* The collector's floor, as Go's minimum heap: LuaJIT starts a cycle when
+ * the heap reaches pause% (default 200) of what the last one left. A script
+ * keeps a few hundred KiB alive (mostly the engine's own code), so at the
+ * default every few hundred KiB a persona allocates cost a full mark of all
+ * of it: a fifth of the CPU of an MCP call loop. Whenever the heap has
+ * shrunk (a cycle has swept), the pause is set so the next cycle starts no
+ * earlier than GS_GC_FLOOR_KIB above the heap, and never below LuaJIT's
+ * default: at most that much more memory, none once the heap is large. */
+#define GS_GC_FLOOR_KIB 4096
+#define GS_GC_PAUSE_DEFAULT 200
+
+static void gs__gc_floor(gs_runtime_t *rt) {
+  int kib = lua_gc(rt->L, LUA_GCCOUNT, 0);
+  if (kib < rt->gc_heap_kib) {
+    int live = kib > 64 ? kib : 64;
+    long pause = 100L * (live + GS_GC_FLOOR_KIB) / live;
+    lua_gc(rt->L, LUA_GCSETPAUSE, pause > GS_GC_PAUSE_DEFAULT ? (int)pause : GS_GC_PAUSE_DEFAULT);
+  }
+  rt->gc_heap_kib = kib;
+}
+
 static void gs__drain_cb(uv_check_t *h) {
   gs_runtime_t *rt = h->data;
   gs_persona_t *last = rt->ready_tail;
@@ -325,6 +347,7 @@ static void gs__drain_cb(uv_check_t *h) {
   }
   if (!rt->ready_head)
     uv_idle_stop(&rt->spin);
+  gs__gc_floor(rt);
 }
 
 static void gs__spin_cb(uv_idle_t *h) {
@@ -789,7 +812,7 @@ static void gs__count_handle(uv_handle_t *h, void *arg) {
       h == (uv_handle_t *)&rt->grace_timer || h == (uv_handle_t *)&rt->sigint ||
       h == (uv_handle_t *)&rt->sigterm || uv_is_closing(h))
     return;
-  if (uv_is_active(h))
+  if (uv_is_active(h) && uv_has_ref(h)) /* not idle pooled connections (unreferenced) */
     (*n)++;
 }
 

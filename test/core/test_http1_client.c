@@ -653,6 +653,22 @@ static void test_pool(void) {
   GS_CHECK_INT(r.retries, 0);
   GS_CHECK_INT(fx.srv.base.requests, reqs + 1);
 
+  /* The same while the loop is not running (the REPL between lines): the
+   * loop never saw the close, but a connection idle for over a millisecond
+   * is peeked at before reuse, so a POST goes out on a new connection
+   * instead of failing with network_reset. */
+  gs_test_server_close_conns(&fx.srv.base); /* the sockets are closed now: FIN sent */
+  usleep(20000);
+  gs_http_request_opts_t post = opts0();
+  post.method = "POST";
+  post.body = "abc=1";
+  post.body_len = 5;
+  GS_CHECK_INT(fetch(&fx, "/echo", post, &r), 0);
+  GS_CHECK_INT(r.error, 0);
+  GS_CHECK_STR(r.body, "POST /echo 5 abc=1");
+  GS_CHECK_INT(r.new_conns, 1);
+  GS_CHECK_INT(r.retries, 0);
+
   /* A cap of 2 connections per origin: 20 concurrent requests share them. */
   GS_CHECK_INT(gs_http_client_set_limits(fx.client, 2, 0), 0);
   gs_test_server_close_conns(&fx.srv.base);

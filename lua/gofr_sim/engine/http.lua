@@ -177,7 +177,18 @@ local function with_retry(o, policy)
   return res
 end
 
-local tool_names = {} -- method -> "http.<method>"
+-- method -> {tool = "http.<method>", counter tags} (built once per method).
+local tools = {}
+
+local function tool_of(method)
+  local t = tools[method]
+  if not t then
+    local name = "http." .. method:lower()
+    t = { name = name, tags = metrics.frozen_tags { tool = name }, by_media = {} }
+    tools[method] = t
+  end
+  return t
+end
 
 --- When true (the default), a 200 HTML response that gofr_sim.engine.blockpage
 -- classifies as a bot block, a CAPTCHA or a paywall is recorded as an error
@@ -213,24 +224,25 @@ end
 -- outcome the call (decl) or its persona expects is tagged expected=true;
 -- passes the results through.
 local function record(method, decl, started, res, err_type, msg)
-  local tool = tool_names[method]
-  if not tool then
-    tool = "http." .. method:lower()
-    tool_names[method] = tool
-  end
+  local t = tool_of(method)
+  local tool = t.name
   local elapsed = core.now() - started
   local error_type = res and response_error(res) or err_type
   local expected = expect.judge(tool, error_type, decl, msg, res and res.status)
   local reg = metrics.current
-  reg:record(tool, elapsed, metrics.with_persona_tags {
-    tool = tool, error_type = error_type, expected = expected and "true" or nil,
-  })
+  reg:record(tool, elapsed, metrics.request_tags(tool, error_type, expected))
   if res then
     if res.connection_retries > 0 then
-      reg:count("http.connection_retries", res.connection_retries, { tool = tool })
+      reg:count("http.connection_retries", res.connection_retries, t.tags)
     end
-    reg:count("http.bytes", #(res.body or ""), { tool = tool })
-    reg:count("http.content_type", 1, { tool = tool, type = media_type(res.headers["content-type"]) })
+    reg:count("http.bytes", #(res.body or ""), t.tags)
+    local mt = media_type(res.headers["content-type"])
+    local mtags = t.by_media[mt]
+    if not mtags then
+      mtags = metrics.frozen_tags { tool = tool, type = mt }
+      t.by_media[mt] = mtags
+    end
+    reg:count("http.content_type", 1, mtags)
   end
   return res, err_type, msg
 end

@@ -141,10 +141,13 @@ local function open(s, method, body, timeout, headers)
   for _ = 0, MAX_REDIRECTS do
     local left = deadline - core.now()
     if left <= 0 then return nil, "network_timeout", "the redirects took the whole timeout" end
-    local res, err_type, msg = core.http_request {
-      method = method, url = url, headers = headers or s._headers, body = body,
-      timeout = left, follow_redirects = false, max_body = s.max_body, stream = true,
-    }
+    -- One options table per session: core.http_request reads it before it
+    -- yields, so personas sharing the session may reuse it.
+    local req = s._request_opts
+    req.method, req.url, req.headers, req.body = method, url, headers or s._headers, body
+    req.timeout, req.max_body = left, s.max_body
+    local res, err_type, msg = core.http_request(req)
+    req.body, req.headers = nil, nil -- not kept alive by the session
     if not res then return nil, err_type, msg end
     if res.connection_retries > 0 then -- re-sent on a new connection (docs/api.md, "Engines")
       metrics.current:count("http.connection_retries", res.connection_retries,
@@ -279,9 +282,7 @@ end
 -- Decodes the SSE stream as it arrives until the response to `id`: result,
 -- or nil, err_type, message, code. Memory: one event (up to max_body) plus
 -- one read's bytes.
-local function read_sse(s, res, id)
-  local p = core.sse_new(s.max_body)
-  p:select("message", RESPONSE_NEEDLES)
+local function read_sse_with(s, p, res, id)
   local stream, bytes, bad = res.stream, 0, nil
   while true do
     local chunk, err_type, msg = stream:read()
@@ -304,6 +305,23 @@ local function read_sse(s, res, id)
   end
   return nil, "mcp_protocol", ("the SSE stream ended without the response to request %d%s")
     :format(id, bad and ("; an event's data is not JSON (%s)"):format(bad) or "")
+end
+
+-- read_sse_with on a parser of the session's pool (a new one when all are
+-- busy), given back afterwards: no parser (and finaliser) per call.
+local function read_sse(s, res, id)
+  local pool = s._sse_parsers
+  local p = pool[#pool]
+  if p then
+    pool[#pool] = nil
+    p:reset()
+  else
+    p = core.sse_new(s.max_body)
+    p:select("message", RESPONSE_NEEDLES)
+  end
+  local result, err_type, msg, code = read_sse_with(s, p, res, id)
+  pool[#pool + 1] = p
+  return result, err_type, msg, code
 end
 
 local function read_json(s, body, id)
@@ -375,7 +393,10 @@ end
 local function exchange(s, fname, method, params, timeout, headers)
   local id = s._next_id
   s._next_id = id + 1
-  local body = encode(fname, { jsonrpc = "2.0", id = id, method = method, params = params })
+  -- The envelope is written as text (no table per request); id is a whole
+  -- number below 2^53, which tostring prints as digits.
+  local body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":' .. encode(fname, method)
+    .. (params ~= nil and (',"params":' .. encode(fname, params)) or "") .. "}"
   s.stats.requests = s.stats.requests + 1
   local with_session = not headers and s.session_id
   local res, err_type, msg = open(s, "POST", body, timeout, headers)
@@ -511,7 +532,9 @@ end
 -- makes it a failure of type mcp_invalid_arguments. -> the result table
 -- { ok=, data=, text=, result=, is_error=, error_type=, message= }.
 function M.decode_result(result)
-  local r = { result = result, is_error = result.isError == true }
+  local is_error = result.isError == true
+  local r = { result = result, is_error = is_error, ok = not is_error, -- every field: no rehash
+    text = nil, data = nil, error_type = nil, message = nil, expected = nil }
   local text
   if type(result.content) == "table" then
     for _, block in ipairs(result.content) do
@@ -527,8 +550,7 @@ function M.decode_result(result)
   elseif type(result.structuredContent) == "table" then
     r.data = result.structuredContent
   end
-  r.ok = not r.is_error
-  if r.is_error then
+  if is_error then
     r.error_type = "mcp_invalid_arguments"
     r.message = text or "the tool result has isError:true and no text"
   end
@@ -590,9 +612,7 @@ function Session:call(tool, args, opts)
   end
   local elapsed = core.now() - started
   r.expected = expect.judge(name, r.error_type, decl, r.message)
-  metrics.current:record(name, elapsed, metrics.with_persona_tags {
-    tool = name, error_type = r.error_type, expected = r.expected and "true" or nil,
-  })
+  metrics.current:record(name, elapsed, metrics.request_tags(name, r.error_type, r.expected))
   return r
 end
 
@@ -696,6 +716,8 @@ function M.connect(url, opts)
     stats = { requests = 0, ignored = 0, reinits = 0 },
     _next_id = 1,
     _cancels = {},
+    _request_opts = { follow_redirects = false, stream = true }, -- see open()
+    _sse_parsers = {}, -- idle SSE parsers (read_sse): one per call in progress at most
   }, Session)
   local ok, err_type, msg, code = handshake(s, "sim.mcp.connect")
   if not ok then return nil, err_type, msg, code end

@@ -41,13 +41,30 @@ function M.new(clock)
   }, Registry)
 end
 
+-- Tag tables the engine reuses for every request (M.frozen_tags,
+-- M.request_tags): never changed once built, so their keys are memoised
+-- here (tags table -> name -> key), weakly.
+local frozen_keys = setmetatable({}, { __mode = "k" })
+
 --- The canonical key of a name and tags: name{k1=v1,k2=v2} (keys sorted).
 function M.key(name, tags)
   if not tags or next(tags) == nil then return name end
+  local memo = frozen_keys[tags]
+  local key = memo and memo[name]
+  if key then return key end
   local parts = {}
   for k, v in pairs(tags) do parts[#parts + 1] = k .. "=" .. tostring(v) end
   sort(parts)
-  return name .. "{" .. concat(parts, ",") .. "}"
+  key = name .. "{" .. concat(parts, ",") .. "}"
+  if memo then memo[name] = key end
+  return key
+end
+
+--- Marks `tags` as never changing again (the caller keeps that promise), so
+-- every key built from it is built once; returns tags.
+function M.frozen_tags(tags)
+  frozen_keys[tags] = frozen_keys[tags] or {}
+  return tags
 end
 
 local function check_name(fname, name)
@@ -262,6 +279,49 @@ function M.with_persona_tags(tags)
   for k, v in pairs(base) do t[k] = v end
   if tags then for k, v in pairs(tags) do t[k] = v end end
   return t
+end
+
+local NO_PERSONA = {}
+local base_signatures = setmetatable({}, { __mode = "k" }) -- persona tags -> M.key("", them)
+local request_tag_sets = {} -- signature -> tool -> error_type|"" -> expected|false -> tags
+
+--- The tags of one request sample of `tool` from the current persona:
+-- with_persona_tags { tool = tool, error_type = error_type, expected =
+-- expected and "true" or nil }, as a frozen table shared by every sample with
+-- the same tags (sim.http and sim.mcp record one per request: no table or key
+-- is built on that path once a combination has been seen).
+function M.request_tags(tool, error_type, expected)
+  local base = persona_tags[coroutine.running() or false] or NO_PERSONA
+  local sig = base_signatures[base]
+  if not sig then
+    sig = M.key("", base)
+    base_signatures[base] = sig
+  end
+  local by_tool = request_tag_sets[sig]
+  if not by_tool then
+    by_tool = {}
+    request_tag_sets[sig] = by_tool
+  end
+  local by_error = by_tool[tool]
+  if not by_error then
+    by_error = {}
+    by_tool[tool] = by_error
+  end
+  local by_expected = by_error[error_type or ""]
+  if not by_expected then
+    by_expected = {}
+    by_error[error_type or ""] = by_expected
+  end
+  expected = expected and true or false
+  local tags = by_expected[expected]
+  if not tags then
+    tags = {}
+    for k, v in pairs(base) do tags[k] = v end
+    tags.tool, tags.error_type, tags.expected = tool, error_type, expected and "true" or nil
+    tags = M.frozen_tags(tags)
+    by_expected[expected] = tags
+  end
+  return tags
 end
 
 --- Installs `reg` as the current registry; returns the previous one.
