@@ -165,6 +165,64 @@ describe("sim.server", function()
     end
   end)
 
+  it("feeds a streamed body to an SSE parser in C (stream:read_sse), waiting as read does", function()
+    local srv = listen(function(_, res)
+      res:start(200, { ["Content-Type"] = "text/event-stream" })
+      res:write(sim.server.sse_event { event = "message", data = "one" })
+      sim.sleep(0.02)
+      res:write("event: skip\ndata: x\n\nevent: message\nda") -- an event split across writes
+      sim.sleep(0.02)
+      res:write("ta: two\n\n")
+      res:finish()
+    end)
+    local got, waits, fed, ending, bad, bad_msg = {}, 0, 0, nil, nil, nil
+    sim.run(function()
+      local res = assert(core.http_request { url = srv.url .. "/", stream = true })
+      local p = core.sse_new()
+      p:select("message", {})
+      while true do
+        local events, dropped, n = res.stream:read_sse(p)
+        while events == true do
+          waits = waits + 1
+          events, dropped, n = res.stream:read_sse(p)
+        end
+        assert(events, n)
+        if events == "" then ending = events; break end
+        fed = fed + n
+        assert.is_number(dropped)
+        for _, e in ipairs(events) do got[#got + 1] = e.data end
+      end
+      bad, bad_msg = pcall(res.stream.read_sse, res.stream, "not a parser")
+      res.stream:close()
+    end)
+    close_server(srv)
+    assert.are.same({ "one", "two" }, got)
+    assert.is_true(waits >= 2, "waits " .. waits)
+    assert.are.equal(#"event: message\ndata: one\n\n" + #"event: skip\ndata: x\n\nevent: message\nda"
+      + #"ta: two\n\n", fed)
+    assert.are.equal("", ending)
+    assert.is_false(bad)
+    assert.matches("gofr_sim.sse expected", bad_msg, 1, true)
+  end)
+
+  it("returns an SSE parser's error from stream:read_sse as nil, err_type, message", function()
+    local srv = listen(function(_, res)
+      res:start(200, { ["Content-Type"] = "text/event-stream" })
+      res:write("data: " .. string.rep("x", 200) .. "\n\n")
+      res:finish()
+    end)
+    local events, err_type, msg
+    sim.run(function()
+      local res = assert(core.http_request { url = srv.url .. "/", stream = true })
+      repeat events, err_type, msg = res.stream:read_sse(core.sse_new(64)) until events ~= true
+      res.stream:close()
+    end)
+    close_server(srv)
+    assert.is_nil(events)
+    assert.are.equal("body_too_large", err_type)
+    assert.matches("exceeds max_bytes", msg, 1, true)
+  end)
+
   it("answers 500 when the handler raises, counting a script error", function()
     local srv = listen(function(req)
       error("handler broke on " .. req.path)

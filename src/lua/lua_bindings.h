@@ -14,6 +14,12 @@ void gs_lua_open_histogram(lua_State *L);
 /* jwt_mint, jwt_verify, jwt_decode, sha256_hex */
 void gs_lua_open_jwt(lua_State *L);
 void gs_lua_open_sse(lua_State *L); /* sse_new */
+/* sse:feed(bytes) on the parser at idx, with bytes from C (stream:read_sse:
+ * no Lua string made of them); pushes and returns what sse:feed returns.
+ * Raises when idx holds no live parser. */
+int gs_lua_sse_feed(lua_State *L, int idx, const char *bytes, size_t len);
+/* Raises, naming fname, unless idx holds a live parser. */
+void gs_lua_sse_check(lua_State *L, int idx, const char *fname);
 /* server_listen */
 void gs_lua_open_server(lua_State *L);
 /* Reads the limits table at idx (nil: none) of server_listen and

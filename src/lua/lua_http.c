@@ -290,18 +290,25 @@ static const gs_op_type_t gs__lhttp_op_type = {
 /* ---- streams -------------------------------------------------------------- */
 
 #define GS__LHTTP_READ_NAME "sim.http stream:read"
+#define GS__LHTTP_READ_SSE_NAME "sim.http stream:read_sse"
+
+/* The unread bytes were taken: empties the buffer (a big one is let go)
+ * and resumes a transfer paused past the high water. */
+static void gs__lhttp_consumed(gs__lhttp_op_t *op) {
+  op->unread.len = 0;
+  if (op->unread.cap > 2 * GS__LHTTP_HIGH_WATER) { /* a big first piece: let it go */
+    free(op->unread.p);
+    op->unread = (gs_buf_t){0};
+  }
+  gs_http_request_resume(op->req);
+}
 
 /* What a read returns now, or 0 when it has to wait. Reading the bytes may
  * resume a paused transfer, whose data callback then queues more. */
 static int gs__lhttp_read_now(lua_State *L, gs__lhttp_op_t *op) {
   if (op->unread.len) {
     lua_pushlstring(L, op->unread.p, op->unread.len);
-    op->unread.len = 0;
-    if (op->unread.cap > 2 * GS__LHTTP_HIGH_WATER) { /* a big first piece: let it go */
-      free(op->unread.p);
-      op->unread = (gs_buf_t){0};
-    }
-    gs_http_request_resume(op->req);
+    gs__lhttp_consumed(op);
     return 1;
   }
   if (!op->req || (op->res && op->res->error))
@@ -389,6 +396,53 @@ static int gs__lhttp_stream_read(lua_State *L) {
   }
   op->p = p;
   return gs_persona_yield(L, p, &gs__lhttp_read_op_type, op);
+}
+
+/* Woken in s:read_sse: something is there now; it says "call again". */
+static int gs__lhttp_wait_retvals(lua_State *co, void *data) {
+  gs__lhttp_op_t *op = data;
+  op->p = NULL;
+  lua_pushboolean(co, 1);
+  return 1;
+}
+
+static const gs_op_type_t gs__lhttp_wait_op_type = {
+    .name = GS__LHTTP_READ_SSE_NAME,
+    .retvals = gs__lhttp_wait_retvals,
+    .cleanup = gs__lhttp_read_cleanup,
+};
+
+/* s:read_sse(parser) -> events, dropped, nbytes | "" | nil, err_type, message | true
+ * The body bytes received so far go to parser as sse:feed(bytes) would take
+ * them, without becoming a Lua string: events and dropped as sse:feed
+ * returns them (dropped 0 without a selection), nbytes how many were fed; an
+ * SSE error is sse:feed's nil, err_type, message. "" at the end of the body,
+ * nil, err_type, message for a failed transfer. When nothing has arrived it
+ * waits, then returns true: call it again (something is there then; the
+ * parser is never held across the wait). */
+static int gs__lhttp_stream_read_sse(lua_State *L) {
+  gs__lhttp_op_t *op = gs__lhttp_check_stream(L, GS__LHTTP_READ_SSE_NAME);
+  gs_lua_sse_check(L, 2, "read_sse");
+  if (op->unread.len) {
+    size_t n = op->unread.len;
+    int nret = gs_lua_sse_feed(L, 2, op->unread.p, n);
+    gs__lhttp_consumed(op);
+    if (lua_isnil(L, -nret))
+      return nret;
+    if (nret == 1)
+      lua_pushnumber(L, 0);
+    lua_pushnumber(L, (lua_Number)n);
+    return 3;
+  }
+  if (!op->req || (op->res && op->res->error))
+    return gs__lhttp_push_error(L, op->req ? op->res : NULL);
+  if (op->res) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  gs_persona_t *p = gs_persona_current(L, GS__LHTTP_READ_SSE_NAME);
+  op->p = p;
+  return gs_persona_yield(L, p, &gs__lhttp_wait_op_type, op);
 }
 
 /* s:close() and __gc */
@@ -589,8 +643,10 @@ static int gs__lhttp_stream_gc(lua_State *L) {
 
 void gs_lua_open_http(lua_State *L) {
   if (luaL_newmetatable(L, GS__LHTTP_STREAM_MT)) {
-    static const luaL_Reg methods[] = {
-        {"read", gs__lhttp_stream_read}, {"close", gs__lhttp_stream_close}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"read", gs__lhttp_stream_read},
+                                       {"read_sse", gs__lhttp_stream_read_sse},
+                                       {"close", gs__lhttp_stream_close},
+                                       {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, methods);
     lua_setfield(L, -2, "__index");

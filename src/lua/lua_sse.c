@@ -63,8 +63,10 @@ typedef struct {
 
 /* Argument 1 as a live parser. `quiet` (reset): recover from an interrupted
  * feed without raising. */
-static gs_lua_sse_t *gs__check_sse_ex(lua_State *L, const char *fname, int quiet) {
-  gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
+/* The live parser at idx (raises otherwise); recovers one a raised error
+ * left mid-feed, raising too unless quiet. */
+static gs_lua_sse_t *gs__check_sse_at(lua_State *L, int idx, const char *fname, int quiet) {
+  gs_lua_sse_t *ud = luaL_checkudata(L, idx, GS_SSE_MT);
   if (!ud->live)
     luaL_error(L, "sse:%s: parser already freed", fname);
   if (ud->busy) {
@@ -79,6 +81,10 @@ static gs_lua_sse_t *gs__check_sse_ex(lua_State *L, const char *fname, int quiet
                  fname);
   }
   return ud;
+}
+
+static gs_lua_sse_t *gs__check_sse_ex(lua_State *L, const char *fname, int quiet) {
+  return gs__check_sse_at(L, 1, fname, quiet);
 }
 
 static gs_lua_sse_t *gs__check_sse(lua_State *L, const char *fname) {
@@ -158,16 +164,16 @@ static int gs__sse_collect(const gs_sse_event_t *ev, void *data) {
   return 0;
 }
 
-static int gs__lsse_feed(lua_State *L) {
-  gs_lua_sse_t *ud = gs__check_sse(L, "feed");
-  if (lua_type(L, 2) != LUA_TSTRING)
-    return luaL_error(L, "sse:feed: chunk must be a string, got %s", luaL_typename(L, 2));
-  size_t len;
-  const char *chunk = lua_tolstring(L, 2, &len);
+void gs_lua_sse_check(lua_State *L, int idx, const char *fname) {
+  gs__check_sse_at(L, idx, fname, 0);
+}
+
+int gs_lua_sse_feed(lua_State *L, int idx, const char *bytes, size_t len) {
+  gs_lua_sse_t *ud = gs__check_sse_at(L, idx, "feed", 0);
   lua_newtable(L);
   gs_sse_collect_t c = {L, ud, lua_gettop(L), 0, 0};
   ud->busy = 1;
-  int rc = gs_sse_feed(&ud->p, chunk, len, gs__sse_collect, &c);
+  int rc = gs_sse_feed(&ud->p, bytes, len, gs__sse_collect, &c);
   ud->busy = 0;
   if (rc)
     return gs__sse_push_error(L, rc, ud->p.max_bytes);
@@ -175,6 +181,15 @@ static int gs__lsse_feed(lua_State *L) {
     return 1;
   lua_pushnumber(L, c.dropped);
   return 2;
+}
+
+static int gs__lsse_feed(lua_State *L) {
+  gs__check_sse(L, "feed");
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "sse:feed: chunk must be a string, got %s", luaL_typename(L, 2));
+  size_t len;
+  const char *chunk = lua_tolstring(L, 2, &len);
+  return gs_lua_sse_feed(L, 1, chunk, len);
 }
 
 static void gs__sse_unselect(gs_lua_sse_t *ud) {

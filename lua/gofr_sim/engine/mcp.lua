@@ -285,12 +285,11 @@ end
 local function read_sse_with(s, p, res, id)
   local stream, bytes, bad = res.stream, 0, nil
   while true do
-    local chunk, err_type, msg = stream:read()
-    if not chunk then return nil, err_type, msg end
-    if chunk == "" then break end
-    bytes = bytes + #chunk
-    local events, dropped, why = p:feed(chunk)
-    if not events then return nil, dropped, why end
+    local events, dropped, n = stream:read_sse(p) -- the bytes go to p in C, as p:feed(bytes)
+    while events == true do events, dropped, n = stream:read_sse(p) end -- it waited
+    if not events then return nil, dropped, n end -- the transfer's or p's error
+    if events == "" then break end
+    bytes = bytes + n
     s.stats.ignored = s.stats.ignored + dropped
     for i = 1, #events do
       local data = events[i].data
