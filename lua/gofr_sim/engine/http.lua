@@ -197,8 +197,8 @@ M.classify_block_pages = true
 
 local media_types, n_media_types = {}, 0 -- Content-Type value -> media type (a bounded cache)
 
--- The media type of a Content-Type value, lower case, without parameters;
--- "none" when absent.
+--- The media type of a Content-Type value, lower case, without parameters;
+-- "none" when absent (a bounded cache: one table lookup per response).
 local function media_type(ct)
   if ct == nil then return "none" end
   local mt = media_types[ct]
@@ -210,6 +210,8 @@ local function media_type(ct)
   end
   return mt
 end
+
+M.media_type = media_type
 
 -- The error type of a response: its status class, else its block class.
 local function response_error(res)

@@ -21,6 +21,7 @@ local core = require "gofr_sim.core"
 local check = require "gofr_sim.engine.check"
 local metrics = require "gofr_sim.engine.metrics"
 local expect = require "gofr_sim.engine.expect"
+local http_engine = require "gofr_sim.engine.http"
 local json = require("cjson.safe").new()
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
@@ -138,8 +139,8 @@ end
 -- timeout covers the whole exchange, redirects included.
 local function open(s, method, body, timeout, headers)
   local url, deadline = s.url, core.now() + timeout
-  for _ = 0, MAX_REDIRECTS do
-    local left = deadline - core.now()
+  for hop = 0, MAX_REDIRECTS do
+    local left = hop == 0 and timeout or deadline - core.now()
     if left <= 0 then return nil, "network_timeout", "the redirects took the whole timeout" end
     -- One options table per session: core.http_request reads it before it
     -- yields, so personas sharing the session may reuse it.
@@ -191,12 +192,15 @@ end
 -- Lets the server end a stream we are done with (up to STREAM_END_WAIT, the
 -- bytes discarded), then cancels whatever is left of it.
 local function settle(stream)
-  local deadline = core.now() + M.STREAM_END_WAIT
-  while true do
-    local left = deadline - core.now()
-    if left <= 0 or core.stopping() then break end
-    local chunk = stream:read(left)
-    if chunk == "" or not chunk then break end
+  local chunk = stream:read(M.STREAM_END_WAIT) -- usually "" at once: the end came with the answer
+  if chunk ~= "" and chunk then
+    local deadline = core.now() + M.STREAM_END_WAIT
+    while true do
+      local left = deadline - core.now()
+      if left <= 0 or core.stopping() then break end
+      chunk = stream:read(left)
+      if chunk == "" or not chunk then break end
+    end
   end
   stream:close()
 end
@@ -343,8 +347,11 @@ local function read_json(s, body, id)
 end
 
 -- The answer of a 2xx response whose body is still streaming.
+local media_type = http_engine.media_type
+
 local function read_response(s, res, id)
-  local ct = (res.headers["content-type"] or ""):lower():match("^%s*([^;%s]+)")
+  local ct = media_type(res.headers["content-type"])
+  if ct == "none" then ct = nil end
   if ct == "text/event-stream" then return read_sse(s, res, id) end
   local body, err_type, msg = read_all(res.stream)
   if not body then return nil, err_type, msg end
@@ -389,12 +396,24 @@ end
 -- One POST carrying request `method` (with the session's headers, or
 -- `headers` of no session); returns result, or nil, err_type, message, code;
 -- and the HTTP response as the 5th value.
+local encoded_methods, n_encoded_methods = {}, 0 -- method -> its JSON string (bounded)
+
+local function encoded_method(fname, method)
+  local e = encoded_methods[method]
+  if e then return e end
+  e = encode(fname, method)
+  if n_encoded_methods < 256 then
+    encoded_methods[method], n_encoded_methods = e, n_encoded_methods + 1
+  end
+  return e
+end
+
 local function exchange(s, fname, method, params, timeout, headers)
   local id = s._next_id
   s._next_id = id + 1
   -- The envelope is written as text (no table per request); id is a whole
   -- number below 2^53, which tostring prints as digits.
-  local body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":' .. encode(fname, method)
+  local body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":' .. encoded_method(fname, method)
     .. (params ~= nil and (',"params":' .. encode(fname, params)) or "") .. "}"
   s.stats.requests = s.stats.requests + 1
   local with_session = not headers and s.session_id
@@ -517,9 +536,16 @@ end
 
 -- The text decoded as JSON when it is a JSON object, array or string; else
 -- the text itself.
+local LBRACE, LBRACKET, QUOTE = ("{"):byte(), ("["):byte(), ('"'):byte()
+
 local function decode_text(text)
-  local c = text:match("^%s*(.)")
-  if c == "{" or c == "[" or c == '"' then
+  local b = text:byte(1)
+  local json_like = b == LBRACE or b == LBRACKET or b == QUOTE
+  if not json_like and b and text:find("^%s") then
+    local c = text:match("^%s*(.)")
+    json_like = c == "{" or c == "[" or c == '"'
+  end
+  if json_like then
     local v = json.decode(text)
     if v ~= nil then return v end
   end
