@@ -211,6 +211,84 @@ describe("gofr-sim matrix", function()
     assert.are.equal("session\nrate-limit\n", r.stdout)
   end)
 
+  it("--list aligns the descriptions in a column", function()
+    local path = matrix_file([[{
+      { name = "a", scenario = "s.lua", description = "first" },
+      { name = "longer-name", scenario = "s.lua", description = "second" },
+      { name = "bare", scenario = "s.lua" },
+    }]])
+    local r = support.run_cli { "matrix", path, "--list" }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("a            first\nlonger-name  second\nbare\n", r.stdout)
+  end)
+
+  -- A scenario whose checks and thresholds fail as told: checks "always
+  -- passes", "always fails", "fails too"; thresholds come from the cell.
+  local function checks_scenario()
+    local dir = tmpdir()
+    local path = dir .. "/checks.lua"
+    write(path, [[
+      local sim = require "gofr_sim"
+      return { iteration = function()
+        sim.check(true, "always passes")
+        sim.check(false, "always fails")
+        sim.check(false, "fails too")
+      end }
+    ]])
+    return path
+  end
+  local RUN3 = [["--total-requests", "3", "--consumers", "1"]]
+
+  it("expect = { fail = {...} } is met when exactly the named checks and thresholds fail", function()
+    local sc = checks_scenario()
+    local path, dir = matrix_file(([[{
+      { name = "named", scenario = %q, expect = { fail = { "always fails", "fails too", "iterations>100" } },
+        flags = { %s, "--threshold", "iterations > 100", "--threshold", "iterations > 1" } },
+    }]]):format(sc, RUN3))
+    local r = run_matrix(path, dir)
+    assert.are.equal(0, r.status, r.stdout .. r.stderr)
+    assert.matches("named%s+xfail", r.stdout)
+    local suite = validate_junit(dir .. "/junit.xml")[1]
+    assert.are.equal(0, suite.counts.failures)
+    assert.are.equal(3, suite.counts.skipped) -- two checks, one threshold
+    assert.matches("^expected failure: ", case_named(suite, "threshold iterations > 100").skipped)
+    local m = read_json(dir .. "/out/matrix.json")
+    assert.are.same({ "always fails", "fails too", "iterations>100" }, m.cells[1].expect_failing)
+    assert.are.equal("fail", m.cells[1].expect)
+    assert.is_true(m.cells[1].met)
+  end)
+
+  it("expect = { fail = {...} } that names other failures than happened: FAIL, naming each difference",
+    function()
+      local sc = checks_scenario()
+      local path, dir = matrix_file(([[{
+        { name = "off", scenario = %q, flags = { %s, "--threshold", "iterations > 1" },
+          expect = { fail = { "always fails", "always passes", "iterations > 1", "no such thing" } } },
+      }]]):format(sc, RUN3))
+      local r = run_matrix(path, dir)
+      assert.are.equal(1, r.status, r.stdout .. r.stderr)
+      assert.matches("off%s+FAIL", r.stdout)
+      local why = 'not the expected failures (expect.fail): also failed: "fails too"; did not fail: '
+        .. '"always passes", "iterations > 1"; no such check or threshold in the report: "no such thing"'
+      assert.matches(why, r.stdout, 1, true)
+      local m = read_json(dir .. "/out/matrix.json")
+      assert.is_false(m.cells[1].met)
+      assert.matches(why, m.cells[1].why, 1, true)
+      local suite = validate_junit(dir .. "/junit.xml")[1]
+      assert.are.equal(why, case_named(suite, "expected failures").failure)
+      assert.is_string(case_named(suite, "fails too").failure) -- failures stay failures
+    end)
+
+  it("expect = { fail = {...} } on a cell that passes is XPASS", function()
+    local path, dir = matrix_file([[{
+      { name = "passes", scenario = "scenarios/rate_limit.lua", flags = { "--rate-limit-window", 1 },
+        expect = { fail = { "ping is exempt: 20 pings in a row all pass" } } },
+    }]])
+    local r = run_matrix(path, dir)
+    assert.are.equal(1, r.status, r.stdout .. r.stderr)
+    assert.matches("passes%s+XPASS", r.stdout)
+  end)
+
   it("--parallel 2 runs cells at the same time; --parallel 1 one after another", function()
     local path, dir = matrix_file([[{
       { name = "a", scenario = "scenarios/rate_limit.lua", flags = { "--rate-limit-window", "1" } },
@@ -237,7 +315,20 @@ describe("gofr-sim matrix", function()
       { "{ { name = 'x', scenario = 's.lua' }, { name = 'x', scenario = 't.lua' } }",
         "cell 2 %('x'%): 'name' repeats cell 1's" },
       { "{ { name = 'x', scenario = 's.lua', expect = 'maybe' } }",
-        "cell 1 %('x'%): 'expect' must be \"pass\" or \"fail\"" },
+        "cell 1 %('x'%): 'expect' must be \"pass\", \"fail\" or { fail = {" },
+      { "{ { name = 'x', scenario = 's.lua', expect = { fail = 'p95 < 1s' } } }",
+        "cell 1 %('x'%): 'expect.fail' must be an array of check or threshold names, got string" },
+      { "{ { name = 'x', scenario = 's.lua', expect = { fail = {} } } }",
+        "cell 1 %('x'%): 'expect.fail' is empty" },
+      { "{ { name = 'x', scenario = 's.lua', expect = { pass = { 'a' } } } }",
+        "cell 1 %('x'%): 'expect' must be .*; unknown key 'pass'" },
+      { "{ { name = 'x', scenario = 's.lua', expect = { fail = { 'a', 2 } } } }",
+        "cell 1 %('x'%): expect.fail%[2%] must be a check or threshold name %(a non%-empty "
+          .. "string%), got number" },
+      { "{ { name = 'x', scenario = 's.lua', expect = { fail = { 'a', 'a' } } } }",
+        "cell 1 %('x'%): expect.fail%[2%] repeats expect.fail%[1%] %('a'%)" },
+      { "{ { name = 'x', scenario = 's.lua', expect = { fail = { a = 'b' } } } }",
+        "cell 1 %('x'%): 'expect.fail' is empty" },
       { "{ { name = 'x', scenario = 's.lua', flags = { '--a', {} } } }",
         "cell 1 %('x'%): flags%[2%] must be a string or a number" },
       { "{ { name = 'x', scenario = 's.lua', flags = { '--output', 'o.json' } } }",

@@ -12,7 +12,8 @@
 --     flags = { "--duration", "5s" },       -- passed verbatim (strings or numbers)
 --     env = { GOFR_DIG_RATE_LIMIT_CALLS = "100000" },  -- added to the child's
 --     target = nil | "http://host:8070/mcp", -- adds --mcp-url
---     expect = "pass" | "fail",             -- default "pass"
+--     expect = "pass" | "fail"              -- default "pass"
+--       | { fail = { "a check's name", "p95 < 500ms", ... } },  -- exactly these fail
 --     timeout = "10m",                      -- SIGTERM after this long
 --     description = "..." }
 local sim = require "gofr_sim"
@@ -25,6 +26,7 @@ local junit = require "gofr_sim.report.junit"
 local fs = require "gofr_sim.util.fs"
 local tables = require "gofr_sim.util.tables"
 local common = require "gofr_sim.cli.common"
+local verdict = require "gofr_sim.runner.verdict"
 
 local type, tostring, pairs, ipairs, error = type, tostring, pairs, ipairs, error
 local format, concat, sort = string.format, table.concat, table.sort
@@ -33,7 +35,7 @@ local io, os = io, os
 local M = {}
 
 local CELL_KEYS = { name = "string", scenario = "string", flags = "table", env = "table",
-                    target = "string", expect = "string", timeout = "string|number",
+                    target = "string", expect = "string|table", timeout = "string|number",
                     description = "string" }
 local FILE_KEYS = { root = "string", cells = "table" }
 
@@ -76,6 +78,43 @@ local function validate_env(path, where, env)
   end
 end
 
+-- The names of expect = { fail = {...} }, checked: a non-empty array of
+-- distinct non-empty strings, no other key. -> the array (a copy).
+local function validate_expect_failing(path, where, expect)
+  local shape = 'must be "pass", "fail" or { fail = { "check name", "threshold", ... } }'
+  for k in pairs(expect) do
+    if k ~= "fail" then
+      bad(path, ("%s: 'expect' %s; unknown key '%s'"):format(where, shape, tostring(k)))
+    end
+  end
+  local list = expect.fail
+  if type(list) ~= "table" then
+    bad(path, ("%s: 'expect.fail' must be an array of check or threshold names, got %s")
+      :format(where, type(list)))
+  end
+  if #list == 0 then
+    bad(path, ("%s: 'expect.fail' is empty (name the checks or thresholds that must fail, "
+      .. "or write expect = \"fail\")"):format(where))
+  end
+  local names, seen = {}, {}
+  for k in pairs(list) do
+    if type(k) ~= "number" or k < 1 or k > #list or k % 1 ~= 0 then
+      bad(path, ("%s: 'expect.fail' must be an array, has key '%s'"):format(where, tostring(k)))
+    end
+  end
+  for i, name in ipairs(list) do
+    if type(name) ~= "string" or name:match("^%s*$") then
+      bad(path, ("%s: expect.fail[%d] must be a check or threshold name (a non-empty string), got %s")
+        :format(where, i, type(name) == "string" and "''" or type(name)))
+    end
+    if seen[name] then
+      bad(path, ("%s: expect.fail[%d] repeats expect.fail[%d] ('%s')"):format(where, i, seen[name], name))
+    end
+    seen[name], names[i] = i, name
+  end
+  return names
+end
+
 --- Checks one cell (index i of file path); usage errors name the cell and key.
 function M.validate_cell(cell, i, path, seen)
   local where = ("cell %d"):format(i)
@@ -109,8 +148,12 @@ function M.validate_cell(cell, i, path, seen)
   cell.env = cell.env or {}
   validate_env(path, where, cell.env)
   cell.expect = cell.expect or "pass"
-  if cell.expect ~= "pass" and cell.expect ~= "fail" then
-    bad(path, ("%s: 'expect' must be \"pass\" or \"fail\", got \"%s\""):format(where, cell.expect))
+  if type(cell.expect) == "table" then
+    cell.expect_failing = validate_expect_failing(path, where, cell.expect)
+    cell.expect = "fail"
+  elseif cell.expect ~= "pass" and cell.expect ~= "fail" then
+    bad(path, ("%s: 'expect' must be \"pass\", \"fail\" or { fail = { \"check name\", \"threshold\", "
+      .. "... } }, got \"%s\""):format(where, cell.expect))
   end
   if cell.target and not cell.target:match("^https?://") then
     bad(path, ("%s: 'target' must be an http(s) URL, got '%s'"):format(where, cell.target))
@@ -189,6 +232,19 @@ function M.select(cells, filter)
   return picked
 end
 
+--- The --list text of cells: one line each, the name padded to the longest
+-- and then the description (none: the name alone, no trailing blanks).
+function M.listing(cells)
+  local width = 0
+  for _, c in ipairs(cells) do width = math.max(width, #c.name) end
+  local lines = {}
+  for i, c in ipairs(cells) do
+    lines[i] = c.description and c.description ~= ""
+      and c.name .. (" "):rep(width - #c.name + 2) .. c.description or c.name
+  end
+  return concat(lines, "\n") .. "\n"
+end
+
 -- Running a cell --------------------------------------------------------------
 
 -- The last `n` lines of text.
@@ -240,6 +296,80 @@ local function outcome(res, rep)
   return "error", ("exit status %d%s"):format(st, rep and "" or ", no report")
 end
 
+-- A threshold's name: its key and condition as --threshold writes them
+-- ("p95{tool=mcp.get_content} < 5s"); compared without blanks.
+local function threshold_name(th)
+  return ("%s %s"):format(tostring(th.key), tostring(th.condition))
+end
+
+local function squeeze(s)
+  return (s:gsub("%s+", ""))
+end
+
+--- What report rep failed, by name: {name = true} of its failed checks
+-- (report.checks' names), failed thresholds ("key condition") and, for an
+-- unhealthy run, the verdict's rules ("no_success", ...); and a resolver
+-- from a name as a matrix cell writes it to that name (thresholds match
+-- without blanks), or nil when the report has no such check, threshold or
+-- rule.
+function M.failures(rep)
+  local failed, known, thresholds = {}, {}, {}
+  for name, ch in pairs(rep and rep.checks or {}) do
+    known[name] = true
+    if ch.fails > 0 then failed[name] = true end
+  end
+  for _, th in ipairs(rep and rep.thresholds or {}) do
+    local name = threshold_name(th)
+    thresholds[squeeze(name)] = name
+    if th.ok ~= true then failed[name] = true end
+  end
+  for _, rule in ipairs(verdict.RULES) do known[rule] = true end
+  local v = rep and rep.verdict
+  if type(v) == "table" and v.healthy == false then
+    for _, p in ipairs(type(v.problems) == "table" and v.problems or {}) do
+      failed[tostring(p.rule)] = true
+    end
+  end
+  local function resolve(name)
+    if known[name] then return name end
+    return thresholds[squeeze(name)]
+  end
+  return failed, resolve
+end
+
+local function quoted(list)
+  sort(list)
+  for i, s in ipairs(list) do list[i] = '"' .. s .. '"' end
+  return concat(list, ", ")
+end
+
+--- nil when exactly the checks, thresholds and rules of `names` failed in
+-- report rep; else one sentence naming the differences: what failed that is
+-- not named, what is named and did not fail, and names the report lacks.
+function M.compare_failures(names, rep)
+  local failed, resolve = M.failures(rep)
+  local named, passed, unknown, extra = {}, {}, {}, {}
+  for _, n in ipairs(names) do
+    local name = resolve(n)
+    if not name then unknown[#unknown + 1] = n
+    else
+      named[name] = true
+      if not failed[name] then passed[#passed + 1] = n end
+    end
+  end
+  for name in pairs(failed) do
+    if not named[name] then extra[#extra + 1] = name end
+  end
+  if #extra == 0 and #passed == 0 and #unknown == 0 then return nil end
+  local parts = {}
+  if #extra > 0 then parts[#parts + 1] = "also failed: " .. quoted(extra) end
+  if #passed > 0 then parts[#parts + 1] = "did not fail: " .. quoted(passed) end
+  if #unknown > 0 then
+    parts[#parts + 1] = "no such check or threshold in the report: " .. quoted(unknown)
+  end
+  return "not the expected failures (expect.fail): " .. concat(parts, "; ")
+end
+
 -- Runs cell c to completion (in a persona); fills c.result.
 local function run_cell(run, c)
   local base = run.out_dir .. "/" .. c.name
@@ -273,18 +403,26 @@ local function run_cell(run, c)
     r.status, r.why = outcome(res, r.report)
   end
   r.met = (r.status == "pass" and c.expect == "pass") or (r.status == "fail" and c.expect == "fail")
+  if r.met and c.expect_failing then
+    r.mismatch = M.compare_failures(c.expect_failing, r.report)
+    if r.mismatch then r.met, r.why = false, r.why .. "; " .. r.mismatch end
+  end
   c.result = r
   run.say(("%-6s %s (%.1fs)%s"):format(M.status_label(c), c.name, c.duration,
     r.why and ": " .. r.why or ""))
 end
 
 --- "pass", "FAIL", "error", "xfail" (failed as expected) or "XPASS" (passed
--- but was expected to fail).
+-- but was expected to fail). A cell whose expect.fail names other failures
+-- than those that happened is "FAIL".
 function M.status_label(c)
   local r = c.result
   if not r then return "-" end
   if r.status == "error" then return "error" end
-  if c.expect == "fail" then return r.status == "fail" and "xfail" or "XPASS" end
+  if c.expect == "fail" then
+    if r.status ~= "fail" then return "XPASS" end
+    return r.mismatch and "FAIL" or "xfail"
+  end
   return r.status == "pass" and "pass" or "FAIL"
 end
 
@@ -401,6 +539,10 @@ function M.suite(c)
   local suite = { name = c.name, time = c.duration, timestamp = c.timestamp, cases = cases,
     properties = { { "scenario", c.scenario }, { "flags", concat(c.flags, " ") },
                    { "expect", c.expect }, { "report", c.report or "" } } }
+  if c.expect_failing then
+    local props = suite.properties
+    props[#props + 1] = { "expect_failing", concat(c.expect_failing, "; ") }
+  end
   if r.report then
     check_cases(c, r.report, cases)
     threshold_cases(c, r.report, cases)
@@ -416,7 +558,12 @@ function M.suite(c)
       cases[#cases + 1] = { name = "run", classname = c.name, time = c.duration,
         failure = { type = "run", message = r.why .. ": " .. tail(r.stderr, 1), text = tail(r.stderr, 40) } }
     end
-    if c.expect == "fail" then expected_failures(cases) end
+    if r.met then
+      expected_failures(cases)
+    elseif r.mismatch then
+      cases[#cases + 1] = { name = "expected failures", classname = c.name, time = 0,
+        failure = { type = "expectation", message = r.mismatch } }
+    end
   elseif c.expect == "fail" then
     cases[#cases + 1] = { name = "expected to fail", classname = c.name, time = 0,
       failure = { type = "expectation", message = "the cell passed but is expected to fail" } }
@@ -434,6 +581,7 @@ local function matrix_json(cells, run)
     local r = c.result or {}
     local cp, ct, tp, tt = tallies(r.report)
     out[i] = { name = c.name, scenario = c.scenario, flags = json.array(c.flags), expect = c.expect,
+      expect_failing = c.expect_failing and json.array(c.expect_failing),
       status = c.result and M.status_label(c) or "not run", met = r.met == true,
       exit_status = r.exit_status, signal = r.signal, why = r.why,
       checks_passed = cp, checks = ct, thresholds_passed = tp, thresholds = tt,
@@ -486,9 +634,7 @@ function M.main(argv)
   local m = M.load(path, cwd)
   local cells = M.select(m.cells, o.filter)
   if o.list then
-    for _, c in ipairs(cells) do
-      io.stdout:write(c.name, c.description and "  " .. c.description or "", "\n")
-    end
+    io.stdout:write(M.listing(cells))
     return 0
   end
   local exe = argv[0] or "gofr-sim"
