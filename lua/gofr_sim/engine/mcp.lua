@@ -41,9 +41,14 @@ local NULL = M.null
 
 local fail = check.fail
 
--- Checks opts against {name = "type"}; nil is an empty table.
+-- What check_options gives for nil: one empty table, read only.
+local NO_OPTIONS = setmetatable({}, {
+  __newindex = function() error("gofr_sim.engine.mcp: the shared empty options are read only", 2) end,
+})
+
+-- Checks opts against {name = "type"}; nil is an empty (shared, read-only) table.
 local function check_options(fname, opts, accepted)
-  if opts == nil then return {} end
+  if opts == nil then return NO_OPTIONS end
   check.options(fname, opts, accepted)
   if opts.timeout ~= nil and not (opts.timeout > 0) then -- luacheck: ignore 581 (NaN)
     fail(fname, "option 'timeout' must be > 0, got " .. tostring(opts.timeout))

@@ -36,6 +36,7 @@ function M.new(clock)
     started = nil,   -- clock() of the first sample: second 0 of the timeseries
     seconds = {},    -- [i] = {requests=, errors=, expected=, p50=, p95=, p99=} for second i-1 since
                      -- started; the percentiles (seconds) are set when the second is sealed
+    nseconds = 0,    -- #seconds, kept (the per-sample path does not count the array)
     live = nil,      -- the histogram of the newest second, reused second after second
     total_requests = 0, total_errors = 0, total_expected = 0, -- tool-tagged samples so far
   }, Registry)
@@ -104,13 +105,13 @@ end
 function Registry:second(t)
   if not self.started then self.started = t end
   local i = floor(t - self.started) + 1
-  local seconds = self.seconds
-  if i > #seconds then
-    if self.live and #seconds > 0 then seal(seconds[#seconds], self.live) end
-    for j = #seconds + 1, i do seconds[j] = { requests = 0, errors = 0, expected = 0 } end
-  end
+  local seconds, n = self.seconds, self.nseconds
+  if i <= n then return seconds[n] end -- the newest second (the common case)
+  if self.live and n > 0 then seal(seconds[n], self.live) end
+  for j = n + 1, i do seconds[j] = { requests = 0, errors = 0, expected = 0 } end
+  self.nseconds = i
   self.live = self.live or core.hist_new()
-  return seconds[#seconds]
+  return seconds[i]
 end
 
 --- Seals the newest second (at the end of a run, before reporting).
