@@ -487,7 +487,7 @@ static void gs__h1_conn_release(gs__h1_conn_t *conn) {
   }
   conn->state = GS__H1_IDLE;
   conn->idle_since = uv_hrtime();
-  gs__h1_conn_read(conn, 1);           /* sees the server close it (reading was paused?) */
+  gs__h1_conn_read(conn, 1);           /* again if a paused stream stopped it */
   uv_unref((uv_handle_t *)&conn->tcp); /* an idle pool does not keep the loop alive */
   conn->next = conn->origin->idle;
   conn->origin->idle = conn;

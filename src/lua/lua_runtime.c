@@ -308,9 +308,6 @@ static void gs__persona_resume(gs_persona_t *p) {
   }
 }
 
-/* Resumes the personas that were ready when the drain began; those queued
- * meanwhile (spawned, or yielding again) wait for the next loop turn, so
- * I/O is polled between turns even if a persona never waits on any. */
 /* The collector's floor, as Go's minimum heap: LuaJIT starts a cycle when
  * the heap reaches pause% (default 200) of what the last one left. A script
  * keeps a few hundred KiB alive (mostly the engine's own code), so at the
@@ -332,6 +329,9 @@ static void gs__gc_floor(gs_runtime_t *rt) {
   rt->gc_heap_kib = kib;
 }
 
+/* Resumes the personas that were ready when the drain began; those queued
+ * meanwhile (spawned, or yielding again) wait for the next loop turn, so
+ * I/O is polled between turns even if a persona never waits on any. */
 static void gs__drain_cb(uv_check_t *h) {
   gs_runtime_t *rt = h->data;
   gs_persona_t *last = rt->ready_tail;
