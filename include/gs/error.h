@@ -1,5 +1,8 @@
 /* Error codes of the C core.
  *
+ * EADDRINUSE shares EADDR's type ("address_error"): a listener that cannot
+ * bind is one kind of failure in metrics; its message says which.
+ *
  * Every core function that can fail returns 0 or a negative GS_E* code. The
  * Lua bindings are the only place that turn a code into `nil, err_type, msg`
  * or into a raised error; gs_err_type() gives the stable metric name. */
@@ -19,7 +22,8 @@
   X(ECANCELED, -10, "canceled", "operation canceled")                                              \
   X(EIO, -11, "io_error", "input/output error")                                                    \
   X(EAUTH, -12, "auth_error", "authentication failed")                                             \
-  X(ERESET, -13, "network_reset", "connection closed before any response byte")
+  X(ERESET, -13, "network_reset", "connection closed before any response byte")                    \
+  X(EADDRINUSE, -14, "address_error", "address already in use")
 
 enum {
 #define GS_ERRNO_ENUM(name, code, type, msg) GS_##name = code,

@@ -37,7 +37,8 @@ typedef struct {
   gs_http_server_opts_t limits;
 } gs_fixture_opts_t;
 
-/* Returns 0, GS_ENOENT (root missing or not a directory), GS_EADDR, GS_ENOMEM. */
+/* Returns 0, GS_ENOENT (root missing or not a directory), GS_EADDR, GS_EADDRINUSE,
+ * GS_ENOMEM. */
 int gs_fixture_server_start(uv_loop_t *loop, const gs_fixture_opts_t *opts,
                             gs_fixture_server_t **out);
 

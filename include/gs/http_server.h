@@ -98,8 +98,8 @@ typedef struct {
   void *data;
 } gs_http_server_opts_t;
 
-/* Binds and listens. Returns 0, GS_EADDR (bind or listen failed),
- * GS_EINVAL or GS_ENOMEM. */
+/* Binds and listens. Returns 0, GS_EADDRINUSE (the address is taken),
+ * GS_EADDR (bind or listen failed otherwise), GS_EINVAL or GS_ENOMEM. */
 int gs_http_server_start(uv_loop_t *loop, const gs_http_server_opts_t *opts,
                          gs_http_server_t **out);
 

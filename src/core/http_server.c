@@ -1181,7 +1181,8 @@ static int gs__resolve(const char *host, int port, struct sockaddr_storage *ss) 
 }
 
 /* Binds and listens on a plain socket so failures are reported at once
- * without a libuv handle to close. Returns the fd or GS_EADDR. */
+ * without a libuv handle to close. Returns the fd, GS_EADDRINUSE when the
+ * address is taken, or GS_EADDR. */
 static int gs__listen_socket(const struct sockaddr_storage *ss) {
   int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -1191,8 +1192,9 @@ static int gs__listen_socket(const struct sockaddr_storage *ss) {
   socklen_t len =
       ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+    int in_use = errno == EADDRINUSE;
     close(fd);
-    return GS_EADDR;
+    return in_use ? GS_EADDRINUSE : GS_EADDR;
   }
   return fd;
 }

@@ -859,7 +859,9 @@ static void test_start_errors(void) {
   opts.host = NULL;
   GS_CHECK_INT(gs_http_server_start(&loop, &opts, &a), 0);
   opts.port = gs_http_server_port(a);
-  GS_CHECK_INT(gs_http_server_start(&loop, &opts, &b), GS_EADDR); /* port in use */
+  GS_CHECK_INT(gs_http_server_start(&loop, &opts, &b), GS_EADDRINUSE); /* port in use */
+  GS_CHECK_STR(gs_err_type(GS_EADDRINUSE), "address_error");           /* one type for metrics */
+  GS_CHECK_STR(gs_strerror(GS_EADDRINUSE), "address already in use");
   GS_CHECK(b == NULL);
   int closed = 0;
   gs_http_server_close(a, set_flag, &closed);

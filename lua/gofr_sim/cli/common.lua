@@ -23,10 +23,19 @@ function M.split(flags)
   return words, named
 end
 
---- Raises the usage error "--port must be 0..65535" unless port is.
--- (cli.options checks the lower bound.)
-function M.check_port(port)
-  if port > 65535 then cli.usage_error("--port must be 0..65535") end
+--- Raises the usage error "--port must be 0..65535" unless port is
+-- (`flag`: the flag to name, default "--port"; cli.options checks the
+-- lower bound).
+function M.check_port(port, flag)
+  if port > 65535 then cli.usage_error((flag or "--port") .. " must be 0..65535") end
+end
+
+--- The one line for a listener that could not start on the port of `flag`:
+-- "--port 8070: cannot listen on 127.0.0.1:8070: address already in use
+-- (address_error)"; with port 0 (any free port) the flag is not named.
+function M.listen_failure(flag, port, msg, err_type)
+  local head = port ~= 0 and ("%s %d: "):format(flag, port) or ""
+  return ("%s%s (%s)"):format(head, tostring(msg), tostring(err_type))
 end
 
 --- Inside a persona: returns once the run is stopping (SIGINT/SIGTERM

@@ -25,7 +25,7 @@ function M.main(argv)
     { root = opts.root, host = opts.host, port = opts.port })
   if not ok then cli.usage_error((tostring(site):gsub("^sim%.fixtures%.serve: ", "--root: "))) end
   if not site then
-    common.say("%s (%s)", msg, err_type)
+    common.say("%s", common.listen_failure("--port", opts.port, msg, err_type))
     return 1
   end
   core.handle_signals()

@@ -1,9 +1,11 @@
 --- gofr_sim.cli.twin: `gofr-sim twin [--host H] [--port 8070] [--data-dir D]
--- [--fixtures-dir D] [--token-store FILE] [--jwt-secret-file FILE]
--- [--port-file FILE] [--fetch-delay S] [--housekeeping-interval D]`, the
--- gofr-dig twin (gofr_sim.twin) standalone with its fixture site, until
--- SIGINT or SIGTERM. Prints its MCP and site URLs on standard output once
--- it listens; --port-file gets the port, written atomically.
+-- [--fixtures-dir D] [--fixtures-port N] [--token-store FILE]
+-- [--jwt-secret-file FILE] [--port-file FILE] [--fetch-delay S]
+-- [--housekeeping-interval D]`, the gofr-dig twin (gofr_sim.twin)
+-- standalone with its fixture site (on --fixtures-port, default any free
+-- port), until SIGINT or SIGTERM. Prints its MCP and site URLs on standard
+-- output once it listens; --port-file gets the port, written atomically.
+-- A port that cannot be bound is one line naming its flag, exit 1.
 local core = require "gofr_sim.core"
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
@@ -20,6 +22,8 @@ local FLAGS = {
   port = { type = "integer", default = 8070, min = 0 },
   data_dir = { type = "string" },
   fixtures_dir = { type = "string" },
+  fixtures_port = { type = "integer", default = 0, min = 0,
+    help = "the port of the fixture site the twin serves (0: any free port)" },
   token_store = { type = "string" },
   jwt_secret_file = { type = "string" },
   port_file = { type = "string" },
@@ -39,17 +43,21 @@ end
 function M.main(argv)
   local opts = cli.options(cli.parse(argv, 2), FLAGS)
   common.check_port(opts.port)
+  common.check_port(opts.fixtures_port, "--fixtures-port")
   core.handle_signals()
   local status = 0
   sim.run(function()
-    local t, err_type, msg = twin.start {
+    local t, err_type, msg, part = twin.start {
       host = opts.host, port = opts.port, data_dir = opts.data_dir,
-      fixtures_dir = opts.fixtures_dir, token_store = opts.token_store,
+      fixtures_dir = opts.fixtures_dir, site_port = opts.fixtures_port,
+      token_store = opts.token_store,
       secret = opts.jwt_secret_file and read_secret_file(opts.jwt_secret_file) or nil,
       fetch_delay = opts.fetch_delay, housekeeping_interval = opts.housekeeping_interval,
     }
     if not t then
-      common.say("twin: %s (%s)", msg, err_type)
+      local flag, port = "--port", opts.port
+      if part == "site" then flag, port = "--fixtures-port", opts.fixtures_port end
+      common.say("twin: %s", common.listen_failure(flag, port, msg, err_type))
       status = 1
       return
     end

@@ -40,7 +40,7 @@ M.TEST_STACK_SECRET = "test-secret-key-for-secure-testing-do-not-use-in-producti
 
 local START_OPTIONS = {
   host = "string", port = "number", data_dir = "string", fixtures_dir = "string",
-  site = "boolean", env = "table", secret = "string", token_store = "string",
+  site = "boolean", site_port = "number", env = "table", secret = "string", token_store = "string",
   fetch_delay = "number", retry_base = "number", housekeeping_interval = "number",
   log = "function", faults = "string", limits = "table",
 }
@@ -186,16 +186,20 @@ local function with_limits(base, limits)
   return tables.copy(limits or {}, base)
 end
 
+-- The fixture site (opts.site_port, default any free port) | nil when
+-- opts.site is false | nil, err_type, message when it cannot listen.
 local function serve_site(opts)
   if opts.site == false then return nil end
-  return assert(sim.fixtures.serve(with_limits(
-    { host = opts.host or "127.0.0.1", root = opts.fixtures_dir }, opts.limits)))
+  return sim.fixtures.serve(with_limits(
+    { host = opts.host or "127.0.0.1", root = opts.fixtures_dir, port = opts.site_port or 0 },
+    opts.limits))
 end
 
---- twin.start(opts) -> twin | nil, err_type, message
+--- twin.start(opts) -> twin | nil, err_type, message, part
 -- opts: host ("127.0.0.1"), port (0: any free one), data_dir (default
 -- $GOFR_DIG_DATA_DIR, else a fresh temporary directory removed at close),
--- site (true: also serve the fixture site from fixtures_dir), env (a table
+-- site (true: also serve the fixture site from fixtures_dir), site_port
+-- (the site's port; default 0, any free one), env (a table
 -- of GOFR_DIG_* overrides), secret (default $GOFR_DIG_JWT_SECRET, else the
 -- test stack's), token_store (a file shared with the minting process;
 -- default in-process), fetch_delay (per-host politeness delay, default
@@ -205,6 +209,8 @@ end
 -- limits (the HTTP servers' limits and timeouts, sim.server.LIMITS: for the
 -- MCP endpoint and the site; max_body defaults to 8 MiB there).
 -- Must be called inside sim.run; the twin serves while the loop runs.
+-- When a listener cannot start, `part` says which: "mcp" (port) or "site"
+-- (site_port); nothing the twin started is left open.
 function M.start(opts)
   opts = opts or {}
   check.options("twin.start", opts, START_OPTIONS)
@@ -253,11 +259,16 @@ function M.start(opts)
     host = opts.host or "127.0.0.1", port = opts.port or 0, max_body = 8 * 1024 * 1024,
     handler = function(req, res) twin.transport:handle(req, res) end,
   }, opts.limits))
-  if not server then return nil, s_err, s_msg end
+  if not server then return nil, s_err, s_msg, "mcp" end
   twin.server, twin.host, twin.port = server, server.host, server.port
   twin.url = server.url .. "/mcp/"
-  twin.site = serve_site(opts)
-  twin.site_url = twin.site and twin.site.url
+  local site, site_err, site_msg = serve_site(opts)
+  if site_err then
+    twin:close()
+    return nil, site_err, "fixture site: " .. tostring(site_msg), "site"
+  end
+  twin.site = site
+  twin.site_url = site and site.url
   if opts.housekeeping_interval or env("GOFR_DIG_HOUSEKEEPING_INTERVAL_MINS") then
     twin.housekeeper = housekeeper.start {
       storage_dir = store_dir, env = env, interval = opts.housekeeping_interval, log = log,
