@@ -1,7 +1,11 @@
 # Thin wrapper: every target installs what is missing, builds, then acts.
+# The build is quiet (scripts/build.sh): its output goes to $(BUILD)/build.log
+# and is shown only when the compiler warns or the build fails (then the
+# errors, with the failing command's output). `make V=1 ...` shows it all.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?= --duration 15s
+V ?= 0
 
 .PHONY: all deps build build-asan run test test-asan bench format lint clean
 
@@ -11,12 +15,10 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@GOFR_SIM_VERBOSE=$(V) scripts/build.sh $(BUILD) $(JOBS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 build-asan: deps
-	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DGS_SANITIZE=ON >/dev/null
-	@cmake --build $(BUILD)-asan -j $(JOBS)
+	@GOFR_SIM_VERBOSE=$(V) scripts/build.sh $(BUILD)-asan $(JOBS) -DCMAKE_BUILD_TYPE=Debug -DGS_SANITIZE=ON
 
 run: build
 	$(BUILD)/gofr-sim scenarios/load.lua $(RUN_FLAGS)
