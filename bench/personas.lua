@@ -17,12 +17,14 @@ local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
 
 local opts = cli.options(... or {}, {
-  url = { type = "url" },
-  personas = { type = "integer", default = 32, min = 1 },
-  duration = { type = "duration", default = 10, above = 0 },
-  think = { type = "duration", min = 0 },
-  requests = { type = "integer", min = 1 },
-})
+  url = { type = "url", help = "GET this URL in a loop (without it: personas only sleep)" },
+  personas = { type = "integer", default = 32, min = 1, help = "how many personas" },
+  duration = { type = "duration", default = 10, above = 0, help = "how long they run" },
+  think = { type = "duration", min = 0,
+    help = "each persona's wait between requests (default 0s with --url, else 500ms)" },
+  requests = { type = "integer", min = 1,
+    help = "each persona stops after N requests, then holds its connection until the end" },
+}, "bench/personas.lua: N personas in a closed loop, for the benchmarks (one line of counts)")
 local think = opts.think or (opts.url and 0 or 0.5)
 
 local finished, ok, errors = 0, 0, 0

@@ -317,10 +317,13 @@ return {
   description = "gofr-dig's group rules on sessions: reads, denials, lists, bad tokens, findings",
   tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
-    fixtures_dir = { type = "string" },
-    timeout = { type = "duration", default = 30, above = 0 },
-    expect_anonymous_read = { type = "enum", values = { "allowed", "denied" }, default = "allowed" },
-    expect_structure_ignores_token = { type = "boolean", default = true },
+    fixtures_dir = { type = "string",
+      help = "the site whose page the sessions hold (default fixtures/html)" },
+    timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
+    expect_anonymous_read = { type = "enum", values = { "allowed", "denied" }, default = "allowed",
+      help = "the expected outcome of the anonymous-read finding" },
+    expect_structure_ignores_token = { type = "boolean", default = true,
+      help = "the expected outcome of the get_structure finding (it ignores the token)" },
   },
 
   prepare = function(o)

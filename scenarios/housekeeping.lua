@@ -305,13 +305,16 @@ return {
   description = "gofr-dig's storage housekeeper: past the size limit, the oldest sessions go",
   tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
-    max_storage_mb = { type = "integer", min = 1, default = 1 },
-    housekeeping_interval = { type = "number", above = 0, default = 3 },
-    writers = { type = "integer", min = 1, default = 4 },
-    fill = { type = "number", above = 1, default = 1.5 },
-    depth = { type = "integer", min = 1, default = 2 },
-    fixtures_dir = { type = "string" },
-    timeout = { type = "duration", default = 30, above = 0 },
+    max_storage_mb = { type = "integer", min = 1, default = 1,
+      help = "the storage limit in MiB (the embedded twin's GOFR_DIG_MAX_STORAGE_MB; a real one's)" },
+    housekeeping_interval = { type = "number", above = 0, default = 3,
+      help = "seconds between housekeeper cycles (the embedded twin's; a real one's bounds the wait)" },
+    writers = { type = "integer", min = 1, default = 4, help = "personas creating sessions side by side" },
+    fill = { type = "number", above = 1, default = 1.5, help = "fill storage to this many times the limit" },
+    depth = { type = "integer", min = 1, default = 2,
+      help = "crawl depth of each get_content (1-3): bigger sessions, fewer calls" },
+    fixtures_dir = { type = "string", help = "the site crawled (default fixtures/html)" },
+    timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
   },
 
   prepare = function(o)

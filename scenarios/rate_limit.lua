@@ -190,10 +190,13 @@ return {
   description = "gofr-dig's inbound rate limiter: limits, buckets, ping exemption, recovery",
   tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
-    rate_limit_calls = { type = "integer", min = 1, default = 10 },
-    rate_limit_window = { type = "integer", min = 1, default = 3 },
-    recovery_slack = { type = "duration", default = 1 },
-    timeout = { type = "duration", default = 30, above = 0 },
+    rate_limit_calls = { type = "integer", min = 1, default = 10,
+      help = "the server's limit per window (the embedded twin's GOFR_DIG_RATE_LIMIT_CALLS)" },
+    rate_limit_window = { type = "integer", min = 1, default = 3,
+      help = "the server's window in whole seconds (GOFR_DIG_RATE_LIMIT_WINDOW)" },
+    recovery_slack = { type = "duration", default = 1,
+      help = "how much later than the window's end recovery may come" },
+    timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
   },
 
   prepare = function(o)

@@ -273,10 +273,12 @@ return {
   description = "create -> info -> chunks -> get_session -> urls -> list, content checked end to end",
   tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
-    fixtures_dir = { type = "string" },
-    timeout = { type = "duration", default = 30, above = 0 },
-    chunk_size = { type = "integer", min = 1, default = 500 },
-    pages = { type = "integer", min = 0, default = 3 },
+    fixtures_dir = { type = "string", help = "the site served and sampled (default fixtures/html)" },
+    timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
+    chunk_size = { type = "integer", min = 1, default = 500,
+      help = "get_content's chunk_size: small, so pages have several chunks" },
+    pages = { type = "integer", min = 0, default = 3,
+      help = "how many pages to take through the lifecycle (0: every page)" },
   },
 
   prepare = function(o)

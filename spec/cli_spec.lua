@@ -128,8 +128,8 @@ describe("scenarios/load.lua", function()
   local bad = {
     { { "--consumers", "2", "--duration", "1s", "--bogus", "1" }, "unknown flag --bogus" },
     { { "--duration", "10x" }, "--duration '10x' is not a duration" },
-    { { "--duration", "1s", "--rate", "0" }, "--rate must be > 0" },
-    { { "--duration", "1s", "--rate", "-2" }, "--rate must be > 0" },
+    { { "--duration", "1s", "--rate", "0" }, "--rate must be positive" },
+    { { "--duration", "1s", "--rate", "-2" }, "--rate must be positive" },
     { { "--total-requests", "x" }, "--total-requests must be a whole number" },
     { { "--duration", "1s", "--target-url", "nope" }, "--target-url must be an http" },
     { { "--duration", "1s", "--protocol", "smtp" }, "--protocol must be one of http" },

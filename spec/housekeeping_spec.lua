@@ -105,7 +105,7 @@ describe("scenarios/housekeeping.lua", function()
     for _, case in ipairs {
       { { "--max-storage-mb", "0" }, "--max-storage-mb must be >= 1" },
       { { "--max-storage-mb", "0.5" }, "--max-storage-mb must be a whole number" },
-      { { "--housekeeping-interval", "0" }, "--housekeeping-interval must be > 0" },
+      { { "--housekeeping-interval", "0" }, "--housekeeping-interval must be positive" },
       { { "--depth", "4" }, "--depth must be 1, 2 or 3" },
       { { "--fill", "1" }, "--fill must be > 1" },
       { { "--writers", "0" }, "--writers must be >= 1" },

@@ -201,9 +201,10 @@ describe("gofr_sim.runner.personas", function()
         { '{"groups": {"apac": {"count": 1, "tasks": {"ping": "2"}}}}',
           'groups.apac.tasks.ping: expected a weight > 0, got the string "2"' },
         { '{"groups": {"apac": {"count": 1, "tokn": "token_apac"}}}',
-          "groups.apac.tokn: unknown key (accepted: count, token, rate, tasks, expect)" },
+          'groups.apac.tokn: unknown key (did you mean "token"? '
+            .. 'accepted: count, token, rate, tasks, expect)' },
         { '{"groups": {"apac": {"count": 1}}, "consumers": 3}', "consumers: unknown key (accepted: groups)" },
-        { '{"group": {"apac": {"count": 1}}}', "group: unknown key (accepted: groups)" },
+        { '{"group": {"apac": {"count": 1}}}', 'group: unknown key (did you mean "groups"?)' },
         { "{}", "groups: missing: expected an object of persona groups" },
         { '{"groups": [{"count": 1}]}', "groups: expected an object of persona groups, got an array" },
         { '{"groups": {}}', "groups: expected at least one group" },

@@ -31,6 +31,7 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
                 [--out-dir out/matrix] [--timeout D] [--seed N] [--list] [--quiet]
                                                run scenario cells, each in its own process (docs/ci.md)
        gofr-sim --help | --version
+       gofr-sim SCRIPT.lua --help                  a scenario's description and every flag it takes
 
 Scenarios: scenarios/load.lua (the main job). Docs: docs/ in the source tree.
 ]]
@@ -44,7 +45,7 @@ local function final_status(status)
 end
 
 local function traceback(e)
-  if cli.is_usage_error(e) then return e end
+  if cli.is_usage_error(e) or cli.is_help(e) then return e end
   return debug.traceback(tostring(e), 2)
 end
 
@@ -53,6 +54,10 @@ end
 local function protected(name, argv)
   local ok, result = xpcall(function() return require(name).main(argv) end, traceback)
   if ok then return result end
+  if cli.is_help(result) then -- --help: its text, nothing else ran
+    io.stdout:write(result.text)
+    return 0
+  end
   if cli.is_usage_error(result) then
     common.say("%s", result.message)
     return 2
@@ -83,7 +88,7 @@ local function dispatch(argv)
     return 2
   end
   if cmd == "-h" or cmd == "--help" or cmd == "help" then
-    io.stdout:write(USAGE)
+    io.stdout:write(USAGE, "\n", require("gofr_sim.runner.scenario").common_help())
     return 0
   end
   if cmd == "--version" then

@@ -17,19 +17,28 @@ local type, rawset = type, rawset
 
 local M = {}
 
-local function file_exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() end
-  return f ~= nil
+-- Why path cannot be run as a script (nil when it is a readable file):
+-- missing, a directory, or what the system said.
+local function unreadable(path)
+  local f, why, errno = io.open(path, "r")
+  if not f then
+    if errno == 2 then return ("cannot open script '%s': it does not exist"):format(path) end
+    return ("cannot open script '%s': %s"):format(path, (why:gsub("^.-: ", "")))
+  end
+  local ok, rwhy, rerrno = f:read(0)
+  f:close()
+  if ok == nil and rerrno == 21 then return ("%s is a directory, not a Lua script"):format(path) end
+  if ok == nil and rwhy then return ("cannot read script '%s': %s"):format(path, rwhy) end
 end
 
 --- gofr-sim SCRIPT.lua ...: argv as the executable's (argv[1] is the
--- script's path). -> exit status: 2 when the script is missing or does not
--- compile, else the script's (its errors raise).
+-- script's path). -> exit status: 2 when the script is missing, a
+-- directory or does not compile, else the script's (its errors raise).
 function M.main(argv)
   local path = argv[1]
-  if not file_exists(path) then
-    common.say("cannot open script '%s': no such file", path)
+  local why = unreadable(path)
+  if why then
+    common.say("%s", why)
     return 2
   end
   local chunk, err = loadfile(path)

@@ -3,6 +3,7 @@
 -- the first frame outside lua/gofr_sim, so a scenario's author sees their
 -- own line, not ours.
 local tables = require "gofr_sim.util.tables"
+local suggest = require "gofr_sim.util.suggest"
 
 local type, error, tostring, pairs = type, error, tostring, pairs
 local concat = table.concat
@@ -38,6 +39,12 @@ end
 
 M.names = names
 
+--- The end of a message refusing option `name` of spec: " (did you mean
+-- 'x'?)" (gofr_sim.util.suggest), else " (accepted: <every name>)".
+function M.unknown_clause(name, spec)
+  return suggest.clause(name, spec, { most = math.huge })
+end
+
 --- Checks an options table against spec {name = "type" or "type|type"}:
 -- unknown names and wrong types raise, naming the option. Returns opts.
 function M.options(fname, opts, spec)
@@ -47,7 +54,7 @@ function M.options(fname, opts, spec)
   for k, v in pairs(opts) do
     local want = spec[k]
     if not want then
-      M.fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(k), names(spec)))
+      M.fail(fname, ("unknown option '%s'%s"):format(tostring(k), M.unknown_clause(k, spec)))
     end
     local got = type(v)
     if want ~= got and not ("|" .. want .. "|"):find("|" .. got .. "|", 1, true) then

@@ -26,7 +26,6 @@ local function fail(fname, msg)
   check.fail("sim.jwt." .. fname, msg)
 end
 
-local names_of = check.names
 
 -- Checks opts against spec {name = checker}; each checker returns an error
 -- text or nil.
@@ -38,7 +37,7 @@ local function check_options(fname, opts, spec)
   for k, v in pairs(opts) do
     local checker = spec[k]
     if not checker then
-      fail(fname, ("unknown option '%s' (accepted: %s)"):format(tostring(k), names_of(spec)))
+      fail(fname, ("unknown option '%s'%s"):format(tostring(k), check.unknown_clause(k, spec)))
     end
     local why = checker(v)
     if why then fail(fname, ("option '%s' %s"):format(k, why)) end

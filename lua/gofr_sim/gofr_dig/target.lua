@@ -41,8 +41,10 @@ if env_mcp_url == "" then env_mcp_url = nil end
 
 --- The flags of a scenario that drives gofr-dig (merge into its `flags`).
 M.flags = {
-  mcp_url = { type = "url", default = env_mcp_url },
-  twin_faults = { type = "string" },
+  mcp_url = { type = "url", default = env_mcp_url,
+    help = "a real gofr-dig's MCP endpoint (or $GOFR_DIG_MCP_URL); without one, the embedded twin" },
+  twin_faults = { type = "string",
+    help = "embedded twin only, for tests: faults to break it with, comma-separated" },
 }
 
 --- A copy of t with M.flags added (for a scenario's own flags).

@@ -15,6 +15,7 @@ local jwt = require "gofr_sim.engine.jwt"
 local check = require "gofr_sim.engine.check"
 local auth = require "gofr_sim.twin.auth"
 local fs = require "gofr_sim.util.fs"
+local suggest = require "gofr_sim.util.suggest"
 
 local type, pairs, ipairs, tostring, error, setmetatable, pcall =
   type, pairs, ipairs, tostring, error, setmetatable, pcall
@@ -48,9 +49,12 @@ end
 
 --- The cli specs of --token-source, --jwt-secret-file and --token-store.
 M.flags = {
-  token_source = { type = "enum", values = { "auto", "env", "mint" }, default = "auto" },
-  jwt_secret_file = { type = "string" },
-  token_store = { type = "string" },
+  token_source = { type = "enum", values = { "auto", "env", "mint" }, default = "auto",
+    help = "symbolic tokens: from GOFR_DIG_SIM_TOKEN_* (env), minted here (mint), or env then mint (auto)" },
+  jwt_secret_file = { type = "string",
+    help = "a file holding the JWT secret to mint tokens with (else $GOFR_DIG_JWT_SECRET)" },
+  token_store = { type = "string",
+    help = "register minted tokens in this token store (a standalone twin's --token-store)" },
 }
 
 local function trim(s)
@@ -234,7 +238,8 @@ function M.resolve(mix, opts)
   opts = opts or {}
   for k in pairs(opts) do
     if not RESOLVE_OPTIONS[k] then
-      error(format("tokens.resolve: unknown option '%s'", tostring(k)), 2)
+      error(format("tokens.resolve: unknown option '%s'%s", tostring(k),
+        suggest.clause(k, RESOLVE_OPTIONS)), 2)
     end
   end
   local source = opts.source or "auto"

@@ -19,6 +19,7 @@ local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
 local fs = require "gofr_sim.util.fs"
 local expect = require "gofr_sim.engine.expect"
+local suggest = require "gofr_sim.util.suggest"
 
 local type, ipairs, tostring, error, pcall = type, ipairs, tostring, error, pcall
 local concat = table.concat
@@ -29,7 +30,8 @@ local M = {}
 
 --- The runner's flag for mixes (merge into its cli spec).
 M.flags = {
-  mix_file = { type = "string" },
+  mix_file = { type = "string",
+    help = "a persona mix (JSON, docs/personas.md): groups of personas, their tokens, rates and tasks" },
 }
 
 local MAX_COUNT = 1000000     -- per group: a typo should not allocate gigabytes
@@ -130,8 +132,9 @@ local function check_token(name, token, known)
       .. "), a literal JWT, or null (anonymous), got " .. show(token))
   end
   if token:match("^token_") and not known.token_set[token] then
-    bad(at, format("unknown symbolic token %q (known: %s; a literal JWT passes through as is)",
-      token, keys_list(names)))
+    local hint = suggest.hint(token, names, '"%s"')
+    bad(at, format("unknown symbolic token %q (%sknown: %s; a literal JWT passes through as is)",
+      token, hint and hint .. " " or "", keys_list(names)))
   end
   return token
 end
@@ -166,7 +169,10 @@ local function check_tasks(name, tasks, known)
   local list = {}
   for _, task in ipairs(json.keys(tasks)) do
     local at_task = { "groups", name, "tasks", task }
-    if not known.task_set[task] then bad(at_task, "unknown task (tasks: " .. keys_list(names) .. ")") end
+    if not known.task_set[task] then
+      local hint = suggest.hint(task, names, '"%s"')
+      bad(at_task, "unknown task (" .. (hint and hint .. " " or "") .. "tasks: " .. keys_list(names) .. ")")
+    end
     local w = tasks[task]
     if type(w) ~= "number" or w <= 0 or w == huge then
       bad(at_task, "expected a weight > 0, got " .. show(w))
@@ -193,7 +199,9 @@ local function check_group(name, raw, known)
   end
   for _, k in ipairs(json.keys(raw)) do
     if not GROUP_KEY_SET[k] then
-      bad({ "groups", name, k }, "unknown key (accepted: " .. keys_list(GROUP_KEYS) .. ")")
+      local hint = suggest.hint(k, GROUP_KEYS, '"%s"')
+      bad({ "groups", name, k }, "unknown key (" .. (hint and hint .. " " or "") .. "accepted: "
+        .. keys_list(GROUP_KEYS) .. ")")
     end
   end
   -- one key at a time, in this order: the first problem is the one reported
@@ -211,7 +219,9 @@ local function check_mix(doc, known)
     bad({}, "expected an object like {\"groups\": {...}}, got " .. show(doc))
   end
   for _, k in ipairs(json.keys(doc)) do
-    if k ~= "groups" then bad({ k }, "unknown key (accepted: groups)") end
+    if k ~= "groups" then
+      bad({ k }, "unknown key (" .. (suggest.hint(k, { "groups" }, '"%s"') or "accepted: groups") .. ")")
+    end
   end
   local groups = doc.groups
   if groups == nil then

@@ -28,6 +28,7 @@
 local sim = require "gofr_sim"
 local core = require "gofr_sim.core"
 local cli = require "gofr_sim.util.flags"
+local suggest = require "gofr_sim.util.suggest"
 local metrics = require "gofr_sim.engine.metrics"
 local workload = require "gofr_sim.runner.workload"
 local build = require "gofr_sim.report.build"
@@ -40,31 +41,43 @@ local prometheus = require "gofr_sim.report.prometheus"
 local expect = require "gofr_sim.engine.expect"
 local verdict = require "gofr_sim.runner.verdict"
 
-local pairs, type, tostring, setmetatable = pairs, type, tostring, setmetatable
+local pairs, ipairs, type, tostring, setmetatable = pairs, ipairs, type, tostring, setmetatable
 local io, os = io, os
 
 local M = {}
 
 --- The flags every scenario accepts (docs/scenarios.md).
 M.FLAGS = {
-  workload = { type = "enum", values = workload.KINDS },
-  consumers = { type = "integer", min = 1 },
-  rate = { type = "number", above = 0 },
-  duration = { type = "duration", above = 0 },
-  total_requests = { type = "integer", min = 1 },
-  max_personas = { type = "integer", min = 1 },
-  max_lateness = { type = "duration", min = 0 },
-  stages = { type = "string" },
-  grace = { type = "duration", min = 0 },
-  output = { type = "string" },
-  html = { type = "string" }, -- the HTML report (lua/gofr_sim/report/html.lua)
-  seed = { type = "integer" },
-  quiet = { type = "boolean" },
-  threshold = { type = "string", repeatable = true },
-  metrics_listen = { type = "string" }, -- live Prometheus metrics (lua/gofr_sim/report/prometheus.lua)
-  accept_unhealthy = { type = "string" }, -- verdict rules to waive (lua/gofr_sim/runner/verdict.lua)
-  expect = { type = "string", repeatable = true }, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
-  http_engine = { type = "enum", values = { "auto", "curl", "native" } }, -- sim.http.set_engine
+  workload = { type = "enum", values = workload.KINDS,
+    help = "the model: a closed crowd of personas, or iterations started at a (constant or ramping) rate" },
+  consumers = { type = "integer", min = 1,
+    help = "closed model: how many personas run iterations side by side" },
+  rate = { type = "number", above = 0,
+    help = "closed: iterations/s of each persona (unpaced without it); arrival-rate: iterations/s in all" },
+  duration = { type = "duration", above = 0, help = "how long the workload runs (500ms, 30s, 5m, 1h)" },
+  total_requests = { type = "integer", min = 1,
+    help = "stop after N iterations in all (a budget shared by every persona)" },
+  max_personas = { type = "integer", min = 1, help = "arrival-rate models: the most personas at once" },
+  max_lateness = { type = "duration", min = 0,
+    help = "arrival-rate models: how late an iteration may start before it is dropped (0: at once)" },
+  stages = { type = "string",
+    help = "ramp, e.g. 30s:10,1m:50,30s:0: the personas (closed) or the rate (ramping-arrival-rate)" },
+  grace = { type = "duration", min = 0, help = "after a stop, how long iterations in flight may finish" },
+  output = { type = "string", help = "write the JSON report to this file (docs/report.md)" },
+  html = { type = "string", -- the HTML report (lua/gofr_sim/report/html.lua)
+    help = "write the HTML report, one self-contained page, to this file" },
+  seed = { type = "integer", help = "the seed of every persona's random choices (default: the clock)" },
+  quiet = { type = "boolean", help = "no live progress line" },
+  threshold = { type = "string", repeatable = true,
+    help = "a pass/fail bound 'KEY COND', e.g. 'p95{tool=http.get} < 200ms' (replaces the scenario's)" },
+  metrics_listen = { type = "string", -- live Prometheus metrics (lua/gofr_sim/report/prometheus.lua)
+    help = "HOST:PORT: serve live Prometheus metrics at /metrics while the run lasts" },
+  accept_unhealthy = { type = "string", -- verdict rules to waive (lua/gofr_sim/runner/verdict.lua)
+    help = "verdict rules not to apply, comma-separated (e.g. no_success)" },
+  expect = { type = "string", repeatable = true, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
+    help = "expected outcomes '[TOOL=]OUTCOME,...' (e.g. get_content=AUTH_ERROR), over the scenario's" },
+  http_engine = { type = "enum", values = { "auto", "curl", "native" }, -- sim.http.set_engine
+    help = "sim.http's engine: auto (native HTTP/1.1 for http://, libcurl for the rest), or one for all" },
 }
 -- Persona mixes: --mix-file (docs/personas.md); the flags of a scenario's
 -- token resolver (its `tokens`) are added per scenario.
@@ -119,14 +132,17 @@ function M.validate(sc, path)
   for k, v in pairs(sc) do
     local want = SCENARIO_KEYS[k]
     if not want then
-      fail(path, ("unknown scenario key '%s' (accepted: %s)"):format(tostring(k),
-        require("gofr_sim.engine.check").names(SCENARIO_KEYS)))
+      fail(path, ("unknown scenario key '%s'%s"):format(tostring(k), suggest.clause(k, SCENARIO_KEYS)))
     end
     if type(v) ~= want then
       fail(path, ("scenario key '%s' must be a %s, got %s"):format(k, want, type(v)))
     end
   end
   check_form(sc, path)
+  for _, spec in ipairs({ sc.flags or {}, sc.tokens and sc.tokens.flags or {} }) do
+    local bad = cli.check_spec(spec)
+    if bad then fail(path, "scenario key 'flags': " .. bad) end
+  end
   local why = (sc.tasks and tasks.check(sc.tasks)) or (sc.tokens and personas.check_resolver(sc.tokens))
   if why then fail(path, "scenario key " .. why) end
 end
@@ -141,7 +157,8 @@ local function flag_spec(sc, path)
   for k, rule in pairs(M.FLAGS) do
     if not (sc.check and WORKLOAD_FLAGS[k]) then
       spec[k] = { type = rule.type, values = rule.values, min = rule.min, above = rule.above,
-        repeatable = rule.repeatable, default = DEFAULTS[k] == nil and rule.default or DEFAULTS[k] }
+        repeatable = rule.repeatable, help = rule.help,
+        default = DEFAULTS[k] == nil and rule.default or DEFAULTS[k] }
     end
   end
   for k, rule in pairs(sc.tokens and sc.tokens.flags or {}) do spec[k] = rule end
@@ -156,6 +173,36 @@ local function flag_spec(sc, path)
     spec[k].default = cli.convert_default(("%s: option '%s'"):format(path, k), spec[k], v)
   end
   return spec
+end
+
+-- The --help text of the flags of spec: the scenario's own, then the common ones.
+local function flags_help(spec)
+  local own, common = {}, {}
+  for k, rule in pairs(spec) do
+    if M.FLAGS[k] then common[k] = rule else own[k] = rule end
+  end
+  local parts = {}
+  if next(own) then parts[#parts + 1] = "Scenario flags:\n" .. cli.describe(own) .. "\n" end
+  parts[#parts + 1] = "Common flags (every scenario):\n" .. cli.describe(common) .. "\n"
+  return table.concat(parts, "\n")
+end
+
+--- The text of `gofr-sim SCENARIO --help`: the scenario's name and
+-- description, its usage, then every flag it accepts (type, default, help).
+function M.help(sc, path)
+  M.validate(sc, path)
+  local name = sc.name or path:match("([^/]+)%.lua$") or path
+  local head = name .. (sc.description and ": " .. sc.description or "") .. "\n\n"
+    .. ("usage: gofr-sim %s [--flag value ...]\n\n"):format(path)
+  return head .. flags_help(flag_spec(sc, path))
+end
+
+--- The common flags' --help lines (with the runner's defaults), for
+-- `gofr-sim --help`.
+function M.common_help()
+  local spec = flag_spec({}, "")
+  return "Common scenario flags (gofr-sim SCENARIO --help lists a scenario's own too):\n"
+    .. cli.describe(spec) .. "\n"
 end
 
 -- Workload checks that need several options at once.
@@ -474,8 +521,10 @@ end
 --- Runs scenario table `sc` (from file `path`) with the parsed command-line
 -- flags; returns the exit status.
 function M.run(sc, flags, path)
+  flags = flags or {}
+  if cli.wants_help(flags) then cli.show_help(M.help(sc, path)) end -- nothing runs
   M.validate(sc, path)
-  local o = cli.options(flags or {}, flag_spec(sc, path))
+  local o = cli.options(flags, flag_spec(sc, path))
   -- prepare(options) may settle options before the mix and its tokens are
   -- resolved, and return extras for that (e.g. {secret=} of an embedded twin).
   local extra = sc.prepare and sc.prepare(o) or nil

@@ -13,6 +13,8 @@
 -- the declared tasks by name; names the scenario does not declare are refused
 -- when the mix is read (gofr_sim.runner.personas). A group without `tasks`,
 -- and a run without a mix, use the declared weights. docs/scenarios.md, "Tasks".
+local suggest = require "gofr_sim.util.suggest"
+
 local type, ipairs, pairs, tostring = type, ipairs, pairs, tostring
 local format = string.format
 local huge = math.huge
@@ -29,7 +31,7 @@ local function check_task(i, task, seen)
   end
   for k in pairs(task) do
     if not TASK_KEYS[k] then
-      return format("%s: unknown key '%s' (accepted: name, run, weight)", at, tostring(k))
+      return format("%s: unknown key '%s'%s", at, tostring(k), suggest.clause(k, TASK_KEYS))
     end
   end
   local name, weight = task.name, task.weight

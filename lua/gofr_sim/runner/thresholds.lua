@@ -20,6 +20,8 @@
 -- histogram of the selected series, in seconds; rates as fractions) and from
 -- an `extra` table (iterations, dropped_iterations, script_errors). A
 -- threshold whose metric has no data fails with "no samples". docs/scenarios.md.
+local suggest = require "gofr_sim.util.suggest"
+
 local type, tostring, tonumber, pairs, ipairs, error = type, tostring, tonumber, pairs, ipairs, error
 local concat, sort = table.concat, table.sort
 local abs, huge = math.abs, math.huge
@@ -126,7 +128,8 @@ local function parse_key(key)
   else
     local info = METRICS[name]
     if not info then
-      return nil, format("unknown metric %q (use %s)", name, KNOWN)
+      local hint = suggest.hint(name, METRICS, "%q")
+      return nil, format("unknown metric %q (%suse %s)", name, hint and hint .. " " or "", KNOWN)
     end
     m.kind, m.where = info.kind, info.where
   end

@@ -4,6 +4,7 @@ local type, error, tonumber, tostring, pairs, ipairs, setmetatable =
   type, error, tonumber, tostring, pairs, ipairs, setmetatable
 local concat, sort = table.concat, table.sort
 local floor = math.floor
+local suggest = require "gofr_sim.util.suggest"
 
 local M = {}
 
@@ -18,6 +19,30 @@ end
 
 function M.is_usage_error(e)
   return getmetatable(e) == UsageError
+end
+
+local Help = {}
+Help.__index = Help
+Help.__tostring = function(h) return h.text end
+
+--- Raises a request for help: the executable prints `text` on standard
+-- output and exits 0 (nothing else runs).
+function M.show_help(text)
+  error(setmetatable({ text = text }, Help), 0)
+end
+
+--- True when e was raised by show_help (its text: e.text).
+function M.is_help(e)
+  return getmetatable(e) == Help
+end
+
+--- True when parsed flags ask for help: --help (any value) or a bare -h.
+function M.wants_help(flags)
+  if flags.help ~= nil then return true end
+  for _, word in ipairs(flags) do
+    if word == "-h" then return true end
+  end
+  return false
 end
 
 local UNITS = { ms = 0.001, s = 1, m = 60, h = 3600 }
@@ -98,6 +123,11 @@ end
 
 function CONVERT.duration(v)
   if type(v) ~= "string" then return nil, "needs a value (e.g. 30s)" end
+  local rest = v:match("^%s*%-(.*)$") -- "-5s": a duration, negative (refused by the bounds)
+  if rest then
+    local d = M.duration(rest)
+    if d then return -d end
+  end
   return M.duration(v)
 end
 
@@ -106,13 +136,6 @@ function CONVERT.url(v)
     return nil, "must be an http:// or https:// URL"
   end
   return v
-end
-
-local function describe(spec)
-  local names = {}
-  for k in pairs(spec) do names[#names + 1] = flag_name(k) end
-  sort(names)
-  return concat(names, ", ")
 end
 
 local convert
@@ -124,6 +147,8 @@ local function convert_each(label, rule, raws)
   for i, r in ipairs(raws) do out[i] = convert(label, one, r) end
   return out
 end
+
+local TYPES = "string, boolean, number, integer, duration, url, enum"
 
 local NUMERIC = { number = true, integer = true, duration = true }
 
@@ -165,6 +190,12 @@ convert = function(label, rule, raw)
   if v == nil then
     M.usage_error(("%s %s, got '%s'"):format(label, why, tostring(raw)))
   end
+  if rule.above == 0 and v <= 0 then
+    M.usage_error(("%s must be positive, got '%s'"):format(label, tostring(raw)))
+  end
+  if rule.type == "duration" and v < 0 and (rule.min or 0) <= 0 and not rule.above then
+    M.usage_error(("%s must not be negative, got '%s'"):format(label, tostring(raw)))
+  end
   if rule.min and v < rule.min then
     M.usage_error(("%s must be >= %s, got %s"):format(label, rule.min, tostring(raw)))
   end
@@ -182,11 +213,125 @@ function M.convert_default(label, rule, value)
   return convert(label, rule, value)
 end
 
+-- Checking a spec ---------------------------------------------------------------
+
+local RULE_KEYS = { type = true, default = true, min = true, above = true, values = true,
+  repeatable = true, help = true }
+
+-- What is wrong with the rule of flag `name` (nil: nothing).
+local function check_rule(name, rule)
+  local at = ("flag '%s'"):format(tostring(name))
+  if type(name) ~= "string" then return "flag names must be strings, got " .. type(name) end
+  if type(rule) ~= "table" then
+    return ("%s: expected a table {type = ...}, got %s"):format(at, type(rule))
+  end
+  for k in pairs(rule) do
+    if not RULE_KEYS[k] then
+      return ("%s: unknown field '%s'%s"):format(at, tostring(k), suggest.clause(k, RULE_KEYS))
+    end
+  end
+  if rule.type ~= "enum" and not CONVERT[rule.type] then
+    return ("%s: type must be one of %s, got %s"):format(at, TYPES, tostring(rule.type))
+  end
+  if rule.type == "enum" and (type(rule.values) ~= "table" or #rule.values == 0) then
+    return at .. ": an enum needs values = {\"a\", \"b\", ...}"
+  end
+  for _, k in ipairs({ "min", "above" }) do
+    if rule[k] ~= nil and type(rule[k]) ~= "number" then
+      return ("%s: %s must be a number, got %s"):format(at, k, type(rule[k]))
+    end
+  end
+  if rule.repeatable ~= nil and type(rule.repeatable) ~= "boolean" then
+    return ("%s: repeatable must be a boolean, got %s"):format(at, type(rule.repeatable))
+  end
+  if rule.help ~= nil and type(rule.help) ~= "string" then
+    return ("%s: help must be a string, got %s"):format(at, type(rule.help))
+  end
+end
+
+--- What is wrong with a flag spec (nil: nothing), naming the flag and the
+-- field: each rule a table of type, default, min, above, values (enum),
+-- repeatable and help (a one-line meaning for --help).
+function M.check_spec(spec)
+  if type(spec) ~= "table" then return "expected a table of flag rules, got " .. type(spec) end
+  for name, rule in pairs(spec) do
+    local why = check_rule(name, rule)
+    if why then return why end
+  end
+end
+
+-- Help ------------------------------------------------------------------------------
+
+local PLACEHOLDER = { string = "TEXT", number = "X", integer = "N", duration = "D", url = "URL" }
+
+--- Seconds as a duration a flag accepts: 10 -> "10s", 0.5 -> "500ms", 300 -> "5m".
+function M.format_duration(seconds)
+  if seconds ~= 0 and seconds < 1 then return ("%gms"):format(seconds * 1000) end
+  if seconds >= 3600 and seconds % 3600 == 0 then return ("%dh"):format(seconds / 3600) end
+  if seconds >= 60 and seconds % 60 == 0 then return ("%dm"):format(seconds / 60) end
+  return ("%gs"):format(seconds)
+end
+
+local function shown_default(rule)
+  local d = rule.default
+  if d == nil then return rule.type == "boolean" and "default off" or "no default" end
+  if rule.type == "duration" and type(d) == "number" then d = M.format_duration(d) end
+  if type(d) == "table" then d = concat(d, ",") end
+  return "default " .. tostring(d)
+end
+
+-- "integer >= 1", "duration > 0", "enum", "string, repeatable", ...
+local function shown_type(rule)
+  local t = rule.type
+  if rule.min then t = t .. " >= " .. tostring(rule.min) end
+  if rule.above then t = t .. " > " .. tostring(rule.above) end
+  if rule.repeatable then t = t .. ", repeatable" end
+  return t
+end
+
+--- The --help lines of the flags of spec, sorted by name: for each
+--   "  --name VALUE  (type; default)" and, when the rule has help, its line.
+function M.describe(spec)
+  local names, lines = {}, {}
+  for k in pairs(spec) do names[#names + 1] = k end
+  sort(names)
+  for _, k in ipairs(names) do
+    local rule = spec[k]
+    local value = rule.type == "enum" and concat(rule.values, "|") or PLACEHOLDER[rule.type]
+    lines[#lines + 1] = ("  %s%s  (%s; %s)"):format(flag_name(k), value and " " .. value or "",
+      shown_type(rule), shown_default(rule))
+    if rule.help then lines[#lines + 1] = "      " .. rule.help end
+  end
+  return concat(lines, "\n")
+end
+
+--- The --help text of a plain script: `about` (a description, optional),
+-- then its flags.
+function M.help_text(spec, about)
+  local parts = {}
+  if about then parts[#parts + 1] = about .. "\n" end
+  parts[#parts + 1] = "flags:\n" .. M.describe(spec) .. "\n"
+  return concat(parts, "\n")
+end
+
+--- The end of the message refusing flag `key`: " (did you mean --x?)", the
+-- accepted flags when there are few, else a pointer to --help.
+function M.unknown_clause(key, spec)
+  return suggest.clause(key, spec, { fmt = flag_name, list_fmt = flag_name, most = 6,
+    otherwise = " (see --help)" })
+end
+
 --- Validates flags against spec {name = {type=, default=, min=, above=,
--- values=, repeatable=}} (types: string, boolean, number, integer, duration
--- (seconds), url, enum; a repeatable flag gives an array). Unknown flags and
--- stray words are usage errors naming them.
-function M.options(flags, spec)
+-- values=, repeatable=, help=}} (types: string, boolean, number, integer,
+-- duration (seconds), url, enum; a repeatable flag gives an array; help: a
+-- one-line meaning). Unknown flags and stray words are usage errors naming
+-- them (an unknown flag with the nearest accepted name). --help (or -h),
+-- unless spec has a flag `help`, raises show_help with the flags described
+-- (after `about`, optional). A bad spec raises (not a usage error).
+function M.options(flags, spec, about)
+  local why = M.check_spec(spec)
+  if why then error("flags spec: " .. why, 2) end
+  if not spec.help and M.wants_help(flags) then M.show_help(M.help_text(spec, about)) end
   local out = {}
   for k, raw in pairs(flags) do
     if type(k) == "number" then
@@ -194,7 +339,7 @@ function M.options(flags, spec)
     end
     local rule = spec[k]
     if not rule then
-      M.usage_error(("unknown flag %s (accepted: %s)"):format(flag_name(k), describe(spec)))
+      M.usage_error(("unknown flag %s%s"):format(flag_name(k), M.unknown_clause(k, spec)))
     end
     out[k] = convert(flag_name(k), rule, raw)
   end
