@@ -108,6 +108,12 @@ describe("sim report", function()
       clock.now = 103.5
       reg:record("http.get", 0.005, { tool = "http.get" })   -- no persona: "default"
       reg:record("custom.step", 0.25, { phase = "warm" })    -- a user series, no tool
+      for i = 1, 10 do -- the runner's iteration series, two personas
+        reg:record("iteration", 0.1 * i, { persona = i % 2 == 0 and "apac" or "emea" })
+        reg:record("iteration.service", 0.01 * i, { persona = i % 2 == 0 and "apac" or "emea" })
+      end
+      for i = 1, 5 do reg:error_sample("network_timeout", "GET http://x/" .. (i % 4) .. ": timed out") end
+      reg:error_sample("http_5xx", string.rep("y", 500))
       reg:count("cache_hits", 3)
       reg:count("cache_hits", 2)
       reg:count("bytes", 10, { persona = "apac" })
@@ -130,8 +136,9 @@ describe("sim report", function()
     end)
 
     it("has the Python harness's keys, plus ours", function()
-      assert.are.same({ "checks", "config", "counters", "interrupted", "metrics", "result",
-                        "schema_version", "started_at", "thresholds", "timeseries", "verdict" },
+      assert.are.same({ "checks", "config", "counters", "error_samples", "interrupted", "metrics",
+                        "result", "schema_version", "started_at", "thresholds", "timeseries",
+                        "verdict" },
         sorted_keys(rep))
       assert.are.equal(1, rep.schema_version)
       for _, k in ipairs({ "consumers", "duration_seconds", "mcp_url", "mode",
@@ -145,7 +152,7 @@ describe("sim report", function()
       assert.are.same({ "dropped_iterations", "duration_seconds", "error_count", "expected_count",
                         "interrupted", "iterations", "request_count", "script_errors", "signal",
                         "throughput_rps" }, sorted_keys(rep.result))
-      assert.are.same({ "by_persona", "by_tool", "by_tool_persona", "overall", "series" },
+      assert.are.same({ "by_name", "by_persona", "by_tool", "by_tool_persona", "overall", "series" },
         sorted_keys(rep.metrics))
       local want = {}
       for _, k in ipairs(HARNESS_AGG) do want[#want + 1] = k end
@@ -197,6 +204,8 @@ describe("sim report", function()
       assert.are.equal(NULL, rep.result.signal)
       -- every series, user ones included, under its key
       assert.are.same({ "custom.step{phase=warm}", "http.get{tool=http.get}",
+                        "iteration.service{persona=apac}", "iteration.service{persona=emea}",
+                        "iteration{persona=apac}", "iteration{persona=emea}",
                         "mcp.get_content{error_type=http_5xx,persona=apac,tool=mcp.get_content}",
                         "mcp.get_content{error_type=network_timeout,persona=apac,tool=mcp.get_content}",
                         "mcp.get_content{error_type=network_timeout,persona=emea,tool=mcp.get_content}",
@@ -296,12 +305,44 @@ describe("sim report", function()
       end
       assert.are.equal(4, #tool_rows)
       for _, line in ipairs(tool_rows) do assert.are.equal(#tool_rows[1], #line, line) end
-      assert.matches("mcp.get_content +1000 +40 +20%.%d%d +50%.%d%d +%d+%.%d%d +70%.00", text)
+      -- count, errors, min, avg, p50, p95, p99, max
+      assert.matches("mcp.get_content +1000 +40 +10%.00 +21%.60 +20%.%d%d +50%.%d%d +%d+%.%d%d +70%.00", text)
       assert.matches("\n  persona ", text)
       assert.matches("\n  emea +500 ", text)
       assert.matches("\nthresholds\n  FAIL  p95 50 ms is not < 40 ms\n"
         .. "  ok    error_rate < 5%: measured 0.0333333, bound 0.05\n", text, 1, true)
       assert.matches("FAIL  status is 200  3 passed  1 failed", text, 1, true)
+    end)
+
+    it("keeps a few distinct messages per error type, cut short", function()
+      assert.are.same({ "GET http://x/1: timed out", "GET http://x/2: timed out",
+                        "GET http://x/3: timed out" }, rep.error_samples.network_timeout)
+      assert.are.equal(200, #rep.error_samples.http_5xx[1])
+      assert.matches("%.%.%.$", rep.error_samples.http_5xx[1])
+      local text = summary.text(rep)
+      assert.matches("errors by type: http_5xx 10, network_timeout 30\n  http_5xx: yyy", text, 1, true)
+      assert.matches("\n  network_timeout: GET http://x/1: timed out\n", text, 1, true)
+    end)
+
+    it("aggregates the series without a tool by name: the iterations' duration and service time", function()
+      local it, svc = rep.metrics.by_name.iteration, rep.metrics.by_name["iteration.service"]
+      assert.are.equal(10, it.count)
+      assert.are.equal(10, svc.count)
+      assert.is_true(math.abs(it.max_ms - 1000) < 5, "max " .. it.max_ms)
+      assert.are.equal(1, rep.metrics.by_name["custom.step"].count)
+      assert.is_nil(rep.metrics.by_name["mcp.get_content"])
+      local text = summary.text(rep)
+      assert.matches("250 iterations, 3 dropped, 1 script errors, "
+        .. "duration p50 %d+%.%d%d ms, p95 %d+%.%d%d ms, service p50 %d+%.%d%d ms, p95 %d+%.%d%d ms\n", text)
+    end)
+
+    it("prints the verdict line first, and again last", function()
+      local with_verdict = {}
+      for k, v in pairs(rep) do with_verdict[k] = v end
+      with_verdict.verdict = { ok = false, line = "FAIL: 1 of 2 thresholds failed" }
+      local text = summary.text(with_verdict)
+      assert.are.equal("FAIL: 1 of 2 thresholds failed\n\n", text:sub(1, 32))
+      assert.matches("\nFAIL: 1 of 2 thresholds failed\n$", text)
     end)
   end)
 
@@ -415,12 +456,14 @@ describe("sim report", function()
       ra:record("custom", 0.5)
       ra:count("hits", 2)
       ra:check("ok", true)
+      ra:error_sample("network_timeout", "one")
       a = run(ra, { duration = 3, started_at = "2025-01-01T00:00:02Z",
                     thresholds = { { key = "k", condition = "< 1", value = 0.5, bound = 1, ok = true } } })
       local rb, cb = registry()
       record_set(rb, cb, "mcp.get_content", 2)
       rb:count("hits", 3)
       rb:check("ok", false)
+      for _, msg in ipairs { "one", "two", "three", "four" } do rb:error_sample("network_timeout", msg) end
       b = run(rb, { duration = 4, started_at = "2025-01-01T00:00:01Z", interrupted = true, signal = "INT" })
       local rc, cc = registry()
       record_set(rc, cc, "mcp.get_content")
@@ -449,6 +492,8 @@ describe("sim report", function()
 
     it("adds counts, counters and checks; takes the longest duration", function()
       local m = assert(merge.reports({ a, b }, { "a.json", "b.json" }))
+      -- error samples: in run order, once each, no more than one run kept
+      assert.are.same({ "one", "two", "three" }, m.error_samples.network_timeout)
       assert.are.equal(2, m.merged_from)
       assert.are.equal(1000, m.result.request_count)
       assert.are.equal(40, m.result.error_count)

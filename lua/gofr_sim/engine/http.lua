@@ -233,6 +233,9 @@ local function record(method, decl, started, res, err_type, msg)
   local expected = expect.judge(tool, error_type, decl, msg, res and res.status)
   local reg = metrics.current
   reg:record(tool, elapsed, metrics.request_tags(tool, error_type, expected))
+  if error_type and not expected then
+    reg:error_sample(error_type, res and ("%s %s: HTTP %d"):format(method, res.url, res.status) or msg)
+  end
   if res then
     if res.connection_retries > 0 then
       reg:count("http.connection_retries", res.connection_retries, t.tags)

@@ -643,6 +643,9 @@ function Session:call(tool, args, opts)
   local elapsed = core.now() - started
   r.expected = expect.judge(name, r.error_type, decl, r.message)
   metrics.current:record(name, elapsed, metrics.request_tags(name, r.error_type, r.expected))
+  if r.error_type and not r.expected then
+    metrics.current:error_sample(r.error_type, ("%s: %s"):format(name, tostring(r.message)))
+  end
   return r
 end
 

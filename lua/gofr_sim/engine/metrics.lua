@@ -39,6 +39,7 @@ function M.new(clock)
     nseconds = 0,    -- #seconds, kept (the per-sample path does not count the array)
     live = nil,      -- the histogram of the newest second, reused second after second
     total_requests = 0, total_errors = 0, total_expected = 0, -- tool-tagged samples so far
+    error_samples = {}, -- error_type -> up to M.ERROR_SAMPLES distinct messages, first seen first
   }, Registry)
 end
 
@@ -164,6 +165,28 @@ function Registry:count(name, n, tags)
     self.counters[key] = c
   end
   c.value = c.value + (n or 1)
+end
+
+--- Distinct messages kept per error type (Registry:error_sample), and
+-- characters kept of each.
+M.ERROR_SAMPLES = 3
+M.ERROR_SAMPLE_CHARS = 200
+
+--- Keeps `message` as a sample of error_type's messages (the report's
+-- errors.samples, the summary's lines under "errors by type"): the first
+-- M.ERROR_SAMPLES distinct ones, cut to M.ERROR_SAMPLE_CHARS characters.
+function Registry:error_sample(error_type, message)
+  if type(error_type) ~= "string" or type(message) ~= "string" or message == "" then return end
+  local list = self.error_samples[error_type]
+  if not list then
+    list = {}
+    self.error_samples[error_type] = list
+  elseif #list >= M.ERROR_SAMPLES then
+    return
+  end
+  if #message > M.ERROR_SAMPLE_CHARS then message = message:sub(1, M.ERROR_SAMPLE_CHARS - 3) .. "..." end
+  for i = 1, #list do if list[i] == message then return end end
+  list[#list + 1] = message
 end
 
 local MAX_OBSERVED = 160 -- characters of an observed value kept for the report

@@ -49,7 +49,7 @@ end
 
 local function metrics_section(reg)
   local overall = aggregate.new()
-  local by_tool, by_tool_persona, by_persona, by_series = {}, {}, {}, {}
+  local by_tool, by_tool_persona, by_persona, by_series, by_name = {}, {}, {}, {}, {}
   -- Sorted, so every merge happens in the same order on every run.
   for _, key in ipairs(tables.sorted_keys(reg.series)) do
     local s = reg.series[key]
@@ -62,6 +62,8 @@ local function metrics_section(reg)
       aggregate.add(aggregate.of(by_tool, tool), s)
       aggregate.add(aggregate.of(by_tool_persona, tool .. "::" .. persona), s)
       aggregate.add(aggregate.of(by_persona, persona), s)
+    else
+      aggregate.add(aggregate.of(by_name, s.name), s) -- iteration, iteration.service, sim.metrics.record
     end
   end
   return {
@@ -69,6 +71,7 @@ local function metrics_section(reg)
     by_tool = aggregate.reports(by_tool),
     by_tool_persona = aggregate.reports(by_tool_persona),
     by_persona = aggregate.reports(by_persona),
+    by_name = aggregate.reports(by_name),
     series = by_series,
   }, overall
 end
@@ -100,6 +103,19 @@ function M.checks_section(checks)
     out[name] = { passes = c.passes, fails = c.fails,
                   rate = total > 0 and aggregate.round(c.passes / total, 4) or NULL,
                   observed = observed == nil and NULL or observed }
+  end
+  return out
+end
+
+--- The error_samples section: {error_type: [message, ...]} from a
+-- registry's samples (which bounds them) or merged lists, each cut to limit
+-- (default: all), in order.
+function M.error_samples_section(samples, limit)
+  local out = {}
+  for t, list in pairs(samples or {}) do
+    local a = json.array()
+    for i = 1, math.min(#list, limit or #list) do a[i] = list[i] end
+    out[t] = a
   end
   return out
 end
@@ -209,6 +225,7 @@ function M.build(run)
     metrics = metrics,
     counters = counters,
     checks = M.checks_section(reg.checks or {}),
+    error_samples = M.error_samples_section(reg.error_samples),
     thresholds = thresholds_section(run.thresholds),
     verdict = verdict_section(run.verdict),
     timeseries = timeseries,

@@ -77,7 +77,7 @@ local function merge_agg(acc, a, where)
   merge_types(acc.expected_types, a, "expected_types", where)
 end
 
-local AGG_MAPS = { "by_tool", "by_tool_persona", "by_persona", "series" }
+local AGG_MAPS = { "by_tool", "by_tool_persona", "by_persona", "by_name", "series" }
 
 local function merge_metrics(list)
   local overall, maps = aggregate.new(), {}
@@ -105,6 +105,32 @@ end
 -- Seconds of several runs combined: counts add; each percentile is the
 -- request-weighted mean of the runs' (per-second histograms are not kept, so
 -- that a run's memory stays flat: an approximation, documented).
+-- The error samples of the runs, in run order, each type's list no longer
+-- than the longest one given (each run's registry bounded its own);
+-- duplicates once. Reports from before samples existed have none.
+local function merge_error_samples(list)
+  local lists, longest = {}, 0
+  for _, item in ipairs(list) do
+    local samples = item.report.error_samples
+    if samples ~= nil and type(samples) ~= "table" then
+      refuse("%s: error_samples must be an object", item.label)
+    end
+    for _, t in ipairs(tables.sorted_keys(samples)) do
+      local msgs = samples[t]
+      if type(msgs) ~= "table" then refuse("%s: error_samples.%s must be an array", item.label, t) end
+      longest = math.max(longest, #msgs)
+      local into = lists[t] or {}
+      lists[t] = into
+      for _, m in ipairs(msgs) do
+        local seen = false
+        for _, x in ipairs(into) do seen = seen or x == m end
+        if not seen then into[#into + 1] = m end
+      end
+    end
+  end
+  return build.error_samples_section(lists, longest)
+end
+
 local function merge_timeseries(list)
   local by_second, last = {}, -1
   for _, item in ipairs(list) do
@@ -242,6 +268,7 @@ local function merge_all(list)
     metrics = metrics,
     counters = merge_counters(list),
     checks = merge_checks(list),
+    error_samples = merge_error_samples(list),
     thresholds = merge_thresholds(first),
     verdict = NULL, -- judged on one run's numbers, like the thresholds
     timeseries = merge_timeseries(list),

@@ -1,7 +1,9 @@
 --- gofr_sim.report.summary: the plain-text summary of a report for the
--- terminal (docs/report.md, "Summary"): the totals, latency by tool and by
--- persona in aligned columns, then thresholds and checks, then the verdict
--- line. Errors are the unexpected ones; expected outcomes have their own
+-- terminal (docs/report.md, "Summary"): the verdict line, the totals (with
+-- the iterations' duration and service time, and sampled messages of each
+-- error type), latency by tool and by persona in aligned columns (min, avg,
+-- percentiles, max), then thresholds and checks, then the verdict line
+-- again. Errors are the unexpected ones; expected outcomes have their own
 -- counts. A run prints it when it ends; `gofr-sim merge -o` prints the
 -- merged report's.
 --
@@ -56,18 +58,21 @@ local function cell_ms(v)
   return format("%.2f", v)
 end
 
+local LATENCY_KEYS = { "min_ms", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms" }
+local LATENCY_HEADS = { "min ms", "avg ms", "p50 ms", "p95 ms", "p99 ms", "max ms" }
+
 -- One row; the "expected" column only when the run had expected outcomes.
 local function agg_row(name, a, with_expected)
   local row = { name, cell(a.count), cell(a.error_count) }
   if with_expected then row[#row + 1] = cell(a.expected_count or 0) end
-  for _, k in ipairs({ "p50_ms", "p95_ms", "p99_ms", "max_ms" }) do row[#row + 1] = cell_ms(a[k]) end
+  for _, k in ipairs(LATENCY_KEYS) do row[#row + 1] = cell_ms(a[k]) end
   return row
 end
 
 local function agg_table_text(title, map, overall, with_expected)
   local rows = { { title, "count", "errors" } }
   if with_expected then rows[1][#rows[1] + 1] = "expected" end
-  for _, h in ipairs({ "p50 ms", "p95 ms", "p99 ms", "max ms" }) do rows[1][#rows[1] + 1] = h end
+  for _, h in ipairs(LATENCY_HEADS) do rows[1][#rows[1] + 1] = h end
   for _, k in ipairs(tables.sorted_keys(map)) do rows[#rows + 1] = agg_row(k, map[k], with_expected) end
   if overall then rows[#rows + 1] = agg_row("all", overall, with_expected) end
   return table_text(rows, 1)
@@ -81,6 +86,23 @@ local function types_line(types)
   return concat(names, ", ")
 end
 
+-- " (p50 12.30 ms, p95 40.00 ms)" of an AGG with samples, else "".
+local function duration_text(what, a)
+  if type(a) ~= "table" or type(a.p50_ms) ~= "number" then return "" end
+  return (", %s p50 %s ms, p95 %s ms"):format(what, cell_ms(a.p50_ms), cell_ms(a.p95_ms))
+end
+
+-- The sampled messages of each error type, indented under "errors by type".
+local function sample_lines(out, samples, types)
+  if type(samples) ~= "table" then return end
+  for _, t in ipairs(tables.sorted_keys(types)) do
+    local list = samples[t]
+    if type(list) == "table" then
+      for _, msg in ipairs(list) do out[#out + 1] = ("  %s: %s"):format(t, tostring(msg)) end
+    end
+  end
+end
+
 --- The summary of report table tbl (built, merged or decoded), as lines
 -- ending in a newline.
 function M.text(tbl)
@@ -89,6 +111,11 @@ function M.text(tbl)
   end
   local out = {}
   local res, m = tbl.result or {}, tbl.metrics or {}
+  local v = tbl.verdict
+  if type(v) == "table" and type(v.line) == "string" then
+    out[#out + 1] = v.line
+    out[#out + 1] = ""
+  end
   local signal = type(res.signal) == "string" and res.signal ~= "" and (" by " .. res.signal) or ""
   local expected = type(res.expected_count) == "number" and res.expected_count or 0
   out[#out + 1] = ("%s requests, %s in %ss (%s req/s)%s"):format(
@@ -97,12 +124,15 @@ function M.text(tbl)
       or (cell(res.error_count) .. " errors"),
     cell(res.duration_seconds),
     cell(res.throughput_rps), tbl.interrupted == true and (", interrupted" .. signal) or "")
-  out[#out + 1] = ("%s iterations, %s dropped, %s script errors"):format(
-    cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors))
+  local by_name = m.by_name or {}
+  out[#out + 1] = ("%s iterations, %s dropped, %s script errors%s%s"):format(
+    cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors),
+    duration_text("duration", by_name.iteration), duration_text("service", by_name["iteration.service"]))
   local overall = m.overall or {}
   local errors_text, expected_text = types_line(overall.error_types), types_line(overall.expected_types)
   if errors_text then
     out[#out + 1] = (expected > 0 and "unexpected errors by type: " or "errors by type: ") .. errors_text
+    sample_lines(out, tbl.error_samples, overall.error_types)
   end
   if expected_text then out[#out + 1] = "expected by type: " .. expected_text end
   if (overall.count or 0) > 0 then
@@ -138,8 +168,7 @@ function M.text(tbl)
     end
     out[#out + 1] = table_text(rows, 2, true)
   end
-  local v = tbl.verdict
-  if type(v) == "table" and type(v.line) == "string" then
+  if type(v) == "table" and type(v.line) == "string" then -- again at the end, below the tables
     out[#out + 1] = ""
     out[#out + 1] = v.line
   end
