@@ -42,6 +42,20 @@ M.metrics = {
   registry = function() return metrics.current end,
 }
 
+--- sim.group(name, fn, ...) -> fn's results: runs fn inside a named group
+-- (nested: "::outer::name"); the samples of sim.http and sim.mcp made in it
+-- carry tag group=, and its duration is recorded as series group_duration
+-- (docs/api.md).
+function M.group(name, fn, ...)
+  if type(name) ~= "string" or name == "" or name:find("::", 1, true) then
+    error("sim.group: name must be a non-empty string without '::', got " .. tostring(name), 2)
+  end
+  if type(fn) ~= "function" then
+    error("sim.group: fn must be a function, got " .. type(fn), 2)
+  end
+  return metrics.group(name, fn, ...)
+end
+
 --- sim.check(ok, name) -> ok as a boolean: counts a pass or a fail of the
 -- named check (reported, and usable in thresholds: checks "rate > 99%").
 function M.check(ok, name, observed)

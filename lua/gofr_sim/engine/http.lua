@@ -37,6 +37,8 @@ local OPTION_TYPES = {
   expect = "table", -- expected outcomes (gofr_sim.engine.expect), e.g. { 404 }
   engine = "string", -- "auto" (default), "curl" or "native"
   retry_unsafe = "boolean", -- a POST etc. may be re-sent when its reused connection died
+  name = "string", -- recorded as this tool instead of http.<method> (groups many URLs)
+  tags = "table", -- this call's own tags on its sample
 }
 
 --- The engines a request may name (engine=), and sim.http.set_engine takes.
@@ -177,17 +179,24 @@ local function with_retry(o, policy)
   return res
 end
 
--- method -> {tool = "http.<method>", counter tags} (built once per method).
-local tools = {}
+-- method -> {name = "http.<method>", counter tags}, and name= -> the same for
+-- that name: built once each.
+local tools = { by_method = {}, by_name = {} }
 
-local function tool_of(method)
-  local t = tools[method]
+local function tool_entry(map, key, name)
+  local t = map[key]
   if not t then
-    local name = "http." .. method:lower()
     t = { name = name, tags = metrics.frozen_tags { tool = name }, by_media = {} }
-    tools[method] = t
+    map[key] = t
   end
   return t
+end
+
+-- The tool of a request: the name= it was given (as is), else "http.<method>".
+local function tool_of(method, name)
+  if name then return tool_entry(tools.by_name, name, name) end
+  local t = tools.by_method[method]
+  return t or tool_entry(tools.by_method, method, "http." .. method:lower())
 end
 
 --- When true (the default), a 200 HTML response that gofr_sim.engine.blockpage
@@ -220,19 +229,20 @@ local function response_error(res)
   return blockpage.classify(200, res.headers["content-type"], res.body)
 end
 
--- Records the request as tool "http.<method>" (retries included), tagged with
--- the persona and, on failure, the error type; counts the response's bytes
+-- Records the request as tool "http.<method>" or the call's name= (retries
+-- included), tagged with the persona, its group, the call's tags= and, on
+-- failure, the error type; counts the response's bytes
 -- (http.bytes{tool=}) and media type (http.content_type{tool=,type=}); an
 -- outcome the call (decl) or its persona expects is tagged expected=true;
 -- passes the results through.
-local function record(method, decl, started, res, err_type, msg)
-  local t = tool_of(method)
+local function record(method, decl, started, call, res, err_type, msg)
+  local t = tool_of(method, call.name)
   local tool = t.name
   local elapsed = core.now() - started
   local error_type = res and response_error(res) or err_type
   local expected = expect.judge(tool, error_type, decl, msg, res and res.status)
   local reg = metrics.current
-  reg:record(tool, elapsed, metrics.request_tags(tool, error_type, expected))
+  reg:record(tool, elapsed, metrics.request_tags(tool, error_type, expected, call.tags))
   if error_type and not expected then
     reg:error_sample(error_type, res and ("%s %s: HTTP %d"):format(method, res.url, res.status) or msg)
   end
@@ -252,6 +262,8 @@ local function record(method, decl, started, res, err_type, msg)
   return res, err_type, msg
 end
 
+local NO_CALL = {} -- a request without name= or tags=
+
 --- One HTTP request (see the module comment). With `retry` (true or a
 -- policy table: max_retries, base, cap, jitter, statuses) responses whose
 -- status is in `statuses` are retried after Retry-After (seconds or
@@ -262,12 +274,18 @@ function M.request(opts)
   if M.environment_error then error(M.environment_error, 2) end
   local o = normalise("sim.http.request", opts)
   local retry, decl = o.retry, o.expect and expect.compile_call("sim.http.request", o.expect)
-  o.retry, o.expect = nil, nil
+  local call = NO_CALL
+  if o.name or o.tags then
+    if o.name == "" then fail("sim.http.request", "option 'name' must not be empty") end
+    if o.tags then metrics.check_call_tags("sim.http.request", o.tags) end
+    call = { name = o.name, tags = o.tags }
+  end
+  o.retry, o.expect, o.name, o.tags = nil, nil, nil, nil
   local started = core.now()
   if retry then
-    return record(o.method, decl, started, with_retry(o, retry_policy("sim.http.request", retry)))
+    return record(o.method, decl, started, call, with_retry(o, retry_policy("sim.http.request", retry)))
   end
-  return record(o.method, decl, started, core.http_request(o))
+  return record(o.method, decl, started, call, core.http_request(o))
 end
 
 local function with_url(fname, url, opts, method, body)

@@ -603,7 +603,8 @@ function M.use_result_decoder(fn)
 end
 
 local metric_names = {} -- tool -> "mcp.<tool>"
-local CALL_OPTIONS = { auth_token = "string", timeout = "number", expect = "table" }
+local CALL_OPTIONS = { auth_token = "string", timeout = "number", expect = "table",
+                       name = "string", tags = "table" }
 
 --- session:call(tool, args, opts) -> result table (see the module comment).
 -- opts.auth_token is added to the arguments as `auth_token` (omitted when
@@ -626,10 +627,15 @@ function Session:call(tool, args, opts)
     if args then for k, v in pairs(args) do arguments[k] = v end end
     arguments.auth_token = opts.auth_token
   end
-  local name = metric_names[tool]
+  local name = opts.name
+  if name == "" then fail("session:call", "option 'name' must not be empty") end
+  if opts.tags then metrics.check_call_tags("session:call", opts.tags) end
   if not name then
-    name = "mcp." .. tool
-    metric_names[tool] = name
+    name = metric_names[tool]
+    if not name then
+      name = "mcp." .. tool
+      metric_names[tool] = name
+    end
   end
   local started = core.now()
   local result, err_type, msg, code = self:_request("session:call", "tools/call",
@@ -642,7 +648,7 @@ function Session:call(tool, args, opts)
   end
   local elapsed = core.now() - started
   r.expected = expect.judge(name, r.error_type, decl, r.message)
-  metrics.current:record(name, elapsed, metrics.request_tags(name, r.error_type, r.expected))
+  metrics.current:record(name, elapsed, metrics.request_tags(name, r.error_type, r.expected, opts.tags))
   if r.error_type and not r.expected then
     metrics.current:error_sample(r.error_type, ("%s: %s"):format(name, tostring(r.message)))
   end

@@ -18,6 +18,7 @@
 local core = require "gofr_sim.core"
 
 local pairs, type, tostring, error, setmetatable = pairs, type, tostring, error, setmetatable
+local pcall, unpack = pcall, unpack
 local concat, sort = table.concat, table.sort
 local floor = math.floor
 
@@ -295,32 +296,85 @@ function M.set_persona_tags(co, tags)
   persona_tags[co] = tags
 end
 
---- The current persona's tags merged with `tags` (which win), as a new table.
+local group_paths -- coroutine -> group path (sim.group, below)
+
+--- The current persona's tags and group merged with `tags` (which win), as
+-- a new table.
 function M.with_persona_tags(tags)
-  local base = persona_tags[coroutine.running() or false]
-  if not base then return tags end
+  local co = coroutine.running() or false
+  local base, group = persona_tags[co], group_paths[co]
+  if not base and not group then return tags end
   local t = {}
-  for k, v in pairs(base) do t[k] = v end
+  for k, v in pairs(base or {}) do t[k] = v end
+  t.group = group
   if tags then for k, v in pairs(tags) do t[k] = v end end
   return t
 end
+
+-- Groups (sim.group) ---------------------------------------------------------
+
+-- coroutine -> the "::outer::inner" path of the groups it is inside.
+group_paths = setmetatable({}, { __mode = "k" })
+
+--- The group path of the current coroutine ("::a::b"), or nil outside any.
+function M.group_path()
+  return group_paths[coroutine.running() or false]
+end
+
+--- Runs fn(...) inside group `name` (nested under the current one): samples
+-- recorded meanwhile (sim.http, sim.mcp, sim.metrics) carry tag
+-- group="::outer::name",
+-- and the group's own duration is recorded as series "group_duration" with
+-- that tag (and the persona's). Returns fn's results; an error in fn still
+-- ends the group (and is raised again).
+function M.group(name, fn, ...)
+  local co = coroutine.running() or false
+  local outer = group_paths[co]
+  local path = (outer or "") .. "::" .. name
+  group_paths[co] = path
+  local started = core.now()
+  local results = { pcall(fn, ...) }
+  group_paths[co] = outer
+  M.current:record("group_duration", core.now() - started, M.with_persona_tags { group = path })
+  if not results[1] then error(results[2], 0) end
+  return unpack(results, 2, table.maxn(results))
+end
+
+-- Request tags ------------------------------------------------------------------
 
 local NO_PERSONA = {}
 local base_signatures = setmetatable({}, { __mode = "k" }) -- persona tags -> M.key("", them)
 local request_tag_sets = {} -- signature -> tool -> error_type|"" -> expected|false -> tags
 
+--- Tags a call may not set itself (tags = {...} on sim.http and session:call).
+M.RESERVED_TAGS = { tool = true, persona = true, error_type = true, expected = true, group = true }
+
+-- The tags of one request sample built afresh: with `extra` (a call's own tags).
+local function tags_with(base, group, tool, error_type, expected, extra)
+  local tags = {}
+  for k, v in pairs(base) do tags[k] = v end
+  for k, v in pairs(extra or {}) do tags[k] = tostring(v) end
+  tags.group = group
+  tags.tool, tags.error_type, tags.expected = tool, error_type, expected and "true" or nil
+  return tags
+end
+
 --- The tags of one request sample of `tool` from the current persona:
 -- with_persona_tags { tool = tool, error_type = error_type, expected =
--- expected and "true" or nil }, as a frozen table shared by every sample with
--- the same tags (sim.http and sim.mcp record one per request: no table or key
--- is built on that path once a combination has been seen).
-function M.request_tags(tool, error_type, expected)
-  local base = persona_tags[coroutine.running() or false] or NO_PERSONA
+-- expected and "true" or nil, group = M.group_path() }, plus a call's own
+-- `extra` tags. Without extra, a frozen table shared by every sample with
+-- the same tags (sim.http and sim.mcp record one per request: no table or
+-- key is built on that path once a combination has been seen).
+function M.request_tags(tool, error_type, expected, extra)
+  local co = coroutine.running() or false
+  local base, group = persona_tags[co] or NO_PERSONA, group_paths[co]
+  if extra then return tags_with(base, group, tool, error_type, expected, extra) end
   local sig = base_signatures[base]
   if not sig then
     sig = M.key("", base)
     base_signatures[base] = sig
   end
+  if group then sig = sig .. group end
   local by_tool = request_tag_sets[sig]
   if not by_tool then
     by_tool = {}
@@ -339,13 +393,24 @@ function M.request_tags(tool, error_type, expected)
   expected = expected and true or false
   local tags = by_expected[expected]
   if not tags then
-    tags = {}
-    for k, v in pairs(base) do tags[k] = v end
-    tags.tool, tags.error_type, tags.expected = tool, error_type, expected and "true" or nil
-    tags = M.frozen_tags(tags)
+    tags = M.frozen_tags(tags_with(base, group, tool, error_type, expected, nil))
     by_expected[expected] = tags
   end
   return tags
+end
+
+--- Refuses (raising, naming fname) a call's tags that are not a table of
+-- string keys to string or number values, or that set a reserved tag.
+function M.check_call_tags(fname, tags)
+  for k, v in pairs(tags) do
+    if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+      error(("%s: option 'tags' must map names to strings, got %s = %s"):format(fname, tostring(k),
+        type(v)), 4)
+    end
+    if M.RESERVED_TAGS[k] then
+      error(("%s: option 'tags' may not set '%s' (the engine sets it)"):format(fname, k), 4)
+    end
+  end
 end
 
 --- Installs `reg` as the current registry; returns the previous one.
