@@ -99,8 +99,7 @@ local function retry_policy(fname, retry)
   if type(retry) == "table" then
     for k, v in pairs(retry) do
       if not RETRY_KEYS[k] then
-        fail(fname, ("unknown retry option '%s' (accepted: base, cap, jitter, max_retries, statuses)")
-          :format(tostring(k)))
+        fail(fname, ("unknown retry option '%s'%s"):format(tostring(k), check.unknown_clause(k, RETRY_KEYS)))
       end
       p[k] = v
     end
