@@ -317,6 +317,7 @@ return {
   description = "gofr-dig's group rules on sessions: reads, denials, lists, bad tokens, findings",
   tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
+    fixtures_port = target.FIXTURES_PORT_FLAG,
     fixtures_dir = { type = "string",
       help = "the site whose page the sessions hold (default fixtures/html)" },
     timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
@@ -334,7 +335,8 @@ return {
   end,
 
   setup = function(ctx)
-    local site, urls = target.serve_fixtures(ctx.options.fixtures_dir)
+    local site, urls = target.serve_fixtures(ctx.options.fixtures_dir,
+      { port = ctx.options.fixtures_port })
     tgt:start(ctx)
     return { site = site, urls = urls }
   end,

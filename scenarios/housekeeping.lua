@@ -313,6 +313,7 @@ return {
     fill = { type = "number", above = 1, default = 1.5, help = "fill storage to this many times the limit" },
     depth = { type = "integer", min = 1, default = 2,
       help = "crawl depth of each get_content (1-3): bigger sessions, fewer calls" },
+    fixtures_port = target.FIXTURES_PORT_FLAG,
     fixtures_dir = { type = "string", help = "the site crawled (default fixtures/html)" },
     timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
   },
@@ -330,7 +331,8 @@ return {
   end,
 
   setup = function(ctx)
-    local site, urls = target.serve_fixtures(ctx.options.fixtures_dir)
+    local site, urls = target.serve_fixtures(ctx.options.fixtures_dir,
+      { port = ctx.options.fixtures_port })
     local start_url = urls[1]
     for _, u in ipairs(urls) do
       if u == site.base_url .. "/index.html" then start_url = u end

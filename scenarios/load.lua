@@ -38,6 +38,7 @@ local target = require "gofr_sim.gofr_dig.target"
 local tokens = require "gofr_sim.gofr_dig.tokens"
 local recording = require "gofr_sim.gofr_dig.recording"
 local blockpage = require "gofr_sim.engine.blockpage"
+local build = require "gofr_sim.report.build"
 
 -- MCP ------------------------------------------------------------------------
 
@@ -152,6 +153,7 @@ return {
       help = "where pages come from: the fixture site or live URLs (live with --target-url/--sites-file)" },
     sites_file = { type = "string", help = "live mode: the harness's sites.json, its URLs" },
     target_url = { type = "url", help = "live mode: this one URL" },
+    fixtures_port = target.FIXTURES_PORT_FLAG,
     fixtures_dir = { type = "string",
       help = "fixture mode: the site served (a recording or *.html files; default fixtures/html)" },
     timeout = { type = "duration", default = 30, above = 0,
@@ -181,7 +183,8 @@ return {
     local o = ctx.options
     local shared = {}
     if o.mode == "fixture" then
-      shared.site, shared.urls = target.serve_fixtures(o.fixtures_dir)
+      shared.site, shared.urls = target.serve_fixtures(o.fixtures_dir,
+        { port = o.fixtures_port, hosts = "sites" }) -- one loopback host per site
       shared.robots_disallowed = shared.site.robots_disallowed
     else
       shared.urls = o.target_url and { o.target_url } or site_urls(o.sites_file)
@@ -204,8 +207,10 @@ return {
     ["successes{tool=*}"] = "> 0",
   },
 
-  teardown = function(ctx)
+  teardown = function(ctx, report)
     for _, s in ipairs(ctx.sessions or {}) do pcall(s.close, s, { timeout = 2 }) end
+    local note = tgt and report and tgt:fetch_delay_note(report)
+    if note then build.add_note(report, note) end
     if tgt then tgt:stop() end
     if ctx.site then ctx.site.close() end
   end,

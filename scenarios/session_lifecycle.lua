@@ -273,6 +273,7 @@ return {
   description = "create -> info -> chunks -> get_session -> urls -> list, content checked end to end",
   tokens = tokens.resolver, -- --token-source, --jwt-secret-file, --token-store (target.new)
   flags = target.with_flags {
+    fixtures_port = target.FIXTURES_PORT_FLAG,
     fixtures_dir = { type = "string", help = "the site served and sampled (default fixtures/html)" },
     timeout = { type = "duration", default = 30, above = 0, help = "per connect and per tool call" },
     chunk_size = { type = "integer", min = 1, default = 500,
@@ -288,7 +289,7 @@ return {
 
   setup = function(ctx)
     local o = ctx.options
-    local site, urls = target.serve_fixtures(o.fixtures_dir)
+    local site, urls = target.serve_fixtures(o.fixtures_dir, { port = o.fixtures_port })
     local pages = sample(o.fixtures_dir or sim.fixtures.default_root(), site, urls, o.pages)
     tgt:start(ctx)
     return { site = site, pages = pages }

@@ -137,8 +137,8 @@ describe("sim report", function()
 
     it("has the Python harness's keys, plus ours", function()
       assert.are.same({ "checks", "config", "counters", "error_samples", "interrupted", "metrics",
-                        "result", "schema_version", "started_at", "thresholds", "timeseries",
-                        "verdict" },
+                        "notes", "result", "schema_version", "started_at", "thresholds",
+                        "timeseries", "verdict" },
         sorted_keys(rep))
       assert.are.equal(1, rep.schema_version)
       for _, k in ipairs({ "consumers", "duration_seconds", "mcp_url", "mode",
@@ -334,6 +334,21 @@ describe("sim report", function()
       local text = summary.text(rep)
       assert.matches("250 iterations, 3 dropped, 1 script errors, "
         .. "duration p50 %d+%.%d%d ms, p95 %d+%.%d%d ms, service p50 %d+%.%d%d ms, p95 %d+%.%d%d ms\n", text)
+    end)
+
+    it("takes one-line notes, prints them under the totals and merges them once each", function()
+      local r1 = report.build { registry = registry() }
+      local r2 = report.build { registry = registry() }
+      report.add_note(r1, "the delay was most of it")
+      report.add_note(r2, "the delay was most of it")
+      report.add_note(r2, "another")
+      assert.has_error(function() report.add_note(r1, "two\nlines") end,
+        "report.add_note: a note is one non-empty line, got two\nlines")
+      assert.matches("\nnote: the delay was most of it\n", summary.text(r1), 1, true)
+      local m = assert(merge.reports { r1, r2 })
+      assert.are.same({ "the delay was most of it", "another" }, m.notes)
+      local back = assert(write.decode(json.encode(report.build { registry = registry() }, "sorted")))
+      assert.are.equal("[]", json.encode(back.notes, "sorted"))
     end)
 
     it("prints the verdict line first, and again last", function()

@@ -17,8 +17,8 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
        gofr-sim fixtures [--root DIR] [--host H] [--port N]
                                                serve a fixture site until Ctrl-C
        gofr-sim twin [--host H] [--port 8070] [--data-dir D] [--fixtures-dir D]
-                [--token-store FILE] [--jwt-secret-file FILE] [--port-file FILE]
-                [--fetch-delay S] [--housekeeping-interval D]
+                [--fixtures-port N] [--token-store FILE] [--jwt-secret-file FILE]
+                [--port-file FILE] [--fetch-delay S] [--housekeeping-interval D]
                                                run the gofr-dig twin (and its fixture site)
        gofr-sim repl [--mcp-url URL]
                                                a Lua prompt with the engine loaded (docs/repl.md)

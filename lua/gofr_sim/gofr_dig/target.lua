@@ -45,7 +45,19 @@ M.flags = {
     help = "a real gofr-dig's MCP endpoint (or $GOFR_DIG_MCP_URL); without one, the embedded twin" },
   twin_faults = { type = "string",
     help = "embedded twin only, for tests: faults to break it with, comma-separated" },
+  fetch_delay = { type = "duration", min = 0,
+    help = "embedded twin only: its per-host politeness delay between page fetches (default 1s)" },
+  twin_port = { type = "integer", min = 0, max = 65535,
+    help = "embedded twin only: the port of its MCP endpoint (default: any free port)" },
 }
+
+--- The --fixtures-port flag of a scenario that serves the fixture site (add
+-- it to the scenario's flags; pass its value to serve_fixtures as opts.port).
+M.FIXTURES_PORT_FLAG = { type = "integer", min = 0, max = 65535,
+  help = "the port of the fixture site this run serves (every host of it; default: any free port)" }
+
+--- gofr-dig's per-host politeness delay, the embedded twin's default (seconds).
+M.FETCH_DELAY = 1.0
 
 --- A copy of t with M.flags added (for a scenario's own flags).
 function M.with_flags(t)
@@ -103,29 +115,74 @@ local function robots_disallowed(root, urls)
   return set
 end
 
---- target.serve_fixtures(root) -> site, urls: serves the fixture site
+--- Loopback hosts a fixture site is served under when asked for several
+-- (serve_fixtures' opts.hosts): 127.0.0.1, 127.0.0.2, ...
+M.MAX_FIXTURE_HOSTS = 16
+
+-- The host index (1-based, of n) of page i: a recording's pages by site (one
+-- host per site, in the recording's order, wrapping past n); other pages in
+-- turn.
+local function host_of(page, i, n, slugs)
+  local slug = page:match("^([^/]+)/")
+  local k = slug and slugs[slug]
+  if k then return (k - 1) % n + 1 end
+  return (i - 1) % n + 1
+end
+
+--- target.serve_fixtures(root, opts) -> site, urls: serves the fixture site
 -- (default: the shipped one) for gofr-dig to fetch, bound to
 -- $GOFR_DIG_FIXTURE_HOST and advertised in the URLs as
 -- $GOFR_DIG_FIXTURE_EXTERNAL_HOST (both default 127.0.0.1: a remote
--- gofr-dig must be able to reach it). urls: when root has a meta.json (a
--- recording), every file of every site it lists, in its order; else every
--- .html page, sorted. A bad root is a usage error naming --fixtures-dir.
--- site.robots_disallowed: {url = true} for the urls its robots.txt
--- disallows. Close with site.close().
-function M.serve_fixtures(root)
+-- gofr-dig must be able to reach it). opts.port: the port (--fixtures-port;
+-- default any free one). opts.hosts: serve it under that many loopback hosts
+-- (127.0.0.1, 127.0.0.2, ...; at most M.MAX_FIXTURE_HOSTS), so a per-host
+-- politeness delay applies per host as for real multi-site traffic; with a
+-- recording, "sites" means one host per recorded site. Only when bound to
+-- 127.0.0.1 (else one host). urls: when root has a meta.json (a recording),
+-- every file of every site it lists, in its order; else every .html page,
+-- sorted; spread over the hosts. A bad root is a usage error naming
+-- --fixtures-dir. site.robots_disallowed: {url = true} for the urls its
+-- robots.txt disallows; site.base_url: the first host's; site.base_urls: all.
+-- Close with site.close().
+function M.serve_fixtures(root, opts)
+  opts = opts or {}
   root = root or sim.fixtures.default_root()
   local pages, _, msg = recorded_pages(root)
-  if not pages then pages, _, msg = sim.fixtures.pages(root) end
+  local slugs, nsites = {}, 0
+  if pages then
+    for _, page in ipairs(pages) do
+      local slug = page:match("^([^/]+)/")
+      if slug and not slugs[slug] then nsites = nsites + 1; slugs[slug] = nsites end
+    end
+  else
+    pages, _, msg = sim.fixtures.pages(root)
+  end
   if not pages then cli.usage_error("--fixtures-dir: " .. msg) end
   if #pages == 0 then cli.usage_error("--fixtures-dir: no .html pages under " .. root) end
   local bind = env_or("GOFR_DIG_FIXTURE_HOST", "127.0.0.1")
-  local site, err_type
-  site, err_type, msg = sim.fixtures.serve { root = root, host = bind }
-  if not site then error(("cannot start the fixture site: %s (%s)"):format(msg, err_type), 0) end
-  local base = sim.server.base_url(env_or("GOFR_DIG_FIXTURE_EXTERNAL_HOST", bind), site.port)
+  local external = env_or("GOFR_DIG_FIXTURE_EXTERNAL_HOST", bind)
+  local nhosts = opts.hosts == "sites" and (nsites > 0 and nsites or 4) or opts.hosts or 1
+  if bind ~= "127.0.0.1" or external ~= bind then nhosts = 1 end
+  nhosts = math.max(1, math.min(nhosts, M.MAX_FIXTURE_HOSTS, #pages))
+  local servers, bases = {}, {}
+  local function close_all() for _, srv in ipairs(servers) do srv.close() end end
+  for h = 1, nhosts do
+    local host = h == 1 and bind or ("127.0.0." .. h)
+    local port = opts.port -- the other hosts take the first one's port
+    if h > 1 then port = servers[1].port end
+    local srv, err_type
+    srv, err_type, msg = sim.fixtures.serve { root = root, host = host, port = port }
+    if not srv then
+      close_all()
+      error(("cannot start the fixture site on %s%s: %s (%s)"):format(host,
+        opts.port and (" (--fixtures-port " .. opts.port .. ")") or "", msg, err_type), 0)
+    end
+    servers[h] = srv
+    bases[h] = sim.server.base_url(h == 1 and external or host, srv.port)
+  end
   local urls = {}
-  for i, page in ipairs(pages) do urls[i] = base .. "/" .. page end
-  site.base_url = base
+  for i, page in ipairs(pages) do urls[i] = bases[host_of(page, i, nhosts, slugs)] .. "/" .. page end
+  local site = { port = servers[1].port, base_url = bases[1], base_urls = bases, close = close_all }
   site.robots_disallowed = robots_disallowed(root, urls)
   return site, urls
 end
@@ -152,6 +209,9 @@ function M.new(o, spec)
     o.embedded_twin = true
   elseif o.twin_faults then
     cli.usage_error("--twin-faults: only the embedded twin can be broken on purpose (no --mcp-url)")
+  elseif o.fetch_delay or o.twin_port then
+    cli.usage_error(("--%s: only for the embedded twin (no --mcp-url); configure a real gofr-dig "
+      .. "with its own settings"):format(o.fetch_delay and "fetch-delay" or "twin-port"))
   end
   local faults, unknown = require("gofr_sim.twin").parse_faults(o.twin_faults)
   if not faults then cli.usage_error("--twin-faults: " .. unknown) end
@@ -178,15 +238,40 @@ function Target:start(ctx)
     self.url = o.mcp_url
     return self
   end
-  local opts = { secret = self.secret, site = false, env = self.twin_env, faults = o.twin_faults }
+  local opts = { secret = self.secret, site = false, env = self.twin_env, faults = o.twin_faults,
+                 port = o.twin_port }
   for k, v in pairs(self.twin_opts) do opts[k] = v end
+  if o.fetch_delay then opts.fetch_delay = o.fetch_delay end -- the flag wins over the scenario's
+  opts.fetch_delay = opts.fetch_delay or M.FETCH_DELAY
   local twin, err_type, msg = require("gofr_sim.twin").start(opts)
-  if not twin then error(("cannot start the embedded twin: %s (%s)"):format(msg, err_type), 0) end
+  if not twin then
+    error(("cannot start the embedded twin%s: %s (%s)"):format(
+      o.twin_port and (" on --twin-port " .. o.twin_port) or "", msg, err_type), 0)
+  end
   twin.store:register_all(ctx and ctx.tokens or {})
   twin.store:register_all(self.tokens)
   self.twin, self.url = twin, twin.url
   o.mcp_url = twin.url
   return self
+end
+
+--- The note a run's summary gets when the embedded twin's politeness delay
+-- took at least `share` (default 0.5) of the time of the run's MCP tool
+-- calls (report rep): the latency measured is then mostly the delay, not the
+-- server's work. nil otherwise, and against a real server.
+function Target:fetch_delay_note(rep, share)
+  local fetcher = self.twin and self.twin.fetcher
+  if not fetcher or fetcher.politeness_seconds <= 0 then return nil end
+  local calls = 0
+  for tool, a in pairs(rep.metrics and rep.metrics.by_tool or {}) do
+    if tool:find("^mcp%.") and type(a.mean_ms) == "number" then calls = calls + a.count * a.mean_ms / 1000 end
+  end
+  local waited = fetcher.politeness_seconds
+  if calls <= 0 or waited < (share or 0.5) * calls then return nil end
+  return ("the twin's per-host fetch delay (%gs, --fetch-delay) was %d%% of the tool calls' time "
+    .. "(%.1fs of %.1fs waited over %d fetches): the latency measured is mostly that delay")
+    :format(fetcher.delay, math.floor(math.min(waited / calls, 1) * 100 + 0.5), waited, calls,
+            fetcher.politeness_waits)
 end
 
 --- An MCP session to the target (timeout: --timeout when the scenario has

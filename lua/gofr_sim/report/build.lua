@@ -120,6 +120,16 @@ function M.error_samples_section(samples, limit)
   return out
 end
 
+--- Adds a one-line note to report rep (a scenario's teardown does, for
+-- what its numbers mean): kept in the JSON, printed by the summary.
+function M.add_note(rep, text)
+  if type(text) ~= "string" or text == "" or text:find("\n") then
+    error("report.add_note: a note is one non-empty line, got " .. tostring(text), 2)
+  end
+  if rep.notes == nil or rep.notes == NULL then rep.notes = json.array() end
+  rep.notes[#rep.notes + 1] = text
+end
+
 --- The result section of a run lasting `duration` seconds: totals =
 -- {request_count=, error_count=, expected_count=, iterations=,
 -- dropped_iterations=, script_errors=}; the throughput is requests over the
@@ -226,6 +236,7 @@ function M.build(run)
     counters = counters,
     checks = M.checks_section(reg.checks or {}),
     error_samples = M.error_samples_section(reg.error_samples),
+    notes = json.array(), -- a scenario's teardown may add lines (report.build.add_note)
     thresholds = thresholds_section(run.thresholds),
     verdict = verdict_section(run.verdict),
     timeseries = timeseries,

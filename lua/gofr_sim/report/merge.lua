@@ -131,6 +131,21 @@ local function merge_error_samples(list)
   return build.error_samples_section(lists, longest)
 end
 
+-- The notes of the runs, in run order, each once.
+local function merge_notes(list)
+  local out, seen = json.array(), {}
+  for _, item in ipairs(list) do
+    local notes = item.report.notes
+    if notes ~= nil and notes ~= NULL and type(notes) ~= "table" then
+      refuse("%s: notes must be an array", item.label)
+    end
+    for _, n in ipairs(type(notes) == "table" and notes or {}) do
+      if not seen[n] then seen[n] = true; out[#out + 1] = n end
+    end
+  end
+  return out
+end
+
 local function merge_timeseries(list)
   local by_second, last = {}, -1
   for _, item in ipairs(list) do
@@ -269,6 +284,7 @@ local function merge_all(list)
     counters = merge_counters(list),
     checks = merge_checks(list),
     error_samples = merge_error_samples(list),
+    notes = merge_notes(list),
     thresholds = merge_thresholds(first),
     verdict = NULL, -- judged on one run's numbers, like the thresholds
     timeseries = merge_timeseries(list),

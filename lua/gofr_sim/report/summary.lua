@@ -135,6 +135,9 @@ function M.text(tbl)
     sample_lines(out, tbl.error_samples, overall.error_types)
   end
   if expected_text then out[#out + 1] = "expected by type: " .. expected_text end
+  for _, note in ipairs(type(tbl.notes) == "table" and tbl.notes or {}) do
+    out[#out + 1] = "note: " .. tostring(note)
+  end
   if (overall.count or 0) > 0 then
     out[#out + 1] = ""
     out[#out + 1] = agg_table_text("tool", m.by_tool, overall, expected > 0)

@@ -83,10 +83,10 @@ local reader = cjson.new()
 reader.decode_invalid_numbers(false)
 
 -- Top-level keys whose values are arrays (an empty JSON array decodes to {}).
-local ARRAY_KEYS = { "thresholds", "timeseries" }
+local ARRAY_KEYS = { "thresholds", "timeseries", "notes" }
 
 --- The table of a report's JSON text, or nil, message. JSON null is
--- cjson.null (report.build's null); thresholds and timeseries are marked
+-- cjson.null (report.build's null); thresholds, timeseries and notes are marked
 -- as arrays (json.array), so that they are written back as [] when empty.
 function M.decode(text)
   if type(text) ~= "string" then

@@ -192,7 +192,9 @@ end
 -- max_redirects (10), user_agent, headers (name -> value; a User-Agent
 -- there wins over user_agent), rng (an object with :float(); default
 -- math.random), robots_timeout (10 s). f.delay, f.user_agent and f.headers
--- may be changed later (set_antidetection).
+-- may be changed later (set_antidetection). f.politeness_waits and
+-- f.politeness_seconds count the fetches that waited for the delay, and the
+-- seconds they waited in all.
 function M.new(opts)
   local fname = "twin.fetch.new"
   opts = opts or {}
@@ -223,6 +225,7 @@ function M.new(opts)
     robots_timeout = opts.robots_timeout or 10.0,
     robots_cache = {}, -- "<scheme>://<netloc>/robots.txt" -> parsed robots or false
     last_fetch = {},   -- netloc -> core.now() after the last politeness wait
+    politeness_waits = 0, politeness_seconds = 0, -- fetches that waited, and how long in all
   }, Fetcher)
 end
 
@@ -340,7 +343,11 @@ local function politeness(self, netloc)
   local last = self.last_fetch[netloc]
   if last then
     local elapsed = core.now() - last
-    if elapsed < delay then pause(delay - elapsed) end
+    if elapsed < delay then
+      self.politeness_waits = self.politeness_waits + 1
+      self.politeness_seconds = self.politeness_seconds + (delay - elapsed)
+      pause(delay - elapsed)
+    end
   end
   self.last_fetch[netloc] = core.now()
 end

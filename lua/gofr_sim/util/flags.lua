@@ -47,8 +47,10 @@ end
 
 local UNITS = { ms = 0.001, s = 1, m = 60, h = 3600 }
 
---- "500ms", "30s", "1.5m", "1h" -> seconds, or nil, message.
+--- "500ms", "30s", "1.5m", "1h" -> seconds, or nil, message. A bare zero
+-- ("0") needs no unit.
 function M.duration(text)
+  if tostring(text):match("^%s*0+%.?0*%s*$") then return 0 end
   local num, unit = tostring(text):match("^%s*(%d+%.?%d*)%s*(%a+)%s*$")
   local factor = UNITS[unit or ""]
   if not num or not factor then
@@ -142,7 +144,8 @@ local convert
 
 -- A repeatable flag: each value converted by the rule, collected in an array.
 local function convert_each(label, rule, raws)
-  local one = { type = rule.type, values = rule.values, min = rule.min, above = rule.above }
+  local one = { type = rule.type, values = rule.values, min = rule.min, max = rule.max,
+                above = rule.above }
   local out = {}
   for i, r in ipairs(raws) do out[i] = convert(label, one, r) end
   return out
@@ -202,6 +205,9 @@ convert = function(label, rule, raw)
   if rule.above and v <= rule.above then
     M.usage_error(("%s must be > %s, got %s"):format(label, rule.above, tostring(raw)))
   end
+  if rule.max and v > rule.max then
+    M.usage_error(("%s must be <= %s, got %s"):format(label, rule.max, tostring(raw)))
+  end
   return v
 end
 
@@ -215,8 +221,8 @@ end
 
 -- Checking a spec ---------------------------------------------------------------
 
-local RULE_KEYS = { type = true, default = true, min = true, above = true, values = true,
-  repeatable = true, help = true }
+local RULE_KEYS = { type = true, default = true, min = true, max = true, above = true,
+  values = true, repeatable = true, help = true }
 
 -- What is wrong with the rule of flag `name` (nil: nothing).
 local function check_rule(name, rule)
@@ -236,7 +242,7 @@ local function check_rule(name, rule)
   if rule.type == "enum" and (type(rule.values) ~= "table" or #rule.values == 0) then
     return at .. ": an enum needs values = {\"a\", \"b\", ...}"
   end
-  for _, k in ipairs({ "min", "above" }) do
+  for _, k in ipairs({ "min", "max", "above" }) do
     if rule[k] ~= nil and type(rule[k]) ~= "number" then
       return ("%s: %s must be a number, got %s"):format(at, k, type(rule[k]))
     end
@@ -250,7 +256,7 @@ local function check_rule(name, rule)
 end
 
 --- What is wrong with a flag spec (nil: nothing), naming the flag and the
--- field: each rule a table of type, default, min, above, values (enum),
+-- field: each rule a table of type, default, min, max, above, values (enum),
 -- repeatable and help (a one-line meaning for --help).
 function M.check_spec(spec)
   if type(spec) ~= "table" then return "expected a table of flag rules, got " .. type(spec) end
@@ -285,6 +291,7 @@ local function shown_type(rule)
   local t = rule.type
   if rule.min then t = t .. " >= " .. tostring(rule.min) end
   if rule.above then t = t .. " > " .. tostring(rule.above) end
+  if rule.max then t = t .. " <= " .. tostring(rule.max) end
   if rule.repeatable then t = t .. ", repeatable" end
   return t
 end
@@ -321,7 +328,7 @@ function M.unknown_clause(key, spec)
     otherwise = " (see --help)" })
 end
 
---- Validates flags against spec {name = {type=, default=, min=, above=,
+--- Validates flags against spec {name = {type=, default=, min=, max=, above=,
 -- values=, repeatable=, help=}} (types: string, boolean, number, integer,
 -- duration (seconds), url, enum; a repeatable flag gives an array; help: a
 -- one-line meaning). Unknown flags and stray words are usage errors naming
