@@ -252,6 +252,31 @@ describe("scenario workloads", function()
     assert.matches("scenario key tasks: at least one task needs a weight > 0", r.stderr, 1, true)
   end)
 
+  it("runs tasks declared by name with their weights (Locust's @task(3))", function()
+    local declaring = [[
+      local sim = require "gofr_sim"
+      local function count(name) return function() sim.metrics.count("task." .. name, 1) end end
+      return {
+        tasks = { browse = { weight = 3, fn = count("browse") },
+                  buy = { weight = 1, fn = count("buy") },
+                  admin = { weight = 0, fn = count("admin") } },
+        iteration = function(ctx) ctx:pick_task().run(ctx) end,
+      }
+    ]]
+    local r, rep = run_scenario(tmpfile(declaring), { "--total-requests", "400", "--seed", "3" })
+    assert.are.equal(0, r.status, r.stderr)
+    local browse = counters(rep, "task.browse", "persona").default or 0
+    local buy = counters(rep, "task.buy", "persona").default or 0
+    assert.are.equal(400, browse + buy)
+    assert.are.same({}, counters(rep, "task.admin", "persona"))
+    assert.is_true(browse > 2 * buy, ("browse %d, buy %d: not about 3:1"):format(browse, buy))
+    r = run_scenario(tmpfile("return { tasks = { browse = { wieght = 1, fn = print } }, "
+      .. "iteration = function() end }\n"), { "--total-requests", "1" })
+    assert.are.equal(2, r.status)
+    assert.matches("scenario key tasks.browse: unknown key 'wieght' (did you mean 'weight'?)",
+      r.stderr, 1, true)
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })

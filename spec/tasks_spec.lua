@@ -77,8 +77,18 @@ describe("gofr_sim.runner.tasks", function()
     it("accepts a declaration, and names what is wrong with a bad one", function()
       assert.is_nil(tasks.check(DECLARED))
       local cases = {
-        { {}, "tasks: expected an array of {name=, weight=, run=}" },
-        { { browse = { weight = 1, run = run } }, "tasks: expected an array of {name=, weight=, run=}" },
+        { {}, "tasks: expected an array of {name=, weight=, run=} or a map name -> {weight=, fn=}" },
+        { 3, "tasks: expected an array of {name=, weight=, run=} or a map name -> {weight=, fn=}" },
+        { { browse = { wieght = 1, fn = run } },
+          "tasks.browse: unknown key 'wieght' (did you mean 'weight'?)" },
+        { { browse = { weight = 1 } }, "tasks.browse: 'fn' must be a function, got nil" },
+        { { browse = { weight = 1, fn = run, run = run } },
+          "tasks.browse: give 'fn' or 'run', not both" },
+        { { browse = 1 }, "tasks.browse: expected {weight=, fn=}, got a number" },
+        { { browse = { weight = -2, fn = run } },
+          "tasks[1] (browse): 'weight' must be a number >= 0, got -2" },
+        { { browse = { weight = 0, fn = run } },
+          "tasks: at least one task needs a weight > 0 (the weights used where a mix gives none)" },
         { { "browse" }, "tasks[1]: expected {name=, weight=, run=}, got a string" },
         { { { name = "a", weight = 1, fn = run } },
           "tasks[1]: unknown key 'fn' (accepted: name, run, weight)" },
@@ -93,6 +103,15 @@ describe("gofr_sim.runner.tasks", function()
           "tasks: at least one task needs a weight > 0 (the weights used where a mix gives none)" },
       }
       for _, case in ipairs(cases) do assert.are.equal(case[2], tasks.check(case[1])) end
+    end)
+
+    it("takes tasks by name (Locust's @task(weight)) as the array form in name order", function()
+      local by_name = { search = { weight = 1, fn = run }, browse = { weight = 3, run = run } }
+      assert.is_nil(tasks.check(by_name))
+      assert.are.same({ { name = "browse", weight = 3, run = run },
+                        { name = "search", weight = 1, run = run } }, tasks.list(by_name))
+      assert.are.equal(DECLARED, tasks.list(DECLARED))
+      assert.is_nil(tasks.list(nil))
     end)
   end)
 end)

@@ -145,6 +145,7 @@ function M.validate(sc, path)
   end
   local why = (sc.tasks and tasks.check(sc.tasks)) or (sc.tokens and personas.check_resolver(sc.tokens))
   if why then fail(path, "scenario key " .. why) end
+  sc.tasks = tasks.list(sc.tasks) -- the by-name form as the array form from here on
 end
 
 local INFERRED = { number = "number", string = "string", boolean = "boolean" }

@@ -5,8 +5,13 @@
 --     { name = "browse", weight = 1, run = function(ctx, ...) end },
 --     { name = "search", weight = 0, run = function(ctx, ...) end }, -- only where a mix weights it
 --   }
+--   tasks = {                                        -- or by name (Locust's @task(3)), name order
+--     browse = { weight = 3, fn = function(ctx, ...) end },
+--     search = { weight = 1, fn = function(ctx, ...) end },
+--   }
 --   local why = tasks.check(sc.tasks)                -- nil, or what is wrong with the declaration
---   local list = tasks.bind(sc.tasks, group.tasks)   -- {{name=, weight=, run=}, ...}
+--   local declared = tasks.list(sc.tasks)            -- the array form, either way
+--   local list = tasks.bind(declared, group.tasks)   -- {{name=, weight=, run=}, ...}
 --   local task = tasks.pick(list, rng)               -- then task.run(ctx, ...)
 --
 -- A persona mix group's `tasks` ({"browse": 3, "search": 1}) weights some of
@@ -46,11 +51,70 @@ local function check_task(i, task, seen)
   end
 end
 
+local NAMED_KEYS = { weight = true, fn = true, run = true } -- fn or run: the same
+
+-- True when `declared` is the by-name form (string keys only).
+local function by_name(declared)
+  local any = false
+  for k in pairs(declared) do
+    if type(k) ~= "string" then return false end
+    any = true
+  end
+  return any
+end
+
+-- What is wrong with the by-name form (nil: nothing).
+local function check_named(declared)
+  for name, task in pairs(declared) do
+    local at = format("tasks.%s", name)
+    if name == "" then return "tasks: a task name must not be empty" end
+    if type(task) ~= "table" then
+      return format("%s: expected {weight=, fn=}, got a %s", at, type(task))
+    end
+    for k in pairs(task) do
+      if not NAMED_KEYS[k] then
+        return format("%s: unknown key '%s'%s", at, tostring(k), suggest.clause(k, NAMED_KEYS))
+      end
+    end
+    if task.fn ~= nil and task.run ~= nil then return at .. ": give 'fn' or 'run', not both" end
+    local fn = task.fn or task.run
+    if type(fn) ~= "function" then
+      return format("%s: 'fn' must be a function, got %s", at, type(fn))
+    end
+  end
+end
+
+--- The array form of a scenario's `tasks`: as declared, or the by-name form
+-- as {name=, weight=, run=} in name order. Call after check.
+function M.list(declared)
+  if not declared or not by_name(declared) then return declared end
+  local names = {}
+  for name in pairs(declared) do names[#names + 1] = name end
+  table.sort(names)
+  local out = {}
+  for i, name in ipairs(names) do
+    local task = declared[name]
+    out[i] = { name = name, weight = task.weight, run = task.fn or task.run }
+  end
+  return out
+end
+
 --- What is wrong with a scenario's `tasks` (nil: nothing): an array of
--- {name=, weight=, run=}, names unique, weights >= 0 with at least one > 0
--- (the weights of a persona whose mix group has no `tasks`).
+-- {name=, weight=, run=}, or a map name -> {weight=, fn=}; names unique,
+-- weights >= 0 with at least one > 0 (the weights of a persona whose mix
+-- group has no `tasks`).
 function M.check(declared)
-  if #declared == 0 then return "tasks: expected an array of {name=, weight=, run=}" end
+  if type(declared) ~= "table" then
+    return "tasks: expected an array of {name=, weight=, run=} or a map name -> {weight=, fn=}"
+  end
+  if by_name(declared) then
+    local why = check_named(declared)
+    if why then return why end
+    declared = M.list(declared)
+  end
+  if #declared == 0 then
+    return "tasks: expected an array of {name=, weight=, run=} or a map name -> {weight=, fn=}"
+  end
   local seen, positive = {}, false
   for i, task in ipairs(declared) do
     local why = check_task(i, task, seen)
