@@ -150,8 +150,9 @@ describe("sim report", function()
       assert.are.equal(NULL, rep.config.total_requests)
       assert.are.same({ "a", "b" }, rep.config.workload)
       assert.are.same({ "dropped_iterations", "duration_seconds", "error_count", "expected_count",
-                        "interrupted", "iterations", "request_count", "script_errors", "signal",
-                        "throughput_rps" }, sorted_keys(rep.result))
+                        "interrupted", "iterations", "personas_max", "request_count", "script_errors",
+                        "signal", "throughput_rps" }, sorted_keys(rep.result))
+      assert.are.equal(NULL, rep.result.personas_max) -- the run did not say
       assert.are.same({ "by_name", "by_persona", "by_tool", "by_tool_persona", "overall", "series" },
         sorted_keys(rep.metrics))
       local want = {}

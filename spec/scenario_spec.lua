@@ -277,6 +277,23 @@ describe("scenario workloads", function()
       r.stderr, 1, true)
   end)
 
+  it("reports the most personas active at once, closed and open model", function()
+    local source = [[
+      local sim = require "gofr_sim"
+      return { iteration = function() sim.sleep(0.05) end }
+    ]]
+    local r, rep = run_scenario(tmpfile(source), { "--consumers", "6", "--duration", "1s" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(6, rep.result.personas_max)
+    assert.matches(" script errors, personas max 6, duration p50", r.stdout, 1, true)
+    -- 100 arrivals/s of 50 ms each: about 5 at once, never more than max_personas
+    r, rep = run_scenario(tmpfile(source), { "--workload", "constant-arrival-rate", "--rate", "100",
+                                  "--max-personas", "20", "--duration", "1s" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.is_true(rep.result.personas_max >= 3 and rep.result.personas_max <= 20,
+      "personas_max " .. tostring(rep.result.personas_max))
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
@@ -313,7 +330,7 @@ describe("scenario workloads", function()
       os.remove(log)
       return text
     end
-    assert.matches("iterations %d+  dropped 0", on_tty(""))
+    assert.matches("personas %d+  iterations %d+  dropped 0", on_tty(""))
     assert.is_nil(on_tty(" --quiet"):find("dropped 0  ", 1, true))
     os.remove(path)
   end)

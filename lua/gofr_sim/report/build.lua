@@ -132,7 +132,7 @@ end
 
 --- The result section of a run lasting `duration` seconds: totals =
 -- {request_count=, error_count=, expected_count=, iterations=,
--- dropped_iterations=, script_errors=}; the throughput is requests over the
+-- dropped_iterations=, personas_max= (optional), script_errors=}; the throughput is requests over the
 -- duration; signal is a name or NULL.
 function M.result_section(duration, totals, interrupted, signal)
   return {
@@ -143,6 +143,7 @@ function M.result_section(duration, totals, interrupted, signal)
     throughput_rps = duration > 0 and aggregate.round(totals.request_count / duration, 3) or 0,
     iterations = totals.iterations,
     dropped_iterations = totals.dropped_iterations,
+    personas_max = totals.personas_max or NULL,
     script_errors = totals.script_errors,
     interrupted = interrupted,
     signal = signal,
@@ -185,6 +186,7 @@ local function check_run(run)
   check_field(run, "interrupted", "boolean", true)
   check_field(run, "iterations", "number", true)
   check_field(run, "dropped_iterations", "number", true)
+  check_field(run, "personas_max", "number", true)
   check_field(run, "script_errors", "number", true)
   check_field(run, "thresholds", "table", true)
   check_field(run, "verdict", "table", true)
@@ -196,7 +198,7 @@ end
 
 --- Builds the report table of one run. run = {registry=, config=,
 -- started_at=, duration=, interrupted=, signal=, iterations=,
--- dropped_iterations=, script_errors=, thresholds=, verdict=}; only
+-- dropped_iterations=, personas_max=, script_errors=, thresholds=, verdict=}; only
 -- registry is required. Raises on a malformed run (the error names the
 -- field). The report holds copies of config and of each threshold row
 -- (their top-level keys: nested tables are shared).
@@ -223,6 +225,7 @@ function M.build(run)
   local totals = {
     request_count = overall.count, error_count = overall.errors, expected_count = overall.expected,
     iterations = run.iterations or 0, dropped_iterations = run.dropped_iterations or 0,
+    personas_max = run.personas_max,
     script_errors = run.script_errors or 0,
   }
   local signal = (run.signal ~= nil and run.signal ~= "") and run.signal or NULL

@@ -125,8 +125,9 @@ function M.text(tbl)
     cell(res.duration_seconds),
     cell(res.throughput_rps), tbl.interrupted == true and (", interrupted" .. signal) or "")
   local by_name = m.by_name or {}
-  out[#out + 1] = ("%s iterations, %s dropped, %s script errors%s%s"):format(
-    cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors),
+  local personas = type(res.personas_max) == "number" and (", personas max " .. cell(res.personas_max)) or ""
+  out[#out + 1] = ("%s iterations, %s dropped, %s script errors%s%s%s"):format(
+    cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors), personas,
     duration_text("duration", by_name.iteration), duration_text("service", by_name["iteration.service"]))
   local overall = m.overall or {}
   local errors_text, expected_text = types_line(overall.error_types), types_line(overall.expected_types)

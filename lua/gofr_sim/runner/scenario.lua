@@ -288,7 +288,7 @@ end
 
 -- Progress ---------------------------------------------------------------------
 
--- "  3s/10s  iterations 120  dropped 0  40 req/s  errors 0  p95 2.1ms"; a
+-- "  3s/10s  personas 8  iterations 120  dropped 0  40 req/s  errors 0  p95 2.1ms"; a
 -- check scenario's run has no iterations to count.
 local function progress_line(state)
   local run, reg = state.run, state.registry
@@ -297,7 +297,8 @@ local function progress_line(state)
   local last = reg.seconds[n > 1 and n - 1 or n] -- the last whole second
   local planned = state.opts.duration and ("/%ds"):format(state.opts.duration) or ""
   local p95 = reg.live and reg.live:count() > 0 and reg.live:percentile(95) * 1e3
-  local counts = run and ("  iterations %d  dropped %d"):format(run.iterations, run.dropped) or ""
+  local counts = run and ("  personas %d  iterations %d  dropped %d")
+    :format(run:active_now(), run.iterations, run.dropped) or ""
   return ("\r%5.0fs%s%s  %d req/s  errors %d  p95 %s   ")
     :format(elapsed, planned, counts, last and last.requests or 0,
       reg.total_errors, p95 and ("%.1fms"):format(p95) or "-")
@@ -580,6 +581,7 @@ function M.run(sc, flags, path)
     duration = duration, interrupted = stats.signal ~= "", signal = stats.signal,
     iterations = iterations,
     dropped_iterations = state.run and state.run.dropped or 0,
+    personas_max = state.run and state.run.active_max or nil,
     script_errors = stats.script_errors, thresholds = results, verdict = judged,
   }
   teardown(state, rep)

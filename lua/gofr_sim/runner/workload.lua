@@ -78,8 +78,40 @@ function M.new(args)
     budget = args.opts.total_requests or math.huge,
     iterations = 0,
     dropped = 0,
+    active = 0,     -- personas running their loop or an iteration now
+    active_max = 0, -- the most at once
     slots = {},
   }, Run)
+end
+
+-- A persona starts (enter) or ends (leave) its work: the active counts.
+function Run:enter()
+  self.active = self.active + 1
+  if self.active > self.active_max then self.active_max = self.active end
+end
+
+function Run:leave()
+  self.active = self.active - 1
+end
+
+-- A persona that failed (a script error) or was aborted never left: count
+-- it out once its handle says so (slot.left marks it counted).
+local function reaped(run, slot)
+  local st = slot.handle and slot.handle:status()
+  if (st == "failed" or st == "aborted") and not slot.left then
+    slot.left = true
+    run:leave()
+  end
+  return st
+end
+
+--- The personas active now: those that left through a failure counted out
+-- (the progress line asks once a second).
+function Run:active_now()
+  for _, slot in pairs(self.busy or self.slots) do
+    if slot.active ~= false then reaped(self, slot) end
+  end
+  return self.active
 end
 
 --- Takes one unit of the iteration budget if the run may go on.
@@ -101,6 +133,7 @@ end
 -- Closed model ---------------------------------------------------------------
 
 local function persona_loop(run, slot)
+  run:enter()
   local rate = slot.rate or run.opts.rate -- a mix group's own rate wins
   local interval = rate and 1 / rate
   local next_fire = sim.now()
@@ -120,11 +153,12 @@ local function persona_loop(run, slot)
     end
   end
   slot.active = false
+  run:leave()
 end
 
 local function start_persona(run, id)
   local slot = run:slot(id)
-  slot.retire, slot.active = false, true
+  slot.retire, slot.active, slot.left = false, true, nil
   slot.handle = sim.spawn(persona_loop, run, slot)
 end
 
@@ -161,7 +195,7 @@ function Run:free_slot()
   local free = self.free
   if #free > 0 then return table.remove(free) end
   for id, slot in pairs(self.busy) do
-    local st = slot.handle:status()
+    local st = reaped(self, slot)
     if st ~= "ready" and st ~= "running" and st ~= "waiting" then
       self.busy[id] = nil
       free[#free + 1] = slot
@@ -191,11 +225,13 @@ end
 
 -- A pooled persona: runs its iteration, then whatever waits in the backlog.
 local function run_on(run, slot, intended)
+  run:enter()
   while intended do
     run.iterations = run.iterations + 1
     run.iterate(slot, intended)
     intended = run:next_due()
   end
+  run:leave()
 end
 
 -- The due time of the iteration after the one due at t: the rate is
@@ -228,6 +264,7 @@ function Run:arrivals(rate_at)
       local slot = self:free_slot()
       if slot then
         self.busy[slot.id] = slot
+        slot.left = nil
         slot.handle = sim.spawn(run_on, self, slot, next_t)
       elseif self.opts.max_lateness > 0 then
         backlog.tail = backlog.tail + 1
