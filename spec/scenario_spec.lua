@@ -294,6 +294,21 @@ describe("scenario workloads", function()
       "personas_max " .. tostring(rep.result.personas_max))
   end)
 
+  it("ramps personas through --stages: from 0, or from a zero-length first stage; --duration wins", function()
+    local source = [[
+      local sim = require "gofr_sim"
+      return { iteration = function() sim.sleep(0.05) end }
+    ]]
+    local r, rep = run_scenario(tmpfile(source), { "--stages", "0s:5,1s:5" }) -- starts at 5
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(5, rep.result.personas_max)
+    assert.is_true(math.abs(rep.result.duration_seconds - 1) < 0.3, "lasted the stages' total")
+    r, rep = run_scenario(tmpfile(source), { "--stages", "1s:4", "--duration", "2s" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(4, rep.result.personas_max) -- held at the last target
+    assert.is_true(math.abs(rep.result.duration_seconds - 2) < 0.3, "--duration won")
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
