@@ -22,7 +22,23 @@
  * Ownership: the state is malloc'd; the userdata points to it. term:close()
  * (or __gc) closes the libuv handles, whose last close callback frees it.
  * libedit's readline interface is process-global and its line callback
- * takes no context, so there is one terminal per process (gs_repl_active). */
+ * takes no context, so there is one terminal per process (gs_repl_active).
+ *
+ * Tab completion asks Lua: term:set_completer(fn) gives a function that
+ * takes the word before the cursor and returns a list of candidates. It is
+ * called synchronously from the key handler, on a thread of its own, under
+ * lua_pcall (an error or a yield means no candidates), and at most
+ * GS_REPL_MAX_MATCHES candidates are taken.
+ *
+ * Ctrl-R is our own reverse incremental search: libedit's em-inc-search-prev
+ * reads its keys itself, which fails on the non-blocking standard input of
+ * the callback interface (it showed "bck:", returned that junk as the line
+ * and put it in the history). Here Ctrl-R starts a search state, and the
+ * keys that follow are read by the poll callback and handled here, one at a
+ * time, until a key ends it; that key then goes on to libedit.
+ *
+ * The history never holds control bytes (other than tab): such lines are
+ * not added, and are dropped when an existing history file is loaded. */
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -33,11 +49,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "lua_runtime.h"
 
 enum gs_repl_outcome { GS_REPL_NONE, GS_REPL_LINE, GS_REPL_EOF, GS_REPL_INTERRUPT, GS_REPL_TERM };
+
+#define GS_REPL_MAX_MATCHES 200 /* completion candidates taken from Lua */
+#define GS_REPL_PATTERN_MAX 256 /* bytes of a Ctrl-R search pattern */
+#define GS_REPL_CTRL(c) ((c)&0x1f)
 
 typedef struct {
   uv_poll_t poll;
@@ -61,6 +82,15 @@ typedef struct {
   int input_eof;
   int stdin_flags; /* fcntl flags of standard input before uv_poll_init made it
                       non-blocking: restored at close (the shell shares them) */
+  /* completion: the Lua function and the thread it runs on (registry refs) */
+  lua_State *cthread;
+  int complete_ref, cthread_ref;
+  /* Ctrl-R: searching, the pattern, the matching history entry (an index
+   * into history_list(), oldest first; -1: none yet), whether the last
+   * step found nothing */
+  int searching, search_match, search_failed;
+  size_t search_npat;
+  char search_pat[GS_REPL_PATTERN_MAX];
 } gs_repl_t;
 
 static const char *const GS_REPL_MT = "gofr_sim.repl_terminal";
@@ -88,6 +118,202 @@ static void gs__repl_on_line(char *line) {
   if (!line)
     fputc('\n', rl_outstream ? rl_outstream : stdout); /* the shell starts on a new line */
   gs__repl_finish_read(r, line ? GS_REPL_LINE : GS_REPL_EOF, line);
+}
+
+/* ---- Ctrl-R: reverse incremental search --------------------------------- */
+
+static FILE *gs__repl_out(void) {
+  return rl_outstream ? rl_outstream : stdout;
+}
+
+/* The text of history entry i (0 = oldest), or NULL. */
+static const char *gs__repl_history_at(int i) {
+  HIST_ENTRY **list = i >= 0 && i < history_length ? history_list() : NULL;
+  return list && list[i] ? list[i]->line : NULL;
+}
+
+/* The newest entry at index <= from that contains the pattern and is not
+ * the text `skip` (the current match, when searching further back): its
+ * index, or -1. */
+static int gs__repl_search_from(gs_repl_t *r, int from, const char *skip) {
+  HIST_ENTRY **list = history_list();
+  if (!list)
+    return -1;
+  r->search_pat[r->search_npat] = '\0';
+  if (from >= history_length)
+    from = history_length - 1;
+  for (int i = from; i >= 0; i--) {
+    const char *line = list[i] ? list[i]->line : NULL;
+    if (line && strstr(line, r->search_pat) && !(skip && strcmp(line, skip) == 0))
+      return i;
+  }
+  return -1;
+}
+
+/* Draws the search line over the prompt's line: readline's
+ * "(reverse-i-search)`pattern': match", cut to the terminal's width. */
+static void gs__repl_search_draw(gs_repl_t *r) {
+  FILE *out = gs__repl_out();
+  const char *match = gs__repl_history_at(r->search_match);
+  int rows = 0, cols = 0;
+  rl_get_screen_size(&rows, &cols);
+  int used = fprintf(out, "\r\033[K(%sreverse-i-search)`%.*s': ", r->search_failed ? "failed " : "",
+                     (int)r->search_npat, r->search_pat);
+  if (match) {
+    size_t room = cols > used + 1 ? (size_t)(cols - used - 1) : 0, len = strlen(match);
+    fwrite(match, 1, len < room ? len : room, out);
+  }
+  fflush(out);
+}
+
+/* Bound to Ctrl-R (libedit calls it while it reads a key). */
+static int gs__repl_search_start(int count, int key) {
+  gs_repl_t *r = gs_repl_active;
+  (void)count;
+  (void)key;
+  if (!r || !r->reader)
+    return 0;
+  r->searching = 1;
+  r->search_match = -1;
+  r->search_failed = 0;
+  r->search_npat = 0;
+  gs__repl_search_draw(r);
+  return 0;
+}
+
+/* Ends the search: with accept, the line becomes the match (cursor at its
+ * end); libedit redraws the prompt and line; then `key` (unless < 0) goes
+ * on to libedit as if typed now. */
+static void gs__repl_search_end(gs_repl_t *r, int accept, int key) {
+  const char *match = accept ? gs__repl_history_at(r->search_match) : NULL;
+  r->searching = 0;
+  fputs("\r\033[K", gs__repl_out());
+  if (match && *match)
+    rl_replace_line(match, 0);
+  rl_forced_update_display();
+  /* rl_insert queues keys ahead of the terminal's: libedit reads them first,
+   * in the order queued */
+  int feed = 0;
+  if (match && *match) {
+    rl_insert(1, GS_REPL_CTRL('E')); /* ed-move-to-end */
+    feed++;
+  }
+  if (key > 0) {
+    rl_insert(1, key);
+    feed++;
+  }
+  for (int i = 0; i < feed && r->reader && r->outcome == GS_REPL_NONE && !r->searching; i++)
+    rl_callback_read_char();
+}
+
+/* One key typed while searching. */
+static void gs__repl_search_key(gs_repl_t *r) {
+  unsigned char c;
+  ssize_t n;
+  do
+    n = read(STDIN_FILENO, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return;
+  if (n <= 0) { /* the terminal is gone: libedit sees the end next time */
+    gs__repl_search_end(r, 0, -1);
+    return;
+  }
+  int from = r->search_match >= 0 ? r->search_match : history_length - 1;
+  if (c == GS_REPL_CTRL('R')) { /* the next older match */
+    const char *current = gs__repl_history_at(r->search_match);
+    int i = gs__repl_search_from(r, r->search_match >= 0 ? r->search_match - 1 : from, current);
+    r->search_failed = i < 0;
+    if (i >= 0)
+      r->search_match = i;
+  } else if (c == 0x7f || c == GS_REPL_CTRL('H')) { /* a character less: search again */
+    while (r->search_npat && (r->search_pat[r->search_npat - 1] & 0xc0) == 0x80)
+      r->search_npat--; /* a UTF-8 continuation byte */
+    if (r->search_npat)
+      r->search_npat--;
+    r->search_match = r->search_npat ? gs__repl_search_from(r, history_length - 1, NULL) : -1;
+    r->search_failed = r->search_npat && r->search_match < 0;
+  } else if (c == GS_REPL_CTRL('G')) { /* abort: the line as it was */
+    gs__repl_search_end(r, 0, -1);
+    return;
+  } else if (c == '\r' || c == '\n') {
+    gs__repl_search_end(r, 1, '\r');
+    return;
+  } else if (c == 033) { /* Escape, or the start of an arrow's sequence: goes on */
+    int waiting = 0;
+    ioctl(STDIN_FILENO, FIONREAD, &waiting);
+    gs__repl_search_end(r, 1, waiting > 0 ? 033 : -1);
+    return;
+  } else if (c < 0x20) { /* any other control key ends the search and acts */
+    gs__repl_search_end(r, 1, c);
+    return;
+  } else if (r->search_npat + 1 < sizeof r->search_pat) {
+    r->search_pat[r->search_npat++] = (char)c;
+    int i = gs__repl_search_from(r, from, NULL);
+    r->search_failed = i < 0;
+    if (i >= 0)
+      r->search_match = i;
+  }
+  gs__repl_search_draw(r);
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+/* The candidates of the completion under way, handed to libedit one by one. */
+static char *gs_repl_cands[GS_REPL_MAX_MATCHES];
+static int gs_repl_ncands, gs_repl_next;
+
+static char *gs__repl_generate(const char *text, int state) {
+  (void)text;
+  if (state == 0)
+    gs_repl_next = 0;
+  if (gs_repl_next >= gs_repl_ncands)
+    return NULL;
+  char *c = gs_repl_cands[gs_repl_next];
+  gs_repl_cands[gs_repl_next++] = NULL; /* libedit frees it */
+  return c;
+}
+
+/* rl_attempted_completion_function: the Lua completer's candidates for the
+ * word before the cursor (never libedit's file names). */
+static char **gs__repl_complete(const char *text, int start, int end) {
+  gs_repl_t *r = gs_repl_active;
+  (void)start;
+  (void)end;
+  rl_attempted_completion_over = 1;
+  if (!r || !r->cthread || r->complete_ref == LUA_NOREF)
+    return NULL;
+  lua_State *T = r->cthread;
+  lua_settop(T, 0);
+  lua_rawgeti(T, LUA_REGISTRYINDEX, r->complete_ref);
+  lua_pushstring(T, text);
+  gs_repl_ncands = 0;
+  if (lua_pcall(T, 1, 1, 0) == 0 && lua_istable(T, -1)) {
+    for (int i = 1; gs_repl_ncands < GS_REPL_MAX_MATCHES; i++) {
+      lua_rawgeti(T, -1, i);
+      const char *c = lua_type(T, -1) == LUA_TSTRING ? lua_tostring(T, -1) : NULL;
+      char *copy = c ? strdup(c) : NULL;
+      lua_pop(T, 1);
+      if (!copy)
+        break;
+      gs_repl_cands[gs_repl_ncands++] = copy;
+    }
+  }
+  lua_settop(T, 0);
+  char **matches = gs_repl_ncands ? rl_completion_matches(text, gs__repl_generate) : NULL;
+  for (int i = gs_repl_next; i < gs_repl_ncands; i++)
+    free(gs_repl_cands[i]); /* not taken (rl_completion_matches failed) */
+  gs_repl_ncands = gs_repl_next = 0;
+  return matches;
+}
+
+static void gs__repl_uncomplete(lua_State *L, gs_repl_t *r) {
+  if (r->complete_ref != LUA_NOREF)
+    luaL_unref(L, LUA_REGISTRYINDEX, r->complete_ref);
+  if (r->cthread_ref != LUA_NOREF)
+    luaL_unref(L, LUA_REGISTRYINDEX, r->cthread_ref);
+  r->complete_ref = r->cthread_ref = LUA_NOREF;
+  r->cthread = NULL;
 }
 
 /* ---- plain (non-terminal) input ----------------------------------------- */
@@ -150,7 +376,10 @@ static void gs__repl_readable(uv_poll_t *h, int status, int events) {
   if (!r->reader || r->outcome != GS_REPL_NONE)
     return;
   if (r->tty) {
-    rl_callback_read_char();
+    if (r->searching)
+      gs__repl_search_key(r);
+    else
+      rl_callback_read_char();
     return;
   }
   gs__repl_fill(r);
@@ -184,6 +413,7 @@ static void gs__repl_read_cleanup(void *data) {
     uv_poll_stop(&r->poll);
   if (r->tty)
     rl_callback_handler_remove();
+  r->searching = 0;
   free(r->line);
   r->line = NULL;
   r->reader = NULL;
@@ -269,6 +499,7 @@ static int gs__lrepl_guard(lua_State *L) {
 static void gs__repl_on_signal(uv_signal_t *h, int signum) {
   gs_repl_t *r = h->data;
   if (r->reader && r->outcome == GS_REPL_NONE) {
+    r->searching = 0;
     if (r->tty) {
       rl_callback_handler_remove();
       fputs(signum == SIGINT ? "^C\n" : "\n", rl_outstream ? rl_outstream : stdout);
@@ -289,16 +520,79 @@ static void gs__repl_on_winch(uv_signal_t *h, int signum) {
 
 /* ---- history ------------------------------------------------------------ */
 
-/* term:add_history(line): remembers a line and rewrites the history file
- * (so it survives a kill). Terminal input only. */
+/* Whether a line may enter the history: no control bytes but tab. */
+static int gs__repl_history_ok(const char *line, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)line[i];
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
+/* term:add_history(line) -> whether it was added: remembers a line and
+ * rewrites the history file (so it survives a kill). Terminal input only;
+ * empty lines and lines with control bytes (other than tab) are not kept. */
 static int gs__lrepl_add_history(lua_State *L) {
   gs_repl_t *r = gs__repl_check(L);
-  const char *line = luaL_checkstring(L, 2);
-  if (r->tty && *line) {
+  size_t len;
+  const char *line = luaL_checklstring(L, 2, &len);
+  int ok = r->tty && len && gs__repl_history_ok(line, len);
+  if (ok) {
     add_history(line);
     if (r->history)
       write_history(r->history);
   }
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* Loads the history file, without the entries that hold control bytes (an
+ * older version wrote Ctrl-R's junk there); rewrites it when it had some. */
+static void gs__repl_load_history(const char *file) {
+  if (read_history(file) != 0)
+    return;
+  HIST_ENTRY **list = history_list();
+  int n = history_length, bad = 0;
+  for (int i = 0; list && i < n; i++)
+    if (!list[i] || !list[i]->line || !gs__repl_history_ok(list[i]->line, strlen(list[i]->line)))
+      bad++;
+  if (!bad)
+    return;
+  char **keep = calloc((size_t)n, sizeof *keep);
+  int nkeep = 0;
+  for (int i = 0; keep && i < n; i++) {
+    const char *line = list[i] ? list[i]->line : NULL;
+    if (line && gs__repl_history_ok(line, strlen(line)) && (keep[nkeep] = strdup(line)))
+      nkeep++;
+  }
+  if (!keep)
+    return;
+  clear_history();
+  for (int i = 0; i < nkeep; i++) {
+    add_history(keep[i]);
+    free(keep[i]);
+  }
+  free(keep);
+  write_history(file);
+}
+
+/* term:set_completer(fn|nil): Tab completes the word before the cursor with
+ * the strings fn(word) returns (a list; each a whole replacement for the
+ * word). fn runs synchronously while a key is handled: it must not yield
+ * (an error or a yield gives no candidates); at most GS_REPL_MAX_MATCHES are
+ * taken. */
+static int gs__lrepl_set_completer(lua_State *L) {
+  gs_repl_t *r = gs__repl_check(L);
+  if (!lua_isnoneornil(L, 2))
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+  gs__repl_uncomplete(L, r);
+  if (lua_isnoneornil(L, 2))
+    return 0;
+  lua_pushvalue(L, 2);
+  r->complete_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  r->cthread = lua_newthread(L);
+  r->cthread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
 
@@ -325,7 +619,9 @@ static void gs__repl_close(lua_State *L, gs_repl_t *r) {
   r->closed = 1;
   if (r->tty)
     rl_callback_handler_remove();
+  r->searching = 0;
   gs__repl_unguard(L, r);
+  gs__repl_uncomplete(L, r);
   if (gs_repl_active == r)
     gs_repl_active = NULL;
   uv_close((uv_handle_t *)&r->sigint, gs__repl_on_close);
@@ -377,7 +673,15 @@ static void gs__repl_init_editing(gs_repl_t *r, int history_size) {
   using_history();
   stifle_history(history_size);
   if (r->history)
-    read_history(r->history);
+    gs__repl_load_history(r->history);
+  /* completion: Lua's names, a word runs through '.' and ':', no appended
+   * space (a name goes on with '.', ':' or '('), never the "Display all?"
+   * question (it would read the answer with a blocking getc) */
+  rl_attempted_completion_function = gs__repl_complete;
+  rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{}()[],+-*/%^#~";
+  rl_completion_append_character = '\0';
+  rl_completion_query_items = GS_REPL_MAX_MATCHES + 1;
+  rl_add_defun("gofr-sim-search-back", gs__repl_search_start, GS_REPL_CTRL('R'));
 }
 
 /* repl_core.open{history = FILE|nil, history_size = 1000} -> terminal.
@@ -401,7 +705,7 @@ static int gs__lrepl_open(lua_State *L) {
     return luaL_error(L, "repl_core.open: out of memory");
   }
   *ud = r;
-  r->guard_ref = LUA_NOREF;
+  r->guard_ref = r->complete_ref = r->cthread_ref = LUA_NOREF;
   uv_loop_t *loop = &gs_runtime_worker(gs_runtime_get(L))->loop;
   r->stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
   r->pollable = uv_poll_init(loop, &r->poll, STDIN_FILENO) == 0;
@@ -428,6 +732,7 @@ LUALIB_API int luaopen_gofr_sim_repl_core(lua_State *L) {
     static const luaL_Reg methods[] = {{"read", gs__lrepl_read},
                                        {"guard", gs__lrepl_guard},
                                        {"add_history", gs__lrepl_add_history},
+                                       {"set_completer", gs__lrepl_set_completer},
                                        {"is_tty", gs__lrepl_is_tty},
                                        {"close", gs__lrepl_close},
                                        {NULL, NULL}};

@@ -11,13 +11,19 @@
 --
 -- Each input is first compiled as "return <input>" so that expressions
 -- print their values (like the luajit REPL; "=expr" works too), else as a
--- statement; a chunk whose only fault is an early end ("... near '<eof>'")
--- asks for more lines. Inputs run in the REPL's own environment table: user
+-- statement, else as "statements; return <last expression>" (`r = f(); r`);
+-- a chunk whose only fault is an early end ("... near '<eof>'") asks for
+-- more lines. Inputs run in the REPL's own environment table: user
 -- assignments land there, not in _G, which it falls back to for reads.
+--
+-- Tab completion (M.complete) runs inside the terminal's key handler: it
+-- only reads tables (rawget, and __index chains that are tables), never
+-- calls a metamethod or a lazy global, and returns a bounded list.
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
 
 local type, tostring, pairs, rawget, rawset, select = type, tostring, pairs, rawget, rawset, select
+local next, setmetatable = next, setmetatable
 local concat, sort = table.concat, table.sort
 local getmetatable_raw = debug.getmetatable
 
@@ -82,12 +88,50 @@ local function sorted_keys(t)
   return keys, n
 end
 
+-- A value printed as the text given.
+local function shown_as(text)
+  return setmetatable({}, { __tostring = function() return text end })
+end
+
+-- A session:call result (sim.mcp's decode_result: ok, is_error, result,
+-- text, data) whose text was decoded as data.
+local function is_call_result(v)
+  return type(rawget(v, "ok")) == "boolean" and type(rawget(v, "is_error")) == "boolean"
+    and type(rawget(v, "result")) == "table" and type(rawget(v, "text")) == "string"
+    and rawget(v, "data") ~= nil
+end
+
+-- The call result printed once: data as it is; text, and the one text block
+-- of result.content holding that same text, elided with a note saying so.
+local function compact_call_result(v)
+  local text, c = rawget(v, "text"), {}
+  for k, x in next, v do c[k] = x end
+  if rawget(v, "data") == text then
+    c.text = shown_as("<the same as data>")
+  else
+    c.text = shown_as(("<%d bytes, shown decoded as data>"):format(#text))
+  end
+  local result, content = rawget(v, "result"), rawget(rawget(v, "result"), "content")
+  local block = type(content) == "table" and rawget(content, 1)
+  if type(block) == "table" and rawget(content, 2) == nil and rawget(block, "type") == "text"
+    and rawget(block, "text") == text then
+    local rc = {}
+    for k, x in next, result do rc[k] = x end
+    rc.content = shown_as("<1 text block: the text>")
+    c.result = rc
+  end
+  return c
+end
+
 local function render(v, indent, path, depth, opts)
   local s = scalar(v)
   if s then return s end
   if type(v) ~= "table" then return tostring(v) end
   local mt = getmetatable_raw(v)
   if mt and rawget(mt, "__tostring") then return tostring(v) end
+  if not opts.full and not path[v] and is_call_result(v) then
+    return render(compact_call_result(v), indent, path, depth, opts)
+  end
   if path[v] then return "<cycle: " .. tostring(v) .. ">" end
   local keys, n = sorted_keys(v)
   if #keys == 0 then return "{}" end
@@ -108,14 +152,17 @@ local function render(v, indent, path, depth, opts)
   return "{\n" .. inner .. concat(items, ",\n" .. inner) .. "\n" .. indent .. "}"
 end
 
---- pretty(v, {depth = 8, items = 200, width = 80}) -> text: tables
--- indented and nested, keys sorted (array part first), short tables on one
--- line, strings quoted; a table met again inside itself prints as
+--- pretty(v, {depth = 8, items = 200, width = 80, full = false}) -> text:
+-- tables indented and nested, keys sorted (array part first), short tables
+-- on one line, strings quoted; a table met again inside itself prints as
 -- <cycle: table: 0x...>; values with __tostring print as tostring shows them.
+-- A session:call result shows its payload once (data); its text and the
+-- text block of result.content are elided, saying so (unless full).
 function M.pretty(v, opts)
   opts = opts or {}
   return render(v, "", {}, 0, {
     depth = opts.depth or 8, items = opts.items or 200, width = opts.width or 80,
+    full = opts.full,
   })
 end
 
@@ -134,12 +181,38 @@ end
 
 -- Compiling -------------------------------------------------------------------
 
+-- Whether a compile error says the chunk ended too early (an open block,
+-- bracket or string). "'=' expected near '<eof>'" is not one: it is what a
+-- statement followed by a bare expression gives (`r = 1 r`).
 local function at_eof(err)
-  return err ~= nil and err:sub(-7) == "'<eof>'"
+  return err ~= nil and err:sub(-7) == "'<eof>'" and not err:find("'=' expected near '<eof>'$")
+end
+
+-- How many ';' or line ends M.compile tries as the end of the statements.
+local MAX_SPLITS = 64
+
+-- "statements; expression" as a chunk that runs the statements and returns
+-- the expression's values: tried at each ';' or line end, the last first.
+local function compile_statements_then_expression(src)
+  local tries = 0
+  for p = #src, 1, -1 do
+    local c = src:byte(p)
+    if c == 59 or c == 10 then -- ';', '\n'
+      local tail = src:sub(p + 1)
+      if tail:find("%S") then
+        local fn = loadstring(src:sub(1, p) .. " return " .. tail, "=stdin")
+        if fn then return fn end
+      end
+      tries = tries + 1
+      if tries >= MAX_SPLITS then return nil end
+    end
+  end
+  return nil
 end
 
 --- compile(src) -> function | nil, "incomplete" | nil, message.
--- "=expr" is "return expr"; otherwise "return <src>" is tried first.
+-- "=expr" is "return expr"; otherwise "return <src>" is tried first, then
+-- the statement, then "statements; return <last expression>".
 function M.compile(src)
   local expr = src:match("^%s*=(.*)$")
   if expr then src = "return " .. expr end
@@ -148,8 +221,91 @@ function M.compile(src)
   local serr
   fn, serr = loadstring(src, "=stdin")
   if fn then return fn end
+  fn = compile_statements_then_expression(src)
+  if fn then return fn end
   if at_eof(serr) or at_eof(rerr) then return nil, "incomplete" end
+  -- a statement that fails at its first token was meant as an expression
+  local near = serr:match("unexpected symbol near '(.*)'$")
+  if near and near ~= "" and src:match("^%s*(.*)$"):sub(1, #near) == near then return nil, rerr end
   return nil, serr
+end
+
+-- Completion -------------------------------------------------------------------
+
+--- At most this many candidates for one Tab (the terminal takes 200).
+M.MAX_COMPLETIONS = 200
+-- Keys looked at per table, and __index tables followed, at most.
+local MAX_KEYS, MAX_CHAIN = 5000, 8
+
+local IDENT = "^[%a_][%w_]*$"
+
+-- The fields of v that completion shows, into `into` (name -> value): a
+-- table's own, then those of its metatable's __index tables; a string's are
+-- the string library's. Never calls a metamethod.
+local function fields(v, into)
+  local seen = 0
+  for _ = 1, MAX_CHAIN do
+    local t = v
+    if type(v) == "string" then t = string end
+    if type(t) ~= "table" then return into end
+    for k, x in next, t do
+      seen = seen + 1
+      if seen > MAX_KEYS then return into end
+      if type(k) == "string" and into[k] == nil then into[k] = x end
+    end
+    local mt = getmetatable_raw(t)
+    local index = mt and rawget(mt, "__index")
+    if mt and rawget(mt, "__complete") then index = rawget(mt, "__complete")(t) end
+    if type(index) ~= "table" or index == t then return into end
+    v = index
+  end
+  return into
+end
+
+-- v's field k as completion sees it (fields' rules).
+local function field(v, k)
+  return fields(v, {})[k]
+end
+
+--- complete(env, word, names) -> list of replacements for word: the
+-- globals (env, `names`: lazy globals not made yet, _G) starting with it,
+-- or the fields after the last '.' or ':' of a dotted path (`sim.http.ge`,
+-- `s:ca`: methods only after ':'). Sorted, at most M.MAX_COMPLETIONS.
+function M.complete(env, word, names)
+  local path, sep, partial = word:match("^(.-)([%.:])([%w_]*)$")
+  local candidates, found = {}, {}
+  if not path then
+    if word ~= "" and not word:match(IDENT) then return {} end
+    partial, sep = word, ""
+    fields(_G, found)
+    for k, x in next, env do if type(k) == "string" then found[k] = x end end
+    for _, k in ipairs(names or {}) do found[k] = found[k] or true end
+  else
+    local v
+    for part in (path .. "."):gmatch("(.-)%.") do
+      if not part:match(IDENT) then return {} end
+      if v == nil then
+        v = rawget(env, part)
+        if v == nil then v = rawget(_G, part) end
+      else
+        v = field(v, part)
+      end
+      if v == nil then return {} end
+    end
+    fields(v, found)
+  end
+  for k, x in next, found do
+    if k:sub(1, #partial) == partial and k:match(IDENT) and not KEYWORDS[k]
+      and not k:match("^__") and (sep ~= ":" or type(x) == "function") then
+      candidates[#candidates + 1] = k
+    end
+  end
+  sort(candidates)
+  local out = {}
+  for i = 1, math.min(#candidates, M.MAX_COMPLETIONS) do
+    out[i] = (path or "") .. sep .. candidates[i]
+  end
+  return out
 end
 
 -- The embedded twin, MCP sessions and tokens ---------------------------------
@@ -176,6 +332,12 @@ function WithToken:call(tool, args, opts)
 end
 
 local WITH_TOKEN_MT = {
+  -- what completion lists (M.complete): the session's fields and :call
+  __complete = function(w)
+    local t = fields(rawget(w, "session"), {})
+    for k, v in pairs(WithToken) do t[k] = v end
+    return t
+  end,
   __index = function(w, k)
     local method = WithToken[k]
     if method then return method end
@@ -252,6 +414,9 @@ calls that wait (sim.sleep, sim.http.get, MCP calls) work here.
   a:call("get_content", {url = site .. "/index.html", parse_results = false}).data.title
   sim.http.get(site .. "/index.html?delay_ms=30000")    -- Ctrl-C cancels it
 
+Tab completes names, sim.* paths and methods (s:ca -> s:call); Ctrl-R
+searches the history back; Ctrl-L clears the screen. `r = expr; r` runs the
+statement and prints r.
 Ctrl-C cancels the running input (or clears the line); Ctrl-D leaves.
 History: ~/]] .. M.HISTORY_FILE .. "\n"
 
@@ -278,6 +443,8 @@ local function new_env(ctx, out)
       for i = 1, select("#", ...) do out(M.pretty((select(i, ...)))) end
     end,
   }
+  local lazy_names = {}
+  for k in pairs(lazy) do lazy_names[#lazy_names + 1] = k end
   return setmetatable(env, {
     __index = function(t, k)
       local make = lazy[k]
@@ -286,7 +453,7 @@ local function new_env(ctx, out)
       rawset(t, k, v)
       return v
     end,
-  })
+  }), lazy_names
 end
 
 -- The loop ----------------------------------------------------------------------
@@ -316,6 +483,7 @@ local function error_text(e)
 end
 
 -- Runs fn as a persona that Ctrl-C aborts; prints its results or error.
+-- -> whether it ran to the end without an error.
 local function evaluate(term, fn, out, err_out)
   local h = sim.spawn(function() return pack(xpcall(fn, on_error)) end)
   term:guard(h)
@@ -328,13 +496,18 @@ local function evaluate(term, fn, out, err_out)
   else
     local text = M.format_results(r, 2, r.n)
     if text then out(text) end
+    return true
   end
+  return false
 end
 
---- read_eval_print(term, env, out, err_out) -> "eof" | "terminate": the
--- loop, until Ctrl-D (or the end of input) or SIGTERM.
+--- read_eval_print(term, env, out, err_out) -> "eof" | "terminate", the
+-- number of inputs that failed (a compile error, an error raised, an
+-- interrupt, or a chunk left unfinished at the end of input): the loop,
+-- until Ctrl-D (or the end of input) or SIGTERM.
 function M.read_eval_print(term, env, out, err_out)
   local chunk
+  local failed = 0
   while true do
     local line, why = term:read(chunk and M.CONTINUATION or M.PROMPT)
     if line then
@@ -343,16 +516,21 @@ function M.read_eval_print(term, env, out, err_out)
       local fn, err = M.compile(chunk)
       if err ~= "incomplete" then
         chunk = nil
-        if fn then
-          evaluate(term, setfenv(fn, env), out, err_out)
-        else
+        if not fn then
           err_out(err)
+          failed = failed + 1
+        elseif not evaluate(term, setfenv(fn, env), out, err_out) then
+          failed = failed + 1
         end
       end
     elseif why == "interrupt" then
       chunk = nil
     else
-      return why
+      if chunk and why == "eof" and not term:is_tty() then
+        err_out("stdin: the input ended inside an unfinished chunk")
+        failed = failed + 1
+      end
+      return why, failed
     end
   end
 end
@@ -371,7 +549,9 @@ local function history_path()
 end
 
 --- gofr-sim repl [--mcp-url URL] -> exit status: 0 after Ctrl-D, 1 when
--- --mcp-url cannot be reached, 143 after SIGTERM.
+-- --mcp-url cannot be reached, 143 after SIGTERM; with standard input not
+-- a terminal, 1 at the end of input when any input failed (each error was
+-- printed to stderr as it happened; the rest of the input still ran).
 function M.main(argv)
   local opts = cli.options(cli.parse(argv, 2), { mcp_url = { type = "string" } })
   local ok, repl_core = pcall(require, "gofr_sim.repl_core")
@@ -381,7 +561,8 @@ function M.main(argv)
   local out, err_out = writer(io.stdout), writer(io.stderr)
   local term = repl_core.open { history = history_path(), history_size = M.HISTORY_SIZE }
   local ctx = setmetatable({ mcp_url = opts.mcp_url, sessions = {} }, Context)
-  local env = new_env(ctx, out)
+  local env, lazy_names = new_env(ctx, out)
+  term:set_completer(function(word) return M.complete(env, word, lazy_names) end)
   local status = 0
   local run_ok, run_err = pcall(sim.run, function()
     if opts.mcp_url then
@@ -398,8 +579,13 @@ function M.main(argv)
       out(("gofr-sim %s: Lua with the engine loaded; help() for help, Ctrl-D to leave")
         :format(sim._VERSION))
     end
-    local why = M.read_eval_print(term, env, out, err_out)
-    if why == "terminate" then status = 143 end
+    local why, failed = M.read_eval_print(term, env, out, err_out)
+    if why == "terminate" then
+      status = 143
+    elseif failed > 0 and not term:is_tty() then
+      err_out(("gofr-sim: repl: %d input%s failed"):format(failed, failed == 1 and "" or "s"))
+      status = 1
+    end
     ctx:close()
     sim.stop(1) -- what the inputs left running gets a second, then is aborted
   end)
