@@ -113,6 +113,31 @@ for _, engine in ipairs { "native", "curl" } do
   end)
 end
 
+describe("core.http_bytes", function()
+  it("counts the bytes written and read, the same on both engines", function()
+    local core = require "gofr_sim.core"
+    local srv = assert(sim.server.listen {
+      handler = function(req, res)
+        res:send(200, { ["content-type"] = "text/plain" }, ("x"):rep(#req.body + 1000))
+      end,
+    })
+    local seen = {}
+    for _, engine in ipairs { "native", "curl" } do
+      local s0, r0 = core.http_bytes()
+      local res = sim.run(function()
+        return sim.http.post(srv.url .. "/p", ("b"):rep(10000), { engine = engine })
+      end)
+      local s1, r1 = core.http_bytes()
+      assert.are.equal(11000, #res.body)
+      seen[engine] = { s1 - s0, r1 - r0 }
+      assert.is_true(s1 - s0 > 10000 and s1 - s0 < 10400, engine .. " sent " .. (s1 - s0))
+      assert.is_true(r1 - r0 > 11000 and r1 - r0 < 11400, engine .. " received " .. (r1 - r0))
+    end
+    support.close_site(srv)
+    assert.are.same(seen.native, seen.curl)
+  end)
+end)
+
 describe("the native engine's idle pool", function()
   it("keeps a connection for the next request without counting it as an open handle", function()
     local url, stop = support.fixtures_process() -- its sockets are not on our loop

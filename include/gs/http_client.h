@@ -21,6 +21,7 @@
 #define GS_HTTP_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 typedef struct gs_http_client_s gs_http_client_t;
@@ -144,5 +145,13 @@ int gs_http_client_set_limits(gs_http_client_t *client, size_t max_conns_per_ori
 
 /* Transfers currently in flight on this client (both engines). */
 size_t gs_http_client_active(const gs_http_client_t *client);
+
+/* Bytes this client has written to and read from the network since it was
+ * created, both engines (request and response heads and bodies, re-sends
+ * and redirects included; TLS overhead not): the native engine counts every
+ * write and read; libcurl's transfers add what they report when they end
+ * or are cancelled (CURLINFO_REQUEST_SIZE; HEADER_SIZE + SIZE_DOWNLOAD).
+ * k6's data_sent / data_received. Either pointer may be NULL. */
+void gs_http_client_bytes(const gs_http_client_t *client, uint64_t *sent, uint64_t *received);
 
 #endif

@@ -130,6 +130,7 @@ struct gs__h1_conn_s {
   gs__h1_conn_t *iprev, *inext; /* engine's idle list, oldest first */
   gs__h1_resolve_t *resolving;
   char *out; /* unwritten request bytes while a uv_write is pending */
+  size_t out_len;
   uint64_t idle_since;
   int state;
   int addr_i;  /* address being tried */
@@ -203,6 +204,7 @@ struct gs_http1_s {
   gs_buf_t scratch;
   gs__h1_url_t *urls[GS__H1_URL_CACHE];
   size_t pending_closes;
+  uint64_t bytes_sent, bytes_received; /* on every connection, since creation */
   int closing;
   int rbuf_busy;
   char rbuf[GS__H1_READ_BUF];
@@ -911,6 +913,8 @@ static int gs__h1_build(gs__h1_req_t *req, gs_buf_t *b) {
 
 static void gs__h1_written(uv_write_t *w, int status) {
   gs__h1_conn_t *conn = w->data;
+  if (status == 0)
+    conn->h1->bytes_sent += conn->out_len;
   free(conn->out);
   conn->out = NULL;
   conn->writing = 0;
@@ -952,6 +956,7 @@ static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn) {
     gs__h1_conn_lost(req, n, 1);
     return;
   }
+  h1->bytes_sent += (uint64_t)n;
   if ((size_t)n < h1->scratch.len) {
     size_t rest = h1->scratch.len - (size_t)n;
     conn->out = malloc(rest);
@@ -961,6 +966,7 @@ static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn) {
       return;
     }
     memcpy(conn->out, h1->scratch.p + n, rest);
+    conn->out_len = rest;
     b = uv_buf_init(conn->out, (unsigned)rest);
     conn->u.write.data = conn;
     int rc = uv_write(&conn->u.write, (uv_stream_t *)&conn->tcp, &b, 1, gs__h1_written);
@@ -1121,6 +1127,8 @@ static void gs__h1_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   gs__h1_conn_t *conn = s->data;
   if (buf && buf->base == conn->h1->rbuf)
     conn->h1->rbuf_busy = 0;
+  if (nread > 0)
+    conn->h1->bytes_received += (uint64_t)nread;
   if (nread == 0 || conn->closing)
     return;
   gs__h1_req_t *req = conn->req;
@@ -1613,6 +1621,11 @@ int gs_http1_request_resume(gs_http_request_t *pub) {
 
 size_t gs_http1_active(const gs_http1_t *h1) {
   return h1 ? h1->active : 0;
+}
+
+void gs_http1_bytes(const gs_http1_t *h1, uint64_t *sent, uint64_t *received) {
+  *sent = h1 ? h1->bytes_sent : 0;
+  *received = h1 ? h1->bytes_received : 0;
 }
 
 void gs_http1_set_limits(gs_http1_t *h1, size_t max_conns_per_origin, double idle_timeout_secs) {

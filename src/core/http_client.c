@@ -86,8 +86,9 @@ struct gs_http_client_s {
   gs__http_creq_t *reqs;   /* every request not yet freed */
   CURL **pool;             /* idle, reset easy handles */
   size_t npool, cappool;
-  size_t active;         /* transfers in flight */
-  size_t pending_closes; /* uv handles closing; the client is freed at 0 */
+  size_t active;                       /* transfers in flight */
+  uint64_t bytes_sent, bytes_received; /* what ended transfers reported (libcurl engine) */
+  size_t pending_closes;               /* uv handles closing; the client is freed at 0 */
   int closing;
 };
 
@@ -156,6 +157,14 @@ static void gs__http_easy_put(gs_http_client_t *c, CURL *e) {
 /* Detaches the in-flight easy handle from the multi and returns it to the pool. */
 static void gs__http_detach(gs__http_creq_t *req) {
   gs_http_client_t *c = req->client;
+  long request_size = 0, header_size = 0; /* request_size: heads and bodies sent */
+  curl_off_t down = 0;
+  curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &request_size);
+  curl_easy_getinfo(req->easy, CURLINFO_HEADER_SIZE, &header_size);
+  curl_easy_getinfo(req->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+  c->bytes_sent += (uint64_t)(request_size > 0 ? request_size : 0);
+  c->bytes_received +=
+      (uint64_t)(header_size > 0 ? header_size : 0) + (uint64_t)(down > 0 ? down : 0);
   curl_multi_remove_handle(c->multi, req->easy);
   gs__http_easy_put(c, req->easy);
   req->easy = NULL;
@@ -915,6 +924,16 @@ int gs_http_request_resume(gs_http_request_t *pub) {
 
 size_t gs_http_client_active(const gs_http_client_t *c) {
   return c ? c->active + gs_http1_active(c->h1) : 0;
+}
+
+void gs_http_client_bytes(const gs_http_client_t *c, uint64_t *sent, uint64_t *received) {
+  uint64_t s = 0, r = 0;
+  if (c)
+    gs_http1_bytes(c->h1, &s, &r);
+  if (sent)
+    *sent = s + (c ? c->bytes_sent : 0);
+  if (received)
+    *received = r + (c ? c->bytes_received : 0);
 }
 
 int gs_http_client_set_limits(gs_http_client_t *c, size_t max_conns_per_origin,

@@ -58,6 +58,9 @@ int gs_http1_request_resume(gs_http_request_t *req);
 /* Requests in flight. */
 size_t gs_http1_active(const gs_http1_t *h1);
 
+/* Bytes written and read on the engine's connections so far. */
+void gs_http1_bytes(const gs_http1_t *h1, uint64_t *sent, uint64_t *received);
+
 /* See gs_http_client_set_limits (idle_timeout_secs <= 0: unchanged). */
 void gs_http1_set_limits(gs_http1_t *h1, size_t max_conns_per_origin, double idle_timeout_secs);
 

@@ -7,7 +7,7 @@
 
 #include "gs/http_server.h"
 
-void gs_lua_open_http(lua_State *L);     /* http_request */
+void gs_lua_open_http(lua_State *L);     /* http_request, http_set_engine, http_bytes */
 void gs_lua_open_fixtures(lua_State *L); /* fixtures_serve */
 /* hist_new, hist_decode */
 void gs_lua_open_histogram(lua_State *L);

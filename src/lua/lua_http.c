@@ -633,6 +633,16 @@ static int gs__lhttp_set_engine(lua_State *L) {
   return 0;
 }
 
+/* core.http_bytes() -> sent, received: the bytes the process's HTTP client
+ * has written and read so far (gs_http_client_bytes). */
+static int gs__lhttp_bytes(lua_State *L) {
+  uint64_t sent = 0, received = 0;
+  gs_http_client_bytes(gs_runtime_worker(gs_runtime_get(L))->http, &sent, &received);
+  lua_pushnumber(L, (lua_Number)sent);
+  lua_pushnumber(L, (lua_Number)received);
+  return 2;
+}
+
 static int gs__lhttp_stream_gc(lua_State *L) {
   gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
   if (*box && !(*box)->p) /* a reader keeps its stream alive: never the case here */
@@ -658,4 +668,6 @@ void gs_lua_open_http(lua_State *L) {
   lua_setfield(L, -2, "http_request");
   lua_pushcfunction(L, gs__lhttp_set_engine);
   lua_setfield(L, -2, "http_set_engine");
+  lua_pushcfunction(L, gs__lhttp_bytes);
+  lua_setfield(L, -2, "http_bytes");
 }
