@@ -309,7 +309,8 @@ describe("gofr-sim matrix", function()
 
   it("refuses bad matrix files with exit 2, naming the cell and the key", function()
     local cases = {
-      { "{ { name = 'x', scenario = 's.lua', flagz = {} } }", "cell 1 %('x'%): unknown key 'flagz'" },
+      { "{ { name = 'x', scenario = 's.lua', flagz = {} } }",
+        "cell 1 %('x'%): unknown key 'flagz' %(did you mean 'flags'%?%)" },
       { "{ { name = 'x' } }", "cell 1 %('x'%): 'scenario' is required" },
       { "{ { scenario = 's.lua' } }", "cell 1: 'name' is required" },
       { "{ { name = 'x', scenario = 's.lua' }, { name = 'x', scenario = 't.lua' } }",

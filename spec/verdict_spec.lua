@@ -65,6 +65,9 @@ describe("the verdict", function()
     r = support.run_cli { LOAD, "--accept-unhealthy", "nothing_worked", "--duration", "1s" }
     assert.are.equal(2, r.status)
     assert.matches("--accept-unhealthy: unknown rule 'nothing_worked'", r.stderr, 1, true)
+    r = support.run_cli { LOAD, "--accept-unhealthy", "no_sucess", "--duration", "1s" }
+    assert.are.equal(2, r.status)
+    assert.matches("unknown rule 'no_sucess' (did you mean 'no_success'?; rules: ", r.stderr, 1, true)
   end)
 
   it("lets a passing threshold on the same metric say all errors is the outcome", function()

@@ -24,7 +24,7 @@ local build = require "gofr_sim.report.build"
 local write = require "gofr_sim.report.write"
 local junit = require "gofr_sim.report.junit"
 local fs = require "gofr_sim.util.fs"
-local tables = require "gofr_sim.util.tables"
+local suggest = require "gofr_sim.util.suggest"
 local common = require "gofr_sim.cli.common"
 local verdict = require "gofr_sim.runner.verdict"
 
@@ -123,8 +123,8 @@ function M.validate_cell(cell, i, path, seen)
   for k, v in pairs(cell) do
     local want = CELL_KEYS[k]
     if not want then
-      local accepted = concat(tables.sorted_keys(CELL_KEYS), ", ")
-      bad(path, ("%s: unknown key '%s' (accepted: %s)"):format(where, tostring(k), accepted))
+      bad(path, ("%s: unknown key '%s'%s"):format(where, tostring(k),
+        suggest.clause(tostring(k), CELL_KEYS, { most = 32 })))
     end
     check_type(path, where, k, v, want)
   end

@@ -21,6 +21,8 @@
 --
 --   local v = verdict.judge { registry = reg, iterations = n, completed = k, ... }
 --   v.ok, v.problems = {{rule=, message=}, ...}, v.line = "PASS: ..." | "FAIL: ..."
+local suggest = require "gofr_sim.util.suggest"
+
 local pairs, ipairs, type, tostring, error = pairs, ipairs, type, tostring, error
 local concat, sort = table.concat, table.sort
 local format = string.format
@@ -46,7 +48,9 @@ function M.accepted(list, flag, where)
   local set = {}
   local function add(rule, from)
     if not RULE_SET[rule] then
-      error(format("%s: unknown rule '%s' (rules: %s)", from, tostring(rule), concat(M.RULES, ", ")), 0)
+      local hint = suggest.hint(tostring(rule), M.RULES)
+      error(format("%s: unknown rule '%s' (%srules: %s)", from, tostring(rule),
+        hint and (hint .. "; ") or "", concat(M.RULES, ", ")), 0)
     end
     set[rule] = true
   end
