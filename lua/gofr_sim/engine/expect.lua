@@ -21,6 +21,7 @@
 -- its "*", then the scenario's entry for the tool, its "*". Tool names are
 -- metric names ("mcp.get_content", "http.get"); a bare name means "mcp.<name>".
 -- docs/scenarios.md "Expected outcomes".
+local tables = require "gofr_sim.util.tables"
 local metrics = require "gofr_sim.engine.metrics"
 local check = require "gofr_sim.engine.check"
 
@@ -140,11 +141,7 @@ end
 local check_names = setmetatable({}, { __mode = "k" }) -- declaration -> tool -> check name
 
 local function check_name(d, tool)
-  local names = check_names[d]
-  if not names then
-    names = {}
-    check_names[d] = names
-  end
+  local names = tables.child(check_names, d)
   local name = names[tool]
   if not name then
     name = ("expected %s: %s%s"):format(d.text, tool, d.label and (" (" .. d.label .. ")") or "")

@@ -16,6 +16,7 @@
 --   local agg = reg:aggregate { tool = "http.get" }   -- merged over everything else
 --   agg.hist:percentile(95), agg.count, agg.errors, agg.error_types, agg.expected
 local core = require "gofr_sim.core"
+local child = require("gofr_sim.util.tables").child
 
 local pairs, type, tostring, error, setmetatable = pairs, type, tostring, error, setmetatable
 local pcall, unpack = pcall, unpack
@@ -35,10 +36,13 @@ function M.new(clock)
     checks = {},     -- name -> {name=, passes=, fails=}
     clock = clock or core.now,
     started = nil,   -- clock() of the first sample: second 0 of the timeseries
-    seconds = {},    -- [i] = {requests=, errors=, expected=, p50=, p95=, p99=} for second i-1 since
-                     -- started; the percentiles (seconds) are set when the second is sealed
+    seconds = {},    -- [i] = {requests=, errors=, expected=, p50=, p95=, p99=, personas=} for
+                     -- second i-1 since started; the percentiles (seconds) are set when the
+                     -- second is sealed; personas when the runner notes them (Registry:personas)
     nseconds = 0,    -- #seconds, kept (the per-sample path does not count the array)
     live = nil,      -- the histogram of the newest second, reused second after second
+    tools = {},      -- tool -> per-tool timeseries state (new_tool), false past M.TOOL_TIMESERIES
+    ntools = 0,
     total_requests = 0, total_errors = 0, total_expected = 0, -- tool-tagged samples so far
     error_samples = {}, -- error_type -> up to M.ERROR_SAMPLES distinct messages, first seen first
   }, Registry)
@@ -116,9 +120,62 @@ function Registry:second(t)
   return seconds[i]
 end
 
---- Seals the newest second (at the end of a run, before reporting).
+--- Tools given a per-second timeseries of their own (the first seen; the
+-- others are counted in the totals only): memory stays flat whatever the
+-- tool names.
+M.TOOL_TIMESERIES = 32
+
+-- The per-tool timeseries state of a tool first seen: {live= (its histogram
+-- of the open second), seconds= {[k] = {second=, requests=, errors=,
+-- expected=, p50=, p95=}} (the seconds it had samples in, in order), i= (the
+-- registry second of the open entry), cur= (that entry)}; false past the bound.
+local function new_tool(reg, tool)
+  local ts = false
+  if reg.ntools < M.TOOL_TIMESERIES then
+    reg.ntools = reg.ntools + 1
+    ts = { live = core.hist_new(), seconds = {}, i = 0, cur = nil }
+  end
+  reg.tools[tool] = ts
+  return ts
+end
+
+local function seal_tool(ts)
+  local cur, live = ts.cur, ts.live
+  if cur and live:count() > 0 then
+    cur.p50, cur.p95 = live:percentile(50), live:percentile(95)
+    live:reset()
+  end
+end
+
+-- A tool's entry for registry second i (seconds[i]), sealing its previous one.
+local function tool_second(ts, i)
+  seal_tool(ts)
+  local e = { second = i - 1, requests = 0, errors = 0, expected = 0 }
+  ts.seconds[#ts.seconds + 1] = e
+  ts.i, ts.cur = i, e
+  return e
+end
+
+--- Seals the newest second (at the end of a run, before reporting), and
+-- each tool's.
 function Registry:seal()
   if self.live and #self.seconds > 0 then seal(self.seconds[#self.seconds], self.live) end
+  for _, ts in pairs(self.tools) do
+    if ts then seal_tool(ts) end
+  end
+end
+
+--- Sets the start of the timeseries (second 0) to clock time t, unless a
+-- sample has set it already (the runner: the start of the run).
+function Registry:start(t)
+  if not self.started then self.started = t end
+end
+
+--- Notes `n` personas at work at clock time t (default now): the second's
+-- `personas` is the most noted in it (the runner samples twice a second).
+function Registry:personas(n, t)
+  local sec = self:second(t or self.clock())
+  if not sec.personas or n > sec.personas then sec.personas = n end
 end
 
 --- Records one sample of `seconds` under name and tags. A tags.error_type
@@ -154,6 +211,20 @@ function Registry:record(name, seconds, tags)
     self.total_errors = self.total_errors + 1
   end
   self.live:record(seconds)
+  -- the tool's own second: a cached state, a new entry once a second
+  local tool = tags.tool
+  local ts = self.tools[tool]
+  if ts == nil then ts = new_tool(self, tool) end
+  if not ts then return end
+  local e = ts.cur
+  if ts.i ~= self.nseconds then e = tool_second(ts, self.nseconds) end
+  e.requests = e.requests + 1
+  if expected then
+    e.expected = e.expected + 1
+  elseif err then
+    e.errors = e.errors + 1
+  end
+  ts.live:record(seconds)
 end
 
 --- Adds n (default 1) to a counter.
@@ -375,21 +446,7 @@ function M.request_tags(tool, error_type, expected, extra)
     base_signatures[base] = sig
   end
   if group then sig = sig .. group end
-  local by_tool = request_tag_sets[sig]
-  if not by_tool then
-    by_tool = {}
-    request_tag_sets[sig] = by_tool
-  end
-  local by_error = by_tool[tool]
-  if not by_error then
-    by_error = {}
-    by_tool[tool] = by_error
-  end
-  local by_expected = by_error[error_type or ""]
-  if not by_expected then
-    by_expected = {}
-    by_error[error_type or ""] = by_expected
-  end
+  local by_expected = child(child(child(request_tag_sets, sig), tool), error_type or "")
   expected = expected and true or false
   local tags = by_expected[expected]
   if not tags then

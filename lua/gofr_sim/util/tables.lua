@@ -32,4 +32,14 @@ function M.copy(t, into)
   return into
 end
 
+--- t[k], made an empty table the first time (for maps of maps).
+function M.child(t, k)
+  local c = t[k]
+  if c == nil then
+    c = {}
+    t[k] = c
+  end
+  return c
+end
+
 return M
