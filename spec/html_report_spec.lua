@@ -6,6 +6,7 @@
 -- and a screenshot is taken (set GS_HTML_SCREENSHOT=path to keep it).
 local cjson = require "cjson"
 local core = require "gofr_sim.core"
+local metrics = require "gofr_sim.engine.metrics"
 local report = require "gofr_sim.report.build"
 local html_report = require "gofr_sim.report.html"
 local support = require "support"
@@ -55,6 +56,42 @@ local function sample_report()
       { second = 2, requests = 6, errors = 1, p50_ms = 13, p95_ms = 1200, p99_ms = 1200 },
     },
   }
+end
+
+local TOOLS = 10 -- more than html_report.MAX_TOOLS_CHARTED
+
+-- A report built (report.build) from a registry on a fake clock: TOOLS
+-- tools over 90 seconds (tool i has i requests a second, p95 about i ms),
+-- personas ramping 1..30 and down, seconds 40-44 without a request (the
+-- personas still noted), errors with sampled messages, the iterations'
+-- series, a note, and a configuration with stages and a description.
+local function registry_report()
+  local clock = { now = 1000 }
+  local reg = metrics.new(function() return clock.now end)
+  reg:start(1000)
+  for sec = 0, 89 do
+    clock.now = 1000 + sec + 0.2
+    reg:personas(sec < 45 and math.floor(sec / 1.5) or math.max(1, 90 - sec))
+    if sec < 40 or sec >= 45 then
+      for i = 1, TOOLS do
+        for k = 1, i do
+          local err = (i == 3 and k == 1 and sec % 10 == 0) and "network_timeout" or nil
+          reg:record("mcp.tool" .. i, i * k / (i * 1000), { tool = "mcp.tool" .. i, persona = "p",
+            error_type = err })
+          if err then reg:error_sample(err, "mcp.tool3: <timed out> after 30 s #" .. sec) end
+        end
+      end
+      reg:record("iteration", 0.5, { persona = "p" })
+      reg:record("iteration.service", 0.4, { persona = "p" })
+    end
+  end
+  local rep = report.build { registry = reg, duration = 90, iterations = 85, personas_max = 30,
+    started_at = "2025-01-02T03:04:05Z",
+    config = { scenario = "spike", workload = "closed", description = "a spike <of personas>",
+      stages = { { duration_seconds = 45, target = 30 }, { duration_seconds = 45, target = 0 } },
+      timeout_seconds = 30, rate_per_consumer_per_sec = 2 } }
+  report.add_note(rep, "the fetch delay was <most> of the latency")
+  return rep
 end
 
 -- The rows of <table id="id"> in html: array of arrays of {text=, value=}.
@@ -134,6 +171,90 @@ describe("html_report.render", function()
     assert.truthy(svg:find(">latency (log scale)</text>", 1, true))
   end)
 
+  it("charts personas and the busiest tools over time, with notes, error samples and iterations", function()
+    local rep = registry_report()
+    local html = html_report.render(rep)
+    assert.are.equal(html, html_report.render(rep))
+    -- personas over time: one unbroken line (seconds without a request have a count)
+    local pd = paths(html, "chart-personas", "personas")
+    assert.are.equal(1, #pd)
+    assert.is_nil(pd[1]:find("M", 2, true))
+    -- per tool: the 8 busiest (tool10 .. tool3), one line each, in both charts
+    assert.are.equal(8, html_report.MAX_TOOLS_CHARTED)
+    local lat, svg = paths(html, "chart-tool-latency", "tool")
+    assert.are.equal(8, #lat)
+    assert.truthy(svg:find(">mcp.tool10<title>", 1, true))
+    assert.truthy(svg:find(">mcp.tool3<title>", 1, true))
+    assert.is_nil(svg:find(">mcp.tool2<title>", 1, true))
+    assert.truthy(svg:find("the 8 busiest tools", 1, true))
+    -- the latency lines break at the seconds without requests: two pieces each
+    for _, d in ipairs(lat) do assert.are.equal(2, select(2, d:gsub("M", ""))) end
+    local thr = paths(html, "chart-tool-throughput", "tool")
+    assert.are.equal(8, #thr)
+    for _, d in ipairs(thr) do assert.are.equal(1, select(2, d:gsub("M", ""))) end -- 0 req/s, not a gap
+    -- the time axis: from the run's start, labelled, in s and m
+    assert.truthy(svg:find(">time since the start of the run</text>", 1, true))
+    assert.truthy(svg:find('class="tick x"[^>]*>0s</text>'))
+    assert.truthy(svg:find('class="tick x"[^>]*>1m</text>'))
+    assert.truthy(svg:find('class="tick x"[^>]*>1m20s</text>'))
+    -- notes near the top, escaped; the description
+    local notes_at = html:find('<ul class="notes"', 1, true)
+    assert.truthy(notes_at and notes_at < html:find("<h2>", 1, true))
+    assert.truthy(html:find("<li>the fetch delay was &lt;most&gt; of the latency</li>", 1, true))
+    assert.truthy(html:find('<p class="description">a spike &lt;of personas&gt;</p>', 1, true))
+    -- error samples under their type, escaped, in order
+    local et = table_rows(html, "error-types")
+    assert.are.equal("network_timeout", et[1][1].text)
+    assert.are.equal("8", et[1][2].text) -- seconds 0, 10, .., 80 but 40
+    local samples = {}
+    for li in et[1][3].text:gmatch("<li>(.-)</li>") do samples[#samples + 1] = li end
+    local msg = "mcp.tool3: &lt;timed out&gt; after 30 s #"
+    assert.are.same({ msg .. "0", msg .. "10", msg .. "20" }, samples)
+    assert.matches('^<ul class="error%-samples">', et[1][3].text)
+    -- tiles with units; personas max; iterations duration and service time
+    assert.truthy(html:find('<div class="label">personas max</div>'
+      .. '<div class="value" data-value="30">30</div>', 1, true))
+    assert.truthy(html:find('data-value="90">90 s</div>', 1, true))
+    assert.truthy(html:find(" req/s</div>", 1, true))
+    local it = table_rows(html, "by-name")
+    assert.are.equal("iteration", it[1][1].value)
+    assert.matches("^iteration duration", it[1][1].text)
+    assert.are.equal("iteration.service", it[2][1].value)
+    assert.are.equal("85", it[1][2].text)
+    assert.are.equal("500.00", it[1][8].text) -- p50 ms
+    assert.are.equal("400.00", it[2][8].text)
+    -- configuration: readable stages and units, no null rows
+    local config = table_rows(html, "config")
+    assert.are.equal("45s → 30 personas, 45s → 0 personas", row_of(config, "stages")[2].text)
+    assert.are.equal("30 s", row_of(config, "timeout_seconds")[2].text)
+    assert.are.equal("2 /s", row_of(config, "rate_per_consumer_per_sec")[2].text)
+    assert.is_nil(row_of(config, "mcp_url")) -- null in the report: left out
+    assert.is_nil(html:find(">null<", 1, true))
+    -- nothing declared, nothing shown: no thresholds or checks sections
+    assert.is_nil(html:find('id="thresholds"', 1, true))
+    assert.is_nil(html:find('id="checks"', 1, true))
+    assert.is_nil(html:find("<h2>Thresholds</h2>", 1, true))
+  end)
+
+  it("leaves out what a report does not have: no dangling separators, '–' tiles or null rows", function()
+    local html = html_report.render {}
+    for _, id in ipairs { "chart-personas", "chart-tool-latency", "chart-tool-throughput", "by-name",
+                          "by-persona", "by-tool-persona", "config", "counters", "error-types",
+                          "expected-types", "thresholds", "checks", "notes" } do
+      assert.is_nil(html:find('id="' .. id .. '"', 1, true), id)
+    end
+    assert.is_nil(html:find("–", 1, true))
+    assert.is_nil(html:find(" · ", 1, true))
+    assert.is_nil(html:find('<p class="meta"></p>', 1, true))
+    assert.is_nil(html:find("null", 1, true))
+    -- an older report (no personas, no timeseries_by_tool) still charts what it has
+    local old = html_report.render(sample_report())
+    assert.truthy(old:find('id="chart-latency"', 1, true))
+    assert.is_nil(old:find('id="chart-personas"', 1, true))
+    assert.is_nil(old:find('id="chart-tool-latency"', 1, true))
+    assert.are.equal("1.21 KiB", row_of(table_rows(old, "counters"), "http.bytes{tool=http.get}")[2].text)
+  end)
+
   it("renders an empty or partial report without raising", function()
     for _, rep in ipairs { {}, { result = {}, metrics = {}, timeseries = {} },
                            { metrics = { overall = { histogram = "HG1:garbage" } } } } do
@@ -191,7 +312,7 @@ describe("--html on scenarios/load.lua", function()
     dir = os.tmpname()
     os.remove(dir)
     os.execute("mkdir -p " .. sq(dir))
-    local r = support.run_cli { LOAD, "--duration", "3s", "--seed", "7", "--quiet",
+    local r = support.run_cli { LOAD, "--stages", "1s:1,2s:3", "--seed", "7", "--quiet",
       "--output", dir .. "/R.json", "--html", dir .. "/R.html",
       "--threshold", "p95{tool=mcp.get_session_info} < 10s",
       "--threshold", "p99{tool=mcp.get_content} < 1ms" }
@@ -250,10 +371,12 @@ describe("--html on scenarios/load.lua", function()
       return
     end
 
-    it("lays out the charts with drawn paths and axis labels, and the tables hold the numbers", function()
-      -- A probe appended to a copy (the report itself has no script) measures
-      -- what the browser actually laid out: path lengths and label boxes.
-      local probe = [[<script>
+    -- A probe appended to a copy of page `text` (the report itself has no
+    -- script) measures what the browser actually laid out: path lengths,
+    -- label boxes, legend boxes against their chart's viewBox, and counts of
+    -- the elements `selectors` name. -> the measures, the DOM.
+    local function probe(text, name, selectors)
+      local script = [[<script>
 var out = [];
 document.querySelectorAll("svg.chart path.series, svg.chart path.bar").forEach(function (p) {
   out.push("path " + p.closest("svg").id + " " + p.getAttribute("class") + " " +
@@ -263,39 +386,102 @@ document.querySelectorAll("svg.chart text.axis-label").forEach(function (t) {
   var b = t.getBBox();
   out.push("label " + t.closest("svg").id + " " + b.width.toFixed(1) + " " + b.height.toFixed(1));
 });
+document.querySelectorAll("svg.chart text.legend-label").forEach(function (t) {
+  var b = t.getBBox(), v = t.closest("svg").viewBox.baseVal;
+  out.push("legend " + t.closest("svg").id + " " + (v.width - b.x - b.width).toFixed(1) + " " +
+    (v.height - b.y - b.height).toFixed(1) + " " + b.width.toFixed(1));
+});
+]]
+      local counts = {}
+      for _, sel in ipairs(selectors or {}) do
+        counts[#counts + 1] = ('out.push("count %s " + document.querySelectorAll("%s").length);')
+          :format(sel, sel)
+      end
+      script = script .. table.concat(counts, "\n") .. [[
+
 var pre = document.createElement("pre"); pre.id = "probe"; pre.textContent = out.join("\n");
 document.body.appendChild(pre);
 </script></body>]]
-      local probed = html:gsub("</body>", function() return probe end)
-      local f = assert(io.open(dir .. "/probe.html", "wb"))
+      local probed = text:gsub("</body>", function() return script end)
+      local f = assert(io.open(dir .. "/" .. name, "wb"))
       f:write(probed)
       f:close()
-      local dom = run_chromium("--dump-dom " .. sq("file://" .. dir .. "/probe.html"))
+      local dom = run_chromium("--dump-dom " .. sq("file://" .. dir .. "/" .. name))
       local measured = dom:match('<pre id="probe">(.-)</pre>')
       assert.is_string(measured, "the probe did not run")
-      local lengths, labels = {}, {}
+      local m = { lengths = {}, paths = {}, labels = {}, counts = {} }
       for id, cls, len in measured:gmatch("path (%S+) ([^\n]-) ([%d.]+)\n?") do
-        lengths[id .. " " .. cls] = math.max(lengths[id .. " " .. cls] or 0, tonumber(len))
+        local key = id .. " " .. cls:gsub(" t%d+$", "")
+        m.lengths[key] = math.max(m.lengths[key] or 0, tonumber(len))
+        if tonumber(len) > 0 then m.paths[key] = (m.paths[key] or 0) + 1 end
       end
       for id, w, h in measured:gmatch("label (%S+) ([%d.]+) ([%d.]+)") do
-        labels[id] = (labels[id] or 0) + 1
+        m.labels[id] = (m.labels[id] or 0) + 1
         assert.is_true(tonumber(w) > 10 and tonumber(h) > 5, "axis label of " .. id .. " not laid out")
       end
+      for id, right, bottom, w in measured:gmatch("legend (%S+) (%-?[%d.]+) (%-?[%d.]+) ([%d.]+)") do
+        assert.is_true(tonumber(right) >= 0 and tonumber(bottom) >= 0 and tonumber(w) > 5,
+          "a legend label of " .. id .. " is not laid out inside its chart: " .. measured)
+      end
+      for sel, n in measured:gmatch("count (.-) (%d+)\n?") do m.counts[sel] = tonumber(n) end
+      return m, dom, measured
+    end
+
+    it("lays out the charts with drawn paths and axis labels, and the tables hold the numbers", function()
+      local m, dom, measured = probe(html, "probe.html", { ".notes li", "p.description" })
       for _, key in ipairs { "chart-latency series p50", "chart-latency series p95",
                              "chart-latency series p99",
                              "chart-requests series requests", "chart-errors series errors",
+                             "chart-personas series personas",
+                             "chart-tool-latency series tool", "chart-tool-throughput series tool",
                              "chart-histogram bar" } do
-        assert.is_true((lengths[key] or 0) > 0, key .. " has no drawn length: " .. measured)
+        assert.is_true((m.lengths[key] or 0) > 0, key .. " has no drawn length: " .. measured)
       end
-      for _, id in ipairs { "chart-latency", "chart-requests", "chart-errors", "chart-histogram" } do
-        assert.are.equal(2, labels[id], id .. " axis labels")
+      for _, id in ipairs { "chart-latency", "chart-requests", "chart-errors", "chart-personas",
+                            "chart-tool-latency", "chart-tool-throughput", "chart-histogram" } do
+        assert.are.equal(2, m.labels[id], id .. " axis labels")
       end
+      -- one line per tool the run called (load.lua: fewer than 8)
+      local ntools = 0
+      for _ in pairs(rep.timeseries_by_tool) do ntools = ntools + 1 end
+      assert.is_true(ntools >= 4)
+      assert.are.equal(math.min(ntools, 8), m.paths["chart-tool-throughput series tool"], measured)
+      -- personas over time: the stages ramp 1 -> 3, drawn from the report's counts
+      local most = 0
+      for _, e in ipairs(rep.timeseries) do
+        if e.personas ~= cjson.null then most = math.max(most, e.personas) end
+      end
+      assert.are.equal(3, most)
+      assert.are.equal(3, rep.result.personas_max)
+      -- the notes (load.lua: the fetch delay), the description
+      assert.are.equal(#rep.notes, m.counts[".notes li"])
+      assert.is_true(#rep.notes >= 1)
+      assert.are.equal(1, m.counts["p.description"])
       -- the DOM the browser built from the report holds the report's numbers
       local agg = rep.metrics.by_tool["mcp.get_content"]
       local row = row_of(table_rows(dom, "by-tool"), "mcp.get_content")
       assert.are.equal(("%.2f"):format(agg.p95_ms), row[10].text)
       local d = paths(dom, "chart-latency", "p95")
       assert.is_true(#d[1] > 10)
+      local it = table_rows(dom, "by-name")
+      assert.are.equal("iteration", it[1][1].value)
+      assert.are.equal(("%.2f"):format(rep.metrics.by_name.iteration.p95_ms), it[1][10].text)
+      assert.are.equal(("%.2f"):format(rep.metrics.by_name["iteration.service"].p95_ms), it[2][10].text)
+      local stages = row_of(table_rows(dom, "config"), "stages")
+      assert.are.equal("1s → 1 personas, 2s → 3 personas", stages[2].text)
+    end)
+
+    it("lays out eight tools' lines, their legends inside the chart, and the error samples", function()
+      local m, dom, measured = probe(html_report.render(registry_report()), "registry.html",
+        { ".error-samples li", "#error-types tbody tr", ".notes li", "#chart-tool-latency .legend" })
+      assert.are.equal(8, m.paths["chart-tool-latency series tool"], measured)
+      assert.are.equal(8, m.paths["chart-tool-throughput series tool"], measured)
+      assert.are.equal(8, m.counts["#chart-tool-latency .legend"])
+      assert.are.equal(1, m.paths["chart-personas series personas"], measured)
+      assert.are.equal(3, m.counts[".error-samples li"])
+      assert.are.equal(1, m.counts["#error-types tbody tr"])
+      assert.are.equal(1, m.counts[".notes li"])
+      assert.truthy(dom:find("mcp.tool3: &lt;timed out&gt; after 30 s #0", 1, true))
     end)
 
     it("takes a screenshot of the page", function()

@@ -138,7 +138,7 @@ describe("sim report", function()
     it("has the Python harness's keys, plus ours", function()
       assert.are.same({ "checks", "config", "counters", "error_samples", "interrupted", "metrics",
                         "notes", "result", "schema_version", "started_at", "thresholds",
-                        "timeseries", "verdict" },
+                        "timeseries", "timeseries_by_tool", "verdict" },
         sorted_keys(rep))
       assert.are.equal(1, rep.schema_version)
       for _, k in ipairs({ "consumers", "duration_seconds", "mcp_url", "mode",
@@ -278,6 +278,58 @@ describe("sim report", function()
       assert.are.equal(NULL, ts[2].p50_ms)
       assert.is_nil(ts[2].histogram) -- per-second histograms are not kept
       near(20, ts[3].p95_ms, "p95")
+    end)
+
+    it("keeps each tool's seconds apart: requests, errors, p50 and p95, only where it had samples", function()
+      local reg, clock = registry()
+      reg:start(10) -- second 0 is the run's start, before any sample
+      clock.now = 10.5
+      reg:personas(2)
+      clock.now = 11.1
+      reg:record("a", 0.010, { tool = "a" })
+      reg:record("a", 0.030, { tool = "a", error_type = "network_timeout" })
+      reg:record("b", 0.100, { tool = "b", error_type = "x", expected = "true" })
+      reg:personas(3)
+      reg:personas(1) -- the most noted in the second wins
+      clock.now = 12.2
+      reg:personas(4) -- a second without a request has its personas too
+      clock.now = 13.7
+      reg:record("a", 0.020, { tool = "a" })
+      reg:record("user", 0.5) -- no tool: in neither timeseries
+      local built = report.build { registry = reg }
+      local ts = built.timeseries
+      assert.are.same({ 0, 1, 2, 3 }, { ts[1].second, ts[2].second, ts[3].second, ts[4].second })
+      assert.are.same({ 2, 3, 4, NULL }, { ts[1].personas, ts[2].personas, ts[3].personas, ts[4].personas })
+      assert.are.same({ 0, 3, 0, 1 }, { ts[1].requests, ts[2].requests, ts[3].requests, ts[4].requests })
+      local a, b = built.timeseries_by_tool.a, built.timeseries_by_tool.b
+      assert.are.same({ "a", "b" }, sorted_keys(built.timeseries_by_tool))
+      assert.are.equal(2, #a)
+      assert.are.same({ 1, 2, 1, 0 }, { a[1].second, a[1].requests, a[1].errors, a[1].expected })
+      near(10, a[1].p50_ms, "a p50")
+      near(30, a[1].p95_ms, "a p95")
+      assert.are.same({ 3, 1, 0 }, { a[2].second, a[2].requests, a[2].errors })
+      near(20, a[2].p95_ms, "a p95, second 3")
+      assert.are.same({ 1, 1, 0, 1 }, { b[1].second, b[1].requests, b[1].errors, b[1].expected })
+      near(100, b[1].p50_ms, "b p50")
+      assert.are.same({ "errors", "expected", "p50_ms", "p95_ms", "requests", "second" }, sorted_keys(a[1]))
+      -- one live histogram per tool, whatever the seconds: memory stays flat
+      assert.are.equal(2, reg.ntools)
+      -- through JSON and back
+      local back = assert(write.decode(json.encode(built, "sorted")))
+      assert.are.equal(2, #back.timeseries_by_tool.a)
+      assert.are.equal(NULL, back.timeseries[4].personas)
+    end)
+
+    it("gives a per-second timeseries to the first TOOL_TIMESERIES tools only", function()
+      local reg = registry()
+      for i = 1, metrics.TOOL_TIMESERIES + 5 do reg:record("t", 0.001, { tool = "t" .. i }) end
+      local built = report.build { registry = reg }
+      assert.are.equal(metrics.TOOL_TIMESERIES, #sorted_keys(built.timeseries_by_tool))
+      assert.are.equal(metrics.TOOL_TIMESERIES + 5, built.result.request_count)
+      assert.is_false(reg.tools["t" .. (metrics.TOOL_TIMESERIES + 1)])
+      local empty = report.build { registry = registry() }
+      assert.are.same({}, empty.timeseries_by_tool)
+      assert.matches('"timeseries_by_tool": {}', json.encode(empty, "sorted"), 1, true)
     end)
 
     it("validates the run, naming the field", function()
@@ -533,6 +585,39 @@ describe("sim report", function()
       local mm = assert(merge.reports { m, a })
       assert.are.equal(3, mm.merged_from)
       assert.are.equal(1500, mm.result.request_count)
+    end)
+
+    it("adds each tool's seconds and the personas of the runs' seconds", function()
+      local ra, ca = registry()
+      ca.now = 100
+      ra:personas(2)
+      ra:record("a", 0.010, { tool = "a" })
+      ca.now = 101.5
+      ra:record("a", 0.010, { tool = "a" })
+      local rb, cb = registry()
+      cb.now = 100
+      rb:personas(3)
+      rb:record("a", 0.030, { tool = "a", error_type = "network_timeout" })
+      rb:record("a", 0.030, { tool = "a" })
+      rb:record("b", 0.050, { tool = "b" })
+      local ra_rep = assert(write.decode(json.encode(report.build { registry = ra }, "sorted")))
+      local rb_rep = assert(write.decode(json.encode(report.build { registry = rb }, "sorted")))
+      local m = assert(merge.reports { ra_rep, rb_rep })
+      assert.are.equal(5, m.timeseries[1].personas)
+      assert.are.equal(NULL, m.timeseries[2].personas)
+      local ta = m.timeseries_by_tool.a
+      assert.are.equal(2, #ta)
+      assert.are.same({ 0, 3, 1 }, { ta[1].second, ta[1].requests, ta[1].errors })
+      near((10 + 2 * 30) / 3, ta[1].p95_ms, "request-weighted p95")
+      assert.are.same({ 1, 1, 0 }, { ta[2].second, ta[2].requests, ta[2].errors })
+      assert.are.same({ 0, 1 }, { m.timeseries_by_tool.b[1].second, m.timeseries_by_tool.b[1].requests })
+      -- reports from before it merge without one; a malformed one is refused, naming where
+      ra_rep.timeseries_by_tool = nil
+      assert.are.equal(1, #assert(merge.reports { ra_rep, rb_rep }).timeseries_by_tool.a)
+      rb_rep.timeseries_by_tool.a[1].requests = "many"
+      local none, msg = merge.reports({ rb_rep }, { "b.json" })
+      assert.is_nil(none)
+      assert.matches("b.json: timeseries_by_tool[a][1].requests must be a number", msg, 1, true)
     end)
 
     it("refuses unknown schema versions and reports without histograms", function()

@@ -77,8 +77,9 @@ local function metrics_section(reg)
 end
 
 --- A timeseries entry: `second` since the start, and sec = {requests=,
--- errors=, expected=, p50=, p95=, p99=} as a registry's sealed second
--- (engine/metrics) has them: percentiles in seconds, nil for an empty second.
+-- errors=, expected=, p50=, p95=, p99=, personas=} as a registry's sealed
+-- second (engine/metrics) has them: percentiles in seconds, nil for an empty
+-- second; personas nil when not sampled.
 function M.timeseries_entry(second, sec)
   local ms = aggregate.ms
   return {
@@ -89,7 +90,35 @@ function M.timeseries_entry(second, sec)
     p50_ms = sec.p50 and ms(sec.p50) or NULL,
     p95_ms = sec.p95 and ms(sec.p95) or NULL,
     p99_ms = sec.p99 and ms(sec.p99) or NULL,
+    personas = sec.personas or NULL,
   }
+end
+
+--- A timeseries_by_tool entry: as timeseries_entry, without p99 and personas.
+function M.tool_timeseries_entry(second, sec)
+  local ms = aggregate.ms
+  return {
+    second = second,
+    requests = sec.requests,
+    errors = sec.errors,
+    expected = sec.expected or 0,
+    p50_ms = sec.p50 and ms(sec.p50) or NULL,
+    p95_ms = sec.p95 and ms(sec.p95) or NULL,
+  }
+end
+
+--- The timeseries_by_tool section of a sealed registry: {tool: [entry]},
+-- each tool's entries only for the seconds it had samples in.
+function M.timeseries_by_tool_section(reg)
+  local out = {}
+  for tool, ts in pairs(reg.tools or {}) do
+    if ts and #ts.seconds > 0 then
+      local a = json.array()
+      for i, e in ipairs(ts.seconds) do a[i] = M.tool_timeseries_entry(e.second, e) end
+      out[tool] = a
+    end
+  end
+  return out
 end
 
 --- The checks section of {name: {passes=, fails=, observed= |
@@ -243,6 +272,7 @@ function M.build(run)
     thresholds = thresholds_section(run.thresholds),
     verdict = verdict_section(run.verdict),
     timeseries = timeseries,
+    timeseries_by_tool = M.timeseries_by_tool_section(reg),
   }
 end
 

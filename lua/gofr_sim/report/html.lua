@@ -8,11 +8,14 @@
 --
 -- Every string taken from the report is HTML-escaped. Stable hooks for tests
 -- and styling: `<svg class="chart" id="chart-latency|chart-requests|
--- chart-errors|chart-histogram">`, `<path class="series p50|p95|p99|requests|
--- errors">`, `<path class="bar">`, `<text class="axis-label">`, tables with
--- ids `summary`, `thresholds`, `checks`, `by-tool`, `by-persona`,
--- `by-tool-persona`, `error-types`, `config`, `counters`; a table cell
--- holding a number carries it unrounded in `data-value`.
+-- chart-errors|chart-personas|chart-tool-latency|chart-tool-throughput|
+-- chart-histogram">`, `<path class="series p50|p95|p99|requests|errors|
+-- personas|tool t1..t8">`, `<path class="bar">`, `<text class="axis-label">`,
+-- tables with ids `summary`, `thresholds`, `checks`, `by-tool`, `by-name`,
+-- `by-persona`, `by-tool-persona`, `error-types`, `expected-types`, `config`,
+-- `counters`; `ul.notes`, `ul.error-samples`, `p.description`; a table cell
+-- holding a number carries it unrounded in `data-value`. A section with
+-- nothing to show is left out.
 local core = require "gofr_sim.core"
 local json = require "gofr_sim.util.json"
 local tables = require "gofr_sim.util.tables"
@@ -95,7 +98,7 @@ local function td(c)
   local attrs = ""
   if c.class then attrs = attrs .. ' class="' .. esc(c.class) .. '"' end
   if c.value ~= nil then attrs = attrs .. ' data-value="' .. esc(c.value) .. '"' end
-  return "<td" .. attrs .. ">" .. esc(c.text) .. "</td>"
+  return "<td" .. attrs .. ">" .. (c.html or esc(c.text)) .. "</td>"
 end
 
 local function num_cell(v) return { text = num_text(v), value = exact(v), class = "num" } end
@@ -141,14 +144,15 @@ local function agg_table(id, names, map, split, overall)
   for _, h in ipairs(AGG_HEADER) do header[#header + 1] = h end
   local rows = {}
   for _, k in ipairs(tables.sorted_keys(map)) do
-    rows[#rows + 1] = agg_cells(split(k), map[k])
+    local a = map[k]
+    if type(a) == "table" and is_num(field(a, "count")) then rows[#rows + 1] = agg_cells(split(k), a) end
   end
+  if #rows == 0 then return "" end -- no section
   if overall then
     local row = { "all" }
     for _ = 2, #names do row[#row + 1] = "" end
     rows[#rows + 1] = agg_cells(row, overall)
   end
-  if #rows == 0 then return '<p class="empty" id="' .. id .. '">No samples.</p>' end
   return html_table(id, header, rows, function(i)
     return overall and i == #rows and "total" or nil
   end)
@@ -192,11 +196,12 @@ end
 -- opts = {id=, title=, x_label=, y_label=, x_ticks={{pos=, text=}}, y_ticks=...}
 -- where pos is in plot coordinates (0..1 along the axis).
 local function frame(opts)
+  local h = opts.height or H -- taller with a legend below the plot
   local x0, x1 = PAD.left, W - PAD.right
   local y0, y1 = H - PAD.bottom, PAD.top
   local out = {
     format('<svg class="chart" id="%s" viewBox="0 0 %d %d" '
-      .. 'width="%d" height="%d" role="img" aria-label="%s">', esc(opts.id), W, H, W, H, esc(opts.title)),
+      .. 'width="%d" height="%d" role="img" aria-label="%s">', esc(opts.id), W, h, W, h, esc(opts.title)),
     format('<text class="chart-title" x="%s" y="18">%s</text>', px(x0), esc(opts.title)),
   }
   for _, t in ipairs(opts.y_ticks) do
@@ -223,9 +228,37 @@ local function empty_chart(id, title)
   return format('<div class="chart empty" id="%s"><h3>%s</h3><p>No data.</p></div>', esc(id), esc(title))
 end
 
---- A line chart over seconds. spec = {id=, title=, y_label=, series={{name=,
--- class=, values={[i]=number|nil}}}, seconds={[i]=second}}: one point per
--- second; a nil value breaks the line.
+-- A time since the start as an axis label: "45s", "1m30s", "2m", "1h05m".
+local function elapsed_text(v)
+  if v < 60 then return tick_text(v) .. "s" end
+  if v < 3600 then
+    local m, sec = floor(v / 60), v - 60 * floor(v / 60)
+    return sec > 0 and format("%dm%ss", m, tick_text(sec)) or format("%dm", m)
+  end
+  local hours, m = floor(v / 3600), floor((v % 3600) / 60)
+  return m > 0 and format("%dh%02dm", hours, m) or format("%dh", hours)
+end
+
+-- A tick step for a time axis of `span` seconds: whole seconds, minutes past 2 minutes.
+local function time_step(span)
+  if span <= 120 then return max(1, nice_step(span, 8)) end
+  local step = nice_step(span / 60, 8) * 60
+  return max(60, floor(step / 60 + 0.5) * 60)
+end
+
+local LEGEND_BELOW = 3 -- more series than this: the legend goes under the plot, in two columns
+local LEGEND_ROW = 16
+
+-- At most n characters of a legend name.
+local function short(name, n)
+  name = tostring(name)
+  if #name <= n then return name end
+  return name:sub(1, n - 1) .. "…"
+end
+
+--- A line chart over seconds. spec = {id=, title=, y_label=, unit= (of a
+-- value, for the hover text), series={{name=, class=, values={[i]=number|nil}}},
+-- seconds={[i]=second}}: one point per second; a nil value breaks the line.
 local function line_chart(spec)
   local seconds = spec.seconds
   if #seconds == 0 then return empty_chart(spec.id, spec.title) end
@@ -242,14 +275,18 @@ local function line_chart(spec)
   local ymax = yt[#yt]
   local y_ticks, x_ticks = {}, {}
   for _, v in ipairs(yt) do y_ticks[#y_ticks + 1] = { pos = v / ymax, text = tick_text(v) } end
-  local xstep = max(1, nice_step(xspan, 8))
+  local xstep = time_step(xspan)
   for v = 0, xspan + 1e-9, xstep do
-    x_ticks[#x_ticks + 1] = { pos = v / xspan, text = tick_text(first + v) }
+    x_ticks[#x_ticks + 1] = { pos = v / xspan, text = elapsed_text(first + v) }
   end
+  local below = #spec.series > LEGEND_BELOW
+  local rows = below and ceil(#spec.series / 2) or 0
   local out, x0, x1, y0, y1 = frame {
-    id = spec.id, title = spec.title, x_label = "time (s since first request)",
+    id = spec.id, title = spec.title, x_label = "time since the start of the run",
     y_label = spec.y_label, x_ticks = x_ticks, y_ticks = y_ticks,
+    height = below and (H + rows * LEGEND_ROW + 6) or nil,
   }
+  local unit = spec.unit and (" " .. spec.unit) or ""
   -- drawn last series first, so that the first (p50) lies on top
   for k = #spec.series, 1, -1 do
     local s = spec.series[k]
@@ -272,16 +309,22 @@ local function line_chart(spec)
       if #dots <= 60 then -- markers with the exact value on hover, for short runs
         for _, p in ipairs(dots) do
           out[#out + 1] = format('<circle class="dot %s" cx="%s" cy="%s" r="2.5">'
-            .. '<title>%s at %ss: %s</title></circle>',
-            esc(s.class), px(p.x), px(p.y), esc(s.name), tick_text(p.s), esc(num_text(p.v)))
+            .. '<title>%s at %s: %s%s</title></circle>',
+            esc(s.class), px(p.x), px(p.y), esc(s.name), elapsed_text(p.s), esc(num_text(p.v)), esc(unit))
         end
       end
     end
-    -- legend, top right
-    local lx = x1 - 84 * (#spec.series - k + 1) + 10
-    out[#out + 1] = format('<g class="legend"><rect class="swatch %s" x="%s" y="10" width="12" height="10"/>'
-      .. '<text class="legend-label" x="%s" y="19">%s</text></g>',
-      esc(s.class), px(lx), px(lx + 16), esc(s.name))
+    local lx, ly
+    if below then -- two columns under the x axis label
+      local col, row = (k - 1) % 2, floor((k - 1) / 2)
+      lx, ly = x0 + col * (x1 - x0) / 2, H + row * LEGEND_ROW
+    else -- top right
+      lx, ly = x1 - 84 * (#spec.series - k + 1) + 10, 10
+    end
+    out[#out + 1] = format('<g class="legend"><rect class="swatch %s" x="%s" y="%s" width="12" height="10"/>'
+      .. '<text class="legend-label" x="%s" y="%s">%s<title>%s</title></text></g>',
+      esc(s.class), px(lx), px(ly), px(lx + 16), px(ly + 9), esc(below and short(s.name, 36) or s.name),
+      esc(s.name))
   end
   out[#out + 1] = "</svg>"
   return concat(out, "\n")
@@ -357,30 +400,91 @@ local function histogram_chart(encoded)
   return concat(out, "\n")
 end
 
--- The four charts of a report.
+M.MAX_TOOLS_CHARTED = 8
+
+-- The tools of timeseries_by_tool to chart: the M.MAX_TOOLS_CHARTED with the
+-- most requests (ties by name), as {name=, by_second={[second]=entry}}.
+local function charted_tools(by_tool)
+  local list = {}
+  for _, tool in ipairs(tables.sorted_keys(by_tool)) do
+    local entries = by_tool[tool]
+    if type(entries) == "table" then
+      local t = { name = tool, total = 0, by_second = {} }
+      for _, e in ipairs(entries) do
+        if type(e) == "table" and is_num(field(e, "second")) then
+          t.by_second[e.second] = e
+          t.total = t.total + (is_num(field(e, "requests")) and e.requests or 0)
+        end
+      end
+      if t.total > 0 then list[#list + 1] = t end
+    end
+  end
+  table.sort(list, function(a, b)
+    if a.total ~= b.total then return a.total > b.total end
+    return a.name < b.name
+  end)
+  for i = M.MAX_TOOLS_CHARTED + 1, #list do list[i] = nil end
+  return list
+end
+
+-- The per-tool charts: p95 latency and requests/s of the busiest tools, on
+-- the run's seconds (a second a tool had no request in: 0 requests, no p95).
+local function tool_charts(rep, seconds)
+  local tools = charted_tools(type(rep.timeseries_by_tool) == "table" and rep.timeseries_by_tool or {})
+  if #tools == 0 or #seconds == 0 then return "" end
+  local lat, thr = {}, {}
+  for k, t in ipairs(tools) do
+    local p95, reqs = {}, {}
+    for i, s in ipairs(seconds) do
+      local e = t.by_second[s]
+      p95[i] = e and field(e, "p95_ms")
+      reqs[i] = e and field(e, "requests") or 0
+    end
+    local cls = "tool t" .. k
+    lat[k] = { name = t.name, class = cls, values = p95 }
+    thr[k] = { name = t.name, class = cls, values = reqs }
+  end
+  local n = #tools
+  local of = n > 1 and format(" (%s)", n == M.MAX_TOOLS_CHARTED and "the " .. n .. " busiest tools"
+    or n .. " tools") or ""
+  return line_chart { id = "chart-tool-latency", title = "p95 latency by tool" .. of,
+      y_label = "p95 latency (ms)", unit = "ms", seconds = seconds, series = lat }
+    .. line_chart { id = "chart-tool-throughput", title = "Throughput by tool" .. of,
+      y_label = "requests/s", unit = "req/s", seconds = seconds, series = thr }
+end
+
+-- The charts of a report: latency, throughput, errors, personas (when the
+-- run sampled them), per tool (when it has timeseries_by_tool), histogram.
 local function charts(rep)
   local ts = type(rep.timeseries) == "table" and rep.timeseries or {}
-  local seconds, p50, p95, p99, reqs, errs = {}, {}, {}, {}, {}, {}
+  local seconds, p50, p95, p99, reqs, errs, personas = {}, {}, {}, {}, {}, {}, {}
+  local any_personas = false
   for _, e in ipairs(ts) do
     if type(e) == "table" and is_num(field(e, "second")) then
       local i = #seconds + 1
       seconds[i] = e.second
       p50[i], p95[i], p99[i] = field(e, "p50_ms"), field(e, "p95_ms"), field(e, "p99_ms")
       reqs[i], errs[i] = field(e, "requests"), field(e, "errors")
+      personas[i] = field(e, "personas")
+      any_personas = any_personas or is_num(personas[i])
     end
   end
   local overall = type(rep.metrics) == "table" and field(rep.metrics, "overall") or nil
   return concat {
     '<div class="charts">',
     line_chart { id = "chart-latency", title = "Latency percentiles", y_label = "latency (ms)",
-      seconds = seconds, series = {
+      unit = "ms", seconds = seconds, series = {
         { name = "p50", class = "p50", values = p50 },
         { name = "p95", class = "p95", values = p95 },
         { name = "p99", class = "p99", values = p99 } } },
-    line_chart { id = "chart-requests", title = "Throughput", y_label = "requests/s",
+    line_chart { id = "chart-requests", title = "Throughput", y_label = "requests/s", unit = "req/s",
       seconds = seconds, series = { { name = "requests/s", class = "requests", values = reqs } } },
-    line_chart { id = "chart-errors", title = "Errors", y_label = "errors/s",
+    line_chart { id = "chart-errors", title = "Errors", y_label = "errors/s", unit = "errors/s",
       seconds = seconds, series = { { name = "errors/s", class = "errors", values = errs } } },
+    any_personas and line_chart { id = "chart-personas", title = "Personas at work",
+      y_label = "personas", unit = "personas", seconds = seconds,
+      series = { { name = "personas", class = "personas", values = personas } } } or "",
+    tool_charts(rep, seconds),
     histogram_chart(overall and field(overall, "histogram")),
     "</div>",
   }
@@ -406,6 +510,17 @@ local function status_of(rep)
   return "pass", "PASSED"
 end
 
+-- The report's notes (a scenario's one-line remarks on its numbers).
+local function notes_list(rep)
+  local notes = type(rep.notes) == "table" and rep.notes or {}
+  local items = {}
+  for _, n in ipairs(notes) do
+    if type(n) == "string" and n ~= "" then items[#items + 1] = "<li>" .. esc(n) .. "</li>" end
+  end
+  if #items == 0 then return "" end
+  return '<ul class="notes" id="notes">' .. concat(items) .. "</ul>"
+end
+
 local function header(rep)
   local config = type(rep.config) == "table" and rep.config or {}
   local res = type(rep.result) == "table" and rep.result or {}
@@ -413,49 +528,66 @@ local function header(rep)
   local name = field(config, "scenario") or "gofr-sim run"
   local status, status_text = status_of(rep)
   local interrupted = rep.interrupted == true or res.interrupted == true
+  local function unit(text) return function(v) return num_text(v) .. " " .. text end end
+  -- {label, value, text(value)}: a tile without a number is left out
   local tiles = {
-    { "duration", seconds_text(field(res, "duration_seconds")), field(res, "duration_seconds") },
-    { "requests", num_text(field(res, "request_count")), field(res, "request_count") },
-    { "errors", num_text(field(res, "error_count")), field(res, "error_count") },
-    { "expected", num_text(field(res, "expected_count") or 0), field(res, "expected_count") or 0 },
-    { "error rate", num_text(field(overall, "error_rate_pct")) .. " %", field(overall, "error_rate_pct") },
-    { "throughput", num_text(field(res, "throughput_rps")) .. " req/s", field(res, "throughput_rps") },
-    { "p95", ms_text(field(overall, "p95_ms")) .. " ms", field(overall, "p95_ms") },
+    { "duration", field(res, "duration_seconds"), seconds_text },
+    { "requests", field(res, "request_count"), num_text },
+    { "errors", field(res, "error_count"), num_text },
+    { "expected", field(res, "expected_count"), num_text },
+    { "error rate", field(overall, "error_rate_pct"), unit("%") },
+    { "throughput", field(res, "throughput_rps"), unit("req/s") },
+    { "p95", field(overall, "p95_ms"), function(v) return ms_text(v) .. " ms" end },
+    { "personas max", field(res, "personas_max"), num_text },
+    { "iterations", field(res, "iterations"), num_text },
   }
+  local signal = field(res, "signal")
+  local meta = {}
+  meta[#meta + 1] = field(rep, "started_at") and ("started " .. esc(rep.started_at)) or nil
+  meta[#meta + 1] = field(config, "workload") and ("workload " .. esc(value_text(config.workload))) or nil
+  meta[#meta + 1] = field(config, "mcp_url") and esc(value_text(config.mcp_url)) or nil
+  meta[#meta + 1] = is_num(field(rep, "merged_from")) and ("merged from " .. esc(num_text(rep.merged_from))
+    .. " runs") or nil
   local out = {
     '<header><h1>', esc(name), ' <span class="status ', status, '" id="status">', esc(status_text),
     "</span>",
     interrupted and (' <span class="status interrupted">INTERRUPTED'
-      .. (field(res, "signal") and field(res, "signal") ~= "" and (" by " .. esc(res.signal)) or "")
+      .. ((type(signal) == "string" and signal ~= "") and (" by " .. esc(signal)) or "")
       .. "</span>") or "",
     "</h1>",
-    '<p class="meta">started ', esc(field(rep, "started_at") or "–"),
-    field(config, "workload") and (" · workload " .. esc(config.workload)) or "",
-    field(config, "mcp_url") and (" · " .. esc(config.mcp_url)) or "",
-    field(rep, "merged_from") and (" · merged from " .. esc(num_text(rep.merged_from)) .. " runs") or "",
-    '</p><div class="tiles" id="summary">',
+    type(field(config, "description")) == "string" and config.description ~= ""
+      and ('<p class="description">' .. esc(config.description) .. "</p>") or "",
+    #meta > 0 and ('<p class="meta">' .. concat(meta, " · ") .. "</p>") or "",
+    '<div class="tiles" id="summary">',
   }
   for _, t in ipairs(tiles) do
-    out[#out + 1] = format('<div class="tile"><div class="label">%s</div>'
-      .. '<div class="value" data-value="%s">%s</div></div>',
-      esc(t[1]), esc(exact(t[3])), esc(t[2]))
+    if is_num(t[2]) then
+      out[#out + 1] = format('<div class="tile"><div class="label">%s</div>'
+        .. '<div class="value" data-value="%s">%s</div></div>',
+        esc(t[1]), esc(exact(t[2])), esc(t[3](t[2])))
+    end
   end
   out[#out + 1] = "</div>"
-  out[#out + 1] = format('<p class="meta">%s iterations · %s dropped · %s script errors</p>',
-    esc(num_text(field(res, "iterations"))), esc(num_text(field(res, "dropped_iterations"))),
-    esc(num_text(field(res, "script_errors"))))
+  local counts = {}
+  for _, c in ipairs { { "dropped_iterations", "dropped iterations" },
+                       { "script_errors", "script errors" } } do
+    local v = field(res, c[1])
+    if is_num(v) and v > 0 then counts[#counts + 1] = esc(num_text(v) .. " " .. c[2]) end
+  end
+  if #counts > 0 then out[#out + 1] = '<p class="meta warn">' .. concat(counts, " · ") .. "</p>" end
   local v = type(rep.verdict) == "table" and rep.verdict or nil
   if v and type(v.line) == "string" then
     out[#out + 1] = format('<p class="verdict %s" id="verdict">%s</p>', v.ok and "pass" or "fail",
       esc(v.line))
   end
+  out[#out + 1] = notes_list(rep)
   out[#out + 1] = "</header>"
   return concat(out)
 end
 
 local function thresholds_section(rep)
   local list = type(rep.thresholds) == "table" and rep.thresholds or {}
-  if #list == 0 then return '<p class="empty" id="thresholds">No thresholds declared.</p>' end
+  if #list == 0 then return "" end -- no section
   local rows = {}
   for i, t in ipairs(list) do
     t = type(t) == "table" and t or {}
@@ -472,7 +604,7 @@ end
 
 local function checks_section(rep)
   local names = tables.sorted_keys(rep.checks)
-  if #names == 0 then return '<p class="empty" id="checks">No checks.</p>' end
+  if #names == 0 then return "" end -- no section
   local rows, failed = {}, {}
   for i, name in ipairs(names) do
     local c = type(rep.checks[name]) == "table" and rep.checks[name] or {}
@@ -488,22 +620,128 @@ local function checks_section(rep)
 end
 
 -- The table of a type -> count map of the overall aggregate (error_types:
--- the unexpected errors; expected_types: the expected outcomes).
-local function types_section(overall, key, id, title, empty)
+-- the unexpected errors; expected_types: the expected outcomes), with each
+-- type's sampled messages (samples: the report's error_samples) when it has
+-- any; "" when there are no types.
+local function types_section(overall, key, id, title, samples)
   local types = type(overall) == "table" and field(overall, key) or nil
   local keys = tables.sorted_keys(types)
-  if #keys == 0 then return '<p class="empty" id="' .. id .. '">' .. empty .. "</p>" end
+  if #keys == 0 then return "" end
+  samples = type(samples) == "table" and samples or {}
+  local any = false
+  for _, k in ipairs(keys) do any = any or (type(samples[k]) == "table" and #samples[k] > 0) end
   local rows = {}
-  for i, k in ipairs(keys) do rows[i] = { k, num_cell(types[k]) } end
-  return html_table(id, { title, { "count" } }, rows)
+  for i, k in ipairs(keys) do
+    rows[i] = { k, num_cell(types[k]) }
+    if any then
+      local items = {}
+      for _, m in ipairs(type(samples[k]) == "table" and samples[k] or {}) do
+        items[#items + 1] = "<li>" .. esc(m) .. "</li>"
+      end
+      rows[i][3] = { class = "samples",
+        html = #items > 0 and ('<ul class="error-samples">' .. concat(items) .. "</ul>") or "" }
+    end
+  end
+  return html_table(id, any and { title, { "count" }, "sampled messages" } or { title, { "count" } }, rows)
 end
 
-local function kv_section(id, t, empty)
-  local keys = tables.sorted_keys(t)
-  if #keys == 0 then return '<p class="empty" id="' .. id .. '">' .. empty .. "</p>" end
+-- Bytes as text with a binary unit: "512 B", "1.5 KiB", "3.20 MiB".
+local function bytes_text(v)
+  if not is_num(v) then return "–" end
+  if math.abs(v) < 1024 then return num_text(v) .. " B" end
+  for _, u in ipairs { "KiB", "MiB", "GiB", "TiB" } do
+    v = v / 1024
+    if math.abs(v) < 1024 or u == "TiB" then return format(v < 10 and "%.2f %s" or "%.1f %s", v, u) end
+  end
+end
+M.bytes_text = bytes_text
+
+-- "2s → 3, 1m → 10" of config.stages ([{duration_seconds=, target=}]), the
+-- target named by the workload: personas (closed), else iterations/s.
+local function stages_text(stages, workload)
+  local what = workload == "closed" and " personas" or " iterations/s"
+  local parts = {}
+  for _, st in ipairs(stages) do
+    if type(st) ~= "table" or not is_num(field(st, "duration_seconds"))
+      or not is_num(field(st, "target")) then
+      return nil
+    end
+    parts[#parts + 1] = elapsed_text(st.duration_seconds) .. " → " .. num_text(st.target) .. what
+  end
+  return concat(parts, ", ")
+end
+
+-- A config value with its unit, from its key's name.
+local function config_text(k, v, config)
+  if k == "stages" and type(v) == "table" then
+    local text = stages_text(v, field(config, "workload"))
+    if text then return text end
+  end
+  if is_num(v) then
+    if k:match("_seconds$") or k == "timeout" or k == "grace" or k == "max_lateness" then
+      return seconds_text(v)
+    end
+    if k:match("_per_sec$") then return num_text(v) .. " /s" end
+    if k == "rate" then return num_text(v) .. " /s" end
+    if k:match("bytes") then return bytes_text(v) end
+  end
+  return value_text(v)
+end
+
+-- The configuration: every key with a value (null ones left out).
+local function config_section(config)
+  config = type(config) == "table" and config or {}
   local rows = {}
-  for i, k in ipairs(keys) do rows[i] = { k, { text = value_text(t[k]), class = "value" } } end
-  return html_table(id, { "key", "value" }, rows)
+  for _, k in ipairs(tables.sorted_keys(config)) do
+    local v = config[k]
+    if v ~= nil and v ~= NULL and v ~= "" then
+      rows[#rows + 1] = { k, { text = config_text(tostring(k), v, config), class = "value",
+        value = is_num(v) and exact(v) or nil } }
+    end
+  end
+  if #rows == 0 then return "" end
+  return html_table("config", { "key", "value" }, rows)
+end
+
+-- The counters; one counting bytes (its key names them) is shown in B/KiB/MiB.
+local function counters_section(counters)
+  counters = type(counters) == "table" and counters or {}
+  local rows = {}
+  for _, k in ipairs(tables.sorted_keys(counters)) do
+    local v = counters[k]
+    if v ~= nil and v ~= NULL then
+      local text = tostring(k):match("bytes") and bytes_text(v) or value_text(v)
+      rows[#rows + 1] = { k, { text = text, class = "value num", value = exact(v) } }
+    end
+  end
+  if #rows == 0 then return "" end
+  return html_table("counters", { "counter", { "value" } }, rows)
+end
+
+-- Series without a tool (metrics.by_name): the iterations first — their
+-- duration from the intended start (coordinated omission corrected) and
+-- their service time — then the scenario's own.
+local ITERATION_NAMES = { iteration = "iteration duration (from its intended start)",
+  ["iteration.service"] = "iteration service time (from its actual start)" }
+
+local function by_name_section(by_name)
+  by_name = type(by_name) == "table" and by_name or {}
+  local head = { "series" }
+  for _, h in ipairs(AGG_HEADER) do head[#head + 1] = h end
+  local rows = {}
+  local function add(k, label)
+    local a = by_name[k]
+    if type(a) == "table" and is_num(field(a, "count")) and a.count > 0 then
+      rows[#rows + 1] = agg_cells({ { text = label, class = "name", value = k } }, a)
+    end
+  end
+  add("iteration", ITERATION_NAMES.iteration)
+  add("iteration.service", ITERATION_NAMES["iteration.service"])
+  for _, k in ipairs(tables.sorted_keys(by_name)) do
+    if not ITERATION_NAMES[k] then add(k, k) end
+  end
+  if #rows == 0 then return "" end
+  return html_table("by-name", head, rows)
 end
 
 local CSS = [[
@@ -538,6 +776,13 @@ tr.pass td.mark{color:var(--ok)}
 td.observed,td.value{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;
 word-break:break-all}
 .empty{color:var(--muted);font-style:italic}
+.description{margin:2px 0 4px;font-size:15px}
+.meta.warn{color:#8a5a00}
+ul.notes{margin:10px 0 0;padding:8px 14px 8px 30px;background:#fff8e6;border:1px solid #f1d9a0;
+border-radius:6px}
+ul.error-samples{margin:0;padding-left:18px;font-family:ui-monospace,"DejaVu Sans Mono",monospace;
+font-size:12px;word-break:break-all}
+td.samples{width:60%}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:16px}
 svg.chart{width:100%;height:auto;max-width:560px;background:var(--bg);border:1px solid var(--line);
 border-radius:6px}
@@ -554,6 +799,10 @@ svg .series{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
 svg .p50{stroke:var(--p50);fill:var(--p50)} svg .p95{stroke:var(--p95);fill:var(--p95)}
 svg .p99{stroke:var(--p99);fill:var(--p99)} svg .requests{stroke:var(--req);fill:var(--req)}
 svg .errors{stroke:var(--err);fill:var(--err)}
+svg .personas{stroke:#7c3aed;fill:#7c3aed}
+svg .t1{stroke:#2563eb;fill:#2563eb} svg .t2{stroke:#d97706;fill:#d97706} svg .t3{stroke:#0f766e;fill:#0f766e}
+svg .t4{stroke:#b42318;fill:#b42318} svg .t5{stroke:#7c3aed;fill:#7c3aed} svg .t6{stroke:#64748b;fill:#64748b}
+svg .t7{stroke:#db2777;fill:#db2777} svg .t8{stroke:#65a30d;fill:#65a30d}
 svg path.series{fill:none}
 svg path.series.p95{stroke-dasharray:6 3}
 svg .swatch{stroke:none}
@@ -577,6 +826,18 @@ function M.render(rep)
     local tool, persona = tostring(k):match("^(.*)::(.*)$")
     return { tool or k, persona or "" }
   end
+  -- a section with nothing to show is left out, heading and all
+  local function section(heading, body)
+    if body == nil or body == "" then return "" end
+    return "<section><h2>" .. esc(heading) .. "</h2>" .. body .. "</section>"
+  end
+  local function sub(heading, body)
+    if body == "" then return "" end
+    return "<h3>" .. esc(heading) .. "</h3>" .. body
+  end
+  local by_tool = agg_table("by-tool", { "tool" }, field(m, "by_tool"), function(k) return { k } end, overall)
+  if by_tool == "" then by_tool = '<p class="empty" id="by-tool">No requests.</p>' end
+  local counters = counters_section(rep.counters)
   return concat({
     "<!DOCTYPE html>",
     '<html lang="en"><head><meta charset="utf-8">',
@@ -584,28 +845,26 @@ function M.render(rep)
     "<title>" .. esc(title) .. "</title>",
     "<style>" .. CSS .. "</style></head><body><main>",
     header(rep),
-    "<section><h2>Thresholds</h2>" .. thresholds_section(rep) .. "</section>",
-    "<section><h2>Checks</h2>" .. checks_section(rep) .. "</section>",
-    "<section><h2>Over time</h2>" .. charts(rep) .. "</section>",
-    "<section><h2>Latency by tool</h2>"
-      .. agg_table("by-tool", { "tool" }, field(m, "by_tool"), function(k) return { k } end, overall)
-      .. "<h3>Unexpected errors by type</h3>"
-      .. types_section(overall, "error_types", "error-types", "error type", "No unexpected errors.")
-      .. "<h3>Expected outcomes by type</h3>"
-      .. types_section(overall, "expected_types", "expected-types", "outcome", "No expected outcomes.")
-      .. "</section>",
-    "<section><h2>Latency by persona</h2>"
-      .. agg_table("by-persona", { "persona" }, field(m, "by_persona"), function(k) return { k } end)
-      .. "</section>",
-    "<section><h2>Latency by tool and persona</h2>"
-      .. agg_table("by-tool-persona", { "tool", "persona" }, field(m, "by_tool_persona"), split_tp)
-      .. "</section>",
-    "<section><h2>Configuration</h2>" .. kv_section("config", rep.config, "No configuration.")
-      .. "</section>",
-    "<section><details><summary>Counters</summary>"
-      .. kv_section("counters", rep.counters, "No counters.") .. "</details></section>",
-    '<footer>gofr-sim report, schema version ' .. esc(num_text(field(rep, "schema_version")))
-      .. ". Times in milliseconds; percentiles from full HDR histograms (docs/report.md).</footer>",
+    section("Thresholds", thresholds_section(rep)),
+    section("Checks", checks_section(rep)),
+    section("Over time", charts(rep)),
+    section("Latency by tool", by_tool
+      .. sub("Unexpected errors by type", types_section(overall, "error_types", "error-types", "error type",
+        rep.error_samples))
+      .. sub("Expected outcomes by type",
+        types_section(overall, "expected_types", "expected-types", "outcome"))),
+    section("Iterations and other series", by_name_section(field(m, "by_name"))),
+    section("Latency by persona",
+      agg_table("by-persona", { "persona" }, field(m, "by_persona"), function(k) return { k } end)),
+    section("Latency by tool and persona",
+      agg_table("by-tool-persona", { "tool", "persona" }, field(m, "by_tool_persona"), split_tp)),
+    section("Configuration", config_section(rep.config)),
+    counters ~= ""
+      and ("<section><details><summary>Counters</summary>" .. counters .. "</details></section>") or "",
+    "<footer>gofr-sim report" .. (is_num(field(rep, "schema_version"))
+      and (", schema version " .. esc(num_text(rep.schema_version))) or "")
+      .. ". Latencies in milliseconds; percentiles from full HDR histograms; per-second values from"
+      .. " per-second summaries (docs/report.md).</footer>",
     "</main></body></html>",
     "",
   }, "\n")

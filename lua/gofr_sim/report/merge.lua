@@ -146,41 +146,86 @@ local function merge_notes(list)
   return out
 end
 
+-- Adds timeseries entry e (found at `where`) into by_second[e.second]:
+-- counts add, personas add (when any run sampled them), percentiles weighted
+-- by requests (ps: which). Returns the entry's second.
+local function add_entry(by_second, e, where, ps)
+  if type(e) ~= "table" then refuse("%s must be an object", where) end
+  local s = num(e.second, where .. ".second")
+  local acc = by_second[s]
+  if not acc then
+    acc = { requests = 0, errors = 0, expected = 0, weight = 0, p50 = 0, p95 = 0, p99 = 0 }
+    by_second[s] = acc
+  end
+  local n = num(e.requests, where .. ".requests")
+  acc.requests = acc.requests + n
+  acc.errors = acc.errors + num(e.errors, where .. ".errors")
+  acc.expected = acc.expected + num(e.expected or 0, where .. ".expected")
+  if e.personas ~= nil and e.personas ~= NULL then
+    acc.personas = (acc.personas or 0) + num(e.personas, where .. ".personas")
+  end
+  if n > 0 and e.p50_ms ~= nil and e.p50_ms ~= NULL then
+    acc.weight = acc.weight + n
+    for _, p in ipairs(ps) do
+      acc[p] = acc[p] + n * num(e[p .. "_ms"], where .. "." .. p .. "_ms") / 1000
+    end
+  end
+  return s
+end
+
+-- A merged second: the weighted means of add_entry's sums.
+local function merged_second(acc)
+  local w = acc.weight
+  return {
+    requests = acc.requests, errors = acc.errors, expected = acc.expected, personas = acc.personas,
+    p50 = w > 0 and acc.p50 / w or nil, p95 = w > 0 and acc.p95 / w or nil,
+    p99 = w > 0 and acc.p99 / w or nil,
+  }
+end
+
 local function merge_timeseries(list)
   local by_second, last = {}, -1
   for _, item in ipairs(list) do
-    local ts = part(item, "timeseries")
-    for i, e in ipairs(ts) do
-      local where = ("%s: timeseries[%d]"):format(item.label, i)
-      if type(e) ~= "table" then refuse("%s must be an object", where) end
-      local s = num(e.second, where .. ".second")
-      local acc = by_second[s]
-      if not acc then
-        acc = { requests = 0, errors = 0, expected = 0, weight = 0, p50 = 0, p95 = 0, p99 = 0 }
-        by_second[s] = acc
-      end
-      local n = num(e.requests, where .. ".requests")
-      acc.requests = acc.requests + n
-      acc.errors = acc.errors + num(e.errors, where .. ".errors")
-      acc.expected = acc.expected + num(e.expected or 0, where .. ".expected")
-      if n > 0 and e.p50_ms ~= NULL then
-        acc.weight = acc.weight + n
-        for _, p in ipairs({ "p50", "p95", "p99" }) do
-          acc[p] = acc[p] + n * num(e[p .. "_ms"], where .. "." .. p .. "_ms") / 1000
-        end
-      end
+    for i, e in ipairs(part(item, "timeseries")) do
+      local s = add_entry(by_second, e, ("%s: timeseries[%d]"):format(item.label, i), { "p50", "p95", "p99" })
       last = max(last, s)
     end
   end
   local out = json.array()
   for s = 0, last do
     local acc = by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 }
-    local w = acc.weight
-    out[#out + 1] = build.timeseries_entry(s, {
-      requests = acc.requests, errors = acc.errors, expected = acc.expected,
-      p50 = w > 0 and acc.p50 / w or nil, p95 = w > 0 and acc.p95 / w or nil,
-      p99 = w > 0 and acc.p99 / w or nil,
-    })
+    out[#out + 1] = build.timeseries_entry(s, merged_second(acc))
+  end
+  return out
+end
+
+-- Each tool's seconds combined as the timeseries' are (only the seconds
+-- some run had samples of the tool in). Reports from before it: none.
+local function merge_timeseries_by_tool(list)
+  local tools = {}
+  for _, item in ipairs(list) do
+    local section = part(item, "timeseries_by_tool")
+    for _, tool in ipairs(tables.sorted_keys(section)) do
+      local entries = section[tool]
+      if type(entries) ~= "table" then
+        refuse("%s: timeseries_by_tool[%s] must be an array", item.label, tool)
+      end
+      local by_second = tools[tool] or {}
+      tools[tool] = by_second
+      for i, e in ipairs(entries) do
+        add_entry(by_second, e, ("%s: timeseries_by_tool[%s][%d]"):format(item.label, tool, i),
+          { "p50", "p95" })
+      end
+    end
+  end
+  local out = {}
+  for tool, by_second in pairs(tools) do
+    local seconds = {}
+    for s in pairs(by_second) do seconds[#seconds + 1] = s end
+    table.sort(seconds)
+    local a = json.array()
+    for i, s in ipairs(seconds) do a[i] = build.tool_timeseries_entry(s, merged_second(by_second[s])) end
+    out[tool] = a
   end
   return out
 end
@@ -295,6 +340,7 @@ local function merge_all(list)
     thresholds = merge_thresholds(first),
     verdict = NULL, -- judged on one run's numbers, like the thresholds
     timeseries = merge_timeseries(list),
+    timeseries_by_tool = merge_timeseries_by_tool(list),
   }
 end
 

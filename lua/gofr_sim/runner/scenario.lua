@@ -459,16 +459,38 @@ local function run_check(state)
   end))
 end
 
+-- Personas over time: the workload's personas at work, noted twice a
+-- second into the registry's current second (so seconds without a request
+-- have a count too; the report's timeseries[].personas).
+local function sample_personas(state)
+  local reg, ticks = state.registry, 0
+  while not state.done do
+    if ticks % 5 == 0 and state.run then reg:personas(state.run:active_now()) end
+    ticks = ticks + 1
+    if not sim.sleep(0.1) then break end
+  end
+end
+
 local function drive(state)
   if state.opts.metrics_listen then state.exporter = serve_metrics(state) end
   if not set_up(state) then return end -- nothing runs; teardown is told (ctx.setup_error)
   state.started = sim.now()
+  state.registry:start(state.started) -- timeseries second 0 (unless setup made requests)
   if state.progress then sim.spawn(show_progress, state) end
+  if not state.scenario.check then sim.spawn(sample_personas, state) end
   if state.scenario.check then run_check(state) else run_workload(state) end
   state.stopped = sim.stopping()
   state.elapsed = sim.now() - state.started
   if state.exporter then state.exporter.close() end
   state.done = true
+end
+
+-- The stages of --stages as the report's config has them:
+-- [{duration_seconds=, target=}].
+local function stages_config(stages)
+  local out = {}
+  for i, st in ipairs(stages) do out[i] = { duration_seconds = st.duration, target = st.target } end
+  return out
 end
 
 local function config_of(state)
@@ -485,6 +507,8 @@ local function config_of(state)
     duration_seconds = o.duration, total_requests = o.total_requests,
     timeout_seconds = o.timeout, target_url = o.target_url,
     mix_file = o.mix_file, http_engine = sim.http.engine(),
+    description = state.scenario.description,
+    stages = o.stages and stages_config(o.stages) or nil,
   }
   for k, v in pairs(o) do
     if config[k] == nil and not M.FLAGS[k] and not token_flags[k] and type(v) ~= "table" then
