@@ -179,6 +179,9 @@ describe("html_report.render", function()
     local pd = paths(html, "chart-personas", "personas")
     assert.are.equal(1, #pd)
     assert.is_nil(pd[1]:find("M", 2, true))
+    local _, psvg = paths(html, "chart-personas", "personas")
+    assert.truthy(psvg:find('class="tick y"[^>]*>%d+</text>'))
+    assert.is_nil(psvg:find('class="tick y"[^>]*>%d+%.%d')) -- whole personas
     -- per tool: the 8 busiest (tool10 .. tool3), one line each, in both charts
     assert.are.equal(8, html_report.MAX_TOOLS_CHARTED)
     local lat, svg = paths(html, "chart-tool-latency", "tool")

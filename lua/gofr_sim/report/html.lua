@@ -178,9 +178,11 @@ local function nice_step(span, n)
   return 10 * mag
 end
 
--- Ticks from 0 to the first multiple of step at or above top.
-local function linear_ticks(top, n)
+-- Ticks from 0 to the first multiple of step at or above top (whole
+-- numbers only when `whole`: counts of personas).
+local function linear_ticks(top, n, whole)
   local step = nice_step(top, n)
+  if whole then step = max(1, ceil(step)) end
   local last = max(1, ceil(top / step - 1e-9))
   local ticks = {}
   for i = 0, last do ticks[#ticks + 1] = i * step end
@@ -257,7 +259,7 @@ local function short(name, n)
 end
 
 --- A line chart over seconds. spec = {id=, title=, y_label=, unit= (of a
--- value, for the hover text), series={{name=, class=, values={[i]=number|nil}}},
+-- value, for the hover text), whole= (whole-number ticks), series={{name=, class=, values={[i]=number|nil}}},
 -- seconds={[i]=second}}: one point per second; a nil value breaks the line.
 local function line_chart(spec)
   local seconds = spec.seconds
@@ -271,7 +273,7 @@ local function line_chart(spec)
       if is_num(v) and v > top then top = v end
     end
   end
-  local yt = linear_ticks(top > 0 and top or 1, 5)
+  local yt = linear_ticks(top > 0 and top or 1, 5, spec.whole)
   local ymax = yt[#yt]
   local y_ticks, x_ticks = {}, {}
   for _, v in ipairs(yt) do y_ticks[#y_ticks + 1] = { pos = v / ymax, text = tick_text(v) } end
@@ -482,7 +484,7 @@ local function charts(rep)
     line_chart { id = "chart-errors", title = "Errors", y_label = "errors/s", unit = "errors/s",
       seconds = seconds, series = { { name = "errors/s", class = "errors", values = errs } } },
     any_personas and line_chart { id = "chart-personas", title = "Personas at work",
-      y_label = "personas", unit = "personas", seconds = seconds,
+      y_label = "personas", unit = "personas", seconds = seconds, whole = true,
       series = { { name = "personas", class = "personas", values = personas } } } or "",
     tool_charts(rep, seconds),
     histogram_chart(overall and field(overall, "histogram")),
