@@ -133,6 +133,16 @@ describe("core.http_bytes", function()
       assert.is_true(s1 - s0 > 10000 and s1 - s0 < 10400, engine .. " sent " .. (s1 - s0))
       assert.is_true(r1 - r0 > 11000 and r1 - r0 < 11400, engine .. " received " .. (r1 - r0))
     end
+    -- metered = false (the twin's own page fetches) leaves a request out
+    for _, engine in ipairs { "native", "curl" } do
+      local s0, r0 = core.http_bytes()
+      local res = sim.run(function()
+        return core.http_request { url = srv.url .. "/q", engine = engine, metered = false }
+      end)
+      local s1, r1 = core.http_bytes()
+      assert.are.equal(200, res.status)
+      assert.are.same({ 0, 0 }, { s1 - s0, r1 - r0 }, engine .. " counted an unmetered request")
+    end
     support.close_site(srv)
     assert.are.same(seen.native, seen.curl)
   end)

@@ -149,9 +149,11 @@ describe("sim report", function()
       assert.are.equal(NULL, rep.config.mcp_url)
       assert.are.equal(NULL, rep.config.total_requests)
       assert.are.same({ "a", "b" }, rep.config.workload)
-      assert.are.same({ "dropped_iterations", "duration_seconds", "error_count", "expected_count",
-                        "interrupted", "iterations", "personas_max", "request_count", "script_errors",
-                        "signal", "throughput_rps" }, sorted_keys(rep.result))
+      assert.are.same({ "data_received_bytes", "data_sent_bytes", "dropped_iterations",
+                        "duration_seconds", "error_count", "expected_count", "interrupted",
+                        "iterations", "personas_max", "request_count", "script_errors", "signal",
+                        "throughput_rps" }, sorted_keys(rep.result))
+      assert.are.equal(NULL, rep.result.data_sent_bytes) -- the run did not say
       assert.are.equal(NULL, rep.result.personas_max) -- the run did not say
       assert.are.same({ "by_name", "by_persona", "by_tool", "by_tool_persona", "overall", "series" },
         sorted_keys(rep.metrics))

@@ -309,6 +309,24 @@ describe("scenario workloads", function()
     assert.is_true(math.abs(rep.result.duration_seconds - 2) < 0.3, "--duration won")
   end)
 
+  it("reports the bytes its requests sent and received (data_sent_bytes, data_received_bytes)", function()
+    local source = [[
+      local sim = require "gofr_sim"
+      return {
+        setup = function() return { site = assert(sim.fixtures.serve {}) } end,
+        iteration = function(ctx) sim.http.get(ctx.site.url .. "/index.html") end,
+        teardown = function(ctx) ctx.site.close() end,
+      }
+    ]]
+    local r, rep = run_scenario(tmpfile(source), { "--total-requests", "10", "--consumers", "1" })
+    assert.are.equal(0, r.status, r.stderr)
+    local body = #assert(support.read_file(support.fixtures_root .. "/index.html"))
+    local got, sent = rep.result.data_received_bytes, rep.result.data_sent_bytes
+    assert.is_true(got > 10 * body and got < 10 * (body + 400), ("received %d for 10 x %d"):format(got, body))
+    assert.is_true(sent > 10 * 40 and sent < 10 * 300, "sent " .. sent)
+    assert.matches("\ndata received %d+%.%d kB %(.-/s%), sent %d+ B\n", r.stdout)
+  end)
+
   it("repeats every random choice for the same --seed", function()
     local _, a = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })
     local _, b = run_scenario(tmpfile(COUNTING), { "--total-requests", "40", "--seed", "11" })

@@ -71,7 +71,9 @@ typedef struct {
   int engine;              /* GS_HTTP_ENGINE_*; 0 (AUTO) when zeroed */
   int retry_unsafe;        /* non-zero: a non-idempotent request may be re-sent on a new
                               connection when its reused one fails before any response byte
-                              (native engine; curl re-sends regardless) */
+                              (both engines: the re-send rule above) */
+  int unmetered;           /* non-zero: its bytes are left out of gs_http_client_bytes (the
+                              embedded twin's own page fetches are not the run's traffic) */
 } gs_http_request_opts_t;
 
 /* Phase durations in seconds, each measured from the previous phase's end
@@ -151,7 +153,8 @@ size_t gs_http_client_active(const gs_http_client_t *client);
  * and redirects included; TLS overhead not): the native engine counts every
  * write and read; libcurl's transfers add what they report when they end
  * or are cancelled (CURLINFO_REQUEST_SIZE; HEADER_SIZE + SIZE_DOWNLOAD).
- * k6's data_sent / data_received. Either pointer may be NULL. */
+ * k6's data_sent / data_received. Requests with opts->unmetered are left out.
+ * Either pointer may be NULL. */
 void gs_http_client_bytes(const gs_http_client_t *client, uint64_t *sent, uint64_t *received);
 
 #endif

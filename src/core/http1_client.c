@@ -131,6 +131,7 @@ struct gs__h1_conn_s {
   gs__h1_resolve_t *resolving;
   char *out; /* unwritten request bytes while a uv_write is pending */
   size_t out_len;
+  int out_metered; /* out's bytes count in gs_http_client_bytes */
   uint64_t idle_since;
   int state;
   int addr_i;  /* address being tried */
@@ -158,7 +159,7 @@ struct gs__h1_req_s {
   gs_buf_t body;
   int send_body;
   int has_host, has_ua, has_accept, has_ctype, has_clen;
-  int follow, path_as_is, retry_unsafe;
+  int follow, path_as_is, retry_unsafe, unmetered;
   long max_redirects;
   size_t max_body;
   double connect_timeout;
@@ -913,7 +914,7 @@ static int gs__h1_build(gs__h1_req_t *req, gs_buf_t *b) {
 
 static void gs__h1_written(uv_write_t *w, int status) {
   gs__h1_conn_t *conn = w->data;
-  if (status == 0)
+  if (status == 0 && conn->out_metered)
     conn->h1->bytes_sent += conn->out_len;
   free(conn->out);
   conn->out = NULL;
@@ -956,7 +957,8 @@ static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn) {
     gs__h1_conn_lost(req, n, 1);
     return;
   }
-  h1->bytes_sent += (uint64_t)n;
+  if (!req->unmetered)
+    h1->bytes_sent += (uint64_t)n;
   if ((size_t)n < h1->scratch.len) {
     size_t rest = h1->scratch.len - (size_t)n;
     conn->out = malloc(rest);
@@ -967,6 +969,7 @@ static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn) {
     }
     memcpy(conn->out, h1->scratch.p + n, rest);
     conn->out_len = rest;
+    conn->out_metered = !req->unmetered;
     b = uv_buf_init(conn->out, (unsigned)rest);
     conn->u.write.data = conn;
     int rc = uv_write(&conn->u.write, (uv_stream_t *)&conn->tcp, &b, 1, gs__h1_written);
@@ -1127,8 +1130,8 @@ static void gs__h1_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   gs__h1_conn_t *conn = s->data;
   if (buf && buf->base == conn->h1->rbuf)
     conn->h1->rbuf_busy = 0;
-  if (nread > 0)
-    conn->h1->bytes_received += (uint64_t)nread;
+  if (nread > 0 && !(conn->req && conn->req->unmetered))
+    conn->h1->bytes_received += (uint64_t)nread; /* an idle connection's bytes count too */
   if (nread == 0 || conn->closing)
     return;
   gs__h1_req_t *req = conn->req;
@@ -1540,6 +1543,7 @@ int gs_http1_start(gs_http1_t *h1, const gs_http_request_opts_t *o, gs_http_done
   req->max_redirects = o->max_redirects > 0 ? o->max_redirects : 10;
   req->path_as_is = o->path_as_is != 0;
   req->retry_unsafe = o->retry_unsafe != 0;
+  req->unmetered = o->unmetered != 0;
   req->max_body = o->max_body;
   req->connect_timeout = o->connect_timeout;
   req->send_body = o->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||

@@ -112,6 +112,7 @@ struct gs__http_creq_s {
    * own: every attempt passes the pre-request callback, and an attempt
    * after one that got no response byte is a re-send. */
   int resend_ok;       /* idempotent method or retry_unsafe */
+  int unmetered;       /* left out of the client's byte counts */
   int attempts;        /* pre-request callbacks so far */
   int answered;        /* a response byte came since the last attempt began */
   int resend_refused;  /* the pre-request callback aborted a re-send */
@@ -162,9 +163,11 @@ static void gs__http_detach(gs__http_creq_t *req) {
   curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &request_size);
   curl_easy_getinfo(req->easy, CURLINFO_HEADER_SIZE, &header_size);
   curl_easy_getinfo(req->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
-  c->bytes_sent += (uint64_t)(request_size > 0 ? request_size : 0);
-  c->bytes_received +=
-      (uint64_t)(header_size > 0 ? header_size : 0) + (uint64_t)(down > 0 ? down : 0);
+  if (!req->unmetered) {
+    c->bytes_sent += (uint64_t)(request_size > 0 ? request_size : 0);
+    c->bytes_received +=
+        (uint64_t)(header_size > 0 ? header_size : 0) + (uint64_t)(down > 0 ? down : 0);
+  }
   curl_multi_remove_handle(c->multi, req->easy);
   gs__http_easy_put(c, req->easy);
   req->easy = NULL;
@@ -788,6 +791,7 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   req->data = data;
   req->max_body = o->max_body;
   req->resend_ok = gs_http_method_idempotent(method) || o->retry_unsafe;
+  req->unmetered = o->unmetered != 0;
   snprintf(req->method, sizeof req->method, "%s", method);
 
   int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;

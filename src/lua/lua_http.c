@@ -590,6 +590,8 @@ static int gs__lhttp_request(lua_State *L) {
     o.path_as_is = lua_toboolean(L, -1);
   if (gs__lhttp_field(L, "retry_unsafe", LUA_TBOOLEAN, "a boolean"))
     o.retry_unsafe = lua_toboolean(L, -1);
+  if (gs__lhttp_field(L, "metered", LUA_TBOOLEAN, "a boolean"))
+    o.unmetered = !lua_toboolean(L, -1);
   o.engine = gs__lhttp_default_engine;
   if (gs__lhttp_field(L, "engine", LUA_TSTRING, "a string"))
     o.engine = gs__lhttp_engine(L, -1, 1, "opts.engine");

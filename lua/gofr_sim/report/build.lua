@@ -161,8 +161,9 @@ end
 
 --- The result section of a run lasting `duration` seconds: totals =
 -- {request_count=, error_count=, expected_count=, iterations=,
--- dropped_iterations=, personas_max= (optional), script_errors=}; the throughput is requests over the
--- duration; signal is a name or NULL.
+-- dropped_iterations=, personas_max=, data_sent_bytes=, data_received_bytes=
+-- (these three optional), script_errors=}; the throughput is requests over
+-- the duration; signal is a name or NULL.
 function M.result_section(duration, totals, interrupted, signal)
   return {
     duration_seconds = duration,
@@ -173,6 +174,8 @@ function M.result_section(duration, totals, interrupted, signal)
     iterations = totals.iterations,
     dropped_iterations = totals.dropped_iterations,
     personas_max = totals.personas_max or NULL,
+    data_sent_bytes = totals.data_sent_bytes or NULL,
+    data_received_bytes = totals.data_received_bytes or NULL,
     script_errors = totals.script_errors,
     interrupted = interrupted,
     signal = signal,
@@ -216,6 +219,8 @@ local function check_run(run)
   check_field(run, "iterations", "number", true)
   check_field(run, "dropped_iterations", "number", true)
   check_field(run, "personas_max", "number", true)
+  check_field(run, "data_sent", "number", true)
+  check_field(run, "data_received", "number", true)
   check_field(run, "script_errors", "number", true)
   check_field(run, "thresholds", "table", true)
   check_field(run, "verdict", "table", true)
@@ -227,7 +232,8 @@ end
 
 --- Builds the report table of one run. run = {registry=, config=,
 -- started_at=, duration=, interrupted=, signal=, iterations=,
--- dropped_iterations=, personas_max=, script_errors=, thresholds=, verdict=}; only
+-- dropped_iterations=, personas_max=, data_sent=, data_received=,
+-- script_errors=, thresholds=, verdict=}; only
 -- registry is required. Raises on a malformed run (the error names the
 -- field). The report holds copies of config and of each threshold row
 -- (their top-level keys: nested tables are shared).
@@ -255,6 +261,7 @@ function M.build(run)
     request_count = overall.count, error_count = overall.errors, expected_count = overall.expected,
     iterations = run.iterations or 0, dropped_iterations = run.dropped_iterations or 0,
     personas_max = run.personas_max,
+    data_sent_bytes = run.data_sent, data_received_bytes = run.data_received,
     script_errors = run.script_errors or 0,
   }
   local signal = (run.signal ~= nil and run.signal ~= "") and run.signal or NULL

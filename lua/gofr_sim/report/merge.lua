@@ -297,7 +297,8 @@ local function merge_all(list)
   local consumers, started_at, interrupted, signal, merged_from = nil, nil, false, NULL, 0
   local duration = 0
   local sums = { request_count = 0, error_count = 0, expected_count = 0, iterations = 0,
-                 dropped_iterations = 0, script_errors = 0, personas_max = 0 }
+                 dropped_iterations = 0, script_errors = 0, personas_max = 0,
+                 data_sent_bytes = 0, data_received_bytes = 0 }
   for _, item in ipairs(list) do
     local r, res = item.report, item.report.result
     local c = type(r.config) == "table" and r.config.consumers
@@ -315,13 +316,16 @@ local function merge_all(list)
     merged_from = merged_from + (type(r.merged_from) == "number" and r.merged_from or 1)
   end
   config.consumers = consumers or NULL
-  -- shards ran side by side: their peaks add up (at most); none given: null
-  local any_personas = false
-  for _, item in ipairs(list) do
-    local v = item.report.result.personas_max
-    any_personas = any_personas or (v ~= nil and v ~= NULL)
+  -- shards ran side by side: their peaks add up (at most), as their bytes;
+  -- a sum none of the inputs gave stays null
+  for _, k in ipairs({ "personas_max", "data_sent_bytes", "data_received_bytes" }) do
+    local given = false
+    for _, item in ipairs(list) do
+      local v = item.report.result[k]
+      given = given or (v ~= nil and v ~= NULL)
+    end
+    if not given then sums[k] = nil end
   end
-  if not any_personas then sums.personas_max = nil end
   local metrics = merge_metrics(list)
   return {
     schema_version = build.SCHEMA_VERSION,

@@ -86,6 +86,15 @@ local function types_line(types)
   return concat(names, ", ")
 end
 
+-- 1234567 -> "1.2 MB" (decimal units, as k6's data_received), "512 B".
+local function bytes_text(n)
+  if type(n) ~= "number" then return "-" end
+  for _, u in ipairs({ { 1e9, "GB" }, { 1e6, "MB" }, { 1e3, "kB" } }) do
+    if n >= u[1] then return format("%.1f %s", n / u[1], u[2]) end
+  end
+  return format("%d B", floor(n + 0.5))
+end
+
 -- " (p50 12.30 ms, p95 40.00 ms)" of an AGG with samples, else "".
 local function duration_text(what, a)
   if type(a) ~= "table" or type(a.p50_ms) ~= "number" then return "" end
@@ -124,6 +133,12 @@ function M.text(tbl)
       or (cell(res.error_count) .. " errors"),
     cell(res.duration_seconds),
     cell(res.throughput_rps), tbl.interrupted == true and (", interrupted" .. signal) or "")
+  if type(res.data_received_bytes) == "number" then
+    local secs = type(res.duration_seconds) == "number" and res.duration_seconds or 0
+    out[#out + 1] = ("data received %s%s, sent %s"):format(bytes_text(res.data_received_bytes),
+      secs > 0 and (" (" .. bytes_text(res.data_received_bytes / secs) .. "/s)") or "",
+      bytes_text(res.data_sent_bytes))
+  end
   local by_name = m.by_name or {}
   local personas = type(res.personas_max) == "number" and (", personas max " .. cell(res.personas_max)) or ""
   out[#out + 1] = ("%s iterations, %s dropped, %s script errors%s%s%s"):format(

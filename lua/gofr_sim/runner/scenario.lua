@@ -571,9 +571,11 @@ function M.run(sc, flags, path)
   local previous = metrics.install(state.registry)
   local started_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   local t0 = sim.now()
+  local sent0, received0 = core.http_bytes()
   local completed, run_error = pcall(sim.run, drive, state)
   if state.exporter then state.exporter.close() end -- also when the run failed
   local duration = sim.now() - t0
+  local sent1, received1 = core.http_bytes() -- the run's setup, iterations and teardown's requests
   if not completed and cli.is_usage_error(run_error) then
     metrics.install(previous)
     error(run_error, 0) -- bad input found by setup: exit 2, no report
@@ -606,6 +608,7 @@ function M.run(sc, flags, path)
     iterations = iterations,
     dropped_iterations = state.run and state.run.dropped or 0,
     personas_max = state.run and state.run.active_max or nil,
+    data_sent = sent1 - sent0, data_received = received1 - received0,
     script_errors = stats.script_errors, thresholds = results, verdict = judged,
   }
   teardown(state, rep)

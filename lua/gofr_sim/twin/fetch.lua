@@ -244,6 +244,7 @@ local function load_robots(self, robots_url)
     url = robots_url, method = "GET", timeout = self.robots_timeout,
     headers = { ["User-Agent"] = M.ROBOTS_USER_AGENT },
     follow_redirects = true, max_redirects = 10,
+    metered = false, -- the server's own traffic, not the run's (core.http_bytes)
   })
   if not ok or not res or res.status ~= 200 then return false end
   if decodes_as_utf8(res.headers["content-type"]) and M.utf8_error(res.body) then return false end
@@ -472,6 +473,7 @@ function Fetcher:get(url, opts)
     url = url, method = "GET", headers = request_headers(self), timeout = timeout,
     follow_redirects = true, max_redirects = self.max_redirects,
     max_body = max_bytes,
+    metered = false, -- the server's own traffic, not the run's (core.http_bytes)
   }
   local attempt, rate_limited = 0, false
   while true do
