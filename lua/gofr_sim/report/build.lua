@@ -96,15 +96,9 @@ end
 
 --- A timeseries_by_tool entry: as timeseries_entry, without p99 and personas.
 function M.tool_timeseries_entry(second, sec)
-  local ms = aggregate.ms
-  return {
-    second = second,
-    requests = sec.requests,
-    errors = sec.errors,
-    expected = sec.expected or 0,
-    p50_ms = sec.p50 and ms(sec.p50) or NULL,
-    p95_ms = sec.p95 and ms(sec.p95) or NULL,
-  }
+  local e = M.timeseries_entry(second, sec)
+  e.p99_ms, e.personas = nil, nil
+  return e
 end
 
 --- The timeseries_by_tool section of a sealed registry: {tool: [entry]},
