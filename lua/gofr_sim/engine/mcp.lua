@@ -351,9 +351,9 @@ local function read_json(s, body, id)
   return nil, "mcp_protocol", ("the JSON body carries no response to request %d"):format(id)
 end
 
--- The answer of a 2xx response whose body is still streaming.
 local media_type = http_engine.media_type
 
+-- The answer of a 2xx response whose body is still streaming.
 local function read_response(s, res, id)
   local ct = media_type(res.headers["content-type"])
   if ct == "none" then ct = nil end
@@ -398,9 +398,6 @@ local function wait_cancels(s)
   end
 end
 
--- One POST carrying request `method` (with the session's headers, or
--- `headers` of no session); returns result, or nil, err_type, message, code;
--- and the HTTP response as the 5th value.
 local encoded_methods, n_encoded_methods = {}, 0 -- method -> its JSON string (bounded)
 
 local function encoded_method(fname, method)
@@ -413,6 +410,9 @@ local function encoded_method(fname, method)
   return e
 end
 
+-- One POST carrying request `method` (with the session's headers, or
+-- `headers` of no session); returns result, or nil, err_type, message, code;
+-- and the HTTP response as the 5th value.
 local function exchange(s, fname, method, params, timeout, headers)
   local id = s._next_id
   s._next_id = id + 1
