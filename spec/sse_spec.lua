@@ -244,4 +244,24 @@ describe("core.sse", function()
     assert.has_error(function() p.feed({}, "x") end)
     assert.has_error(function() p.finish(core.hist_new()) end)
   end)
+
+  it("selects events by type and needle, as tables or (data_only) their data strings", function()
+    local stream = "event: message\ndata: {\"result\":1}\n\n"
+      .. "event: ping\ndata: {\"result\":2}\n\n"
+      .. "event: message\ndata: {\"other\":3}\n\n"
+      .. "event: message\ndata: {\"error\":4}\n\n"
+    local p = core.sse_new()
+    p:select("message", { '"result"', '"error"' })
+    local evs, dropped = p:feed(stream)
+    assert.are.same({ ev('{"result":1}'), ev('{"error":4}') }, evs)
+    assert.are.equal(2, dropped)
+    p = core.sse_new()
+    p:select("message", { '"result"', '"error"' }, true)
+    evs, dropped = p:feed(stream)
+    assert.are.same({ '{"result":1}', '{"error":4}' }, evs)
+    assert.are.equal(2, dropped)
+    p:reset() -- keeps the selection
+    assert.are.same({ '{"error":4}' }, (p:feed("event: message\ndata: {\"error\":4}\n\n")))
+    assert.has_error(function() p:select("message", {}, "yes") end)
+  end)
 end)

@@ -51,6 +51,7 @@ typedef struct {
   char *needles[GS_SSE_MAX_NEEDLES];
   size_t needle_len[GS_SSE_MAX_NEEDLES];
   int nneedles;
+  int data_only; /* select's data_only: feed returns the events' data strings */
 } gs_lua_sse_t;
 
 typedef struct {
@@ -121,6 +122,7 @@ static int gs__lsse_new(lua_State *L) {
   ud->busy = 0;
   ud->type = NULL;
   ud->nneedles = 0;
+  ud->data_only = 0;
   luaL_getmetatable(L, GS_SSE_MT);
   lua_setmetatable(L, -2);
   return 1;
@@ -147,6 +149,11 @@ static int gs__sse_collect(const gs_sse_event_t *ev, void *data) {
     return 0; /* a priming event: not even counted */
   if (!gs__sse_selected(c->ud, ev)) {
     c->dropped++;
+    return 0;
+  }
+  if (c->ud->data_only) { /* the selected type is known: only the data is news */
+    lua_pushlstring(L, ev->data, ev->data_len);
+    lua_rawseti(L, c->t, ++c->n);
     return 0;
   }
   lua_createtable(L, 0, 4);
@@ -209,12 +216,15 @@ static char *gs__sse_dup(const char *s, size_t n) {
   return d;
 }
 
-/* p:select(type, needles) */
+/* p:select(type, needles[, data_only]) */
 static int gs__lsse_select(lua_State *L) {
   gs_lua_sse_t *ud = gs__check_sse(L, "select");
   size_t tlen;
   const char *type = luaL_checklstring(L, 2, &tlen);
   luaL_checktype(L, 3, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 4))
+    luaL_checktype(L, 4, LUA_TBOOLEAN);
+  int data_only = lua_toboolean(L, 4);
   int n = (int)lua_objlen(L, 3);
   if (n > GS_SSE_MAX_NEEDLES)
     return luaL_error(L, "sse:select: at most %d needles, got %d", GS_SSE_MAX_NEEDLES, n);
@@ -242,6 +252,7 @@ static int gs__lsse_select(lua_State *L) {
     gs__sse_unselect(ud);
     return luaL_error(L, "sse:select: out of memory");
   }
+  ud->data_only = data_only;
   return 0;
 }
 

@@ -301,7 +301,7 @@ local function read_sse_with(s, p, res, id)
     bytes = bytes + n
     s.stats.ignored = s.stats.ignored + dropped
     for i = 1, #events do
-      local data = events[i].data
+      local data = events[i]
       local m, err = json.decode(data)
       if is_mine(m, id) then return outcome(m, id) end
       if m == nil and not bad then bad = ("%s: %s"):format(err, snippet(data)) end
@@ -325,7 +325,7 @@ local function read_sse(s, res, id)
     p:reset()
   else
     p = core.sse_new(s.max_body)
-    p:select("message", RESPONSE_NEEDLES)
+    p:select("message", RESPONSE_NEEDLES, true) -- events come back as their data strings
   end
   local result, err_type, msg, code = read_sse_with(s, p, res, id)
   pool[#pool + 1] = p
