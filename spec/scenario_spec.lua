@@ -324,7 +324,7 @@ describe("scenario workloads", function()
     local got, sent = rep.result.data_received_bytes, rep.result.data_sent_bytes
     assert.is_true(got > 10 * body and got < 10 * (body + 400), ("received %d for 10 x %d"):format(got, body))
     assert.is_true(sent > 10 * 40 and sent < 10 * 300, "sent " .. sent)
-    assert.matches("\ndata received %d+%.%d kB %(.-/s%), sent %d+ B\n", r.stdout)
+    assert.matches("\ndata received %d+%.%d+ KiB %(.-/s%), sent %d+ B\n", r.stdout)
   end)
 
   it("repeats every random choice for the same --seed", function()

@@ -37,6 +37,18 @@ function M.ms(seconds)
   return M.round(seconds * 1000, 3)
 end
 
+--- A byte count for people, in binary units as the HTML report and the
+-- summary both show them: "900 B", "1.21 KiB", "34.5 MiB"; nil for anything
+-- but a finite number.
+function M.bytes_text(n)
+  if type(n) ~= "number" or n ~= n or n == math.huge or n == -math.huge then return nil end
+  if math.abs(n) < 1024 then return ("%d B"):format(floor(n + 0.5)) end
+  for _, u in ipairs { "KiB", "MiB", "GiB", "TiB" } do
+    n = n / 1024
+    if math.abs(n) < 1024 or u == "TiB" then return ((n < 10 and "%.2f %s" or "%.1f %s")):format(n, u) end
+  end
+end
+
 --- A new, empty accumulator.
 function M.new()
   return { hist = core.hist_new(), count = 0, errors = 0, error_types = {}, expected = 0,

@@ -19,6 +19,7 @@
 local core = require "gofr_sim.core"
 local json = require "gofr_sim.util.json"
 local tables = require "gofr_sim.util.tables"
+local aggregate = require "gofr_sim.report.aggregate"
 local build = require "gofr_sim.report.build"
 local write = require "gofr_sim.report.write"
 
@@ -649,14 +650,8 @@ end
 
 -- Bytes as text with a binary unit: "512 B", "1.5 KiB", "3.20 MiB".
 local function bytes_text(v)
-  if not is_num(v) then return "–" end
-  if math.abs(v) < 1024 then return num_text(v) .. " B" end
-  for _, u in ipairs { "KiB", "MiB", "GiB", "TiB" } do
-    v = v / 1024
-    if math.abs(v) < 1024 or u == "TiB" then return format(v < 10 and "%.2f %s" or "%.1f %s", v, u) end
-  end
+  return aggregate.bytes_text(v) or "–"
 end
-M.bytes_text = bytes_text
 
 -- "2s → 3, 1m → 10" of config.stages ([{duration_seconds=, target=}]), the
 -- target named by the workload: personas (closed), else iterations/s.

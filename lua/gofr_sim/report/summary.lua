@@ -11,6 +11,7 @@
 --   io.write(summary.text(rep))
 local tables = require "gofr_sim.util.tables"
 local build = require "gofr_sim.report.build"
+local aggregate = require "gofr_sim.report.aggregate"
 
 local type, ipairs, tostring, error = type, ipairs, tostring, error
 local format, rep, concat = string.format, string.rep, table.concat
@@ -86,13 +87,8 @@ local function types_line(types)
   return concat(names, ", ")
 end
 
--- 1234567 -> "1.2 MB" (decimal units, as k6's data_received), "512 B".
 local function bytes_text(n)
-  if type(n) ~= "number" then return "-" end
-  for _, u in ipairs({ { 1e9, "GB" }, { 1e6, "MB" }, { 1e3, "kB" } }) do
-    if n >= u[1] then return format("%.1f %s", n / u[1], u[2]) end
-  end
-  return format("%d B", floor(n + 0.5))
+  return aggregate.bytes_text(n) or "-"
 end
 
 -- " (p50 12.30 ms, p95 40.00 ms)" of an AGG with samples, else "".
