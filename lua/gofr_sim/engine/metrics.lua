@@ -173,9 +173,17 @@ end
 
 --- Notes `n` personas at work at clock time t (default now): the second's
 -- `personas` is the most noted in it (the runner samples twice a second).
-function Registry:personas(n, t)
+-- `by` (optional, {workload name = personas}) is noted likewise into the
+-- second's personas_by_workload.
+function Registry:personas(n, t, by)
   local sec = self:second(t or self.clock())
   if not sec.personas or n > sec.personas then sec.personas = n end
+  if not by then return end
+  local most = sec.personas_by_workload or {}
+  sec.personas_by_workload = most
+  for name, k in pairs(by) do
+    if not most[name] or k > most[name] then most[name] = k end
+  end
 end
 
 --- Records one sample of `seconds` under name and tags. A tags.error_type
@@ -418,7 +426,8 @@ local base_signatures = setmetatable({}, { __mode = "k" }) -- persona tags -> M.
 local request_tag_sets = {} -- signature -> tool -> error_type|"" -> expected|false -> tags
 
 --- Tags a call may not set itself (tags = {...} on sim.http and session:call).
-M.RESERVED_TAGS = { tool = true, persona = true, error_type = true, expected = true, group = true }
+M.RESERVED_TAGS = { tool = true, persona = true, error_type = true, expected = true, group = true,
+  workload = true }
 
 -- The tags of one request sample built afresh: with `extra` (a call's own tags).
 local function tags_with(base, group, tool, error_type, expected, extra)
