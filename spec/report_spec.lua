@@ -3,6 +3,7 @@
 local metrics = require "gofr_sim.engine.metrics"
 local json = require "gofr_sim.util.json"
 local report = require "gofr_sim.report.build"
+local aggregate = require "gofr_sim.report.aggregate"
 local merge = require "gofr_sim.report.merge"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
@@ -620,6 +621,169 @@ describe("sim report", function()
       local none, msg = merge.reports({ rb_rep }, { "b.json" })
       assert.is_nil(none)
       assert.matches("b.json: timeseries_by_tool[a][1].requests must be a number", msg, 1, true)
+    end)
+
+    -- A run of named workloads (docs/report.md): registry reg's report with
+    -- the keys report/build gives such a run — config.workloads, workloads,
+    -- metrics.by_workload (the AGGs of the tool samples by their workload
+    -- tag) and each second's personas_by_workload — through JSON.
+    -- runs = {name = {workloads entry without its AGGs}}.
+    local function workloads_report(reg, config_workloads, runs)
+      local rep = report.build { registry = reg, duration = 5, config = { scenario = "mixed" } }
+      rep.config.workloads = config_workloads
+      local by_workload, iterations = {}, {}
+      for _, key in ipairs(sorted_keys(reg.series)) do
+        local s = reg.series[key]
+        local into = s.tags.tool and by_workload or s.name == "iteration" and iterations or nil
+        if into and s.tags.workload then aggregate.add(aggregate.of(into, s.tags.workload), s) end
+      end
+      rep.metrics.by_workload = aggregate.reports(by_workload)
+      rep.workloads = {}
+      for name, w in pairs(runs) do
+        local e = {}
+        for k, v in pairs(w) do e[k] = v end
+        e.iteration = iterations[name] and aggregate.report(iterations[name]) or NULL
+        e.iteration_service = NULL
+        rep.workloads[name] = e
+      end
+      for i, sec in ipairs(reg.seconds) do
+        rep.timeseries[i].personas_by_workload = sec.personas_by_workload
+      end
+      return assert(write.decode(json.encode(rep, "sorted")))
+    end
+
+    -- Requests of workload w under tool: `ms` each a sample (ms < 0: an error).
+    local function requests(reg, w, tool, ms)
+      for _, v in ipairs(ms) do
+        reg:record(tool, math.abs(v) / 1000, { tool = tool, workload = w,
+          error_type = v < 0 and "network_timeout" or nil })
+      end
+    end
+
+    describe("of named workloads", function()
+      local wa, wb, one
+
+      setup(function()
+        local function config(readers)
+          return { readers = { workload = "closed", consumers = readers, duration_seconds = 5,
+                               start_seconds = 0 },
+                   spike = { workload = "ramping-arrival-rate", max_personas = 5, start_seconds = 2,
+                             stages = { { duration_seconds = 1, target = 4 } }, tags = { team = "w" } } }
+        end
+        local function entry(kind, n, errors, extra)
+          local e = { workload = kind, iterations = n, dropped_iterations = 0, request_count = n,
+                      error_count = errors, expected_count = 0, personas_max = 1,
+                      started_seconds = 0, duration_seconds = 5, throughput_rps = n / 5 }
+          for k, v in pairs(extra or {}) do e[k] = v end
+          return e
+        end
+        local ra, ca = registry()
+        ra:start(100)
+        ra:personas(2, 100, { readers = 2 })
+        requests(ra, "readers", "mcp.a", { 10, 20, 30 })
+        ra:record("iteration", 0.1, { workload = "readers" })
+        ca.now = 102.5
+        ra:personas(3, 102.5, { readers = 2, spike = 1 })
+        requests(ra, "spike", "mcp.b", { 50, -60 })
+        wa = workloads_report(ra, config(2), {
+          readers = entry("closed", 3, 0, { personas_max = 2 }),
+          spike = entry("ramping-arrival-rate", 2, 1, { started_seconds = 2.5, duration_seconds = 2,
+                                                        dropped_iterations = 1, personas_max = 1 }) })
+        local rb, cb = registry()
+        rb:start(100)
+        rb:personas(3, 100, { readers = 3 })
+        requests(rb, "readers", "mcp.a", { 40, 40 })
+        rb:record("iteration", 0.3, { workload = "readers" })
+        cb.now = 102.5
+        requests(rb, "spike", "mcp.b", { 70 })
+        wb = workloads_report(rb, config(3), {
+          readers = entry("closed", 2, 0, { personas_max = 3, started_seconds = 0.25, duration_seconds = 4 }),
+          spike = entry("ramping-arrival-rate", 1, 0, { started_seconds = 2, duration_seconds = 1.5,
+                                                        personas_max = NULL }) })
+        local rc = registry()
+        requests(rc, "readers", "mcp.a", { 10, 20, 30, 40, 40 })
+        requests(rc, "spike", "mcp.b", { 50, -60, 70 })
+        rc:record("iteration", 0.1, { workload = "readers" })
+        rc:record("iteration", 0.3, { workload = "readers" })
+        one = workloads_report(rc, {}, { readers = {} })
+      end)
+
+      it("merges each workload's AGGs, counts, peaks, times and configuration", function()
+        local m = assert(merge.reports({ wa, wb }, { "a.json", "b.json" }))
+        -- metrics.by_workload: as one registry holding both runs' samples
+        assert.are.equal(json.encode(one.metrics.by_workload, "sorted"),
+          json.encode(m.metrics.by_workload, "sorted"))
+        assert.are.same({ 5, 0, 3, 1 }, { m.metrics.by_workload.readers.count,
+          m.metrics.by_workload.readers.error_count, m.metrics.by_workload.spike.count,
+          m.metrics.by_workload.spike.error_count })
+        -- workloads: counts and peaks add, the earliest start, the longest time, its throughput
+        local r, s = m.workloads.readers, m.workloads.spike
+        assert.are.same({ "closed", 5, 0, 5, 0, 0, 5, 0, 5, 1 },
+          { r.workload, r.iterations, r.dropped_iterations, r.request_count, r.error_count,
+            r.expected_count, r.personas_max, r.started_seconds, r.duration_seconds, r.throughput_rps })
+        assert.are.same({ "ramping-arrival-rate", 3, 1, 3, 1, 1, 2, 2, 1.5 },
+          { s.workload, s.iterations, s.dropped_iterations, s.request_count, s.error_count,
+            s.personas_max, s.started_seconds, s.duration_seconds, s.throughput_rps })
+        assert.are.same({ 2, 200 }, { r.iteration.count, r.iteration.mean_ms })
+        assert.are.equal(json.encode(one.workloads.readers.iteration, "sorted"),
+          json.encode(r.iteration, "sorted"))
+        assert.are.equal(NULL, r.iteration_service)
+        assert.are.equal(NULL, s.iteration) -- no run had one
+        -- each second's personas by workload add up, as the totals do
+        assert.are.same({ readers = 5 }, m.timeseries[1].personas_by_workload)
+        assert.are.equal(5, m.timeseries[1].personas)
+        assert.are.same({ readers = 2, spike = 1 }, m.timeseries[3].personas_by_workload)
+        assert.is_nil(m.timeseries[2].personas_by_workload) -- no run sampled second 1
+        -- config.workloads: the first run's, consumers added up (as config.consumers is)
+        assert.are.equal(5, m.config.workloads.readers.consumers)
+        assert.are.same({ team = "w" }, m.config.workloads.spike.tags)
+        assert.are.equal(2, wa.config.workloads.readers.consumers) -- the input is not changed
+        assert.are.same(m, assert(merge.reports { m }))
+      end)
+
+      it("leaves the workloads keys out of a merge of reports without them", function()
+        local m = assert(merge.reports { a, b })
+        assert.is_nil(m.workloads)
+        assert.is_nil(m.metrics.by_workload)
+        assert.is_nil(m.config.workloads)
+        for _, e in ipairs(m.timeseries) do assert.is_nil(e.personas_by_workload) end
+      end)
+
+      it("refuses a malformed workloads section, naming the file and the key", function()
+        local cases = {
+          { function(r) r.workloads = "x" end, "b.json: workloads must be an object" },
+          { function(r) r.workloads.spike = 3 end, "b.json: workloads[spike] must be an object" },
+          { function(r) r.workloads.readers.request_count = "many" end,
+            "b.json: workloads[readers].request_count must be a number, got string" },
+          { function(r) r.workloads.readers.started_seconds = nil end,
+            "b.json: workloads[readers].started_seconds must be a number, got nil" },
+          { function(r) r.workloads.readers.iteration.histogram = nil end,
+            "b.json: workloads[readers].iteration has no histogram" },
+          { function(r) r.workloads.spike.workload = "closed" end,
+            "b.json: workloads[spike].workload is closed, but ramping-arrival-rate in an earlier report" },
+          { function(r) r.metrics.by_workload = 5 end, "b.json: metrics.by_workload must be an object" },
+          { function(r) r.metrics.by_workload.readers.histogram = nil end,
+            "b.json: metrics.by_workload[readers] has no histogram" },
+          { function(r) r.timeseries[1].personas_by_workload.readers = "x" end,
+            "b.json: timeseries[1].personas_by_workload[readers] must be a number" },
+          { function(r) r.timeseries[1].personas_by_workload = 4 end,
+            "b.json: timeseries[1].personas_by_workload must be an object" },
+          { function(r) r.config.workloads.readers.consumers = "two" end,
+            "b.json: config.workloads[readers].consumers must be a number" },
+        }
+        for _, case in ipairs(cases) do
+          local bad = assert(write.decode(json.encode(wb, "sorted")))
+          case[1](bad)
+          local m, msg = merge.reports({ wa, bad }, { "a.json", "b.json" })
+          assert.is_nil(m, case[2])
+          assert.matches(case[2], msg, 1, true)
+        end
+        local bad = assert(write.decode(json.encode(wa, "sorted")))
+        bad.config.workloads.readers = 3
+        local m, msg = merge.reports({ bad, wb }, { "a.json", "b.json" })
+        assert.is_nil(m)
+        assert.are.equal("a.json: config.workloads[readers] must be an object", msg)
+      end)
     end)
 
     it("refuses unknown schema versions and reports without histograms", function()

@@ -77,10 +77,15 @@ local function merge_agg(acc, a, where)
   merge_types(acc.expected_types, a, "expected_types", where)
 end
 
-local AGG_MAPS = { "by_tool", "by_tool_persona", "by_persona", "by_name", "series" }
+local AGG_MAPS = { "by_tool", "by_tool_persona", "by_persona", "by_name", "series", "by_workload" }
+
+-- AGG maps only some reports have (by_workload: a run of named workloads):
+-- in the merged report only when an input had one, so that reports without
+-- them merge exactly as before.
+local OPTIONAL_AGG_MAPS = { by_workload = true }
 
 local function merge_metrics(list)
-  local overall, maps = aggregate.new(), {}
+  local overall, maps, given = aggregate.new(), {}, {}
   for _, name in ipairs(AGG_MAPS) do maps[name] = {} end
   for _, item in ipairs(list) do
     local m = item.report.metrics
@@ -91,6 +96,7 @@ local function merge_metrics(list)
       if section ~= nil and type(section) ~= "table" then
         refuse("%s: metrics.%s must be an object", item.label, name)
       end
+      given[name] = given[name] or section ~= nil
       for _, key in ipairs(tables.sorted_keys(section)) do
         merge_agg(aggregate.of(maps[name], key), section[key],
           ("%s: metrics.%s[%s]"):format(item.label, name, key))
@@ -98,7 +104,9 @@ local function merge_metrics(list)
     end
   end
   local out = { overall = aggregate.report(overall) }
-  for _, name in ipairs(AGG_MAPS) do out[name] = aggregate.reports(maps[name]) end
+  for _, name in ipairs(AGG_MAPS) do
+    if given[name] or not OPTIONAL_AGG_MAPS[name] then out[name] = aggregate.reports(maps[name]) end
+  end
   return out
 end
 
@@ -147,7 +155,8 @@ local function merge_notes(list)
 end
 
 -- Adds timeseries entry e (found at `where`) into by_second[e.second]:
--- counts add, personas add (when any run sampled them), percentiles weighted
+-- counts add, personas add (when any run sampled them; each workload's of
+-- personas_by_workload too), percentiles weighted
 -- by requests (ps: which). Returns the entry's second.
 local function add_entry(by_second, e, where, ps)
   if type(e) ~= "table" then refuse("%s must be an object", where) end
@@ -164,6 +173,18 @@ local function add_entry(by_second, e, where, ps)
   if e.personas ~= nil and e.personas ~= NULL then
     acc.personas = (acc.personas or 0) + num(e.personas, where .. ".personas")
   end
+  local by_workload = e.personas_by_workload
+  if by_workload ~= nil and by_workload ~= NULL then
+    if type(by_workload) ~= "table" then refuse("%s.personas_by_workload must be an object", where) end
+    acc.personas_by_workload = acc.personas_by_workload or {}
+    for _, name in ipairs(tables.sorted_keys(by_workload)) do
+      local count = by_workload[name]
+      if count ~= NULL then
+        acc.personas_by_workload[name] = (acc.personas_by_workload[name] or 0)
+          + num(count, ("%s.personas_by_workload[%s]"):format(where, name))
+      end
+    end
+  end
   if n > 0 and e.p50_ms ~= nil and e.p50_ms ~= NULL then
     acc.weight = acc.weight + n
     for _, p in ipairs(ps) do
@@ -178,6 +199,7 @@ local function merged_second(acc)
   local w = acc.weight
   return {
     requests = acc.requests, errors = acc.errors, expected = acc.expected, personas = acc.personas,
+    personas_by_workload = acc.personas_by_workload,
     p50 = w > 0 and acc.p50 / w or nil, p95 = w > 0 and acc.p95 / w or nil,
     p99 = w > 0 and acc.p99 / w or nil,
   }
@@ -193,8 +215,11 @@ local function merge_timeseries(list)
   end
   local out = json.array()
   for s = 0, last do
-    local acc = by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 }
-    out[#out + 1] = build.timeseries_entry(s, merged_second(acc))
+    local sec = merged_second(by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 })
+    local e = build.timeseries_entry(s, sec)
+    -- each workload's personas, in the seconds some run sampled them in
+    if sec.personas_by_workload then e.personas_by_workload = sec.personas_by_workload end
+    out[#out + 1] = e
   end
   return out
 end
@@ -228,6 +253,116 @@ local function merge_timeseries_by_tool(list)
     out[tool] = a
   end
   return out
+end
+
+-- The counts of a workloads entry (docs/report.md "workloads") that add up.
+local WORKLOAD_SUMS = { "iterations", "dropped_iterations", "request_count", "error_count", "expected_count" }
+
+-- Adds workloads entry w (found at `where`) into acc[name]: counts and
+-- personas_max add (shards ran side by side, as result's), the iterations'
+-- AGGs merge, the earliest start and the longest duration are kept. One
+-- name's workload kind must be the same in every report.
+local function add_workload(acc, name, w, where)
+  if type(w) ~= "table" then refuse("%s must be an object", where) end
+  if type(w.workload) ~= "string" then
+    refuse("%s.workload must be a string, got %s", where, type(w.workload))
+  end
+  local a = acc[name]
+  if not a then
+    a = { workload = w.workload, started = math.huge, duration = 0, sums = {} }
+    for _, k in ipairs(WORKLOAD_SUMS) do a.sums[k] = 0 end
+    acc[name] = a
+  elseif a.workload ~= w.workload then
+    refuse("%s.workload is %s, but %s in an earlier report (not shards of one scenario)",
+      where, w.workload, a.workload)
+  end
+  for _, k in ipairs(WORKLOAD_SUMS) do a.sums[k] = a.sums[k] + num(w[k], where .. "." .. k) end
+  if w.personas_max ~= nil and w.personas_max ~= NULL then
+    a.personas_max = (a.personas_max or 0) + num(w.personas_max, where .. ".personas_max")
+  end
+  a.started = math.min(a.started, num(w.started_seconds, where .. ".started_seconds"))
+  a.duration = max(a.duration, num(w.duration_seconds, where .. ".duration_seconds"))
+  for _, k in ipairs { "iteration", "iteration_service" } do
+    if w[k] ~= nil and w[k] ~= NULL then
+      a[k] = a[k] or aggregate.new()
+      merge_agg(a[k], w[k], where .. "." .. k)
+    end
+  end
+end
+
+-- The report form of add_workload's sums: the throughput is the requests
+-- over the longest duration (as result's); an AGG no report had is null.
+local function workload_entry(a)
+  local out = {
+    workload = a.workload,
+    personas_max = a.personas_max or NULL,
+    started_seconds = a.started,
+    duration_seconds = a.duration,
+    throughput_rps = a.duration > 0 and aggregate.round(a.sums.request_count / a.duration, 3) or 0,
+    iteration = a.iteration and aggregate.report(a.iteration) or NULL,
+    iteration_service = a.iteration_service and aggregate.report(a.iteration_service) or NULL,
+  }
+  for k, v in pairs(a.sums) do out[k] = v end
+  return out
+end
+
+-- The top-level workloads section of runs of named workloads, by name; nil
+-- when no input has one (a run without named workloads).
+local function merge_workloads(list)
+  local acc, given = {}, false
+  for _, item in ipairs(list) do
+    local section = item.report.workloads
+    if section ~= nil and section ~= NULL then
+      if type(section) ~= "table" then refuse("%s: workloads must be an object", item.label) end
+      given = true
+      for _, name in ipairs(tables.sorted_keys(section)) do
+        add_workload(acc, name, section[name], ("%s: workloads[%s]"):format(item.label, name))
+      end
+    end
+  end
+  if not given then return nil end
+  local out = {}
+  for name, a in pairs(acc) do out[name] = workload_entry(a) end
+  return out
+end
+
+-- The first input's config (a copy), with consumers replaced by the sum
+-- over all inputs, and so each named workload's (config.workloads[name].
+-- consumers, from the inputs that have that workload). A config without
+-- named workloads keeps consumers as a key (null when no input gave one).
+local function merge_config(list)
+  local first = list[1].report.config
+  local config = tables.copy(type(first) == "table" and first or {})
+  local consumers
+  for _, item in ipairs(list) do
+    local c = type(item.report.config) == "table" and item.report.config.consumers
+    if type(c) == "number" then consumers = (consumers or 0) + c end
+  end
+  if consumers ~= nil or config.workloads == nil then config.consumers = consumers or NULL end
+  if config.workloads == nil or config.workloads == NULL then return config end
+  local where = list[1].label .. ": config.workloads"
+  if type(config.workloads) ~= "table" then refuse("%s must be an object", where) end
+  local workloads = {}
+  for _, name in ipairs(tables.sorted_keys(config.workloads)) do
+    local w = config.workloads[name]
+    if type(w) ~= "table" then refuse("%s[%s] must be an object", where, name) end
+    workloads[name] = tables.copy(w)
+  end
+  config.workloads = workloads
+  for name, w in pairs(workloads) do
+    if w.consumers ~= nil and w.consumers ~= NULL then
+      local sum = 0
+      for _, item in ipairs(list) do
+        local c = type(item.report.config) == "table" and type(item.report.config.workloads) == "table"
+          and item.report.config.workloads[name]
+        if type(c) == "table" and c.consumers ~= nil and c.consumers ~= NULL then
+          sum = sum + num(c.consumers, ("%s: config.workloads[%s].consumers"):format(item.label, name))
+        end
+      end
+      w.consumers = sum
+    end
+  end
+  return config
 end
 
 local function merge_checks(list)
@@ -293,16 +428,13 @@ end
 local function merge_all(list)
   for _, item in ipairs(list) do check_input(item) end
   local first = list[1]
-  local config = tables.copy(type(first.report.config) == "table" and first.report.config or {})
-  local consumers, started_at, interrupted, signal, merged_from = nil, nil, false, NULL, 0
+  local started_at, interrupted, signal, merged_from = nil, false, NULL, 0
   local duration = 0
   local sums = { request_count = 0, error_count = 0, expected_count = 0, iterations = 0,
                  dropped_iterations = 0, script_errors = 0, personas_max = 0,
                  data_sent_bytes = 0, data_received_bytes = 0 }
   for _, item in ipairs(list) do
     local r, res = item.report, item.report.result
-    local c = type(r.config) == "table" and r.config.consumers
-    if type(c) == "number" then consumers = (consumers or 0) + c end
     if type(r.started_at) == "string" and (not started_at or r.started_at < started_at) then
       started_at = r.started_at
     end
@@ -315,7 +447,6 @@ local function merge_all(list)
     end
     merged_from = merged_from + (type(r.merged_from) == "number" and r.merged_from or 1)
   end
-  config.consumers = consumers or NULL
   -- shards ran side by side: their peaks add up (at most), as their bytes;
   -- a sum none of the inputs gave stays null
   for _, k in ipairs({ "personas_max", "data_sent_bytes", "data_received_bytes" }) do
@@ -332,7 +463,7 @@ local function merge_all(list)
     merged_from = merged_from,
     started_at = started_at or NULL,
     interrupted = interrupted,
-    config = config,
+    config = merge_config(list),
     -- Shards run side by side, so the merged run lasted as long as the
     -- longest: the throughput is over that duration.
     result = build.result_section(duration, sums, interrupted, signal),
@@ -345,6 +476,7 @@ local function merge_all(list)
     verdict = NULL, -- judged on one run's numbers, like the thresholds
     timeseries = merge_timeseries(list),
     timeseries_by_tool = merge_timeseries_by_tool(list),
+    workloads = merge_workloads(list), -- nil (absent) without named workloads
   }
 end
 
