@@ -125,7 +125,9 @@ describe("sim.thresholds", function()
       assert.are.same({ tool = "http.get" }, assert(thresholds.parse("p95{tool=http.get}", "< 1s")).filter)
       assert.are.same({ name = "iteration", persona = "apac" },
         assert(thresholds.parse("p99{ name = iteration , persona=apac }", "< 1s")).filter)
-      assert.are.same({ persona = true }, assert(thresholds.parse("p99{persona}", "< 1s")).filter)
+      -- a selector naming neither a series nor a tool covers requests only
+      assert.are.same({ persona = true, tool = true }, assert(thresholds.parse("p99{persona}", "< 1s")).filter)
+      assert.are.same({}, assert(thresholds.parse("p99{}", "< 1s")).filter)
       assert.are.same({}, assert(thresholds.parse("p99{}", "< 1s")).filter)
       assert.are.same({}, assert(thresholds.parse("checks", "> 99%")).filter)
       assert.are.same({ name = "status is 200" },
@@ -202,7 +204,11 @@ describe("sim.thresholds", function()
       refused("counter", "< 5", 'counter needs the counter\'s name: counter{name=...}')
       refused("counter{persona=apac}", "< 5",
         'counter needs the counter\'s name: counter{name=...}')
-      refused("iterations{persona=apac}", "> 5", 'iterations takes no selector')
+      refused("iterations{persona=apac}", "> 5",
+        "iterations takes no selector but {workload=NAME} (a named workload's)")
+      refused("iterations{workload}", "> 5",
+        "iterations takes no selector but {workload=NAME} (a named workload's)")
+      refused("script_errors{workload=a}", "< 1", "script_errors takes no selector")
     end)
 
     it("refuses keys and conditions that are not strings", function()
@@ -410,6 +416,18 @@ describe("sim.thresholds", function()
       assert.are.equal("iterations: no samples, bound > 0: FAILED", r.message)
       assert.has_error(function() one("iterations", "> 0", reg, { iterations = "many" }) end,
         "thresholds.evaluate: extra.iterations must be a number, got string")
+    end)
+
+    it("reads a named workload's iterations and drops from extra.workloads", function()
+      local extra = { iterations = 50, dropped_iterations = 3,
+        workloads = { spike = { iterations = 20, dropped_iterations = 3 },
+                      readers = { iterations = 30, dropped_iterations = 0 } } }
+      assert.are.equal("dropped_iterations{workload=spike} = 3, bound == 0: FAILED by 3",
+        one("dropped_iterations{workload=spike}", "== 0", reg, extra).message)
+      assert.are.equal(30, one("iterations{workload=readers}", "> 0", reg, extra).value)
+      local r = one("iterations{workload=writers}", "> 0", reg, extra) -- no such workload
+      assert.is_nil(r.value)
+      assert.is_false(r.ok)
     end)
 
     it("fails a threshold whose metric has no samples", function()

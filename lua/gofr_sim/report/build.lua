@@ -49,7 +49,7 @@ end
 
 local function metrics_section(reg)
   local overall = aggregate.new()
-  local by_tool, by_tool_persona, by_persona, by_series, by_name = {}, {}, {}, {}, {}
+  local by_tool, by_tool_persona, by_persona, by_series, by_name, by_workload = {}, {}, {}, {}, {}, {}
   -- Sorted, so every merge happens in the same order on every run.
   for _, key in ipairs(tables.sorted_keys(reg.series)) do
     local s = reg.series[key]
@@ -62,6 +62,7 @@ local function metrics_section(reg)
       aggregate.add(aggregate.of(by_tool, tool), s)
       aggregate.add(aggregate.of(by_tool_persona, tool .. "::" .. persona), s)
       aggregate.add(aggregate.of(by_persona, persona), s)
+      if s.tags.workload then aggregate.add(aggregate.of(by_workload, s.tags.workload), s) end
     else
       aggregate.add(aggregate.of(by_name, s.name), s) -- iteration, iteration.service, sim.metrics.record
     end
@@ -72,8 +73,45 @@ local function metrics_section(reg)
     by_tool_persona = aggregate.reports(by_tool_persona),
     by_persona = aggregate.reports(by_persona),
     by_name = aggregate.reports(by_name),
+    by_workload = next(by_workload) and aggregate.reports(by_workload) or nil,
     series = by_series,
   }, overall
+end
+
+-- The AGG of series `name` of workload `wl` (merged over its personas), or NULL.
+local function workload_agg(reg, name, wl)
+  local acc
+  for _, key in ipairs(tables.sorted_keys(reg.series)) do
+    local s = reg.series[key]
+    if s.name == name and s.tags.workload == wl and not s.tags.tool then
+      acc = acc or aggregate.new()
+      aggregate.add(acc, s)
+    end
+  end
+  return acc and aggregate.report(acc) or NULL
+end
+
+--- The workloads section (docs/report.md): per named workload its run's
+-- counts (runs: {name = {workload=, iterations=, dropped_iterations=,
+-- personas_max=, started_seconds=, duration_seconds=}}), its requests'
+-- totals (by_workload: metrics.by_workload) and its iterations' AGGs.
+local function workloads_section(runs, by_workload, reg)
+  local out = {}
+  for name, r in pairs(runs) do
+    local req = by_workload and by_workload[name] or {}
+    local count, secs = req.count or 0, r.duration_seconds
+    out[name] = {
+      workload = r.workload, iterations = r.iterations, dropped_iterations = r.dropped_iterations,
+      personas_max = r.personas_max,
+      request_count = count, error_count = req.error_count or 0, expected_count = req.expected_count or 0,
+      throughput_rps = (secs and secs > 0) and aggregate.round(count / secs, 3) or 0,
+      started_seconds = r.started_seconds and aggregate.round(r.started_seconds, 3) or NULL,
+      duration_seconds = secs and aggregate.round(secs, 3) or NULL,
+      iteration = workload_agg(reg, "iteration", name),
+      iteration_service = workload_agg(reg, "iteration.service", name),
+    }
+  end
+  return out
 end
 
 --- A timeseries entry: `second` since the start, and sec = {requests=,
@@ -91,13 +129,14 @@ function M.timeseries_entry(second, sec)
     p95_ms = sec.p95 and ms(sec.p95) or NULL,
     p99_ms = sec.p99 and ms(sec.p99) or NULL,
     personas = sec.personas or NULL,
+    personas_by_workload = sec.personas_by_workload, -- named workloads' runs only
   }
 end
 
 --- A timeseries_by_tool entry: as timeseries_entry, without p99 and personas.
 function M.tool_timeseries_entry(second, sec)
   local e = M.timeseries_entry(second, sec)
-  e.p99_ms, e.personas = nil, nil
+  e.p99_ms, e.personas, e.personas_by_workload = nil, nil, nil
   return e
 end
 
@@ -218,6 +257,7 @@ local function check_run(run)
   check_field(run, "script_errors", "number", true)
   check_field(run, "thresholds", "table", true)
   check_field(run, "verdict", "table", true)
+  check_field(run, "workloads", "table", true)
   local duration = run.duration or 0
   if duration < 0 or duration ~= duration then
     error("report.build: run.duration must be >= 0 seconds, got " .. tostring(duration), 3)
@@ -227,7 +267,8 @@ end
 --- Builds the report table of one run. run = {registry=, config=,
 -- started_at=, duration=, interrupted=, signal=, iterations=,
 -- dropped_iterations=, personas_max=, data_sent=, data_received=,
--- script_errors=, thresholds=, verdict=}; only
+-- script_errors=, thresholds=, verdict=, workloads= (named workloads' runs,
+-- see workloads_section)}; only
 -- registry is required. Raises on a malformed run (the error names the
 -- field). The report holds copies of config and of each threshold row
 -- (their top-level keys: nested tables are shared).
@@ -274,6 +315,7 @@ function M.build(run)
     verdict = verdict_section(run.verdict),
     timeseries = timeseries,
     timeseries_by_tool = M.timeseries_by_tool_section(reg),
+    workloads = run.workloads and workloads_section(run.workloads, metrics.by_workload, reg) or nil,
   }
 end
 

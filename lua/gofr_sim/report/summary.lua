@@ -1,7 +1,8 @@
 --- gofr_sim.report.summary: the plain-text summary of a report for the
 -- terminal (docs/report.md, "Summary"): the verdict line, the totals (with
--- the iterations' duration and service time, and sampled messages of each
--- error type), latency by tool and by persona in aligned columns (min, avg,
+-- the iterations' duration and service time, a line per named workload,
+-- and sampled messages of each error type), latency by tool, by named
+-- workload and by persona in aligned columns (min, avg,
 -- percentiles, max), then thresholds and checks, then the verdict line
 -- again. Errors are the unexpected ones; expected outcomes have their own
 -- counts. A run prints it when it ends; `gofr-sim merge -o` prints the
@@ -108,6 +109,37 @@ local function sample_lines(out, samples, types)
   end
 end
 
+-- The names of a report's workloads section, by start then name.
+local function workload_names(workloads)
+  local names = tables.sorted_keys(workloads)
+  local function start(n)
+    local v = type(workloads[n]) == "table" and workloads[n].started_seconds
+    return type(v) == "number" and v or math.huge
+  end
+  table.sort(names, function(a, b)
+    if start(a) ~= start(b) then return start(a) < start(b) end
+    return a < b
+  end)
+  return names
+end
+
+-- One line per named workload: "workload spike (ramping-arrival-rate, from
+-- 10.0s for 5.00s): 59 iterations, 0 dropped, personas max 6, duration ...".
+local function workload_lines(out, workloads)
+  if type(workloads) ~= "table" then return end
+  for _, name in ipairs(workload_names(workloads)) do
+    local w = workloads[name]
+    if type(w) == "table" then
+      local when = type(w.started_seconds) == "number"
+        and (", from %.1fs for %ss"):format(w.started_seconds, cell(w.duration_seconds)) or ", not started"
+      out[#out + 1] = ("workload %s (%s%s): %s iterations, %s dropped, personas max %s, %s requests, "
+        .. "%s errors%s%s"):format(name, cell(w.workload), when, cell(w.iterations),
+          cell(w.dropped_iterations), cell(w.personas_max), cell(w.request_count), cell(w.error_count),
+          duration_text("duration", w.iteration), duration_text("service", w.iteration_service))
+    end
+  end
+end
+
 --- The summary of report table tbl (built, merged or decoded), as lines
 -- ending in a newline.
 function M.text(tbl)
@@ -140,6 +172,7 @@ function M.text(tbl)
   out[#out + 1] = ("%s iterations, %s dropped, %s script errors%s%s%s"):format(
     cell(res.iterations), cell(res.dropped_iterations), cell(res.script_errors), personas,
     duration_text("duration", by_name.iteration), duration_text("service", by_name["iteration.service"]))
+  workload_lines(out, tbl.workloads)
   local overall = m.overall or {}
   local errors_text, expected_text = types_line(overall.error_types), types_line(overall.expected_types)
   if errors_text then
@@ -153,6 +186,10 @@ function M.text(tbl)
   if (overall.count or 0) > 0 then
     out[#out + 1] = ""
     out[#out + 1] = agg_table_text("tool", m.by_tool, overall, expected > 0)
+    if type(m.by_workload) == "table" then
+      out[#out + 1] = ""
+      out[#out + 1] = agg_table_text("workload", m.by_workload, nil, expected > 0)
+    end
     out[#out + 1] = ""
     out[#out + 1] = agg_table_text("persona", m.by_persona, nil, expected > 0)
   end

@@ -12,7 +12,8 @@
 --     accept_unhealthy = { "no_success" },            -- verdict rules it waives
 --     tasks = { { name = "browse", weight = 1, run = fn }, ... },  -- ctx:pick_task() (gofr_sim.runner.tasks)
 --     tokens = resolver,                               -- a mix's tokens (gofr_sim.gofr_dig.tokens.resolver)
---   }
+--     workloads = { readers = { consumers = 20, duration = "1m" }, ... },  -- side by side
+--   }                                                  -- (gofr_sim.runner.workloads)
 --
 -- A check scenario has `check = function(ctx) ... end` instead of
 -- `iteration` (and no `tasks`): the runner calls it once, in one persona,
@@ -31,6 +32,7 @@ local cli = require "gofr_sim.util.flags"
 local suggest = require "gofr_sim.util.suggest"
 local metrics = require "gofr_sim.engine.metrics"
 local workload = require "gofr_sim.runner.workload"
+local workloads = require "gofr_sim.runner.workloads"
 local build = require "gofr_sim.report.build"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
@@ -43,25 +45,14 @@ local verdict = require "gofr_sim.runner.verdict"
 
 local pairs, ipairs, type, tostring, setmetatable = pairs, ipairs, type, tostring, setmetatable
 local io, os = io, os
+local concat = table.concat
 
 local M = {}
 
 --- The flags every scenario accepts (docs/scenarios.md).
 M.FLAGS = {
-  workload = { type = "enum", values = workload.KINDS,
-    help = "the model: a closed crowd of personas, or iterations started at a (constant or ramping) rate" },
-  consumers = { type = "integer", min = 1,
-    help = "closed model: how many personas run iterations side by side" },
-  rate = { type = "number", above = 0,
-    help = "closed: iterations/s of each persona (unpaced without it); arrival-rate: iterations/s in all" },
-  duration = { type = "duration", above = 0, help = "how long the workload runs (500ms, 30s, 5m, 1h)" },
-  total_requests = { type = "integer", min = 1,
-    help = "stop after N iterations in all (a budget shared by every persona)" },
-  max_personas = { type = "integer", min = 1, help = "arrival-rate models: the most personas at once" },
-  max_lateness = { type = "duration", min = 0,
-    help = "arrival-rate models: how late an iteration may start before it is dropped (0: at once)" },
-  stages = { type = "string",
-    help = "ramp, e.g. 30s:10,1m:50,30s:0: the personas (closed) or the rate (ramping-arrival-rate)" },
+  workloads = { type = "string", -- a scenario's named workloads (lua/gofr_sim/runner/workloads.lua)
+    help = "run only these of the scenario's named workloads, comma-separated" },
   grace = { type = "duration", min = 0, help = "after a stop, how long iterations in flight may finish" },
   output = { type = "string", help = "write the JSON report to this file (docs/report.md)" },
   html = { type = "string", -- the HTML report (lua/gofr_sim/report/html.lua)
@@ -79,18 +70,20 @@ M.FLAGS = {
   http_engine = { type = "enum", values = { "auto", "curl", "native" }, -- sim.http.set_engine
     help = "sim.http's engine: auto (native HTTP/1.1 for http://, libcurl for the rest), or one for all" },
 }
--- Persona mixes: --mix-file (docs/personas.md); the flags of a scenario's
--- token resolver (its `tokens`) are added per scenario.
+-- The workload's options (gofr_sim.runner.workload); persona mixes:
+-- --mix-file (docs/personas.md); the flags of a scenario's token resolver
+-- (its `tokens`) are added per scenario.
+for k, rule in pairs(workload.FLAGS) do M.FLAGS[k] = rule end
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
 
-local DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_lateness = 10,
-  grace = 5 }
+local DEFAULTS = { grace = 5 }
+for k, v in pairs(workload.DEFAULTS) do DEFAULTS[k] = v end
 
 local SCENARIO_KEYS = {
   name = "string", description = "string", options = "table", flags = "table",
   setup = "function", iteration = "function", teardown = "function", thresholds = "table",
   prepare = "function", expect = "table", accept_unhealthy = "table", tasks = "table",
-  tokens = "table", check = "function", completion_check = "string",
+  tokens = "table", check = "function", completion_check = "string", workloads = "table",
 }
 
 --- The check a check scenario records when its check(ctx) returns (passed)
@@ -100,8 +93,8 @@ M.COMPLETION_CHECK = "the checks ran to the end"
 
 -- The flags that shape a workload and its personas: a check scenario has
 -- none of them.
-local WORKLOAD_FLAGS = { workload = true, consumers = true, rate = true, duration = true,
-  total_requests = true, max_personas = true, max_lateness = true, stages = true }
+local WORKLOAD_FLAGS = { workloads = true }
+for k in pairs(workload.FLAGS) do WORKLOAD_FLAGS[k] = true end
 for k in pairs(personas.flags) do WORKLOAD_FLAGS[k] = true end
 
 local function fail(path, msg)
@@ -115,15 +108,29 @@ local function check_form(sc, path)
     fail(path, "a scenario has an iteration(ctx) or a check(ctx) function, not both")
   end
   if not sc.check then
-    if not sc.iteration then
+    if not (sc.iteration or sc.workloads) then
       fail(path, "a scenario needs an iteration(ctx) function (or check(ctx): a check scenario)")
     end
     if sc.completion_check then fail(path, "scenario key 'completion_check' needs check(ctx)") end
     return
   end
   if sc.tasks then fail(path, "scenario key 'tasks': a check scenario has no iterations to run them") end
+  if sc.workloads then fail(path, "scenario key 'workloads': a check scenario has no workload") end
   for k in pairs(sc.options or {}) do
     if WORKLOAD_FLAGS[k] then fail(path, ("option '%s': a check scenario has no workload"):format(k)) end
+  end
+end
+
+-- Named workloads set their own workload options: the scenario's options
+-- may not (its --duration may cap them all, below).
+local function check_named_workloads(sc, path)
+  local why = workloads.check(sc.workloads, sc)
+  if why then fail(path, "scenario key " .. why) end
+  for k in pairs(sc.options or {}) do
+    if workload.FLAGS[k] and k ~= "duration" then
+      fail(path, ("option '%s': each of the scenario's named workloads sets its own (scenario key "
+        .. "'workloads')"):format(k))
+    end
   end
 end
 
@@ -146,6 +153,7 @@ function M.validate(sc, path)
   local why = (sc.tasks and tasks.check(sc.tasks)) or (sc.tokens and personas.check_resolver(sc.tokens))
   if why then fail(path, "scenario key " .. why) end
   sc.tasks = tasks.list(sc.tasks) -- the by-name form as the array form from here on
+  if sc.workloads then check_named_workloads(sc, path) end
 end
 
 local INFERRED = { number = "number", string = "string", boolean = "boolean" }
@@ -185,7 +193,7 @@ local function flags_help(spec)
   local parts = {}
   if next(own) then parts[#parts + 1] = "Scenario flags:\n" .. cli.describe(own) .. "\n" end
   parts[#parts + 1] = "Common flags (every scenario):\n" .. cli.describe(common) .. "\n"
-  return table.concat(parts, "\n")
+  return concat(parts, "\n")
 end
 
 --- The text of `gofr-sim SCENARIO --help`: the scenario's name and
@@ -195,6 +203,7 @@ function M.help(sc, path)
   local name = sc.name or path:match("([^/]+)%.lua$") or path
   local head = name .. (sc.description and ": " .. sc.description or "") .. "\n\n"
     .. ("usage: gofr-sim %s [--flag value ...]\n\n"):format(path)
+    .. (sc.workloads and ("Workloads: %s\n\n"):format(workloads.describe(sc.workloads)) or "")
   return head .. flags_help(flag_spec(sc, path))
 end
 
@@ -206,27 +215,29 @@ function M.common_help()
     .. cli.describe(spec) .. "\n"
 end
 
--- Workload checks that need several options at once.
-local function check_workload(o)
-  if o.stages then
-    local stages, why = workload.parse_stages(o.stages, cli.duration)
-    if not stages then cli.usage_error("--stages: " .. why) end
-    o.stages = stages
-    o.duration = o.duration or workload.stages_duration(stages)
+local function flag_text(key)
+  return "--" .. key:gsub("_", "-")
+end
+
+-- The run's workload: its flags checked together (settled), or the
+-- scenario's named workloads planned (--duration caps them; their own
+-- options may not be given as flags). -> the planned list or nil.
+local function plan_workloads(sc, o, flags, path, mix_total)
+  if not sc.workloads then
+    if o.workloads then cli.usage_error("--workloads: the scenario declares no named workloads") end
+    workload.settle(o, flag_text, cli.usage_error)
+    return nil
   end
-  if o.workload == "closed" then
-    if not (o.duration or o.total_requests) then
-      cli.usage_error("a stop condition is required: --duration (e.g. 30s) and/or --total-requests N")
-    end
-  else
-    if not o.duration then cli.usage_error("--workload " .. o.workload .. " needs --duration or --stages") end
-    if o.workload == "constant-arrival-rate" and not o.rate then
-      cli.usage_error("--workload constant-arrival-rate needs --rate (iterations per second)")
-    end
-    if o.workload == "ramping-arrival-rate" and not o.stages then
-      cli.usage_error("--workload ramping-arrival-rate needs --stages (e.g. 30s:50,1m:200)")
+  for k in pairs(workload.FLAGS) do
+    if flags[k] ~= nil and k ~= "duration" then
+      cli.usage_error(("%s: the scenario runs named workloads (%s), each with its own %s; choose "
+        .. "among them with --workloads"):format(flag_text(k), concat(workloads.names(sc.workloads), ", "),
+          k))
     end
   end
+  local list, planned = workloads.plan(sc, o, path, mix_total)
+  o.duration = planned
+  return list
 end
 
 -- Thresholds of the scenario and of --threshold, parsed before the run; a
@@ -274,6 +285,34 @@ local function parse_expectations(sc, o, path)
     scope[expect.tool_name(tool)] = d
   end
   return scope, accept
+end
+
+-- A named workload's expected outcomes (its `expect`), compiled; problems
+-- are usage errors naming the file and key.
+local function workload_scope(wl, path)
+  if not wl.expect then return nil end
+  local ok, scope = pcall(expect.compile_scope, wl.expect, ("workloads.%s.expect"):format(wl.name))
+  if not ok then fail(path, scope) end
+  return scope
+end
+
+-- What report.build takes of each named workload's run: {name = {workload=,
+-- iterations=, dropped_iterations=, personas_max=, started_seconds=,
+-- duration_seconds=}} (times from the run's start; a workload stopped
+-- before its start ran none of them).
+local function workloads_run(list, started)
+  local out = {}
+  for _, wl in ipairs(list) do
+    local run = wl.run
+    out[wl.name] = {
+      workload = wl.opts.workload,
+      iterations = run and run.iterations or 0, dropped_iterations = run and run.dropped or 0,
+      personas_max = run and run.active_max or 0,
+      started_seconds = wl.started and started and wl.started - started or nil,
+      duration_seconds = wl.started and wl.ended and wl.ended - wl.started or nil,
+    }
+  end
+  return out
 end
 
 -- --output and --html must be writable before the run starts.
@@ -325,22 +364,26 @@ end
 -- the closed model instead of --rate; its `tasks` weight the scenario's
 -- declared tasks (without them: the declared weights).
 
--- The mix of --mix-file (nil without one), read with the names the scenario
--- declares (its tasks, its token resolver's tokens), its tokens resolved by
--- the scenario's resolver with prepare's extras. Problems are usage errors.
-local function mix_of(sc, o, extra)
+-- The mix of file `mix_file` (nil without one), read with the names the
+-- scenario declares (its tasks, its token resolver's tokens), its tokens
+-- resolved by the scenario's resolver with prepare's extras (and the run's
+-- options). Problems are usage errors.
+local function mix_of(sc, o, extra, mix_file)
   local resolver = sc.tokens
   local known = { tasks = tasks.names(sc.tasks), tokens = resolver and resolver.names }
-  return personas.from_options(o, known,
+  return personas.from_options({ mix_file = mix_file }, known,
     resolver and function(mix) return resolver.resolve(mix, o, extra) end)
 end
 
-local function persona_of(state, id)
-  local mix, declared = state.mix, state.scenario.tasks
-  if not mix then return { id = id, name = "default", tasks = tasks.bind(declared, nil) } end
+-- Persona `id` of workload wl ({mix=, weights=}: the run's, or a named
+-- one's): the mix's (cycled), its group's task weights over the
+-- workload's, over the declared ones.
+local function persona_of(declared, wl, id)
+  local mix, weights = wl.mix, wl.weights
+  if not mix then return { id = id, name = "default", tasks = tasks.bind(declared, weights) } end
   local p = mix.personas[(id - 1) % #mix.personas + 1]
   return { id = id, name = p.name, token = p.token_name and mix.tokens[p.token_name],
-           tasks = tasks.bind(declared, p.tasks), rate = p.rate, expect = p.expect }
+           tasks = tasks.bind(declared, p.tasks or weights), rate = p.rate, expect = p.expect }
 end
 
 -- ctx:pick_task() -> the task this iteration runs ({name=, weight=, run=}),
@@ -351,24 +394,40 @@ local function pick_task(ctx)
   return tasks.pick(list, ctx.rng)
 end
 
-local function new_slot(state, id)
-  local persona = persona_of(state, id)
+-- The tags of a persona of workload wl: a named workload's name and tags too.
+local function persona_tags(persona, wl)
   local tags = { persona = persona.name }
-  local scopes = {} -- expected outcomes, narrowest first: the group's, the scenario's
+  if wl.name then
+    for k, v in pairs(wl.tags or {}) do tags[k] = tostring(v) end
+    tags.workload = wl.name
+  end
+  return tags
+end
+
+-- Named workload i's personas draw from the random streams of seed + i * this.
+local WORKLOAD_SEED_STEP = 0x51ED27
+
+-- Persona slot `id` of workload wl (state.single: the run's own; else a
+-- named one, whose personas draw from random streams of their own).
+local function new_slot(state, wl, id)
+  local persona = persona_of(state.scenario.tasks, wl, id)
+  local scopes = {} -- expected outcomes, narrowest first: the group's, the workload's, the scenario's
   if persona.expect then scopes[#scopes + 1] = persona.expect end
+  if wl.scope then scopes[#scopes + 1] = wl.scope end
   if state.scenario_scope then scopes[#scopes + 1] = state.scenario_scope end
   local ctx = setmetatable({
     persona = persona,
     options = state.opts,
-    rng = sim.rng.new(state.seed, id),
+    workload = wl.name,
+    rng = sim.rng.new(state.seed + (wl.index or 0) * WORKLOAD_SEED_STEP, id),
     vars = {},
     iteration = 0,
     metrics = sim.metrics,
     check = sim.check,
     pick_task = pick_task,
   }, { __index = state.shared })
-  return { id = id, ctx = ctx, tags = tags, rate = persona.rate,
-           scopes = #scopes > 0 and scopes or nil }
+  return { id = id, ctx = ctx, tags = persona_tags(persona, wl), rate = persona.rate,
+           iteration = wl.iteration, scopes = #scopes > 0 and scopes or nil }
 end
 
 -- The running coroutine acts as slot's persona: its samples carry the
@@ -383,7 +442,7 @@ local function iterate(state, slot, intended)
   act_as(slot)
   local started = sim.now()
   slot.ctx.iteration = slot.ctx.iteration + 1
-  state.scenario.iteration(slot.ctx)
+  slot.iteration(slot.ctx)
   state.completed = state.completed + 1
   local now = sim.now()
   state.registry:record("iteration", now - intended, slot.tags)
@@ -428,20 +487,46 @@ local function set_up(state)
   return true
 end
 
--- The workload: personas run iterations until a stop condition.
-local function run_workload(state)
+-- Workload wl (opts=): its personas run iterations until a stop
+-- condition; returns its run once they are done.
+local function run_one(state, wl, tally)
   local run = workload.new {
-    opts = state.opts,
+    opts = wl.opts, tally = tally,
     iterate = function(slot, intended) iterate(state, slot, intended) end,
-    new_slot = function(id) return new_slot(state, id) end,
+    new_slot = function(id) return new_slot(state, wl, id) end,
   }
-  state.run = run
-  run:run(state.opts.workload)
+  wl.run = run
+  run:run(wl.opts.workload)
   for _, slot in pairs(run.slots) do
     if slot.handle then sim.wait(slot.handle) end
   end
   run:finish()
-  state.budget_spent = run.budget <= 0
+  if run.budget <= 0 then state.budget_spent = true end
+  return run
+end
+
+-- A named workload: from its start on, as run_one; wl.started and
+-- wl.ended (clock times) say when it ran, unless stopped before it started.
+local function run_named(state, wl, tally)
+  if wl.start > 0 and not sim.sleep(wl.start) then return end
+  wl.started = sim.now()
+  run_one(state, wl, tally)
+  wl.ended = sim.now()
+end
+
+-- The workload of the run (state.single), or its named workloads side by
+-- side, tallied together (state.run: the run's counts either way).
+local function run_workload(state)
+  if state.single then
+    state.run = run_one(state, state.single)
+    return
+  end
+  state.run = workload.tally()
+  local handles = {}
+  for _, wl in ipairs(state.workloads) do
+    if not wl.skipped then handles[#handles + 1] = sim.spawn(run_named, state, wl, state.run) end
+  end
+  for _, h in ipairs(handles) do sim.wait(h) end
 end
 
 -- A check scenario: check(ctx) once, on a persona of its own (persona 1:
@@ -450,7 +535,7 @@ end
 -- completion check instead, with the error as what it saw.
 local function run_check(state)
   local sc = state.scenario
-  local slot = new_slot(state, 1)
+  local slot = new_slot(state, state.single, 1)
   sim.wait(sim.spawn(function()
     act_as(slot)
     state.check_ran = true
@@ -465,7 +550,16 @@ end
 local function sample_personas(state)
   local reg, ticks = state.registry, 0
   while not state.done do
-    if ticks % 5 == 0 and state.run then reg:personas(state.run:active_now()) end
+    if ticks % 5 == 0 and state.run then
+      local by
+      if state.workloads then
+        by = {}
+        for _, wl in ipairs(state.workloads) do
+          if wl.run then by[wl.name] = wl.run:active_now() end
+        end
+      end
+      reg:personas(state.run:active_now(), nil, by)
+    end
     ticks = ticks + 1
     if not sim.sleep(0.1) then break end
   end
@@ -485,31 +579,32 @@ local function drive(state)
   state.done = true
 end
 
--- The stages of --stages as the report's config has them:
--- [{duration_seconds=, target=}].
-local function stages_config(stages)
-  local out = {}
-  for i, st in ipairs(stages) do out[i] = { duration_seconds = st.duration, target = st.target } end
-  return out
+-- The config keys of the run's own workload (none for a check scenario or
+-- named workloads: config.workloads has theirs).
+local function workload_config(state, config)
+  local o, run = state.opts, state.run
+  if not state.single or state.scenario.check then return end
+  config.workload = o.workload
+  config.consumers = o.workload == "closed" and (o.stages and run and #run.slots or o.consumers)
+    or (run and run.npersonas or 0)
+  config.rate_per_consumer_per_sec = o.workload == "closed" and o.rate or nil
+  config.arrival_rate_per_sec = o.workload == "constant-arrival-rate" and o.rate or nil
+  config.max_personas = o.workload ~= "closed" and o.max_personas or nil
+  config.total_requests = o.total_requests
+  config.stages = o.stages and workload.stages_config(o.stages) or nil
 end
 
 local function config_of(state)
   local o = state.opts
   local token_flags = state.scenario.tokens and state.scenario.tokens.flags or {} -- flags, not config
   local config = {
-    scenario = state.name, workload = o.workload, seed = state.seed,
-    consumers = not state.scenario.check and (o.workload == "closed"
-      and (o.stages and state.run and #state.run.slots or o.consumers)
-      or (state.run and state.run.npersonas or 0)) or nil,
-    rate_per_consumer_per_sec = o.workload == "closed" and o.rate or nil,
-    arrival_rate_per_sec = o.workload == "constant-arrival-rate" and o.rate or nil,
-    max_personas = o.workload ~= "closed" and o.max_personas or nil,
-    duration_seconds = o.duration, total_requests = o.total_requests,
+    scenario = state.name, seed = state.seed, duration_seconds = o.duration,
     timeout_seconds = o.timeout, target_url = o.target_url,
     mix_file = o.mix_file, http_engine = sim.http.engine(),
     description = state.scenario.description,
-    stages = o.stages and stages_config(o.stages) or nil,
+    workloads = state.workloads and workloads.config(state.workloads) or nil,
   }
+  workload_config(state, config)
   for k, v in pairs(o) do
     if config[k] == nil and not M.FLAGS[k] and not token_flags[k] and type(v) ~= "table" then
       config[k] = v
@@ -554,18 +649,27 @@ function M.run(sc, flags, path)
   -- prepare(options) may settle options before the mix and its tokens are
   -- resolved, and return extras for that (e.g. {secret=} of an embedded twin).
   local extra = sc.prepare and sc.prepare(o) or nil
-  local mix = mix_of(sc, o, extra) -- nil without --mix-file; bad mix or tokens: usage error
-  if mix then o.consumers = mix.mix.total end
-  if not sc.check then check_workload(o) end
+  local mix = mix_of(sc, o, extra, o.mix_file) -- nil without --mix-file; bad mix or tokens: usage error
+  if mix and not sc.workloads then o.consumers = mix.mix.total end
+  local mixes = { [o.mix_file or false] = mix } -- each mix file read once
+  local named = not sc.check and plan_workloads(sc, o, flags, path, function(wl)
+    if wl.mix_file and mixes[wl.mix_file] == nil then
+      mixes[wl.mix_file] = mix_of(sc, o, extra, wl.mix_file)
+    end
+    wl.mix = wl.mix_file and mixes[wl.mix_file] or nil
+    return wl.mix and wl.mix.mix.total
+  end)
   if o.metrics_listen then prometheus.parse_listen(o.metrics_listen) end -- bad: usage error now
   local specs = parse_thresholds(sc, o, path)
   local scope, accept = parse_expectations(sc, o, path)
+  for _, wl in ipairs(named or {}) do wl.scope = workload_scope(wl, path) end
   check_outputs(o)
   if o.http_engine then sim.http.set_engine(o.http_engine) end
   core.set_grace(o.grace)
   local state = {
     scenario = sc, opts = o, name = sc.name or path:match("([^/]+)%.lua$") or path,
-    seed = o.seed or os.time(), registry = metrics.new(), mix = mix,
+    seed = o.seed or os.time(), registry = metrics.new(), workloads = named,
+    single = not named and { opts = o, mix = mix, iteration = sc.iteration } or nil,
     progress = not o.quiet and core.stdout_is_tty(), scenario_scope = scope, completed = 0,
   }
   local previous = metrics.install(state.registry)
@@ -589,10 +693,12 @@ function M.run(sc, flags, path)
   if state.shown then io.stdout:write("\r", (" "):rep(100), "\r") end
   local stats = sim.stats()
   local iterations = state.run and state.run.iterations or 0
+  local by_workload = named and workloads_run(named, state.started) or nil
   local results, thresholds_ok = thresholds.evaluate(specs, state.registry, {
     iterations = iterations,
     dropped_iterations = state.run and state.run.dropped or 0,
     script_errors = stats.script_errors,
+    workloads = by_workload,
   })
   local judged = verdict.judge {
     registry = state.registry, thresholds = results, accept = accept,
@@ -608,6 +714,7 @@ function M.run(sc, flags, path)
     iterations = iterations,
     dropped_iterations = state.run and state.run.dropped or 0,
     personas_max = state.run and state.run.active_max or nil,
+    workloads = by_workload,
     data_sent = sent1 - sent0, data_received = received1 - received0,
     script_errors = stats.script_errors, thresholds = results, verdict = judged,
   }

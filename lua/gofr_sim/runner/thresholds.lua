@@ -18,7 +18,9 @@
 --
 -- Metrics come from a gofr_sim.engine.metrics registry (durations from the merged
 -- histogram of the selected series, in seconds; rates as fractions) and from
--- an `extra` table (iterations, dropped_iterations, script_errors). A
+-- an `extra` table (iterations, dropped_iterations, script_errors; and
+-- workloads = {name = {iterations=, dropped_iterations=}} for the named
+-- workloads' own, selected by {workload=NAME}). A
 -- threshold whose metric has no data fails with "no samples". docs/scenarios.md.
 local suggest = require "gofr_sim.util.suggest"
 
@@ -57,8 +59,8 @@ local METRICS = {
   successes = { kind = COUNT, where = "series" },
   checks = { kind = RATE, where = "checks" },
   counter = { kind = COUNT, where = "counters" },
-  iterations = { kind = COUNT, where = "extra" },
-  dropped_iterations = { kind = COUNT, where = "extra" },
+  iterations = { kind = COUNT, where = "extra", per_workload = true },
+  dropped_iterations = { kind = COUNT, where = "extra", per_workload = true },
   script_errors = { kind = COUNT, where = "extra" },
 }
 
@@ -131,11 +133,16 @@ local function parse_key(key)
       local hint = suggest.hint(name, METRICS, "%q")
       return nil, format("unknown metric %q (%suse %s)", name, hint and hint .. " " or "", KNOWN)
     end
-    m.kind, m.where = info.kind, info.where
+    m.kind, m.where, m.per_workload = info.kind, info.where, info.per_workload
   end
 
   if m.where == "extra" then
-    if filter then return nil, format("%s takes no selector", name) end
+    local only_workload = filter and next(filter) == "workload" and next(filter, "workload") == nil
+      and filter.workload ~= true
+    if filter and not (m.per_workload and only_workload) then
+      return nil, format("%s takes no selector%s", name,
+        m.per_workload and " but {workload=NAME} (a named workload's)" or "")
+    end
   elseif m.where == "checks" then
     for k, v in pairs(filter or {}) do
       if k ~= "name" or v == true then
@@ -147,8 +154,13 @@ local function parse_key(key)
       return nil, "counter needs the counter's name: counter{name=...}"
     end
   end
-  -- request-level metrics without a selector cover every request / tool call
-  m.filter = filter or (m.where == "series" and { tool = true }) or {}
+  -- Request-level metrics cover the requests and tool calls unless the
+  -- selector names a series (name=), a tool, or is {} (every series).
+  if m.where == "series" and (not filter or (next(filter) and not filter.name and not filter.tool)) then
+    filter = filter or {}
+    filter.tool = true
+  end
+  m.filter = filter or {}
   return m
 end
 
@@ -385,7 +397,10 @@ end
 local function measure(spec, registry, extra, cache)
   local where = spec.where
   if where == "extra" then
-    local v = extra and extra[spec.metric]
+    local w = spec.filter.workload -- a named workload's: extra.workloads[w]
+    local from = extra
+    if w then from = extra and extra.workloads and extra.workloads[w] end
+    local v = from and from[spec.metric]
     if v == nil then return nil end
     if type(v) ~= "number" then
       error(format("thresholds.evaluate: extra.%s must be a number, got %s", spec.metric, type(v)), 3)

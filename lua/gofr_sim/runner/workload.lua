@@ -19,12 +19,35 @@
 -- workload passes the intended start time (open models: the schedule's, so
 -- latency is measured from it and coordinated omission is corrected).
 local sim = require "gofr_sim"
+local cli = require "gofr_sim.util.flags"
 
 local max, floor = math.max, math.floor
 
 local M = {}
 
 M.KINDS = { "closed", "constant-arrival-rate", "ramping-arrival-rate" }
+
+--- The options that shape a workload, as flag rules (gofr_sim.util.flags):
+-- the run's flags, and the keys of each of a scenario's named workloads.
+M.FLAGS = {
+  workload = { type = "enum", values = M.KINDS,
+    help = "the model: a closed crowd of personas, or iterations started at a (constant or ramping) rate" },
+  consumers = { type = "integer", min = 1,
+    help = "closed model: how many personas run iterations side by side" },
+  rate = { type = "number", above = 0,
+    help = "closed: iterations/s of each persona (unpaced without it); arrival-rate: iterations/s in all" },
+  duration = { type = "duration", above = 0, help = "how long the workload runs (500ms, 30s, 5m, 1h)" },
+  total_requests = { type = "integer", min = 1,
+    help = "stop after N iterations in all (a budget shared by every persona)" },
+  max_personas = { type = "integer", min = 1, help = "arrival-rate models: the most personas at once" },
+  max_lateness = { type = "duration", min = 0,
+    help = "arrival-rate models: how late an iteration may start before it is dropped (0: at once)" },
+  stages = { type = "string",
+    help = "ramp, e.g. 30s:10,1m:50,30s:0: the personas (closed) or the rate (ramping-arrival-rate)" },
+}
+
+--- Their defaults (the others have none).
+M.DEFAULTS = { workload = "closed", consumers = 4, max_personas = 100, max_lateness = 10 }
 
 --- Parses stages "30s:10,1m:50,30s:0" into {{duration=, target=}, ...}
 -- (durations in seconds), or nil, message.
@@ -39,6 +62,41 @@ function M.parse_stages(text, parse_duration)
     stages[#stages + 1] = { duration = secs, target = tonumber(target) }
   end
   return stages
+end
+
+--- Checks a workload's options `o` together (each has passed its own rule)
+-- and settles them: o.stages parsed, o.duration the stages' total when not
+-- given. A problem is raised with raise(message), each option named by
+-- name(key) (e.g. "--stages" for a run's flags).
+function M.settle(o, name, raise)
+  if o.stages then
+    local stages, why = M.parse_stages(o.stages, cli.duration)
+    if not stages then raise(name("stages") .. ": " .. why) end
+    o.stages = stages
+    o.duration = o.duration or M.stages_duration(stages)
+  end
+  local kind = name("workload") .. " " .. o.workload
+  if o.workload == "closed" then
+    if not (o.duration or o.total_requests) then
+      raise(("a stop condition is required: %s (e.g. 30s) and/or %s N")
+        :format(name("duration"), name("total_requests")))
+    end
+  else
+    if not o.duration then raise(("%s needs %s or %s"):format(kind, name("duration"), name("stages"))) end
+    if o.workload == "constant-arrival-rate" and not o.rate then
+      raise(("%s needs %s (iterations per second)"):format(kind, name("rate")))
+    end
+    if o.workload == "ramping-arrival-rate" and not o.stages then
+      raise(("%s needs %s (e.g. 30s:50,1m:200)"):format(kind, name("stages")))
+    end
+  end
+end
+
+--- The report's form of parsed stages: [{duration_seconds=, target=}].
+function M.stages_config(stages)
+  local out = {}
+  for i, st in ipairs(stages) do out[i] = { duration_seconds = st.duration, target = st.target } end
+  return out
 end
 
 --- Total duration of stages in seconds.
@@ -65,11 +123,13 @@ end
 local Run = {}
 Run.__index = Run
 
---- run = workload.new{opts=, iterate=fn(slot, intended), new_slot=fn(id)}
--- opts: duration (s), total_requests, consumers, rate, max_personas, stages.
+--- run = workload.new{opts=, iterate=fn(slot, intended), new_slot=fn(id),
+-- tally=} -- opts: duration (s), total_requests, consumers, rate,
+-- max_personas, stages; tally (optional, M.tally()): counts this run's
+-- iterations, drops and active personas together with other runs'.
 function M.new(args)
   local started = sim.now()
-  return setmetatable({
+  local run = setmetatable({
     opts = args.opts,
     iterate = args.iterate,
     new_slot = args.new_slot,
@@ -81,17 +141,37 @@ function M.new(args)
     active = 0,     -- personas running their loop or an iteration now
     active_max = 0, -- the most at once
     slots = {},
+    tally = args.tally,
   }, Run)
+  if args.tally then args.tally.runs[#args.tally.runs + 1] = run end
+  return run
 end
 
--- A persona starts (enter) or ends (leave) its work: the active counts.
+-- The counts a run shares with its tally: a persona starts (enter) or ends
+-- (leave) its work, an iteration starts, iterations are dropped.
+local function enter(counts)
+  counts.active = counts.active + 1
+  if counts.active > counts.active_max then counts.active_max = counts.active end
+end
+
 function Run:enter()
-  self.active = self.active + 1
-  if self.active > self.active_max then self.active_max = self.active end
+  enter(self)
+  if self.tally then enter(self.tally) end
 end
 
 function Run:leave()
   self.active = self.active - 1
+  if self.tally then self.tally.active = self.tally.active - 1 end
+end
+
+function Run:count_iteration()
+  self.iterations = self.iterations + 1
+  if self.tally then self.tally.iterations = self.tally.iterations + 1 end
+end
+
+function Run:drop(n)
+  self.dropped = self.dropped + n
+  if self.tally then self.tally.dropped = self.tally.dropped + n end
 end
 
 -- A persona that failed (a script error) or was aborted never left: count
@@ -144,7 +224,7 @@ local function persona_loop(run, slot)
       if next_fire > now and not sim.sleep(next_fire - now) then break end
     end
     if not run:take() then break end
-    run.iterations = run.iterations + 1
+    run:count_iteration()
     run.iterate(slot, sim.now())
     if interval then
       next_fire = max(next_fire + interval, sim.now())
@@ -219,7 +299,7 @@ function Run:next_due()
     if sim.now() - intended <= self.opts.max_lateness and not sim.stopping() then
       return intended
     end
-    self.dropped = self.dropped + 1
+    self:drop(1)
   end
 end
 
@@ -227,7 +307,7 @@ end
 local function run_on(run, slot, intended)
   run:enter()
   while intended do
-    run.iterations = run.iterations + 1
+    run:count_iteration()
     run.iterate(slot, intended)
     intended = run:next_due()
   end
@@ -270,7 +350,7 @@ function Run:arrivals(rate_at)
         backlog.tail = backlog.tail + 1
         backlog[backlog.tail] = next_t
       else
-        self.dropped = self.dropped + 1
+        self:drop(1)
       end
       next_t = next_due_time(next_t, self.started, rate_at, self.deadline)
     end
@@ -281,7 +361,7 @@ end
 function Run:finish()
   local backlog = self.backlog
   if backlog then
-    self.dropped = self.dropped + (backlog.tail - backlog.head + 1)
+    self:drop(backlog.tail - backlog.head + 1)
     self.backlog = { head = 1, tail = 0 }
   end
 end
@@ -296,6 +376,25 @@ function Run:run(kind)
   end
   local stages = self.opts.stages
   return self:arrivals(function(t) return M.stage_target(stages, self.opts.rate or 0, t) end)
+end
+
+-- Several runs side by side -----------------------------------------------------
+
+local Tally = {}
+Tally.__index = Tally
+
+--- A tally of runs side by side (a scenario's named workloads): the fields
+-- a run has for its own counts (iterations, dropped, active, active_max:
+-- the most personas at once over all its runs), kept live by each run
+-- made with it (workload.new{tally=}); runs = those runs.
+function M.tally()
+  return setmetatable({ iterations = 0, dropped = 0, active = 0, active_max = 0, runs = {} }, Tally)
+end
+
+--- The personas active now over all runs (each counting out its failed ones).
+function Tally:active_now()
+  for _, run in ipairs(self.runs) do run:active_now() end
+  return self.active
 end
 
 return M
