@@ -3,7 +3,6 @@
 local metrics = require "gofr_sim.engine.metrics"
 local json = require "gofr_sim.util.json"
 local report = require "gofr_sim.report.build"
-local aggregate = require "gofr_sim.report.aggregate"
 local merge = require "gofr_sim.report.merge"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
@@ -623,32 +622,15 @@ describe("sim report", function()
       assert.matches("b.json: timeseries_by_tool[a][1].requests must be a number", msg, 1, true)
     end)
 
-    -- A run of named workloads (docs/report.md): registry reg's report with
-    -- the keys report/build gives such a run — config.workloads, workloads,
-    -- metrics.by_workload (the AGGs of the tool samples by their workload
-    -- tag) and each second's personas_by_workload — through JSON.
-    -- runs = {name = {workloads entry without its AGGs}}.
+    -- The report of a run of named workloads (docs/report.md) from registry
+    -- reg, through JSON: config.workloads = config_workloads, the workloads
+    -- section from runs = {name = {workload=, iterations=, dropped_iterations=,
+    -- personas_max=, started_seconds=, duration_seconds=}} (as the runner
+    -- gives report/build), metrics.by_workload and personas_by_workload from
+    -- the registry's workload tags and personas.
     local function workloads_report(reg, config_workloads, runs)
-      local rep = report.build { registry = reg, duration = 5, config = { scenario = "mixed" } }
-      rep.config.workloads = config_workloads
-      local by_workload, iterations = {}, {}
-      for _, key in ipairs(sorted_keys(reg.series)) do
-        local s = reg.series[key]
-        local into = s.tags.tool and by_workload or s.name == "iteration" and iterations or nil
-        if into and s.tags.workload then aggregate.add(aggregate.of(into, s.tags.workload), s) end
-      end
-      rep.metrics.by_workload = aggregate.reports(by_workload)
-      rep.workloads = {}
-      for name, w in pairs(runs) do
-        local e = {}
-        for k, v in pairs(w) do e[k] = v end
-        e.iteration = iterations[name] and aggregate.report(iterations[name]) or NULL
-        e.iteration_service = NULL
-        rep.workloads[name] = e
-      end
-      for i, sec in ipairs(reg.seconds) do
-        rep.timeseries[i].personas_by_workload = sec.personas_by_workload
-      end
+      local rep = report.build { registry = reg, duration = 5, workloads = runs,
+        config = { scenario = "mixed", workloads = config_workloads } }
       return assert(write.decode(json.encode(rep, "sorted")))
     end
 
@@ -670,10 +652,9 @@ describe("sim report", function()
                    spike = { workload = "ramping-arrival-rate", max_personas = 5, start_seconds = 2,
                              stages = { { duration_seconds = 1, target = 4 } }, tags = { team = "w" } } }
         end
-        local function entry(kind, n, errors, extra)
-          local e = { workload = kind, iterations = n, dropped_iterations = 0, request_count = n,
-                      error_count = errors, expected_count = 0, personas_max = 1,
-                      started_seconds = 0, duration_seconds = 5, throughput_rps = n / 5 }
+        local function entry(kind, n, extra)
+          local e = { workload = kind, iterations = n, dropped_iterations = 0,
+                      started_seconds = 0, duration_seconds = 5 }
           for k, v in pairs(extra or {}) do e[k] = v end
           return e
         end
@@ -686,8 +667,8 @@ describe("sim report", function()
         ra:personas(3, 102.5, { readers = 2, spike = 1 })
         requests(ra, "spike", "mcp.b", { 50, -60 })
         wa = workloads_report(ra, config(2), {
-          readers = entry("closed", 3, 0, { personas_max = 2 }),
-          spike = entry("ramping-arrival-rate", 2, 1, { started_seconds = 2.5, duration_seconds = 2,
+          readers = entry("closed", 3, { personas_max = 2 }),
+          spike = entry("ramping-arrival-rate", 2, { started_seconds = 2.5, duration_seconds = 2,
                                                         dropped_iterations = 1, personas_max = 1 }) })
         local rb, cb = registry()
         rb:start(100)
@@ -697,15 +678,14 @@ describe("sim report", function()
         cb.now = 102.5
         requests(rb, "spike", "mcp.b", { 70 })
         wb = workloads_report(rb, config(3), {
-          readers = entry("closed", 2, 0, { personas_max = 3, started_seconds = 0.25, duration_seconds = 4 }),
-          spike = entry("ramping-arrival-rate", 1, 0, { started_seconds = 2, duration_seconds = 1.5,
-                                                        personas_max = NULL }) })
+          readers = entry("closed", 2, { personas_max = 3, started_seconds = 0.25, duration_seconds = 4 }),
+          spike = entry("ramping-arrival-rate", 1, { started_seconds = 2, duration_seconds = 1.5 }) })
         local rc = registry()
         requests(rc, "readers", "mcp.a", { 10, 20, 30, 40, 40 })
         requests(rc, "spike", "mcp.b", { 50, -60, 70 })
         rc:record("iteration", 0.1, { workload = "readers" })
         rc:record("iteration", 0.3, { workload = "readers" })
-        one = workloads_report(rc, {}, { readers = {} })
+        one = workloads_report(rc, {}, { readers = entry("closed", 2) })
       end)
 
       it("merges each workload's AGGs, counts, peaks, times and configuration", function()
@@ -739,6 +719,13 @@ describe("sim report", function()
         assert.are.same({ team = "w" }, m.config.workloads.spike.tags)
         assert.are.equal(2, wa.config.workloads.readers.consumers) -- the input is not changed
         assert.are.same(m, assert(merge.reports { m }))
+        -- a workload that never started in one run (null times): the other run's
+        local late = assert(write.decode(json.encode(wb, "sorted")))
+        late.workloads.spike.started_seconds, late.workloads.spike.duration_seconds = NULL, NULL
+        s = assert(merge.reports { late, wa }).workloads.spike
+        assert.are.same({ 2.5, 2, 1.5 }, { s.started_seconds, s.duration_seconds, s.throughput_rps })
+        s = assert(merge.reports { late }).workloads.spike
+        assert.are.same({ NULL, NULL, 0 }, { s.started_seconds, s.duration_seconds, s.throughput_rps })
       end)
 
       it("leaves the workloads keys out of a merge of reports without them", function()

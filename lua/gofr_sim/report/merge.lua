@@ -215,11 +215,8 @@ local function merge_timeseries(list)
   end
   local out = json.array()
   for s = 0, last do
-    local sec = merged_second(by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 })
-    local e = build.timeseries_entry(s, sec)
-    -- each workload's personas, in the seconds some run sampled them in
-    if sec.personas_by_workload then e.personas_by_workload = sec.personas_by_workload end
-    out[#out + 1] = e
+    local acc = by_second[s] or { requests = 0, errors = 0, expected = 0, weight = 0 }
+    out[#out + 1] = build.timeseries_entry(s, merged_second(acc))
   end
   return out
 end
@@ -260,8 +257,9 @@ local WORKLOAD_SUMS = { "iterations", "dropped_iterations", "request_count", "er
 
 -- Adds workloads entry w (found at `where`) into acc[name]: counts and
 -- personas_max add (shards ran side by side, as result's), the iterations'
--- AGGs merge, the earliest start and the longest duration are kept. One
--- name's workload kind must be the same in every report.
+-- AGGs merge, the earliest start and the longest duration are kept (null in
+-- a run where the workload never started). One name's workload kind must
+-- be the same in every report.
 local function add_workload(acc, name, w, where)
   if type(w) ~= "table" then refuse("%s must be an object", where) end
   if type(w.workload) ~= "string" then
@@ -269,7 +267,7 @@ local function add_workload(acc, name, w, where)
   end
   local a = acc[name]
   if not a then
-    a = { workload = w.workload, started = math.huge, duration = 0, sums = {} }
+    a = { workload = w.workload, sums = {} }
     for _, k in ipairs(WORKLOAD_SUMS) do a.sums[k] = 0 end
     acc[name] = a
   elseif a.workload ~= w.workload then
@@ -280,8 +278,12 @@ local function add_workload(acc, name, w, where)
   if w.personas_max ~= nil and w.personas_max ~= NULL then
     a.personas_max = (a.personas_max or 0) + num(w.personas_max, where .. ".personas_max")
   end
-  a.started = math.min(a.started, num(w.started_seconds, where .. ".started_seconds"))
-  a.duration = max(a.duration, num(w.duration_seconds, where .. ".duration_seconds"))
+  if w.started_seconds ~= NULL then
+    a.started = math.min(a.started or math.huge, num(w.started_seconds, where .. ".started_seconds"))
+  end
+  if w.duration_seconds ~= NULL then
+    a.duration = max(a.duration or 0, num(w.duration_seconds, where .. ".duration_seconds"))
+  end
   for _, k in ipairs { "iteration", "iteration_service" } do
     if w[k] ~= nil and w[k] ~= NULL then
       a[k] = a[k] or aggregate.new()
@@ -291,14 +293,15 @@ local function add_workload(acc, name, w, where)
 end
 
 -- The report form of add_workload's sums: the throughput is the requests
--- over the longest duration (as result's); an AGG no report had is null.
+-- over the longest duration (as result's); a value no report had is null.
 local function workload_entry(a)
+  local secs = a.duration
   local out = {
     workload = a.workload,
     personas_max = a.personas_max or NULL,
-    started_seconds = a.started,
-    duration_seconds = a.duration,
-    throughput_rps = a.duration > 0 and aggregate.round(a.sums.request_count / a.duration, 3) or 0,
+    started_seconds = a.started or NULL,
+    duration_seconds = secs or NULL,
+    throughput_rps = (secs and secs > 0) and aggregate.round(a.sums.request_count / secs, 3) or 0,
     iteration = a.iteration and aggregate.report(a.iteration) or NULL,
     iteration_service = a.iteration_service and aggregate.report(a.iteration_service) or NULL,
   }
