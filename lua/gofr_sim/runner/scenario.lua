@@ -287,6 +287,17 @@ local function parse_expectations(sc, o, path)
   return scope, accept
 end
 
+-- The resolved tokens of the run's mixes (mix file -> mix), in one map
+-- (setup's ctx.tokens); nil without a mix.
+local function tokens_of(mixes)
+  local out
+  for _, mix in pairs(mixes) do
+    out = out or {}
+    for name, token in pairs(mix.tokens) do out[name] = token end
+  end
+  return out
+end
+
 -- A named workload's expected outcomes (its `expect`), compiled; problems
 -- are usage errors naming the file and key.
 local function workload_scope(wl, path)
@@ -466,7 +477,7 @@ local function set_up(state)
   local sc = state.scenario
   local base = { options = state.opts, seed = state.seed, rng = sim.rng.new(state.seed, 0),
                  metrics = sim.metrics, check = sim.check,
-                 tokens = state.mix and state.mix.tokens or nil }
+                 tokens = state.tokens }
   state.base = base
   local shared = {}
   if sc.setup then
@@ -488,7 +499,7 @@ local function set_up(state)
 end
 
 -- Workload wl (opts=): its personas run iterations until a stop
--- condition; returns its run once they are done.
+-- condition (wl.run: its run, live; the run's own is state.run too).
 local function run_one(state, wl, tally)
   local run = workload.new {
     opts = wl.opts, tally = tally,
@@ -496,13 +507,13 @@ local function run_one(state, wl, tally)
     new_slot = function(id) return new_slot(state, wl, id) end,
   }
   wl.run = run
+  if wl == state.single then state.run = run end
   run:run(wl.opts.workload)
   for _, slot in pairs(run.slots) do
     if slot.handle then sim.wait(slot.handle) end
   end
   run:finish()
   if run.budget <= 0 then state.budget_spent = true end
-  return run
 end
 
 -- A named workload: from its start on, as run_one; wl.started and
@@ -517,10 +528,7 @@ end
 -- The workload of the run (state.single), or its named workloads side by
 -- side, tallied together (state.run: the run's counts either way).
 local function run_workload(state)
-  if state.single then
-    state.run = run_one(state, state.single)
-    return
-  end
+  if state.single then return run_one(state, state.single) end
   state.run = workload.tally()
   local handles = {}
   for _, wl in ipairs(state.workloads) do
@@ -668,7 +676,7 @@ function M.run(sc, flags, path)
   core.set_grace(o.grace)
   local state = {
     scenario = sc, opts = o, name = sc.name or path:match("([^/]+)%.lua$") or path,
-    seed = o.seed or os.time(), registry = metrics.new(), workloads = named,
+    seed = o.seed or os.time(), registry = metrics.new(), workloads = named, tokens = tokens_of(mixes),
     single = not named and { opts = o, mix = mix, iteration = sc.iteration } or nil,
     progress = not o.quiet and core.stdout_is_tty(), scenario_scope = scope, completed = 0,
   }
