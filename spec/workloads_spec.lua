@@ -274,3 +274,23 @@ describe("named workloads, --help and usage errors", function()
     refused("", { "--workloads", "a" }, "%-%-workloads: the scenario declares no named workloads")
   end)
 end)
+
+describe("scenarios/crowd_and_spike.lua against the embedded twin", function()
+  it("runs load.lua's MCP personas as a crowd of readers and a spike of writers", function()
+    local r, rep = support.run_scenario(support.source_dir .. "/scenarios/crowd_and_spike.lua",
+      { "--quiet", "--fetch-delay", "0", "--duration", "6500ms", "--seed", "3" })
+    assert.are.equal(0, r.status, r.stderr .. r.stdout)
+    local readers, writers = rep.workloads.readers, rep.workloads.writers
+    assert.are.equal(12, readers.personas_max) -- the default mix's personas, each with its token
+    assert.is_true(readers.iterations > 12, readers.iterations)
+    assert.is_true(writers.iterations >= 2, writers.iterations) -- from 5 s on, ramping up
+    near(5, writers.started_seconds, 0.2, "writers' start")
+    assert.are.equal(0, rep.result.error_count)
+    -- writers open sessions and read them back; readers also ask for the structure
+    local tools = {}
+    for _, s in ipairs(series_named(rep, "mcp.get_session_info")) do tools[s.workload] = true end
+    assert.is_true(tools.readers and tools.writers)
+    for _, s in ipairs(series_named(rep, "mcp.get_structure")) do assert.are.equal("readers", s.workload) end
+    assert.are.equal(readers.request_count + writers.request_count, rep.result.request_count)
+  end)
+end)
