@@ -559,14 +559,18 @@ local function sample_personas(state)
   local reg, ticks = state.registry, 0
   while not state.done do
     if ticks % 5 == 0 and state.run then
-      local by
-      if state.workloads then
-        by = {}
+      if state.workloads then -- each named workload's, and their sum
+        local by, total = {}, 0
         for _, wl in ipairs(state.workloads) do
-          if wl.run then by[wl.name] = wl.run:active_now() end
+          if wl.run then
+            by[wl.name] = wl.run:active_now()
+            total = total + by[wl.name]
+          end
         end
+        reg:personas(total, nil, by)
+      else
+        reg:personas(state.run:active_now())
       end
-      reg:personas(state.run:active_now(), nil, by)
     end
     ticks = ticks + 1
     if not sim.sleep(0.1) then break end
