@@ -94,6 +94,66 @@ local function registry_report()
   return rep
 end
 
+-- A report of named workloads built (report.build) from a registry on a
+-- fake clock over 20 seconds: `steady` (closed, 3 personas, from 0 s, 10
+-- requests a second of 2..20 ms), `spike` (ramping arrival rate, from 8 s
+-- to 14 s, personas 1..3..1, 5 requests a second of 40 ms, one error) and
+-- `late<i>` (configured to start at 30 s: never started); the iterations
+-- of each, and a configuration with stages, tags and task weights.
+local function workloads_report()
+  local clock = { now = 1000 }
+  local reg = metrics.new(function() return clock.now end)
+  reg:start(1000)
+  for sec = 0, 19 do
+    clock.now = 1000 + sec + 0.2
+    local spike = (sec >= 8 and sec < 14) and (3 - math.floor(math.abs(sec - 10.5))) or nil
+    reg:personas(3 + (spike or 0), nil, { steady = 3, spike = spike })
+    for k = 1, 10 do
+      reg:record("mcp.read", k * 0.002, { tool = "mcp.read", persona = "p", workload = "steady" })
+    end
+    reg:record("iteration", 0.1, { persona = "p", workload = "steady" })
+    if spike then
+      for k = 1, 5 do
+        reg:record("mcp.write", 0.04, { tool = "mcp.write", persona = "p", workload = "spike",
+          error_type = (sec == 9 and k == 1) and "http_5xx" or nil })
+      end
+      reg:record("iteration", 0.2, { persona = "p", workload = "spike" })
+    end
+  end
+  return report.build { registry = reg, duration = 20, iterations = 26, personas_max = 6,
+    started_at = "2025-01-02T03:04:05Z",
+    config = { scenario = "mixed", workloads = {
+      steady = { workload = "closed", consumers = 3, duration_seconds = 20, start_seconds = 0,
+                  tasks = { browse = 3, search = 1 } },
+      spike = { workload = "ramping-arrival-rate", start_seconds = 8, max_personas = 5, duration_seconds = 6,
+                stages = { { duration_seconds = 3, target = 5 }, { duration_seconds = 3, target = 0 } },
+                tags = { team = "writers<&>" } },
+      ["late<i>"] = { workload = "constant-arrival-rate", arrival_rate_per_sec = 2, start_seconds = 30,
+                      duration_seconds = 5, max_personas = 2 } } },
+    workloads = {
+      steady = { workload = "closed", iterations = 20, dropped_iterations = 0, personas_max = 3,
+                  started_seconds = 0, duration_seconds = 20 },
+      spike = { workload = "ramping-arrival-rate", iterations = 6, dropped_iterations = 2, personas_max = 3,
+                started_seconds = 8.004, duration_seconds = 6 },
+      ["late<i>"] = { workload = "constant-arrival-rate", iterations = 0, dropped_iterations = 0 } } }
+end
+
+-- A report of two tools with long names over 5 seconds: too long for the
+-- legend's top-right slots, however few.
+local function long_tools_report()
+  local tools, seconds = {}, {}
+  for _, name in ipairs { "mcp.get_session_info_for_group", "mcp.list_sessions_of_a_group" } do
+    local entries = {}
+    for sec = 0, 4 do
+      entries[#entries + 1] = { second = sec, requests = 3, errors = 0, expected = 0, p50_ms = 2, p95_ms = 5 }
+    end
+    tools[name] = entries
+  end
+  for sec = 0, 4 do seconds[#seconds + 1] = { second = sec, requests = 6, errors = 0, p50_ms = 2,
+    p95_ms = 5, p99_ms = 5 } end
+  return { timeseries = seconds, timeseries_by_tool = tools }
+end
+
 -- The rows of <table id="id"> in html: array of arrays of {text=, value=}.
 local function table_rows(html, id)
   local body = html:match('<table id="' .. id:gsub("%-", "%%-") .. '">(.-)</table>')
@@ -107,6 +167,15 @@ local function table_rows(html, id)
     if #cells > 0 then rows[#rows + 1] = cells end
   end
   return rows
+end
+
+-- The column titles of <table id="id"> in html.
+local function table_header(html, id)
+  local head = html:match('<table id="' .. id:gsub("%-", "%%-") .. '"><thead>(.-)</thead>')
+  assert.is_string(head, "no table " .. id)
+  local titles = {}
+  for t in head:gmatch("<th[^>]*>(.-)</th>") do titles[#titles + 1] = t end
+  return titles
 end
 
 local function row_of(rows, name)
@@ -190,6 +259,13 @@ describe("html_report.render", function()
     assert.truthy(svg:find(">mcp.tool3<title>", 1, true))
     assert.is_nil(svg:find(">mcp.tool2<title>", 1, true))
     assert.truthy(svg:find("the 8 busiest tools", 1, true))
+    -- two tools with long names: the legend under the plot (a taller chart), a single short
+    -- series' top right
+    local long = html_report.render(long_tools_report())
+    local _, lsvg = paths(long, "chart-tool-latency", "tool")
+    assert.truthy(lsvg:find('^ viewBox="0 0 560 30%d"'), lsvg:sub(1, 80))
+    local _, rsvg = paths(long, "chart-requests", "requests")
+    assert.truthy(rsvg:find('^ viewBox="0 0 560 280"'), rsvg:sub(1, 80))
     -- the latency lines break at the seconds without requests: two pieces each
     for _, d in ipairs(lat) do assert.are.equal(2, select(2, d:gsub("M", ""))) end
     local thr = paths(html, "chart-tool-throughput", "tool")
@@ -239,9 +315,82 @@ describe("html_report.render", function()
     assert.is_nil(html:find("<h2>Thresholds</h2>", 1, true))
   end)
 
+  it("shows named workloads: what each did, its settings, its personas over time", function()
+    local rep = workloads_report()
+    local html = html_report.render(rep)
+    assert.are.equal(html, html_report.render(rep))
+    -- the header names the workloads, by start, escaped
+    assert.truthy(html:find(
+      '<p class="meta">started 2025-01-02T03:04:05Z · workloads steady, spike, late&lt;i&gt;</p>', 1, true))
+    assert.is_nil(html:find("<i>", 1, true))
+    -- what each did: by start then name; the never-started one last, its times '–'
+    assert.are.same({ "workload", "model", "start", "duration", "personas max", "iterations", "dropped",
+      "requests", "errors", "req/s", "p50 ms", "p95 ms", "iteration p95 ms" },
+      table_header(html, "workloads"))
+    local rows = table_rows(html, "workloads")
+    assert.are.same({ "steady", "spike", "late&lt;i&gt;" },
+      { rows[1][1].text, rows[2][1].text, rows[3][1].text })
+    local r, sp, late = rows[1], rows[2], rows[3]
+    assert.are.same({ "closed", "0 s", "20 s", "3", "20", "0", "200", "0", "10" },
+      { r[2].text, r[3].text, r[4].text, r[5].text, r[6].text, r[7].text, r[8].text, r[9].text, r[10].text })
+    local rd = rep.metrics.by_workload.steady
+    assert.are.equal(200, rd.count)
+    assert.are.same({ ("%.2f"):format(rd.p50_ms), ("%.2f"):format(rd.p95_ms) }, { r[11].text, r[12].text })
+    assert.are.equal(tostring(rd.p95_ms), r[12].value)
+    assert.are.equal("100.00", r[13].text) -- the steady workload's iterations
+    assert.are.same({ "ramping-arrival-rate", "8 s", "8.004", "6 s", "2", "30", "1", "5" },
+      { sp[2].text, sp[3].text, sp[3].value, sp[4].text, sp[7].text, sp[8].text, sp[9].text, sp[10].text })
+    assert.are.same({ "40.00", "200.00" }, { sp[12].text, sp[13].text })
+    assert.are.same({ "constant-arrival-rate", "–", "–", "–", "0", "0", "–", "–", "–" },
+      { late[2].text, late[3].text, late[4].text, late[5].text, late[6].text, late[8].text, late[11].text,
+        late[12].text, late[13].text })
+    -- its settings: units as the configuration's, stages by the workload's model, tags and tasks as k=v;
+    -- a setting no workload has is no column
+    assert.are.same({ "workload", "model", "start", "duration", "personas", "arrival rate", "max personas",
+      "stages", "tags", "tasks (weight)" }, table_header(html, "workloads-config"))
+    local cfg = table_rows(html, "workloads-config")
+    assert.are.same({ "steady", "closed", "0 s", "20 s", "3", "", "", "", "", "browse=3, search=1" },
+      (function(row) local t = {} for i, c in ipairs(row) do t[i] = c.text end return t end)(cfg[1]))
+    assert.are.equal("3s → 5 iterations/s, 3s → 0 iterations/s", cfg[2][8].text)
+    assert.are.equal("team=writers&lt;&amp;&gt;", cfg[2][9].text)
+    assert.are.same({ "2 /s", "2" }, { cfg[3][6].text, cfg[3][6].value })
+    -- latency by workload; the configuration does not repeat the workloads
+    assert.are.equal("200", row_of(table_rows(html, "by-workload"), "steady")[2].text)
+    local config = table_rows(html, "config")
+    assert.is_nil(row_of(config, "workloads"))
+    assert.are.equal("mixed", row_of(config, "scenario")[2].text)
+    -- personas: the total and one line per workload that was sampled (late<i> never was)
+    local _, svg = paths(html, "chart-personas", "personas")
+    assert.are.equal(1, #paths(html, "chart-personas", "personas"))
+    local lines = paths(html, "chart-personas", "workload")
+    assert.are.equal(2, #lines)
+    local steady, spike = paths(html, "chart-personas", "w1")[1], paths(html, "chart-personas", "w2")[1]
+    assert.truthy(svg:find('<path class="series workload w1" d="[^"]*"><title>steady</title>'))
+    assert.truthy(svg:find('<path class="series workload w2" d="[^"]*"><title>spike</title>'))
+    assert.are.equal(1, select(2, spike:gsub("M", ""))) -- seconds 8..13, one piece
+    local function first_x(d) return tonumber(d:match("^M([%d.]+)")) end
+    assert.is_true(first_x(spike) > first_x(steady) + 100) -- it starts at 8 s of 19
+    for _, label in ipairs { "all workloads", "steady", "spike" } do
+      assert.truthy(svg:find(">" .. label .. "<title>", 1, true), label)
+    end
+    assert.is_nil(svg:find("late&lt;i&gt;", 1, true))
+    -- two started in the same second: lines (and colours) in the table's order, by start
+    local same = html_report.render {
+      workloads = { a = { workload = "closed", started_seconds = 0.6 },
+                    b = { workload = "closed", started_seconds = 0.2 } },
+      timeseries = {
+        { second = 0, requests = 0, errors = 0, personas = 2, personas_by_workload = { a = 1, b = 1 } },
+        { second = 1, requests = 0, errors = 0, personas = 3, personas_by_workload = { a = 2, b = 1 } } } }
+    local order = table_rows(same, "workloads")
+    assert.are.same({ "b", "a" }, { order[1][1].text, order[2][1].text })
+    assert.truthy(same:find('<path class="series workload w1" d="[^"]*"><title>b</title>'))
+    assert.is_nil(html:find('id="chart-workload-latency"', 1, true)) -- no per-workload seconds to draw
+  end)
+
   it("leaves out what a report does not have: no dangling separators, '–' tiles or null rows", function()
     local html = html_report.render {}
     for _, id in ipairs { "chart-personas", "chart-tool-latency", "chart-tool-throughput", "by-name",
+                          "workloads", "workloads-config", "by-workload",
                           "by-persona", "by-tool-persona", "config", "counters", "error-types",
                           "expected-types", "thresholds", "checks", "notes" } do
       assert.is_nil(html:find('id="' .. id .. '"', 1, true), id)
@@ -255,6 +404,11 @@ describe("html_report.render", function()
     assert.truthy(old:find('id="chart-latency"', 1, true))
     assert.is_nil(old:find('id="chart-personas"', 1, true))
     assert.is_nil(old:find('id="chart-tool-latency"', 1, true))
+    -- a run without named workloads: no workloads section; the header names its workload
+    local single = html_report.render(registry_report())
+    assert.is_nil(single:find("<h2>Workloads</h2>", 1, true))
+    assert.truthy(single:find("· workload closed</p>", 1, true))
+    assert.is_nil(single:find('class="series workload', 1, true))
     assert.are.equal("1.21 KiB", row_of(table_rows(old, "counters"), "http.bytes{tool=http.get}")[2].text)
   end)
 
@@ -414,7 +568,7 @@ document.body.appendChild(pre);
       assert.is_string(measured, "the probe did not run")
       local m = { lengths = {}, paths = {}, labels = {}, counts = {} }
       for id, cls, len in measured:gmatch("path (%S+) ([^\n]-) ([%d.]+)\n?") do
-        local key = id .. " " .. cls:gsub(" t%d+$", "")
+        local key = id .. " " .. cls:gsub(" [tw]%d+$", "")
         m.lengths[key] = math.max(m.lengths[key] or 0, tonumber(len))
         if tonumber(len) > 0 then m.paths[key] = (m.paths[key] or 0) + 1 end
       end
@@ -485,6 +639,29 @@ document.body.appendChild(pre);
       assert.are.equal(1, m.counts["#error-types tbody tr"])
       assert.are.equal(1, m.counts[".notes li"])
       assert.truthy(dom:find("mcp.tool3: &lt;timed out&gt; after 30 s #0", 1, true))
+    end)
+
+    it("lays out two long tool names' legends inside their charts", function()
+      local m, _, measured = probe(html_report.render(long_tools_report()), "long.html",
+        { "#chart-tool-latency .legend" })
+      assert.are.equal(2, m.paths["chart-tool-latency series tool"], measured)
+      assert.are.equal(2, m.counts["#chart-tool-latency .legend"]) -- inside the chart: probe checks each
+    end)
+
+    it("lays out each workload's personas line and legend, and the workloads tables", function()
+      local wrep = workloads_report()
+      local m, dom, measured = probe(html_report.render(wrep), "workloads.html",
+        { "#workloads tbody tr", "#workloads-config tbody tr", "#chart-personas .legend" })
+      assert.are.equal(1, m.paths["chart-personas series personas"], measured)
+      assert.are.equal(2, m.paths["chart-personas series workload"], measured)
+      assert.is_true(m.lengths["chart-personas series workload"] > 100, measured)
+      assert.are.equal(3, m.counts["#chart-personas .legend"]) -- inside the chart: probe checks each
+      assert.are.equal(2, m.labels["chart-personas"])
+      assert.are.equal(3, m.counts["#workloads tbody tr"])
+      assert.are.equal(3, m.counts["#workloads-config tbody tr"])
+      local row = row_of(table_rows(dom, "workloads"), "spike")
+      assert.are.equal(("%.2f"):format(wrep.metrics.by_workload.spike.p95_ms), row[12].text)
+      assert.are.equal(tostring(wrep.workloads.spike.request_count), row[8].text)
     end)
 
     it("takes a screenshot of the page", function()

@@ -10,8 +10,9 @@
 -- and styling: `<svg class="chart" id="chart-latency|chart-requests|
 -- chart-errors|chart-personas|chart-tool-latency|chart-tool-throughput|
 -- chart-histogram">`, `<path class="series p50|p95|p99|requests|errors|
--- personas|tool t1..t8">`, `<path class="bar">`, `<text class="axis-label">`,
--- tables with ids `summary`, `thresholds`, `checks`, `by-tool`, `by-name`,
+-- personas|tool t1..t8|workload w1..w8">`, `<path class="bar">`, `<text
+-- class="axis-label">`, tables with ids `summary`, `thresholds`, `checks`,
+-- `workloads`, `workloads-config`, `by-workload`, `by-tool`, `by-name`,
 -- `by-persona`, `by-tool-persona`, `error-types`, `expected-types`, `config`,
 -- `counters`; `ul.notes`, `ul.error-samples`, `p.description`; a table cell
 -- holding a number carries it unrounded in `data-value`. A section with
@@ -250,6 +251,7 @@ local function time_step(span)
 end
 
 local LEGEND_BELOW = 3 -- more series than this: the legend goes under the plot, in two columns
+local LEGEND_NAME = 10 -- or a name longer than this (a top-right slot is 84 units wide)
 local LEGEND_ROW = 16
 
 -- At most n characters of a legend name.
@@ -260,8 +262,10 @@ local function short(name, n)
 end
 
 --- A line chart over seconds. spec = {id=, title=, y_label=, unit= (of a
--- value, for the hover text), whole= (whole-number ticks), series={{name=, class=, values={[i]=number|nil}}},
--- seconds={[i]=second}}: one point per second; a nil value breaks the line.
+-- value, for the hover text), whole= (whole-number ticks), series={{name=,
+-- class=, values={[i]=number|nil}}}, seconds={[i]=second}}: one point per
+-- second; a nil value breaks the line. The legend is top right for a few
+-- short names, else under the plot.
 local function line_chart(spec)
   local seconds = spec.seconds
   if #seconds == 0 then return empty_chart(spec.id, spec.title) end
@@ -283,6 +287,7 @@ local function line_chart(spec)
     x_ticks[#x_ticks + 1] = { pos = v / xspan, text = elapsed_text(first + v) }
   end
   local below = #spec.series > LEGEND_BELOW
+  for _, s in ipairs(spec.series) do below = below or #tostring(s.name) > LEGEND_NAME end
   local rows = below and ceil(#spec.series / 2) or 0
   local out, x0, x1, y0, y1 = frame {
     id = spec.id, title = spec.title, x_label = "time since the start of the run",
@@ -456,20 +461,53 @@ local function tool_charts(rep, seconds)
       y_label = "requests/s", unit = "req/s", seconds = seconds, series = thr }
 end
 
+M.MAX_WORKLOADS_CHARTED = 8
+
+-- The personas chart: the total per second and, when the seconds have
+-- personas_by_workload (by[i]), a line per workload (the first
+-- M.MAX_WORKLOADS_CHARTED of `names`, then of any other names the seconds
+-- hold); "" when nothing was sampled.
+local function personas_chart(seconds, personas, by, names)
+  local lines, seen = {}, {}
+  local function add(name)
+    if seen[name] or #lines >= M.MAX_WORKLOADS_CHARTED then return end
+    seen[name] = true
+    local values, any = {}, false
+    for i = 1, #seconds do
+      local v = type(by[i]) == "table" and field(by[i], name) or nil
+      values[i] = is_num(v) and v or nil
+      any = any or values[i] ~= nil
+    end
+    if any then lines[#lines + 1] = { name = name, class = "workload w" .. (#lines + 1), values = values } end
+  end
+  for _, name in ipairs(names) do add(name) end
+  for i = 1, #seconds do
+    for _, name in ipairs(tables.sorted_keys(by[i])) do add(name) end
+  end
+  local any_total = false
+  for i = 1, #seconds do any_total = any_total or is_num(personas[i]) end
+  if not any_total and #lines == 0 then return "" end
+  local series = { { name = #lines > 0 and "all workloads" or "personas", class = "personas",
+    values = personas } }
+  for _, l in ipairs(lines) do series[#series + 1] = l end
+  return line_chart { id = "chart-personas", title = #lines > 0 and "Personas at work, by workload"
+      or "Personas at work", y_label = "personas", unit = "personas", seconds = seconds, whole = true,
+    series = series }
+end
+
 -- The charts of a report: latency, throughput, errors, personas (when the
--- run sampled them), per tool (when it has timeseries_by_tool), histogram.
-local function charts(rep)
+-- run sampled them; by workload for named workloads, in the order of
+-- `names`), per tool (when it has timeseries_by_tool), histogram.
+local function charts(rep, names)
   local ts = type(rep.timeseries) == "table" and rep.timeseries or {}
-  local seconds, p50, p95, p99, reqs, errs, personas = {}, {}, {}, {}, {}, {}, {}
-  local any_personas = false
+  local seconds, p50, p95, p99, reqs, errs, personas, by = {}, {}, {}, {}, {}, {}, {}, {}
   for _, e in ipairs(ts) do
     if type(e) == "table" and is_num(field(e, "second")) then
       local i = #seconds + 1
       seconds[i] = e.second
       p50[i], p95[i], p99[i] = field(e, "p50_ms"), field(e, "p95_ms"), field(e, "p99_ms")
       reqs[i], errs[i] = field(e, "requests"), field(e, "errors")
-      personas[i] = field(e, "personas")
-      any_personas = any_personas or is_num(personas[i])
+      personas[i], by[i] = field(e, "personas"), field(e, "personas_by_workload")
     end
   end
   local overall = type(rep.metrics) == "table" and field(rep.metrics, "overall") or nil
@@ -484,9 +522,7 @@ local function charts(rep)
       seconds = seconds, series = { { name = "requests/s", class = "requests", values = reqs } } },
     line_chart { id = "chart-errors", title = "Errors", y_label = "errors/s", unit = "errors/s",
       seconds = seconds, series = { { name = "errors/s", class = "errors", values = errs } } },
-    any_personas and line_chart { id = "chart-personas", title = "Personas at work",
-      y_label = "personas", unit = "personas", seconds = seconds, whole = true,
-      series = { { name = "personas", class = "personas", values = personas } } } or "",
+    personas_chart(seconds, personas, by, names),
     tool_charts(rep, seconds),
     histogram_chart(overall and field(overall, "histogram")),
     "</div>",
@@ -524,7 +560,7 @@ local function notes_list(rep)
   return '<ul class="notes" id="notes">' .. concat(items) .. "</ul>"
 end
 
-local function header(rep)
+local function header(rep, names)
   local config = type(rep.config) == "table" and rep.config or {}
   local res = type(rep.result) == "table" and rep.result or {}
   local overall = type(rep.metrics) == "table" and field(rep.metrics, "overall") or {}
@@ -547,7 +583,11 @@ local function header(rep)
   local signal = field(res, "signal")
   local meta = {}
   meta[#meta + 1] = field(rep, "started_at") and ("started " .. esc(rep.started_at)) or nil
-  meta[#meta + 1] = field(config, "workload") and ("workload " .. esc(value_text(config.workload))) or nil
+  if #names > 0 then
+    meta[#meta + 1] = "workloads " .. esc(concat(names, ", "))
+  elseif field(config, "workload") then
+    meta[#meta + 1] = "workload " .. esc(value_text(config.workload))
+  end
   meta[#meta + 1] = field(config, "mcp_url") and esc(value_text(config.mcp_url)) or nil
   meta[#meta + 1] = is_num(field(rep, "merged_from")) and ("merged from " .. esc(num_text(rep.merged_from))
     .. " runs") or nil
@@ -685,13 +725,14 @@ local function config_text(k, v, config)
   return value_text(v)
 end
 
--- The configuration: every key with a value (null ones left out).
+-- The configuration: every key with a value (null ones left out; the
+-- named workloads' settings, config.workloads, are the workloads section's).
 local function config_section(config)
   config = type(config) == "table" and config or {}
   local rows = {}
   for _, k in ipairs(tables.sorted_keys(config)) do
     local v = config[k]
-    if v ~= nil and v ~= NULL and v ~= "" then
+    if v ~= nil and v ~= NULL and v ~= "" and not (k == "workloads" and type(v) == "table") then
       rows[#rows + 1] = { k, { text = config_text(tostring(k), v, config), class = "value",
         value = is_num(v) and exact(v) or nil } }
     end
@@ -739,6 +780,155 @@ local function by_name_section(by_name)
   end
   if #rows == 0 then return "" end
   return html_table("by-name", head, rows)
+end
+
+-- The names of a run's named workloads (config.workloads and the
+-- workloads section, docs/report.md) by start — when it started
+-- (workloads[name].started_seconds), else its configured start_seconds —
+-- then name; {} for a run without named workloads.
+local function workload_names(rep)
+  local run, config = field(rep, "workloads"), field(field(rep, "config"), "workloads")
+  run, config = type(run) == "table" and run or {}, type(config) == "table" and config or {}
+  local names, start = {}, {}
+  local function note(name, v) -- the first start known wins; none: last
+    if start[name] == nil then names[#names + 1], start[name] = name, huge end
+    if start[name] == huge and is_num(v) then start[name] = v end
+  end
+  for _, name in ipairs(tables.sorted_keys(run)) do note(name, field(run[name], "started_seconds")) end
+  for _, name in ipairs(tables.sorted_keys(config)) do note(name, field(config[name], "start_seconds")) end
+  table.sort(names, function(a, b)
+    if start[a] ~= start[b] then return start[a] < start[b] end
+    return tostring(a) < tostring(b)
+  end)
+  return names
+end
+
+-- "k=v, k2=v2" of a table (tags, tasks' weights), keys sorted; nil when empty.
+local function pairs_text(t)
+  local parts = {}
+  for _, k in ipairs(tables.sorted_keys(t)) do
+    if t[k] ~= NULL then parts[#parts + 1] = tostring(k) .. "=" .. value_text(t[k]) end
+  end
+  return #parts > 0 and concat(parts, ", ") or nil
+end
+
+-- A table of one row per name: columns = {{title, num= (right-aligned),
+-- cell=function(name) -> cell or nil (no value: the text `missing`)}}; a
+-- column without a value in any row is left out. "" when there are no names.
+local function column_table(id, names, columns, missing)
+  if #names == 0 then return "" end
+  local kept, rows = {}, {}
+  for _, col in ipairs(columns) do
+    local cells, any = {}, false
+    for i, name in ipairs(names) do
+      cells[i] = col.cell(name)
+      any = any or cells[i] ~= nil
+    end
+    if any then kept[#kept + 1] = { col = col, cells = cells } end
+  end
+  local head = {}
+  for k, c in ipairs(kept) do
+    head[k] = c.col.num and { c.col[1] } or c.col[1]
+    for i = 1, #names do
+      rows[i] = rows[i] or {}
+      rows[i][k] = c.cells[i] or { text = missing, class = c.col.num and "num" or nil }
+    end
+  end
+  return html_table(id, head, rows)
+end
+
+local function seconds_cell(v) return { text = seconds_text(v), value = exact(v), class = "num" } end
+
+-- `cell(v)` of a value, nil when there is none (column_table leaves it out).
+local function maybe(v, cell)
+  if v == nil or v == NULL then return nil end
+  return cell(v)
+end
+
+-- What each named workload did (the report's workloads and
+-- metrics.by_workload), one row per workload in `names`' order; "" when the
+-- report has no workloads section.
+local function workloads_table(rep, names)
+  local run = field(rep, "workloads")
+  if type(run) ~= "table" then return "" end
+  local by_workload = field(field(rep, "metrics"), "by_workload")
+  local listed = {}
+  for _, name in ipairs(names) do
+    if type(run[name]) == "table" then listed[#listed + 1] = name end
+  end
+  local function w(name, k) return field(run[name], k) end
+  local function num_of(k) return function(name) return maybe(w(name, k), num_cell) end end
+  local function request_ms(k)
+    return function(name) return maybe(field(field(by_workload, name), k), ms_cell) end
+  end
+  return column_table("workloads", listed, {
+    { "workload", cell = function(name) return { text = name, class = "name" } end },
+    { "model", cell = function(name) return maybe(w(name, "workload"), value_text) end },
+    { "start", num = true, cell = function(name) return maybe(w(name, "started_seconds"), seconds_cell) end },
+    { "duration", num = true,
+      cell = function(name) return maybe(w(name, "duration_seconds"), seconds_cell) end },
+    { "personas max", num = true, cell = num_of("personas_max") },
+    { "iterations", num = true, cell = num_of("iterations") },
+    { "dropped", num = true, cell = num_of("dropped_iterations") },
+    { "requests", num = true, cell = num_of("request_count") },
+    { "errors", num = true, cell = num_of("error_count") },
+    { "expected", num = true, cell = function(name) -- only when a workload had expected outcomes
+      local v = w(name, "expected_count")
+      return is_num(v) and v > 0 and num_cell(v) or nil
+    end },
+    { "req/s", num = true, cell = num_of("throughput_rps") },
+    { "p50 ms", num = true, cell = request_ms("p50_ms") },
+    { "p95 ms", num = true, cell = request_ms("p95_ms") },
+    { "iteration p95 ms", num = true,
+      cell = function(name) return maybe(field(w(name, "iteration"), "p95_ms"), ms_cell) end },
+  }, "–")
+end
+
+-- The columns of config.workloads' entries, in order: {key, title, numeric}
+-- (numeric: right-aligned); other keys follow by name.
+local WORKLOAD_SETTINGS = {
+  { "workload", "model" }, { "start_seconds", "start", true }, { "duration_seconds", "duration", true },
+  { "total_requests", "requests", true }, { "consumers", "personas", true },
+  { "rate_per_consumer_per_sec", "rate per persona", true }, { "arrival_rate_per_sec", "arrival rate", true },
+  { "max_personas", "max personas", true }, { "max_lateness_seconds", "max lateness", true },
+  { "stages", "stages" }, { "tags", "tags" }, { "tasks", "tasks (weight)" }, { "mix_file", "mix file" },
+}
+
+-- How each named workload was configured (config.workloads), one row per
+-- workload in `names`' order, values with their units as in the
+-- configuration section (stages in personas or iterations/s by the
+-- workload's model, tags and tasks as k=v); "" without config.workloads.
+local function workloads_config_table(rep, names)
+  local config = field(field(rep, "config"), "workloads")
+  if type(config) ~= "table" then return "" end
+  local listed, known, columns = {}, {}, {}
+  for _, name in ipairs(names) do
+    if type(config[name]) == "table" then listed[#listed + 1] = name end
+  end
+  local function setting(key, title, numeric)
+    known[key] = true
+    columns[#columns + 1] = { title, num = numeric,
+      cell = function(name)
+        local w = config[name]
+        local v = field(w, key)
+        if v == nil or v == "" then return nil end
+        local text = (key == "tags" or key == "tasks") and type(v) == "table" and pairs_text(v)
+          or config_text(key, v, w)
+        if text == nil then return nil end
+        return { text = text, value = is_num(v) and exact(v) or nil, class = is_num(v) and "num" or nil }
+      end }
+  end
+  for _, s in ipairs(WORKLOAD_SETTINGS) do setting(s[1], s[2], s[3]) end
+  local others = {}
+  for _, name in ipairs(listed) do
+    for _, k in ipairs(tables.sorted_keys(config[name])) do
+      if not known[k] then others[#others + 1] = tostring(k); known[k] = true end
+    end
+  end
+  table.sort(others)
+  for _, k in ipairs(others) do setting(k, k) end
+  table.insert(columns, 1, { "workload", cell = function(name) return { text = name, class = "name" } end })
+  return column_table("workloads-config", listed, columns, "") -- not set: blank
 end
 
 local CSS = [[
@@ -800,6 +990,9 @@ svg .personas{stroke:#7c3aed;fill:#7c3aed}
 svg .t1{stroke:#2563eb;fill:#2563eb} svg .t2{stroke:#d97706;fill:#d97706} svg .t3{stroke:#0f766e;fill:#0f766e}
 svg .t4{stroke:#b42318;fill:#b42318} svg .t5{stroke:#7c3aed;fill:#7c3aed} svg .t6{stroke:#64748b;fill:#64748b}
 svg .t7{stroke:#db2777;fill:#db2777} svg .t8{stroke:#65a30d;fill:#65a30d}
+svg .w1{stroke:#2563eb;fill:#2563eb} svg .w2{stroke:#d97706;fill:#d97706} svg .w3{stroke:#0f766e;fill:#0f766e}
+svg .w4{stroke:#b42318;fill:#b42318} svg .w5{stroke:#0891b2;fill:#0891b2} svg .w6{stroke:#64748b;fill:#64748b}
+svg .w7{stroke:#db2777;fill:#db2777} svg .w8{stroke:#65a30d;fill:#65a30d}
 svg path.series{fill:none}
 svg path.series.p95{stroke-dasharray:6 3}
 svg .swatch{stroke:none}
@@ -832,6 +1025,7 @@ function M.render(rep)
     if body == "" then return "" end
     return "<h3>" .. esc(heading) .. "</h3>" .. body
   end
+  local names = workload_names(rep)
   local by_tool = agg_table("by-tool", { "tool" }, field(m, "by_tool"), function(k) return { k } end, overall)
   if by_tool == "" then by_tool = '<p class="empty" id="by-tool">No requests.</p>' end
   local counters = counters_section(rep.counters)
@@ -841,10 +1035,14 @@ function M.render(rep)
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     "<title>" .. esc(title) .. "</title>",
     "<style>" .. CSS .. "</style></head><body><main>",
-    header(rep),
+    header(rep, names),
     section("Thresholds", thresholds_section(rep)),
     section("Checks", checks_section(rep)),
-    section("Over time", charts(rep)),
+    section("Workloads", workloads_table(rep, names)
+      .. sub("Settings", workloads_config_table(rep, names))
+      .. sub("Latency by workload",
+        agg_table("by-workload", { "workload" }, field(m, "by_workload"), function(k) return { k } end))),
+    section("Over time", charts(rep, names)),
     section("Latency by tool", by_tool
       .. sub("Unexpected errors by type", types_section(overall, "error_types", "error-types", "error type",
         rep.error_samples))
