@@ -21,7 +21,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$dest"
-for f in "$src"/package.json "$src"/package-lock.json "$src"/*.js; do
+for f in "$src"/package.json "$src"/package-lock.json "$src"/*.js "$src"/*.mjs; do
   [ -e "$f" ] || continue
   cmp -s "$f" "$dest/$(basename "$f")" || cp "$f" "$dest/"
 done

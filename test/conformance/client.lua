@@ -1,0 +1,198 @@
+--- The client under test of the official MCP conformance suite
+-- (npm @modelcontextprotocol/conformance, client mode):
+--
+--   conformance client --command "gofr-sim test/conformance/client.lua" --scenario S
+--
+-- The suite starts its test server, then runs the command with the
+-- server's URL as the last argument and the scenario's name in the
+-- environment (MCP_CONFORMANCE_SCENARIO; some scenarios add JSON test data
+-- in MCP_CONFORMANCE_CONTEXT). This script does what the suite's reference
+-- client (examples/clients/typescript/everything-client.ts) does for that
+-- scenario, with sim.mcp alone: no raw sim.http. Where sim.mcp lacks what a
+-- scenario needs (OAuth, answering server requests, SSE resumption), the
+-- script does not work around it: the step fails, the script says what is
+-- missing on stderr and exits 1, and the scenario fails.
+--
+-- Exit status: 0 when every step of the scenario worked, 1 otherwise, 2 on
+-- misuse (no URL, no scenario, an unknown scenario).
+local sim = require "gofr_sim"
+
+local mcp = sim.mcp
+local TIMEOUT = 10 -- seconds, per HTTP exchange: the suite's own limit is 30 s per scenario
+
+-- A generic MCP server, not gofr-dig: tool results by MCP's rules alone.
+mcp.use_result_decoder(mcp.decode_result)
+
+local function say(fmt, ...)
+  io.stderr:write(("conformance client: " .. fmt .. "\n"):format(...))
+end
+
+-- A step that failed: what and why, as an error the run reports.
+local Failed = {}
+local function check(ok, what, err_type, msg)
+  if not ok then
+    error(setmetatable({ what = what, err_type = err_type, msg = msg }, Failed), 0)
+  end
+  return ok
+end
+
+local function connect(url, opts)
+  opts = opts or {}
+  local s, et, msg = mcp.connect(url, {
+    timeout = TIMEOUT,
+    client_info = { name = opts.name or "gofr-sim-conformance", version = sim._VERSION },
+    capabilities = opts.capabilities,
+  })
+  return check(s, "initialize", et, msg)
+end
+
+local function list_tools(s)
+  local tools, et, msg = s:list_tools()
+  check(tools, "tools/list", et, msg)
+  local names = {}
+  for i, t in ipairs(tools) do names[i] = t.name end
+  say("tools: %s", #names > 0 and table.concat(names, ", ") or "(none)")
+  return tools
+end
+
+local function has_tool(tools, name)
+  for _, t in ipairs(tools) do
+    if t.name == name then return true end
+  end
+  return false
+end
+
+local function call(s, tool, args)
+  local r = s:call(tool, args or {})
+  check(r.ok, "tools/call " .. tool, r.error_type, r.message)
+  say("%s -> %s", tool, tostring(r.text or r.data))
+  return r
+end
+
+local function close(s)
+  local ok, et, msg = s:close()
+  check(ok, "close (DELETE)", et, msg)
+end
+
+-- What the reference client does, scenario by scenario. ------------------------
+
+-- initialize: the handshake, tools/list, close.
+local function basic(url)
+  local s = connect(url)
+  list_tools(s)
+  close(s)
+end
+
+-- tools_call: the handshake, then add_numbers (the suite checks the call
+-- arrives with numeric a and b).
+local function tools_call(url)
+  local s = connect(url)
+  local tools = list_tools(s)
+  check(has_tool(tools, "add_numbers"), "tools/list", "missing_tool", "no add_numbers tool listed")
+  call(s, "add_numbers", { a = 5, b = 3 })
+  close(s)
+end
+
+-- The OAuth scenarios: the reference client connects through an OAuth
+-- middleware (401 -> protected resource metadata -> authorization server
+-- metadata -> registration -> authorize -> token -> retry with the bearer
+-- token), lists the tools and calls test-tool. sim.mcp has no OAuth client:
+-- its connect gets the 401 and fails with http_401.
+local function auth(url)
+  local s = connect(url)
+  list_tools(s)
+  call(s, "test-tool", {})
+  close(s)
+end
+
+-- Test data the suite passes to client-credentials and pre-registration
+-- scenarios (client_id, client_secret, a private key ...): only an OAuth
+-- client would use them; sim.mcp has none, so they go unused and the
+-- handshake meets the server's 401.
+local function auth_with_context(url)
+  local raw = os.getenv("MCP_CONFORMANCE_CONTEXT")
+  say("test data given (unused: sim.mcp has no OAuth client): %s", raw and "yes" or "none")
+  return auth(url)
+end
+
+-- elicitation-sep1034-client-defaults: the client declares elicitation
+-- {applyDefaults = true}; the tool's handler sends elicitation/create on
+-- the tools/call SSE stream and waits for the client's answer (accept, the
+-- schema's defaults filled in). sim.mcp skips server requests, so the tool
+-- never answers and the call times out.
+local function elicitation_defaults(url)
+  local s = connect(url, { capabilities = { elicitation = { applyDefaults = true } } })
+  local tools = list_tools(s)
+  check(has_tool(tools, "test_client_elicitation_defaults"), "tools/list", "missing_tool",
+    "no test_client_elicitation_defaults tool listed")
+  call(s, "test_client_elicitation_defaults", {})
+  close(s)
+end
+
+-- sse-retry: the tools/call stream is a priming event (id, retry: 500)
+-- closed after 50 ms; the answer comes on a GET stream opened with
+-- Last-Event-ID after the retry delay. sim.mcp does not resume: the call
+-- ends with mcp_protocol (the stream ended without the response).
+local function sse_retry(url)
+  local s = connect(url)
+  local tools = list_tools(s)
+  check(has_tool(tools, "test_reconnection"), "tools/list", "missing_tool",
+    "no test_reconnection tool listed")
+  call(s, "test_reconnection", {})
+  close(s)
+end
+
+local SCENARIOS = {
+  ["initialize"] = basic,
+  ["tools_call"] = tools_call,
+  ["elicitation-sep1034-client-defaults"] = elicitation_defaults,
+  ["sse-retry"] = sse_retry,
+  ["auth/metadata-default"] = auth,
+  ["auth/metadata-var1"] = auth,
+  ["auth/metadata-var2"] = auth,
+  ["auth/metadata-var3"] = auth,
+  ["auth/basic-cimd"] = auth,
+  ["auth/scope-from-www-authenticate"] = auth,
+  ["auth/scope-from-scopes-supported"] = auth,
+  ["auth/scope-omitted-when-undefined"] = auth,
+  ["auth/scope-step-up"] = auth,
+  ["auth/scope-retry-limit"] = auth,
+  ["auth/token-endpoint-auth-basic"] = auth,
+  ["auth/token-endpoint-auth-post"] = auth,
+  ["auth/token-endpoint-auth-none"] = auth,
+  ["auth/pre-registration"] = auth_with_context,
+  ["auth/2025-03-26-oauth-metadata-backcompat"] = auth,
+  ["auth/2025-03-26-oauth-endpoint-fallback"] = auth,
+  ["auth/resource-mismatch"] = auth,
+  ["auth/offline-access-scope"] = auth,
+  ["auth/offline-access-not-supported"] = auth,
+  ["auth/client-credentials-jwt"] = auth_with_context,
+  ["auth/client-credentials-basic"] = auth_with_context,
+  ["auth/cross-app-access-complete-flow"] = auth_with_context,
+}
+
+local url = arg[#arg]
+local name = os.getenv("MCP_CONFORMANCE_SCENARIO")
+if not url or not url:match("^https?://") or not name or name == "" then
+  say("usage: MCP_CONFORMANCE_SCENARIO=NAME gofr-sim test/conformance/client.lua URL")
+  return 2
+end
+local run = SCENARIOS[name]
+if not run then
+  say("unknown scenario '%s'", name)
+  return 2
+end
+
+local status = 1
+sim.run(function()
+  local ok, err = pcall(run, url)
+  if ok then
+    say("%s: done", name)
+    status = 0
+  elseif getmetatable(err) == Failed then
+    say("%s: %s failed: %s: %s", name, err.what, tostring(err.err_type), tostring(err.msg))
+  else
+    say("%s: %s", name, tostring(err))
+  end
+end)
+return status
