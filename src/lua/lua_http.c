@@ -80,6 +80,128 @@ typedef struct {
   int waited_out;          /* the timer fired before anything arrived */
 } gs__lhttp_op_t;
 
+/* ---- the binding's strings ----------------------------------------------- */
+/* The option and result field names, the header names most responses carry
+ * and the stream metatable, made once per Lua state into its "state table"
+ * (in the registry under gs__lhttp_state_key, and upvalue 1 of this module's
+ * C functions). The request path pushes these strings from it with
+ * lua_rawgeti rather than interning them anew: lua_getfield, lua_setfield
+ * and lua_pushstring hash their bytes and walk LuaJIT's string table every
+ * time (cache misses: a tenth of the user time of an MCP call). */
+enum {
+  GS__LK_URL = 1, /* state table indices: fields first */
+  GS__LK_METHOD,
+  GS__LK_BODY,
+  GS__LK_TIMEOUT,
+  GS__LK_CONNECT_TIMEOUT,
+  GS__LK_FOLLOW_REDIRECTS,
+  GS__LK_PATH_AS_IS,
+  GS__LK_RETRY_UNSAFE,
+  GS__LK_METERED,
+  GS__LK_ENGINE,
+  GS__LK_MAX_REDIRECTS,
+  GS__LK_MAX_BODY,
+  GS__LK_STREAM,
+  GS__LK_HEADERS,
+  GS__LK_STATUS,
+  GS__LK_REDIRECTS,
+  GS__LK_REUSED,
+  GS__LK_CONNECTION_RETRIES,
+  GS__LK_TIMINGS,
+  GS__LK_DNS,
+  GS__LK_CONNECT,
+  GS__LK_TLS,
+  GS__LK_TTFB,
+  GS__LK_TOTAL,
+  GS__LK_HEADER_NAMES, /* then the header names, in gs__lhttp_header_names order */
+};
+
+static const char *const gs__lhttp_fields[GS__LK_HEADER_NAMES] = {
+    [GS__LK_URL] = "url",
+    [GS__LK_METHOD] = "method",
+    [GS__LK_BODY] = "body",
+    [GS__LK_TIMEOUT] = "timeout",
+    [GS__LK_CONNECT_TIMEOUT] = "connect_timeout",
+    [GS__LK_FOLLOW_REDIRECTS] = "follow_redirects",
+    [GS__LK_PATH_AS_IS] = "path_as_is",
+    [GS__LK_RETRY_UNSAFE] = "retry_unsafe",
+    [GS__LK_METERED] = "metered",
+    [GS__LK_ENGINE] = "engine",
+    [GS__LK_MAX_REDIRECTS] = "max_redirects",
+    [GS__LK_MAX_BODY] = "max_body",
+    [GS__LK_STREAM] = "stream",
+    [GS__LK_HEADERS] = "headers",
+    [GS__LK_STATUS] = "status",
+    [GS__LK_REDIRECTS] = "redirects",
+    [GS__LK_REUSED] = "reused",
+    [GS__LK_CONNECTION_RETRIES] = "connection_retries",
+    [GS__LK_TIMINGS] = "timings",
+    [GS__LK_DNS] = "dns",
+    [GS__LK_CONNECT] = "connect",
+    [GS__LK_TLS] = "tls",
+    [GS__LK_TTFB] = "ttfb",
+    [GS__LK_TOTAL] = "total",
+};
+
+#define GS__LHTTP_HEADER_NAME(s)                                                                   \
+  { s, sizeof s - 1 }
+
+/* Lower case; a response's names are matched to them in any case. */
+static const struct {
+  const char *s;
+  size_t n;
+} gs__lhttp_header_names[] = {
+    GS__LHTTP_HEADER_NAME("cache-control"),  GS__LHTTP_HEADER_NAME("connection"),
+    GS__LHTTP_HEADER_NAME("content-length"), GS__LHTTP_HEADER_NAME("content-type"),
+    GS__LHTTP_HEADER_NAME("date"),           GS__LHTTP_HEADER_NAME("etag"),
+    GS__LHTTP_HEADER_NAME("keep-alive"),     GS__LHTTP_HEADER_NAME("last-modified"),
+    GS__LHTTP_HEADER_NAME("location"),       GS__LHTTP_HEADER_NAME("mcp-session-id"),
+    GS__LHTTP_HEADER_NAME("retry-after"),    GS__LHTTP_HEADER_NAME("server"),
+    GS__LHTTP_HEADER_NAME("set-cookie"),     GS__LHTTP_HEADER_NAME("transfer-encoding"),
+    GS__LHTTP_HEADER_NAME("vary"),
+};
+
+#define GS__LHTTP_NHEADER_NAMES (sizeof gs__lhttp_header_names / sizeof *gs__lhttp_header_names)
+#define GS__LK_STREAM_MT ((int)(GS__LK_HEADER_NAMES + GS__LHTTP_NHEADER_NAMES)) /* the last */
+
+static char gs__lhttp_state_key; /* its address: the registry key of the state table */
+
+static char gs__lhttp_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/* The state-table index of the known header name that s[0..n) spells in
+ * any case, or 0. */
+static int gs__lhttp_known_header(const char *s, size_t n) {
+  for (size_t i = 0; i < GS__LHTTP_NHEADER_NAMES; i++) {
+    if (gs__lhttp_header_names[i].n != n)
+      continue;
+    const char *k = gs__lhttp_header_names[i].s;
+    size_t j = 0;
+    while (j < n && gs__lhttp_lower(s[j]) == k[j])
+      j++;
+    if (j == n)
+      return GS__LK_HEADER_NAMES + (int)i;
+  }
+  return 0;
+}
+
+/* Pushes the state table (from the registry: for code that runs outside
+ * this module's C functions, which have it as upvalue 1); returns its index. */
+static int gs__lhttp_push_state(lua_State *L) {
+  lua_pushlightuserdata(L, &gs__lhttp_state_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  return lua_gettop(L);
+}
+
+/* t[key k of the state table st] = the value on top (popped), raw: t is a
+ * table this module made (absolute index). */
+static void gs__lhttp_set(lua_State *L, int st, int t, int k) {
+  lua_rawgeti(L, st, k);
+  lua_insert(L, -2);
+  lua_rawset(L, t);
+}
+
 /* ---- completion ---------------------------------------------------------- */
 
 static void gs__lhttp_wake(gs__lhttp_op_t *op) {
@@ -144,18 +266,19 @@ static void gs__lhttp_push_lower(lua_State *L, const char *s, size_t n) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (size_t i = 0; i < n; i++)
-      luaL_addchar(&b, s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + ('a' - 'A')) : s[i]);
+      luaL_addchar(&b, gs__lhttp_lower(s[i]));
     luaL_pushresult(&b);
     return;
   }
   for (size_t i = 0; i < n; i++)
-    small[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + ('a' - 'A')) : s[i];
+    small[i] = gs__lhttp_lower(s[i]);
   lua_pushlstring(L, small, n);
 }
 
-/* Parses raw "Name: value\r\n" lines into the table at index `t`. Names are
- * lower-cased; a repeated name gets its values joined with ", ". */
-static void gs__lhttp_push_headers(lua_State *L, const char *p, size_t len) {
+/* Pushes a table of the raw "Name: value\r\n" lines. Names are lower-cased
+ * (known ones pushed from the state table st); a repeated name gets its
+ * values joined with ", ". */
+static void gs__lhttp_push_headers(lua_State *L, int st, const char *p, size_t len) {
   const char *end = p + len;
   lua_createtable(L, 0, 8);
   int t = lua_gettop(L);
@@ -167,7 +290,11 @@ static void gs__lhttp_push_headers(lua_State *L, const char *p, size_t len) {
       le--;
     const char *colon = memchr(p, ':', (size_t)(le - p));
     if (colon && colon > p) {
-      gs__lhttp_push_lower(L, p, (size_t)(colon - p)); /* name */
+      int known = gs__lhttp_known_header(p, (size_t)(colon - p));
+      if (known)
+        lua_rawgeti(L, st, known);
+      else
+        gs__lhttp_push_lower(L, p, (size_t)(colon - p)); /* name */
       const char *v = colon + 1, *ve = le;
       while (v < ve && gs__lhttp_is_space(*v))
         v++;
@@ -189,11 +316,6 @@ static void gs__lhttp_push_headers(lua_State *L, const char *p, size_t len) {
   }
 }
 
-static void gs__lhttp_setnum(lua_State *L, const char *k, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, k);
-}
-
 /* Pushes nil, err_type, message for a failed (or cancelled) transfer. */
 static int gs__lhttp_push_error(lua_State *co, const gs_http_response_t *res) {
   lua_pushnil(co);
@@ -207,53 +329,62 @@ static int gs__lhttp_push_error(lua_State *co, const gs_http_response_t *res) {
   return 3;
 }
 
-static void gs__lhttp_push_response(lua_State *co, const gs_http_response_t *res) {
-  lua_createtable(co, 0, 6);
+static void gs__lhttp_setnum(lua_State *L, int st, int t, int k, double v) {
+  lua_pushnumber(L, v);
+  gs__lhttp_set(L, st, t, k);
+}
+
+/* Pushes the response table (keys from the state table st). */
+static void gs__lhttp_push_response(lua_State *co, int st, const gs_http_response_t *res) {
+  lua_createtable(co, 0, 8);
+  int t = lua_gettop(co);
   lua_pushinteger(co, (lua_Integer)res->status);
-  lua_setfield(co, -2, "status");
-  gs__lhttp_push_headers(co, res->headers, res->headers_len);
-  lua_setfield(co, -2, "headers");
+  gs__lhttp_set(co, st, t, GS__LK_STATUS);
+  gs__lhttp_push_headers(co, st, res->headers, res->headers_len);
+  gs__lhttp_set(co, st, t, GS__LK_HEADERS);
   lua_pushlstring(co, res->body, res->body_len);
-  lua_setfield(co, -2, "body");
+  gs__lhttp_set(co, st, t, GS__LK_BODY);
   lua_pushstring(co, res->effective_url);
-  lua_setfield(co, -2, "url");
+  gs__lhttp_set(co, st, t, GS__LK_URL);
   lua_pushinteger(co, (lua_Integer)res->redirects);
-  lua_setfield(co, -2, "redirects");
+  gs__lhttp_set(co, st, t, GS__LK_REDIRECTS);
   lua_pushboolean(co, res->new_connections == 0);
-  lua_setfield(co, -2, "reused");
+  gs__lhttp_set(co, st, t, GS__LK_REUSED);
   lua_pushinteger(co, (lua_Integer)res->connection_retries);
-  lua_setfield(co, -2, "connection_retries");
+  gs__lhttp_set(co, st, t, GS__LK_CONNECTION_RETRIES);
   lua_createtable(co, 0, 5);
-  gs__lhttp_setnum(co, "dns", res->timings.dns);
-  gs__lhttp_setnum(co, "connect", res->timings.connect);
-  gs__lhttp_setnum(co, "tls", res->timings.tls);
-  gs__lhttp_setnum(co, "ttfb", res->timings.ttfb);
-  gs__lhttp_setnum(co, "total", res->timings.total);
-  lua_setfield(co, -2, "timings");
+  int tm = lua_gettop(co);
+  gs__lhttp_setnum(co, st, tm, GS__LK_DNS, res->timings.dns);
+  gs__lhttp_setnum(co, st, tm, GS__LK_CONNECT, res->timings.connect);
+  gs__lhttp_setnum(co, st, tm, GS__LK_TLS, res->timings.tls);
+  gs__lhttp_setnum(co, st, tm, GS__LK_TTFB, res->timings.ttfb);
+  gs__lhttp_setnum(co, st, tm, GS__LK_TOTAL, res->timings.total);
+  gs__lhttp_set(co, st, t, GS__LK_TIMINGS);
 }
 
 /* Stream mode's first answer: the head and the stream userdata, which takes
- * op over. */
-static void gs__lhttp_push_head(lua_State *co, gs__lhttp_op_t *op) {
+ * op over (keys and metatable from the state table st). */
+static void gs__lhttp_push_head(lua_State *co, int st, gs__lhttp_op_t *op) {
   const gs_http_response_t *res = op->res;
   lua_createtable(co, 0, 5);
+  int t = lua_gettop(co);
   lua_pushinteger(co, (lua_Integer)(op->has_head ? op->status : res->status));
-  lua_setfield(co, -2, "status");
+  gs__lhttp_set(co, st, t, GS__LK_STATUS);
   if (op->has_head)
-    gs__lhttp_push_headers(co, op->headers.p, op->headers.len);
+    gs__lhttp_push_headers(co, st, op->headers.p, op->headers.len);
   else
-    gs__lhttp_push_headers(co, res->headers, res->headers_len);
-  lua_setfield(co, -2, "headers");
+    gs__lhttp_push_headers(co, st, res->headers, res->headers_len);
+  gs__lhttp_set(co, st, t, GS__LK_HEADERS);
   lua_pushstring(co, op->has_head ? op->url.p : res->effective_url);
-  lua_setfield(co, -2, "url");
+  gs__lhttp_set(co, st, t, GS__LK_URL);
   lua_pushinteger(co,
                   (lua_Integer)(op->has_head ? op->connection_retries : res->connection_retries));
-  lua_setfield(co, -2, "connection_retries");
+  gs__lhttp_set(co, st, t, GS__LK_CONNECTION_RETRIES);
   gs__lhttp_op_t **box = lua_newuserdata(co, sizeof *box);
   *box = op;
-  luaL_getmetatable(co, GS__LHTTP_STREAM_MT);
+  lua_rawgeti(co, st, GS__LK_STREAM_MT);
   lua_setmetatable(co, -2);
-  lua_setfield(co, -2, "stream");
+  gs__lhttp_set(co, st, t, GS__LK_STREAM);
 }
 
 /* Pushes the results on the persona's coroutine and frees op and its
@@ -263,17 +394,22 @@ static int gs__lhttp_retvals(lua_State *co, void *data) {
   gs__lhttp_op_t *op = data;
   const gs_http_response_t *res = op->res;
   op->p = NULL;
-  if (op->stream && (op->has_head || (res && !res->error))) {
-    gs__lhttp_push_head(co, op);
-    return 1;
+  if (!res || res->error) {
+    if (!op->stream || !op->has_head) {
+      int n = gs__lhttp_push_error(co, res);
+      gs__lhttp_op_free(op);
+      return n;
+    }
   }
-  int n = 1;
-  if (!res || res->error)
-    n = gs__lhttp_push_error(co, res);
-  else
-    gs__lhttp_push_response(co, res);
-  gs__lhttp_op_free(op);
-  return n;
+  int st = gs__lhttp_push_state(co);
+  if (op->stream) {
+    gs__lhttp_push_head(co, st, op);
+  } else {
+    gs__lhttp_push_response(co, st, res);
+    gs__lhttp_op_free(op);
+  }
+  lua_remove(co, st);
+  return 1;
 }
 
 /* The persona is aborted: cancel the transfer (its callback never runs). */
@@ -361,8 +497,24 @@ static void gs__lhttp_waited(uv_timer_t *t) {
   gs__lhttp_wake(op);
 }
 
+/* The stream handle at index 1, as luaL_checkudata would find it (raising
+ * likewise), by its metatable from the state table (upvalue 1) rather than
+ * by name. */
+static gs__lhttp_op_t **gs__lhttp_box(lua_State *L) {
+  void *box = lua_touserdata(L, 1);
+  if (box && lua_getmetatable(L, 1)) {
+    lua_rawgeti(L, lua_upvalueindex(1), GS__LK_STREAM_MT);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same)
+      return box;
+  }
+  luaL_typerror(L, 1, GS__LHTTP_STREAM_MT);
+  return NULL;
+}
+
 static gs__lhttp_op_t *gs__lhttp_check_stream(lua_State *L, const char *fname) {
-  gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
+  gs__lhttp_op_t **box = gs__lhttp_box(L);
   if (!*box)
     luaL_error(L, "%s: the stream is closed", fname);
   if ((*box)->p)
@@ -447,7 +599,7 @@ static int gs__lhttp_stream_read_sse(lua_State *L) {
 
 /* s:close() and __gc */
 static int gs__lhttp_stream_close(lua_State *L) {
-  gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
+  gs__lhttp_op_t **box = gs__lhttp_box(L);
   if (*box && (*box)->p)
     return luaL_error(L, "sim.http stream:close: another persona is reading this stream");
   if (*box)
@@ -458,31 +610,39 @@ static int gs__lhttp_stream_close(lua_State *L) {
 
 /* ---- option parsing ----------------------------------------------------- */
 /* Values fetched from opts stay on the stack until the request is started,
- * so the pointers handed to gs_http_request_start stay valid. */
+ * so the pointers handed to gs_http_request_start stay valid. Fields are
+ * named by GS__LK_* (their keys come from the state table, upvalue 1 of
+ * core.http_request). */
 
-static int gs__lhttp_field(lua_State *L, const char *k, int type, const char *what) {
-  lua_getfield(L, 1, k);
+/* Pushes opts[field k] (opts: argument 1, read as by opts.k); returns
+ * whether it is set, raising when it is neither nil nor of type `type`. */
+static int gs__lhttp_field(lua_State *L, int k, int type, const char *what) {
+  lua_rawgeti(L, lua_upvalueindex(1), k);
+  lua_gettable(L, 1);
   int t = lua_type(L, -1);
   if (t != LUA_TNIL && t != type)
-    return luaL_argerror(
-        L, 1, lua_pushfstring(L, "opts.%s must be %s, got %s", k, what, luaL_typename(L, -1)));
+    return luaL_argerror(L, 1,
+                         lua_pushfstring(L, "opts.%s must be %s, got %s", gs__lhttp_fields[k], what,
+                                         luaL_typename(L, -1)));
   return t != LUA_TNIL;
 }
 
-static const char *gs__lhttp_string(lua_State *L, const char *k, size_t *len) {
+static const char *gs__lhttp_string(lua_State *L, int k, size_t *len) {
   if (!gs__lhttp_field(L, k, LUA_TSTRING, "a string"))
     return NULL;
   return lua_tolstring(L, -1, len);
 }
 
-static double gs__lhttp_number(lua_State *L, const char *k, int integer) {
+/* opts[field k] as a number >= 0 (a whole one when `integer`; raises
+ * otherwise), or `unset` when it is nil. */
+static double gs__lhttp_number(lua_State *L, int k, int integer, double unset) {
   if (!gs__lhttp_field(L, k, LUA_TNUMBER, integer ? "a non-negative integer" : "a number"))
-    return 0;
+    return unset;
   lua_Number n = lua_tonumber(L, -1);
   if (!(n >= 0) || (integer && (n > 9007199254740992.0 || (lua_Number)(long long)n != n)))
     luaL_argerror(L, 1,
-                  lua_pushfstring(L, "opts.%s must be a non-negative %s, got %f", k,
-                                  integer ? "integer" : "number", n));
+                  lua_pushfstring(L, "opts.%s must be a non-negative %s, got %f",
+                                  gs__lhttp_fields[k], integer ? "integer" : "number", n));
   return (double)n;
 }
 
@@ -501,7 +661,7 @@ static void gs__lhttp_check_line(lua_State *L, const char *s) {
 static const char *const *gs__lhttp_headers(lua_State *L, const char **small, size_t nsmall,
                                             size_t *count) {
   *count = 0;
-  if (!gs__lhttp_field(L, "headers", LUA_TTABLE, "a table"))
+  if (!gs__lhttp_field(L, GS__LK_HEADERS, LUA_TTABLE, "a table"))
     return NULL;
   int h = lua_gettop(L);
   size_t nmap = 0, narr = lua_objlen(L, h);
@@ -577,31 +737,28 @@ static int gs__lhttp_request(lua_State *L) {
   memset(&o, 0, sizeof o);
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstack(L, 32, GS__LHTTP_NAME);
-  o.url = gs__lhttp_string(L, "url", NULL);
+  o.url = gs__lhttp_string(L, GS__LK_URL, NULL);
   if (!o.url)
     luaL_argerror(L, 1, "opts.url is required");
-  o.method = gs__lhttp_string(L, "method", NULL);
-  o.body = gs__lhttp_string(L, "body", &o.body_len);
-  o.timeout = gs__lhttp_number(L, "timeout", 0);
-  o.connect_timeout = gs__lhttp_number(L, "connect_timeout", 0);
-  if (gs__lhttp_field(L, "follow_redirects", LUA_TBOOLEAN, "a boolean"))
+  o.method = gs__lhttp_string(L, GS__LK_METHOD, NULL);
+  o.body = gs__lhttp_string(L, GS__LK_BODY, &o.body_len);
+  o.timeout = gs__lhttp_number(L, GS__LK_TIMEOUT, 0, 0);
+  o.connect_timeout = gs__lhttp_number(L, GS__LK_CONNECT_TIMEOUT, 0, 0);
+  if (gs__lhttp_field(L, GS__LK_FOLLOW_REDIRECTS, LUA_TBOOLEAN, "a boolean"))
     o.follow_redirects = lua_toboolean(L, -1);
-  if (gs__lhttp_field(L, "path_as_is", LUA_TBOOLEAN, "a boolean"))
+  if (gs__lhttp_field(L, GS__LK_PATH_AS_IS, LUA_TBOOLEAN, "a boolean"))
     o.path_as_is = lua_toboolean(L, -1);
-  if (gs__lhttp_field(L, "retry_unsafe", LUA_TBOOLEAN, "a boolean"))
+  if (gs__lhttp_field(L, GS__LK_RETRY_UNSAFE, LUA_TBOOLEAN, "a boolean"))
     o.retry_unsafe = lua_toboolean(L, -1);
-  if (gs__lhttp_field(L, "metered", LUA_TBOOLEAN, "a boolean"))
+  if (gs__lhttp_field(L, GS__LK_METERED, LUA_TBOOLEAN, "a boolean"))
     o.unmetered = !lua_toboolean(L, -1);
   o.engine = gs__lhttp_default_engine;
-  if (gs__lhttp_field(L, "engine", LUA_TSTRING, "a string"))
+  if (gs__lhttp_field(L, GS__LK_ENGINE, LUA_TSTRING, "a string"))
     o.engine = gs__lhttp_engine(L, -1, 1, "opts.engine");
-  o.max_redirects = (long)gs__lhttp_number(L, "max_redirects", 1);
-  lua_getfield(L, 1, "max_body");
-  int default_max = lua_isnil(L, -1);
-  lua_pop(L, 1);
-  o.max_body = default_max ? GS__LHTTP_MAX_BODY : (size_t)gs__lhttp_number(L, "max_body", 1);
+  o.max_redirects = (long)gs__lhttp_number(L, GS__LK_MAX_REDIRECTS, 1, 0);
+  o.max_body = (size_t)gs__lhttp_number(L, GS__LK_MAX_BODY, 1, (double)GS__LHTTP_MAX_BODY);
   int stream = 0;
-  if (gs__lhttp_field(L, "stream", LUA_TBOOLEAN, "a boolean"))
+  if (gs__lhttp_field(L, GS__LK_STREAM, LUA_TBOOLEAN, "a boolean"))
     stream = lua_toboolean(L, -1);
   if (stream)
     o.on_data = gs__lhttp_data;
@@ -646,27 +803,54 @@ static int gs__lhttp_bytes(lua_State *L) {
 }
 
 static int gs__lhttp_stream_gc(lua_State *L) {
-  gs__lhttp_op_t **box = luaL_checkudata(L, 1, GS__LHTTP_STREAM_MT);
+  gs__lhttp_op_t **box = gs__lhttp_box(L);
   if (*box && !(*box)->p) /* a reader keeps its stream alive: never the case here */
     gs__lhttp_op_free(*box);
   *box = NULL;
   return 0;
 }
 
-void gs_lua_open_http(lua_State *L) {
-  if (luaL_newmetatable(L, GS__LHTTP_STREAM_MT)) {
-    static const luaL_Reg methods[] = {{"read", gs__lhttp_stream_read},
-                                       {"read_sse", gs__lhttp_stream_read_sse},
-                                       {"close", gs__lhttp_stream_close},
-                                       {NULL, NULL}};
-    lua_newtable(L);
-    luaL_register(L, NULL, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, gs__lhttp_stream_gc);
-    lua_setfield(L, -2, "__gc");
-  }
+/* Pushes this Lua state's state table, made (with the stream metatable,
+ * whose functions have it as upvalue 1) on first use. */
+static void gs__lhttp_state(lua_State *L) {
+  gs__lhttp_push_state(L);
+  if (!lua_isnil(L, -1))
+    return;
   lua_pop(L, 1);
-  lua_pushcfunction(L, gs__lhttp_request);
+  lua_createtable(L, GS__LK_STREAM_MT, 0);
+  int st = lua_gettop(L);
+  for (int k = 1; k < GS__LK_HEADER_NAMES; k++) {
+    lua_pushstring(L, gs__lhttp_fields[k]);
+    lua_rawseti(L, st, k);
+  }
+  for (size_t i = 0; i < GS__LHTTP_NHEADER_NAMES; i++) {
+    lua_pushlstring(L, gs__lhttp_header_names[i].s, gs__lhttp_header_names[i].n);
+    lua_rawseti(L, st, GS__LK_HEADER_NAMES + (int)i);
+  }
+  static const luaL_Reg methods[] = {{"read", gs__lhttp_stream_read},
+                                     {"read_sse", gs__lhttp_stream_read_sse},
+                                     {"close", gs__lhttp_stream_close},
+                                     {NULL, NULL}};
+  lua_createtable(L, 0, 2); /* the metatable */
+  lua_createtable(L, 0, 3);
+  for (const luaL_Reg *m = methods; m->name; m++) {
+    lua_pushvalue(L, st);
+    lua_pushcclosure(L, m->func, 1);
+    lua_setfield(L, -2, m->name);
+  }
+  lua_setfield(L, -2, "__index");
+  lua_pushvalue(L, st);
+  lua_pushcclosure(L, gs__lhttp_stream_gc, 1);
+  lua_setfield(L, -2, "__gc");
+  lua_rawseti(L, st, GS__LK_STREAM_MT);
+  lua_pushlightuserdata(L, &gs__lhttp_state_key);
+  lua_pushvalue(L, st);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+void gs_lua_open_http(lua_State *L) {
+  gs__lhttp_state(L);
+  lua_pushcclosure(L, gs__lhttp_request, 1);
   lua_setfield(L, -2, "http_request");
   lua_pushcfunction(L, gs__lhttp_set_engine);
   lua_setfield(L, -2, "http_set_engine");

@@ -398,28 +398,30 @@ local function wait_cancels(s)
   end
 end
 
-local encoded_methods, n_encoded_methods = {}, 0 -- method -> its JSON string (bounded)
+local encoded_names, n_encoded_names = {}, 0 -- method or tool name -> its JSON string (bounded)
 
-local function encoded_method(fname, method)
-  local e = encoded_methods[method]
+local function encoded_name(fname, name)
+  local e = encoded_names[name]
   if e then return e end
-  e = encode(fname, method)
-  if n_encoded_methods < 256 then
-    encoded_methods[method], n_encoded_methods = e, n_encoded_methods + 1
+  e = encode(fname, name)
+  if n_encoded_names < 256 then
+    encoded_names[name], n_encoded_names = e, n_encoded_names + 1
   end
   return e
 end
 
 -- One POST carrying request `method` (with the session's headers, or
 -- `headers` of no session); returns result, or nil, err_type, message, code;
--- and the HTTP response as the 5th value.
+-- and the HTTP response as the 5th value. params: a table, nil, or the
+-- params already written as JSON text (session:call).
 local function exchange(s, fname, method, params, timeout, headers)
   local id = s._next_id
   s._next_id = id + 1
   -- The envelope is written as text (no table per request); id is a whole
   -- number below 2^53, which tostring prints as digits.
-  local body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":' .. encoded_method(fname, method)
-    .. (params ~= nil and (',"params":' .. encode(fname, params)) or "") .. "}"
+  if params ~= nil and type(params) ~= "string" then params = encode(fname, params) end
+  local body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":' .. encoded_name(fname, method)
+    .. (params and (',"params":' .. params) or "") .. "}"
   s.stats.requests = s.stats.requests + 1
   local with_session = not headers and s.session_id
   local res, err_type, msg = open(s, "POST", body, timeout, headers)
@@ -638,8 +640,11 @@ function Session:call(tool, args, opts)
     end
   end
   local started = core.now()
-  local result, err_type, msg, code = self:_request("session:call", "tools/call",
-    { name = tool, arguments = arguments }, opts.timeout or self.timeout)
+  -- tools/call's params as text: {name =, arguments =} without the table
+  local params = '{"name":' .. encoded_name("session:call", tool) .. ',"arguments":'
+    .. encode("session:call", arguments) .. "}"
+  local result, err_type, msg, code = self:_request("session:call", "tools/call", params,
+    opts.timeout or self.timeout)
   local r
   if result then
     r = result_decoder(result)
