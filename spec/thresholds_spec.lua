@@ -126,7 +126,8 @@ describe("sim.thresholds", function()
       assert.are.same({ name = "iteration", persona = "apac" },
         assert(thresholds.parse("p99{ name = iteration , persona=apac }", "< 1s")).filter)
       -- a selector naming neither a series nor a tool covers requests only
-      assert.are.same({ persona = true, tool = true }, assert(thresholds.parse("p99{persona}", "< 1s")).filter)
+      assert.are.same({ persona = true, tool = true },
+        assert(thresholds.parse("p99{persona}", "< 1s")).filter)
       assert.are.same({}, assert(thresholds.parse("p99{}", "< 1s")).filter)
       assert.are.same({}, assert(thresholds.parse("p99{}", "< 1s")).filter)
       assert.are.same({}, assert(thresholds.parse("checks", "> 99%")).filter)
