@@ -76,4 +76,47 @@ int gs_jwt_uuid4(char out[37]);
  * Returns 0 or GS_ENOMEM. */
 int gs_jwt_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* ---- any algorithm (OAuth client assertions, test servers) ---------------
+ *
+ * alg is one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384,
+ * ES512 (never "none"). For HS* the key is the secret's bytes; for RS* and
+ * ES* it is a PEM private key (signing) or a PEM public key (verifying).
+ * ES* signatures are the JWS form (R || S), as libjwt writes them. */
+
+/* 1 when alg is one of the names above, else 0. */
+int gs_jwt_alg_supported(const char *alg);
+
+/* Signs claims_json (a JSON object, at most GS_JWT_MAX_CLAIMS bytes) with
+ * alg and key. header_json (NULL: none) adds header members such as "kid";
+ * it must be a JSON object without "alg" or "typ" (libjwt writes
+ * {"alg":...,"typ":"JWT"}). Keys are written sorted. *out_token: the token
+ * (caller frees). Returns 0; GS_EINVAL (an unknown alg, an empty key, JSON
+ * that is not an object, a key that is not a private key of that kind);
+ * GS_ENOMEM. */
+int gs_jwt_sign(const char *alg, const void *key, size_t key_len, const char *header_json,
+                const char *claims_json, char **out_token);
+
+/* Checks the signature of `token` made with alg: the header's alg must be
+ * exactly alg (checked by name before libjwt sees the token), then libjwt
+ * verifies it with key. No claim is checked: *out_claims_json (may be NULL
+ * if not wanted) is the claims object as signed (caller frees), for the
+ * caller's own exp/aud/iss checks. Returns 0; GS_EAUTH with the reason in
+ * errbuf; GS_EINVAL (NULL token, unknown alg, empty key); GS_ENOMEM. */
+int gs_jwt_verify_key(const char *token, const char *alg, const void *key, size_t key_len,
+                      char **out_claims_json, char *errbuf, size_t errlen);
+
+/* A new key pair for alg: RSA 2048 bits for RS*, P-256 / P-384 / P-521 for
+ * ES256 / ES384 / ES512. *out_private_pem (PKCS#8) and *out_public_pem
+ * (SubjectPublicKeyInfo) are PEM texts (caller frees both). Returns 0,
+ * GS_EINVAL (not an RS or ES alg), GS_EIO (OpenSSL failed), GS_ENOMEM. */
+int gs_jwt_keygen(const char *alg, char **out_private_pem, char **out_public_pem);
+
+/* The SHA-256 of data[0..len) into out[32] (PKCE S256). Returns 0,
+ * GS_EINVAL or GS_ENOMEM. */
+int gs_jwt_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* n cryptographically random bytes into buf (PKCE verifiers, state).
+ * Returns 0, GS_EINVAL (n > INT_MAX) or GS_EIO. */
+int gs_jwt_random(void *buf, size_t n);
+
 #endif

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -954,4 +955,211 @@ int gs_jwt_verify(const char *token, const void *secret, size_t secret_len, cons
   else
     free(c);
   return 0;
+}
+
+/* ---- any algorithm: sign, verify with a key, key pairs, raw helpers -------- */
+
+/* libjwt's algorithm of a name gofr-sim signs with (never "none"), or
+ * JWT_ALG_INVAL. */
+static jwt_alg_t gs__alg_of(const char *alg) {
+  static const char *const names[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
+                                      "RS512", "ES256", "ES384", "ES512"};
+  static const jwt_alg_t algs[] = {JWT_ALG_HS256, JWT_ALG_HS384, JWT_ALG_HS512,
+                                   JWT_ALG_RS256, JWT_ALG_RS384, JWT_ALG_RS512,
+                                   JWT_ALG_ES256, JWT_ALG_ES384, JWT_ALG_ES512};
+  if (!alg)
+    return JWT_ALG_INVAL;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(alg, names[i]) == 0)
+      return algs[i];
+  return JWT_ALG_INVAL;
+}
+
+int gs_jwt_alg_supported(const char *alg) {
+  return gs__alg_of(alg) != JWT_ALG_INVAL;
+}
+
+static const char *const gs__reserved_header[] = {"alg", "typ"};
+
+int gs_jwt_sign(const char *alg, const void *key, size_t key_len, const char *header_json,
+                const char *claims_json, char **out_token) {
+  if (!out_token)
+    return GS_EINVAL;
+  *out_token = NULL;
+  jwt_alg_t a = gs__alg_of(alg);
+  if (a == JWT_ALG_INVAL || !key || key_len == 0 || key_len > INT_MAX || !claims_json)
+    return GS_EINVAL;
+  size_t cn = strlen(claims_json);
+  if (cn > GS_JWT_MAX_CLAIMS || gs__json_object(claims_json, cn, NULL, NULL, 0))
+    return GS_EINVAL;
+  if (header_json) {
+    gs__jval_t hv[2];
+    size_t hn = strlen(header_json);
+    if (hn > GS_JWT_MAX_CLAIMS || gs__json_object(header_json, hn, gs__reserved_header, hv, 2) ||
+        hv[0].count || hv[1].count)
+      return GS_EINVAL; /* alg and typ are libjwt's to write */
+  }
+  jwt_t *j = NULL;
+  char *tok = NULL;
+  int e = jwt_new(&j);
+  if (!e && cn > 2)
+    e = jwt_add_grants_json(j, claims_json);
+  if (!e && header_json && strlen(header_json) > 2)
+    e = jwt_add_headers_json(j, header_json);
+  if (!e)
+    e = jwt_set_alg(j, a, key, (int)key_len);
+  if (!e) {
+    errno = 0;
+    tok = jwt_encode_str(j); /* NULL when the key is not a usable key of that kind */
+    if (!tok)
+      e = errno == ENOMEM ? ENOMEM : EINVAL;
+  }
+  jwt_free(j);
+  if (e) {
+    free(tok);
+    return gs__errno_rc(e);
+  }
+  *out_token = strdup(tok);
+  free(tok);
+  return *out_token ? 0 : GS_ENOMEM;
+}
+
+int gs_jwt_verify_key(const char *token, const char *alg, const void *key, size_t key_len,
+                      char **out_claims_json, char *errbuf, size_t errlen) {
+  if (out_claims_json)
+    *out_claims_json = NULL;
+  gs__jwt_msg(errbuf, errlen, "%s", "");
+  jwt_alg_t a = gs__alg_of(alg);
+  if (!token || a == JWT_ALG_INVAL || !key || key_len == 0 || key_len > INT_MAX) {
+    gs__jwt_msg(errbuf, errlen, "gs_jwt_verify_key: %s",
+                !token               ? "no token"
+                : a == JWT_ALG_INVAL ? "unsupported alg"
+                                     : "key must be 1 to INT_MAX bytes");
+    return GS_EINVAL;
+  }
+  gs__jwt_parts_t parts;
+  const char *why;
+  if (gs__jwt_split(token, &parts, &why)) {
+    gs__jwt_msg(errbuf, errlen, "Invalid token: %s", why);
+    return GS_EAUTH;
+  }
+  char *h = NULL, *c = NULL;
+  size_t hn = 0, cn = 0;
+  int rc = gs__b64url_decode(parts.h, parts.hn, &h, &hn);
+  if (!rc)
+    rc = gs__b64url_decode(parts.p, parts.pn, &c, &cn);
+  if (rc) {
+    free(h);
+    free(c);
+    gs__jwt_msg(errbuf, errlen, "Invalid token: not base64url");
+    return rc == GS_ENOMEM ? rc : GS_EAUTH;
+  }
+  gs__jval_t hv[GS__H_N];
+  if (gs__json_object(h, hn, gs__header_keys, hv, GS__H_N) || hv[GS__H_ALG].count != 1 ||
+      gs__json_object(c, cn, NULL, NULL, 0)) {
+    free(h);
+    free(c);
+    gs__jwt_msg(errbuf, errlen, "Invalid token: header or claims are not a JSON object");
+    return GS_EAUTH;
+  }
+  /* The alg is checked by name first: libjwt never sees "none" or an alg the
+   * caller did not ask for (the RS256-key-as-HS256-secret confusion). */
+  int alg_ok = gs__jstr_equals(&hv[GS__H_ALG], alg, strlen(alg));
+  free(h);
+  if (!alg_ok) {
+    free(c);
+    gs__jwt_msg(errbuf, errlen, "Invalid token: The specified alg value is not allowed (only %s)",
+                alg);
+    return GS_EAUTH;
+  }
+  jwt_t *jw = NULL;
+  int e = jwt_decode(&jw, token, key, (int)key_len);
+  if (!e && jwt_get_alg(jw) != a)
+    e = EINVAL;
+  jwt_free(jw);
+  if (e) {
+    free(c);
+    if (e == ENOMEM) {
+      gs__jwt_msg(errbuf, errlen, "out of memory");
+      return GS_ENOMEM;
+    }
+    gs__jwt_msg(errbuf, errlen, "Invalid token: Signature verification failed");
+    return GS_EAUTH;
+  }
+  if (out_claims_json)
+    *out_claims_json = c;
+  else
+    free(c);
+  return 0;
+}
+
+/* The PEM text of a BIO (caller frees), or NULL. */
+static char *gs__bio_text(BIO *b) {
+  char *data = NULL;
+  long n = BIO_get_mem_data(b, &data);
+  if (n <= 0)
+    return NULL;
+  char *s = malloc((size_t)n + 1);
+  if (!s)
+    return NULL;
+  memcpy(s, data, (size_t)n);
+  s[n] = '\0';
+  return s;
+}
+
+int gs_jwt_keygen(const char *alg, char **out_private_pem, char **out_public_pem) {
+  if (out_private_pem)
+    *out_private_pem = NULL;
+  if (out_public_pem)
+    *out_public_pem = NULL;
+  if (!alg || !out_private_pem || !out_public_pem)
+    return GS_EINVAL;
+  EVP_PKEY *pk = NULL;
+  if (alg[0] == 'R' && alg[1] == 'S' && gs__alg_of(alg) != JWT_ALG_INVAL)
+    pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  else if (strcmp(alg, "ES256") == 0)
+    pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  else if (strcmp(alg, "ES384") == 0)
+    pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+  else if (strcmp(alg, "ES512") == 0)
+    pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+  else
+    return GS_EINVAL;
+  if (!pk)
+    return GS_EIO;
+  int rc = GS_ENOMEM;
+  BIO *priv = BIO_new(BIO_s_mem()), *pub = BIO_new(BIO_s_mem());
+  if (priv && pub && PEM_write_bio_PrivateKey(priv, pk, NULL, NULL, 0, NULL, NULL) == 1 &&
+      PEM_write_bio_PUBKEY(pub, pk) == 1) {
+    *out_private_pem = gs__bio_text(priv);
+    *out_public_pem = gs__bio_text(pub);
+    if (*out_private_pem && *out_public_pem)
+      rc = 0;
+  }
+  if (rc) {
+    free(*out_private_pem);
+    free(*out_public_pem);
+    *out_private_pem = *out_public_pem = NULL;
+  }
+  BIO_free(priv);
+  BIO_free(pub);
+  EVP_PKEY_free(pk);
+  return rc;
+}
+
+int gs_jwt_sha256(const void *data, size_t len, unsigned char out[32]) {
+  unsigned int mdlen = 0;
+  if (!data && len)
+    return GS_EINVAL;
+  if (EVP_Digest(data ? data : "", len, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    return GS_ENOMEM;
+  return 0;
+}
+
+int gs_jwt_random(void *buf, size_t n) {
+  if (!buf && n)
+    return GS_EINVAL;
+  if (n > INT_MAX)
+    return GS_EINVAL;
+  return n == 0 || RAND_bytes(buf, (int)n) == 1 ? 0 : GS_EIO;
 }

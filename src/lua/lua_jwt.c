@@ -6,6 +6,14 @@
  *   core.jwt_decode(token) -> header_json, claims_json | nil, "invalid_argument", reason
  *   core.sha256_hex(s) -> 64 lower-case hex digits
  *   core.uuid4() -> a random UUID4, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
+ *   core.jwt_sign(alg, key, claims_json [, header_json])
+ *     -> token | nil, "invalid_argument", reason
+ *   core.jwt_verify_key(token, alg, key) -> claims_json | nil, "auth_error", reason
+ *   core.jwt_keygen(alg) -> private_pem, public_pem      (RS* or ES*)
+ *   core.sha256(s) -> the 32 raw bytes of its SHA-256
+ *   core.random_bytes(n) -> n random bytes (OpenSSL), 0 <= n <= 4096
+ *   core.base64_encode(s [, "url"]) -> base64 ("std": padded; "url": base64url, no '=')
+ *   core.base64_decode(s [, "url"]) -> bytes | nil  (strict; "url" accepts no '=')
  *
  * Times are epoch seconds and must be whole numbers; now defaults to the
  * wall clock. aud absent or false: no aud claim (mint) / aud not checked
@@ -20,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gs/base64.h"
 #include "gs/error.h"
 #include "gs/jwt.h"
 #include "lua_bindings.h"
@@ -199,11 +208,190 @@ static int gs__ljwt_sha256_hex(lua_State *L) {
   return 1;
 }
 
+/* A string argument without NUL bytes. */
+static const char *gs__ljwt_cstr(lua_State *L, int i, const char *fname, const char *what,
+                                 size_t *len) {
+  if (lua_type(L, i) != LUA_TSTRING)
+    luaL_error(L, "%s: %s must be a string, got %s", fname, what, luaL_typename(L, i));
+  size_t n;
+  const char *s = lua_tolstring(L, i, &n);
+  if (strlen(s) != n)
+    luaL_error(L, "%s: %s must not contain NUL bytes", fname, what);
+  if (len)
+    *len = n;
+  return s;
+}
+
+/* core.jwt_sign(alg, key, claims_json [, header_json]) -> token | nil, "invalid_argument", why */
+static int gs__ljwt_sign(lua_State *L) {
+  static const char fname[] = "jwt_sign";
+  const char *alg = gs__ljwt_cstr(L, 1, fname, "alg", NULL);
+  if (!gs_jwt_alg_supported(alg))
+    return luaL_error(L,
+                      "%s: alg must be HS256, HS384, HS512, RS256, RS384, RS512, ES256, "
+                      "ES384 or ES512, got '%s'",
+                      fname, alg);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "%s: key must be a string, got %s", fname, luaL_typename(L, 2));
+  size_t klen;
+  const char *key = lua_tolstring(L, 2, &klen);
+  if (klen == 0)
+    return luaL_error(L, "%s: key must not be empty", fname);
+  const char *claims = gs__ljwt_cstr(L, 3, fname, "claims_json", NULL);
+  const char *header =
+      lua_isnoneornil(L, 4) ? NULL : gs__ljwt_cstr(L, 4, fname, "header_json", NULL);
+  char *token = NULL;
+  int rc = gs_jwt_sign(alg, key, klen, header, claims, &token);
+  if (rc) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(rc));
+    if (rc == GS_EINVAL)
+      lua_pushfstring(L,
+                      "%s: cannot sign with %s (the key is not a %s key, or the claims or "
+                      "header are not JSON objects, or the header names alg or typ)",
+                      fname, alg, alg[0] == 'H' ? "usable" : "PEM private");
+    else
+      lua_pushfstring(L, "%s: %s", fname, gs_strerror(rc));
+    return 3;
+  }
+  lua_pushstring(L, token);
+  free(token);
+  return 1;
+}
+
+/* core.jwt_verify_key(token, alg, key) -> claims_json | nil, "auth_error", reason */
+static int gs__ljwt_verify_key(lua_State *L) {
+  static const char fname[] = "jwt_verify_key";
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "%s: token must be a string, got %s", fname, luaL_typename(L, 1));
+  const char *alg = gs__ljwt_cstr(L, 2, fname, "alg", NULL);
+  if (!gs_jwt_alg_supported(alg))
+    return luaL_error(L, "%s: unsupported alg '%s'", fname, alg);
+  if (lua_type(L, 3) != LUA_TSTRING)
+    return luaL_error(L, "%s: key must be a string, got %s", fname, luaL_typename(L, 3));
+  size_t tlen, klen;
+  const char *token = lua_tolstring(L, 1, &tlen);
+  const char *key = lua_tolstring(L, 3, &klen);
+  if (klen == 0)
+    return luaL_error(L, "%s: key must not be empty", fname);
+  char err[256];
+  char *claims = NULL;
+  int rc = strlen(token) != tlen
+               ? GS_EAUTH
+               : gs_jwt_verify_key(token, alg, key, klen, &claims, err, sizeof err);
+  if (rc) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(rc));
+    lua_pushstring(L, strlen(token) != tlen ? "Invalid token: contains a NUL byte" : err);
+    return 3;
+  }
+  lua_pushstring(L, claims);
+  free(claims);
+  return 1;
+}
+
+/* core.jwt_keygen(alg) -> private_pem, public_pem */
+static int gs__ljwt_keygen(lua_State *L) {
+  const char *alg = gs__ljwt_cstr(L, 1, "jwt_keygen", "alg", NULL);
+  char *priv = NULL, *pub = NULL;
+  int rc = gs_jwt_keygen(alg, &priv, &pub);
+  if (rc == GS_EINVAL)
+    return luaL_error(L,
+                      "jwt_keygen: alg must be RS256, RS384, RS512, ES256, ES384 or ES512, "
+                      "got '%s'",
+                      alg);
+  if (rc)
+    return luaL_error(L, "jwt_keygen: %s", gs_strerror(rc));
+  lua_pushstring(L, priv);
+  lua_pushstring(L, pub);
+  free(priv);
+  free(pub);
+  return 2;
+}
+
+/* core.sha256(s) -> 32 bytes */
+static int gs__ljwt_sha256(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "sha256: expected a string, got %s", luaL_typename(L, 1));
+  size_t n;
+  const char *s = lua_tolstring(L, 1, &n);
+  unsigned char md[32];
+  if (gs_jwt_sha256(s, n, md))
+    return luaL_error(L, "sha256: out of memory");
+  lua_pushlstring(L, (const char *)md, sizeof md);
+  return 1;
+}
+
+/* core.random_bytes(n) -> n random bytes */
+static int gs__ljwt_random_bytes(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 0 || n > 4096)
+    return luaL_error(L, "random_bytes: n must be 0 to 4096, got %d", (int)n);
+  unsigned char buf[4096];
+  if (gs_jwt_random(buf, (size_t)n))
+    return luaL_error(L, "random_bytes: the random generator failed");
+  lua_pushlstring(L, (const char *)buf, (size_t)n);
+  return 1;
+}
+
+/* The flags of an optional variant argument: "std" (default) or "url". */
+static unsigned gs__ljwt_b64_flags(lua_State *L, int i, const char *fname, int encode) {
+  const char *v = luaL_optstring(L, i, "std");
+  if (strcmp(v, "std") == 0)
+    return GS_BASE64_PAD;
+  if (strcmp(v, "url") == 0)
+    return GS_BASE64_URL | (encode ? 0u : GS_BASE64_ANY_BITS);
+  luaL_error(L, "%s: variant must be \"std\" or \"url\", got '%s'", fname, v);
+  return 0;
+}
+
+/* core.base64_encode(s [, variant]) -> text */
+static int gs__ljwt_b64_encode(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "base64_encode: expected a string, got %s", luaL_typename(L, 1));
+  unsigned flags = gs__ljwt_b64_flags(L, 2, "base64_encode", 1);
+  size_t n;
+  const char *s = lua_tolstring(L, 1, &n);
+  if (n > GS_BASE64_MAX_BYTES)
+    return luaL_error(L, "base64_encode: input too long");
+  size_t out = gs_base64_encoded_len(n, flags);
+  char *dst = lua_newuserdata(L, out + 1);
+  size_t k = gs_base64_encode(s, n, flags, dst);
+  lua_pushlstring(L, dst, k);
+  return 1;
+}
+
+/* core.base64_decode(s [, variant]) -> bytes | nil */
+static int gs__ljwt_b64_decode(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "base64_decode: expected a string, got %s", luaL_typename(L, 1));
+  unsigned flags = gs__ljwt_b64_flags(L, 2, "base64_decode", 0);
+  size_t n;
+  const char *s = lua_tolstring(L, 1, &n);
+  char *dst = lua_newuserdata(L, gs_base64_decoded_max(n) + 1);
+  size_t k = 0;
+  if (gs_base64_decode(s, n, flags, dst, &k)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushlstring(L, dst, k);
+  return 1;
+}
+
 void gs_lua_open_jwt(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"jwt_mint", gs__ljwt_mint},     {"jwt_verify", gs__ljwt_verify},
-      {"jwt_decode", gs__ljwt_decode}, {"sha256_hex", gs__ljwt_sha256_hex},
-      {"uuid4", gs__ljwt_uuid4},       {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"jwt_mint", gs__ljwt_mint},
+                                 {"jwt_verify", gs__ljwt_verify},
+                                 {"jwt_decode", gs__ljwt_decode},
+                                 {"sha256_hex", gs__ljwt_sha256_hex},
+                                 {"uuid4", gs__ljwt_uuid4},
+                                 {"jwt_sign", gs__ljwt_sign},
+                                 {"jwt_verify_key", gs__ljwt_verify_key},
+                                 {"jwt_keygen", gs__ljwt_keygen},
+                                 {"sha256", gs__ljwt_sha256},
+                                 {"random_bytes", gs__ljwt_random_bytes},
+                                 {"base64_encode", gs__ljwt_b64_encode},
+                                 {"base64_decode", gs__ljwt_b64_decode},
+                                 {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);
     lua_setfield(L, -2, f->name);

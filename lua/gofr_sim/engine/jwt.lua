@@ -6,6 +6,9 @@
 --     -> claims | nil, "auth_error", reason
 --   sim.jwt.decode(token) -> header, claims | nil, "invalid_argument", reason
 --   sim.jwt.redact(token) -> "eyJhbGci…3f2a9c01b7de"
+--   sim.jwt.sign{alg=, key=, claims=, header=} -> token | nil, "invalid_argument", reason
+--   sim.jwt.verify_key(token, alg, key) -> claims | nil, "auth_error", reason
+--   sim.jwt.keygen(alg) -> private_pem, public_pem
 --
 -- Times are epoch seconds (whole numbers); `now` defaults to the wall clock.
 -- Refusal reasons use gofr-dig's wording ("Token has expired", ...).
@@ -14,7 +17,7 @@ local core = require "gofr_sim.core"
 local check = require "gofr_sim.engine.check"
 local cjson = require("cjson.safe").new()
 
-local type, pairs, tostring = type, pairs, tostring
+local type, pairs, ipairs, next, tostring = type, pairs, ipairs, next, tostring
 local floor = math.floor
 
 local M = {}
@@ -153,6 +156,71 @@ function M.redact(token)
   if type(token) ~= "string" then fail("redact", "token must be a string, got " .. type(token)) end
   local prefix = #token >= 16 and token:match("^[^.]*"):sub(1, 8) or ""
   return prefix .. "…" .. core.sha256_hex(token):sub(1, 12)
+end
+
+--- The algorithms sim.jwt.sign and verify_key take (never "none").
+M.ALGS = { "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512" }
+local ALG_SET = {}
+for _, a in ipairs(M.ALGS) do ALG_SET[a] = true end
+
+local function alg_name(v)
+  if not ALG_SET[v] then
+    return ("must be one of %s, got %s"):format(table.concat(M.ALGS, ", "), tostring(v))
+  end
+end
+
+local function json_object(v)
+  if type(v) ~= "table" then return "must be a table, got " .. type(v) end
+end
+
+local SIGN_OPTIONS = { alg = alg_name, key = secret_string, claims = json_object, header = json_object }
+
+-- A table as a JSON object text ({} for an empty table, never []).
+local function object_text(fname, what, t)
+  if next(t) == nil then return "{}" end
+  local text, err = cjson.encode(t)
+  if not text then fail(fname, ("option '%s' cannot be JSON: %s"):format(what, tostring(err))) end
+  if text:sub(1, 1) ~= "{" then fail(fname, ("option '%s' must be a table with string keys"):format(what)) end
+  return text
+end
+
+--- sim.jwt.sign{alg=, key=, claims=, header=} -> token | nil, "invalid_argument", reason
+-- Signs any claims table with any of M.ALGS: for HS* the key is the secret,
+-- for RS*/ES* a PEM private key (PKCS#8 or traditional). header adds header
+-- members (kid ...; alg and typ are written by libjwt: {"alg":..,"typ":"JWT"}).
+-- A key that is not a usable key of that kind returns nil, "invalid_argument".
+function M.sign(opts)
+  if type(opts) ~= "table" then fail("sign", "expected an options table, got " .. type(opts)) end
+  check_options("sign", opts, SIGN_OPTIONS)
+  for _, k in ipairs { "alg", "key", "claims" } do
+    if opts[k] == nil then fail("sign", ("option '%s' is required"):format(k)) end
+  end
+  local header = opts.header and object_text("sim.jwt.sign", "header", opts.header) or nil
+  return core.jwt_sign(opts.alg, opts.key, object_text("sim.jwt.sign", "claims", opts.claims), header)
+end
+
+--- sim.jwt.verify_key(token, alg, key) -> claims | nil, "auth_error", reason
+-- Checks only that the token's header names alg and that its signature
+-- verifies with key (the HS* secret, or a PEM public key for RS*/ES*); the
+-- caller checks the claims it cares about (exp, aud, iss ...).
+function M.verify_key(token, alg, key)
+  if type(token) ~= "string" then fail("verify_key", "token must be a string, got " .. type(token)) end
+  local why = alg_name(alg) or secret_string(key)
+  if why then fail("verify_key", "alg/key " .. why) end
+  local json, err_type, reason = core.jwt_verify_key(token, alg, key)
+  if not json then return nil, err_type, reason end
+  local claims = cjson.decode(json)
+  if type(claims) ~= "table" then return nil, "auth_error", "Invalid token: claims are not a JSON object" end
+  return claims
+end
+
+--- sim.jwt.keygen(alg) -> private_pem, public_pem: a fresh RSA 2048 (RS*) or
+-- P-256/P-384/P-521 (ES256/384/512) key pair, for private_key_jwt tests.
+function M.keygen(alg)
+  if type(alg) ~= "string" or not alg:match("^[RE]S%d%d%d$") or not ALG_SET[alg] then
+    fail("keygen", "alg must be RS256, RS384, RS512, ES256, ES384 or ES512, got " .. tostring(alg))
+  end
+  return core.jwt_keygen(alg)
 end
 
 return M
