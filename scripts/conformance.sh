@@ -74,13 +74,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ -z "$logs" ] || mkdir -p "$logs"
 
-# The first failed check of a scenario's log, or the client's last word.
+# Why a scenario failed: its first failed check (or warning, or the
+# suite's verdict), and the client's last word (the adapter's stderr,
+# which the suite prints when the client exits non-zero).
 why_failed() {
-  local log=$1 line
-  line=$(sed -n '/^Failed Checks:/{n;s/^  - //p;q}' "$log")
-  [ -n "$line" ] || line=$(grep -o 'conformance client: .*' "$log" | tail -1 | sed 's/^conformance client: //')
-  [ -n "$line" ] || line=$(grep -m1 -E 'TIMED OUT|EXITED WITH ERROR|Warning Checks' "$log" || true)
-  printf '%s' "${line:-see the suite log}" | tr -d '\033' | sed 's/\[[0-9;]*m//g' | cut -c1-160
+  local log=$1 check client
+  check=$(sed -n '/^\(Failed\|Warning\) Checks:/{n;s/^  - //p;q}' "$log" |
+    sed -E 's/^(.+): \1$/\1/')
+  [ -n "$check" ] || check=$(grep -m1 -E 'TIMED OUT|EXITED WITH ERROR|Client test error' "$log" || true)
+  client=$(grep -o 'conformance client: .*' "$log" | tail -1 | sed 's/^conformance client: [^ ]*: //')
+  printf '%s%s' "${check:-see the suite log}" "${client:+ | client: $client}" |
+    tr -d '\033' | sed 's/\[[0-9;]*m//g' | cut -c1-240
 }
 
 pass=0
