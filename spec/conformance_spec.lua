@@ -85,6 +85,7 @@ for (const [name, f] of Object.entries(forms)) {
 ]], ".mjs")
     local out, rc = capture(("timeout 30 %s --import %s %s"):format(q(NODE), q(LOOPBACK), q(script)))
     os.remove(script)
+    os.remove((script:gsub("%.mjs$", ""))) -- the name tmpfile's os.tmpname made
     assert.are.equal(0, rc, out)
     local n = 0
     for name, addr, family, when in out:gmatch("([^\n]+)|([^|\n]+)|([^|\n]+)|(%a+)") do
