@@ -734,10 +734,13 @@ static int gs__h1_on_message_begin(http_parser *p) {
   return 0;
 }
 
-/* Appends header bytes, counting them against curl's limits. */
-static int gs__h1_head_add(gs__h1_req_t *req, const char *at, size_t len, size_t counted) {
-  req->line_len += counted;
-  req->head_bytes += len;
+/* Appends header bytes - sep (sep_n bytes), then at[0..len) - in one go,
+ * counting them against curl's limits. new_line: sep ends a line ("\r\n")
+ * and `at` starts the next one; otherwise all of them are in the line. */
+static int gs__h1_head_add(gs__h1_req_t *req, const char *sep, size_t sep_n, const char *at,
+                           size_t len, int new_line) {
+  req->line_len = (new_line ? 0 : req->line_len + sep_n) + len;
+  req->head_bytes += sep_n + len;
   if (req->line_len > GS_HTTP_MAX_HEADER_LINE)
     return gs__h1_perr(req, GS_EPROTO, "response header too large: a header line exceeds %d bytes",
                        GS_HTTP_MAX_HEADER_LINE);
@@ -745,8 +748,12 @@ static int gs__h1_head_add(gs__h1_req_t *req, const char *at, size_t len, size_t
     return gs__h1_perr(req, GS_EPROTO,
                        "response header too large: the header block exceeds %d bytes",
                        GS_HTTP_MAX_HEADER_BLOCK);
-  if (gs_buf_add(&req->head, at, len))
+  char *dst = gs_buf_extend(&req->head, sep_n + len);
+  if (!dst)
     return gs__h1_perr(req, GS_ENOMEM, "out of memory buffering the response");
+  memcpy(dst, sep, sep_n);
+  if (len)
+    memcpy(dst + sep_n, at, len);
   return 0;
 }
 
@@ -754,25 +761,18 @@ static int gs__h1_on_header_field(http_parser *p, const char *at, size_t len) {
   gs__h1_req_t *req = ((gs__h1_conn_t *)p->data)->req;
   if (req->head_done)
     return 0; /* trailers are ignored */
-  if (req->in_value) {
-    req->in_value = 0;
-    if (gs__h1_head_add(req, "\r\n", 2, 0))
-      return -1;
-    req->line_len = 0;
-  }
-  return gs__h1_head_add(req, at, len, len);
+  int ends_value = req->in_value;
+  req->in_value = 0;
+  return gs__h1_head_add(req, "\r\n", ends_value ? 2 : 0, at, len, ends_value);
 }
 
 static int gs__h1_on_header_value(http_parser *p, const char *at, size_t len) {
   gs__h1_req_t *req = ((gs__h1_conn_t *)p->data)->req;
   if (req->head_done)
     return 0;
-  if (!req->in_value) {
-    req->in_value = 1;
-    if (gs__h1_head_add(req, ": ", 2, 2))
-      return -1;
-  }
-  return gs__h1_head_add(req, at, len, len);
+  int starts_value = !req->in_value;
+  req->in_value = 1;
+  return gs__h1_head_add(req, ": ", starts_value ? 2 : 0, at, len, 0);
 }
 
 static int gs__h1_is_redirect(long status) {
@@ -807,7 +807,7 @@ static int gs__h1_on_headers_complete(http_parser *p) {
   gs__h1_req_t *req = ((gs__h1_conn_t *)p->data)->req;
   if (req->in_value) {
     req->in_value = 0;
-    if (gs__h1_head_add(req, "\r\n", 2, 0))
+    if (gs__h1_head_add(req, "\r\n", 2, NULL, 0, 1))
       return -1;
   }
   req->status = p->status_code;

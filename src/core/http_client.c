@@ -770,16 +770,17 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   if (valid <= 0)
     return valid < 0 ? valid : GS_EINVAL;
 
-  int has_ua = 0, has_expect = 0;
-  for (size_t i = 0; i < o->nheaders; i++) {
-    const char *h = o->headers[i];
-    if (!h || strpbrk(h, "\r\n"))
+  for (size_t i = 0; i < o->nheaders; i++)
+    if (!o->headers[i] || strpbrk(o->headers[i], "\r\n"))
       return GS_EINVAL; /* no header injection */
-    has_ua |= gs__http_is_header(h, "User-Agent");
-    has_expect |= gs__http_is_header(h, "Expect");
-  }
   if (engine == GS_HTTP_ENGINE_NATIVE)
     return gs_http1_start(c->h1, o, cb, data, out);
+
+  int has_ua = 0, has_expect = 0;
+  for (size_t i = 0; i < o->nheaders; i++) {
+    has_ua |= gs__http_is_header(o->headers[i], "User-Agent");
+    has_expect |= gs__http_is_header(o->headers[i], "Expect");
+  }
 
   gs__http_creq_t *req = calloc(1, sizeof *req);
   if (!req)

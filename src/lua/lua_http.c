@@ -36,11 +36,11 @@
  * pauses until the next read, so a slow reader bounds the memory, and the
  * timeout still runs.
  *
- * Ownership: the gs__lhttp_op_t below is malloc'd per call and owned by the
- * scheduler between the yield and exactly one of retvals/cleanup, which free
- * it together with the request; in stream mode retvals hands it to the
- * stream userdata instead, whose close/__gc frees it (its read yields do not
- * own it). */
+ * Ownership: the gs__lhttp_op_t below is taken from the Lua state's op pool
+ * per call and owned by the scheduler between the yield and exactly one of
+ * retvals/cleanup, which free it (back to the pool) together with the
+ * request; in stream mode retvals hands it to the stream userdata instead,
+ * whose close/__gc frees it (its read yields do not own it). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdlib.h>
@@ -65,7 +65,12 @@ static const char *const gs__lhttp_engines[] = {"auto", "curl", "native", NULL};
  * core.http_set_engine (the runner's --http-engine, GOFR_SIM_HTTP_ENGINE). */
 static int gs__lhttp_default_engine = GS_HTTP_ENGINE_AUTO;
 
-typedef struct {
+typedef struct gs__lhttp_pool_s gs__lhttp_pool_t;
+typedef struct gs__lhttp_op_s gs__lhttp_op_t;
+
+struct gs__lhttp_op_s {
+  gs__lhttp_pool_t *pool;        /* where it goes back when freed */
+  gs__lhttp_op_t *next;          /* in the pool's free list */
   gs_persona_t *p;               /* waiting for this transfer, or NULL */
   gs_http_request_t *req;        /* NULL once freed */
   const gs_http_response_t *res; /* set when done; owned by req */
@@ -78,7 +83,22 @@ typedef struct {
   gs_buf_t unread;         /* body bytes received, not read yet */
   uv_timer_t *timer;       /* read(wait)'s; malloc'd, freed in its close callback */
   int waited_out;          /* the timer fired before anything arrived */
-} gs__lhttp_op_t;
+};
+
+/* Freed ops, kept for the next requests of the same Lua state with their
+ * buffers (up to GS__LHTTP_POOL_KEEP bytes each): no malloc per request.
+ * Malloc'd, and referenced by the pool userdata of the state table and by
+ * every op in use: it outlives both, whichever the collector finalises
+ * last (a stream's __gc may run after the pool's). */
+struct gs__lhttp_pool_s {
+  gs__lhttp_op_t *free; /* linked by next */
+  size_t nfree;
+  size_t refs; /* ops in use, plus one until the userdata's __gc */
+  int drained; /* the userdata is gone: freed ops are freed for good */
+};
+
+#define GS__LHTTP_POOL_MAX 1024  /* ops kept */
+#define GS__LHTTP_POOL_KEEP 4096 /* bytes a kept op's buffer may hold on to */
 
 /* ---- the binding's strings ----------------------------------------------- */
 /* The option and result field names, the header names most responses carry
@@ -162,7 +182,9 @@ static const struct {
 };
 
 #define GS__LHTTP_NHEADER_NAMES (sizeof gs__lhttp_header_names / sizeof *gs__lhttp_header_names)
-#define GS__LK_STREAM_MT ((int)(GS__LK_HEADER_NAMES + GS__LHTTP_NHEADER_NAMES)) /* the last */
+/* After the header names: the stream metatable and the op pool's userdata. */
+#define GS__LK_STREAM_MT ((int)(GS__LK_HEADER_NAMES + GS__LHTTP_NHEADER_NAMES))
+#define GS__LK_POOL (GS__LK_STREAM_MT + 1)
 
 static char gs__lhttp_state_key; /* its address: the registry key of the state table */
 
@@ -245,14 +267,72 @@ static void gs__lhttp_timer_closed(uv_handle_t *h) {
 }
 
 /* Frees op and its request (cancelled if in flight). */
-static void gs__lhttp_op_free(gs__lhttp_op_t *op) {
-  gs_http_request_free(op->req);
+static void gs__lhttp_op_release(gs__lhttp_op_t *op) {
   free(op->headers.p);
   free(op->url.p);
   free(op->unread.p);
+  free(op);
+}
+
+static void gs__lhttp_pool_unref(gs__lhttp_pool_t *pool) {
+  if (--pool->refs == 0)
+    free(pool);
+}
+
+/* A zeroed op (but for its buffers' memory) holding a reference on pool,
+ * or NULL when out of memory. */
+static gs__lhttp_op_t *gs__lhttp_op_new(gs__lhttp_pool_t *pool) {
+  gs__lhttp_op_t *op = pool->free;
+  if (op) {
+    pool->free = op->next;
+    pool->nfree--;
+    gs_buf_t headers = op->headers, url = op->url, unread = op->unread;
+    *op = (gs__lhttp_op_t){.headers = headers, .url = url, .unread = unread};
+  } else if (!(op = calloc(1, sizeof *op))) {
+    return NULL;
+  }
+  op->pool = pool;
+  pool->refs++;
+  return op;
+}
+
+/* Frees op's request (cancelled if in flight) and timer, and gives op back
+ * to its pool. */
+static void gs__lhttp_op_free(gs__lhttp_op_t *op) {
+  gs_http_request_free(op->req);
   if (op->timer)
     uv_close((uv_handle_t *)op->timer, gs__lhttp_timer_closed);
-  free(op);
+  gs__lhttp_pool_t *pool = op->pool;
+  if (!pool->drained && pool->nfree < GS__LHTTP_POOL_MAX) {
+    gs_buf_reset(&op->headers, GS__LHTTP_POOL_KEEP);
+    gs_buf_reset(&op->url, GS__LHTTP_POOL_KEEP);
+    gs_buf_reset(&op->unread, GS__LHTTP_POOL_KEEP);
+    op->next = pool->free;
+    pool->free = op;
+    pool->nfree++;
+  } else {
+    gs__lhttp_op_release(op);
+  }
+  gs__lhttp_pool_unref(pool);
+}
+
+/* The pool userdata's __gc: frees the kept ops and lets the pool go once
+ * the ops in use are freed too. */
+static int gs__lhttp_pool_gc(lua_State *L) {
+  gs__lhttp_pool_t **box = lua_touserdata(L, 1);
+  gs__lhttp_pool_t *pool = *box;
+  *box = NULL;
+  if (!pool)
+    return 0;
+  for (gs__lhttp_op_t *op = pool->free, *next; op; op = next) {
+    next = op->next;
+    gs__lhttp_op_release(op);
+  }
+  pool->free = NULL;
+  pool->nfree = 0;
+  pool->drained = 1;
+  gs__lhttp_pool_unref(pool);
+  return 0;
 }
 
 static int gs__lhttp_is_space(char c) {
@@ -768,15 +848,19 @@ static int gs__lhttp_request(lua_State *L) {
   gs_persona_t *p = gs_persona_current(L, GS__LHTTP_NAME); /* raises outside a persona */
   gs_worker_t *w = gs_runtime_worker(gs_runtime_get(L));
 
+  lua_rawgeti(L, lua_upvalueindex(1), GS__LK_POOL);
+  gs__lhttp_pool_t *pool = *(gs__lhttp_pool_t **)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+
   /* Nothing below may raise before the op is either started or freed. */
-  gs__lhttp_op_t *op = calloc(1, sizeof *op);
+  gs__lhttp_op_t *op = gs__lhttp_op_new(pool);
   if (!op)
     return luaL_error(L, "%s: out of memory", GS__LHTTP_NAME);
   op->p = p;
   op->stream = stream;
   int rc = gs_http_request_start(w->http, &o, gs__lhttp_done, op, &op->req);
   if (rc != 0) {
-    free(op);
+    gs__lhttp_op_free(op);
     if (rc == GS_EINVAL)
       return luaL_error(L, "%s: invalid request (url '%s', method '%s')", GS__LHTTP_NAME, o.url,
                         o.method ? o.method : "GET");
@@ -817,7 +901,7 @@ static void gs__lhttp_state(lua_State *L) {
   if (!lua_isnil(L, -1))
     return;
   lua_pop(L, 1);
-  lua_createtable(L, GS__LK_STREAM_MT, 0);
+  lua_createtable(L, GS__LK_POOL, 0);
   int st = lua_gettop(L);
   for (int k = 1; k < GS__LK_HEADER_NAMES; k++) {
     lua_pushstring(L, gs__lhttp_fields[k]);
@@ -843,6 +927,16 @@ static void gs__lhttp_state(lua_State *L) {
   lua_pushcclosure(L, gs__lhttp_stream_gc, 1);
   lua_setfield(L, -2, "__gc");
   lua_rawseti(L, st, GS__LK_STREAM_MT);
+  gs__lhttp_pool_t **pool = lua_newuserdata(L, sizeof *pool);
+  *pool = calloc(1, sizeof **pool);
+  if (!*pool)
+    luaL_error(L, "gofr_sim.core: out of memory");
+  (*pool)->refs = 1;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, gs__lhttp_pool_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_rawseti(L, st, GS__LK_POOL);
   lua_pushlightuserdata(L, &gs__lhttp_state_key);
   lua_pushvalue(L, st);
   lua_rawset(L, LUA_REGISTRYINDEX);
