@@ -21,6 +21,15 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$dest"
+# One install at a time into a DEST: specs of several build trees (build,
+# build-asan) share build/test-peers, and ctest's RESOURCE_LOCK only orders
+# the specs of one ctest run. npm ci empties node_modules first, so a second
+# install or a spec reading the peers meanwhile would see a half tree. The
+# lock is released when this script exits; waiting for it is bounded.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$dest/.install.lock"
+  flock -w 600 9 || { echo "install-test-peers: $dest is locked by another install for 10 min" >&2; exit 1; }
+fi
 for f in "$src"/package.json "$src"/package-lock.json "$src"/*.js "$src"/*.mjs; do
   [ -e "$f" ] || continue
   cmp -s "$f" "$dest/$(basename "$f")" || cp "$f" "$dest/"
@@ -31,5 +40,6 @@ if [ -d "$dest/node_modules" ] && cmp -s "$src/package-lock.json" "$stamp"; then
   exit 0
 fi
 echo "install-test-peers: npm ci in $dest" >&2
-(cd "$dest" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+rm -f "$stamp"
+(cd "$dest" && timeout 900 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
 cp "$src/package-lock.json" "$stamp"
