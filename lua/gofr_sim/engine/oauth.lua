@@ -623,7 +623,9 @@ function Client:_discover(server_url, challenge)
     issuer = M.origin(server_url)
   end
   d.issuer = issuer
-  local meta, mwhere, merr = self:_fetch_first(M.as_metadata_urls(issuer), DISCOVERY_HEADERS, valid_as)
+  local as_urls = {}
+  for i, e in ipairs(M.as_metadata_urls(issuer)) do as_urls[i] = e.url end
+  local meta, mwhere, merr = self:_fetch_first(as_urls, DISCOVERY_HEADERS, valid_as)
   if merr then return self:_fail(merr, "oauth discovery: " .. tostring(mwhere)) end
   if meta then
     if meta.issuer ~= nil and not same_issuer(meta.issuer, issuer) then
