@@ -276,10 +276,14 @@ local function fake(o)
     elseif req.path == "/register" then
       local body = cjson.decode(req.body)
       srv.registrations[#srv.registrations + 1] = body
-      return json(res, 201, { client_id = "dcr-client", client_secret = "dcr-secret-abcdef",
+      local id = #srv.registrations == 1 and "dcr-client" or ("dcr-client-" .. #srv.registrations)
+      return json(res, 201, { client_id = id, client_secret = "dcr-secret-abcdef",
                               token_endpoint_auth_method = body.token_endpoint_auth_method })
     elseif req.path == "/token" then
       srv.tokens[#srv.tokens + 1] = { form = form, authorization = a }
+      if o.forget_first_client and a and core.base64_decode(a:sub(7)):match("^dcr%-client:") then
+        return json(res, 401, { error = "invalid_client", error_description = "unknown client" })
+      end
       if form.client_assertion then
         local claims, _, why = sim.jwt.verify_key(form.client_assertion, o.alg, o.public_key)
         local ok = claims ~= nil
@@ -525,7 +529,35 @@ describe("oauth client against checking endpoints (sim.server)", function()
     end)
   end)
 
+  describe("registration", function()
+    it("registers again once when the token endpoint forgot a dynamic client", function()
+      local srv = fake { forget_first_client = true }
+      assert(first_authorize(srv, oauth.client {}))
+      assert.are.equal(2, #srv.registrations)
+      assert.are.equal("dcr-client-2", srv.authorizations[2].client_id)
+      srv.close()
+    end)
+
+    it("without client_id, registration endpoint or CIMD: oauth_registration", function()
+      local srv = fake { meta_remove = { registration_endpoint = true } }
+      local tok, err_type, msg = first_authorize(srv, oauth.client {})
+      assert.is_nil(tok)
+      assert.are.equal("oauth_registration", err_type)
+      assert.matches("neither dynamic client registration nor client ID metadata", msg)
+      srv.close()
+    end)
+  end)
+
   describe("step-up", function()
+    it("a 403 without insufficient_scope is auth_forbidden, and starts no flow", function()
+      local tok, err_type = sim.run(function()
+        return oauth.client {}:authorize("http://127.0.0.1:1/mcp",
+          { status = 403, headers = { ["www-authenticate"] = 'Bearer error="invalid_token"' } })
+      end)
+      assert.is_nil(tok)
+      assert.are.equal("auth_forbidden", err_type)
+    end)
+
     it("stops after max_step_up: at most 3 authorization requests against an always-403 server", function()
       local srv = fake { always_403 = true, scope_in_header = "mcp:admin" }
       local client = oauth.client {}

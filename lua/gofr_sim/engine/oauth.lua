@@ -22,7 +22,8 @@
 --
 -- Error types (the second result of a failed authorize): oauth_discovery,
 -- oauth_registration, oauth_authorization, oauth_token, insufficient_scope,
--- and sim.http's own network_* / body_too_large when a request failed.
+-- auth_forbidden (a 403 that is no insufficient_scope challenge), and
+-- sim.http's own network_* / body_too_large when a request failed.
 local core = require "gofr_sim.core"
 local check = require "gofr_sim.engine.check"
 local http = require "gofr_sim.engine.http"
@@ -43,6 +44,7 @@ M.ERRORS = {
   oauth_authorization = "the authorization endpoint refused, or its redirect was wrong",
   oauth_token = "the token endpoint refused, or answered something that is not a token",
   insufficient_scope = "403 insufficient_scope again after the step-up limit",
+  auth_forbidden = "a 403 without a Bearer insufficient_scope challenge",
 }
 
 M.ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -965,11 +967,12 @@ end
 -- parsed Bearer parameters, or nil (a first token with no challenge).
 -- opts.token: the access token that was refused (default: the cached one);
 -- when another persona sharing the cache has replaced it meanwhile, that new
--- token is returned without a new flow. A 403 (or error="insufficient_scope")
+-- token is returned without a new flow. error="insufficient_scope" (a 403)
 -- steps up: the union of the scopes asked so far, the token's and the
 -- challenge's is authorized afresh; after max_step_up step-ups that add no
--- new scope, returns nil, "insufficient_scope". A 401 with a cached refresh
--- token refreshes first (a refused refresh falls back to a new flow).
+-- new scope, returns nil, "insufficient_scope". A 403 without that error is
+-- nil, "auth_forbidden" (no flow). A 401 with a cached refresh token
+-- refreshes first (a refused refresh falls back to a new flow).
 function Client:authorize(server_url, challenge, opts)
   if type(server_url) ~= "string" or not M.parse_url(server_url) then
     fail("client:authorize", "server_url must be an absolute URL, got " .. tostring(server_url))
@@ -990,7 +993,11 @@ end
 
 function Client:_authorize_locked(server_url, key, params, status, refused)
   local entry = self.cache.tokens[key]
-  local step_up = status == 403 or params.error == "insufficient_scope"
+  local step_up = params.error == "insufficient_scope"
+  if status == 403 and not step_up then
+    return nil, "auth_forbidden", ("oauth: %s answered 403 without a Bearer insufficient_scope "
+      .. "challenge: nothing to authorize"):format(server_url)
+  end
   -- Someone sharing the cache already replaced the refused token.
   if entry and entry.access_token ~= refused and not (step_up and params.scope
       and M.scope_exceeds(params.scope, entry.scope)) then
