@@ -34,6 +34,25 @@ describe("sim.http", function()
     assert.are.equal(site.url .. "/index.html", res.url)
   end)
 
+  it("lower-cases header names and joins repeated ones with \", \", known names or not", function()
+    local srv = assert(sim.server.listen {
+      handler = function(_, res)
+        res:send(200, { ["Content-Type"] = "text/plain", ["SET-COOKIE"] = { "a=1", "b=2" },
+          ["X-Twice"] = { "x", "y" }, ETag = '"e1"', ["Retry-After"] = "5" }, "ok")
+      end,
+    })
+    for _, engine in ipairs { "native", "curl" } do
+      local res = sim.run(function() return sim.http.get(srv.url .. "/", { engine = engine }) end)
+      assert.are.equal("text/plain", res.headers["content-type"], engine)
+      assert.are.equal("a=1, b=2", res.headers["set-cookie"], engine)
+      assert.are.equal("x, y", res.headers["x-twice"], engine)
+      assert.are.equal('"e1"', res.headers.etag, engine)
+      assert.are.equal("5", res.headers["retry-after"], engine)
+      assert.is_nil(res.headers["SET-COOKIE"], engine)
+    end
+    support.close_site(srv)
+  end)
+
   it("returns 4xx as a response, not an error", function()
     local res, err = sim.run(function() return sim.http.get(site.url .. "/nope.html") end)
     assert.is_nil(err)

@@ -223,6 +223,34 @@ describe("sim.server", function()
     assert.matches("exceeds max_bytes", msg, 1, true)
   end)
 
+  it("stream:finish waits for the end (dropping the rest) or cuts the stream at its wait", function()
+    local srv = listen(function(req, res)
+      res:start(200, { ["Content-Type"] = "text/plain" })
+      res:write("first")
+      sim.sleep(req.path == "/slow" and 1 or 0.03)
+      res:write(string.rep("x", 100000)) -- dropped by finish, however much
+      res:finish()
+    end)
+    local out = {}
+    sim.run(function()
+      for _, path in ipairs { "/quick", "/slow" } do
+        local res = assert(core.http_request { url = srv.url .. path, stream = true })
+        assert.are.equal("first", res.stream:read())
+        local t0 = sim.now()
+        out[path] = { res.stream:finish(0.3), sim.now() - t0 }
+        out[path].closed = select(2, pcall(res.stream.read, res.stream))
+        assert.is_nil(res.stream:close()) -- closing again is harmless
+      end
+    end)
+    close_server(srv)
+    assert.is_true(out["/quick"][1])
+    assert.is_true(out["/quick"][2] < 0.3)
+    assert.is_false(out["/slow"][1]) -- cut at the wait
+    assert.is_true(out["/slow"][2] >= 0.29 and out["/slow"][2] < 0.9, tostring(out["/slow"][2]))
+    assert.matches("the stream is closed", out["/slow"].closed, 1, true)
+    assert.are.equal(0, sim.stats().transfers)
+  end)
+
   it("answers 500 when the handler raises, counting a script error", function()
     local srv = listen(function(req)
       error("handler broke on " .. req.path)

@@ -30,6 +30,9 @@
  *   s:read([wait]) -> bytes (what arrived since the last read, never "")
  *                   | "" at the end of the body | false when `wait` seconds
  *                   passed with nothing new | nil, err_type, message
+ *   s:finish(wait) -> ended: done with it; lets the transfer end by itself
+ *                   within `wait` seconds (the rest of the body dropped),
+ *                   then closes the stream (ended: whether it had ended)
  *   s:close()      -> cancels the transfer if it is still going (idempotent;
  *                   also done by __gc)
  * At most GS__LHTTP_HIGH_WATER bytes wait unread: beyond that the transfer
@@ -40,9 +43,11 @@
  * per call and owned by the scheduler between the yield and exactly one of
  * retvals/cleanup, which free it (back to the pool) together with the
  * request; in stream mode retvals hands it to the stream userdata instead,
- * whose close/__gc frees it (its read yields do not own it). */
+ * whose close/finish/__gc frees it (its read yields do not own it; a stream
+ * collected while a persona waits on it leaves op to that wait's end). */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +76,7 @@ typedef struct gs__lhttp_op_s gs__lhttp_op_t;
 struct gs__lhttp_op_s {
   gs__lhttp_pool_t *pool;        /* where it goes back when freed */
   gs__lhttp_op_t *next;          /* in the pool's free list */
+  gs__lhttp_op_t **box;          /* its stream userdata's, or NULL (none, or collected) */
   gs_persona_t *p;               /* waiting for this transfer, or NULL */
   gs_http_request_t *req;        /* NULL once freed */
   const gs_http_response_t *res; /* set when done; owned by req */
@@ -83,6 +89,7 @@ struct gs__lhttp_op_s {
   gs_buf_t unread;         /* body bytes received, not read yet */
   uv_timer_t *timer;       /* read(wait)'s; malloc'd, freed in its close callback */
   int waited_out;          /* the timer fired before anything arrived */
+  int discard;             /* s:finish is waiting for the end: body bytes are dropped */
 };
 
 /* Freed ops, kept for the next requests of the same Lua state with their
@@ -166,22 +173,32 @@ static const char *const gs__lhttp_fields[GS__LK_HEADER_NAMES] = {
 #define GS__LHTTP_HEADER_NAME(s)                                                                   \
   { s, sizeof s - 1 }
 
-/* Lower case; a response's names are matched to them in any case. */
+/* Lower case, shortest first (the lookup stops at the first longer one);
+ * a response's names are matched to them in any case. At most 32 (a
+ * bitmask tells which a response has had). */
 static const struct {
   const char *s;
   size_t n;
 } gs__lhttp_header_names[] = {
-    GS__LHTTP_HEADER_NAME("cache-control"),  GS__LHTTP_HEADER_NAME("connection"),
-    GS__LHTTP_HEADER_NAME("content-length"), GS__LHTTP_HEADER_NAME("content-type"),
-    GS__LHTTP_HEADER_NAME("date"),           GS__LHTTP_HEADER_NAME("etag"),
-    GS__LHTTP_HEADER_NAME("keep-alive"),     GS__LHTTP_HEADER_NAME("last-modified"),
-    GS__LHTTP_HEADER_NAME("location"),       GS__LHTTP_HEADER_NAME("mcp-session-id"),
-    GS__LHTTP_HEADER_NAME("retry-after"),    GS__LHTTP_HEADER_NAME("server"),
-    GS__LHTTP_HEADER_NAME("set-cookie"),     GS__LHTTP_HEADER_NAME("transfer-encoding"),
+    GS__LHTTP_HEADER_NAME("date"),
+    GS__LHTTP_HEADER_NAME("etag"),
     GS__LHTTP_HEADER_NAME("vary"),
+    GS__LHTTP_HEADER_NAME("server"),
+    GS__LHTTP_HEADER_NAME("location"),
+    GS__LHTTP_HEADER_NAME("connection"),
+    GS__LHTTP_HEADER_NAME("keep-alive"),
+    GS__LHTTP_HEADER_NAME("set-cookie"),
+    GS__LHTTP_HEADER_NAME("retry-after"),
+    GS__LHTTP_HEADER_NAME("content-type"),
+    GS__LHTTP_HEADER_NAME("cache-control"),
+    GS__LHTTP_HEADER_NAME("last-modified"),
+    GS__LHTTP_HEADER_NAME("content-length"),
+    GS__LHTTP_HEADER_NAME("mcp-session-id"),
+    GS__LHTTP_HEADER_NAME("transfer-encoding"),
 };
 
 #define GS__LHTTP_NHEADER_NAMES (sizeof gs__lhttp_header_names / sizeof *gs__lhttp_header_names)
+_Static_assert(GS__LHTTP_NHEADER_NAMES <= 32, "a response's known names are a 32-bit mask");
 /* After the header names: the stream metatable and the op pool's userdata. */
 #define GS__LK_STREAM_MT ((int)(GS__LK_HEADER_NAMES + GS__LHTTP_NHEADER_NAMES))
 #define GS__LK_POOL (GS__LK_STREAM_MT + 1)
@@ -192,20 +209,20 @@ static char gs__lhttp_lower(char c) {
   return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
 }
 
-/* The state-table index of the known header name that s[0..n) spells in
- * any case, or 0. */
+/* Which known header name s[0..n) spells in any case (its index in
+ * gs__lhttp_header_names), or -1. */
 static int gs__lhttp_known_header(const char *s, size_t n) {
-  for (size_t i = 0; i < GS__LHTTP_NHEADER_NAMES; i++) {
-    if (gs__lhttp_header_names[i].n != n)
+  for (size_t i = 0; i < GS__LHTTP_NHEADER_NAMES && gs__lhttp_header_names[i].n <= n; i++) {
+    if (gs__lhttp_header_names[i].n != n || gs__lhttp_header_names[i].s[0] != gs__lhttp_lower(s[0]))
       continue;
     const char *k = gs__lhttp_header_names[i].s;
     size_t j = 0;
     while (j < n && gs__lhttp_lower(s[j]) == k[j])
       j++;
     if (j == n)
-      return GS__LK_HEADER_NAMES + (int)i;
+      return (int)i;
   }
-  return 0;
+  return -1;
 }
 
 /* Pushes the state table (from the registry: for code that runs outside
@@ -246,6 +263,8 @@ static int gs__lhttp_copy(gs_buf_t *b, const char *s, size_t n) {
 static int gs__lhttp_data(gs_http_request_t *req, const gs_http_response_t *head, const char *bytes,
                           size_t len, void *data) {
   gs__lhttp_op_t *op = data;
+  if (op->discard)
+    return 0;
   if (op->unread.len >= GS__LHTTP_HIGH_WATER)
     return GS_HTTP_PAUSE;
   if (!op->has_head) {
@@ -360,6 +379,7 @@ static void gs__lhttp_push_lower(lua_State *L, const char *s, size_t n) {
  * values joined with ", ". */
 static void gs__lhttp_push_headers(lua_State *L, int st, const char *p, size_t len) {
   const char *end = p + len;
+  uint32_t seen = 0; /* the known names met so far, by index */
   lua_createtable(L, 0, 8);
   int t = lua_gettop(L);
   while (p < end) {
@@ -371,19 +391,26 @@ static void gs__lhttp_push_headers(lua_State *L, int st, const char *p, size_t l
     const char *colon = memchr(p, ':', (size_t)(le - p));
     if (colon && colon > p) {
       int known = gs__lhttp_known_header(p, (size_t)(colon - p));
-      if (known)
-        lua_rawgeti(L, st, known);
-      else
-        gs__lhttp_push_lower(L, p, (size_t)(colon - p)); /* name */
+      int repeat = 1; /* the name may be in t already */
+      if (known >= 0) {
+        repeat = (seen >> known) & 1;
+        seen |= 1u << known;
+        lua_rawgeti(L, st, GS__LK_HEADER_NAMES + known);
+      } else {
+        gs__lhttp_push_lower(L, p, (size_t)(colon - p));
+      }
       const char *v = colon + 1, *ve = le;
       while (v < ve && gs__lhttp_is_space(*v))
         v++;
       while (ve > v && gs__lhttp_is_space(ve[-1]))
         ve--;
-      lua_pushvalue(L, -1);
-      lua_rawget(L, t);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
+      if (repeat) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t);
+      }
+      if (!repeat || lua_isnil(L, -1)) {
+        if (repeat)
+          lua_pop(L, 1);
         lua_pushlstring(L, v, (size_t)(ve - v));
       } else {
         lua_pushliteral(L, ", ");
@@ -462,6 +489,7 @@ static void gs__lhttp_push_head(lua_State *co, int st, gs__lhttp_op_t *op) {
   gs__lhttp_set(co, st, t, GS__LK_CONNECTION_RETRIES);
   gs__lhttp_op_t **box = lua_newuserdata(co, sizeof *box);
   *box = op;
+  op->box = box;
   lua_rawgeti(co, st, GS__LK_STREAM_MT);
   lua_setmetatable(co, -2);
   gs__lhttp_set(co, st, t, GS__LK_STREAM);
@@ -551,15 +579,22 @@ static int gs__lhttp_read_retvals(lua_State *co, void *data) {
     lua_pushboolean(co, 0);
     n = 1;
   }
+  if (!op->box) /* its stream was collected meanwhile */
+    gs__lhttp_op_free(op);
   return n;
 }
 
-/* Aborted while reading: the transfer is cancelled; the stream keeps op. */
+/* Aborted while reading: the transfer is cancelled; the stream keeps op
+ * (freed here if the stream was collected meanwhile). */
 static void gs__lhttp_read_cleanup(void *data) {
   gs__lhttp_op_t *op = data;
   op->p = NULL;
   if (op->timer)
     uv_timer_stop(op->timer);
+  if (!op->box) {
+    gs__lhttp_op_free(op);
+    return;
+  }
   gs_http_request_free(op->req);
   op->req = NULL;
   op->res = NULL;
@@ -635,6 +670,8 @@ static int gs__lhttp_wait_retvals(lua_State *co, void *data) {
   gs__lhttp_op_t *op = data;
   op->p = NULL;
   lua_pushboolean(co, 1);
+  if (!op->box) /* its stream was collected meanwhile */
+    gs__lhttp_op_free(op);
   return 1;
 }
 
@@ -675,6 +712,73 @@ static int gs__lhttp_stream_read_sse(lua_State *L) {
   gs_persona_t *p = gs_persona_current(L, GS__LHTTP_READ_SSE_NAME);
   op->p = p;
   return gs_persona_yield(L, p, &gs__lhttp_wait_op_type, op);
+}
+
+#define GS__LHTTP_FINISH_NAME "sim.http stream:finish"
+
+/* The transfer is over (ended, failed or cancelled). */
+static int gs__lhttp_ended(const gs__lhttp_op_t *op) {
+  return !op->req || op->res;
+}
+
+/* Closes op's stream (unless it was collected) and frees op; pushes
+ * whether the transfer had ended by itself. */
+static int gs__lhttp_finished(lua_State *L, gs__lhttp_op_t *op) {
+  lua_pushboolean(L, gs__lhttp_ended(op));
+  if (op->box)
+    *op->box = NULL;
+  gs__lhttp_op_free(op);
+  return 1;
+}
+
+static int gs__lhttp_finish_retvals(lua_State *co, void *data) {
+  gs__lhttp_op_t *op = data;
+  op->p = NULL;
+  if (op->timer)
+    uv_timer_stop(op->timer);
+  return gs__lhttp_finished(co, op);
+}
+
+/* Aborted while finishing: the stream is closed all the same. */
+static void gs__lhttp_finish_cleanup(void *data) {
+  gs__lhttp_op_t *op = data;
+  if (op->box)
+    *op->box = NULL;
+  gs__lhttp_op_free(op);
+}
+
+static const gs_op_type_t gs__lhttp_finish_op_type = {
+    .name = GS__LHTTP_FINISH_NAME,
+    .retvals = gs__lhttp_finish_retvals,
+    .cleanup = gs__lhttp_finish_cleanup,
+};
+
+/* s:finish(wait) -> ended
+ * Done with the stream: lets the transfer end by itself within `wait`
+ * seconds (its body bytes dropped as they come, no wake for them), then
+ * closes the stream, cancelling what is left. ended: whether it had ended
+ * (successfully or not). Returns at once when it has. */
+static int gs__lhttp_stream_finish(lua_State *L) {
+  gs__lhttp_op_t *op = gs__lhttp_check_stream(L, GS__LHTTP_FINISH_NAME);
+  double wait = luaL_checknumber(L, 2);
+  if (!(wait >= 0 && wait < 1e9))
+    return luaL_argerror(L, 2, "wait must be a number of seconds >= 0");
+  if (op->unread.len)
+    gs__lhttp_consumed(op);
+  if (gs__lhttp_ended(op) || wait == 0)
+    return gs__lhttp_finished(L, op);
+  gs_persona_t *p = gs_persona_current(L, GS__LHTTP_FINISH_NAME);
+  if (!op->timer) {
+    op->timer = malloc(sizeof *op->timer);
+    if (!op->timer)
+      return luaL_error(L, "%s: out of memory", GS__LHTTP_FINISH_NAME);
+    uv_timer_init(&gs_runtime_worker(gs_runtime_get(L))->loop, op->timer);
+    op->timer->data = op;
+  }
+  uv_timer_start(op->timer, gs__lhttp_waited, (uint64_t)(wait * 1000.0 + 0.999), 0);
+  op->discard = 1;
+  op->p = p;
+  return gs_persona_yield(L, p, &gs__lhttp_finish_op_type, op);
 }
 
 /* s:close() and __gc */
@@ -888,7 +992,9 @@ static int gs__lhttp_bytes(lua_State *L) {
 
 static int gs__lhttp_stream_gc(lua_State *L) {
   gs__lhttp_op_t **box = gs__lhttp_box(L);
-  if (*box && !(*box)->p) /* a reader keeps its stream alive: never the case here */
+  if (*box && (*box)->p)
+    (*box)->box = NULL; /* a persona waits on it (no reference kept): its wake frees op */
+  else if (*box)
     gs__lhttp_op_free(*box);
   *box = NULL;
   return 0;
@@ -913,10 +1019,11 @@ static void gs__lhttp_state(lua_State *L) {
   }
   static const luaL_Reg methods[] = {{"read", gs__lhttp_stream_read},
                                      {"read_sse", gs__lhttp_stream_read_sse},
+                                     {"finish", gs__lhttp_stream_finish},
                                      {"close", gs__lhttp_stream_close},
                                      {NULL, NULL}};
   lua_createtable(L, 0, 2); /* the metatable */
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   for (const luaL_Reg *m = methods; m->name; m++) {
     lua_pushvalue(L, st);
     lua_pushcclosure(L, m->func, 1);

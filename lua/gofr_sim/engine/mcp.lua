@@ -195,19 +195,10 @@ local function read_upto(stream, limit)
 end
 
 -- Lets the server end a stream we are done with (up to STREAM_END_WAIT, the
--- bytes discarded), then cancels whatever is left of it.
+-- bytes discarded), then cancels whatever is left of it: one C call, which
+-- returns at once when the end came with the answer (the usual case).
 local function settle(stream)
-  local chunk = stream:read(M.STREAM_END_WAIT) -- usually "" at once: the end came with the answer
-  if chunk ~= "" and chunk then
-    local deadline = core.now() + M.STREAM_END_WAIT
-    while true do
-      local left = deadline - core.now()
-      if left <= 0 or core.stopping() then break end
-      chunk = stream:read(left)
-      if chunk == "" or not chunk then break end
-    end
-  end
-  stream:close()
+  stream:finish(M.STREAM_END_WAIT)
 end
 
 -- A request whose answer is only looked at for its status and message
