@@ -252,6 +252,8 @@ local function fake(o)
           .. base() .. prm_path .. '"' })
       end
       return json(res, 200, { jsonrpc = "2.0", id = 1, result = {} })
+    elseif o.moved_prm and req.path == "/.well-known/oauth-protected-resource/mcp" then
+      return res:send(301, { Location = prm_path }, "")
     elseif prm_path and req.path == prm_path then
       return json(res, 200, { resource = base() .. "/mcp", authorization_servers = { issuer() },
                               scopes_supported = o.scopes_supported })
@@ -383,6 +385,14 @@ describe("oauth client against checking endpoints (sim.server)", function()
                         "/.well-known/openid-configuration/tenant1",
                             "/tenant1/.well-known/openid-configuration",
                         "/authorize" }, srv.paths("GET"))
+      srv.close()
+    end)
+
+    it("follows a redirect of a metadata document", function()
+      local srv = fake { moved_prm = true, prm_in_header = false, prm_path = "/moved/prm.json" }
+      assert(first_authorize(srv, oauth.client {}))
+      assert.are.same({ "/.well-known/oauth-protected-resource/mcp", "/moved/prm.json",
+                        "/.well-known/oauth-authorization-server", "/authorize" }, srv.paths("GET"))
       srv.close()
     end)
 
@@ -544,6 +554,20 @@ describe("oauth client against checking endpoints (sim.server)", function()
       assert.is_nil(tok)
       assert.are.equal("oauth_registration", err_type)
       assert.matches("neither dynamic client registration nor client ID metadata", msg)
+      srv.close()
+    end)
+  end)
+
+  describe("secrets", function()
+    it("a token another client of the shared cache got is scrubbed from this client's messages", function()
+      local srv = fake {}
+      local shared = {}
+      local a = oauth.client { cache = shared }
+      local tok = assert(first_authorize(srv, a))
+      local b = oauth.client { cache = shared }
+      local _, _, msg = b:_fail("oauth_token", "server said: " .. tok .. " and " .. tok)
+      assert.not_matches(tok, msg, 1, true)
+      assert.are.equal("server said: " .. oauth.redact(tok) .. " and " .. oauth.redact(tok), msg)
       srv.close()
     end)
   end)

@@ -498,28 +498,51 @@ function M.client(opts)
     http = opts.http or http,
     secrets = {},
   }, Client)
-  self:_secret(opts.client_secret)
-  self:_secret(opts.private_key_pem)
+  self:_secret(opts.client_secret, true)
+  self:_secret(opts.private_key_pem, true)
   return self
 end
 
--- Remembers a string that must never appear in a message.
-function Client:_secret(s)
-  if type(s) == "string" and #s >= 4 then self.secrets[s] = true end
+local RECENT_SECRETS = 64
+
+-- Remembers a string that must never appear in a message: the client's own
+-- (secret, key) for good, tokens, codes and assertions in a ring of the last
+-- RECENT_SECRETS shared through the cache (so a token another client got is
+-- scrubbed too).
+function Client:_secret(s, pinned)
+  if type(s) ~= "string" or #s < 4 then return end
+  if pinned then
+    self.secrets[s] = true
+    return
+  end
+  local ring = self.cache.secrets
+  if not ring then
+    ring = { n = 0, set = {} }
+    self.cache.secrets = ring
+  end
+  if ring.set[s] then return end
+  ring.n = ring.n % RECENT_SECRETS + 1
+  local old = ring[ring.n]
+  if old then ring.set[old] = nil end
+  ring[ring.n], ring.set[s] = s, true
+end
+
+local function scrub_one(msg, s)
+  local i = msg:find(s, 1, true)
+  local guard = 0
+  while i and guard < 64 do
+    msg = msg:sub(1, i - 1) .. M.redact(s) .. msg:sub(i + #s)
+    i = msg:find(s, i + 1, true)
+    guard = guard + 1
+  end
+  return msg
 end
 
 -- msg with every known secret replaced by its redacted form.
 function Client:_scrub(msg)
   msg = tostring(msg)
-  for s in pairs(self.secrets) do
-    local i = msg:find(s, 1, true)
-    local guard = 0
-    while i and guard < 64 do
-      msg = msg:sub(1, i - 1) .. M.redact(s) .. msg:sub(i + #s)
-      i = msg:find(s, i + 1, true)
-      guard = guard + 1
-    end
-  end
+  for s in pairs(self.cache.secrets and self.cache.secrets.set or {}) do msg = scrub_one(msg, s) end
+  for s in pairs(self.secrets) do msg = scrub_one(msg, s) end
   return msg
 end
 
@@ -528,10 +551,12 @@ function Client:_fail(err_type, msg)
 end
 
 -- One request through sim.http, named; -> res | nil, err_type, message.
+-- Only discovery follows redirects (a metadata document may have moved);
+-- the authorization request must stop at its redirect to redirect_uri.
 function Client:_request(name, method, url, headers, body)
   local res, err_type, msg = self.http.request {
     method = method, url = url, headers = headers, body = body, timeout = self.timeout,
-    follow_redirects = false, name = name,
+    follow_redirects = name == "oauth.discovery", max_redirects = 5, name = name,
   }
   if not res then return nil, err_type, ("%s %s: %s"):format(method, url, tostring(msg)) end
   return res
@@ -634,17 +659,6 @@ function Client:_discover(server_url, challenge)
       return self:_fail("oauth_discovery", ("oauth discovery: %s says issuer %s, expected %s")
         :format(mwhere, tostring(meta.issuer), issuer))
     end
-    if self.grant == "authorization_code" then
-      if type(meta.response_types_supported) == "table"
-          and not array_has(meta.response_types_supported, "code") then
-        return self:_fail("oauth_discovery", "oauth discovery: the authorization server does not "
-          .. "support response type code")
-      end
-      if not array_has(meta.code_challenge_methods_supported, "S256") then
-        return self:_fail("oauth_discovery", "oauth discovery: the authorization server does not "
-          .. "list S256 in code_challenge_methods_supported (PKCE is required)")
-      end
-    end
   else
     -- 2025-03-26 fallback: the default endpoints at the issuer's origin
     local origin = M.origin(issuer)
@@ -726,7 +740,7 @@ function Client:_client_info(d, scope)
   end
   info = { client_id = t.client_id, client_secret = t.client_secret,
            token_endpoint_auth_method = t.token_endpoint_auth_method or method }
-  self:_secret(info.client_secret)
+  self:_secret(info.client_secret, true)
   self.cache.clients[ckey] = info
   return info
 end
@@ -834,9 +848,21 @@ function Client:_authorization_code(d, info, scope, resource)
     { "resource", resource },
   }
   if scope_has(scope, "offline_access") then fields[#fields + 1] = { "prompt", "consent" } end
-  local ep = d.meta.authorization_endpoint
+  local meta = d.meta
+  local ep = meta.authorization_endpoint
   if type(ep) ~= "string" then
     return self:_fail("oauth_discovery", "oauth discovery: no authorization_endpoint")
+  end
+  if not d.legacy then
+    if type(meta.response_types_supported) == "table"
+        and not array_has(meta.response_types_supported, "code") then
+      return self:_fail("oauth_discovery", "oauth discovery: the authorization server does not "
+        .. "support response type code")
+    end
+    if not array_has(meta.code_challenge_methods_supported, "S256") then
+      return self:_fail("oauth_discovery", "oauth discovery: the authorization server does not "
+        .. "list S256 in code_challenge_methods_supported (PKCE is required)")
+    end
   end
   local url = ep .. (ep:find("?", 1, true) and "&" or "?") .. M.form_encode(fields)
   local answer, why
@@ -866,7 +892,6 @@ function Client:_authorization_code(d, info, scope, resource)
     return self:_fail("oauth_authorization", "oauth authorization: the redirect's state does not "
       .. "match the request's")
   end
-  local meta = d.meta
   if params.iss ~= nil then
     if meta.issuer ~= nil and params.iss ~= meta.issuer then
       return self:_fail("oauth_authorization", ("oauth authorization: the redirect's iss %s is "
