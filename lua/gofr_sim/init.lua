@@ -22,6 +22,7 @@ local M = {
   jwt = require "gofr_sim.engine.jwt",
   server = require "gofr_sim.engine.server",
   mcp = require "gofr_sim.engine.mcp",
+  process = require "gofr_sim.engine.process",
 }
 
 -- The facade composes the engine with the conventions of the server it
