@@ -211,11 +211,11 @@ struct gs_http1_s {
   char rbuf[GS__H1_READ_BUF];
 };
 
-static void gs__h1_acquire(gs__h1_req_t *req);
+static void gs__h1_acquire(gs__h1_req_t *req, uint64_t now);
 static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn);
 static void gs__h1_conn_close(gs__h1_conn_t *conn);
 static void gs__h1_conn_connect(gs__h1_conn_t *conn);
-static void gs__h1_arm_timer(gs__h1_req_t *req);
+static void gs__h1_arm_timer(gs__h1_req_t *req, uint64_t now);
 static void gs__h1_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void gs__h1_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void gs__h1_fail(gs__h1_req_t *req, int err, const char *fmt, ...)
@@ -438,11 +438,10 @@ static void gs__h1_idle_remove(gs__h1_conn_t *conn) {
   conn->in_idle = 0;
 }
 
-/* Closes the idle connections past the idle timeout (oldest first). Runs
- * whenever a request starts or a connection goes idle: no timer, so an idle
- * pool leaves no active handle on the loop. */
-static void gs__h1_idle_sweep(gs_http1_t *h1) {
-  uint64_t now = uv_hrtime();
+/* Closes the idle connections past the idle timeout (oldest first) at
+ * uv_hrtime() `now`. Runs whenever a request starts or a connection goes
+ * idle: no timer, so an idle pool leaves no active handle on the loop. */
+static void gs__h1_idle_sweep(gs_http1_t *h1, uint64_t now) {
   while (h1->idle_head && now - h1->idle_head->idle_since >= h1->idle_ns)
     gs__h1_conn_close(h1->idle_head);
 }
@@ -482,7 +481,7 @@ static void gs__h1_conn_release(gs__h1_conn_t *conn) {
   if (w) {
     if (w->force_new) {
       gs__h1_conn_close(conn); /* makes room under the cap for a new one */
-      gs__h1_acquire(w);
+      gs__h1_acquire(w, uv_hrtime());
     } else {
       gs__h1_send(w, conn);
     }
@@ -502,7 +501,7 @@ static void gs__h1_conn_release(gs__h1_conn_t *conn) {
     h1->idle_head = conn;
   h1->idle_tail = conn;
   conn->in_idle = 1;
-  gs__h1_idle_sweep(h1);
+  gs__h1_idle_sweep(h1, conn->idle_since);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -554,7 +553,7 @@ static void gs__h1_conn_close(gs__h1_conn_t *conn) {
   h1->pending_closes++;
   uv_close((uv_handle_t *)&conn->tcp, gs__h1_conn_closed);
   if (!h1->closing && o->wait_head && (!h1->max_per_origin || o->nconns < h1->max_per_origin))
-    gs__h1_acquire(gs__h1_wait_pop(o));
+    gs__h1_acquire(gs__h1_wait_pop(o), uv_hrtime());
 }
 
 static void gs__h1_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -657,7 +656,7 @@ static void gs__h1_conn_lost(gs__h1_req_t *req, int status, int soon) {
         req->conn = NULL;
         gs__h1_conn_close(conn);
         req->force_new = 1;
-        gs__h1_acquire(req);
+        gs__h1_acquire(req, uv_hrtime());
         return;
       }
       snprintf(req->errmsg, sizeof req->errmsg,
@@ -956,7 +955,7 @@ static void gs__h1_send(gs__h1_req_t *req, gs__h1_conn_t *conn) {
   conn->parser.data = conn;
   uv_ref((uv_handle_t *)&conn->tcp);
   gs__h1_conn_read(conn, 1);
-  gs__h1_arm_timer(req);
+  gs__h1_arm_timer(req, req->t_send);
   if (gs__h1_build(req, &h1->scratch)) {
     snprintf(req->errmsg, sizeof req->errmsg, "out of memory building the request");
     gs__h1_finish_soon(req, GS_ENOMEM);
@@ -1097,7 +1096,7 @@ static void gs__h1_follow(gs__h1_req_t *req) {
   req->t_hop = uv_hrtime();
   req->t_dns = req->t_conn = req->t_send = 0;
   req->hop_new_conn = 0;
-  gs__h1_acquire(req);
+  gs__h1_acquire(req, req->t_hop);
 }
 
 /* The response on the request's connection is complete. */
@@ -1291,12 +1290,12 @@ static void gs__h1_conn_connect(gs__h1_conn_t *conn) {
 }
 
 /* Gives the request a connection: an idle one of its origin (unless it
- * must be new), a new one, or a place in the origin's queue under the cap.
- * Never runs the done callback. */
-static void gs__h1_acquire(gs__h1_req_t *req) {
+ * must be new), a new one, or a place in the origin's queue under the cap;
+ * now: uv_hrtime() (the caller's reading, taken just before). Never runs
+ * the done callback. */
+static void gs__h1_acquire(gs__h1_req_t *req, uint64_t now) {
   gs_http1_t *h1 = req->h1;
   gs__h1_origin_t *o = req->origin;
-  uint64_t now = uv_hrtime();
   while (o->idle && !req->force_new) {
     gs__h1_conn_t *conn = o->idle;
     uint64_t idle = now - conn->idle_since;
@@ -1320,7 +1319,7 @@ static void gs__h1_acquire(gs__h1_req_t *req) {
       else
         o->wait_head = req;
       o->wait_tail = req;
-      gs__h1_arm_timer(req);
+      gs__h1_arm_timer(req, now);
       return;
     }
   }
@@ -1341,7 +1340,7 @@ static void gs__h1_acquire(gs__h1_req_t *req) {
   req->hop_new_conn = 1;
   req->t_dns = req->t_conn = 0;
   o->nconns++;
-  gs__h1_arm_timer(req);
+  gs__h1_arm_timer(req, now);
   gs__h1_conn_connect(conn);
 }
 
@@ -1356,7 +1355,8 @@ static int gs__h1_connecting(const gs__h1_req_t *req) {
   return req->conn && req->conn->state == GS__H1_CONNECTING;
 }
 
-static void gs__h1_arm_timer(gs__h1_req_t *req) {
+/* (Re)arms the request's timer for its next deadline; now: uv_hrtime(). */
+static void gs__h1_arm_timer(gs__h1_req_t *req, uint64_t now) {
   if (req->finishing)
     return;
   uint64_t due = req->deadline;
@@ -1369,7 +1369,6 @@ static void gs__h1_arm_timer(gs__h1_req_t *req) {
     uv_timer_stop(&req->timer);
     return;
   }
-  uint64_t now = uv_hrtime();
   uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
   uv_timer_start(&req->timer, gs__h1_timer_cb, ms, 0);
 }
@@ -1397,7 +1396,7 @@ static void gs__h1_timer_cb(uv_timer_t *t) {
                   "received",
                   gs__h1_ms(now - req->t_start), req->received);
   } else {
-    gs__h1_arm_timer(req);
+    gs__h1_arm_timer(req, now);
   }
 }
 
@@ -1527,7 +1526,8 @@ int gs_http1_start(gs_http1_t *h1, const gs_http_request_opts_t *o, gs_http_done
   *out = NULL;
   if (h1->closing)
     return GS_EINVAL;
-  gs__h1_idle_sweep(h1);
+  uint64_t now = uv_hrtime(); /* the request's start */
+  gs__h1_idle_sweep(h1, now);
   const gs__h1_url_t *u;
   int rc = gs__h1_url_get(h1, o->url, o->path_as_is, &u);
   if (rc)
@@ -1590,13 +1590,13 @@ int gs_http1_start(gs_http1_t *h1, const gs_http_request_opts_t *o, gs_http_done
   h1->live = req;
   h1->active++;
   req->in_flight = 1;
-  req->t_start = req->t_hop = uv_hrtime();
+  req->t_start = req->t_hop = now;
   req->t_dns = req->t_conn = req->t_send = 0;
   req->deadline = o->timeout > 0 ? req->t_start + (uint64_t)(o->timeout * 1e9) : 0;
   if (o->timeout > 0 && req->deadline == req->t_start)
     req->deadline++;
   *out = &req->pub;
-  gs__h1_acquire(req);
+  gs__h1_acquire(req, now);
   return 0;
 }
 
@@ -1650,6 +1650,6 @@ void gs_http1_set_limits(gs_http1_t *h1, size_t max_conns_per_origin, double idl
   h1->max_per_origin = max_conns_per_origin;
   if (idle_timeout_secs > 0) {
     h1->idle_ns = (uint64_t)(idle_timeout_secs * 1e9);
-    gs__h1_idle_sweep(h1);
+    gs__h1_idle_sweep(h1, uv_hrtime());
   }
 }
