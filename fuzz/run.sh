@@ -24,7 +24,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-TARGETS=(obfuscate sse http_server http_client http1_client jwt html histogram json)
+TARGETS=(obfuscate sse http_server http_client http1_client jwt html histogram json process_lines)
 
 # What each target is built from and how it is run: its core sources, its
 # pkg-config modules, other libraries, its libFuzzer dictionary (none: ""),
@@ -56,6 +56,9 @@ target_config() {
     histogram)
       SRCS=(src/core/histogram.c src/core/base64.c src/core/error.c)
       PKGS=() MAX_LEN=8192 TIMEOUT=5 ;;
+    process_lines)
+      SRCS=(src/core/process.c src/core/buf.c src/core/error.c)
+      PKGS=(libuv) MAX_LEN=16384 TIMEOUT=5 ;;
     json)
       SRCS=()
       PKGS=(luajit) MAX_LEN=16384 TIMEOUT=10 ;;
