@@ -1,4 +1,5 @@
-/* Binding of child processes (gs/process.h): the matrix runner's cells.
+/* Binding of child processes (gs/process.h): the matrix runner's cells, and
+ * piped children (sim.process).
  *
  *   core.spawn_process{file =, args = {...}, env = {K = V}, cwd =,
  *                      stdout = path, stderr = path, timeout = seconds}
@@ -12,6 +13,25 @@
  * status (0 when killed), signal the killing signal (0 when it exited).
  * Bad options raise, naming the key. A persona aborted while waiting
  * detaches the child and sends it SIGTERM.
+ *
+ *   core.process_spawn{file =, args = {...}, env = {K = V}, cwd =,
+ *                      stderr_limit = bytes, max_line = bytes}
+ *     -> proc | nil, err_type, message
+ *
+ * A piped child (gs_process_spawn_piped; sim.process.spawn checks the
+ * options and calls this). Does not yield. The proc's methods:
+ *   proc:write(text) -> true | nil, "closed"|"out_of_memory", message   (yields)
+ *   proc:read_line([timeout]) -> line | nil, "closed"|"timeout"|"line_too_long"
+ *                                |"io_error"|"out_of_memory", message (yields if none)
+ *   proc:stderr() -> tail, dropped          proc:close_stdin() -> true
+ *   proc:kill([name]) -> true | nil, "closed", message
+ *   proc:wait([timeout]) -> {exit_status=, signal=, signal_name=} | nil, "timeout", message
+ *   proc:close([grace]) -> as wait, after EOF, SIGTERM and SIGKILL (grace apart)
+ *   proc:pid(), proc:exited()
+ * Lines are queued as the core delivers them; stdout pauses while the queue
+ * holds max(max_line, 4 MiB) bytes. Ownership and lifetime: see gs_lchild_t
+ * below; a collected proc is stopped and reaped by the loop, and the set
+ * (gs_lset_t) destroys what runs at the runtime's shutdown.
  *
  *   core.process_cwd() -> the current directory (absolute) | nil, err_type, message
  *   core.process_id() -> this process's id
