@@ -170,37 +170,42 @@ static const char *const gs__lhttp_fields[GS__LK_HEADER_NAMES] = {
     [GS__LK_TOTAL] = "total",
 };
 
-#define GS__LHTTP_HEADER_NAME(s)                                                                   \
-  { s, sizeof s - 1 }
+#define GS__LHTTP_HEADER_NAME(s, same)                                                             \
+  { s, sizeof s - 1, same }
 
 /* Lower case, shortest first (the lookup stops at the first longer one);
  * a response's names are matched to them in any case. At most 32 (a
- * bitmask tells which a response has had). */
+ * bitmask tells which a response has had). `same`: its value is usually
+ * the one of the last response (of any origin), so that value is kept as a
+ * Lua string and reused when it is (no interning: the usual case). */
 static const struct {
   const char *s;
   size_t n;
+  int same;
 } gs__lhttp_header_names[] = {
-    GS__LHTTP_HEADER_NAME("date"),
-    GS__LHTTP_HEADER_NAME("etag"),
-    GS__LHTTP_HEADER_NAME("vary"),
-    GS__LHTTP_HEADER_NAME("server"),
-    GS__LHTTP_HEADER_NAME("location"),
-    GS__LHTTP_HEADER_NAME("connection"),
-    GS__LHTTP_HEADER_NAME("keep-alive"),
-    GS__LHTTP_HEADER_NAME("set-cookie"),
-    GS__LHTTP_HEADER_NAME("retry-after"),
-    GS__LHTTP_HEADER_NAME("content-type"),
-    GS__LHTTP_HEADER_NAME("cache-control"),
-    GS__LHTTP_HEADER_NAME("last-modified"),
-    GS__LHTTP_HEADER_NAME("content-length"),
-    GS__LHTTP_HEADER_NAME("mcp-session-id"),
-    GS__LHTTP_HEADER_NAME("transfer-encoding"),
+    GS__LHTTP_HEADER_NAME("date", 1),
+    GS__LHTTP_HEADER_NAME("etag", 0),
+    GS__LHTTP_HEADER_NAME("vary", 1),
+    GS__LHTTP_HEADER_NAME("server", 1),
+    GS__LHTTP_HEADER_NAME("location", 0),
+    GS__LHTTP_HEADER_NAME("connection", 1),
+    GS__LHTTP_HEADER_NAME("keep-alive", 1),
+    GS__LHTTP_HEADER_NAME("set-cookie", 0),
+    GS__LHTTP_HEADER_NAME("retry-after", 0),
+    GS__LHTTP_HEADER_NAME("content-type", 1),
+    GS__LHTTP_HEADER_NAME("cache-control", 1),
+    GS__LHTTP_HEADER_NAME("last-modified", 1),
+    GS__LHTTP_HEADER_NAME("content-length", 1),
+    GS__LHTTP_HEADER_NAME("mcp-session-id", 0),
+    GS__LHTTP_HEADER_NAME("transfer-encoding", 1),
 };
 
 #define GS__LHTTP_NHEADER_NAMES (sizeof gs__lhttp_header_names / sizeof *gs__lhttp_header_names)
 _Static_assert(GS__LHTTP_NHEADER_NAMES <= 32, "a response's known names are a 32-bit mask");
-/* After the header names: the stream metatable and the op pool's userdata. */
-#define GS__LK_STREAM_MT ((int)(GS__LK_HEADER_NAMES + GS__LHTTP_NHEADER_NAMES))
+/* After the header names: the last value of each (nil until seen, or when
+ * not `same`), the stream metatable and the op pool's userdata. */
+#define GS__LK_HEADER_VALUES ((int)(GS__LK_HEADER_NAMES + GS__LHTTP_NHEADER_NAMES))
+#define GS__LK_STREAM_MT ((int)(GS__LK_HEADER_VALUES + GS__LHTTP_NHEADER_NAMES))
 #define GS__LK_POOL (GS__LK_STREAM_MT + 1)
 
 static char gs__lhttp_state_key; /* its address: the registry key of the state table */
@@ -374,6 +379,25 @@ static void gs__lhttp_push_lower(lua_State *L, const char *s, size_t n) {
   lua_pushlstring(L, small, n);
 }
 
+/* Pushes the value v[0..n) of known header `known` (an index in
+ * gs__lhttp_header_names): the string kept in the state table st when it
+ * is the same, else a new one (kept in turn when the name's are `same`). */
+static void gs__lhttp_push_value(lua_State *L, int st, int known, const char *v, size_t n) {
+  if (!gs__lhttp_header_names[known].same) {
+    lua_pushlstring(L, v, n);
+    return;
+  }
+  size_t kn;
+  lua_rawgeti(L, st, GS__LK_HEADER_VALUES + known);
+  const char *k = lua_tolstring(L, -1, &kn);
+  if (k && kn == n && memcmp(k, v, n) == 0)
+    return;
+  lua_pop(L, 1);
+  lua_pushlstring(L, v, n);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, st, GS__LK_HEADER_VALUES + known);
+}
+
 /* Pushes a table of the raw "Name: value\r\n" lines. Names are lower-cased
  * (known ones pushed from the state table st); a repeated name gets its
  * values joined with ", ". */
@@ -408,9 +432,10 @@ static void gs__lhttp_push_headers(lua_State *L, int st, const char *p, size_t l
         lua_pushvalue(L, -1);
         lua_rawget(L, t);
       }
-      if (!repeat || lua_isnil(L, -1)) {
-        if (repeat)
-          lua_pop(L, 1);
+      if (!repeat) {
+        gs__lhttp_push_value(L, st, known, v, (size_t)(ve - v));
+      } else if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
         lua_pushlstring(L, v, (size_t)(ve - v));
       } else {
         lua_pushliteral(L, ", ");
