@@ -674,6 +674,7 @@ describe("sim.mcp against MCP peers", function()
       }
       plan_gofr(concat(init(), {
         { status = 200, headers = SSE_HEADERS, chunks = stream },
+        { status = 202 }, -- our answer to the server's ping
       }))
       local r, s
       sim.run(function()
@@ -682,7 +683,13 @@ describe("sim.mcp against MCP peers", function()
       end)
       assert.is_true(r.ok, r.message)
       assert.are.same({ ok = 1 }, r.data)
-      assert.are.equal(6, s.stats.ignored)
+      -- the server's ping is answered on the spot, the rest ignored
+      assert.are.equal(5, s.stats.ignored)
+      assert.are.equal(1, s.stats.server_requests)
+      local log = server_log()
+      local answer = cjson.decode(log[#log].body)
+      assert.are.same({ jsonrpc = "2.0", id = "srv-1", result = {} }, answer)
+      assert.are.equal(SID, log[#log].headers["mcp-session-id"])
     end)
 
     it("fails with mcp_protocol on an SSE stream without the response and on non-MCP bodies", function()

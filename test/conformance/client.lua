@@ -42,6 +42,7 @@ local function connect(url, opts)
     timeout = TIMEOUT,
     client_info = { name = opts.name or "gofr-sim-conformance", version = sim._VERSION },
     capabilities = opts.capabilities,
+    handlers = opts.handlers,
   })
   return check(s, "initialize", et, msg)
 end
@@ -121,7 +122,8 @@ end
 -- schema's defaults filled in). sim.mcp skips server requests, so the tool
 -- never answers and the call times out.
 local function elicitation_defaults(url)
-  local s = connect(url, { capabilities = { elicitation = { applyDefaults = true } } })
+  -- SEP-1034: accept with every field's default (the handler declares the capability)
+  local s = connect(url, { handlers = { ["elicitation/create"] = mcp.accept_defaults } })
   local tools = list_tools(s)
   check(has_tool(tools, "test_client_elicitation_defaults"), "tools/list", "missing_tool",
     "no test_client_elicitation_defaults tool listed")

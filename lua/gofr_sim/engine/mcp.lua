@@ -22,6 +22,7 @@ local check = require "gofr_sim.engine.check"
 local metrics = require "gofr_sim.engine.metrics"
 local expect = require "gofr_sim.engine.expect"
 local http_engine = require "gofr_sim.engine.http"
+local inbound = require "gofr_sim.engine.mcp_inbound"
 local json = require("cjson.safe").new()
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
@@ -40,6 +41,7 @@ local NULL = M.null
 -- Misuse ----------------------------------------------------------------------
 
 local fail = check.fail
+local media_type = http_engine.media_type
 
 -- What check_options gives for nil: one empty table, read only.
 local NO_OPTIONS = setmetatable({}, {
@@ -69,7 +71,7 @@ Session.__index = Session
 
 local RESERVED = {
   ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
-  ["mcp-protocol-version"] = true,
+  ["mcp-protocol-version"] = true, ["last-event-id"] = true,
 }
 
 -- The header lines of a request in a session with this id and version
@@ -86,6 +88,20 @@ local function header_lines(s, session_id, version)
   return h
 end
 
+-- The header lines of a GET for the session's SSE stream, resuming after
+-- event `last_id` when given.
+local function get_header_lines(s, last_id)
+  local h = {}
+  for name, value in pairs(s.extra_headers) do
+    if not RESERVED[name:lower()] then h[#h + 1] = name .. ": " .. value end
+  end
+  h[#h + 1] = "Accept: text/event-stream"
+  if s.session_id then h[#h + 1] = "Mcp-Session-Id: " .. s.session_id end
+  if s.protocol_version then h[#h + 1] = "MCP-Protocol-Version: " .. s.protocol_version end
+  if last_id then h[#h + 1] = "Last-Event-ID: " .. last_id end
+  return h
+end
+
 --- Bytes an answer may have (SSE stream or JSON body) unless connect's
 -- max_body says otherwise; more fails with body_too_large.
 M.MAX_BODY = 64 * 1024 * 1024
@@ -97,6 +113,15 @@ M.MAX_ERROR_BODY = 64 * 1024
 -- the server to end the stream (so the connection is kept) before it
 -- cancels the rest of the transfer.
 M.STREAM_END_WAIT = 0.05
+--- Times in a row a request's SSE stream, or the standalone GET stream, is
+-- resumed (GET with Last-Event-ID) without the answer coming, unless
+-- connect's max_resumes says otherwise.
+M.MAX_RESUMES = 5
+--- Seconds before resuming a stream whose server gave no `retry`.
+M.RESUME_DELAY = 1
+--- Seconds a standalone GET stream may stay open before it is renewed
+-- (resumed from its last event).
+M.LISTEN_TIMEOUT = 3600
 local MAX_REDIRECTS = 10
 
 -- The origin of an absolute http(s) URL: "scheme://host:port", lower case,
@@ -264,10 +289,12 @@ local function outcome(msg, id)
   return msg.result
 end
 
--- A JSON-RPC response names "result" or "error"; spelled with \u escapes
--- it holds a "\u". Events without any of these are never decoded (the test
--- runs in the C decoder), so a flood of other events costs no Lua work.
-local RESPONSE_NEEDLES = { '"result"', '"error"', "\\u" }
+-- A JSON-RPC response names "result" or "error", a server request "id"
+-- (and "method"); spelled with \u escapes a message holds a "\u". Events
+-- without any of these (notifications, mostly) are never decoded unless the
+-- session wants them (the test runs in the C decoder): a flood of progress
+-- or log notifications costs no Lua work.
+local MESSAGE_NEEDLES = { '"result"', '"error"', '"id"', "\\u" }
 
 -- The start of a text for a message: at most 80 bytes in single quotes,
 -- control characters as \ddd, the full length when cut.
@@ -279,48 +306,123 @@ local function snippet(text)
   return "'" .. s .. "'" .. (cut and ("... (%d bytes)"):format(#text) or "")
 end
 
--- Decodes the SSE stream as it arrives until the response to `id`: result,
--- or nil, err_type, message, code. Memory: one event (up to max_body) plus
--- one read's bytes.
-local function read_sse_with(s, p, res, id)
-  local stream, bytes, bad = res.stream, 0, nil
+-- Reads SSE events from `stream` through parser p, handing every message
+-- that does not answer request `id` to inbound.dispatch, until the answer
+-- (or a waiter's delivery, see inbound): -> the answer message; or false,
+-- bytes, bad (the stream ended without it: bytes read, the first event that
+-- was not JSON); or nil, err_type, message. Memory: one event (up to
+-- max_body) plus one read's bytes.
+local function read_events(s, p, stream, id, waiter)
+  local bytes, bad = 0, nil
   while true do
     local events, dropped, n = stream:read_sse(p) -- the bytes go to p in C, as p:feed(bytes)
     while events == true do events, dropped, n = stream:read_sse(p) end -- it waited
     if not events then return nil, dropped, n end -- the transfer's or p's error
-    if events == "" then break end
+    if events == "" then return false, bytes, bad end
     bytes = bytes + n
     s.stats.ignored = s.stats.ignored + dropped
     for i = 1, #events do
       local data = events[i]
       local m, err = json.decode(data)
-      if is_mine(m, id) then return outcome(m, id) end
-      if m == nil and not bad then bad = ("%s: %s"):format(err, snippet(data)) end
-      s.stats.ignored = s.stats.ignored + 1
+      if type(m) == "table" then
+        if is_mine(m, id) then return m end
+        inbound.dispatch(s, m)
+      else
+        if not bad then bad = ("%s: %s"):format(err or "not an object", snippet(data)) end
+        s.stats.ignored = s.stats.ignored + 1
+      end
     end
+    if waiter and waiter.msg then return waiter.msg end
   end
-  if bytes == 0 then
-    return nil, "mcp_protocol", ("HTTP %d with no body to request %d"):format(res.status, id)
-  end
-  return nil, "mcp_protocol", ("the SSE stream ended without the response to request %d%s")
-    :format(id, bad and ("; an event's data is not JSON (%s)"):format(bad) or "")
 end
 
--- read_sse_with on a parser of the session's pool (a new one when all are
--- busy), given back afterwards: no parser (and finaliser) per call.
-local function read_sse(s, res, id)
-  local pool = s._sse_parsers
+-- A parser of the session's pool (a new one when all are busy; `all`: one
+-- that passes every event, for sessions and calls that want notifications),
+-- to give back with give_parser: no parser (and finaliser) per call.
+local function take_parser(s, all)
+  local pool = all and s._sse_parsers_all or s._sse_parsers
   local p = pool[#pool]
   if p then
     pool[#pool] = nil
     p:reset()
-  else
-    p = core.sse_new(s.max_body)
-    p:select("message", RESPONSE_NEEDLES, true) -- events come back as their data strings
+    return p
   end
-  local result, err_type, msg, code = read_sse_with(s, p, res, id)
+  p = core.sse_new(s.max_body)
+  p:select("message", all and {} or MESSAGE_NEEDLES, true) -- events come back as their data strings
+  return p
+end
+
+local function give_parser(s, p, all)
+  local pool = all and s._sse_parsers_all or s._sse_parsers
   pool[#pool + 1] = p
-  return result, err_type, msg, code
+end
+
+-- Opens the GET that resumes a stream after event last_id: the response
+-- (an SSE stream), or nil, err_type, message.
+local function resume_stream(s, id, last_id, timeout)
+  local res, err_type, msg = open(s, "GET", nil, timeout, get_header_lines(s, last_id))
+  if not res then return nil, err_type, msg end
+  local st = res.status
+  if st >= 200 and st < 300 and media_type(res.headers["content-type"]) == "text/event-stream" then
+    return res
+  end
+  res.body = read_upto(res.stream, M.MAX_ERROR_BODY) or ""
+  res.stream:close()
+  if st == 405 then
+    return nil, "mcp_protocol", ("the SSE stream of request %d ended before its answer and the server "
+      .. "does not resume streams (GET: HTTP 405)"):format(id)
+  end
+  if st < 200 or st >= 300 then return nil, "http_" .. st, http_message(res) end
+  return nil, "mcp_protocol", ("the GET resuming request %d's stream answered %s, not an SSE stream")
+    :format(id, tostring(res.headers["content-type"]))
+end
+
+-- Reads request `id`'s answer from SSE response res, resuming the stream
+-- (GET with Last-Event-ID, after the server's `retry` or RESUME_DELAY) when
+-- it ends without the answer, up to s.max_resumes times in a row, within
+-- `deadline`: result, or nil, err_type, message, code. A resumed stream is
+-- closed once the answer is in; res.stream is the caller's.
+local function read_sse(s, res, id, deadline, all)
+  local p = take_parser(s, all)
+  local waiter = s._listener and { msg = nil } or nil -- the listener may see the answer first
+  if waiter then s._waiting[id] = waiter end
+  local stream, resumes, last, retry, bytes, bad = res.stream, 0, nil, nil, 0, nil
+  -- m: the answer; false: the stream ended (a: bytes, b: a bad event); nil: a: err_type, b: message
+  local m, a, b = read_events(s, p, stream, id, waiter)
+  while m == false do
+    bytes, bad = bytes + a, bad or b
+    local l, r = p:last_event_id(), p:retry()
+    if l ~= "" then last = l end
+    if r and r >= 0 then retry = r / 1000 end
+    if not last or resumes >= s.max_resumes then break end
+    resumes = resumes + 1
+    if stream ~= res.stream then stream:close() end
+    stream = res.stream
+    local wait = retry or M.RESUME_DELAY
+    if deadline - core.now() <= wait or not core.sleep(wait) then
+      m, a, b = nil, "network_timeout", ("no answer to request %d in time: its SSE stream ended and was "
+        .. "resumed %d times"):format(id, resumes - 1)
+      break
+    end
+    if waiter and waiter.msg then m = waiter.msg break end
+    s.stats.resumes = s.stats.resumes + 1
+    local gres, err_type, msg = resume_stream(s, id, last, deadline - core.now())
+    if not gres then m, a, b = nil, err_type, msg break end
+    stream = gres.stream
+    p:reset()
+    m, a, b = read_events(s, p, stream, id, waiter)
+  end
+  if stream ~= res.stream then stream:close() end
+  if waiter then s._waiting[id] = nil end
+  give_parser(s, p, all)
+  if m then return outcome(m, id) end
+  if m == nil then return nil, a, b end
+  if bytes == 0 and resumes == 0 then
+    return nil, "mcp_protocol", ("HTTP %d with no body to request %d"):format(res.status, id)
+  end
+  return nil, "mcp_protocol", ("the SSE stream ended without the response to request %d%s%s")
+    :format(id, resumes > 0 and (" (resumed %d times)"):format(resumes) or "",
+      bad and ("; an event's data is not JSON (%s)"):format(bad) or "")
 end
 
 local function read_json(s, body, id)
@@ -329,26 +431,32 @@ local function read_json(s, body, id)
     return nil, "mcp_protocol", "the application/json body is not a JSON object"
       .. (err and (" (" .. err .. ")") or "")
   end
+  local mine
   if doc[1] ~= nil then -- a batch (2025-03-26)
     for _, msg in ipairs(doc) do
-      if is_mine(msg, id) then return outcome(msg, id) end
-      s.stats.ignored = s.stats.ignored + 1
+      if not mine and is_mine(msg, id) then
+        mine = msg
+      elseif type(msg) == "table" then
+        inbound.dispatch(s, msg)
+      else
+        s.stats.ignored = s.stats.ignored + 1
+      end
     end
   elseif is_mine(doc, id) then
-    return outcome(doc, id)
+    mine = doc
   else
-    s.stats.ignored = s.stats.ignored + 1
+    inbound.dispatch(s, doc)
   end
+  if mine then return outcome(mine, id) end
   return nil, "mcp_protocol", ("the JSON body carries no response to request %d"):format(id)
 end
 
-local media_type = http_engine.media_type
-
--- The answer of a 2xx response whose body is still streaming.
-local function read_response(s, res, id)
+-- The answer of a 2xx response whose body is still streaming (an SSE stream
+-- is read and resumed within deadline; `all`: decode every event).
+local function read_response(s, res, id, deadline, all)
   local ct = media_type(res.headers["content-type"])
   if ct == "none" then ct = nil end
-  if ct == "text/event-stream" then return read_sse(s, res, id) end
+  if ct == "text/event-stream" then return read_sse(s, res, id, deadline, all) end
   local body, err_type, msg = read_all(res.stream)
   if not body then return nil, err_type, msg end
   if body == "" then
@@ -404,8 +512,10 @@ end
 -- One POST carrying request `method` (with the session's headers, or
 -- `headers` of no session); returns result, or nil, err_type, message, code;
 -- and the HTTP response as the 5th value. params: a table, nil, or the
--- params already written as JSON text (session:call).
-local function exchange(s, fname, method, params, timeout, headers)
+-- params already written as JSON text (session:call); all: decode every
+-- event of an SSE answer (a progress callback waits for its notifications).
+local function exchange(s, fname, method, params, timeout, headers, all)
+  local deadline = core.now() + timeout
   local id = s._next_id
   s._next_id = id + 1
   -- The envelope is written as text (no table per request); id is a whole
@@ -418,7 +528,7 @@ local function exchange(s, fname, method, params, timeout, headers)
   local res, err_type, msg = open(s, "POST", body, timeout, headers)
   local result, code
   if res and res.status >= 200 and res.status < 300 then
-    result, err_type, msg, code = read_response(s, res, id)
+    result, err_type, msg, code = read_response(s, res, id, deadline, all or s._all_events)
     if result then settle(res.stream) else res.stream:close() end
     res.stream = nil
     if result or err_type ~= "network_timeout" then return result, err_type, msg, code, res end
@@ -511,18 +621,18 @@ end
 
 local NO_SESSION = {} -- matches no session id
 
-function Session:_request(fname, method, params, timeout)
+function Session:_request(fname, method, params, timeout, all)
   if self._lost or self._renewing then -- wait for, or retry, a renewal first
     local ok, why = renew(self, fname, NO_SESSION)
     if not ok then return nil, "mcp_session_lost", "the session was lost; " .. why end
   end
   local sent_sid = self.session_id
-  local result, err_type, msg, code = exchange(self, fname, method, params, timeout)
+  local result, err_type, msg, code = exchange(self, fname, method, params, timeout, nil, all)
   if err_type ~= SESSION_GONE then return result, err_type, msg, code end
   -- The server forgot the session: start a new one and retry once.
   local ok, why = renew(self, fname, sent_sid)
   if not ok then return nil, "mcp_session_lost", msg .. "; " .. why end
-  result, err_type, msg, code = exchange(self, fname, method, params, timeout)
+  result, err_type, msg, code = exchange(self, fname, method, params, timeout, nil, all)
   if err_type == SESSION_GONE then
     self._lost = true -- the next request starts with a new session
     return nil, "mcp_session_lost", msg .. " (again, after re-initialising)"
@@ -597,13 +707,14 @@ end
 
 local metric_names = {} -- tool -> "mcp.<tool>"
 local CALL_OPTIONS = { auth_token = "string", timeout = "number", expect = "table",
-                       name = "string", tags = "table" }
+                       name = "string", tags = "table", progress = "function" }
 
 --- session:call(tool, args, opts) -> result table (see the module comment).
 -- opts.auth_token is added to the arguments as `auth_token` (omitted when
 -- nil); opts.timeout overrides the session's; opts.expect lists the
 -- outcomes this call expects (gofr_sim.engine.expect: r.expected is then true for
--- an expected error). Records `mcp.<tool>`.
+-- an expected error); opts.progress = fn(progress, total, message) asks for
+-- progress notifications (a progressToken) and gets each. Records `mcp.<tool>`.
 function Session:call(tool, args, opts)
   check_open(self, "session:call")
   if type(tool) ~= "string" or tool == "" then
@@ -631,11 +742,14 @@ function Session:call(tool, args, opts)
     end
   end
   local started = core.now()
+  local token = opts.progress and self:_progress_token(opts.progress)
   -- tools/call's params as text: {name =, arguments =} without the table
   local params = '{"name":' .. encoded_name("session:call", tool) .. ',"arguments":'
-    .. encode("session:call", arguments) .. "}"
+    .. encode("session:call", arguments)
+    .. (token and (',"_meta":{"progressToken":' .. token .. "}") or "") .. "}"
   local result, err_type, msg, code = self:_request("session:call", "tools/call", params,
-    opts.timeout or self.timeout)
+    opts.timeout or self.timeout, token ~= nil)
+  if token then self._progress[token] = nil end
   local r
   if result then
     r = result_decoder(result)
@@ -651,29 +765,170 @@ function Session:call(tool, args, opts)
   return r
 end
 
---- session:list_tools(opts) -> array of tools (all pages) | nil, err_type, message, code
-function Session:list_tools(opts)
-  check_open(self, "session:list_tools")
-  opts = check_options("session:list_tools", opts, REQUEST_OPTIONS)
-  local tools, seen, cursor = {}, {}, nil
+-- A progress token of the session for fn (the call's callback until it ends).
+function Session:_progress_token(fn)
+  local token = self._next_progress
+  self._next_progress = token + 1
+  self._progress[token] = fn
+  return token
+end
+
+--- Pages a list method follows at most (a server whose cursors never end).
+M.MAX_PAGES = 10000
+
+-- Every page of list method `method` (its items under `key`), following
+-- nextCursor: the items, or nil, err_type, message, code.
+local function paged(s, fname, method, key, opts)
+  check_open(s, fname)
+  opts = check_options(fname, opts, REQUEST_OPTIONS)
+  local items, seen, cursor, pages = {}, {}, nil, 0
   repeat
-    local result, err_type, msg, code = self:_request("session:list_tools", "tools/list",
-      cursor and { cursor = cursor } or nil, opts.timeout or self.timeout)
-    if not result then return nil, err_type, msg, code end
-    if type(result.tools) ~= "table" then
-      return nil, "mcp_protocol", "the tools/list result has no tools array"
+    pages = pages + 1
+    if pages > M.MAX_PAGES then
+      return nil, "mcp_protocol", ("%s gave more than %d pages"):format(method, M.MAX_PAGES)
     end
-    for _, t in ipairs(result.tools) do tools[#tools + 1] = t end
+    local result, err_type, msg, code = s:_request(fname, method, cursor and { cursor = cursor } or nil,
+      opts.timeout or s.timeout)
+    if not result then return nil, err_type, msg, code end
+    if type(result[key]) ~= "table" then
+      return nil, "mcp_protocol", ("the %s result has no %s array"):format(method, key)
+    end
+    for _, t in ipairs(result[key]) do items[#items + 1] = t end
     cursor = result.nextCursor
     if type(cursor) ~= "string" then
       cursor = nil
     elseif seen[cursor] then
-      return nil, "mcp_protocol", "tools/list repeated the cursor " .. cursor
+      return nil, "mcp_protocol", ("%s repeated the cursor %s"):format(method, cursor)
     else
       seen[cursor] = true
     end
   until not cursor
-  return tools
+  return items
+end
+
+--- session:list_tools(opts) -> array of tools (all pages) | nil, err_type, message, code
+function Session:list_tools(opts)
+  return paged(self, "session:list_tools", "tools/list", "tools", opts)
+end
+
+--- session:list_resources(opts) -> array of resources (all pages) | nil, err_type, message, code
+function Session:list_resources(opts)
+  return paged(self, "session:list_resources", "resources/list", "resources", opts)
+end
+
+--- session:list_resource_templates(opts) -> array (all pages) | nil, err_type, message, code
+function Session:list_resource_templates(opts)
+  return paged(self, "session:list_resource_templates", "resources/templates/list", "resourceTemplates", opts)
+end
+
+--- session:list_prompts(opts) -> array of prompts (all pages) | nil, err_type, message, code
+function Session:list_prompts(opts)
+  return paged(self, "session:list_prompts", "prompts/list", "prompts", opts)
+end
+
+local TIMED_OPTIONS = { timeout = "number", name = "string", tags = "table" }
+
+-- Request `method` timed as sample `name` (opts.name, opts.tags as for a
+-- call; error types as the request's): result, or nil, err_type, message, code.
+local function timed(s, fname, method, params, opts, name)
+  opts = check_options(fname, opts, TIMED_OPTIONS)
+  if opts.name == "" then fail(fname, "option 'name' must not be empty") end
+  if opts.tags then metrics.check_call_tags(fname, opts.tags) end
+  name = opts.name or name
+  local started = core.now()
+  local result, err_type, msg, code = s:_request(fname, method, params, opts.timeout or s.timeout)
+  metrics.current:record(name, core.now() - started, metrics.request_tags(name, err_type, false, opts.tags))
+  if err_type then metrics.current:error_sample(err_type, ("%s: %s"):format(name, tostring(msg))) end
+  return result, err_type, msg, code
+end
+
+local function check_string(fname, what, v)
+  if type(v) ~= "string" or v == "" then
+    fail(fname, ("%s must be a non-empty string, got %s"):format(what, tostring(v)))
+  end
+end
+
+--- session:read_resource(uri, opts) -> result ({contents = {...}}) | nil, err_type, message, code
+-- Records `mcp.resources/read` (opts: timeout, name, tags).
+function Session:read_resource(uri, opts)
+  check_open(self, "session:read_resource")
+  check_string("session:read_resource", "uri", uri)
+  local result, err_type, msg, code = timed(self, "session:read_resource", "resources/read", { uri = uri },
+    opts, "mcp.resources/read")
+  if result and type(result.contents) ~= "table" then
+    return nil, "mcp_protocol", "the resources/read result has no contents array"
+  end
+  return result, err_type, msg, code
+end
+
+local function subscription(s, fname, method, uri, opts)
+  check_open(s, fname)
+  check_string(fname, "uri", uri)
+  opts = check_options(fname, opts, REQUEST_OPTIONS)
+  local result, err_type, msg, code = s:_request(fname, method, { uri = uri }, opts.timeout or s.timeout)
+  if not result then return nil, err_type, msg, code end
+  return true
+end
+
+--- session:subscribe(uri, opts) -> true | nil, err_type, message, code
+-- The server then sends notifications/resources/updated (on_notification).
+function Session:subscribe(uri, opts)
+  return subscription(self, "session:subscribe", "resources/subscribe", uri, opts)
+end
+
+--- session:unsubscribe(uri, opts) -> true | nil, err_type, message, code
+function Session:unsubscribe(uri, opts)
+  return subscription(self, "session:unsubscribe", "resources/unsubscribe", uri, opts)
+end
+
+--- session:get_prompt(name, args, opts) -> result ({messages = {...}}) | nil, err_type, message, code
+-- args: {name = string value}. Records `mcp.prompts/get`.
+function Session:get_prompt(name, args, opts)
+  check_open(self, "session:get_prompt")
+  check_string("session:get_prompt", "name", name)
+  if args ~= nil and type(args) ~= "table" then
+    fail("session:get_prompt", "args must be a table or nil, got " .. type(args))
+  end
+  return timed(self, "session:get_prompt", "prompts/get", { name = name, arguments = args }, opts,
+    "mcp.prompts/get")
+end
+
+local COMPLETE_OPTIONS = { timeout = "number", name = "string", tags = "table", context = "table" }
+
+--- session:complete(ref, argument, opts) -> completion ({values=, total=, hasMore=}) | nil, ...
+-- ref: {type = "ref/prompt", name=} or {type = "ref/resource", uri=};
+-- argument: {name=, value=}; opts.context: {arguments = {...}}. Records
+-- `mcp.completion/complete`.
+function Session:complete(ref, argument, opts)
+  check_open(self, "session:complete")
+  if type(ref) ~= "table" or (ref.type ~= "ref/prompt" and ref.type ~= "ref/resource") then
+    fail("session:complete",
+      "ref must be {type = 'ref/prompt', name = ...} or {type = 'ref/resource', uri = ...}")
+  end
+  if type(argument) ~= "table" or type(argument.name) ~= "string" or type(argument.value) ~= "string" then
+    fail("session:complete", "argument must be {name = string, value = string}")
+  end
+  opts = check_options("session:complete", opts, COMPLETE_OPTIONS)
+  local result, err_type, msg, code = timed(self, "session:complete", "completion/complete",
+    { ref = ref, argument = argument, context = opts.context },
+    { timeout = opts.timeout, name = opts.name, tags = opts.tags }, "mcp.completion/complete")
+  if not result then return nil, err_type, msg, code end
+  if type(result.completion) ~= "table" then
+    return nil, "mcp_protocol", "the completion/complete result has no completion object"
+  end
+  return result.completion
+end
+
+--- session:set_logging_level(level, opts) -> true | nil, err_type, message, code
+-- The server then sends notifications/message at that level and above.
+function Session:set_logging_level(level, opts)
+  check_open(self, "session:set_logging_level")
+  check_string("session:set_logging_level", "level", level)
+  opts = check_options("session:set_logging_level", opts, REQUEST_OPTIONS)
+  local result, err_type, msg, code = self:_request("session:set_logging_level", "logging/setLevel",
+    { level = level }, opts.timeout or self.timeout)
+  if not result then return nil, err_type, msg, code end
+  return true
 end
 
 --- session:ping(opts) -> true | nil, err_type, message, code
@@ -695,6 +950,10 @@ function Session:close(opts)
   opts = check_options("session:close", opts, REQUEST_OPTIONS)
   if self.closed then return true end
   self.closed = true
+  if self._listener then -- the standalone GET stream: its persona's read is cancelled
+    core.abort(self._listener)
+    self._listener = nil
+  end
   wait_cancels(self)
   if not self.session_id then return true end
   local res, err_type, msg = http(self, "DELETE", nil, opts.timeout or self.timeout)
@@ -709,16 +968,95 @@ end
 local CONNECT_OPTIONS = {
   timeout = "number", protocol_version = "string", client_info = "table",
   headers = "table", capabilities = "table", max_body = "number",
-  allow_foreign_redirects = "boolean",
+  allow_foreign_redirects = "boolean", handlers = "table", on_notification = "function|table",
+  listen = "boolean", max_resumes = "number",
 }
+
+-- Sends message text (a JSON-RPC response or notification) to the server
+-- of session s: a POST, answered 202 (or any 2xx). inbound's s.send.
+local function post_message(s, text)
+  local res, err_type, msg = http(s, "POST", text, s.timeout, s._headers)
+  if not res then return nil, err_type, msg end
+  if res.status < 200 or res.status >= 300 then return nil, "http_" .. res.status, http_message(res) end
+  return true
+end
+
+-- The standalone GET stream of session s (connect's listen): opened after
+-- initialize, read (every message to inbound.dispatch), and resumed from its
+-- last event id when it ends, as long as the session is open; given up
+-- after a 405 (the server offers none: s.listen_error says so) or after
+-- max_resumes failures in a row. Runs as a daemon persona (s._listener).
+local function listen(s)
+  local p = core.sse_new(s.max_body)
+  p:select("message", {}, true)
+  local last, retry, failures = nil, nil, 0
+  while not (s.closed or core.stopping()) do
+    local res, err_type, msg = open(s, "GET", nil, M.LISTEN_TIMEOUT, get_header_lines(s, last))
+    local sse = res and res.status >= 200 and res.status < 300
+      and media_type(res.headers["content-type"]) == "text/event-stream"
+    s._listen_opening = false -- connect waits for the first answer (listen_first)
+    if sse then
+      s.stats.listens = s.stats.listens + 1
+      p:reset()
+      local m, et, why = read_events(s, p, res.stream, false, nil)
+      res.stream:close()
+      local l, r = p:last_event_id(), p:retry()
+      if l ~= "" then last = l end
+      if r and r >= 0 then retry = r / 1000 end
+      failures = m == false and 0 or failures + 1
+      err_type, msg = et, why
+    else
+      if res then
+        res.stream:close()
+        if res.status == 405 then
+          s.listen_error = "the server offers no standalone GET stream (HTTP 405)"
+          break
+        end
+        err_type, msg = "http_" .. res.status, "HTTP " .. res.status .. " to the standalone GET"
+      end
+      failures = failures + 1
+    end
+    if failures > s.max_resumes then
+      s.listen_error = ("the standalone GET stream failed %d times in a row: %s: %s")
+        :format(failures, tostring(err_type), tostring(msg))
+      break
+    end
+    if not core.sleep(retry or M.RESUME_DELAY) then break end
+  end
+  s._listener, s._listen_opening = nil, false
+end
+
+--- Seconds connect waits between looks at its standalone GET stream opening.
+local LISTEN_POLL = 0.002
+
+-- Starts the listener of session s and waits (up to s.timeout) until its
+-- GET has an answer: a server sends what relates to no request on that
+-- stream, and drops it while none is open, so the session's first request
+-- must not go out before it is.
+local function listen_first(s)
+  s._listen_opening = true
+  s._listener = core.daemon(core.spawn(listen, s))
+  local deadline = core.now() + s.timeout
+  while s._listen_opening and core.now() < deadline do
+    if not core.sleep(LISTEN_POLL) then break end
+  end
+end
+
 
 --- sim.mcp.connect(url, opts) -> session | nil, err_type, message, code
 -- opts: timeout (seconds, default 30, per request), protocol_version
 -- (default M.PROTOCOL_VERSION), client_info ({name=, version=}),
--- capabilities (default {}), headers (extra headers on every request, e.g.
--- Authorization), max_body (bytes of one answer, default M.MAX_BODY),
--- allow_foreign_redirects (follow a 307/308 to another origin; default
--- false: mcp_foreign_redirect).
+-- capabilities (over those of the handlers given), headers (extra headers on
+-- every request, e.g. Authorization), max_body (bytes of one answer,
+-- default M.MAX_BODY), allow_foreign_redirects (follow a 307/308 to another
+-- origin; default false: mcp_foreign_redirect), handlers ({method =
+-- fn(params, session, request) -> result | nil, code, message} for server
+-- requests: elicitation/create, sampling/createMessage, roots/list, ping;
+-- gofr_sim.engine.mcp_inbound), on_notification (fn(method, params,
+-- session) or {method = fn(params, session)}), listen (open the standalone
+-- GET stream, where a server sends what relates to no request of ours;
+-- default: when handlers or on_notification are given), max_resumes
+-- (default M.MAX_RESUMES).
 function M.connect(url, opts)
   if type(url) ~= "string" or not url:match("^[hH][tT][tT][pP][sS]?://.") then
     fail("sim.mcp.connect", "url must be an http:// or https:// URL, got " .. tostring(url))
@@ -736,6 +1074,13 @@ function M.connect(url, opts)
     fail("sim.mcp.connect", "option 'max_body' must be a whole number of bytes >= 1, got "
       .. tostring(max_body))
   end
+  local resumes = opts.max_resumes
+  if resumes ~= nil and not (resumes >= 0 and resumes <= 1000 and resumes % 1 == 0) then
+    fail("sim.mcp.connect", "option 'max_resumes' must be a whole number from 0 to 1000, got "
+      .. tostring(resumes))
+  end
+  local on = opts.on_notification
+  local handlers = inbound.handlers("sim.mcp.connect", opts.handlers)
   local gs = package.loaded.gofr_sim
   local s = setmetatable({
     url = url,
@@ -744,20 +1089,37 @@ function M.connect(url, opts)
     client_info = opts.client_info or {
       name = "gofr-sim", version = type(gs) == "table" and gs._VERSION or "0",
     },
-    client_capabilities = opts.capabilities or {},
+    client_capabilities = inbound.capabilities(handlers, opts.capabilities),
+    handlers = handlers,
+    on_notification = on,
+    send = post_message,
+    max_resumes = resumes or M.MAX_RESUMES,
     extra_headers = extra,
     max_body = max_body or M.MAX_BODY,
     allow_foreign_redirects = opts.allow_foreign_redirects == true,
-    stats = { requests = 0, ignored = 0, reinits = 0 },
+    stats = { requests = 0, ignored = 0, reinits = 0, resumes = 0, listens = 0, server_requests = 0,
+              notifications = 0 },
     _next_id = 1,
+    _next_progress = 1,
+    _progress = {}, -- progress token -> the call's callback
+    _waiting = {}, -- request id -> waiter: answers the listener saw (mcp_inbound)
+    _all_events = on ~= nil, -- every SSE event decoded: notifications are wanted
     _cancels = {},
     _request_opts = { follow_redirects = false, stream = true }, -- see open()
     _sse_parsers = {}, -- idle SSE parsers (read_sse): one per call in progress at most
+    _sse_parsers_all = {}, -- the same, passing every event
   }, Session)
   local ok, err_type, msg, code = handshake(s, "sim.mcp.connect")
   if not ok then return nil, err_type, msg, code end
+  local wants_listen = opts.listen
+  if wants_listen == nil then wants_listen = next(handlers) ~= nil or on ~= nil end
+  if wants_listen then listen_first(s) end
   return s
 end
+
+--- mcp.accept_defaults(params) -> an elicitation result accepting every
+-- field's default (a handlers["elicitation/create"]; mcp_inbound).
+M.accept_defaults = inbound.accept_defaults
 
 M.Session = Session
 
