@@ -43,6 +43,7 @@ local function connect(url, opts)
     client_info = { name = opts.name or "gofr-sim-conformance", version = sim._VERSION },
     capabilities = opts.capabilities,
     handlers = opts.handlers,
+    auth = opts.auth,
   })
   return check(s, "initialize", et, msg)
 end
@@ -94,26 +95,43 @@ local function tools_call(url)
   close(s)
 end
 
--- The OAuth scenarios: the reference client connects through an OAuth
--- middleware (401 -> protected resource metadata -> authorization server
--- metadata -> registration -> authorize -> token -> retry with the bearer
--- token), lists the tools and calls test-tool. sim.mcp has no OAuth client:
--- its connect gets the 401 and fails with http_401.
-local function auth(url)
-  local s = connect(url)
+-- The OAuth scenarios: the session's OAuth client (sim.mcp.oauth_client)
+-- answers the 401 (protected resource metadata -> authorization server
+-- metadata -> registration -> authorize -> token), the request goes again
+-- with the bearer token; then tools/list and test-tool, as the reference
+-- client does. The suite's test data (MCP_CONFORMANCE_CONTEXT: a
+-- pre-registered client, a private key) configure the client.
+
+-- The client ID metadata document URL the reference client uses.
+local CIMD_URL = "https://conformance-test.local/client-metadata.json"
+
+local function context()
+  local raw = os.getenv("MCP_CONFORMANCE_CONTEXT")
+  local ctx = raw and require("cjson.safe").decode(raw)
+  return type(ctx) == "table" and ctx or {}
+end
+
+-- The OAuth client of scenario `name` with its test data ctx.
+local function oauth_client(name, ctx)
+  local o = { timeout = TIMEOUT, client_name = "gofr-sim-conformance" }
+  -- offline-access-scope checks a registration that asks for refresh tokens
+  if name ~= "auth/offline-access-scope" then o.client_metadata_url = CIMD_URL end
+  if name:find("client%-credentials") then
+    o.grant, o.client_metadata_url = "client_credentials", nil
+  end
+  o.client_id, o.client_secret = ctx.client_id, ctx.client_secret
+  if ctx.private_key_pem then
+    o.auth_method, o.private_key_pem = "private_key_jwt", ctx.private_key_pem
+    o.private_key_alg = ctx.signing_algorithm or "ES256"
+  end
+  return mcp.oauth_client(o)
+end
+
+local function auth(url, name)
+  local s = connect(url, { auth = oauth_client(name, context()) })
   list_tools(s)
   call(s, "test-tool", {})
   close(s)
-end
-
--- Test data the suite passes to client-credentials and pre-registration
--- scenarios (client_id, client_secret, a private key ...): only an OAuth
--- client would use them; sim.mcp has none, so they go unused and the
--- handshake meets the server's 401.
-local function auth_with_context(url)
-  local raw = os.getenv("MCP_CONFORMANCE_CONTEXT")
-  say("test data given (unused: sim.mcp has no OAuth client): %s", raw and "yes" or "none")
-  return auth(url)
 end
 
 -- elicitation-sep1034-client-defaults: the client declares elicitation
@@ -162,15 +180,15 @@ local SCENARIOS = {
   ["auth/token-endpoint-auth-basic"] = auth,
   ["auth/token-endpoint-auth-post"] = auth,
   ["auth/token-endpoint-auth-none"] = auth,
-  ["auth/pre-registration"] = auth_with_context,
+  ["auth/pre-registration"] = auth,
   ["auth/2025-03-26-oauth-metadata-backcompat"] = auth,
   ["auth/2025-03-26-oauth-endpoint-fallback"] = auth,
   ["auth/resource-mismatch"] = auth,
   ["auth/offline-access-scope"] = auth,
   ["auth/offline-access-not-supported"] = auth,
-  ["auth/client-credentials-jwt"] = auth_with_context,
-  ["auth/client-credentials-basic"] = auth_with_context,
-  ["auth/cross-app-access-complete-flow"] = auth_with_context,
+  ["auth/client-credentials-jwt"] = auth,
+  ["auth/client-credentials-basic"] = auth,
+  ["auth/cross-app-access-complete-flow"] = auth,
 }
 
 local url = arg[#arg]
@@ -187,7 +205,7 @@ end
 
 local status = 1
 sim.run(function()
-  local ok, err = pcall(run, url)
+  local ok, err = pcall(run, url, name)
   if ok then
     say("%s: done", name)
     status = 0

@@ -83,6 +83,7 @@ local function header_lines(s, session_id, version)
   end
   h[#h + 1] = "Content-Type: application/json"
   h[#h + 1] = "Accept: application/json, text/event-stream"
+  if s._authorization then h[#h + 1] = "Authorization: " .. s._authorization end
   if session_id then h[#h + 1] = "Mcp-Session-Id: " .. session_id end
   if version then h[#h + 1] = "MCP-Protocol-Version: " .. version end
   return h
@@ -96,6 +97,7 @@ local function get_header_lines(s, last_id)
     if not RESERVED[name:lower()] then h[#h + 1] = name .. ": " .. value end
   end
   h[#h + 1] = "Accept: text/event-stream"
+  if s._authorization then h[#h + 1] = "Authorization: " .. s._authorization end
   if s.session_id then h[#h + 1] = "Mcp-Session-Id: " .. s.session_id end
   if s.protocol_version then h[#h + 1] = "MCP-Protocol-Version: " .. s.protocol_version end
   if last_id then h[#h + 1] = "Last-Event-ID: " .. last_id end
@@ -514,6 +516,36 @@ end
 -- and the HTTP response as the 5th value. params: a table, nil, or the
 -- params already written as JSON text (session:call); all: decode every
 -- event of an SSE answer (a progress callback waits for its notifications).
+-- Authorization ------------------------------------------------------------------
+
+--- Times one request is sent again after its 401/403 got the session's
+-- OAuth client a new token (its own step-up limit ends a loop sooner).
+M.MAX_AUTH_RETRIES = 4
+
+-- Sets the session's Authorization value (nil: none); the session's headers
+-- follow it.
+local function set_authorization(s, value)
+  if value == s._authorization then return end
+  s._authorization = value
+  if s._headers then s._headers = header_lines(s, s.session_id, s.protocol_version) end
+end
+
+-- The session's current Authorization from its OAuth client (a cached token,
+-- refreshed when it expired).
+local function current_authorization(s)
+  if s.auth then set_authorization(s, s.auth:header(s.url)) end
+end
+
+-- After a 401/403 to a request: a token for the challenge from the session's
+-- OAuth client, set for the next requests. -> true, or nil, err_type, message.
+local function reauthorize(s, res)
+  local token, err_type, msg = s.auth:authorize(s.url, res)
+  if not token then return nil, err_type, msg end
+  s.stats.authorizations = s.stats.authorizations + 1
+  set_authorization(s, "Bearer " .. token)
+  return true
+end
+
 local function exchange(s, fname, method, params, timeout, headers, all)
   local deadline = core.now() + timeout
   local id = s._next_id
@@ -525,7 +557,22 @@ local function exchange(s, fname, method, params, timeout, headers, all)
     .. (params and (',"params":' .. params) or "") .. "}"
   s.stats.requests = s.stats.requests + 1
   local with_session = not headers and s.session_id
-  local res, err_type, msg = open(s, "POST", body, timeout, headers)
+  local res, err_type, msg
+  for attempt = 0, M.MAX_AUTH_RETRIES do
+    if s.auth then
+      current_authorization(s)
+      if headers then headers = header_lines(s) end -- the handshake's, no session yet
+    end
+    local left = attempt == 0 and timeout or deadline - core.now()
+    if left <= 0 then return nil, "network_timeout", "authorizing took the whole timeout" end
+    res, err_type, msg = open(s, "POST", body, left, headers)
+    if not (res and s.auth and (res.status == 401 or res.status == 403)) then break end
+    if attempt == M.MAX_AUTH_RETRIES then break end
+    res.body = read_upto(res.stream, M.MAX_ERROR_BODY) or ""
+    res.stream:close()
+    local ok, et, m = reauthorize(s, res)
+    if not ok then return nil, et, m end
+  end
   local result, code
   if res and res.status >= 200 and res.status < 300 then
     result, err_type, msg, code = read_response(s, res, id, deadline, all or s._all_events)
@@ -969,7 +1016,7 @@ local CONNECT_OPTIONS = {
   timeout = "number", protocol_version = "string", client_info = "table",
   headers = "table", capabilities = "table", max_body = "number",
   allow_foreign_redirects = "boolean", handlers = "table", on_notification = "function|table",
-  listen = "boolean", max_resumes = "number",
+  listen = "boolean", max_resumes = "number", auth = "table",
 }
 
 -- Sends message text (a JSON-RPC response or notification) to the server
@@ -1056,7 +1103,9 @@ end
 -- session) or {method = fn(params, session)}), listen (open the standalone
 -- GET stream, where a server sends what relates to no request of ours;
 -- default: when handlers or on_notification are given), max_resumes
--- (default M.MAX_RESUMES).
+-- (default M.MAX_RESUMES), auth (an OAuth client, mcp.oauth_client{...}:
+-- a 401/403 gets a token from it and the request is sent again; its
+-- token goes in every request's Authorization).
 function M.connect(url, opts)
   if type(url) ~= "string" or not url:match("^[hH][tT][tT][pP][sS]?://.") then
     fail("sim.mcp.connect", "url must be an http:// or https:// URL, got " .. tostring(url))
@@ -1080,6 +1129,15 @@ function M.connect(url, opts)
       .. tostring(resumes))
   end
   local on = opts.on_notification
+  local auth = opts.auth
+  if auth ~= nil and (type(auth.authorize) ~= "function" or type(auth.header) ~= "function") then
+    fail("sim.mcp.connect", "option 'auth' must be an OAuth client (sim.mcp.oauth_client{...})")
+  end
+  for k in pairs(extra) do
+    if auth and k:lower() == "authorization" then
+      fail("sim.mcp.connect", "option 'auth' sets the Authorization header: do not give it in 'headers' too")
+    end
+  end
   local handlers = inbound.handlers("sim.mcp.connect", opts.handlers)
   local gs = package.loaded.gofr_sim
   local s = setmetatable({
@@ -1093,12 +1151,13 @@ function M.connect(url, opts)
     handlers = handlers,
     on_notification = on,
     send = post_message,
+    auth = auth,
     max_resumes = resumes or M.MAX_RESUMES,
     extra_headers = extra,
     max_body = max_body or M.MAX_BODY,
     allow_foreign_redirects = opts.allow_foreign_redirects == true,
     stats = { requests = 0, ignored = 0, reinits = 0, resumes = 0, listens = 0, server_requests = 0,
-              notifications = 0 },
+              notifications = 0, authorizations = 0 },
     _next_id = 1,
     _next_progress = 1,
     _progress = {}, -- progress token -> the call's callback
@@ -1120,6 +1179,12 @@ end
 --- mcp.accept_defaults(params) -> an elicitation result accepting every
 -- field's default (a handlers["elicitation/create"]; mcp_inbound).
 M.accept_defaults = inbound.accept_defaults
+
+--- mcp.oauth_client(opts) -> an OAuth client for connect's `auth`
+-- (gofr_sim.engine.oauth: options, flows, error types; docs/mcp.md).
+function M.oauth_client(opts)
+  return require("gofr_sim.engine.oauth").client(opts)
+end
 
 M.Session = Session
 
