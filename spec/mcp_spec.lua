@@ -173,6 +173,7 @@ describe("gofr_dig.results.error_class", function()
       session_not_found = "mcp_tool_failed", ssrf_blocked = "mcp_tool_failed",
       network_timeout = "network_timeout", network_connect = "network_error",
       mcp_protocol = "network_error", mcp_session_lost = "network_error",
+      mcp_wrong_id = "network_error", mcp_bad_envelope = "network_error",
       mcp_rpc_error = "mcp_tool_failed", mcp_invalid_arguments = "mcp_tool_failed",
       http_401 = "auth_error", http_403 = "auth_error", http_429 = "rate_limited",
       http_500 = "mcp_tool_failed", invalid_rate_limit = "rate_limited",
@@ -710,16 +711,46 @@ describe("sim.mcp against MCP peers", function()
         local s = assert(mcp.connect(base() .. "/q/mcp/"))
         for i = 1, 6 do rs[i] = s:call("t") end
       end)
+      local want = { "mcp_protocol", "mcp_protocol", "mcp_protocol", "mcp_wrong_id", "mcp_protocol" }
       for i = 1, 5 do
         assert.is_false(rs[i].ok)
-        assert.are.equal("mcp_protocol", rs[i].error_type, i)
+        assert.are.equal(want[i], rs[i].error_type, i)
         assert.is_string(rs[i].message)
       end
       assert.matches("ended without the response", rs[1].message)
       assert.matches("text/html", rs[2].message)
+      assert.matches("a response to id '12345' came instead", rs[4].message)
       assert.is_true(rs[6].ok)
       assert.are.equal("fine", rs[6].data)
-      assert.are.same({ mcp_protocol = 5 }, sim.metrics.registry():aggregate({ tool = "mcp.t" }).error_types)
+      assert.are.same({ mcp_protocol = 4, mcp_wrong_id = 1 },
+        sim.metrics.registry():aggregate({ tool = "mcp.t" }).error_types)
+    end)
+
+    it("names protocol violations: a wrong id, a broken envelope", function()
+      local JSON = { ["content-type"] = "application/json" }
+      plan_gofr(concat(init(), {
+        { status = 200, headers = SSE_HEADERS, body = crlf_event('{"jsonrpc":"2.0","id":777,"result":{}}') },
+        { status = 200, headers = JSON, body = '{"jsonrpc":"1.0","id":{{id}},"result":{}}' },
+        { status = 200, headers = JSON, body = '{"id":{{id}},"result":{}}' },
+        { status = 200, headers = JSON, body = '{"jsonrpc":"2.0","id":{{id}},"result":{},"error":{}}' },
+        { status = 200, headers = JSON, body = '{"jsonrpc":"2.0","id":{{id}},"error":"nope"}' },
+        { status = 200, headers = JSON, body = '{"jsonrpc":"2.0","id":{{id}},"result":[1]}' },
+      }))
+      local rs = {}
+      sim.run(function()
+        local s = assert(mcp.connect(base() .. "/q/mcp/"))
+        for i = 1, 6 do rs[i] = s:call("t") end
+      end)
+      assert.are.same({ "mcp_wrong_id", "mcp_bad_envelope", "mcp_bad_envelope", "mcp_bad_envelope",
+        "mcp_bad_envelope", "mcp_bad_envelope" },
+        { rs[1].error_type, rs[2].error_type, rs[3].error_type, rs[4].error_type, rs[5].error_type,
+          rs[6].error_type })
+      assert.matches("a response to id '777' came instead", rs[1].message)
+      assert.matches("jsonrpc '1.0', not \"2.0\"", rs[2].message)
+      assert.matches("jsonrpc missing", rs[3].message)
+      assert.matches("both a result and an error", rs[4].message)
+      assert.matches("not {code: number, message: string}", rs[5].message)
+      assert.matches("is not an object", rs[6].message)
     end)
 
     it("turns HTTP errors into http_<status> and JSON-RPC errors into mcp_rpc_error", function()

@@ -265,6 +265,16 @@ end
 
 -- Reading the answer -----------------------------------------------------------
 
+-- The start of a text for a message: at most 80 bytes in single quotes,
+-- control characters as \ddd, the full length when cut.
+local function snippet(text)
+  local cut = #text > 80
+  local s = (cut and text:sub(1, 80) or text):gsub("%c", function(c)
+    return ("\\%03d"):format(c:byte())
+  end)
+  return "'" .. s .. "'" .. (cut and ("... (%d bytes)"):format(#text) or "")
+end
+
 -- True when a received JSON-RPC message is the response to request `id`, or
 -- an error tied to no request (id null, or python-sdk's "server-error").
 local function is_mine(msg, id)
@@ -277,18 +287,38 @@ local function is_mine(msg, id)
 end
 
 -- The outcome of our response message: result, or nil, err_type, message, code.
+-- A response that breaks JSON-RPC 2.0's envelope is mcp_bad_envelope:
+-- jsonrpc other than "2.0", both result and error, an error without a
+-- numeric code and a string message, a result that is not an object.
 local function outcome(msg, id)
   local e = msg.error
-  if e ~= nil then
-    if type(e) == "table" then
-      return nil, "mcp_rpc_error", tostring(e.message), e.code
-    end
-    return nil, "mcp_rpc_error", tostring(e)
+  if msg.jsonrpc ~= "2.0" then
+    return nil, "mcp_bad_envelope", ("the response to request %s has jsonrpc %s, not \"2.0\"")
+      :format(tostring(id), msg.jsonrpc == nil and "missing" or snippet(tostring(msg.jsonrpc)))
   end
-  if type(msg.result) ~= "table" then
-    return nil, "mcp_protocol", ("the result of request %s is not an object"):format(tostring(id))
+  if e ~= nil then
+    if msg.result ~= nil then
+      return nil, "mcp_bad_envelope", ("the response to request %s has both a result and an error")
+        :format(tostring(id))
+    end
+    if type(e) ~= "table" or type(e.code) ~= "number" or type(e.message) ~= "string" then
+      return nil, "mcp_bad_envelope", ("the error answering request %s is not {code: number, "
+        .. "message: string}: %s"):format(tostring(id), snippet(json.encode(e) or tostring(e)))
+    end
+    return nil, "mcp_rpc_error", e.message, e.code
+  end
+  local result = msg.result
+  if type(result) ~= "table" or result[1] ~= nil then -- an array is not an object either
+    return nil, "mcp_bad_envelope", ("the result of request %s is not an object"):format(tostring(id))
   end
   return msg.result
+end
+
+-- The error of a stream or body that ended without our answer but with an
+-- answer to an id we never sent (or no longer wait for).
+local function wrong_id(id, stray)
+  return nil, "mcp_wrong_id", ("no response to request %d; a response to id %s came instead")
+    :format(id, snippet(json.encode(stray) or tostring(stray)))
 end
 
 -- A JSON-RPC response names "result" or "error", a server request "id"
@@ -298,29 +328,20 @@ end
 -- or log notifications costs no Lua work.
 local MESSAGE_NEEDLES = { '"result"', '"error"', '"id"', "\\u" }
 
--- The start of a text for a message: at most 80 bytes in single quotes,
--- control characters as \ddd, the full length when cut.
-local function snippet(text)
-  local cut = #text > 80
-  local s = (cut and text:sub(1, 80) or text):gsub("%c", function(c)
-    return ("\\%03d"):format(c:byte())
-  end)
-  return "'" .. s .. "'" .. (cut and ("... (%d bytes)"):format(#text) or "")
-end
-
 -- Reads SSE events from `stream` through parser p, handing every message
 -- that does not answer request `id` to inbound.dispatch, until the answer
 -- (or a waiter's delivery, see inbound): -> the answer message; or false,
--- bytes, bad (the stream ended without it: bytes read, the first event that
--- was not JSON); or nil, err_type, message. Memory: one event (up to
+-- bytes, bad, stray (the stream ended without it: bytes read, the first
+-- event that was not JSON, the id of a response that matched no request);
+-- or nil, err_type, message. Memory: one event (up to
 -- max_body) plus one read's bytes.
 local function read_events(s, p, stream, id, waiter)
-  local bytes, bad = 0, nil
+  local bytes, bad, stray = 0, nil, nil
   while true do
     local events, dropped, n = stream:read_sse(p) -- the bytes go to p in C, as p:feed(bytes)
     while events == true do events, dropped, n = stream:read_sse(p) end -- it waited
     if not events then return nil, dropped, n end -- the transfer's or p's error
-    if events == "" then return false, bytes, bad end
+    if events == "" then return false, bytes, bad, stray end
     bytes = bytes + n
     s.stats.ignored = s.stats.ignored + dropped
     for i = 1, #events do
@@ -328,7 +349,7 @@ local function read_events(s, p, stream, id, waiter)
       local m, err = json.decode(data)
       if type(m) == "table" then
         if is_mine(m, id) then return m end
-        inbound.dispatch(s, m)
+        if inbound.dispatch(s, m) then stray = m.id end
       else
         if not bad then bad = ("%s: %s"):format(err or "not an object", snippet(data)) end
         s.stats.ignored = s.stats.ignored + 1
@@ -390,9 +411,10 @@ local function read_sse(s, res, id, deadline, all)
   if waiter then s._waiting[id] = waiter end
   local stream, resumes, last, retry, bytes, bad = res.stream, 0, nil, nil, 0, nil
   -- m: the answer; false: the stream ended (a: bytes, b: a bad event); nil: a: err_type, b: message
-  local m, a, b = read_events(s, p, stream, id, waiter)
+  local m, a, b, c = read_events(s, p, stream, id, waiter)
+  local stray
   while m == false do
-    bytes, bad = bytes + a, bad or b
+    bytes, bad, stray = bytes + a, bad or b, stray or c
     local l, r = p:last_event_id(), p:retry()
     if l ~= "" then last = l end
     if r and r >= 0 then retry = r / 1000 end
@@ -412,13 +434,14 @@ local function read_sse(s, res, id, deadline, all)
     if not gres then m, a, b = nil, err_type, msg break end
     stream = gres.stream
     p:reset()
-    m, a, b = read_events(s, p, stream, id, waiter)
+    m, a, b, c = read_events(s, p, stream, id, waiter)
   end
   if stream ~= res.stream then stream:close() end
   if waiter then s._waiting[id] = nil end
   give_parser(s, p, all)
   if m then return outcome(m, id) end
   if m == nil then return nil, a, b end
+  if stray ~= nil then return wrong_id(id, stray) end
   if bytes == 0 and resumes == 0 then
     return nil, "mcp_protocol", ("HTTP %d with no body to request %d"):format(res.status, id)
   end
@@ -433,23 +456,24 @@ local function read_json(s, body, id)
     return nil, "mcp_protocol", "the application/json body is not a JSON object"
       .. (err and (" (" .. err .. ")") or "")
   end
-  local mine
+  local mine, stray
   if doc[1] ~= nil then -- a batch (2025-03-26)
     for _, msg in ipairs(doc) do
       if not mine and is_mine(msg, id) then
         mine = msg
       elseif type(msg) == "table" then
-        inbound.dispatch(s, msg)
+        if inbound.dispatch(s, msg) then stray = msg.id end
       else
         s.stats.ignored = s.stats.ignored + 1
       end
     end
   elseif is_mine(doc, id) then
     mine = doc
-  else
-    inbound.dispatch(s, doc)
+  elseif inbound.dispatch(s, doc) then
+    stray = doc.id
   end
   if mine then return outcome(mine, id) end
+  if stray ~= nil then return wrong_id(id, stray) end
   return nil, "mcp_protocol", ("the JSON body carries no response to request %d"):format(id)
 end
 

@@ -160,18 +160,21 @@ end
 --- Handles message msg (decoded, a table) that is not the response being
 -- read for: a server request (answered), a notification (delivered), a
 -- response to another of the session's requests in progress (handed to its
--- waiter), or anything else (counted as ignored).
+-- waiter), or anything else (counted as ignored). -> true when msg is a
+-- response that answers no request in progress (a wrong id, likely).
 function M.dispatch(s, msg)
   if msg.method ~= nil then
-    if msg.id ~= nil and msg.id ~= json.null then return answer(s, msg) end
-    return notified(s, msg)
+    if msg.id ~= nil and msg.id ~= json.null then answer(s, msg) else notified(s, msg) end
+    return false
   end
-  local waiter = msg.id ~= nil and s._waiting[msg.id]
+  local id = msg.id
+  local waiter = id ~= nil and s._waiting[id]
   if waiter and not waiter.msg then
     waiter.msg = msg
-    return
+    return false
   end
   s.stats.ignored = s.stats.ignored + 1
+  return id ~= nil and id ~= json.null and (msg.result ~= nil or msg.error ~= nil)
 end
 
 --- Whether a session with these callbacks needs every event decoded (a

@@ -49,6 +49,9 @@ M.ERROR_CLASSES = {
   network_error = "network_error",
   body_too_large = "network_error",
   mcp_protocol = "network_error",
+  mcp_bad_envelope = "network_error",
+  mcp_wrong_id = "network_error",
+  mcp_output_schema = "mcp_tool_failed",
   mcp_session_lost = "network_error",
   mcp_foreign_redirect = "network_error",
   -- MCP-level failures
