@@ -15,65 +15,9 @@ local cjson = require "cjson"
 local support = require "support"
 
 local mcp = sim.mcp
-local PEERS = support.peers_dir
-local q = support.shell_quote
 
--- Peers -------------------------------------------------------------------------
-
-local started = {} -- every peer started, for teardown
-
--- Starts `node script args...` from PEERS on a free port; returns the peer
--- (pid, port_file, log). --parent makes it exit if this process dies.
-local function start_peer(script, args)
-  local port_file = os.tmpname()
-  os.remove(port_file)
-  local peer = { port_file = port_file, log = port_file .. ".log", script = script }
-  local cmd = ("cd %s && exec node %s %s --port-file %s --parent $PPID >%s 2>&1 </dev/null & echo $!")
-    :format(q(PEERS), q(script), table.concat(args or {}, " "), q(port_file), q(peer.log))
-  local p = assert(io.popen(cmd))
-  peer.pid = tonumber(p:read("*l"))
-  p:close()
-  assert(peer.pid, "could not start " .. script)
-  started[#started + 1] = peer
-  return peer
-end
-
--- True while the process runs (a zombie is not running: orphans are reaped
--- by init, which may take its time).
-local function alive(pid)
-  local stat = support.read_file("/proc/" .. pid .. "/stat")
-  if stat then return stat:match("^%d+ %b() (%a)") ~= "Z" end
-  return support.sh_ok("kill -0 " .. pid .. " 2>/dev/null") and not support.sh_ok("test -d /proc/self")
-end
-
--- Waits (bounded) until the peer wrote its port; sets peer.port and .base.
-local function wait_ready(peer, seconds)
-  local deadline = os.time() + seconds
-  while true do
-    local port = tonumber((support.read_file(peer.port_file) or ""):match("%d+"))
-    if port then
-      peer.port, peer.base = port, ("http://127.0.0.1:%d"):format(port)
-      return peer
-    end
-    if not alive(peer.pid) or os.time() > deadline then
-      error(("%s did not start: %s"):format(peer.script, support.read_file(peer.log) or "(no log)"))
-    end
-    os.execute("sleep 0.02")
-  end
-end
-
-local function stop_peer(peer)
-  if peer.pid and alive(peer.pid) then
-    os.execute("kill " .. peer.pid .. " 2>/dev/null")
-    for _ = 1, 150 do
-      if not alive(peer.pid) then break end
-      os.execute("sleep 0.02")
-    end
-    if alive(peer.pid) then os.execute("kill -9 " .. peer.pid .. " 2>/dev/null") end
-  end
-  os.remove(peer.port_file)
-  os.remove(peer.log)
-end
+-- Peers: support.start_peer / wait_peer / stop_peers (node children of build/test-peers).
+local start_peer, wait_ready = support.start_peer, support.wait_peer
 
 -- Plain HTTP without recording (for control requests and raw probes).
 local function raw(method, url, body, headers)
@@ -236,7 +180,7 @@ describe("sim.mcp against MCP peers", function()
   end)
 
   teardown(function()
-    for _, peer in ipairs(started) do stop_peer(peer) end
+    support.stop_peers()
     support.assert_clean()
   end)
 

@@ -94,6 +94,70 @@ function M.prepare_peers()
   return true
 end
 
+-- Node peers ------------------------------------------------------------------
+
+local peers_started = {} -- every peer start_peer started, for stop_peers
+
+--- True while process pid runs (a zombie is not running: orphans are
+-- reaped by init, which may take its time).
+function M.pid_alive(pid)
+  local stat = M.read_file("/proc/" .. pid .. "/stat")
+  if stat then return stat:match("^%d+ %b() (%a)") ~= "Z" end
+  return false
+end
+
+--- Starts `node script args...` from the peers directory on a free port
+-- (--port-file; --parent: it exits if this process dies); -> the peer
+-- {pid=, port_file=, log=, script=}, ready once wait_peer returns.
+function M.start_peer(script, args)
+  local port_file = os.tmpname()
+  os.remove(port_file)
+  local peer = { port_file = port_file, log = port_file .. ".log", script = script }
+  local cmd = ("cd %s && exec node %s %s --port-file %s --parent $PPID >%s 2>&1 </dev/null & echo $!")
+    :format(shell_quote(M.peers_dir), shell_quote(script), table.concat(args or {}, " "),
+      shell_quote(port_file), shell_quote(peer.log))
+  local p = assert(io.popen(cmd))
+  peer.pid = tonumber(p:read("*l"))
+  p:close()
+  assert(peer.pid, "could not start " .. script)
+  peers_started[#peers_started + 1] = peer
+  return peer
+end
+
+--- Waits (at most `seconds`) until the peer wrote its port; sets peer.port
+-- and peer.base ("http://127.0.0.1:PORT"); raises with its log otherwise.
+function M.wait_peer(peer, seconds)
+  local deadline = os.time() + seconds
+  while true do
+    local port = tonumber((M.read_file(peer.port_file) or ""):match("%d+"))
+    if port then
+      peer.port, peer.base = port, ("http://127.0.0.1:%d"):format(port)
+      return peer
+    end
+    if not M.pid_alive(peer.pid) or os.time() > deadline then
+      error(("%s did not start: %s"):format(peer.script, M.read_file(peer.log) or "(no log)"))
+    end
+    os.execute("sleep 0.02")
+  end
+end
+
+--- Stops every peer start_peer started (SIGTERM, then SIGKILL after 3 s).
+function M.stop_peers()
+  for _, peer in ipairs(peers_started) do
+    if peer.pid and M.pid_alive(peer.pid) then
+      os.execute("kill " .. peer.pid .. " 2>/dev/null")
+      for _ = 1, 150 do
+        if not M.pid_alive(peer.pid) then break end
+        os.execute("sleep 0.02")
+      end
+      if M.pid_alive(peer.pid) then os.execute("kill -9 " .. peer.pid .. " 2>/dev/null") end
+    end
+    os.remove(peer.port_file)
+    os.remove(peer.log)
+  end
+  peers_started = {}
+end
+
 --- Runs gofr-sim with the given arguments; returns {status=, stdout=, stderr=}.
 -- opts.signal = {name = "INT", after = seconds, again = seconds} sends a
 -- signal after a delay, and optionally a second one later; opts.cwd runs it

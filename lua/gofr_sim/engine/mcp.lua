@@ -778,14 +778,17 @@ end
 
 local metric_names = {} -- tool -> "mcp.<tool>"
 local CALL_OPTIONS = { auth_token = "string", timeout = "number", expect = "table",
-                       name = "string", tags = "table", progress = "function" }
+                       name = "string", tags = "table", progress = "function", check = "function" }
 
 --- session:call(tool, args, opts) -> result table (see the module comment).
 -- opts.auth_token is added to the arguments as `auth_token` (omitted when
 -- nil); opts.timeout overrides the session's; opts.expect lists the
 -- outcomes this call expects (gofr_sim.engine.expect: r.expected is then true for
 -- an expected error); opts.progress = fn(progress, total, message) asks for
--- progress notifications (a progressToken) and gets each. Records `mcp.<tool>`.
+-- progress notifications (a progressToken) and gets each; opts.check =
+-- fn(r) -> nil | err_type, message judges a successful result further (an
+-- outputSchema, say): what it returns makes the call that error. Records
+-- `mcp.<tool>`.
 function Session:call(tool, args, opts)
   check_open(self, "session:call")
   if type(tool) ~= "string" or tool == "" then
@@ -824,6 +827,10 @@ function Session:call(tool, args, opts)
   local r
   if result then
     r = result_decoder(result)
+    if r.ok and opts.check then
+      local et, m = opts.check(r)
+      if et then r.ok, r.error_type, r.message = false, et, m end
+    end
   else
     r = { ok = false, error_type = err_type, message = msg, code = code, is_error = false }
   end

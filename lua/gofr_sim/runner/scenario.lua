@@ -472,7 +472,8 @@ end
 
 -- Runs setup(ctx) once; its fields reach every ctx. -> true, or false
 -- when it failed (state.setup_error says why; teardown is told). A usage
--- error it raises is raised again (exit 2, no report).
+-- error it raises is raised again (exit 2, no report), and so is a
+-- cli.show_help (its text instead of a run: a dry run, exit 0).
 local function set_up(state)
   local sc = state.scenario
   local base = { options = state.opts, seed = state.seed, rng = sim.rng.new(state.seed, 0),
@@ -483,7 +484,7 @@ local function set_up(state)
   if sc.setup then
     local ok, returned = pcall(sc.setup, base)
     if not ok then
-      if cli.is_usage_error(returned) then error(returned, 0) end
+      if cli.is_usage_error(returned) or cli.is_help(returned) then error(returned, 0) end
       state.setup_error = tostring(returned)
       return false
     end
@@ -692,9 +693,9 @@ function M.run(sc, flags, path)
   if state.exporter then state.exporter.close() end -- also when the run failed
   local duration = sim.now() - t0
   local sent1, received1 = core.http_bytes() -- the run's setup, iterations and teardown's requests
-  if not completed and cli.is_usage_error(run_error) then
+  if not completed and (cli.is_usage_error(run_error) or cli.is_help(run_error)) then
     metrics.install(previous)
-    error(run_error, 0) -- bad input found by setup: exit 2, no report
+    error(run_error, 0) -- bad input found by setup (exit 2), or what it shows instead of a run (0)
   end
   local failure -- why the run could not complete, in one line
   if state.setup_error then
