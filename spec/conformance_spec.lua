@@ -28,9 +28,15 @@ local RUN_LIMIT = 240      -- seconds: the whole runner is killed after this
 
 -- The client scenarios that pass today.
 local PASSING = {
-  "initialize",
-  "tools_call",
-  "auth/resource-mismatch",
+  "initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry",
+  "auth/metadata-default", "auth/metadata-var1", "auth/metadata-var2", "auth/metadata-var3",
+  "auth/basic-cimd", "auth/scope-from-www-authenticate", "auth/scope-from-scopes-supported",
+  "auth/scope-omitted-when-undefined", "auth/scope-step-up", "auth/scope-retry-limit",
+  "auth/token-endpoint-auth-basic", "auth/token-endpoint-auth-post", "auth/token-endpoint-auth-none",
+  "auth/pre-registration", "auth/2025-03-26-oauth-metadata-backcompat",
+  "auth/2025-03-26-oauth-endpoint-fallback", "auth/resource-mismatch", "auth/offline-access-scope",
+  "auth/offline-access-not-supported", "auth/client-credentials-jwt", "auth/client-credentials-basic",
+  "auth/cross-app-access-complete-flow",
 }
 local SCENARIO_COUNT = 26 -- client scenarios of @modelcontextprotocol/conformance 0.1.16
 

@@ -8,10 +8,9 @@
 -- environment (MCP_CONFORMANCE_SCENARIO; some scenarios add JSON test data
 -- in MCP_CONFORMANCE_CONTEXT). This script does what the suite's reference
 -- client (examples/clients/typescript/everything-client.ts) does for that
--- scenario, with sim.mcp alone: no raw sim.http. Where sim.mcp lacks what a
--- scenario needs (OAuth, answering server requests, SSE resumption), the
--- script does not work around it: the step fails, the script says what is
--- missing on stderr and exits 1, and the scenario fails.
+-- scenario, with sim.mcp alone (its OAuth client, handlers for server
+-- requests, resumed SSE streams): no raw sim.http. A step that fails says
+-- what failed on stderr and exits 1, and the scenario fails.
 --
 -- Exit status: 0 when every step of the scenario worked, 1 otherwise, 2 on
 -- misuse (no URL, no scenario, an unknown scenario).
@@ -120,6 +119,11 @@ local function oauth_client(name, ctx)
     o.grant, o.client_metadata_url = "client_credentials", nil
   end
   o.client_id, o.client_secret = ctx.client_id, ctx.client_secret
+  if ctx.idp_token_endpoint then -- cross-app access: the enterprise IdP's ID token, exchanged
+    o.grant, o.client_metadata_url = "cross_app_access", nil
+    o.idp = { token_endpoint = ctx.idp_token_endpoint, id_token = ctx.idp_id_token,
+              client_id = ctx.idp_client_id }
+  end
   if ctx.private_key_pem then
     o.auth_method, o.private_key_pem = "private_key_jwt", ctx.private_key_pem
     o.private_key_alg = ctx.signing_algorithm or "ES256"
@@ -134,13 +138,11 @@ local function auth(url, name)
   close(s)
 end
 
--- elicitation-sep1034-client-defaults: the client declares elicitation
--- {applyDefaults = true}; the tool's handler sends elicitation/create on
--- the tools/call SSE stream and waits for the client's answer (accept, the
--- schema's defaults filled in). sim.mcp skips server requests, so the tool
--- never answers and the call times out.
+-- elicitation-sep1034-client-defaults: the tool's handler sends
+-- elicitation/create on the standalone GET stream (open before connect
+-- returns, as the session has a handler) and waits for the answer: accept,
+-- every field's default filled in (SEP-1034, mcp.accept_defaults).
 local function elicitation_defaults(url)
-  -- SEP-1034: accept with every field's default (the handler declares the capability)
   local s = connect(url, { handlers = { ["elicitation/create"] = mcp.accept_defaults } })
   local tools = list_tools(s)
   check(has_tool(tools, "test_client_elicitation_defaults"), "tools/list", "missing_tool",
@@ -151,8 +153,7 @@ end
 
 -- sse-retry: the tools/call stream is a priming event (id, retry: 500)
 -- closed after 50 ms; the answer comes on a GET stream opened with
--- Last-Event-ID after the retry delay. sim.mcp does not resume: the call
--- ends with mcp_protocol (the stream ended without the response).
+-- Last-Event-ID after the retry delay, which sim.mcp resumes by itself.
 local function sse_retry(url)
   local s = connect(url)
   local tools = list_tools(s)

@@ -420,10 +420,18 @@ local CLIENT_OPTIONS = {
   client_metadata_url = "string", redirect_uri = "string", scope = "string",
   grant = "string", consent = "function", cache = "table", max_step_up = "number",
   client_name = "string", offline_access = "boolean", timeout = "number",
-  expiry_margin = "number", http = "table",
+  expiry_margin = "number", http = "table", idp = "table",
 }
 
-local GRANTS = { authorization_code = true, client_credentials = true }
+local GRANTS = { authorization_code = true, client_credentials = true, cross_app_access = true }
+
+-- The URNs of cross-app access (Identity Assertion JWT Authorization Grant):
+-- an RFC 8693 token exchange at the IdP for an ID-JAG, then an RFC 7523
+-- JWT bearer grant at the authorization server.
+local TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+local JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+local ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
+local ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
 
 local DEFAULT_REDIRECT = "http://127.0.0.1:1/oauth/callback"
 
@@ -437,7 +445,10 @@ local DEFAULT_REDIRECT = "http://127.0.0.1:1/oauth/callback"
 --                              supports client ID metadata documents
 --   redirect_uri               default http://127.0.0.1:1/oauth/callback (never served)
 --   scope                      the scope when neither challenge nor metadata names one
---   grant                      "authorization_code" (default) | "client_credentials"
+--   grant                      "authorization_code" (default) | "client_credentials" |
+--                              "cross_app_access" (an ID-JAG from the IdP, then a JWT bearer grant)
+--   idp                        cross_app_access: {token_endpoint=, id_token=, client_id=,
+--                              client_secret=} of the enterprise IdP
 --   consent                    function(authorize_url, info) -> redirect URL or code
 --                              (default: GET the authorization endpoint in-process)
 --   cache                      a table shared by clients to share tokens, metadata and
@@ -450,7 +461,8 @@ function M.client(opts)
   opts = opts or {}
   check.options("oauth.client", opts, CLIENT_OPTIONS)
   if opts.grant and not GRANTS[opts.grant] then
-    fail("oauth.client", "option 'grant' must be authorization_code or client_credentials, got '"
+    fail("oauth.client", "option 'grant' must be authorization_code, client_credentials or "
+      .. "cross_app_access, got '"
       .. opts.grant .. "'")
   end
   if opts.auth_method and not M.AUTH_METHODS[opts.auth_method] then
@@ -473,6 +485,14 @@ function M.client(opts)
   end
   if opts.grant == "client_credentials" and not opts.client_id then
     fail("oauth.client", "grant client_credentials needs option 'client_id'")
+  end
+  if opts.grant == "cross_app_access" then
+    local idp = opts.idp
+    if not (opts.client_id and type(idp) == "table" and type(idp.token_endpoint) == "string"
+        and type(idp.id_token) == "string" and type(idp.client_id) == "string") then
+      fail("oauth.client", "grant cross_app_access needs options 'client_id' and 'idp' "
+        .. "{token_endpoint=, id_token=, client_id=}")
+    end
   end
   if opts.max_step_up and (opts.max_step_up < 0 or opts.max_step_up ~= floor(opts.max_step_up)) then
     fail("oauth.client", "option 'max_step_up' must be a whole number >= 0")
@@ -500,6 +520,10 @@ function M.client(opts)
   }, Client)
   self:_secret(opts.client_secret, true)
   self:_secret(opts.private_key_pem, true)
+  if opts.idp then
+    self:_secret(opts.idp.id_token, true)
+    self:_secret(opts.idp.client_secret, true)
+  end
   return self
 end
 
@@ -914,6 +938,34 @@ end
 
 -- A new token for resource: client credentials, or code + PKCE. On
 -- invalid_client with a dynamically registered client, registers again once.
+-- Cross-app access, step 1: the IdP's ID-JAG for this authorization
+-- server and resource (RFC 8693 token exchange of the IdP's ID token).
+-- -> the ID-JAG, or nil, err_type, message.
+function Client:_id_jag(d, resource, scope)
+  local idp = self.o.idp
+  local fields = {
+    { "grant_type", TOKEN_EXCHANGE }, { "requested_token_type", ID_JAG },
+    { "audience", d.meta.issuer }, { "resource", resource }, { "scope", scope },
+    { "subject_token", idp.id_token }, { "subject_token_type", ID_TOKEN },
+    { "client_id", idp.client_id }, { "client_secret", idp.client_secret },
+  }
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" }
+  local res, err_type, msg = self:_request("oauth.token", "POST", idp.token_endpoint, headers,
+    M.form_encode(fields))
+  if not res then return self:_fail(err_type, "oauth token exchange: " .. msg) end
+  local t = json_object_of(res)
+  if res.status ~= 200 or not t or type(t.access_token) ~= "string" or t.access_token == "" then
+    return self:_fail("oauth_token", ("oauth token exchange at %s refused: %s"):format(idp.token_endpoint,
+      t and type(t.error) == "string" and t.error or ("HTTP " .. res.status)))
+  end
+  if t.issued_token_type ~= nil and t.issued_token_type ~= ID_JAG then
+    return self:_fail("oauth_token", "oauth token exchange: issued " .. tostring(t.issued_token_type)
+      .. ", not an ID-JAG")
+  end
+  self:_secret(t.access_token)
+  return t.access_token
+end
+
 function Client:_obtain(d, server_url, scope)
   local resource = d.prm and d.prm.resource or nil
   for attempt = 1, 2 do
@@ -923,6 +975,11 @@ function Client:_obtain(d, server_url, scope)
     if self.grant == "client_credentials" then
       entry, e2, e3, code = self:_token_request(d, info, {
         { "grant_type", "client_credentials" }, { "scope", scope }, { "resource", resource } }, scope)
+    elseif self.grant == "cross_app_access" then
+      local jag, j2, j3 = self:_id_jag(d, resource, scope)
+      if not jag then return nil, j2, j3 end
+      entry, e2, e3, code = self:_token_request(d, info, {
+        { "grant_type", JWT_BEARER }, { "assertion", jag }, { "scope", scope } }, scope)
     else
       local auth_code, verifier_or_type, message = self:_authorization_code(d, info, scope, resource)
       if not auth_code then return nil, verifier_or_type, message end
