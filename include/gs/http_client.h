@@ -43,7 +43,9 @@ typedef struct gs_http_response_s gs_http_response_t;
  * them for now: the transfer pauses (nothing more is read from the
  * connection, the timeout keeps running) and the same bytes are offered again
  * after gs_http_request_resume(). Redirect and 1xx bodies are never
- * delivered. */
+ * delivered. The final response's head comes first, as a call with len 0
+ * as soon as its header block has ended (before any body byte: a stream
+ * may stay silent long); its return value is then ignored. */
 typedef int (*gs_http_data_cb)(gs_http_request_t *req, const gs_http_response_t *head,
                                const char *bytes, size_t len, void *data);
 

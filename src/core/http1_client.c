@@ -802,6 +802,8 @@ static const char *gs__h1_find_header(const gs__h1_req_t *req, const char *name,
   return NULL;
 }
 
+static int gs__h1_deliver(gs__h1_req_t *req, const char *at, size_t len);
+
 static int gs__h1_on_headers_complete(http_parser *p) {
   gs__h1_req_t *req = ((gs__h1_conn_t *)p->data)->req;
   if (req->in_value) {
@@ -830,6 +832,11 @@ static int gs__h1_on_headers_complete(http_parser *p) {
                        req->max_body);
   if (!req->on_data && has_cl && cl > 0 && cl <= GS_HTTP_PRESIZE_MAX && !head)
     (void)gs_buf_reserve(&req->rbody, (size_t)cl); /* best effort: gs_buf_add tries again */
+  /* The head of a streamed request goes to the data callback at once, with
+   * no bytes: the body may be long in coming (an SSE stream the server has
+   * nothing for yet). A refusal (out of memory) delays it to the first bytes. */
+  if (req->on_data)
+    (void)gs__h1_deliver(req, "", 0);
   /* HEAD, 204 and 304 have no body whatever their Content-Length says */
   return head || req->status == 204 || req->status == 304 ? 1 : 0;
 }

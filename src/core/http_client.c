@@ -108,6 +108,7 @@ struct gs__http_creq_s {
   int body_too_large;
   int oom;
   int head_done; /* the current response's header block has ended */
+  int follow;    /* redirects are followed: a 3xx head is not the final one */
   /* The re-send rule (gs/http_client.h) on libcurl, which re-sends on its
    * own: every attempt passes the pre-request callback, and an attempt
    * after one that got no response byte is a re-send. */
@@ -528,6 +529,25 @@ static int gs__http_timer_cb(CURLM *m, long timeout_ms, void *userp) {
 
 /* ---- curl data callbacks -------------------------------------------- */
 
+static size_t gs__http_deliver(gs__http_creq_t *req, char *p, size_t len);
+
+/* The header block of a response just ended: when it is the final one of a
+ * streamed request, the data callback gets the head with no bytes (a body
+ * may be long in coming: an SSE stream the server has nothing for yet). A
+ * refusal (the callback out of memory) only delays the head to the body's
+ * first bytes. */
+static void gs__http_head_ready(gs__http_creq_t *req) {
+  long status = 0;
+  if (!req->on_data)
+    return;
+  curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || (req->follow && status >= 300 && status < 400))
+    return; /* interim, or a redirect being followed */
+  char none = 0;
+  if (gs__http_deliver(req, &none, 0) == CURL_WRITEFUNC_PAUSE)
+    req->paused = 0; /* nothing was held: nothing to resume */
+}
+
 static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
   gs__http_creq_t *req = ud;
   size_t len = size * n, l = len;
@@ -541,6 +561,7 @@ static size_t gs__http_on_header(char *p, size_t size, size_t n, void *ud) {
     l--;
   if (l == 0) {
     req->head_done = 1; /* the blank line ending the header block */
+    gs__http_head_ready(req);
     return len;
   }
   char *line = gs_buf_extend(&req->head, l + 2);
@@ -865,6 +886,7 @@ int gs_http_request_start(gs_http_client_t *c, const gs_http_request_opts_t *o, 
   if (o->connect_timeout > 0)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, gs__http_ms(o->connect_timeout));
   if (o->follow_redirects) {
+    req->follow = 1;
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, o->max_redirects > 0 ? o->max_redirects : 10L);
   }
