@@ -97,6 +97,40 @@ for _, engine in ipairs { "native", "curl" } do
       assert.are.equal(3, seen.GET)
     end)
 
+    it("hands a streamed response's head over before its body's first byte", function()
+      -- The server is another gofr-sim process: its head goes out at once,
+      -- its body a second later (a silent SSE stream).
+      local script = support.tmpfile([[
+        local sim = require "gofr_sim"
+        sim.run(function()
+          local srv = assert(sim.server.listen { handler = function(_, res)
+            res:start(200, { ["Content-Type"] = "text/event-stream" })
+            sim.sleep(1)
+            res:write("data: late\n\n")
+            res:finish()
+          end })
+          io.stdout:write(srv.url, "\n")
+          io.stdout:flush()
+          sim.sleep(10)
+        end)
+      ]])
+      local core = require "gofr_sim.core"
+      local head_after, body = sim.run(function()
+        local proc = assert(sim.process.spawn { command = support.bin, args = { script } })
+        local url = assert(proc:read_line(10))
+        local t0 = sim.now()
+        local res = assert(core.http_request { url = url, engine = engine, stream = true })
+        local after = sim.now() - t0
+        local b = assert(res.stream:read())
+        res.stream:close()
+        proc:close(0)
+        return after, b
+      end)
+      os.remove(script)
+      assert.is_true(head_after < 0.5, ("the head came after %.3f s, with the body"):format(head_after))
+      assert.are.equal("data: late\n\n", body)
+    end)
+
     it("counts re-sends in the metrics as http.connection_retries", function()
       local srv = dropping_server(2)
       local reg = metrics.new()
