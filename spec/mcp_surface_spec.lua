@@ -102,7 +102,8 @@ describe("sim.mcp's surface against the SDK's full server", function()
     it("accept_defaults fills every field's default (SEP-1034)", function()
       local r = with_session(sse.base, { handlers = { ["elicitation/create"] = mcp.accept_defaults } },
         function(s) return json_text(s:call("elicit")) end)
-      assert.are.same({ action = "accept", content = { name = "Ada", age = 36, ok = true, color = "green" } }, r)
+      assert.are.same({ action = "accept", content = { name = "Ada", age = 36, ok = true, color = "green" } },
+        r)
     end)
 
     it("without a handler: elicitation declined, unknown requests refused, a raise is an error", function()
@@ -152,7 +153,8 @@ describe("sim.mcp's surface against the SDK's full server", function()
       end)
       assert.are.same({ "error: log 1 of 2", "error: log 2 of 2", "notifications/tools/list_changed",
         "notifications/resources/list_changed", "notifications/prompts/list_changed" }, got)
-      local c = metrics.current.counters[metrics.key("mcp.notifications", { method = "notifications/message" })]
+      local c = metrics.current.counters[metrics.key("mcp.notifications",
+        { method = "notifications/message" })]
       assert.are.equal(2, c.value)
     end)
 
@@ -169,7 +171,8 @@ describe("sim.mcp's surface against the SDK's full server", function()
       end)
       assert.are.same({ "one", "two" }, got)
       -- renewed with the closed stream's last event id
-      local peer = with_session(sse.base, { listen = false }, function(s) return json_text(s:call("stats")) end)
+      local peer = with_session(sse.base, { listen = false },
+        function(s) return json_text(s:call("stats")) end)
       assert.is_true(peer.get_resumes >= 1)
       assert.matches("^_GET_stream/%d+$", peer.last_event_ids[#peer.last_event_ids])
     end)
@@ -209,6 +212,75 @@ describe("sim.mcp's surface against the SDK's full server", function()
     end)
   end)
 
+  describe("over stdio (sim.mcp.spawn)", function()
+    local function spawn(opts)
+      opts = opts or {}
+      opts.command, opts.args = "node", { support.peers_dir .. "/sdk-full-server.js", "--stdio" }
+      return assert(mcp.spawn(opts))
+    end
+
+    it("is the same session: tools, handlers, progress, resources, prompts, many personas", function()
+      local out = sim.run(function()
+        local steps = {}
+        local s = spawn { handlers = { ["elicitation/create"] = mcp.accept_defaults } }
+        local r = {
+          name = s.server_info.name,
+          tools = #assert(s:list_tools()),
+          echo = s:call("echo", { text = "over stdio" }).text,
+          elicit = json_text(s:call("elicit")),
+          progress = s:call("progress", { steps = 2 },
+            { progress = function(p) steps[#steps + 1] = p end }).text,
+          resources = #assert(s:list_resources()),
+          prompt = assert(s:get_prompt("greet", { name = "Ada" })).messages[1].content.text,
+        }
+        local hs = {}
+        for i = 1, 30 do hs[i] = sim.spawn(function() return s:call("echo", { text = "p" .. i }).text end) end
+        r.concurrent = 0
+        for i = 1, 30 do if sim.wait(hs[i]) == "p" .. i then r.concurrent = r.concurrent + 1 end end
+        r.steps = steps
+        assert(s:close())
+        r.exited = s.process:exited()
+        return r
+      end)
+      assert.are.same({ name = "gofr-sim-full-peer", tools = 15, echo = "over stdio",
+        elicit = { action = "accept", content = { name = "Ada", age = 36, ok = true, color = "green" } },
+        progress = "done", resources = 30, prompt = "Hello, Ada!", concurrent = 30, steps = { 1, 2 },
+        exited = true }, out)
+      assert.are.equal(30 + 1, metrics.current:aggregate({ tool = "mcp.echo" }).count)
+    end)
+
+    it("fails what waits with mcp_server_exited when the server dies, and reaps it", function()
+      local out = sim.run(function()
+        local s = spawn()
+        local h = sim.spawn(function() -- 5 s of progress (it runs only with a progress token)
+          return s:call("progress", { steps = 50, ms = 100 }, { progress = function() end })
+        end)
+        sim.sleep(0.2)
+        s.process:kill("KILL")
+        local r = sim.wait(h)
+        local after = s:call("echo", { text = "late" })
+        s:close()
+        return { r = r, after = after, exited = s.process:exited(), pid = s.process:pid() }
+      end)
+      assert.are.equal("mcp_server_exited", out.r.error_type)
+      assert.matches("killed by SIGKILL", out.r.message)
+      assert.are.equal("mcp_server_exited", out.after.error_type)
+      assert.is_true(out.exited)
+      assert.is_false(support.pid_alive(out.pid)) -- no zombie: reaped
+    end)
+
+    it("says why a server that never answered is gone: its exit and last stderr line", function()
+      local s, err_type, msg = sim.run(function()
+        return mcp.spawn { command = "sh", args = { "-c", "read line; echo 'no such config' >&2; exit 3" } }
+      end)
+      assert.is_nil(s)
+      assert.are.equal("mcp_server_exited", err_type)
+      assert.matches("%(exit status 3%): 'no such config'", msg)
+      local _, et = sim.run(function() return mcp.spawn { command = "/nonexistent/mcp-server" } end)
+      assert.are.equal("not_found", et)
+    end)
+  end)
+
   describe("resources, prompts, completion", function()
     it("lists every page and reads", function()
       with_session(sse.base, { listen = false }, function(s)
@@ -228,7 +300,8 @@ describe("sim.mcp's surface against the SDK's full server", function()
         assert.are.equal(13, #prompts)
         local p = assert(s:get_prompt("greet", { name = "Ada" }))
         assert.are.equal("Hello, Ada!", p.messages[1].content.text)
-        local c = assert(s:complete({ type = "ref/resource", uri = "mem://user/{id}" }, { name = "id", value = "1" }))
+        local c = assert(s:complete({ type = "ref/resource", uri = "mem://user/{id}" },
+          { name = "id", value = "1" }))
         assert.are.same({ "1", "10", "11" }, c.values)
         c = assert(s:complete({ type = "ref/prompt", name = "greet" }, { name = "name", value = "al" }))
         assert.are.same({ "alice", "albert" }, c.values)
@@ -242,7 +315,9 @@ describe("sim.mcp's surface against the SDK's full server", function()
     it("a call's check turns a result into its error (an outputSchema, say)", function()
       local function n_is_number(r)
         local sc = r.result.structuredContent
-        if type(sc) ~= "table" or type(sc.n) ~= "number" then return "mcp_output_schema", "n is not a number" end
+        if type(sc) ~= "table" or type(sc.n) ~= "number" then
+          return "mcp_output_schema", "n is not a number"
+        end
       end
       local out = with_session(sse.base, { listen = false }, function(s)
         return { s:call("good_output", nil, { check = n_is_number }),
@@ -252,7 +327,8 @@ describe("sim.mcp's surface against the SDK's full server", function()
       assert.is_true(good.ok)
       assert.is_false(bad.ok)
       assert.are.equal("mcp_output_schema", bad.error_type)
-      assert.are.same({ mcp_output_schema = 1 }, metrics.current:aggregate({ tool = "mcp.bad_output" }).error_types)
+      assert.are.same({ mcp_output_schema = 1 },
+        metrics.current:aggregate({ tool = "mcp.bad_output" }).error_types)
     end)
   end)
 end)

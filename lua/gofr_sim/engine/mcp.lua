@@ -508,6 +508,10 @@ local function cancel(s, id)
     jsonrpc = "2.0", method = "notifications/cancelled",
     params = { requestId = id, reason = "timeout" },
   }
+  if s._proc then -- stdio: one line, written in order with the rest
+    s.send(s, body)
+    return
+  end
   local headers, timeout = s._headers, min(s.timeout, 5)
   s._cancels[id] = core.spawn(function()
     http(s, "POST", body, timeout, headers) -- redirects as for any request: within the origin
@@ -570,7 +574,10 @@ local function reauthorize(s, res)
   return true
 end
 
+local stdio_exchange -- the stdio transport's (below)
+
 local function exchange(s, fname, method, params, timeout, headers, all)
+  if s._proc then return stdio_exchange(s, fname, method, params, timeout) end
   local deadline = core.now() + timeout
   local id = s._next_id
   s._next_id = id + 1
@@ -635,14 +642,19 @@ local function handshake(s, fname)
   if type(version) ~= "string" or version == "" then
     return nil, "mcp_protocol", "the initialize result has no protocolVersion"
   end
-  local sid = res.headers["mcp-session-id"]
+  local initialized = '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  local sid = res and res.headers["mcp-session-id"] -- stdio: no HTTP response
   if sid == "" then sid = nil end
   local headers = header_lines(s, sid, version)
-  local ack, et, m = http(s, "POST", '{"jsonrpc":"2.0","method":"notifications/initialized"}',
-    s.timeout, headers)
-  if not ack then return nil, et, m end
-  if ack.status < 200 or ack.status >= 300 then
-    return nil, "http_" .. ack.status, http_message(ack)
+  if s._proc then
+    local sent, et, m = s.send(s, initialized)
+    if not sent then return nil, et, m end
+  else
+    local ack, et, m = http(s, "POST", initialized, s.timeout, headers)
+    if not ack then return nil, et, m end
+    if ack.status < 200 or ack.status >= 300 then
+      return nil, "http_" .. ack.status, http_message(ack)
+    end
   end
   s.session_id, s.protocol_version, s._headers = sid, version, headers
   s.server_info = result.serverInfo
@@ -1033,12 +1045,167 @@ function Session:close(opts)
     self._listener = nil
   end
   wait_cancels(self)
+  if self._proc then -- stdio: EOF on its stdin, then SIGTERM and SIGKILL if it lingers; reaped
+    self._proc:close(min(opts.timeout or self.timeout, M.STDIO_CLOSE_GRACE))
+    return true
+  end
   if not self.session_id then return true end
   local res, err_type, msg = http(self, "DELETE", nil, opts.timeout or self.timeout)
   if not res then return nil, err_type, msg end
   local st = res.status
   if (st >= 200 and st < 300) or st == 404 or st == 405 then return true end
   return nil, "http_" .. st, http_message(res)
+end
+
+-- The transport-free part of a new session from connect's or spawn's opts
+-- (timeout, protocol_version, client_info, capabilities, handlers,
+-- on_notification: checked by the caller, handlers here).
+local function new_session(fname, opts)
+  local handlers = inbound.handlers(fname, opts.handlers)
+  local gs = package.loaded.gofr_sim
+  return setmetatable({
+    timeout = opts.timeout or 30,
+    requested_version = opts.protocol_version or M.PROTOCOL_VERSION,
+    client_info = opts.client_info or {
+      name = "gofr-sim", version = type(gs) == "table" and gs._VERSION or "0",
+    },
+    client_capabilities = inbound.capabilities(handlers, opts.capabilities),
+    handlers = handlers,
+    on_notification = opts.on_notification,
+    stats = { requests = 0, ignored = 0, reinits = 0, resumes = 0, listens = 0, server_requests = 0,
+              notifications = 0, authorizations = 0 },
+    _next_id = 1,
+    _next_progress = 1,
+    _progress = {}, -- progress token -> the call's callback
+    _waiting = {}, -- request id -> waiter: answers seen elsewhere (mcp_inbound, the stdio reader)
+    _cancels = {},
+  }, Session)
+end
+
+-- stdio ---------------------------------------------------------------------------
+-- A session over a child's stdin/stdout (sim.mcp.spawn): newline-delimited
+-- JSON-RPC, written whole (sim.process writes in call order), read by one
+-- daemon persona (the reader) that hands each response to its request's
+-- waiter and everything else to mcp_inbound. A waiter waits on a latch made
+-- of what the runtime has: it joins a sleeping persona the reader aborts.
+
+--- Seconds session:close gives a stdio server between EOF and SIGTERM (and
+-- between SIGTERM and SIGKILL), at most.
+M.STDIO_CLOSE_GRACE = 2
+
+-- Writes message text as one line to the server; -> true | nil, err_type, message.
+local function stdio_send(s, text)
+  local ok, _, msg = s._proc:write(text .. "\n")
+  if not ok then return nil, "mcp_server_exited", "cannot write to the server: " .. tostring(msg) end
+  return true
+end
+
+local function wake(waiter)
+  if waiter.latch then core.abort(waiter.latch) end
+end
+
+-- Waits at most `left` seconds for the reader to wake waiter.
+local function await(waiter, left)
+  waiter.latch = core.spawn(core.sleep, left)
+  core.join(waiter.latch)
+  waiter.latch = nil
+end
+
+-- Why the server is gone: its exit and the last line of its stderr.
+local function ended_text(s)
+  local how = s._proc:wait(1)
+  local tail = s._proc:stderr() or ""
+  local last = tail:gsub("%s+$", ""):match("([^\n]*)$") or ""
+  local exit = not how and "still running" or how.signal_name and ("killed by " .. how.signal_name)
+    or ("exit status " .. tostring(how.exit_status))
+  return ("the server's stdout ended (%s)%s"):format(exit, last ~= "" and (": " .. snippet(last)) or "")
+end
+
+-- The reader of a stdio session: every line, until the server's stdout ends.
+local function stdio_reader(s)
+  local proc = s._proc
+  while true do
+    local line, err_type = proc:read_line()
+    if line then
+      local m = line ~= "" and json.decode(line)
+      local w = type(m) == "table" and m.method == nil and m.id ~= nil and s._waiting[m.id]
+      if w then
+        w.msg = m
+        wake(w)
+      elseif type(m) == "table" then
+        inbound.dispatch(s, m)
+      elseif line ~= "" then
+        s.stats.ignored = s.stats.ignored + 1
+      end
+    elseif err_type == "line_too_long" then
+      s.stats.ignored = s.stats.ignored + 1
+    else
+      break
+    end
+  end
+  s._ended = ended_text(s)
+  for _, w in pairs(s._waiting) do wake(w) end
+end
+
+-- exchange() over stdio: result, or nil, err_type, message, code.
+stdio_exchange = function(s, fname, method, params, timeout)
+  local id = s._next_id
+  s._next_id = id + 1
+  if params ~= nil and type(params) ~= "string" then params = encode(fname, params) end
+  local body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":' .. encoded_name(fname, method)
+    .. (params and (',"params":' .. params) or "") .. "}"
+  s.stats.requests = s.stats.requests + 1
+  if s._ended then return nil, "mcp_server_exited", s._ended end
+  local waiter = {}
+  s._waiting[id] = waiter
+  local sent, err_type, msg = stdio_send(s, body)
+  local deadline = core.now() + timeout
+  while sent and not (waiter.msg or s._ended) do
+    local left = deadline - core.now()
+    if left <= 0 or core.stopping() then break end
+    await(waiter, left)
+  end
+  s._waiting[id] = nil
+  if waiter.msg then return outcome(waiter.msg, id) end
+  if not sent then return nil, err_type, msg end
+  if s._ended then return nil, "mcp_server_exited", s._ended end
+  if method ~= "initialize" then cancel(s, id) end
+  return nil, "network_timeout", ("no answer to request %d in %gs"):format(id, timeout)
+end
+
+local SPAWN_OPTIONS = {
+  command = "string", args = "table", env = "table", cwd = "string", stderr_limit = "number",
+  max_line = "number", timeout = "number", protocol_version = "string", client_info = "table",
+  capabilities = "table", handlers = "table", on_notification = "function|table",
+}
+
+--- sim.mcp.spawn(opts) -> session | nil, err_type, message, code
+-- An MCP server run as a child (opts: command, args, env, cwd, stderr_limit,
+-- max_line as sim.process.spawn's) and a session with it over its
+-- stdin/stdout: the same Session API, the same handlers and notifications
+-- as connect's (timeout, protocol_version, client_info, capabilities,
+-- handlers, on_notification). session.process is the child (its stderr()
+-- for what it logged); session:close() ends it, and it is always reaped.
+-- A server that exits fails what is waiting with mcp_server_exited.
+function M.spawn(opts)
+  if type(opts) ~= "table" then fail("sim.mcp.spawn", "expected an options table with 'command'") end
+  opts = check_options("sim.mcp.spawn", opts, SPAWN_OPTIONS)
+  if not opts.command or opts.command == "" then fail("sim.mcp.spawn", "option 'command' is required") end
+  local proc, err_type, msg = require("gofr_sim.engine.process").spawn {
+    command = opts.command, args = opts.args, env = opts.env, cwd = opts.cwd,
+    stderr_limit = opts.stderr_limit, max_line = opts.max_line,
+  }
+  if not proc then return nil, err_type, msg end
+  local s = new_session("sim.mcp.spawn", opts)
+  s.command, s.process, s._proc, s.send = opts.command, proc, proc, stdio_send
+  s.extra_headers = {} -- none: the handshake shares HTTP's code
+  s._reader = core.daemon(core.spawn(stdio_reader, s))
+  local ok, et, m, code = handshake(s, "sim.mcp.spawn")
+  if not ok then
+    proc:close(0.5)
+    return nil, et, m, code
+  end
+  return s
 end
 
 -- connect -----------------------------------------------------------------------
@@ -1169,36 +1336,16 @@ function M.connect(url, opts)
       fail("sim.mcp.connect", "option 'auth' sets the Authorization header: do not give it in 'headers' too")
     end
   end
-  local handlers = inbound.handlers("sim.mcp.connect", opts.handlers)
-  local gs = package.loaded.gofr_sim
-  local s = setmetatable({
-    url = url,
-    timeout = opts.timeout or 30,
-    requested_version = opts.protocol_version or M.PROTOCOL_VERSION,
-    client_info = opts.client_info or {
-      name = "gofr-sim", version = type(gs) == "table" and gs._VERSION or "0",
-    },
-    client_capabilities = inbound.capabilities(handlers, opts.capabilities),
-    handlers = handlers,
-    on_notification = on,
-    send = post_message,
-    auth = auth,
-    max_resumes = resumes or M.MAX_RESUMES,
-    extra_headers = extra,
-    max_body = max_body or M.MAX_BODY,
-    allow_foreign_redirects = opts.allow_foreign_redirects == true,
-    stats = { requests = 0, ignored = 0, reinits = 0, resumes = 0, listens = 0, server_requests = 0,
-              notifications = 0, authorizations = 0 },
-    _next_id = 1,
-    _next_progress = 1,
-    _progress = {}, -- progress token -> the call's callback
-    _waiting = {}, -- request id -> waiter: answers the listener saw (mcp_inbound)
-    _all_events = on ~= nil, -- every SSE event decoded: notifications are wanted
-    _cancels = {},
-    _request_opts = { follow_redirects = false, stream = true }, -- see open()
-    _sse_parsers = {}, -- idle SSE parsers (read_sse): one per call in progress at most
-    _sse_parsers_all = {}, -- the same, passing every event
-  }, Session)
+  local s = new_session("sim.mcp.connect", opts)
+  s.url, s.send, s.auth = url, post_message, auth
+  s.max_resumes = resumes or M.MAX_RESUMES
+  s.extra_headers, s.max_body = extra, max_body or M.MAX_BODY
+  s.allow_foreign_redirects = opts.allow_foreign_redirects == true
+  s._all_events = on ~= nil -- every SSE event decoded: notifications are wanted
+  s._request_opts = { follow_redirects = false, stream = true } -- see open()
+  s._sse_parsers = {} -- idle SSE parsers (read_sse): one per call in progress at most
+  s._sse_parsers_all = {} -- the same, passing every event
+  local handlers = s.handlers
   local ok, err_type, msg, code = handshake(s, "sim.mcp.connect")
   if not ok then return nil, err_type, msg, code end
   local wants_listen = opts.listen

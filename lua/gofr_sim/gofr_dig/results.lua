@@ -51,6 +51,7 @@ M.ERROR_CLASSES = {
   mcp_protocol = "network_error",
   mcp_bad_envelope = "network_error",
   mcp_wrong_id = "network_error",
+  mcp_server_exited = "network_error",
   mcp_output_schema = "mcp_tool_failed",
   mcp_session_lost = "network_error",
   mcp_foreign_redirect = "network_error",
