@@ -64,7 +64,7 @@ foreach(name ${GS_ENGINE_SPECS})
 endforeach()
 
 # Specs that install the npm test peers into build/test-peers take turns.
-foreach(name mcp_spec mcp_spec@curl twin_sdk_spec conformance_spec)
+foreach(name mcp_spec mcp_spec@curl mcp_surface_spec mcp_load_spec oauth_spec twin_sdk_spec conformance_spec)
   if(TEST spec/${name})
     set_tests_properties(spec/${name} PROPERTIES RESOURCE_LOCK test_peers)
   endif()

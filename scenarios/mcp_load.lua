@@ -5,12 +5,15 @@
 --   gofr-sim scenarios/mcp_load.lua --mcp-url http://127.0.0.1:8080/mcp --duration 30s
 --   gofr-sim scenarios/mcp_load.lua --mcp-url URL --dry-run          # the tools and sample arguments
 --   gofr-sim scenarios/mcp_load.lua --mcp-url URL --args-dir args/ --tools search,fetch
---   gofr-sim scenarios/mcp_load.lua --mcp-url URL --oauth --workload constant-arrival-rate --rate 50 --duration 1m
+--   gofr-sim scenarios/mcp_load.lua --mcp-url URL --oauth --workload constant-arrival-rate \
+--     --rate 50 --duration 1m
+--   gofr-sim scenarios/mcp_load.lua --mcp-command 'node server.js --stdio' --consumers 8
 --
 -- setup connects once, lists the tools (every page) and compiles each
 -- tool's inputSchema and outputSchema (gofr_sim.engine.json_schema). Each
 -- iteration calls one tool, drawn evenly by the persona's seeded stream,
--- on the persona's own session (or one shared, --shared-session), with
+-- on the persona's own session (or one shared, --shared-session; over
+-- stdio, --mcp-command, a session is a server process of its own), with
 -- arguments from --args-dir/<tool>.json when there is one (an object, or an
 -- array of objects drawn from) and otherwise generated from the input
 -- schema (defaults and examples first, then values within its bounds). A
@@ -32,7 +35,7 @@ local json_schema = require "gofr_sim.engine.json_schema"
 local build = require "gofr_sim.report.build"
 local cjson = require("cjson.safe").new()
 
-local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local type, ipairs, tostring = type, ipairs, tostring
 local concat, sort = table.concat, table.sort
 
 local TOOL_PAGE_TIMEOUT = 30 -- seconds for setup's connect and tools/list
@@ -54,6 +57,15 @@ local function headers_of(list)
     out[name] = value
   end
   return out
+end
+
+-- A new session with the run's server: --mcp-url's, or a --mcp-command
+-- child (run by sh, so the command may have arguments and quotes).
+local function open_session(o, opts)
+  if o.mcp_command then
+    return sim.mcp.spawn { command = "sh", args = { "-c", "exec " .. o.mcp_command }, timeout = opts.timeout }
+  end
+  return sim.mcp.connect(o.mcp_url, opts)
 end
 
 -- The session options of the run (headers, OAuth, timeout).
@@ -139,7 +151,8 @@ local function plans(tools, o)
     local output, why_out = compiled(t, "outputSchema")
     notes[#notes + 1] = why_in
     notes[#notes + 1] = why_out
-    out[#out + 1] = { name = t.name, input = input, output = output, args = argument_file(o.args_dir, t.name) }
+    out[#out + 1] = { name = t.name, input = input, output = output,
+                      args = argument_file(o.args_dir, t.name) }
   end
   return out, notes
 end
@@ -159,7 +172,8 @@ local function output_check(p)
   return function(r)
     local sc = type(r.result) == "table" and r.result.structuredContent
     if sc == nil then
-      return "mcp_output_schema", ("%s declares an outputSchema but returned no structuredContent"):format(p.name)
+      return "mcp_output_schema",
+        ("%s declares an outputSchema but returned no structuredContent"):format(p.name)
     end
     local ok, errors = json_schema.validate(p.output, sc)
     if ok then return nil end
@@ -186,7 +200,7 @@ local function session_of(ctx)
   if s then return s end
   local err_type, msg
   local t0 = sim.now()
-  s, err_type, msg = sim.mcp.connect(ctx.mcp_url, ctx.session_options)
+  s, err_type, msg = open_session(ctx.options, ctx.session_options)
   sim.metrics.record("mcp.connect", sim.now() - t0, { tool = "mcp.connect", error_type = err_type })
   if not s then
     if not ctx.vars.warned then
@@ -209,11 +223,16 @@ return {
   options = { consumers = 4, duration = 10 },
   flags = {
     mcp_url = { type = "url", help = "the MCP endpoint (Streamable HTTP), e.g. http://127.0.0.1:8080/mcp" },
-    args_dir = { type = "string", help = "a directory of <tool>.json argument files (an object, or an array)" },
+    mcp_command = { type = "string",
+      help = "or: the command of a stdio MCP server (run by sh; one per session)" },
+    args_dir = { type = "string",
+      help = "a directory of <tool>.json argument files (an object, or an array)" },
     tools = { type = "string", help = "call only these tools, comma-separated" },
     exclude_tools = { type = "string", help = "never call these tools, comma-separated" },
-    header = { type = "string", repeatable = true, help = "'Name: value' on every request (e.g. an API key)" },
-    oauth = { type = "boolean", help = "answer a 401 with OAuth (discovery, dynamic registration, in-process consent)" },
+    header = { type = "string", repeatable = true,
+      help = "'Name: value' on every request (e.g. an API key)" },
+    oauth = { type = "boolean",
+      help = "answer a 401 with OAuth (discovery, dynamic registration, in-process consent)" },
     oauth_client_id = { type = "string", help = "a pre-registered OAuth client (implies --oauth)" },
     oauth_client_secret = { type = "string", help = "its secret (never printed or reported)" },
     oauth_scope = { type = "string", help = "the scope to ask for when the server names none" },
@@ -225,21 +244,30 @@ return {
   },
 
   prepare = function(o)
-    if not o.mcp_url then cli.usage_error("--mcp-url URL is required (the MCP server to load)") end
+    if (o.mcp_url ~= nil) == (o.mcp_command ~= nil) then
+      cli.usage_error("give the MCP server to load: --mcp-url URL or --mcp-command CMD (one of them)")
+    end
+    if o.mcp_command and (o.header or o.oauth or o.oauth_client_id) then
+      cli.usage_error("--header and --oauth are for --mcp-url: a stdio server has no HTTP")
+    end
+    sim.mcp.use_result_decoder(sim.mcp.decode_result) -- any server: MCP's rules alone
   end,
 
   setup = function(ctx)
     local o = ctx.options
     local opts = session_options(o)
     opts.timeout = math.min(o.timeout, TOOL_PAGE_TIMEOUT)
-    local s, err_type, msg = sim.mcp.connect(o.mcp_url, opts)
-    if not s then error(("cannot connect to %s: %s: %s"):format(o.mcp_url, tostring(err_type), tostring(msg)), 0) end
+    local s, err_type, msg = open_session(o, opts)
+    if not s then
+      error(("cannot connect to %s: %s: %s"):format(o.mcp_url or o.mcp_command, tostring(err_type),
+        tostring(msg)), 0)
+    end
     local tools, et, m = s:list_tools()
     if not tools then error(("tools/list failed: %s: %s"):format(tostring(et), tostring(m)), 0) end
     local list, notes = plans(chosen(tools, o), o)
     if #list == 0 then error("the server lists no tools to call", 0) end
     if o.dry_run then show_plans(list) end
-    local shared = { mcp_url = o.mcp_url, plans = list, notes = notes, sessions = { s },
+    local shared = { plans = list, notes = notes, sessions = { s },
                      session_options = session_options(o) }
     for _, p in ipairs(list) do p.check = output_check(p) end
     if o.shared_session then shared.shared_session = s end
