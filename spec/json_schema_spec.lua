@@ -64,6 +64,8 @@ describe("json_schema", function()
         compile_error({ properties = { code = { pattern = "([a-z]" } } }))
       assert.are.equal("pattern: invalid regular expression '*a': nothing to repeat",
         compile_error({ pattern = "*a" }))
+      assert.are.equal("pattern: invalid regular expression 'a{2}{3}': nothing to repeat",
+        compile_error({ pattern = "a{2}{3}" }))
       assert.are.equal("patternProperties: invalid regular expression '[z-a]': "
         .. "range out of order in character class",
         compile_error({ patternProperties = { ["[z-a]"] = { type = "string" } } }))
@@ -304,6 +306,8 @@ describe("json_schema", function()
       assert.is_true(matches("^(\\d+\\.){3}\\d+$", "10.0.0.1"))
       assert.is_true(matches("^([^,]{1,40},)*[^,]{1,40}$", "día,b"))
       assert.is_false(matches("^(x|y)*z$", "xyxyq"))
+      assert.is_true(matches("^\\w([a-c]{0,12}){2}$", "a")) -- empty rounds up to the minimum
+      assert.is_true(matches("^(a?){3}b$", "ab"))
       -- catastrophic backtracking is cut short (and the string passes), not hung on
       assert.is_true(matches("^(a+)+$", string.rep("a", 40) .. "b"))
       assert.is_true(matches("^x{0,20}$", string.rep("x", 20)))

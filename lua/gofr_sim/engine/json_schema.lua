@@ -436,7 +436,7 @@ local function re_parse(src)
       if k == "set" then return { t = "set", bm = v } end
       if k == "char" then return char_atom(v) end
       return note(v)
-    elseif c == "*" or c == "+" or c == "?" then
+    elseif c == "*" or c == "+" or c == "?" or (c == "{" and match(src, "^{%d+,?%d*}", pos)) then
       re_syntax("nothing to repeat")
     end
     return char_atom(read_char())
@@ -475,7 +475,10 @@ local function re_parse(src)
       local lo, hi = quantifier()
       if lo then
         if a.t == "bol" or a.t == "eol" then re_syntax("nothing to repeat") end
-        if peek() == "*" or peek() == "+" or peek() == "?" then re_syntax("nothing to repeat") end
+        local c2 = peek()
+        if c2 == "*" or c2 == "+" or c2 == "?" or (c2 == "{" and match(src, "^{%d+,?%d*}", pos)) then
+          re_syntax("nothing to repeat")
+        end
         a = { t = "rep", sub = a, min = lo, max = hi }
       end
       items[#items + 1] = a
@@ -750,7 +753,8 @@ local function bt_build(node, k)
     local count, last = 0, 0
     local loop
     local body = bt_build(node.sub, function(s, j)
-      if j == last then return count >= lo and k(s, j) end -- an empty round ends the loop
+      -- an empty round once the minimum is met fails (ECMA's RepeatMatcher)
+      if j == last and count > lo then return false end
       return loop(s, j)
     end)
     loop = function(s, i)
