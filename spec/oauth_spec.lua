@@ -181,8 +181,10 @@ describe("oauth helpers", function()
 
     it("refuses bad client options, naming them", function()
       raises("oauth.client: unknown option 'clientid'", oauth.client, { clientid = "x" })
-      raises("option 'grant' must be authorization_code or client_credentials", oauth.client,
-          { grant = "password" })
+      raises("option 'grant' must be authorization_code, client_credentials or cross_app_access",
+        oauth.client, { grant = "password" })
+      raises("grant cross_app_access needs options 'client_id' and 'idp'", oauth.client,
+          { grant = "cross_app_access", client_id = "c", idp = { token_endpoint = "http://127.0.0.1:1/t" } })
       raises("option 'auth_method' must be", oauth.client, { auth_method = "tls" })
       raises("private_key_jwt needs option 'private_key_pem'", oauth.client,
           { auth_method = "private_key_jwt" })
