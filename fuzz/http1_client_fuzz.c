@@ -56,6 +56,7 @@ typedef struct {
   gs_http_request_t *live; /* the request in flight (for resume) */
   uv_timer_t resume;
   int offers;
+  int heads; /* len-0 calls (the head) of the current request's response */
   size_t streamed;
 } gs__fuzz_run_t;
 
@@ -183,7 +184,12 @@ static void gs__fuzz_resume(uv_timer_t *t) {
 static int gs__fuzz_data(gs_http_request_t *req, const gs_http_response_t *head, const char *bytes,
                          size_t len, void *data) {
   gs__fuzz_run_t *r = data;
-  GS_FUZZ_CHECK(len > 0 && head->status >= 100 && head->status <= 999 && head->headers);
+  GS_FUZZ_CHECK(head->status >= 100 && head->status <= 999 && head->headers);
+  if (len == 0) { /* the head, once, before any body byte (gs/http_client.h) */
+    GS_FUZZ_CHECK(r->heads++ == 0 && r->streamed == 0);
+    return 0;
+  }
+  GS_FUZZ_CHECK(r->heads == 1);
   if (r->offers++ % 2 == 0) {
     uv_timer_start(&r->resume, gs__fuzz_resume, 0, 0);
     return GS_HTTP_PAUSE;
@@ -236,6 +242,7 @@ static void gs__fuzz_start(gs__fuzz_run_t *r, int second) {
     o.body_len = 2;
   }
   r->streamed = 0;
+  r->heads = 0;
   GS_FUZZ_CHECK(gs_http_request_start(r->client, &o, gs__fuzz_done, r, &r->live) == 0);
 }
 

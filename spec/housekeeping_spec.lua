@@ -75,17 +75,19 @@ describe("scenarios/housekeeping.lua", function()
 
   it("judges prunes made while the writers wrote by their order, not as the oldest gone", function()
     -- a 0.1 s interval prunes during the fill (the snapshot then lists fewer
-    -- sessions than ours); up to 3 runs until one did
-    local r, rep, listed, ours
+    -- sessions than ours) and the fill still passes the limit (on a slow,
+    -- loaded machine the prunes can keep it under); up to 3 runs until one did
+    local r, rep, listed, ours, over
     for _ = 1, 3 do
       r, rep = run({ "--twin-faults", "housekeeper_newest_first", "--housekeeping-interval", "0.1" })
       assert.is_table(rep, r.stdout .. r.stderr)
       listed, ours = rep.checks[PASSED].observed:match("in (%d+) sessions %((%d+) ours")
       assert.is_truthy(listed, rep.checks[PASSED].observed)
-      if tonumber(listed) < tonumber(ours) then break end
+      over = rep.checks[PASSED].fails == 0
+      if over and tonumber(listed) < tonumber(ours) then break end
     end
-    assert.is_true(tonumber(listed) < tonumber(ours),
-      "no prune during the fill in 3 runs: " .. rep.checks[PASSED].observed)
+    assert.is_true(over and tonumber(listed) < tonumber(ours),
+      "no prune during a fill that passed the limit in 3 runs: " .. rep.checks[PASSED].observed)
     assert.are.equal(1, r.status, r.stdout .. r.stderr)
     for _, name in ipairs { OLDEST, NEWEST, ORDER } do assert_failed(r, rep, name) end
     assert.matches("^0 of %d+ gone", rep.checks[OLDEST].observed) -- the newest-first prunes are not "oldest"

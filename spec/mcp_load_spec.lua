@@ -3,6 +3,8 @@
 -- schemas, protocol violations reported by type — against the SDK's full
 -- server (HTTP and stdio), a scripted peer that answers the wrong id, and
 -- gofr-dig's twin. Without node/npm the peer tests are pending.
+local sim = require "gofr_sim"
+local core = require "gofr_sim.core"
 local cjson = require "cjson"
 local support = require "support"
 
@@ -94,9 +96,11 @@ describe("mcp_load.lua against MCP peers", function()
       event('{"jsonrpc":"2.0","id":4242,"result":{"content":[]}}'),
       event('{"jsonrpc":"1.0","id":{{id}},"result":{"content":[]}}'),
     }
-    local ok = os.execute(("curl -s -o /dev/null -X POST %s/_plan -d %s"):format(quirks.base,
-      support.shell_quote(cjson.encode { routes = { ["/mcp"] = plan } })))
-    assert.is_true(ok == 0 or ok == true)
+    local planned = sim.run(function()
+      return core.http_request { method = "POST", url = quirks.base .. "/_plan", timeout = 5,
+        headers = {}, body = cjson.encode { routes = { ["/mcp"] = plan } } }
+    end)
+    assert.are.equal(200, planned.status)
     local r, rep = run { "--mcp-url", quirks.base .. "/mcp", "--shared-session", "--total-requests", "2",
       "--consumers", "1" }
     assert.are.equal(1, r.status, r.stdout .. r.stderr) -- nothing succeeded: an unhealthy run

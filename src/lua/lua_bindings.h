@@ -34,4 +34,15 @@ void gs_lua_open_fs(lua_State *L);
 void gs_lua_open_obfuscate(lua_State *L); /* obfuscate_page */
 void gs_lua_open_process(lua_State *L);   /* spawn_process, process_cwd */
 
+/* Metatables looked up without interning their names (luaL_checkudata's
+ * per-call cost, which shows on the hot paths: a histogram record per
+ * sample, an SSE parser per read). gs_lua_register_mt keeps the metatable
+ * at mt_idx in the registry under `key`, a static address of the module;
+ * gs_lua_push_mt pushes it; gs_lua_checkudata returns the userdata at idx
+ * when that is its metatable, and raises as luaL_checkudata would (naming
+ * tname) otherwise. */
+void gs_lua_register_mt(lua_State *L, int mt_idx, const void *key);
+void gs_lua_push_mt(lua_State *L, const void *key);
+void *gs_lua_checkudata(lua_State *L, int idx, const void *key, const char *tname);
+
 #endif

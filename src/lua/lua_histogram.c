@@ -21,13 +21,14 @@
 #include "lua_bindings.h"
 
 static const char *const GS_HIST_MT = "gofr_sim.histogram";
+static const char gs__hist_mt_key; /* its address: the metatable's registry key */
 
 typedef struct {
   gs_hist_t *h; /* NULL only before gs_hist_new succeeds or after __gc */
 } gs_lua_hist_t;
 
 static gs_hist_t *gs__check_hist(lua_State *L, int idx) {
-  gs_lua_hist_t *ud = luaL_checkudata(L, idx, GS_HIST_MT);
+  gs_lua_hist_t *ud = gs_lua_checkudata(L, idx, &gs__hist_mt_key, GS_HIST_MT);
   if (!ud->h)
     luaL_error(L, "histogram: already freed");
   return ud->h;
@@ -37,7 +38,7 @@ static gs_hist_t *gs__check_hist(lua_State *L, int idx) {
 static gs_lua_hist_t *gs__push_hist(lua_State *L) {
   gs_lua_hist_t *ud = lua_newuserdata(L, sizeof *ud);
   ud->h = NULL;
-  luaL_getmetatable(L, GS_HIST_MT);
+  gs_lua_push_mt(L, &gs__hist_mt_key);
   lua_setmetatable(L, -2);
   return ud;
 }
@@ -181,7 +182,7 @@ static int gs__lhist_tostring(lua_State *L) {
 }
 
 static int gs__lhist_gc(lua_State *L) {
-  gs_lua_hist_t *ud = luaL_checkudata(L, 1, GS_HIST_MT);
+  gs_lua_hist_t *ud = gs_lua_checkudata(L, 1, &gs__hist_mt_key, GS_HIST_MT);
   gs_hist_free(ud->h);
   ud->h = NULL;
   return 0;
@@ -210,6 +211,7 @@ void gs_lua_open_histogram(lua_State *L) {
     lua_pushcfunction(L, gs__lhist_tostring);
     lua_setfield(L, -2, "__tostring");
   }
+  gs_lua_register_mt(L, -1, &gs__hist_mt_key);
   lua_pop(L, 1);
   lua_pushcfunction(L, gs__lhist_new);
   lua_setfield(L, -2, "hist_new");

@@ -38,6 +38,7 @@
 #include "lua_bindings.h"
 
 static const char *const GS_SSE_MT = "gofr_sim.sse";
+static const char gs__sse_mt_key; /* its address: the metatable's registry key */
 
 #define GS_SSE_MAX_NEEDLES 8
 
@@ -67,7 +68,7 @@ typedef struct {
 /* The live parser at idx (raises otherwise); recovers one a raised error
  * left mid-feed, raising too unless quiet. */
 static gs_lua_sse_t *gs__check_sse_at(lua_State *L, int idx, const char *fname, int quiet) {
-  gs_lua_sse_t *ud = luaL_checkudata(L, idx, GS_SSE_MT);
+  gs_lua_sse_t *ud = gs_lua_checkudata(L, idx, &gs__sse_mt_key, GS_SSE_MT);
   if (!ud->live)
     luaL_error(L, "sse:%s: parser already freed", fname);
   if (ud->busy) {
@@ -123,7 +124,7 @@ static int gs__lsse_new(lua_State *L) {
   ud->type = NULL;
   ud->nneedles = 0;
   ud->data_only = 0;
-  luaL_getmetatable(L, GS_SSE_MT);
+  gs_lua_push_mt(L, &gs__sse_mt_key);
   lua_setmetatable(L, -2);
   return 1;
 }
@@ -298,7 +299,7 @@ static int gs__lsse_tostring(lua_State *L) {
 }
 
 static int gs__lsse_gc(lua_State *L) {
-  gs_lua_sse_t *ud = luaL_checkudata(L, 1, GS_SSE_MT);
+  gs_lua_sse_t *ud = gs_lua_checkudata(L, 1, &gs__sse_mt_key, GS_SSE_MT);
   if (ud->live) {
     gs_sse_free(&ud->p);
     gs__sse_unselect(ud);
@@ -325,6 +326,7 @@ void gs_lua_open_sse(lua_State *L) {
     lua_pushcfunction(L, gs__lsse_tostring);
     lua_setfield(L, -2, "__tostring");
   }
+  gs_lua_register_mt(L, -1, &gs__sse_mt_key);
   lua_pop(L, 1);
   lua_pushcfunction(L, gs__lsse_new);
   lua_setfield(L, -2, "sse_new");
