@@ -67,6 +67,20 @@ function M.key(name, tags)
   return key
 end
 
+--- The name and tags of a canonical key (M.key's inverse): "a{k=v,x=y}" ->
+-- "a", {k="v", x="y"}; a key without tags -> key, {}. Tag values holding
+-- ',' or '=' do not come back as they were (keys do not escape them).
+function M.parse_key(key)
+  local name, body = key:match("^(.-){(.*)}$")
+  if not name then return key, {} end
+  local tags = {}
+  for pair in body:gmatch("[^,]+") do
+    local k, v = pair:match("^([^=]*)=(.*)$")
+    if k then tags[k] = v end
+  end
+  return name, tags
+end
+
 --- Marks `tags` as never changing again (the caller keeps that promise), so
 -- every key built from it is built once; returns tags.
 function M.frozen_tags(tags)

@@ -67,6 +67,10 @@ M.FLAGS = {
     help = "verdict rules not to apply, comma-separated (e.g. no_success)" },
   expect = { type = "string", repeatable = true, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
     help = "expected outcomes '[TOOL=]OUTCOME,...' (e.g. get_content=AUTH_ERROR), over the scenario's" },
+  shard = { type = "string", -- a part of the load (lua/gofr_sim/runner/workload.lua, docs/distributed.md)
+    help = "run part K of N of the load (e.g. 2/3) beside the others; gofr-sim merge joins their reports" },
+  shards = { type = "integer", min = 1,
+    help = "run one of N shards, its number from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it)" },
   http_engine = { type = "enum", values = { "auto", "curl", "native" }, -- sim.http.set_engine
     help = "sim.http's engine: auto (native HTTP/1.1 for http://, libcurl for the rest), or one for all" },
 }
@@ -93,7 +97,7 @@ M.COMPLETION_CHECK = "the checks ran to the end"
 
 -- The flags that shape a workload and its personas: a check scenario has
 -- none of them.
-local WORKLOAD_FLAGS = { workloads = true }
+local WORKLOAD_FLAGS = { workloads = true, shard = true, shards = true }
 for k in pairs(workload.FLAGS) do WORKLOAD_FLAGS[k] = true end
 for k in pairs(personas.flags) do WORKLOAD_FLAGS[k] = true end
 
@@ -238,6 +242,40 @@ local function plan_workloads(sc, o, flags, path, mix_total)
   local list, planned = workloads.plan(sc, o, path, mix_total)
   o.duration = planned
   return list
+end
+
+--- The part of the load a run is ({index=, count=}) from --shard K/N, or
+-- --shards N with $JOB_COMPLETION_INDEX (0-based, as a Kubernetes Indexed
+-- Job sets it); nil for the whole. getenv (default os.getenv) reads the
+-- environment. Bad values are usage errors naming the flag.
+function M.shard_of(o, getenv)
+  getenv = getenv or os.getenv
+  if o.shard and o.shards then
+    cli.usage_error("--shard and --shards: give one (--shards takes the shard from $JOB_COMPLETION_INDEX)")
+  end
+  local index, count
+  if o.shard then
+    local k, n = o.shard:match("^%s*(%d+)%s*/%s*(%d+)%s*$")
+    index, count = tonumber(k), tonumber(n)
+    if not index then cli.usage_error(("--shard: '%s' is not K/N (e.g. 2/3)"):format(o.shard)) end
+    if count < 1 or index < 1 or index > count then
+      cli.usage_error(("--shard %s: K must be from 1 to N, and N at least 1"):format(o.shard))
+    end
+  elseif o.shards then
+    local env = getenv("JOB_COMPLETION_INDEX")
+    local i = env and env:match("^%s*(%d+)%s*$")
+    if not i then
+      cli.usage_error(("--shards %d: $JOB_COMPLETION_INDEX must hold this shard's number (0 to %d), got %s")
+        :format(o.shards, o.shards - 1, env and ("'" .. env .. "'") or "none"))
+    end
+    index, count = tonumber(i) + 1, o.shards
+    if index > count then
+      cli.usage_error(("--shards %d: $JOB_COMPLETION_INDEX %s is not below %d"):format(count, i, count))
+    end
+  else
+    return nil
+  end
+  return { index = index, count = count }
 end
 
 -- Thresholds of the scenario and of --threshold, parsed before the run; a
@@ -503,7 +541,7 @@ end
 -- condition (wl.run: its run, live; the run's own is state.run too).
 local function run_one(state, wl, tally)
   local run = workload.new {
-    opts = wl.opts, tally = tally,
+    opts = wl.opts, tally = tally, part = state.part,
     iterate = function(slot, intended) iterate(state, slot, intended) end,
     new_slot = function(id) return new_slot(state, wl, id) end,
   }
@@ -595,13 +633,15 @@ end
 -- The config keys of the run's own workload (none for a check scenario or
 -- named workloads: config.workloads has theirs).
 local function workload_config(state, config)
-  local o, run = state.opts, state.run
+  local run, part = state.run, state.part
   if not state.single or state.scenario.check then return end
+  local o = workload.part_options(state.opts, part) -- a part's: its shares
   config.workload = o.workload
   config.consumers = o.workload == "closed" and (o.stages and run and #run.slots or o.consumers)
     or (run and run.npersonas or 0)
   config.rate_per_consumer_per_sec = o.workload == "closed" and o.rate or nil
-  config.arrival_rate_per_sec = o.workload == "constant-arrival-rate" and o.rate or nil
+  config.arrival_rate_per_sec = o.workload == "constant-arrival-rate" and workload.part_rate(o.rate, part)
+    or nil
   config.max_personas = o.workload ~= "closed" and o.max_personas or nil
   config.total_requests = o.total_requests
   config.stages = o.stages and workload.stages_config(o.stages) or nil
@@ -615,7 +655,8 @@ local function config_of(state)
     timeout_seconds = o.timeout, target_url = o.target_url,
     mix_file = o.mix_file, http_engine = sim.http.engine(),
     description = state.scenario.description,
-    workloads = state.workloads and workloads.config(state.workloads) or nil,
+    workloads = state.workloads and workloads.config(state.workloads, state.part) or nil,
+    shard = state.part and { index = state.part.index, count = state.part.count } or nil,
   }
   workload_config(state, config)
   for k, v in pairs(o) do
@@ -684,6 +725,7 @@ function M.run(sc, flags, path)
     seed = o.seed or os.time(), registry = metrics.new(), workloads = named, tokens = tokens_of(mixes),
     single = not named and { opts = o, mix = mix, iteration = sc.iteration } or nil,
     progress = not o.quiet and core.stdout_is_tty(), scenario_scope = scope, completed = 0,
+    part = M.shard_of(o),
   }
   local previous = metrics.install(state.registry)
   local started_at = os.date("!%Y-%m-%dT%H:%M:%SZ")

@@ -118,24 +118,63 @@ function M.stage_target(stages, start, t)
   return from
 end
 
+-- Parts of a load (shards, workers) -------------------------------------------
+-- A part {index = i, count = n} (1 <= i <= n) runs its share of a workload
+-- so that the n parts side by side run the whole: persona j of the whole
+-- belongs to part (j - 1) % n + 1, and so does iteration k of an arrival
+-- schedule and unit k of the iteration budget. Persona slots keep their
+-- whole-run ids (i, i + n, i + 2n, ...): a persona's tags, mix group and
+-- random stream (seed, id) are those it has in the whole run.
+
+--- How many of `total` items (numbered 1..total) fall to `part` (nil: all).
+function M.share(total, part)
+  if not part or total == math.huge then return total end
+  if total < part.index then return 0 end
+  return floor((total - part.index) / part.count) + 1
+end
+
+--- A part's options: o's with consumers, total_requests and max_personas
+-- cut to the part's shares (max_personas at least 1: a part never lacks a
+-- persona to start an iteration on); o itself when part is nil.
+function M.part_options(o, part)
+  if not part then return o end
+  local out = {}
+  for k, v in pairs(o) do out[k] = v end
+  if o.consumers then out.consumers = M.share(o.consumers, part) end
+  if o.total_requests then out.total_requests = M.share(o.total_requests, part) end
+  if o.max_personas then out.max_personas = max(1, M.share(o.max_personas, part)) end
+  return out
+end
+
+--- A part's share of an arrival rate (iterations/s): rate / count; nil
+-- stays nil.
+function M.part_rate(rate, part)
+  return rate and part and rate / part.count or rate
+end
+
 -- Shared run state ----------------------------------------------------------
 
 local Run = {}
 Run.__index = Run
 
 --- run = workload.new{opts=, iterate=fn(slot, intended), new_slot=fn(id),
--- tally=} -- opts: duration (s), total_requests, consumers, rate,
--- max_personas, stages; tally (optional, M.tally()): counts this run's
--- iterations, drops and active personas together with other runs'.
+-- tally=, part=} -- opts: duration (s), total_requests, consumers, rate,
+-- max_personas, stages (the whole run's: a part's shares are taken here);
+-- tally (optional, M.tally()): counts this run's iterations, drops and
+-- active personas together with other runs'; part (optional): the share of
+-- the whole this run is (above).
 function M.new(args)
   local started = sim.now()
+  local part = args.part
+  local opts = M.part_options(args.opts, part)
   local run = setmetatable({
-    opts = args.opts,
+    opts = opts,
+    part = part,
     iterate = args.iterate,
     new_slot = args.new_slot,
     started = started,
-    deadline = args.opts.duration and started + args.opts.duration or math.huge,
-    budget = args.opts.total_requests or math.huge,
+    deadline = opts.duration and started + opts.duration or math.huge,
+    budget = opts.total_requests or math.huge,
     iterations = 0,
     dropped = 0,
     active = 0,     -- personas running their loop or an iteration now
@@ -201,6 +240,13 @@ function Run:take()
   return true
 end
 
+-- The whole-run id of this run's persona j (j itself without a part).
+function Run:persona_id(j)
+  local part = self.part
+  return part and (j - 1) * part.count + part.index or j
+end
+
+-- The persona slot of whole-run id `id`, made on first use.
 function Run:slot(id)
   local slot = self.slots[id]
   if not slot then
@@ -243,18 +289,19 @@ local function start_persona(run, id)
 end
 
 -- Ramping personas: a controller adjusts the number of active personas to
--- the stages' target ten times a second.
+-- the stages' target (the part's share of it) ten times a second.
 local function ramp_personas(run, stages)
   local active = 0
   while not sim.stopping() and sim.now() < run.deadline and run.budget > 0 do
-    local target = floor(M.stage_target(stages, 0, sim.now() - run.started) + 0.5)
+    local target = M.share(floor(M.stage_target(stages, 0, sim.now() - run.started) + 0.5), run.part)
     while active < target do
       active = active + 1
-      local slot = run.slots[active]
-      if not (slot and slot.active) then start_persona(run, active) else slot.retire = false end
+      local id = run:persona_id(active)
+      local slot = run.slots[id]
+      if not (slot and slot.active) then start_persona(run, id) else slot.retire = false end
     end
     while active > target do
-      run.slots[active].retire = true
+      run.slots[run:persona_id(active)].retire = true
       active = active - 1
     end
     if not sim.sleep(0.1) then break end
@@ -264,7 +311,7 @@ end
 
 function Run:closed()
   if self.opts.stages then return ramp_personas(self, self.opts.stages) end
-  for id = 1, self.opts.consumers do start_persona(self, id) end
+  for j = 1, self.opts.consumers do start_persona(self, self:persona_id(j)) end
 end
 
 -- Open model -------------------------------------------------------------------
@@ -284,7 +331,7 @@ function Run:free_slot()
   if #free > 0 then return table.remove(free) end
   if self.npersonas < self.opts.max_personas then
     self.npersonas = self.npersonas + 1
-    return self:slot(self.npersonas)
+    return self:slot(self:persona_id(self.npersonas))
   end
   return nil
 end
@@ -329,13 +376,28 @@ local function next_due_time(t, started, rate_at, deadline)
   return t
 end
 
+-- The due time of this run's next iteration after the one due at t: the
+-- whole schedule's next, or with a part the next of the part's (every
+-- count-th of the whole, from the index-th: k = due times skipped so far).
+local function next_own_due(run, t, k, rate_at)
+  local part = run.part
+  repeat
+    t = next_due_time(t, run.started, rate_at, run.deadline)
+    k = k + 1
+  until not part or (k - part.index) % part.count == 0 or t >= run.deadline
+  return t, k
+end
+
 -- Starts the iterations due at the schedule's times until the end.
 function Run:arrivals(rate_at)
   self.free, self.busy, self.npersonas = {}, {}, 0
   self.backlog = { head = 1, tail = 0 }
   local backlog = self.backlog
-  local next_t = self.started
+  local next_t, k = self.started, 1 -- k: the whole schedule's number of the due time next_t
   if rate_at(0) <= 0 then next_t = next_due_time(next_t, self.started, rate_at, self.deadline) end
+  if self.part and self.part.index > 1 then
+    next_t, k = next_own_due(self, next_t, k, rate_at)
+  end
   while not sim.stopping() and next_t < self.deadline and self.budget > 0 do
     local now = sim.now()
     if next_t > now and not sim.sleep(next_t - now) then break end
@@ -352,7 +414,7 @@ function Run:arrivals(rate_at)
       else
         self:drop(1)
       end
-      next_t = next_due_time(next_t, self.started, rate_at, self.deadline)
+      next_t, k = next_own_due(self, next_t, k, rate_at)
     end
   end
 end

@@ -197,11 +197,12 @@ function M.plan(sc, o, path, mix_total)
   return list, planned
 end
 
---- The report's config.workloads of a planned list (docs/report.md).
-function M.config(list)
+--- The report's config.workloads of a planned list (docs/report.md): with a
+-- part (a shard's, a worker's), the part's shares of each.
+function M.config(list, part)
   local out = {}
   for _, wl in ipairs(list) do
-    local o, tasks = wl.opts, nil
+    local o, tasks = workload.part_options(wl.opts, part), nil
     if wl.weights then
       tasks = {}
       for _, t in ipairs(wl.weights) do tasks[t.name] = t.weight end
@@ -211,7 +212,7 @@ function M.config(list)
       workload = o.workload, start_seconds = wl.start,
       consumers = closed and not o.stages and o.consumers or nil,
       rate_per_consumer_per_sec = closed and o.rate or nil,
-      arrival_rate_per_sec = not closed and o.rate or nil,
+      arrival_rate_per_sec = not closed and workload.part_rate(o.rate, part) or nil,
       max_personas = not closed and o.max_personas or nil,
       max_lateness_seconds = not closed and o.max_lateness or nil,
       duration_seconds = o.duration, total_requests = o.total_requests,
