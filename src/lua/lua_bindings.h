@@ -33,6 +33,7 @@ void gs_lua_open_net(lua_State *L);
 void gs_lua_open_fs(lua_State *L);
 void gs_lua_open_obfuscate(lua_State *L); /* obfuscate_page */
 void gs_lua_open_process(lua_State *L);   /* spawn_process, process_cwd */
+void gs_lua_open_thread(lua_State *L);    /* thread_start, thread_post */
 
 /* Metatables looked up without interning their names (luaL_checkudata's
  * per-call cost, which shows on the hot paths: a histogram record per

@@ -49,5 +49,6 @@ LUALIB_API int luaopen_gofr_sim_core(lua_State *L) {
   gs_lua_open_fs(L);
   gs_lua_open_obfuscate(L);
   gs_lua_open_process(L);
+  gs_lua_open_thread(L);
   return 1;
 }

@@ -60,6 +60,7 @@ struct gs_runtime_s {
   uv_timer_t grace_timer;
   uv_signal_t sigint, sigterm;
   int signals_installed;
+  gs_signal_hook_t *signal_hooks; /* malloc'd, called after each signal is handled */
   gs_persona_t *ready_head, *ready_tail;
   gs_persona_t *live;
   size_t nlive;
@@ -845,19 +846,56 @@ static int gs__lrt_stats(lua_State *L) {
 
 /* ---- signals ----------------------------------------------------------- */
 
-static void gs__signal_cb(uv_signal_t *h, int signum) {
-  gs_runtime_t *rt = h->data;
+struct gs_signal_hook_s {
+  void (*fn)(int signum, void *data);
+  void *data;
+  gs_signal_hook_t *next;
+};
+
+void gs_runtime_signal(gs_runtime_t *rt, int signum, int quiet) {
   if (rt->signal || rt->stopping) {
-    if (rt->signal)
+    if (rt->signal && !quiet)
       fprintf(stderr, "gofr-sim: second signal, aborting now\n");
     rt->signal = signum;
     gs__runtime_abort_all(rt);
-    return;
+  } else {
+    rt->signal = signum;
+    if (!quiet)
+      fprintf(stderr,
+              "gofr-sim: %s received, stopping (in-flight work gets %.1f s; again to abort)\n",
+              signum == SIGINT ? "SIGINT" : "SIGTERM", rt->grace);
+    gs__runtime_stop(rt, rt->grace);
   }
-  rt->signal = signum;
-  fprintf(stderr, "gofr-sim: %s received, stopping (in-flight work gets %.1f s; again to abort)\n",
-          signum == SIGINT ? "SIGINT" : "SIGTERM", rt->grace);
-  gs__runtime_stop(rt, rt->grace);
+  for (gs_signal_hook_t *k = rt->signal_hooks, *next; k; k = next) {
+    next = k->next; /* a hook may remove itself */
+    k->fn(signum, k->data);
+  }
+}
+
+gs_signal_hook_t *gs_runtime_add_signal_hook(gs_runtime_t *rt, void (*fn)(int signum, void *data),
+                                             void *data) {
+  gs_signal_hook_t *k = malloc(sizeof *k);
+  if (!k)
+    return NULL;
+  k->fn = fn;
+  k->data = data;
+  k->next = rt->signal_hooks;
+  rt->signal_hooks = k;
+  return k;
+}
+
+void gs_runtime_remove_signal_hook(gs_runtime_t *rt, gs_signal_hook_t *hook) {
+  for (gs_signal_hook_t **at = &rt->signal_hooks; *at; at = &(*at)->next) {
+    if (*at == hook) {
+      *at = hook->next;
+      free(hook);
+      return;
+    }
+  }
+}
+
+static void gs__signal_cb(uv_signal_t *h, int signum) {
+  gs_runtime_signal(h->data, signum, 0);
 }
 
 /* core.handle_signals() — SIGINT/SIGTERM stop the run (the executable only). */
@@ -893,6 +931,8 @@ static int gs__lrt_stdout_is_tty(lua_State *L) {
 static int gs__runtime_gc(lua_State *L) {
   gs_runtime_t *rt = lua_touserdata(L, 1);
   rt->closing = 1;
+  while (rt->signal_hooks)
+    gs_runtime_remove_signal_hook(rt, rt->signal_hooks);
   gs__runtime_abort_all(rt);
   gs_worker_close(&rt->worker);
   return 0;

@@ -75,6 +75,21 @@ gs_persona_t *gs_persona_check(lua_State *L, int idx);
  * another persona. */
 int gs_persona_abort_live(gs_persona_t *p);
 
+/* Acts on signal `signum` as on a SIGINT/SIGTERM received by the process
+ * (core.handle_signals): the first stops the run (in-flight work gets the
+ * grace period), a second aborts what is left. quiet: no message on stderr
+ * (a worker thread, whose coordinator has said it). Then calls the signal
+ * hooks. Loop thread only. */
+void gs_runtime_signal(gs_runtime_t *rt, int signum, int quiet);
+
+/* A function called with each signal the runtime acts on (after acting),
+ * e.g. to pass it on to worker threads. Add returns NULL when out of
+ * memory; the runtime frees the hooks left when it closes. */
+typedef struct gs_signal_hook_s gs_signal_hook_t;
+gs_signal_hook_t *gs_runtime_add_signal_hook(gs_runtime_t *rt, void (*fn)(int signum, void *data),
+                                             void *data);
+void gs_runtime_remove_signal_hook(gs_runtime_t *rt, gs_signal_hook_t *hook);
+
 /* Opens the scheduler's functions into the table on top of the stack
  * (spawn, wait, sleep, now, run, stop, stopping, stats, ...). */
 void gs_runtime_open(lua_State *L);

@@ -374,6 +374,172 @@ function Registry:tag_values(tag, filter)
   return out
 end
 
+-- Moving samples between registries ------------------------------------------
+-- A worker thread records into a registry on a fixed clock (every sample in
+-- its one second) and drains it once a second: drain() returns what was
+-- recorded since the last drain, as plain data (strings, numbers, tables;
+-- histograms encoded), and empties the registry in place (its series and
+-- histograms are kept for the next second: no allocation per drain). The
+-- coordinator's registry absorbs each drain into the run's second it
+-- belongs to, exactly: histograms merge, counts add.
+
+local function drain_series(s)
+  local out = { name = s.name, tags = s.tags, count = s.count, errors = s.errors,
+                error_types = s.error_types, expected = s.expected, expected_types = s.expected_types,
+                hist = s.hist:encode() }
+  s.hist:reset()
+  s.count, s.errors, s.expected, s.error_types, s.expected_types = 0, 0, 0, {}, {}
+  return out
+end
+
+--- What was recorded since the last drain (see above), then empties the
+-- registry (made with a fixed clock: one second). -> {series=, counters=,
+-- checks=, error_samples=, second= {requests=, errors=, expected=,
+-- personas=, personas_by_workload=, hist=}, tools= {tool: {requests=,
+-- errors=, expected=, hist=}}}; series, counters and checks without news
+-- are left out.
+function Registry:drain()
+  local out = { series = {}, counters = {}, checks = {}, error_samples = self.error_samples, tools = {} }
+  for _, s in pairs(self.series) do
+    if s.count > 0 then out.series[#out.series + 1] = drain_series(s) end
+  end
+  for _, c in pairs(self.counters) do
+    if c.value ~= 0 then
+      out.counters[#out.counters + 1] = { name = c.name, tags = c.tags, value = c.value }
+      c.value = 0
+    end
+  end
+  for name, c in pairs(self.checks) do
+    out.checks[#out.checks + 1] = c
+    self.checks[name] = nil
+  end
+  self.error_samples = {}
+  local sec = self.seconds[self.nseconds]
+  if sec then
+    out.second = { requests = sec.requests, errors = sec.errors, expected = sec.expected,
+                   personas = sec.personas, personas_by_workload = sec.personas_by_workload,
+                   hist = self.live:count() > 0 and self.live:encode() or nil }
+    self.seconds[self.nseconds] = { requests = 0, errors = 0, expected = 0 }
+    self.live:reset()
+  end
+  for tool, ts in pairs(self.tools) do
+    local e = ts and ts.cur
+    if e and e.requests > 0 then
+      out.tools[tool] = { requests = e.requests, errors = e.errors, expected = e.expected,
+                          hist = ts.live:encode() }
+      ts.live:reset()
+    end
+    if ts then ts.seconds, ts.i, ts.cur = {}, 0, nil end
+  end
+  return out
+end
+
+local function decoded(text, where)
+  local h, _, msg = core.hist_decode(text)
+  if not h then error(("metrics.absorb: %s: %s"):format(where, tostring(msg)), 3) end
+  return h
+end
+
+local function add_counts(into, from)
+  for k, n in pairs(from or {}) do into[k] = (into[k] or 0) + n end
+end
+
+-- Percentiles of the merged histogram of a second: into e (ps: which).
+local function set_percentiles(e, h, ps)
+  if h:count() == 0 then return end
+  for _, p in ipairs(ps) do e["p" .. p] = h:percentile(p) end
+end
+
+local SECOND_PS, TOOL_PS = { 50, 95, 99 }, { 50, 95 }
+
+-- The registry's second i (1-based), made (with those before it) if new.
+function Registry:second_at(i)
+  local seconds = self.seconds
+  for j = self.nseconds + 1, i do seconds[j] = { requests = 0, errors = 0, expected = 0 } end
+  if i > self.nseconds then self.nseconds = i end
+  return seconds[i]
+end
+
+-- Tool `tool`'s entry for second i, in second order; nil past M.TOOL_TIMESERIES.
+local function tool_entry(reg, tool, i)
+  local ts = reg.tools[tool]
+  if ts == nil then ts = new_tool(reg, tool) end
+  if not ts then return nil end
+  ts.hists = ts.hists or {}
+  local list, at = ts.seconds, #ts.seconds
+  while at > 0 and list[at].second > i - 1 do at = at - 1 end
+  if at > 0 and list[at].second == i - 1 then return list[at], ts end
+  local e = { second = i - 1, requests = 0, errors = 0, expected = 0 }
+  table.insert(list, at + 1, e)
+  return e, ts
+end
+
+--- Adds a drain (Registry:drain) of another registry, as second i of this
+-- one's timeseries (1-based). Merged histograms of the seconds are kept
+-- until forget_seconds(i) says no drain for second i or before will come.
+function Registry:absorb(d, i)
+  for _, x in ipairs(d.series or {}) do
+    local s = self:series_for(x.name, x.tags)
+    s.hist:merge(decoded(x.hist, x.name))
+    s.count, s.errors, s.expected = s.count + x.count, s.errors + x.errors, s.expected + x.expected
+    add_counts(s.error_types, x.error_types)
+    add_counts(s.expected_types, x.expected_types)
+  end
+  for _, c in ipairs(d.counters or {}) do self:count(c.name, c.value, c.tags) end
+  for _, c in ipairs(d.checks or {}) do
+    local mine = self.checks[c.name] or { name = c.name, passes = 0, fails = 0 }
+    self.checks[c.name] = mine
+    mine.passes, mine.fails = mine.passes + c.passes, mine.fails + c.fails
+    mine.failed_observed = mine.failed_observed or c.failed_observed
+    mine.passed_observed = c.passed_observed or mine.passed_observed
+  end
+  for t, list in pairs(d.error_samples or {}) do
+    for _, m in ipairs(list) do self:error_sample(t, m) end
+  end
+  local x = d.second
+  if x then
+    local sec = self:second_at(i)
+    sec.requests, sec.errors, sec.expected = sec.requests + x.requests, sec.errors + x.errors,
+      sec.expected + x.expected
+    self.total_requests = self.total_requests + x.requests
+    self.total_errors = self.total_errors + x.errors
+    self.total_expected = self.total_expected + x.expected
+    if x.personas then sec.personas = (sec.personas or 0) + x.personas end
+    if x.personas_by_workload then
+      sec.personas_by_workload = sec.personas_by_workload or {}
+      add_counts(sec.personas_by_workload, x.personas_by_workload)
+    end
+    if x.hist then
+      self.second_hists = self.second_hists or {}
+      local h = self.second_hists[i] or core.hist_new()
+      self.second_hists[i] = h:merge(decoded(x.hist, "second"))
+      set_percentiles(sec, h, SECOND_PS)
+    end
+  end
+  for tool, t in pairs(d.tools or {}) do
+    local e, ts = tool_entry(self, tool, i)
+    if e then
+      e.requests, e.errors, e.expected = e.requests + t.requests, e.errors + t.errors, e.expected + t.expected
+      local h = ts.hists[i] or core.hist_new()
+      ts.hists[i] = h:merge(decoded(t.hist, tool))
+      set_percentiles(e, h, TOOL_PS)
+    end
+  end
+end
+
+--- Drops the merged histograms of seconds up to i (no drain for them will
+-- come): memory stays flat over a long run.
+function Registry:forget_seconds(i)
+  for j in pairs(self.second_hists or {}) do
+    if j <= i then self.second_hists[j] = nil end
+  end
+  for _, ts in pairs(self.tools) do
+    for j in pairs(ts and ts.hists or {}) do
+      if j <= i then ts.hists[j] = nil end
+    end
+  end
+end
+
 -- The registry in use ------------------------------------------------------
 
 --- The registry samples go to: the scenario runner installs a fresh one per
