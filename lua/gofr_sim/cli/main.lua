@@ -25,8 +25,13 @@ usage: gofr-sim SCRIPT.lua [--flag value ...]   run a scenario or any Lua script
        gofr-sim record --sites SITES.json --out DIR [--depth 0|1] [--max-pages N]
                 [--timeout S] [--concurrency N]
                                                record sites into a fixture corpus (docs/recording.md)
-       gofr-sim merge A.json B.json ... (-o OUT.json | --print)
-                                               merge the reports of runs made side by side
+       gofr-sim merge A.json B.json ... (-o OUT.json | --print) [--threshold 'KEY COND' ...]
+                [--accept-unhealthy RULES]
+                                               merge the reports of runs made side by side (shards),
+                                               judge the merged run, exit as a run (0, 99, 1)
+       gofr-sim report REPORT.json [--html OUT.html] [--junit OUT.xml]
+                                               the HTML page or JUnit XML of a report (a run's or
+                                               a merged one); with neither, its summary
        gofr-sim matrix MATRIX.lua [--parallel N] [--filter GLOBS] [--junit OUT.xml]
                 [--out-dir out/matrix] [--timeout D] [--seed N] [--list] [--quiet]
                                                run scenario cells, each in its own process (docs/ci.md)
@@ -73,6 +78,7 @@ local COMMANDS = {
   repl = "gofr_sim.cli.repl",
   record = "gofr_sim.cli.record",
   merge = "gofr_sim.cli.merge",
+  report = "gofr_sim.cli.report",
   matrix = "gofr_sim.cli.matrix",
 }
 

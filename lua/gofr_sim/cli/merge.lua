@@ -1,7 +1,10 @@
 --- gofr_sim.cli.merge: `gofr-sim merge A.json B.json ... (-o OUT.json |
--- --print)`, merging the reports of runs made side by side
--- (docs/report.md): the merged report is written to OUT.json (and its
--- summary printed) or printed as JSON on standard output.
+-- --print) [--threshold 'KEY COND' ...] [--accept-unhealthy RULES]`, merging
+-- the reports of runs made side by side (docs/report.md): the merged report
+-- is judged (thresholds on the merged data, the verdict), written to
+-- OUT.json (and its summary printed) or printed as JSON on standard
+-- output; the exit status is a run's: 0 pass, 99 a threshold failed, 1 a
+-- check failed, the merged run was unhealthy or incomplete, 2 bad usage.
 local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
 local fs = require "gofr_sim.util.fs"
@@ -9,14 +12,18 @@ local merge = require "gofr_sim.report.merge"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
 local common = require "gofr_sim.cli.common"
+local thresholds = require "gofr_sim.runner.thresholds"
+local verdict = require "gofr_sim.runner.verdict"
 
-local ipairs = ipairs
+local ipairs, pcall, tostring = ipairs, pcall, tostring
 
 local M = {}
 
 local FLAGS = {
   out = { type = "string" },
   print = { type = "boolean", default = false },
+  threshold = { type = "string", repeatable = true },
+  accept_unhealthy = { type = "string" },
 }
 
 -- The words of argv[2..] for cli.parse: -o is the one short flag (--out);
@@ -47,8 +54,19 @@ local function read_reports(paths)
   return reports
 end
 
+-- The thresholds and accepted verdict rules of the command line: the
+-- options of merge.reports.
+local function judge_options(opts)
+  local specs, why = thresholds.from_cli(opts.threshold or {})
+  if not specs then cli.usage_error("merge: --threshold: " .. why) end
+  local ok, accept = pcall(verdict.accepted, nil, opts.accept_unhealthy, "--accept-unhealthy")
+  if not ok then cli.usage_error("merge: " .. tostring(accept)) end
+  return { thresholds = specs, accept = accept }
+end
+
 --- gofr-sim merge ...: argv as the executable's (argv[1] == "merge").
--- -> 0, or 1 when OUT.json cannot be written; usage errors raise.
+-- -> the merged run's status (0, 99 or 1, report/judge.lua), or 1 when
+-- OUT.json cannot be written; usage errors raise.
 function M.main(argv)
   local paths, named = common.split(cli.parse(words_of(argv)))
   local opts = cli.options(named, FLAGS)
@@ -56,8 +74,9 @@ function M.main(argv)
   if not opts.out and not opts.print then
     cli.usage_error("merge: give -o OUT.json (or --print for standard output)")
   end
-  local merged, why = merge.reports(read_reports(paths), paths)
-  if not merged then cli.usage_error("merge: " .. why) end
+  local jopts = judge_options(opts)
+  local merged, status = merge.reports(read_reports(paths), paths, jopts)
+  if not merged then cli.usage_error("merge: " .. status) end
   if opts.out then
     local ok, werr = write.json(opts.out, merged)
     if not ok then
@@ -70,7 +89,7 @@ function M.main(argv)
   else
     io.stdout:write(summary.text(merged))
   end
-  return 0
+  return status
 end
 
 return M

@@ -215,7 +215,10 @@ function M.result_section(duration, totals, interrupted, signal)
   }
 end
 
-local function thresholds_section(list)
+--- The thresholds section of thresholds.evaluate's results (or any rows
+-- of {key=, condition=, value=, bound=, ok=, message=, ...}): copies, the
+-- keys of every row present (null when unknown).
+function M.thresholds_section(list)
   local out = json.array()
   for i, t in ipairs(list or {}) do
     if type(t) ~= "table" then
@@ -228,12 +231,70 @@ local function thresholds_section(list)
   return out
 end
 
--- The report form of a verdict (gofr_sim.runner.verdict), or null.
-local function verdict_section(v)
+-- The script error messages kept with a verdict's facts: the most
+-- frequent, each its first line cut to this many characters.
+local FACT_ERRORS, FACT_ERROR_CHARS = 3, 200
+
+-- {message: count} cut to the FACT_ERRORS most frequent (ties by message),
+-- each message's first line, cut to FACT_ERROR_CHARS.
+local function top_errors(errors)
+  local list = {}
+  for msg, n in pairs(errors or {}) do
+    if type(msg) == "string" and type(n) == "number" then list[#list + 1] = { msg, n } end
+  end
+  table.sort(list, function(a, b) return a[2] > b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  local out = {}
+  for i = 1, math.min(#list, FACT_ERRORS) do
+    local m = list[i][1]:gsub("\n.*", "")
+    if #m > FACT_ERROR_CHARS then m = m:sub(1, FACT_ERROR_CHARS - 3) .. "..." end
+    out[m] = (out[m] or 0) + list[i][2]
+  end
+  return out
+end
+
+--- The report form of what a verdict was judged from (docs/report.md
+-- "verdict.facts"), so that a merge can judge the merged run again: f is
+-- the table given to gofr_sim.runner.verdict's judge (accept= a set of
+-- rules, completed=, planned_duration=, elapsed=, stopped=, budget_spent=,
+-- failure=, check_ran=, errors=); the registry, thresholds, iterations,
+-- script errors and signal are elsewhere in the report.
+function M.verdict_facts(f)
+  local accepted = json.array()
+  for rule, on in pairs(f.accept or {}) do
+    if on then accepted[#accepted + 1] = rule end
+  end
+  table.sort(accepted)
+  return {
+    accepted = accepted,
+    completed = f.completed or 0,
+    planned_duration_seconds = or_null(f.planned_duration),
+    elapsed_seconds = or_null(f.elapsed),
+    stopped = f.stopped and true or false,
+    budget_spent = f.budget_spent and true or false,
+    failure = or_null(f.failure),
+    check_ran = or_null(f.check_ran),
+    script_error_messages = top_errors(f.errors),
+  }
+end
+
+--- The report form of a verdict (gofr_sim.runner.verdict), or null; facts
+-- (optional, the table given to the verdict's judge) are kept as
+-- verdict.facts (M.verdict_facts).
+function M.verdict_section(v, facts)
   if v == nil then return NULL end
   local problems = json.array()
   for i, p in ipairs(v.problems or {}) do problems[i] = { rule = p.rule, message = p.message } end
-  return { ok = v.ok, healthy = v.healthy, line = v.line, problems = problems }
+  return { ok = v.ok, healthy = v.healthy, line = v.line, problems = problems,
+           facts = facts and M.verdict_facts(facts) or nil }
+end
+
+--- The threshold_specs section: {key=, condition=} of each threshold as
+-- declared (parsed specs of gofr_sim.runner.thresholds, before a {tag=*}
+-- selector is expanded into a row per value), in order.
+function M.threshold_specs_section(specs)
+  local out = json.array()
+  for i, s in ipairs(specs) do out[i] = { key = s.key, condition = s.condition } end
+  return out
 end
 
 -- Raises, at report.build's caller, on a malformed run.
@@ -258,6 +319,8 @@ local function check_run(run)
   check_field(run, "thresholds", "table", true)
   check_field(run, "verdict", "table", true)
   check_field(run, "workloads", "table", true)
+  check_field(run, "verdict_inputs", "table", true)
+  check_field(run, "threshold_specs", "table", true)
   local duration = run.duration or 0
   if duration < 0 or duration ~= duration then
     error("report.build: run.duration must be >= 0 seconds, got " .. tostring(duration), 3)
@@ -268,7 +331,9 @@ end
 -- started_at=, duration=, interrupted=, signal=, iterations=,
 -- dropped_iterations=, personas_max=, data_sent=, data_received=,
 -- script_errors=, thresholds=, verdict=, workloads= (named workloads' runs,
--- see workloads_section)}; only
+-- see workloads_section), verdict_inputs= (the table the verdict was judged
+-- from: kept as verdict.facts), threshold_specs= (the parsed thresholds as
+-- declared: kept as threshold_specs)}; only
 -- registry is required. Raises on a malformed run (the error names the
 -- field). The report holds copies of config and of each threshold row
 -- (their top-level keys: nested tables are shared).
@@ -311,8 +376,9 @@ function M.build(run)
     checks = M.checks_section(reg.checks or {}),
     error_samples = M.error_samples_section(reg.error_samples),
     notes = json.array(), -- a scenario's teardown may add lines (report.build.add_note)
-    thresholds = thresholds_section(run.thresholds),
-    verdict = verdict_section(run.verdict),
+    thresholds = M.thresholds_section(run.thresholds),
+    threshold_specs = run.threshold_specs and M.threshold_specs_section(run.threshold_specs) or nil,
+    verdict = M.verdict_section(run.verdict, run.verdict_inputs),
     timeseries = timeseries,
     timeseries_by_tool = M.timeseries_by_tool_section(reg),
     workloads = run.workloads and workloads_section(run.workloads, metrics.by_workload, reg) or nil,

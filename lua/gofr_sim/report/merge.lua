@@ -1,16 +1,19 @@
 --- gofr_sim.report.merge: one report from the reports of runs made side by
 -- side (shards of one load): histograms merge exactly, counts add, the
--- duration is the longest. docs/report.md ("Merging reports") says how each
--- key combines.
+-- duration is the longest; then the merged report is judged (its
+-- thresholds on the merged data, its verdict: report/judge.lua).
+-- docs/report.md ("Merging: gofr-sim merge") says how each key combines.
 --
 --   local merge = require "gofr_sim.report.merge"
---   local merged, why = merge.reports({ write.decode(a), write.decode(b) },
---                                     { "a.json", "b.json" })
+--   local merged, status = merge.reports({ write.decode(a), write.decode(b) },
+--                                        { "a.json", "b.json" })
+--   -- merged: the judged report and its exit status; or nil, a message
 local core = require "gofr_sim.core"
 local json = require "gofr_sim.util.json"
 local tables = require "gofr_sim.util.tables"
 local aggregate = require "gofr_sim.report.aggregate"
 local build = require "gofr_sim.report.build"
+local judge = require "gofr_sim.report.judge"
 
 local type, pairs, ipairs, tostring, error, pcall, collectgarbage =
   type, pairs, ipairs, tostring, error, pcall, collectgarbage
@@ -329,19 +332,123 @@ local function merge_workloads(list)
   return out
 end
 
+-- The shard of an input's config (config.shard, runner/scenario.lua
+-- M.shard_of: {index=, count=}; a merged report's {count=, indexes=,
+-- merged=true}) as {count=, indexes={...}}, or nil when it is not a shard.
+local function shard_of(item)
+  local config = item.report.config
+  local s = type(config) == "table" and config.shard
+  if s == nil or s == NULL or s == false then return nil end
+  local where = item.label .. ": config.shard"
+  if type(s) ~= "table" then refuse("%s must be an object", where) end
+  local count = num(s.count, where .. ".count")
+  if count < 1 or count % 1 ~= 0 then
+    refuse("%s.count must be a whole number from 1, got %s", where, tostring(count))
+  end
+  local indexes = {}
+  if s.indexes ~= nil and s.indexes ~= NULL then
+    if type(s.indexes) ~= "table" then refuse("%s.indexes must be an array", where) end
+    for i, k in ipairs(s.indexes) do indexes[i] = num(k, ("%s.indexes[%d]"):format(where, i)) end
+  else
+    indexes[1] = num(s.index, where .. ".index")
+  end
+  for _, k in ipairs(indexes) do
+    if k < 1 or k > count or k % 1 ~= 0 then
+      refuse("%s: shard %s is not one of 1 to %d", where, tostring(k), count)
+    end
+  end
+  return { count = count, indexes = indexes }
+end
+
+-- "shard 2/3", "shards 1,3/3".
+local function shard_text(s)
+  local parts = {}
+  for i, k in ipairs(s.indexes) do parts[i] = tostring(k) end
+  return ("shard%s %s/%d"):format(#parts > 1 and "s" or "", table.concat(parts, ","), s.count)
+end
+
+-- The merged shard of the inputs, {count=, indexes= (sorted), merged=true},
+-- or nil when none is a shard. Refused: shards mixed with runs that are
+-- not, shards of different counts, one shard twice.
+local function merge_shards(list)
+  local first, plain, owner, indexes = nil, nil, {}, json.array()
+  for _, item in ipairs(list) do
+    local s = shard_of(item)
+    if not s then
+      plain = plain or item
+    else
+      if first and s.count ~= first.shard.count then
+        refuse("%s is %s but %s is %s: shards of different counts are not one run", item.label,
+          shard_text(s), first.label, shard_text(first.shard))
+      end
+      first = first or { label = item.label, shard = s }
+      for _, k in ipairs(s.indexes) do
+        if owner[k] then
+          refuse("%s and %s both hold shard %d/%d: a shard is merged once", owner[k], item.label, k,
+            s.count)
+        end
+        owner[k] = item.label
+        indexes[#indexes + 1] = k
+      end
+    end
+    if first and plain then
+      refuse("%s is %s but %s is not a shard: merge the shards of one run", first.label,
+        shard_text(first.shard), plain.label)
+    end
+  end
+  if not first then return nil end
+  table.sort(indexes)
+  return { count = first.shard.count, indexes = indexes, merged = true }
+end
+
+-- The shares of a load each shard ran (runner/workload.lua part_options),
+-- which add up to the whole run's when every input is a shard; consumers
+-- add up in any merge (shards or runs side by side).
+local SHARD_SHARES = { "total_requests", "arrival_rate_per_sec", "max_personas" }
+
+-- The sum of config[key] (or config.workloads[name][key] when name is
+-- given) over the inputs that have it, or nil when none has; a fraction
+-- rounded to 9 decimals (a rate of 10/s in 3 shards is 3.333... each).
+local function config_sum(list, key, name)
+  local sum
+  for _, item in ipairs(list) do
+    local c = type(item.report.config) == "table" and item.report.config or {}
+    local where = item.label .. ": config."
+    if name then
+      c = type(c.workloads) == "table" and c.workloads[name]
+      where = ("%s: config.workloads[%s]."):format(item.label, name)
+    end
+    local v = type(c) == "table" and c[key]
+    if v ~= nil and v ~= NULL and v ~= false then sum = (sum or 0) + num(v, where .. key) end
+  end
+  if sum and sum % 1 ~= 0 then sum = aggregate.round(sum, 9) end
+  return sum
+end
+
 -- The first input's config (a copy), with consumers replaced by the sum
 -- over all inputs, and so each named workload's (config.workloads[name].
 -- consumers, from the inputs that have that workload). A config without
 -- named workloads keeps consumers as a key (null when no input gave one).
+-- When every input is a shard (config.shard), their other shares add up
+-- too (SHARD_SHARES), and config.shard becomes {count=, indexes=,
+-- merged=true}.
 local function merge_config(list)
   local first = list[1].report.config
   local config = tables.copy(type(first) == "table" and first or {})
-  local consumers
-  for _, item in ipairs(list) do
-    local c = type(item.report.config) == "table" and item.report.config.consumers
-    if type(c) == "number" then consumers = (consumers or 0) + c end
+  local shard = merge_shards(list)
+  local keys = { "consumers" }
+  if shard then
+    config.shard = shard
+    for _, k in ipairs(SHARD_SHARES) do keys[#keys + 1] = k end
   end
-  if consumers ~= nil or config.workloads == nil then config.consumers = consumers or NULL end
+  for _, k in ipairs(keys) do
+    local sum = config_sum(list, k)
+    if sum ~= nil then
+      config[k] = sum
+    elseif k == "consumers" and (config.workloads == nil or config.workloads == NULL) then
+      config[k] = NULL
+    end
+  end
   if config.workloads == nil or config.workloads == NULL then return config end
   local where = list[1].label .. ": config.workloads"
   if type(config.workloads) ~= "table" then refuse("%s must be an object", where) end
@@ -353,16 +460,8 @@ local function merge_config(list)
   end
   config.workloads = workloads
   for name, w in pairs(workloads) do
-    if w.consumers ~= nil and w.consumers ~= NULL then
-      local sum = 0
-      for _, item in ipairs(list) do
-        local c = type(item.report.config) == "table" and type(item.report.config.workloads) == "table"
-          and item.report.config.workloads[name]
-        if type(c) == "table" and c.consumers ~= nil and c.consumers ~= NULL then
-          sum = sum + num(c.consumers, ("%s: config.workloads[%s].consumers"):format(item.label, name))
-        end
-      end
-      w.consumers = sum
+    for _, k in ipairs(keys) do
+      if w[k] ~= nil and w[k] ~= NULL then w[k] = config_sum(list, k, name) end
     end
   end
   return config
@@ -397,21 +496,30 @@ local function merge_counters(list)
   return out
 end
 
--- Thresholds are judged on one run's numbers; after a merge they are kept
--- (from the first report) but marked as not re-evaluated: ok becomes null.
-local function merge_thresholds(first)
-  local out = json.array()
-  for i, t in ipairs(part(first, "thresholds")) do
-    if type(t) ~= "table" then refuse("%s: thresholds[%d] must be an object", first.label, i) end
-    local row = tables.copy(t)
-    local was = row.ok == true and "passed" or row.ok == false and "failed" or "not evaluated"
-    row.ok = NULL
-    row.evaluated = false
-    row.message = ("not re-evaluated after merge (%s in %s%s)"):format(was, first.label,
-      type(t.message) == "string" and (": " .. t.message) or "")
-    out[i] = row
+-- The merged report judged (report/judge.lua): the thresholds every input
+-- declared (each once; opts.thresholds replacing those of their keys)
+-- evaluated on its merged data, the verdict judged from its numbers and
+-- the inputs' facts combined, accepted rules those of every input that
+-- says plus opts.accept. -> the report, its exit status.
+local function judge_merged(merged, list, opts)
+  local reports, labels = {}, {}
+  for i, item in ipairs(list) do reports[i], labels[i] = item.report, item.label end
+  local specs, why = judge.specs_of(reports, labels)
+  if not specs then refuse("%s", why) end
+  specs = judge.override(specs, opts.thresholds)
+  local facts = {}
+  for i, item in ipairs(list) do
+    local f, fwhy = judge.facts_of(item.report, item.label)
+    if not f then refuse("%s", fwhy) end
+    facts[i] = f
   end
-  return out
+  local combined = judge.combine(facts, labels)
+  local accept = {}
+  for rule in pairs(combined.accept or {}) do accept[rule] = true end
+  for rule in pairs(opts.accept or {}) do accept[rule] = true end
+  local rep, status = judge.report(merged, { specs = specs, facts = combined, accept = accept })
+  if not rep then refuse("the merged report cannot be judged: %s", status) end
+  return rep, status
 end
 
 -- Refuses an input that is not a report of this schema version.
@@ -428,9 +536,8 @@ local function check_input(item)
   if type(r.result) ~= "table" then refuse("%s: result is missing", item.label) end
 end
 
-local function merge_all(list)
+local function merge_all(list, opts)
   for _, item in ipairs(list) do check_input(item) end
-  local first = list[1]
   local started_at, interrupted, signal, merged_from = nil, false, NULL, 0
   local duration = 0
   local sums = { request_count = 0, error_count = 0, expected_count = 0, iterations = 0,
@@ -461,7 +568,7 @@ local function merge_all(list)
     if not given then sums[k] = nil end
   end
   local metrics = merge_metrics(list)
-  return {
+  local merged = {
     schema_version = build.SCHEMA_VERSION,
     merged_from = merged_from,
     started_at = started_at or NULL,
@@ -475,28 +582,36 @@ local function merge_all(list)
     checks = merge_checks(list),
     error_samples = merge_error_samples(list),
     notes = merge_notes(list),
-    thresholds = merge_thresholds(first),
-    verdict = NULL, -- judged on one run's numbers, like the thresholds
+    thresholds = json.array(), -- judge_merged fills them in, and the verdict
+    verdict = NULL,
     timeseries = merge_timeseries(list),
     timeseries_by_tool = merge_timeseries_by_tool(list),
     workloads = merge_workloads(list), -- nil (absent) without named workloads
   }
+  return judge_merged(merged, list, opts)
 end
 
 --- Merges reports (tables, e.g. from report/write.lua's decode) of runs
--- that ran side by side into one; names[i] (optional) labels report i in
--- messages. -> report | nil, message.
-function M.reports(reports, names)
+-- that ran side by side into one, and judges it (its thresholds evaluated
+-- on the merged data, its verdict); names[i] (optional) labels report i in
+-- messages; opts (optional): thresholds = parsed thresholds replacing the
+-- inputs' of their keys (as --threshold on a run), accept = a set of
+-- verdict rules to waive besides the inputs'. -> report, exit status (as a
+-- run's: 0, 99 or 1; report/judge.lua) | nil, message.
+function M.reports(reports, names, opts)
   if type(reports) ~= "table" then
     error("report.merge: expected an array of reports, got " .. type(reports), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("report.merge: opts must be a table, got " .. type(opts), 2)
   end
   if #reports == 0 then return nil, "nothing to merge (no reports given)" end
   local list = {}
   for i, r in ipairs(reports) do
     list[i] = { report = r, label = names and names[i] or ("report " .. i) }
   end
-  local ok, result = pcall(merge_all, list)
-  if ok then return result end
+  local ok, result, status = pcall(merge_all, list, opts or {})
+  if ok then return result, status end
   if getmetatable(result) == MergeError then return nil, result.message end
   error(result, 0)
 end
