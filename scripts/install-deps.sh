@@ -13,7 +13,7 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libluajit2-5.1-dev luajit2 lua-cjson libuv1-dev libcurl4-openssl-dev libssl-dev
   libjwt-dev libgumbo-dev libhttp-parser-dev libedit-dev)
 # clang and its runtime carry libFuzzer for the fuzz targets (fuzz/).
-TEST_PKGS=(lua-busted lua-check clang-format clang libclang-rt-14-dev python3 prometheus chromium)
+TEST_PKGS=(lua-busted lua-check clang-format clang libclang-rt-14-dev python3 python3-yaml prometheus chromium)
 BENCH_PKGS=(nginx-light wrk apache2-utils nghttp2-client time iproute2)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
