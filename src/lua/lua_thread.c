@@ -18,6 +18,7 @@
  *                            own signals are passed on by themselves
  *   thread:join() -> status, error_or_nil   blocks until the thread returns
  *   core.thread_post(message) -> true       in a worker thread: to its parent
+ *   core.cpu_count() -> n                   the threads the process may run at once
  *
  * Ownership: a malloc'd record per thread, reference-counted: the thread
  * userdata holds one reference until its __gc has joined the thread and the
@@ -272,6 +273,8 @@ static void gs__lrecv_timer_closed(uv_handle_t *h) {
 static void gs__lrecv_free(gs_lrecv_t *w) {
   if (w->t->reader == w)
     w->t->reader = NULL;
+  if (!uv_is_closing((uv_handle_t *)&w->t->up.async))
+    uv_unref((uv_handle_t *)&w->t->up.async);
   gs__lthread_unref(w->t);
   if (w->has_timer) {
     uv_timer_stop(&w->timer);
@@ -328,6 +331,7 @@ static int gs__lthread_recv(lua_State *L) {
   w->p = p;
   t->refs++;
   t->reader = w;
+  uv_ref((uv_handle_t *)&t->up.async); /* a persona waits for mail: the loop stays alive */
   if (timeout > 0) {
     uv_loop_t *loop = &gs_runtime_worker(t->rt)->loop;
     uv_timer_init(loop, &w->timer);
@@ -451,6 +455,12 @@ static int gs__lthread_start(lua_State *L) {
   return 1;
 }
 
+/* core.cpu_count() -> the threads this process may run at once */
+static int gs__lthread_cpu_count(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)uv_available_parallelism());
+  return 1;
+}
+
 void gs_lua_open_thread(lua_State *L) {
   if (luaL_newmetatable(L, GS_LTHREAD_MT)) {
     static const luaL_Reg methods[] = {{"recv", gs__lthread_recv},
@@ -471,4 +481,6 @@ void gs_lua_open_thread(lua_State *L) {
   lua_setfield(L, -2, "thread_start");
   lua_pushcfunction(L, gs__lthread_post);
   lua_setfield(L, -2, "thread_post");
+  lua_pushcfunction(L, gs__lthread_cpu_count);
+  lua_setfield(L, -2, "cpu_count");
 }

@@ -42,6 +42,7 @@ local tasks = require "gofr_sim.runner.tasks"
 local prometheus = require "gofr_sim.report.prometheus"
 local expect = require "gofr_sim.engine.expect"
 local verdict = require "gofr_sim.runner.verdict"
+local workers = require "gofr_sim.runner.workers"
 
 local pairs, ipairs, type, tostring, setmetatable = pairs, ipairs, type, tostring, setmetatable
 local io, os = io, os
@@ -71,6 +72,8 @@ M.FLAGS = {
     help = "run part K of N of the load (e.g. 2/3) beside the others; gofr-sim merge joins their reports" },
   shards = { type = "integer", min = 1,
     help = "run one of N shards, its number from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it)" },
+  workers = { type = "string", -- threads of one run (lua/gofr_sim/runner/workers.lua)
+    help = "run the load on N threads (auto: one per core), each its own loop and personas; one report" },
   http_engine = { type = "enum", values = { "auto", "curl", "native" }, -- sim.http.set_engine
     help = "sim.http's engine: auto (native HTTP/1.1 for http://, libcurl for the rest), or one for all" },
 }
@@ -97,7 +100,7 @@ M.COMPLETION_CHECK = "the checks ran to the end"
 
 -- The flags that shape a workload and its personas: a check scenario has
 -- none of them.
-local WORKLOAD_FLAGS = { workloads = true, shard = true, shards = true }
+local WORKLOAD_FLAGS = { workloads = true, shard = true, shards = true, workers = true }
 for k in pairs(workload.FLAGS) do WORKLOAD_FLAGS[k] = true end
 for k in pairs(personas.flags) do WORKLOAD_FLAGS[k] = true end
 
@@ -385,6 +388,7 @@ local function progress_line(state)
   local last = reg.seconds[n > 1 and n - 1 or n] -- the last whole second
   local planned = state.opts.duration and ("/%ds"):format(state.opts.duration) or ""
   local p95 = reg.live and reg.live:count() > 0 and reg.live:percentile(95) * 1e3
+    or last and last.p95 and last.p95 * 1e3 -- a coordinator's: its workers' last second
   local counts = run and ("  personas %d  iterations %d  dropped %d")
     :format(run:active_now(), run.iterations, run.dropped) or ""
   return ("\r%5.0fs%s%s  %d req/s  errors %d  p95 %s   ")
@@ -622,8 +626,12 @@ local function drive(state)
   state.started = sim.now()
   state.registry:start(state.started) -- timeseries second 0 (unless setup made requests)
   if state.progress then sim.spawn(show_progress, state) end
-  if not state.scenario.check then sim.spawn(sample_personas, state) end
-  if state.scenario.check then run_check(state) else run_workload(state) end
+  if state.workers then
+    workers.coordinate(state) -- its workers sample their own personas
+  else
+    if not state.scenario.check then sim.spawn(sample_personas, state) end
+    if state.scenario.check then run_check(state) else run_workload(state) end
+  end
   state.stopped = sim.stopping()
   state.elapsed = sim.now() - state.started
   if state.exporter then state.exporter.close() end
@@ -657,6 +665,7 @@ local function config_of(state)
     description = state.scenario.description,
     workloads = state.workloads and workloads.config(state.workloads, state.part) or nil,
     shard = state.part and { index = state.part.index, count = state.part.count } or nil,
+    workers = state.workers,
   }
   workload_config(state, config)
   for k, v in pairs(o) do
@@ -693,6 +702,78 @@ local function write_reports(o, rep)
   return ok
 end
 
+-- A worker's part (runner/workers.lua): its registry drained once a second
+-- of the run (p.t0 + k) and at the end, each drain posted with the counts.
+local function worker_counts(state)
+  local run = state.run
+  local c = { iterations = run and run.iterations or 0, dropped = run and run.dropped or 0,
+              active = run and run:active_now() or 0, active_max = run and run.active_max or 0 }
+  if state.workloads then
+    c.workloads = {}
+    for _, wl in ipairs(state.workloads) do
+      local r = wl.run
+      c.workloads[wl.name] = { iterations = r and r.iterations or 0, dropped = r and r.dropped or 0,
+        active = r and r:active_now() or 0, active_max = r and r.active_max or 0,
+        started = wl.started, ended = wl.ended }
+    end
+  end
+  return c
+end
+
+local function worker_ticks(state, p, post)
+  local k = 1
+  while not state.done do
+    local wait = p.t0 + k - sim.now()
+    if wait > 0 and not sim.sleep(wait) then break end
+    if state.done then break end
+    post { k = k, drain = state.registry:drain(), counts = worker_counts(state) }
+    k = k + 1
+    state.next_k = k
+  end
+end
+
+local function drive_worker(state, p, post)
+  state.started = sim.now()
+  sim.daemon(worker_ticks, state, p, post)
+  sim.spawn(sample_personas, state)
+  run_workload(state)
+  state.done = true
+end
+
+--- Runs worker part p (runner/workers.lua's payload: the coordinator's
+-- settled options, mixes, setup's data, seed, part, t0) of scenario sc in
+-- this thread; post(message) sends to the coordinator. Nothing is printed
+-- or written: the coordinator reports.
+function M.run_worker(sc, p, post)
+  M.validate(sc, p.path)
+  local o = p.opts
+  local named
+  if sc.workloads then
+    named = workloads.plan(sc, o, p.path, function(wl)
+      wl.mix = wl.mix_file and p.mixes[wl.mix_file] or nil
+      return wl.mix and wl.mix.mix.total
+    end)
+  end
+  local scope = parse_expectations(sc, o, p.path)
+  for _, wl in ipairs(named or {}) do wl.scope = workload_scope(wl, p.path) end
+  if o.http_engine then sim.http.set_engine(o.http_engine) end
+  core.set_grace(o.grace)
+  local state = {
+    scenario = sc, opts = o, seed = p.seed, registry = metrics.new(function() return 0 end),
+    workloads = named, tokens = p.tokens, shared = p.shared or {}, scenario_scope = scope,
+    single = not named and { opts = o, mix = p.mixes[o.mix_file or false], iteration = sc.iteration } or nil,
+    completed = 0, part = p.part,
+  }
+  metrics.install(state.registry)
+  local ok, err = pcall(sim.run, drive_worker, state, p, post)
+  local stats = sim.stats()
+  -- what is left, as the second after the last drained
+  post { k = state.next_k or 1, drain = state.registry:drain(), counts = worker_counts(state), final = true,
+         stats = { script_errors = stats.script_errors, errors = stats.errors },
+         completed = state.completed, budget_spent = state.budget_spent, stopped = sim.stopping() }
+  if not ok then error(err, 0) end
+end
+
 --- Runs scenario table `sc` (from file `path`) with the parsed command-line
 -- flags; returns the exit status.
 function M.run(sc, flags, path)
@@ -725,8 +806,10 @@ function M.run(sc, flags, path)
     seed = o.seed or os.time(), registry = metrics.new(), workloads = named, tokens = tokens_of(mixes),
     single = not named and { opts = o, mix = mix, iteration = sc.iteration } or nil,
     progress = not o.quiet and core.stdout_is_tty(), scenario_scope = scope, completed = 0,
-    part = M.shard_of(o),
+    part = M.shard_of(o), path = path, flags = flags, mixes = mixes,
   }
+  local nworkers = workers.count(o.workers)
+  state.workers = nworkers > 1 and nworkers or nil
   local previous = metrics.install(state.registry)
   local started_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   local t0 = sim.now()
@@ -746,7 +829,8 @@ function M.run(sc, flags, path)
     failure = "the run failed: " .. tostring(run_error)
   end
   if state.shown then io.stdout:write("\r", (" "):rep(100), "\r") end
-  local stats = sim.stats()
+  local stats = workers.finish(state, sim.stats())
+  if state.worker_failure and not failure then completed, failure = false, state.worker_failure end
   local iterations = state.run and state.run.iterations or 0
   local by_workload = named and workloads_run(named, state.started) or nil
   local results, thresholds_ok = thresholds.evaluate(specs, state.registry, {
