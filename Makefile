@@ -41,7 +41,7 @@ format:
 
 lint:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
-	luacheck lua scenarios spec bench ci
+	luacheck lua scenarios spec bench ci deploy
 
 clean:
 	rm -rf $(BUILD)
