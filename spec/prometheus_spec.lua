@@ -57,6 +57,30 @@ describe("prometheus.render", function()
   before_each(function() saved_buckets = prometheus.BUCKETS end)
   after_each(function() prometheus.BUCKETS = saved_buckets end)
 
+  it("labels every sample of a shard's run shard=\"K\", and no comment line", function()
+    local reg = registry()
+    reg:record("http.get", 0.002, { tool = "http.get" })
+    reg:count("hits", 2)
+    reg:check("ok", true)
+    local plain_text = prometheus.render(reg, { iterations = 1, dropped = 0, live = 1, started = 1 })
+    local text = prometheus.render(reg, { iterations = 1, dropped = 0, live = 1, started = 1, shard = 3 })
+    local samples, n_plain = 0, 0
+    for line in plain_text:gmatch("[^\n]+") do
+      if line:sub(1, 1) ~= "#" then n_plain = n_plain + 1 end
+    end
+    for line in text:gmatch("[^\n]+") do
+      if line:sub(1, 1) == "#" then
+        assert.is_nil(line:find("shard", 1, true), line)
+      else
+        samples = samples + 1
+        assert.matches('^[%w_:]+{shard="3"[,}]', line)
+        assert.are.equal("shard", label_names(line):match("^[^,]*"))
+      end
+    end
+    assert.are.equal(n_plain, samples)
+    assert.truthy(text:find('gofr_sim_iterations_total{shard="3"} 1', 1, true))
+  end)
+
   it("writes every family of a small registry exactly", function()
     prometheus.BUCKETS = { 0.001, 0.01 }
     local reg = registry()

@@ -207,8 +207,26 @@ local function scalar(out, family, kind, help, value)
   out[#out + 1] = ("%s %s"):format(family, number(value))
 end
 
+-- Every sample line of out with label name="value" first (a shard's: the
+-- shards' series stay apart when one Prometheus scrapes them all).
+local function label_all(out, name, value)
+  local label = ('%s="%s"'):format(name, M.label_value(value))
+  for i, line in ipairs(out) do
+    if line ~= "" and line:sub(1, 1) ~= "#" then
+      local family, rest = line:match("^([%w_:]+)({.*)$")
+      if family then
+        out[i] = family .. "{" .. label .. (rest == "{}" and "" or ",") .. rest:sub(2)
+      else
+        family, rest = line:match("^([%w_:]+) (.*)$")
+        out[i] = ("%s{%s} %s"):format(family, label, rest)
+      end
+    end
+  end
+end
+
 --- The exposition text of `registry` (a sim.metrics registry) and of `run`
--- (optional: {iterations=, dropped=, live=, started=(unix seconds)}; absent
+-- (optional: {iterations=, dropped=, live=, started=(unix seconds),
+-- shard= (a shard's number: label shard="K" on every sample)}; absent
 -- fields leave their family out). Ends with a newline.
 function M.render(registry, run)
   run = run or {}
@@ -230,6 +248,7 @@ function M.render(registry, run)
     "Personas alive, the engine's background ones included.", run.live)
   scalar(out, "gofr_sim_run_start_time_seconds", "gauge",
     "When the run started, in seconds since the Unix epoch.", run.started)
+  if run.shard then label_all(out, "shard", run.shard) end
   out[#out + 1] = ""
   return concat(out, "\n")
 end

@@ -508,7 +508,8 @@ local function serve_metrics(state)
   local host, port = prometheus.parse_listen(state.opts.metrics_listen)
   return prometheus.serve(host, port, function()
     local run = state.run
-    return { iterations = run and run.iterations or 0, dropped = run and run.dropped or 0 }
+    return { iterations = run and run.iterations or 0, dropped = run and run.dropped or 0,
+             shard = state.part and state.part.index or nil }
   end, state.opts.quiet)
 end
 
