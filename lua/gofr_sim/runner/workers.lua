@@ -118,7 +118,7 @@ function M.coordinate(state)
       io.stderr:write("gofr-sim: --workers: the workers do not get ", table.concat(dropped, ", "),
         " (only plain data crosses to them)\n")
     end
-    local th, _, msg = core.thread_start("gofr_sim.runner.workers", text)
+    local th, _, msg = core.thread_start("gofr_sim.runner.worker_thread", text)
     if not th then
       co.failure = co.failure or ("cannot start worker %d: %s"):format(w, tostring(msg))
       break
@@ -159,21 +159,6 @@ function M.finish(state, stats)
   end
   state.worker_failure = co.failure
   return out
-end
-
--- In a worker thread -------------------------------------------------------
-
---- The worker thread's body (core.thread_start): loads the scenario as
--- gofr-sim SCRIPT would, then runs its part (runner.scenario.run_worker),
--- posting to the coordinator. -> 0, or raises.
-function M.thread_main(text)
-  local p = plain.decode(text)
-  rawset(_G, "arg", p.arg)
-  local chunk = assert(loadfile(p.path))
-  local sc = chunk(p.flags)
-  if type(sc) ~= "table" then error(p.path .. " did not return a scenario in the worker", 0) end
-  require("gofr_sim.runner.scenario").run_worker(sc, p, function(m) core.thread_post(plain.encode(m)) end)
-  return 0
 end
 
 return M
