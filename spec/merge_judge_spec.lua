@@ -148,6 +148,10 @@ describe("judging a merged report", function()
         "p95 < 25ms", "error_rate < 5%", "successes{tool=*} > 0", "counter{name=hits} >= 3",
         "checks{name=status is 200} > 99%", "iterations > 5" } })
       assert.are.equal(99, status)
+      -- what the verdict was judged from, kept for a merge (docs/report.md "verdict.facts")
+      assert.are.same({ accepted = {}, budget_spent = true, check_ran = NULL, completed = 10,
+        elapsed_seconds = 1, failure = NULL, planned_duration_seconds = NULL, script_error_messages = {},
+        stopped = false }, rep.verdict.facts)
       local again = json.encode(rep, "sorted")
       local judged, st = judge.report(assert(write.decode(again)))
       assert.are.equal(status, st)

@@ -237,10 +237,14 @@ local function guessed_facts(rep)
     stopped = false, budget_spent = true, -- it did not end early, unless its verdict said so
   }
   local early = has_problem(v, "ended_early")
-  if early and f.planned_duration then
-    local after = type(early.message) == "string" and tonumber(early.message:match("ended after ([%d.]+)s"))
-    f.budget_spent = false
-    f.elapsed = math.min(after or f.elapsed, f.planned_duration * 0.9 - 0.25 - 0.001)
+  if early then -- "the run ended after 2.00s of its 10.00s"
+    local msg = type(early.message) == "string" and early.message or ""
+    local after, planned = msg:match("ended after ([%d.]+)s of its ([%d.]+)s")
+    f.planned_duration = f.planned_duration or tonumber(planned)
+    if f.planned_duration then
+      f.budget_spent = false
+      f.elapsed = math.min(tonumber(after) or f.elapsed, f.planned_duration * 0.9 - 0.25 - 0.001)
+    end
   end
   local line = type(v) == "table" and type(v.line) == "string" and v.line or ""
   if line:match("^FAIL: setup failed: ") or line:match("^FAIL: the run failed: ") then
