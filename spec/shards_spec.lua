@@ -98,6 +98,12 @@ describe("three shards against one standalone twin, merged", function()
       assert.are.equal(BUDGET / SHARDS, rep.config.total_requests)
       assert.is_true(rep.verdict.ok, rep.verdict.line)
       assert.are.equal(0, rep.result.error_count, rep.verdict.line)
+      -- what a merge judges from: the verdict's inputs and the declared thresholds
+      assert.are.equal(BUDGET / SHARDS, rep.verdict.facts.completed)
+      assert.is_true(rep.verdict.facts.budget_spent)
+      local declared = {}
+      for _, t in ipairs(rep.threshold_specs) do declared[t.key] = t.condition end
+      assert.are.equal("<= " .. BUDGET / SHARDS, declared.iterations)
     end
   end)
 
@@ -138,6 +144,7 @@ describe("three shards against one standalone twin, merged", function()
     end
     assert.is_true(tools >= 4, "the MCP flow's tools")
     assert.is_true(m.verdict.ok, m.verdict.line)
+    assert.are.equal(BUDGET, m.verdict.facts.completed, "the shards' completed iterations, summed")
     assert.matches(BUDGET .. " iterations", r.stdout, 1, true)
   end)
 

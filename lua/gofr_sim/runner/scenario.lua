@@ -840,7 +840,7 @@ function M.run(sc, flags, path)
     script_errors = stats.script_errors,
     workloads = by_workload,
   })
-  local judged = verdict.judge {
+  local verdict_inputs = {
     registry = state.registry, thresholds = results, accept = accept,
     iterations = iterations, completed = state.completed, script_errors = stats.script_errors,
     errors = stats.errors, planned_duration = o.duration, elapsed = state.elapsed or duration,
@@ -848,6 +848,7 @@ function M.run(sc, flags, path)
     failure = failure and failure:gsub("\n.*", ""),
     check_ran = sc.check and state.check_ran == true, -- nil for a workload's run
   }
+  local judged = verdict.judge(verdict_inputs)
   local rep = build.build {
     registry = state.registry, config = config_of(state), started_at = started_at,
     duration = duration, interrupted = stats.signal ~= "", signal = stats.signal,
@@ -857,6 +858,7 @@ function M.run(sc, flags, path)
     workloads = by_workload,
     data_sent = sent1 - sent0, data_received = received1 - received0,
     script_errors = stats.script_errors, thresholds = results, verdict = judged,
+    verdict_inputs = verdict_inputs, threshold_specs = specs, -- so a merge judges exactly
   }
   teardown(state, rep)
   metrics.install(previous)
