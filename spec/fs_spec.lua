@@ -60,4 +60,23 @@ describe("gofr_sim.util.fs", function()
     assert.is_false(exists(root .. "/f"))
     assert.is_true(exists(root))
   end)
+
+  it("runs a function under a lock, released however it ends", function()
+    assert.is_true(core.fs_mkdirs(root))
+    local path = root .. "/f.lock"
+    assert.are.same({ 1, 2 }, { fs.with_lock(path, 1, function(a, b) return a, b end, 1, 2) })
+    local ok, err = pcall(fs.with_lock, path, 1, function() error("inside", 0) end)
+    assert.is_false(ok)
+    assert.are.equal("inside", err)
+    -- released both times: another descriptor takes it at once
+    local lock = assert(core.fs_lock(path, 0))
+    -- held: with_lock gives up after its timeout, naming the lock
+    ok, err = pcall(fs.with_lock, path, 0.02, function() end)
+    assert.is_false(ok)
+    assert.are.equal(path .. ": still locked after 0.02 s", err)
+    lock:unlock()
+    ok, err = pcall(fs.with_lock, root .. "/none/f.lock", 0, function() end)
+    assert.is_false(ok)
+    assert.matches("/none/f.lock: No such file or directory", err, 1, true)
+  end)
 end)

@@ -188,12 +188,59 @@ describe("twin token store file (auth.store{file=})", function()
     -- a second store (another reader) sees the file as written
     local doc = json.decode(support.read_file(file))
     assert.are.equal("revoked", doc[jti].status)
-    assert.are.same({ "tokens.json" }, assert(core.fs_list(dir)))   -- no temporary left
+    local names = assert(core.fs_list(dir))
+    table.sort(names)
+    assert.are.same({ "tokens.json", "tokens.json.lock" }, names)   -- no temporary left
     -- a failed save raises naming the file and leaves no stale cache
     local lost = auth.store { file = dir .. "/gone/tokens.json" }
     local ok, err = pcall(lost.register, lost, token)
     assert.is_false(ok)
     assert.matches("^token store " .. dir:gsub("%p", "%%%0") .. "/gone/tokens.json: ", err)
     assert.is_nil(lost:get(jti))
+  end)
+
+  it("loses no record when processes register into it at the same moment (its lock)", function()
+    -- each child registers its tokens one by one: a read-modify-write per
+    -- token, racing the others' (unlocked, most records would be lost)
+    local CHILDREN, EACH = 6, 15
+    local script, jtis = {}, {}
+    for c = 1, CHILDREN do
+      local list = {}
+      for i = 1, EACH do
+        local token, jti = mint()
+        list[i] = ("%q"):format(token)
+        jtis[#jtis + 1] = jti
+      end
+      local code = ("package.path = %q; package.cpath = %q; "
+        .. "local s = require('gofr_sim.twin.auth').store { file = %q }; "
+        .. "for _, t in ipairs { %s } do s:register(t) end")
+        :format(package.path, package.cpath, file, table.concat(list, ", "))
+      script[c] = ("timeout -k 2 30 %s -e %s || echo child %d failed >&2 &"):format(q(LUAJIT), q(code), c)
+    end
+    script[#script + 1] = "wait"
+    local out = support.temp_path(".err")
+    os.execute("bash -c " .. q(table.concat(script, "\n")) .. " 2>" .. q(out))
+    local err = support.read_file(out) or ""
+    os.remove(out)
+    assert.are.equal("", err)
+    local doc = json.decode(support.read_file(file))
+    local missing = {}
+    for _, jti in ipairs(jtis) do
+      if not doc[jti] then missing[#missing + 1] = jti end
+    end
+    assert.are.equal(0, #missing, #missing .. " of " .. #jtis .. " records lost")
+  end)
+
+  it("waits for another holder of its lock, and names the lock when it gives up", function()
+    local token, jti = mint()
+    local held = assert(core.fs_lock(file .. ".lock", 0))
+    local again, err_type, msg = core.fs_lock(file .. ".lock", 0.05)
+    assert.is_nil(again)
+    assert.are.equal("io_error", err_type)
+    assert.are.equal(file .. ".lock: still locked after 0.05 s", msg)
+    held:unlock()
+    held:unlock() -- a second time: nothing
+    assert.are.equal(jti, store:register(token))
+    assert.are.equal("active", store:get(jti).status)
   end)
 end)

@@ -93,4 +93,16 @@ int gs_fs_list(const char *dir, gs_fs_file_cb cb, void *data);
  * seconds since the epoch and microseconds 0..999999. */
 int gs_fs_now(int64_t *sec, int32_t *usec);
 
+/* Takes an exclusive advisory lock (flock) on `path`, created (mode 0644
+ * under the umask) when missing and never removed: a lock file beside the
+ * file it guards, for read-modify-write cycles of processes sharing that
+ * file. Blocks the calling thread up to timeout_ms (about: 1 ms between
+ * tries); a lock still held by another then is GS_EIO with errno
+ * EWOULDBLOCK. On success *fd_out owns the lock until gs_fs_unlock(*fd_out);
+ * a process that dies releases it. */
+int gs_fs_lock(const char *path, int timeout_ms, int *fd_out);
+
+/* Releases a lock of gs_fs_lock and closes its descriptor. */
+void gs_fs_unlock(int fd);
+
 #endif

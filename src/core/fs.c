@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,4 +357,29 @@ int gs_fs_now(int64_t *sec, int32_t *usec) {
   *sec = (int64_t)ts.tv_sec;
   *usec = (int32_t)(ts.tv_nsec / 1000);
   return 0;
+}
+
+int gs_fs_lock(const char *path, int timeout_ms, int *fd_out) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return gs__fs_err(errno);
+  /* flock has no timeout: try, then sleep 1 ms between tries */
+  struct timespec pause = {0, 1000000};
+  for (int waited = 0;; waited++) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      *fd_out = fd;
+      return 0;
+    }
+    if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      return gs__fs_err(e);
+    }
+    nanosleep(&pause, NULL);
+  }
+}
+
+void gs_fs_unlock(int fd) {
+  close(fd); /* releases the flock */
 }

@@ -22,6 +22,12 @@
  *       (readdir order; dot files included, "." and ".." not)
  *   core.fs_now() -> seconds, microseconds (the wall clock that stamps
  *                    mtimes, two integers; raises if it is unavailable)
+ *   core.fs_lock(path, timeout_seconds) -> lock | nil, err_type, message
+ *       (an exclusive flock on the lock file `path`, created if missing;
+ *       blocks the thread up to timeout_seconds; held by another process
+ *       that long: "io_error", "<path>: still locked after N s")
+ *   lock:unlock() -> true (releases it; again: a no-op; a collected lock
+ *       is released too)
  *
  * stat is {mtime=, size=, mtime_sec=, mtime_nsec=, ino=, dev=}
  * (gs_fs_stat_t): mtime is seconds since the epoch with the fraction (a
@@ -34,6 +40,9 @@
  * err_type is "not_found", "io_error", "invalid_argument" (a path too long)
  * or "out_of_memory"; message is "<path>: <the system's reason>". Paths and
  * data that are not strings, and paths containing NUL bytes, raise.
+ *
+ * A lock is a userdata owning the descriptor; util/fs.with_lock pairs lock
+ * and unlock around a function (the only caller).
  *
  * Ownership: fs_list collects the names in a malloc'd buffer (no Lua call
  * can raise while the directory is open), copies them into a table under
@@ -231,6 +240,44 @@ static int gs__lfs_now(lua_State *L) {
   return 2;
 }
 
+#define GS_LFS_LOCK_MT "gofr_sim.fs_lock"
+
+/* A held lock: its descriptor, -1 once released. */
+typedef struct {
+  int fd;
+} gs_lfs_lock_t;
+
+/* core.fs_lock(path, timeout_seconds) -> lock | nil, err_type, message */
+static int gs__lfs_lock(lua_State *L) {
+  const char *path = gs__lfs_path(L, 1, "fs_lock");
+  lua_Number timeout = luaL_checknumber(L, 2);
+  if (!(timeout >= 0 && timeout <= 3600))
+    return luaL_error(L, "fs_lock: timeout must be 0..3600 seconds");
+  gs_lfs_lock_t *lock = lua_newuserdata(L, sizeof *lock); /* before the lock: may raise */
+  lock->fd = -1;
+  luaL_getmetatable(L, GS_LFS_LOCK_MT);
+  lua_setmetatable(L, -2);
+  errno = 0;
+  int rc = gs_fs_lock(path, (int)(timeout * 1000), &lock->fd);
+  if (rc && errno == EWOULDBLOCK) {
+    lua_pushnil(L);
+    lua_pushstring(L, gs_err_type(rc));
+    lua_pushfstring(L, "%s: still locked after %f s", path, timeout);
+    return 3;
+  }
+  return rc ? gs__lfs_fail(L, rc, path) : 1;
+}
+
+/* lock:unlock() -> true (again: a no-op); also the lock's __gc */
+static int gs__lfs_unlock(lua_State *L) {
+  gs_lfs_lock_t *lock = luaL_checkudata(L, 1, GS_LFS_LOCK_MT);
+  if (lock->fd >= 0)
+    gs_fs_unlock(lock->fd);
+  lock->fd = -1;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 void gs_lua_open_fs(lua_State *L) {
   static const luaL_Reg fns[] = {{"fs_mkdirs", gs__lfs_mkdirs},
                                  {"fs_create_excl", gs__lfs_create_excl},
@@ -240,9 +287,18 @@ void gs_lua_open_fs(lua_State *L) {
                                  {"fs_sweep_temps", gs__lfs_sweep_temps},
                                  {"fs_list", gs__lfs_list},
                                  {"fs_now", gs__lfs_now},
+                                 {"fs_lock", gs__lfs_lock},
                                  {NULL, NULL}};
   for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushcfunction(L, f->func);
     lua_setfield(L, -2, f->name);
   }
+  luaL_newmetatable(L, GS_LFS_LOCK_MT);
+  lua_pushcfunction(L, gs__lfs_unlock);
+  lua_setfield(L, -2, "__gc");
+  lua_newtable(L);
+  lua_pushcfunction(L, gs__lfs_unlock);
+  lua_setfield(L, -2, "unlock");
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
 }

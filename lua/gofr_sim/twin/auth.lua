@@ -28,14 +28,21 @@
 -- records returned by store:get are the store's own: do not modify them.
 -- store:save writes the file atomically (core.fs_write_atomic: a temporary
 -- file renamed over it) and keeps what it wrote as the cache.
+-- register, register_all and revoke read, change and write the file under
+-- an exclusive lock of "<file>.lock" (util/fs.with_lock, up to
+-- LOCK_TIMEOUT seconds), so processes sharing a store (shards started
+-- together, a twin and a repl) never lose each other's records. The real
+-- server does not take that lock: do not write its store while it does.
 local core = require "gofr_sim.core"
 local jwt = require "gofr_sim.engine.jwt"
 local json = require "gofr_sim.util.json"
 local fs = require "gofr_sim.util.fs"
 
-local type, pairs, ipairs, os_date = type, pairs, ipairs, os.date
+local type, pairs, ipairs, pcall, tostring, os_date = type, pairs, ipairs, pcall, tostring, os.date
 
 local M = {}
+
+local LOCK_TIMEOUT = 10 -- seconds another process may hold the store's lock
 
 local Store = {}
 Store.__index = Store
@@ -122,12 +129,27 @@ local function active_record(claims)
 end
 
 --- store:register(token) -> jti: records a minted token as active.
+-- Calls change(records) on the store's records and saves them, under the
+-- store file's lock (none in-process); -> change's result.
+function Store:_update(change)
+  local function cycle()
+    local records = self:load()
+    local result = change(records)
+    if result ~= false then self:save(records) end
+    return result
+  end
+  if not self.file then return cycle() end
+  local ok, result = pcall(fs.with_lock, self.file .. ".lock", LOCK_TIMEOUT, cycle)
+  if ok then return result end
+  result = tostring(result)
+  if result:match("^token store ") then error(result, 0) end -- load's or save's
+  error(("token store %s: its lock %s"):format(self.file, result), 0)
+end
+
 function Store:register(token)
   local claims = claims_with_jti(token)
   if not claims then error("auth.store:register: not a token with a jti claim", 2) end
-  local records = self:load()
-  records[claims.jti] = active_record(claims)
-  self:save(records)
+  self:_update(function(records) records[claims.jti] = active_record(claims) end)
   return claims.jti
 end
 
@@ -139,21 +161,21 @@ function Store:register_all(tokens)
   local found = {}
   for _, token in pairs(tokens) do found[#found + 1] = claims_with_jti(token) end
   if #found == 0 then return 0 end
-  local records = self:load()
-  for _, claims in ipairs(found) do records[claims.jti] = active_record(claims) end
-  self:save(records)
+  self:_update(function(records)
+    for _, claims in ipairs(found) do records[claims.jti] = active_record(claims) end
+  end)
   return #found
 end
 
 --- store:revoke(jti) -> true | false (unknown jti)
 function Store:revoke(jti)
-  local records = self:load()
-  local r = records[jti]
-  if not r then return false end
-  r.status = "revoked"
-  r.revoked_at = os_date("!%Y-%m-%dT%H:%M:%S")
-  self:save(records)
-  return true
+  return self:_update(function(records)
+    local r = records[jti]
+    if not r then return false end -- nothing to write
+    r.status = "revoked"
+    r.revoked_at = os_date("!%Y-%m-%dT%H:%M:%S")
+    return true
+  end)
 end
 
 function Store:get(jti)

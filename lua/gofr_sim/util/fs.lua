@@ -4,6 +4,7 @@
 --   local fs = require "gofr_sim.util.fs"
 --   local text, err_type, msg = fs.read_file(path)   -- err_type "not_found" | "io_error"
 --   assert(fs.remove_tree(dir))                      -- rm -rf, symlinks not followed
+--   fs.with_lock(path .. ".lock", 5, fn, ...)         -- fn(...) under an exclusive flock
 --
 -- Writing goes through core.fs_write_atomic (a temporary file renamed over
 -- the target) directly; there is no Lua layer over it.
@@ -11,7 +12,7 @@
 -- The world failing (I/O) returns nil, err_type, message; misuse raises.
 local core = require "gofr_sim.core"
 
-local type, error, ipairs, io = type, error, ipairs, io
+local type, error, ipairs, io, pcall = type, error, ipairs, io, pcall
 
 local M = {}
 
@@ -46,6 +47,26 @@ function M.remove_tree(path)
     if not done then return nil, e, m end
   end
   return core.fs_remove(path)
+end
+
+--- fs.with_lock(lock_path, timeout_seconds, fn, ...) -> fn(...)'s results
+-- Calls fn(...) holding an exclusive advisory lock (flock) on lock_path,
+-- a file created when missing and left in place; the lock is released
+-- however fn ends, and fn's error is raised again. Processes that
+-- read-modify-write one file take the lock of the same lock_path (only
+-- they: it keeps out no writer that does not). The calling thread blocks
+-- for the lock up to timeout_seconds; still held by another process then,
+-- or not to be created, it raises "<lock_path>: <why>".
+local function released(lock, ok, ...)
+  lock:unlock()
+  if not ok then error((...), 0) end
+  return ...
+end
+
+function M.with_lock(lock_path, timeout_seconds, fn, ...)
+  local lock, _, msg = core.fs_lock(lock_path, timeout_seconds)
+  if not lock then error(msg, 2) end
+  return released(lock, pcall(fn, ...))
 end
 
 return M
