@@ -3,8 +3,9 @@
 --   local prometheus = require "gofr_sim.report.prometheus"
 --   local text = prometheus.render(metrics.current, { live = 3, iterations = 120 })
 --   local host, port = prometheus.parse_listen("127.0.0.1:9464")  -- usage error if malformed
---   local exporter = prometheus.serve(host, port, run_fn, quiet)    -- inside sim.run
+--   local exporter = prometheus.serve(host, port, run_fn, quiet, registry)  -- inside sim.run
 --   ...
+--   exporter.hold()    -- optional: the final metrics from now on, whatever comes after
 --   exporter.close()
 --
 -- render() turns a sim.metrics registry into these families (docs/prometheus.md):
@@ -276,42 +277,48 @@ function M.parse_listen(text)
   return host, port
 end
 
--- Answers one request: GET /metrics (or with a query) renders; others 404/405.
-local function handle(req, res, run_fn)
+-- Answers one request: GET /metrics (or with a query) answers body(); others 404/405.
+local function handle(req, res, body)
   if req.path ~= "/metrics" then
     res:send(404, { ["Content-Type"] = "text/plain; charset=utf-8" }, "not found: try /metrics\n")
   elseif req.method ~= "GET" then
     res:send(405, { ["Content-Type"] = "text/plain; charset=utf-8", Allow = "GET" },
       "method not allowed\n")
   else
-    local run = run_fn and run_fn() or {}
-    run.live = run.live or (sim.stats().live - 1) -- not counting this handler
-    res:send(200, { ["Content-Type"] = M.CONTENT_TYPE }, M.render(metrics.current, run))
+    res:send(200, { ["Content-Type"] = M.CONTENT_TYPE }, body())
   end
 end
 
 --- Serves GET /metrics on host:port while the loop runs (call it inside
--- sim.run; it does not keep the run going). Each scrape renders the current
--- registry (sim.metrics.current) with run_fn()'s table (see render; live
--- defaults to the engine's live personas, started to now). Prints the URL to
--- stderr unless quiet. Cannot listen: a usage error. -> the server of
--- sim.server.listen (keep it; close() it when the run ends).
-function M.serve(host, port, run_fn, quiet)
+-- sim.run; it does not keep the run going). Each scrape renders `registry`
+-- (default: the current one, sim.metrics.current, at each scrape) with
+-- run_fn()'s table (see render; live defaults to the engine's live
+-- personas, started to now). Prints the URL to stderr unless quiet. Cannot
+-- listen: a usage error. -> the server of sim.server.listen (keep it;
+-- close() it when the run ends), with hold(): from then on every scrape
+-- answers what the registry and run_fn() render at that moment (a
+-- finished run's final metrics, whatever the registry records later).
+function M.serve(host, port, run_fn, quiet, registry)
   local started = os.time()
+  local held
+  -- the text of a scrape now; `handler`: asked by a scrape's handler (not live itself)
+  local function text(handler)
+    local run = run_fn and run_fn() or {}
+    run.started = run.started or started
+    run.live = run.live or (sim.stats().live - (handler and 1 or 0))
+    return M.render(registry or metrics.current, run)
+  end
   local srv, err_type, msg = sim.server.listen {
     host = host, port = port,
     handler = function(req, res)
-      handle(req, res, function()
-        local run = run_fn and run_fn() or {}
-        run.started = run.started or started
-        return run
-      end)
+      handle(req, res, function() return held or text(true) end)
     end,
   }
   if not srv then
     cli.usage_error(("--metrics-listen: %s (%s)"):format(tostring(msg), tostring(err_type)))
   end
   if not quiet then io.stderr:write("gofr-sim: metrics at ", srv.url, "/metrics\n") end
+  srv.hold = function() held = text(false) end
   return srv
 end
 

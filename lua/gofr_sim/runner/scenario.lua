@@ -64,6 +64,8 @@ M.FLAGS = {
     help = "a pass/fail bound 'KEY COND', e.g. 'p95{tool=http.get} < 200ms' (replaces the scenario's)" },
   metrics_listen = { type = "string", -- live Prometheus metrics (lua/gofr_sim/report/prometheus.lua)
     help = "HOST:PORT: serve live Prometheus metrics at /metrics while the run lasts" },
+  metrics_linger = { type = "duration", min = 0, -- the final metrics kept up (docs/prometheus.md)
+    help = "with --metrics-listen: after the run and its reports, serve the final metrics this long more" },
   accept_unhealthy = { type = "string", -- verdict rules to waive (lua/gofr_sim/runner/verdict.lua)
     help = "verdict rules not to apply, comma-separated (e.g. no_success)" },
   expect = { type = "string", repeatable = true, -- [TOOL=]OUTCOME,... (lua/gofr_sim/engine/expect.lua)
@@ -83,7 +85,7 @@ M.FLAGS = {
 for k, rule in pairs(workload.FLAGS) do M.FLAGS[k] = rule end
 for k, rule in pairs(personas.flags) do M.FLAGS[k] = rule end
 
-local DEFAULTS = { grace = 5 }
+local DEFAULTS = { grace = 5, metrics_linger = 0 }
 for k, v in pairs(workload.DEFAULTS) do DEFAULTS[k] = v end
 
 local SCENARIO_KEYS = {
@@ -502,15 +504,17 @@ local function iterate(state, slot, intended)
   state.registry:record("iteration.service", now - started, slot.tags)
 end
 
--- Live metrics (--metrics-listen HOST:PORT): GET /metrics from the start of
--- the run to its end (docs/prometheus.md).
+-- Live metrics (--metrics-listen HOST:PORT): GET /metrics of the run's
+-- registry from the start of the run to its end, or with --metrics-linger
+-- its final metrics for that long after its reports (docs/prometheus.md).
 local function serve_metrics(state)
   local host, port = prometheus.parse_listen(state.opts.metrics_listen)
   return prometheus.serve(host, port, function()
     local run = state.run
     return { iterations = run and run.iterations or 0, dropped = run and run.dropped or 0,
-             shard = state.part and state.part.index or nil }
-  end, state.opts.quiet)
+             shard = state.part and state.part.index or nil,
+             live = state.done and 0 or nil } -- the run's personas are gone
+  end, state.opts.quiet, state.registry)
 end
 
 -- Runs setup(ctx) once; its fields reach every ctx. -> true, or false
@@ -635,7 +639,7 @@ local function drive(state)
   end
   state.stopped = sim.stopping()
   state.elapsed = sim.now() - state.started
-  if state.exporter then state.exporter.close() end
+  if state.exporter and state.opts.metrics_linger <= 0 then state.exporter.close() end
   state.done = true
 end
 
@@ -685,6 +689,23 @@ local function teardown(state, rep)
   state.base.setup_error = state.setup_error
   local ok, err = pcall(sim.run, sc.teardown, state.base, rep)
   if not ok then io.stderr:write("gofr-sim: teardown failed: ", tostring(err), "\n") end
+end
+
+-- --metrics-linger: after the run and its reports, the endpoint serves the
+-- final metrics (held when the report was built) that long more, then
+-- closes; a signal ends it at once, and a run a signal stopped does not
+-- linger.
+local function linger(state)
+  local exporter, seconds = state.exporter, state.opts.metrics_linger
+  if not exporter then return end
+  if seconds > 0 and core.signal() == 0 then
+    if not state.opts.quiet then
+      io.stderr:write(("gofr-sim: metrics at %s/metrics for %s more (Ctrl-C ends)\n")
+        :format(exporter.url, cli.format_duration(seconds)))
+    end
+    pcall(sim.run, function() sim.sleep(seconds) end)
+  end
+  exporter.close()
 end
 
 -- Writes --output and --html; false when one could not be written.
@@ -796,6 +817,10 @@ function M.run(sc, flags, path)
     return wl.mix and wl.mix.mix.total
   end)
   if o.metrics_listen then prometheus.parse_listen(o.metrics_listen) end -- bad: usage error now
+  if (flags.metrics_linger ~= nil or o.metrics_linger > 0) and not o.metrics_listen then
+    cli.usage_error("--metrics-linger: it keeps the --metrics-listen endpoint up after the run; "
+      .. "give --metrics-listen HOST:PORT too")
+  end
   local specs = parse_thresholds(sc, o, path)
   local scope, accept = parse_expectations(sc, o, path)
   for _, wl in ipairs(named or {}) do wl.scope = workload_scope(wl, path) end
@@ -816,11 +841,12 @@ function M.run(sc, flags, path)
   local t0 = sim.now()
   local sent0, received0 = core.http_bytes()
   local completed, run_error = pcall(sim.run, drive, state)
-  if state.exporter then state.exporter.close() end -- also when the run failed
+  if state.exporter and o.metrics_linger <= 0 then state.exporter.close() end -- also when the run failed
   local duration = sim.now() - t0
   local sent1, received1 = core.http_bytes() -- the run's setup, iterations and teardown's requests
   if not completed and (cli.is_usage_error(run_error) or cli.is_help(run_error)) then
     metrics.install(previous)
+    if state.exporter then state.exporter.close() end
     error(run_error, 0) -- bad input found by setup (exit 2), or what it shows instead of a run (0)
   end
   local failure -- why the run could not complete, in one line
@@ -860,13 +886,16 @@ function M.run(sc, flags, path)
     script_errors = stats.script_errors, thresholds = results, verdict = judged,
     verdict_inputs = verdict_inputs, threshold_specs = specs, -- so a merge judges exactly
   }
+  if state.exporter then state.exporter.hold() end -- a linger serves what the report has
   teardown(state, rep)
   metrics.install(previous)
   io.stdout:write(summary.text(rep), "\n")
   if failure then io.stderr:write("gofr-sim: ", failure, "\n") end
   if not write_reports(o, rep) then completed = false end
-  return thresholds.exit_code(thresholds_ok, thresholds.checks_ok(state.registry),
+  local status = thresholds.exit_code(thresholds_ok, thresholds.checks_ok(state.registry),
     completed and judged.healthy)
+  linger(state)
+  return status
 end
 
 return M
