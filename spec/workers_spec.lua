@@ -101,6 +101,32 @@ describe("gofr-sim --workers", function()
     assert.are.equal(1, said, r.stderr) -- the coordinator says it once
   end)
 
+  it("stops every worker when one worker's script calls sim.stop()", function()
+    -- persona 1 (worker 1's) stops the run at its 5th iteration; persona 2
+    -- runs in worker 2, which ends only because it is told
+    local stopper = support.tmpfile([[
+local sim = require "gofr_sim"
+return {
+  options = { consumers = 4 },
+  iteration = function(ctx)
+    sim.sleep(0.01)
+    sim.metrics.count("ran", 1, { id = tostring(ctx.persona.id) })
+    ctx.vars.n = (ctx.vars.n or 0) + 1
+    if ctx.persona.id == 1 and ctx.vars.n == 5 then sim.stop() end
+  end,
+}
+]], ".lua")
+    local r, rep = run({ stopper, "--workers", "2", "--duration", "60s", "--quiet" })
+    os.remove(stopper)
+    assert.are.equal(0, r.status, r.stderr .. r.stdout)
+    assert.is_false(rep.interrupted)
+    assert.is_true(rep.verdict.facts.stopped)
+    assert.is_true(rep.result.duration_seconds < 30, "worker 2 was not stopped")
+    local ids = counter_ids(rep)
+    assert.are.equal(5, ids[1])
+    assert.is_truthy(ids[2], "worker 2's persona ran")
+  end)
+
   it("refuses a bad --workers value, naming the flag", function()
     local r = support.run_cli({ path, "--workers", "0", "--total-requests", "1" })
     assert.are.equal(2, r.status)

@@ -684,6 +684,10 @@ static void gs__runtime_stop(gs_runtime_t *rt, double grace) {
   uv_timer_start(&rt->grace_timer, gs__grace_expired, ms, 0);
 }
 
+void gs_runtime_stop(gs_runtime_t *rt) {
+  gs__runtime_stop(rt, rt->grace);
+}
+
 /* Errors are printed once; say how often each happened in the end. */
 static void gs__runtime_report_repeats(gs_runtime_t *rt) {
   lua_State *L = rt->L;

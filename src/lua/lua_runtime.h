@@ -82,6 +82,10 @@ int gs_persona_abort_live(gs_persona_t *p);
  * hooks. Loop thread only. */
 void gs_runtime_signal(gs_runtime_t *rt, int signum, int quiet);
 
+/* Stops the run as sim.stop() with the runtime's grace period would
+ * (core.set_grace), e.g. told by a coordinator. Loop thread only. */
+void gs_runtime_stop(gs_runtime_t *rt);
+
 /* A function called with each signal the runtime acts on (after acting),
  * e.g. to pass it on to worker threads. Add returns NULL when out of
  * memory; the runtime frees the hooks left when it closes. */

@@ -16,6 +16,8 @@
  *   thread:signal(signum)    acts in the thread as a signal would
  *                            (gs_runtime_signal, quietly); the parent's
  *                            own signals are passed on by themselves
+ *   thread:stop()            stops the thread's run as sim.stop() there
+ *                            would (gs_runtime_stop: its grace period)
  *   thread:join() -> status, error_or_nil   blocks until the thread returns
  *   core.thread_post(message) -> true       in a worker thread: to its parent
  *   core.cpu_count() -> n                   the threads the process may run at once
@@ -42,6 +44,7 @@
 LUALIB_API int luaopen_gofr_sim_core(lua_State *L);
 
 #define GS_LTHREAD_SIGNALS 8 /* signals queued for a thread before it runs */
+#define GS_LTHREAD_STOP 0    /* queued with the signals: thread:stop() */
 
 typedef struct gs_lthread_s gs_lthread_t;
 
@@ -62,7 +65,7 @@ struct gs_lthread_s {
   int ended, status;
   char *error; /* malloc'd by the thread: why it failed, or NULL */
   gs_lrecv_t *reader;
-  /* parent -> thread: signals, delivered by down_async on the thread's loop */
+  /* parent -> thread: signals and stops, delivered by down_async on the thread's loop */
   uv_mutex_t down_lock;
   int down_ready, down_closed, nsignals;
   int signals[GS_LTHREAD_SIGNALS];
@@ -105,7 +108,7 @@ static void gs__lthread_forward(int signum, void *data) {
   gs__lthread_send_signal(data, signum);
 }
 
-/* On the thread's loop: the signals its parent sent. */
+/* On the thread's loop: the signals and stops its parent sent. */
 static void gs__lthread_down_cb(uv_async_t *h) {
   gs_lthread_t *t = h->data;
   int signals[GS_LTHREAD_SIGNALS], n;
@@ -114,8 +117,12 @@ static void gs__lthread_down_cb(uv_async_t *h) {
   memcpy(signals, t->signals, sizeof signals);
   t->nsignals = 0;
   uv_mutex_unlock(&t->down_lock);
-  for (int i = 0; i < n; i++)
-    gs_runtime_signal(t->child_rt, signals[i], 1);
+  for (int i = 0; i < n; i++) {
+    if (signals[i] == GS_LTHREAD_STOP)
+      gs_runtime_stop(t->child_rt);
+    else
+      gs_runtime_signal(t->child_rt, signals[i], 1);
+  }
 }
 
 /* ---- the worker thread -------------------------------------------------- */
@@ -352,6 +359,11 @@ static int gs__lthread_signal(lua_State *L) {
   return 0;
 }
 
+static int gs__lthread_stop(lua_State *L) {
+  gs__lthread_send_signal(gs__lthread_check(L), GS_LTHREAD_STOP);
+  return 0;
+}
+
 static int gs__lthread_join_l(lua_State *L) {
   gs_lthread_t *t = gs__lthread_check(L);
   gs__lthread_join(t);
@@ -465,6 +477,7 @@ void gs_lua_open_thread(lua_State *L) {
   if (luaL_newmetatable(L, GS_LTHREAD_MT)) {
     static const luaL_Reg methods[] = {{"recv", gs__lthread_recv},
                                        {"signal", gs__lthread_signal},
+                                       {"stop", gs__lthread_stop},
                                        {"join", gs__lthread_join_l},
                                        {NULL, NULL}};
     lua_newtable(L);

@@ -10,8 +10,9 @@
 -- worker drains its registry once a second of the run (metrics.drain) and
 -- posts it; the coordinator absorbs it into the run's registry exactly
 -- (histograms merged), so the progress line, /metrics, thresholds, the
--- verdict and the reports see one run. teardown runs once, in the
--- coordinator. What setup returned reaches the workers as plain data
+-- verdict and the reports see one run. A worker's sim.stop() stops them
+-- all (its grace period in it, the default one in the others). teardown
+-- runs once, in the coordinator. What setup returned reaches the workers as plain data
 -- (gofr_sim.util.plain): functions and userdata stay behind, and are named.
 local core = require "gofr_sim.core"
 local sim = require "gofr_sim"
@@ -95,7 +96,14 @@ local function collect(state, w, th, timeout)
       end
       return
     end
-    absorb(state, w, plain.decode(text))
+    local m = plain.decode(text)
+    if m.stop then -- its script called sim.stop(): the others stop too
+      for v, other in pairs(co.threads) do
+        if v ~= w and not co.ended[v] then other:stop() end
+      end
+    else
+      absorb(state, w, m)
+    end
   end
 end
 
