@@ -1,8 +1,10 @@
 --- gofr_sim.cli.common: what the commands of gofr_sim.cli share: their
--- one-line messages, flag splitting, the port check, and serving until a
--- signal stops the run.
+-- one-line messages, flag splitting, the port check, serving until a
+-- signal stops the run, and reading a JSON report.
 local sim = require "gofr_sim"
 local cli = require "gofr_sim.util.flags"
+local fs = require "gofr_sim.util.fs"
+local write = require "gofr_sim.report.write"
 
 local type, pairs = type, pairs
 
@@ -42,6 +44,20 @@ end
 -- after core.handle_signals, or sim.stop).
 function M.sleep_until_stopped()
   while sim.sleep(3600) do end
+end
+
+--- The JSON document of the report file at path, decoded (not checked to
+-- be a report); an unreadable file or bad JSON is the usage error
+-- "<command>: cannot read '<path>': <why>" or "<command>: '<path>' is <why>".
+function M.read_json_report(command, path)
+  local text, _, err = fs.read_file(path)
+  if not text then
+    if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
+    cli.usage_error(("%s: cannot read '%s': %s"):format(command, path, err))
+  end
+  local r, why = write.decode(text)
+  if not r then cli.usage_error(("%s: '%s' is %s"):format(command, path, why)) end
+  return r
 end
 
 return M

@@ -7,7 +7,6 @@
 -- check failed, the merged run was unhealthy or incomplete, 2 bad usage.
 local cli = require "gofr_sim.util.flags"
 local json = require "gofr_sim.util.json"
-local fs = require "gofr_sim.util.fs"
 local merge = require "gofr_sim.report.merge"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
@@ -41,16 +40,7 @@ end
 -- that is not a report is a usage error.
 local function read_reports(paths)
   local reports = {}
-  for i, path in ipairs(paths) do
-    local text, _, err = fs.read_file(path)
-    if not text then
-      if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
-      cli.usage_error(("merge: cannot read '%s': %s"):format(path, err))
-    end
-    local r, why = write.decode(text)
-    if not r then cli.usage_error(("merge: '%s' is %s"):format(path, why)) end
-    reports[i] = r
-  end
+  for i, path in ipairs(paths) do reports[i] = common.read_json_report("merge", path) end
   return reports
 end
 

@@ -6,7 +6,6 @@
 -- cannot be written; 2 bad usage (a missing or unreadable file, not a
 -- report).
 local cli = require "gofr_sim.util.flags"
-local fs = require "gofr_sim.util.fs"
 local build = require "gofr_sim.report.build"
 local summary = require "gofr_sim.report.summary"
 local write = require "gofr_sim.report.write"
@@ -24,13 +23,7 @@ local FLAGS = {
 -- The report of the file at path, decoded; an unreadable file or one that
 -- is not a report is a usage error naming it.
 local function read_report(path)
-  local text, _, err = fs.read_file(path)
-  if not text then
-    if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
-    cli.usage_error(("report: cannot read '%s': %s"):format(path, err))
-  end
-  local r, why = write.decode(text)
-  if not r then cli.usage_error(("report: '%s' is %s"):format(path, why)) end
+  local r = common.read_json_report("report", path)
   if type(r) ~= "table" or r.schema_version == nil then
     cli.usage_error(("report: '%s' is not a gofr-sim report (no schema_version)"):format(path))
   end
