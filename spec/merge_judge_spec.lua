@@ -66,11 +66,7 @@ local function union_percentile(reps, key, p)
   return h:percentile(p) * 1000
 end
 
-local function near(expected, actual, what)
-  assert.is_number(actual, what)
-  assert.is_true(math.abs(actual - expected) <= math.abs(expected) * 0.001,
-    ("%s: expected %s within 0.1%%, got %s"):format(what, expected, actual))
-end
+local near = support.near_ratio
 
 local function rows_by_key(rep)
   local out = {}

@@ -41,11 +41,7 @@ local function record_set(reg, clock, tool, half)
   end
 end
 
-local function near(expected, actual, what)
-  assert.is_number(actual, what)
-  assert.is_true(math.abs(actual - expected) <= math.abs(expected) * 0.001,
-    ("%s: expected %s within 0.1%%, got %s"):format(what, expected, actual))
-end
+local near = support.near_ratio
 
 local function sorted_keys(t)
   local out = {}

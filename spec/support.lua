@@ -309,4 +309,12 @@ function M.stalled_listener()
   end
 end
 
+--- Asserts that number `actual` is within 0.1% of `expected` (`what`
+-- names it in the failure): percentiles of merged histograms and the like.
+function M.near_ratio(expected, actual, what)
+  assert.is_number(actual, what)
+  assert.is_true(math.abs(actual - expected) <= math.abs(expected) * 0.001,
+    ("%s: expected %s within 0.1%%, got %s"):format(what, expected, actual))
+end
+
 return M
