@@ -5,7 +5,8 @@
 --
 --   gofr-sim scenarios/crowd_and_spike.lua                    # 20 s against the embedded twin
 --   gofr-sim scenarios/crowd_and_spike.lua --fetch-delay 0 --html out/spike.html
---   gofr-sim scenarios/crowd_and_spike.lua --mcp-url http://127.0.0.1:8070/mcp --mix-file fixtures/mixes/large.json
+--   gofr-sim scenarios/crowd_and_spike.lua --mcp-url http://127.0.0.1:8070/mcp \
+--     --mix-file fixtures/mixes/large.json
 --   gofr-sim scenarios/crowd_and_spike.lua --workloads writers --duration 10s
 --
 -- Everything else — targets, flags, personas and tokens, expected outcomes,
