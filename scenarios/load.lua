@@ -61,7 +61,6 @@ local function session_of(ctx)
     return nil
   end
   ctx.vars.mcp_session = s
-  ctx.sessions[#ctx.sessions + 1] = s
   return s
 end
 
@@ -191,7 +190,7 @@ return {
       shared.robots_disallowed = {} -- live sites: declare with --expect
     end
     if o.protocol == "mcp" then
-      shared.mcp_url, shared.sessions = tgt:start(ctx).url, {}
+      shared.mcp_url = tgt:start(ctx).url
     end
     return shared
   end,
@@ -207,8 +206,13 @@ return {
     ["successes{tool=*}"] = "> 0",
   },
 
+  -- each persona ends its MCP session (DELETE), in the thread that ran it
+  persona_teardown = function(ctx)
+    local s = ctx.vars.mcp_session
+    if s then s:close { timeout = 2 } end
+  end,
+
   teardown = function(ctx, report)
-    for _, s in ipairs(ctx.sessions or {}) do pcall(s.close, s, { timeout = 2 }) end
     local note = tgt and report and tgt:fetch_delay_note(report)
     if note then build.add_note(report, note) end
     if tgt then tgt:stop() end

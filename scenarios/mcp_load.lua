@@ -211,7 +211,6 @@ local function session_of(ctx)
     return nil
   end
   ctx.vars.session = s
-  ctx.sessions[#ctx.sessions + 1] = s
   return s
 end
 
@@ -267,7 +266,7 @@ return {
     local list, notes = plans(chosen(tools, o), o)
     if #list == 0 then error("the server lists no tools to call", 0) end
     if o.dry_run then show_plans(list) end
-    local shared = { plans = list, notes = notes, sessions = { s },
+    local shared = { plans = list, notes = notes, setup_session = s,
                      session_options = session_options(o) }
     for _, p in ipairs(list) do p.check = output_check(p) end
     if o.shared_session then shared.shared_session = s end
@@ -289,8 +288,13 @@ return {
     ["successes{tool=*}"] = "> 0",
   },
 
+  persona_teardown = function(ctx)
+    local s = ctx.vars.session
+    if s then s:close { timeout = 2 } end
+  end,
+
   teardown = function(ctx, report)
-    for _, s in ipairs(ctx.sessions or {}) do pcall(s.close, s, { timeout = 2 }) end
+    if ctx.setup_session then ctx.setup_session:close { timeout = 2 } end
     for _, note in ipairs(ctx.notes or {}) do
       if report then build.add_note(report, note) end
     end

@@ -127,6 +127,44 @@ return {
     assert.is_truthy(ids[2], "worker 2's persona ran")
   end)
 
+  it("runs persona_teardown once for each persona that ran, in its own worker", function()
+    -- 5 personas, a budget of 3 iterations: 3 ran and are torn down, as the
+    -- persona (its tag), also over 2 workers; the ones that never ran are not
+    local leaving = support.tmpfile([[
+local sim = require "gofr_sim"
+return {
+  options = { consumers = 5 },
+  iteration = function(ctx)
+    sim.sleep(0.05)
+    ctx.vars.ran = true
+  end,
+  persona_teardown = function(ctx)
+    assert(ctx.vars.ran, "a persona that never ran")
+    sim.metrics.count("left", 1, { id = tostring(ctx.persona.id) })
+  end,
+}
+]], ".lua")
+    for _, workers in ipairs { "1", "2" } do
+      local r, rep = run({ leaving, "--workers", workers, "--total-requests", "3", "--quiet" })
+      assert.are.equal(0, r.status, r.stderr .. r.stdout)
+      assert.are.equal(0, rep.result.script_errors, r.stderr)
+      local left, ids = 0, 0
+      for key, v in pairs(rep.counters) do
+        if key:match("^left{id=%d+,") then
+          left, ids = left + v, ids + 1
+          assert.matches("persona=", key, 1, true)
+        end
+      end
+      assert.are.same({ 3, 3 }, { left, ids }, workers .. " worker(s)")
+    end
+    os.remove(leaving)
+    local r = support.run_cli({ support.tmpfile([[
+return { check = function() end, persona_teardown = function() end }
+]], ".lua") })
+    assert.are.equal(2, r.status)
+    assert.matches("scenario key 'persona_teardown': a check scenario has no personas", r.stderr, 1, true)
+  end)
+
   it("refuses a bad --workers value, naming the flag", function()
     local r = support.run_cli({ path, "--workers", "0", "--total-requests", "1" })
     assert.are.equal(2, r.status)

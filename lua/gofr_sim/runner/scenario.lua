@@ -6,6 +6,7 @@
 --     flags = { target_url = { type = "url" } },     -- scenario-specific flags
 --     setup = function(ctx) return { urls = ... } end,  -- once; its fields reach ctx
 --     iteration = function(ctx) ... end,             -- one iteration of one persona
+--     persona_teardown = function(ctx) end,          -- once per persona that ran, at its workload's end
 --     teardown = function(ctx, report) end,          -- once, with the report
 --     thresholds = { ["p95{tool=http.get}"] = "< 200ms" },
 --     expect = { get_content = { "AUTH_ERROR" } },   -- expected outcomes (gofr_sim.engine.expect)
@@ -93,6 +94,7 @@ local SCENARIO_KEYS = {
   setup = "function", iteration = "function", teardown = "function", thresholds = "table",
   prepare = "function", expect = "table", accept_unhealthy = "table", tasks = "table",
   tokens = "table", check = "function", completion_check = "string", workloads = "table",
+  persona_teardown = "function",
 }
 
 --- The check a check scenario records when its check(ctx) returns (passed)
@@ -124,6 +126,9 @@ local function check_form(sc, path)
     return
   end
   if sc.tasks then fail(path, "scenario key 'tasks': a check scenario has no iterations to run them") end
+  if sc.persona_teardown then
+    fail(path, "scenario key 'persona_teardown': a check scenario has no personas")
+  end
   if sc.workloads then fail(path, "scenario key 'workloads': a check scenario has no workload") end
   for k in pairs(sc.options or {}) do
     if WORKLOAD_FLAGS[k] then fail(path, ("option '%s': a check scenario has no workload"):format(k)) end
@@ -546,6 +551,24 @@ local function set_up(state)
   return true
 end
 
+-- The scenario's persona_teardown(ctx) for each persona of run that ran an
+-- iteration, all at once, each as that persona (its tags, its expected
+-- outcomes); returns when all have ended. Errors count as script errors.
+local function tear_down_personas(state, run)
+  local fn = state.scenario.persona_teardown
+  if not fn then return end
+  local handles = {}
+  for _, slot in pairs(run.slots) do
+    if slot.ctx.iteration > 0 then
+      handles[#handles + 1] = sim.spawn(function()
+        act_as(slot)
+        fn(slot.ctx)
+      end)
+    end
+  end
+  for _, h in ipairs(handles) do sim.wait(h) end
+end
+
 -- Workload wl (opts=): its personas run iterations until a stop
 -- condition (wl.run: its run, live; the run's own is state.run too).
 local function run_one(state, wl, tally)
@@ -560,6 +583,7 @@ local function run_one(state, wl, tally)
   for _, slot in pairs(run.slots) do
     if slot.handle then sim.wait(slot.handle) end
   end
+  tear_down_personas(state, run)
   run:finish()
   if run.budget <= 0 then state.budget_spent = true end
 end
