@@ -408,3 +408,134 @@ describe("--metrics-listen", function()
     end
   end)
 end)
+
+describe("--metrics-linger", function()
+  local dir
+
+  setup(function() dir = support.tmpdir() end)
+
+  teardown(function()
+    for _, name in ipairs { "linger", "signal", "workers" } do
+      local pid = (support.read_file(dir .. "/" .. name .. ".pid") or ""):match("^%d+")
+      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    end
+    os.execute("rm -rf " .. q(dir))
+  end)
+
+  -- load.lua in the background serving 127.0.0.1:port and lingering `linger`;
+  -- its files are dir/NAME.{json,out,err,pid,rc} (pid: timeout's, which
+  -- passes signals on).
+  local function start(name, port, linger, extra)
+    local f = dir .. "/" .. name
+    os.execute("bash -c " .. q(("(timeout -k 5 40 %s %s --protocol http --total-requests 20 %s "
+      .. "--metrics-listen 127.0.0.1:%d --metrics-linger %s --output %s >%s 2>%s </dev/null & echo $! >%s; "
+      .. "wait $!; echo $? >%s) &"):format(q(support.bin), q(LOAD), extra or "", port, linger,
+        q(f .. ".json"), q(f .. ".out"), q(f .. ".err"), q(f .. ".pid"), q(f .. ".rc"))))
+    return f
+  end
+
+  -- Seconds until fn() is true, polled every 20 ms for up to `limit`; nil if never.
+  local function until_true(fn, limit)
+    local now = require("gofr_sim.core").now
+    local t0 = now()
+    while now() - t0 < limit do
+      if fn() then return now() - t0 end
+      os.execute("sleep 0.02")
+    end
+  end
+
+  local function scrape(url)
+    local res
+    sim.run(function() res = sim.http.get(url, { timeout = 2 }) end)
+    return res
+  end
+
+  it("needs --metrics-listen: a usage error before the run", function()
+    local r = support.run_cli { LOAD, "--protocol", "http", "--duration", "1s", "--metrics-linger", "2s" }
+    assert.are.equal(2, r.status, r.stderr)
+    assert.truthy(r.stderr:find("--metrics-linger", 1, true), r.stderr)
+    assert.truthy(r.stderr:find("--metrics-listen", 1, true), r.stderr)
+    r = support.run_cli { LOAD, "--protocol", "http", "--metrics-listen", "0", "--metrics-linger", "soon" }
+    assert.are.equal(2, r.status, r.stderr)
+    assert.truthy(r.stderr:find("--metrics-linger", 1, true), r.stderr)
+  end)
+
+  it("serves the final metrics after the report is written, then exits by itself", function()
+    local port = support.closed_port()
+    local url = ("http://127.0.0.1:%d/metrics"):format(port)
+    local f = start("linger", port, "2s")
+    assert(until_true(function() return support.exists(f .. ".json") end, 20),
+      "no report: " .. tostring(support.read_file(f .. ".err")))
+    local reported = require("gofr_sim.core").now()
+    local rep = assert(require("cjson").decode(support.read_file(f .. ".json")))
+    local first = scrape(url)
+    assert.truthy(first and first.status == 200,
+      "no scrape after the report: " .. tostring(support.read_file(f .. ".err")))
+    assert.is_nil(support.read_file(f .. ".rc"), "the run has not ended yet")
+    assert.are.equal(rep.result.iterations, sample(first.body, "gofr_sim_iterations_total "))
+    assert.are.equal(20, rep.result.iterations)
+    assert.are.equal(rep.result.request_count, sample(first.body, "gofr_sim_requests_total "))
+    assert.are.equal(rep.result.error_count, sample(first.body, "gofr_sim_errors_total "))
+    assert.are.equal(0, sample(first.body, "gofr_sim_live_personas "))
+    local count = 0
+    for _, l in ipairs(lines(first.body)) do
+      if l:find('^gofr_sim_latency_seconds_count{name="http.get",') then
+        count = count + tonumber(l:match(" (%S+)$"))
+      end
+    end
+    assert.are.equal(rep.metrics.by_tool["http.get"].count, count)
+    -- the same final text later, and the process ends by itself
+    os.execute("sleep 0.5")
+    local second = scrape(url)
+    assert.truthy(second and second.status == 200, "no second scrape while it lingers")
+    assert.are.equal(first.body, second.body)
+    assert(until_true(function() return support.read_file(f .. ".rc") end, 8),
+      "still running 8 s after its report")
+    local ended = require("gofr_sim.core").now() - reported
+    assert.is_true(ended >= 1.5, ("ended %.3f s after its report, before its 2 s"):format(ended))
+    assert.are.equal("0", support.read_file(f .. ".rc"):match("%d+"), support.read_file(f .. ".err"))
+    local err = support.read_file(f .. ".err")
+    assert.truthy(err:find(url .. " for 2s more (Ctrl-C ends)", 1, true), err)
+    local after
+    sim.run(function() after = { sim.http.get(url, { timeout = 1 }) } end)
+    assert.is_nil(after[1], "the endpoint closed with the process")
+    if has_promtool() then
+      local ok, said = promtool(first.body)
+      assert.is_true(ok, said)
+    end
+  end)
+
+  it("serves the coordinator's registry with --workers: the workers' counts absorbed", function()
+    local port = support.closed_port()
+    local f = start("workers", port, "1s", "--workers 2")
+    assert(until_true(function() return support.exists(f .. ".json") end, 20),
+      "no report: " .. tostring(support.read_file(f .. ".err")))
+    local rep = assert(require("cjson").decode(support.read_file(f .. ".json")))
+    local res = scrape(("http://127.0.0.1:%d/metrics"):format(port))
+    assert.truthy(res and res.status == 200,
+      "no scrape after the report: " .. tostring(support.read_file(f .. ".err")))
+    assert.are.equal(20, rep.result.iterations)
+    assert.are.equal(rep.config.workers, 2)
+    assert.are.equal(rep.result.iterations, sample(res.body, "gofr_sim_iterations_total "))
+    assert.are.equal(rep.result.request_count, sample(res.body, "gofr_sim_requests_total "))
+    assert(until_true(function() return support.read_file(f .. ".rc") end, 8),
+      "still running 8 s after its report")
+    assert.are.equal("0", support.read_file(f .. ".rc"):match("%d+"), support.read_file(f .. ".err"))
+  end)
+
+  it("ends at once on a signal, the report already written", function()
+    local port = support.closed_port()
+    local f = start("signal", port, "30s")
+    assert(until_true(function() return support.exists(f .. ".json") end, 20),
+      "no report: " .. tostring(support.read_file(f .. ".err")))
+    local text = support.read_file(f .. ".json")
+    assert.truthy(scrape(("http://127.0.0.1:%d/metrics"):format(port)))
+    os.execute("kill -INT " .. support.read_file(f .. ".pid"):match("%d+"))
+    local ended = until_true(function() return support.read_file(f .. ".rc") end, 5)
+    assert(ended, "still lingering 5 s after SIGINT")
+    assert.is_true(ended < 2, ("%.3f s after SIGINT"):format(ended))
+    -- the executable gives a signal's status (130) whatever the command's
+    assert.are.equal("130", support.read_file(f .. ".rc"):match("%d+"), support.read_file(f .. ".err"))
+    assert.are.equal(text, support.read_file(f .. ".json"), "the report is the run's, untouched")
+  end)
+end)
