@@ -10,9 +10,6 @@
 -- and a scrape during the run saw part of it.
 local sim = require "gofr_sim"
 local cjson = require "cjson"
-local tokens = require "gofr_sim.gofr_dig.tokens"
-local auth = require "gofr_sim.twin.auth"
-local write = require "gofr_sim.report.write"
 local support = require "support"
 
 local q = support.shell_quote
@@ -28,29 +25,7 @@ local function has_prometheus()
   return support.sh_ok("command -v prometheus >/dev/null 2>&1")
 end
 
--- Waits up to `seconds` for fn() to return a value; -> it, or nil.
-local function wait_for(fn, seconds)
-  for _ = 1, seconds * 50 do
-    local v = fn()
-    if v then return v end
-    os.execute("sleep 0.02")
-  end
-  return nil
-end
-
-local function decode(path)
-  local text = support.read_file(path)
-  return text and text ~= "" and assert(write.decode(text)) or nil
-end
-
--- Ends the process of pid file `path` (TERM, then KILL after 5 s).
-local function stop(path)
-  local pid = (support.read_file(path) or ""):match("^%d+")
-  if not pid then return end
-  os.execute("kill " .. pid .. " 2>/dev/null")
-  local gone = wait_for(function() return not support.sh_ok("kill -0 " .. pid .. " 2>/dev/null") end, 5)
-  if not gone then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
-end
+local wait_for, decode, stop = support.wait_for, support.decode_report, support.stop_pid_file
 
 local function urlencode(s)
   return (s:gsub("[^%w%-_.~]", function(c) return ("%%%02X"):format(c:byte()) end))
@@ -122,22 +97,7 @@ describe("a real Prometheus scraping three lingering shards", function()
   -- Everything the tests look at, found once (a failure here is each test's).
   local function start()
     dir = support.tmpdir()
-    local secret, store = dir .. "/secret", dir .. "/tokens.json"
-    support.write_file(secret, "prometheus-shards-spec-0123456789abcdef\n")
-    os.execute("bash -c " .. q(("timeout -k 5 120 %s twin --port 0 --port-file %s --fetch-delay 0 "
-      .. "--jwt-secret-file %s --token-store %s >%s 2>&1 </dev/null & echo $! >%s"):format(q(support.bin),
-      q(dir .. "/twin.port"), q(secret), q(store), q(dir .. "/twin.log"), q(dir .. "/twin.pid"))))
-    local port = wait_for(function()
-      return (support.read_file(dir .. "/twin.port") or ""):match("^(%d+)")
-    end, 10)
-    assert(port, "the twin did not start: " .. tostring(support.read_file(dir .. "/twin.log")))
-    local url = "http://127.0.0.1:" .. port .. "/mcp"
-    local map = tokens.mint_symbolic(assert(tokens.read_secret_file(secret)))
-    assert(auth.store({ file = store }):register_all(map) > 0)
-    local env = {}
-    for _, name in ipairs { "token_apac", "token_emea", "token_us", "token_multi" } do
-      env[#env + 1] = tokens.token_env_var(name) .. "=" .. q(map[name])
-    end
+    local url, env = support.start_shards_twin(dir)
 
     -- free ports: the shards' endpoints and Prometheus'
     local ports, taken = {}, {}

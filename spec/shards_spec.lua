@@ -7,10 +7,7 @@
 -- of the union of their histograms, and a threshold every shard passed
 -- fails on the merge (exit 99); `gofr-sim report --html` draws it.
 local core = require "gofr_sim.core"
-local tokens = require "gofr_sim.gofr_dig.tokens"
-local auth = require "gofr_sim.twin.auth"
 local aggregate = require "gofr_sim.report.aggregate"
-local write = require "gofr_sim.report.write"
 local support = require "support"
 
 local q = support.shell_quote
@@ -18,46 +15,16 @@ local LOAD = support.source_dir .. "/scenarios/load.lua"
 local MIX = support.source_dir .. "/fixtures/mixes/default.json"
 local SHARDS, BUDGET = 3, 30
 
--- Waits up to `seconds` for fn() to return a value; -> it, or nil.
-local function wait_for(fn, seconds)
-  for _ = 1, seconds * 50 do
-    local v = fn()
-    if v then return v end
-    os.execute("sleep 0.02")
-  end
-  return nil
-end
-
-local function decode(path)
-  local text = support.read_file(path)
-  return text and text ~= "" and assert(write.decode(text)) or nil
-end
+local decode = support.decode_report
 
 describe("three shards against one standalone twin, merged", function()
-  local dir, twin_pid, url, env, shards, statuses
+  local dir, url, env, shards, statuses
 
   setup(function()
     dir = support.tmpdir()
-    local secret, store = dir .. "/secret", dir .. "/tokens.json"
-    support.write_file(secret, "shards-spec-secret-0123456789abcdef\n")
-    -- the twin: any free port, told in the port file
-    os.execute("bash -c " .. q(("%s twin --port 0 --port-file %s --fetch-delay 0 --jwt-secret-file %s "
-      .. "--token-store %s >%s 2>&1 </dev/null & echo $! >%s"):format(q(support.bin), q(dir .. "/port"),
-      q(secret), q(store), q(dir .. "/twin.log"), q(dir .. "/twin.pid"))))
-    twin_pid = (support.read_file(dir .. "/twin.pid") or ""):match("^%d+")
-    local port = wait_for(function() return (support.read_file(dir .. "/port") or ""):match("^(%d+)") end, 10)
-    assert(port, "the twin did not start: " .. tostring(support.read_file(dir .. "/twin.log")))
-    url = "http://127.0.0.1:" .. port .. "/mcp"
-    -- the mix's tokens, minted once with the twin's secret and registered in
-    -- its store before the shards start (shards minting their own would each
-    -- rewrite the store file at the same moment); the shards read them from
-    -- the environment
-    local map = tokens.mint_symbolic(assert(tokens.read_secret_file(secret)))
-    assert(auth.store({ file = store }):register_all(map) > 0)
-    env = {}
-    for _, name in ipairs { "token_apac", "token_emea", "token_us", "token_multi" } do
-      env[#env + 1] = tokens.token_env_var(name) .. "=" .. q(map[name])
-    end
+    -- one twin; the mix's tokens minted once with its secret and registered
+    -- in its store before the shards start, which read them from the environment
+    url, env = support.start_shards_twin(dir)
     -- the shards, side by side; each bounded to 60 s
     local script = {}
     for k = 1, SHARDS do
@@ -79,13 +46,7 @@ describe("three shards against one standalone twin, merged", function()
   end)
 
   teardown(function()
-    if twin_pid then
-      os.execute("kill " .. twin_pid .. " 2>/dev/null")
-      local gone = wait_for(function()
-        return not support.sh_ok("kill -0 " .. twin_pid .. " 2>/dev/null")
-      end, 5)
-      if not gone then os.execute("kill -9 " .. twin_pid .. " 2>/dev/null") end
-    end
+    support.stop_pid_file(dir .. "/twin.pid")
     os.execute("rm -rf " .. q(dir))
   end)
 

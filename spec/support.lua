@@ -317,4 +317,60 @@ function M.near_ratio(expected, actual, what)
     ("%s: expected %s within 0.1%%, got %s"):format(what, expected, actual))
 end
 
+--- Waits up to `seconds` (polling every 20 ms) for fn() to return a value;
+-- -> it, or nil.
+function M.wait_for(fn, seconds)
+  for _ = 1, seconds * 50 do
+    local v = fn()
+    if v then return v end
+    os.execute("sleep 0.02")
+  end
+  return nil
+end
+
+--- The JSON report at path, decoded (a malformed one raises); nil when the
+-- file is missing or empty.
+function M.decode_report(path)
+  local text = M.read_file(path)
+  return text and text ~= "" and assert(require("gofr_sim.report.write").decode(text)) or nil
+end
+
+--- Ends the process whose pid file is `path` (TERM, then KILL after 5 s);
+-- nothing when the file holds no pid.
+function M.stop_pid_file(path)
+  local pid = (M.read_file(path) or ""):match("^%d+")
+  if not pid then return end
+  os.execute("kill " .. pid .. " 2>/dev/null")
+  local gone = M.wait_for(function() return not M.sh_ok("kill -0 " .. pid .. " 2>/dev/null") end, 5)
+  if not gone then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+end
+
+--- A standalone twin for shard processes, in directory `dir`: `gofr-sim
+-- twin --port 0` (bounded to 120 s) with a JWT secret and a token store
+-- there, the default mix's tokens minted with that secret and registered
+-- in the store. -> its MCP URL, and the shell assignments that give the
+-- shards those tokens (for `--token-source env`); its pid is in
+-- dir/twin.pid (stop_pid_file), its output in dir/twin.log.
+function M.start_shards_twin(dir)
+  local tokens = require "gofr_sim.gofr_dig.tokens"
+  local auth = require "gofr_sim.twin.auth"
+  local q = M.shell_quote
+  local secret, store = dir .. "/secret", dir .. "/tokens.json"
+  M.write_file(secret, "shards-twin-secret-0123456789abcdef\n")
+  os.execute("bash -c " .. q(("timeout -k 5 120 %s twin --port 0 --port-file %s --fetch-delay 0 "
+    .. "--jwt-secret-file %s --token-store %s >%s 2>&1 </dev/null & echo $! >%s"):format(q(M.bin),
+    q(dir .. "/twin.port"), q(secret), q(store), q(dir .. "/twin.log"), q(dir .. "/twin.pid"))))
+  local port = M.wait_for(function()
+    return (M.read_file(dir .. "/twin.port") or ""):match("^(%d+)")
+  end, 10)
+  assert(port, "the twin did not start: " .. tostring(M.read_file(dir .. "/twin.log")))
+  local map = tokens.mint_symbolic(assert(tokens.read_secret_file(secret)))
+  assert(auth.store({ file = store }):register_all(map) > 0)
+  local env = {}
+  for _, name in ipairs { "token_apac", "token_emea", "token_us", "token_multi" } do
+    env[#env + 1] = tokens.token_env_var(name) .. "=" .. q(map[name])
+  end
+  return "http://127.0.0.1:" .. port .. "/mcp", env
+end
+
 return M
