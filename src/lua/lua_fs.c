@@ -241,6 +241,7 @@ static int gs__lfs_now(lua_State *L) {
 }
 
 #define GS_LFS_LOCK_MT "gofr_sim.fs_lock"
+static const char gs__lfs_lock_mt_key; /* its address: the metatable's registry key */
 
 /* A held lock: its descriptor, -1 once released. */
 typedef struct {
@@ -255,7 +256,7 @@ static int gs__lfs_lock(lua_State *L) {
     return luaL_error(L, "fs_lock: timeout must be 0..3600 seconds");
   gs_lfs_lock_t *lock = lua_newuserdata(L, sizeof *lock); /* before the lock: may raise */
   lock->fd = -1;
-  luaL_getmetatable(L, GS_LFS_LOCK_MT);
+  gs_lua_push_mt(L, &gs__lfs_lock_mt_key);
   lua_setmetatable(L, -2);
   errno = 0;
   int rc = gs_fs_lock(path, (int)(timeout * 1000), &lock->fd);
@@ -270,7 +271,7 @@ static int gs__lfs_lock(lua_State *L) {
 
 /* lock:unlock() -> true (again: a no-op); also the lock's __gc */
 static int gs__lfs_unlock(lua_State *L) {
-  gs_lfs_lock_t *lock = luaL_checkudata(L, 1, GS_LFS_LOCK_MT);
+  gs_lfs_lock_t *lock = gs_lua_checkudata(L, 1, &gs__lfs_lock_mt_key, GS_LFS_LOCK_MT);
   if (lock->fd >= 0)
     gs_fs_unlock(lock->fd);
   lock->fd = -1;
@@ -300,5 +301,6 @@ void gs_lua_open_fs(lua_State *L) {
   lua_pushcfunction(L, gs__lfs_unlock);
   lua_setfield(L, -2, "unlock");
   lua_setfield(L, -2, "__index");
+  gs_lua_register_mt(L, -1, &gs__lfs_lock_mt_key);
   lua_pop(L, 1);
 }
