@@ -811,13 +811,6 @@ function M.run_worker(sc, p, post)
     completed = 0, part = p.part,
   }
   metrics.install(state.registry)
-  -- the script's sim.stop() stops the whole run: the coordinator is told,
-  -- and stops the other workers (a signal reaches them all by itself)
-  local stop, told = sim.stop, false
-  sim.stop = function(grace)
-    if not told then told = true; post { stop = true } end
-    return stop(grace)
-  end
   local ok, err = pcall(sim.run, drive_worker, state, p, post)
   local stats = sim.stats()
   -- what is left, as the second after the last drained
