@@ -135,8 +135,9 @@ bool gs_html_selector_match(const gs_html_selector_t *sel, const GumboNode *n);
 /* Whether gofr-dig removes elements of tag t before extracting (script,
  * style, noscript, iframe, svg, canvas). */
 bool gs_html_noise_tag(GumboTag t);
-/* Compiles the ad pattern into re (free with regfree). 0 or GS_ENOMEM. */
-int gs_html_ad_pattern_compile(regex_t *re);
+/* The ad pattern, compiled once per thread (kept until the thread exits),
+ * or NULL when out of memory. */
+const regex_t *gs_html_ad_pattern(void);
 /* Whether an element with these class and id attributes (either may be
  * NULL) is ad-like: gofr-dig matches the ad pattern on "<classes joined by
  * one space> <id>". False when out of memory. */
@@ -203,7 +204,7 @@ typedef struct {
 typedef struct {
   gs_html_mode_t mode;
   bool remove_tags, remove_ads;
-  regex_t ad_re;                 /* compiled when remove_ads */
+  const regex_t *ad_re;          /* when remove_ads: gs_html_ad_pattern()'s */
   const gs_html_selector_t *sel; /* or NULL */
   gs_html_pool_t *pool;          /* the result's */
   int rc;                        /* first error */

@@ -5,6 +5,7 @@
  * here when gofr-dig changes its own (docs/html.md lists what they match). */
 #include "html_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +55,59 @@ bool gs_html_noise_tag(GumboTag t) {
   return false;
 }
 
-int gs_html_ad_pattern_compile(regex_t *re) {
-  return regcomp(re, GS__AD_RE, REG_EXTENDED | REG_ICASE | REG_NOSUB) ? GS_ENOMEM : 0;
+/* The two patterns compiled, once per thread: glibc's regcomp of them costs
+ * more than the rest of an extraction, and its regexec locks the pattern,
+ * so threads (--workers) each keep their own. Owned by the thread's key
+ * value; freed when the thread exits (the main thread's at process exit). */
+typedef struct {
+  regex_t ad, line;
+} gs__noise_res_t;
+
+static pthread_once_t gs__noise_once = PTHREAD_ONCE_INIT;
+static pthread_key_t gs__noise_key;
+static int gs__noise_key_ok;
+
+static void gs__noise_res_free(void *p) {
+  gs__noise_res_t *r = p;
+  regfree(&r->ad);
+  regfree(&r->line);
+  free(r);
+}
+
+static void gs__noise_key_create(void) {
+  gs__noise_key_ok = pthread_key_create(&gs__noise_key, gs__noise_res_free) == 0;
+}
+
+/* This thread's compiled patterns, or NULL when out of memory. */
+static const gs__noise_res_t *gs__noise_res(void) {
+  pthread_once(&gs__noise_once, gs__noise_key_create);
+  if (!gs__noise_key_ok)
+    return NULL;
+  gs__noise_res_t *r = pthread_getspecific(gs__noise_key);
+  if (r)
+    return r;
+  if (!(r = malloc(sizeof *r)))
+    return NULL;
+  const int flags = REG_EXTENDED | REG_ICASE | REG_NOSUB;
+  if (regcomp(&r->ad, GS__AD_RE, flags)) {
+    free(r);
+    return NULL;
+  }
+  if (regcomp(&r->line, GS__LINE_RE, flags)) {
+    regfree(&r->ad);
+    free(r);
+    return NULL;
+  }
+  if (pthread_setspecific(gs__noise_key, r)) {
+    gs__noise_res_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+const regex_t *gs_html_ad_pattern(void) {
+  const gs__noise_res_t *r = gs__noise_res();
+  return r ? &r->ad : NULL;
 }
 
 /* "<classes joined by one space> <id>" into b, as gofr-dig builds it. */
@@ -97,8 +149,8 @@ static void gs__ascii_spaces(gs_buf_t *line) {
 }
 
 int gs_html_drop_noise_lines(const char *text, gs_buf_t *out) {
-  regex_t re;
-  if (regcomp(&re, GS__LINE_RE, REG_EXTENDED | REG_ICASE | REG_NOSUB))
+  const gs__noise_res_t *res = gs__noise_res();
+  if (!res)
     return GS_ENOMEM;
   gs_buf_t line = {0};
   gs_buf_clear(out);
@@ -110,13 +162,12 @@ int gs_html_drop_noise_lines(const char *text, gs_buf_t *out) {
     rc = gs_buf_add(&line, s, n);
     if (!rc)
       gs__ascii_spaces(&line);
-    if (!rc && regexec(&re, line.p, 0, NULL, 0) != 0)
+    if (!rc && regexec(&res->line, line.p, 0, NULL, 0) != 0)
       rc = gs_buf_add(out, s, n) || gs_buf_add(out, "\n", 1) ? GS_ENOMEM : 0;
     if (!nl)
       break;
     s = nl + 1;
   }
-  regfree(&re);
   gs_buf_free(&line);
   return rc;
 }

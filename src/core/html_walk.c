@@ -79,7 +79,7 @@ static bool gs__removed(const gs_html_walk_t *w, const GumboNode *n) {
   if (w->remove_tags && gs_html_noise_tag(n->v.element.tag))
     return true;
   return w->remove_ads &&
-         gs_html_ad_match(&w->ad_re, gs_html_attr(n, "class"), gs_html_attr(n, "id"));
+         gs_html_ad_match(w->ad_re, gs_html_attr(n, "class"), gs_html_attr(n, "id"));
 }
 
 /* Pushes a record of `size` bytes onto v and, when the element's text is
@@ -331,7 +331,7 @@ int gs_html_walk_init(gs_html_walk_t *w, gs_html_mode_t mode, const char *select
     }
     w->sel = sel;
   }
-  if (ads && gs_html_ad_pattern_compile(&w->ad_re)) {
+  if (ads && !(w->ad_re = gs_html_ad_pattern())) {
     gs_html_set_error(errbuf, errlen, "out of memory");
     return GS_ENOMEM;
   }
@@ -351,8 +351,6 @@ void gs_html_walk_dispose(gs_html_walk_t *w, gs_html_selector_t *sel, bool keep_
     free(vecs[i]->p);
   for (int i = 0; i < GS_HTML_NTXT; i++)
     gs_buf_free(&w->txt[i]);
-  if (w->remove_ads)
-    regfree(&w->ad_re);
   gs_html_selector_free(sel);
   if (!keep_pool)
     gs_html_pool_free(w->pool);
