@@ -7,7 +7,9 @@
  * get_structure (sections, headings, link counts, previews cut by code
  * point, navigation groups, internal/external, forms, outline, selector
  * scope) and hostile input: empty, NUL bytes, invalid UTF-8, a 1 MiB
- * attribute, 100k and 500k nested elements. */
+ * attribute, 100k and 500k nested elements; and extraction on several
+ * threads at once (each its own compiled noise patterns). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +170,42 @@ static void test_extract_page(void) {
     GS_CHECK_STR(pg->meta[0].name, "description");
     GS_CHECK_STR(pg->meta[0].content, "Boots 2");
     GS_CHECK_STR(pg->meta[1].name, "og:title");
+  }
+  gs_html_page_free(pg);
+}
+
+#define THREADS 4
+#define EXTRACTIONS 50
+
+/* A thread's extractions of PAGE: how many gave test_extract_page's text. */
+static void *extract_many(void *arg) {
+  const char *want = arg;
+  long same = 0;
+  for (int i = 0; i < EXTRACTIONS; i++) {
+    gs_html_extract_opts_t o = extract_opts();
+    gs_html_page_t *pg = NULL;
+    if (gs_html_extract(PAGE, strlen(PAGE), &o, &pg, NULL, 0) == 0 && pg && !strcmp(pg->text, want))
+      same++;
+    gs_html_page_free(pg);
+  }
+  return (void *)same;
+}
+
+/* Threads extracting side by side (--workers) filter noise as one does:
+ * the noise patterns are per thread, compiled on first use. */
+static void test_extract_threads(void) {
+  gs_html_extract_opts_t o = extract_opts();
+  gs_html_page_t *pg = NULL;
+  GS_CHECK_INT(gs_html_extract(PAGE, strlen(PAGE), &o, &pg, NULL, 0), 0);
+  if (!pg)
+    return;
+  pthread_t t[THREADS];
+  for (int i = 0; i < THREADS; i++)
+    GS_CHECK_INT(pthread_create(&t[i], NULL, extract_many, pg->text), 0);
+  for (int i = 0; i < THREADS; i++) {
+    void *same = NULL;
+    pthread_join(t[i], &same);
+    GS_CHECK_INT((long)same, EXTRACTIONS);
   }
   gs_html_page_free(pg);
 }
@@ -557,6 +595,7 @@ int main(void) {
   GS_RUN(test_structure);
   GS_RUN(test_preview_cut);
   GS_RUN(test_hostile);
+  GS_RUN(test_extract_threads);
   GS_RUN(test_unknown_tag_names);
   return gs_test_report();
 }
