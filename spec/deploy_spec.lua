@@ -745,12 +745,9 @@ describe("the shard Job's command line, run as its pods run it", function()
       os.execute("kill " .. twin_pid .. " 2>/dev/null")
       os.execute("rm -rf " .. q(work))
     end)
-    local port
-    for _ = 1, 200 do
-      port = tonumber((support.read_file(port_file) or ""):match("%d+"))
-      if port then break end
-      os.execute("sleep 0.05")
-    end
+    local port = support.wait_for(function()
+      return tonumber((support.read_file(port_file) or ""):match("%d+"))
+    end, 10)
     assert(port, support.read_file(work .. "/twin.log"))
 
     -- the pod's paths and listeners moved here: the scenario mount to its

@@ -119,12 +119,9 @@ describe("mcp_load.lua against gofr-dig's twin", function()
       port_file, port_file, log)))
     local pid = tonumber(p:read("*l"))
     p:close()
-    local port
-    for _ = 1, 200 do
-      port = tonumber((support.read_file(port_file) or ""):match("%d+"))
-      if port then break end
-      os.execute("sleep 0.05")
-    end
+    local port = support.wait_for(function()
+      return tonumber((support.read_file(port_file) or ""):match("%d+"))
+    end, 10)
     assert(port, support.read_file(log))
     local r, rep = run { "--mcp-url", ("http://127.0.0.1:%d/mcp/"):format(port), "--tools", "ping",
       "--total-requests", "20" }
